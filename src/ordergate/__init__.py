@@ -1,0 +1,1 @@
+"""ordergate: intents in, orders at a broker out — exactly once, fail-closed, recorded."""

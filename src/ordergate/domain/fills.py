@@ -1,0 +1,37 @@
+"""A fill (execution) as the broker reported it, keyed by the broker's execution id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ordergate.domain.enums import Side
+from ordergate.domain.money import ZERO
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fill:
+    """One execution. Field names follow FIX: ``exec_id``, ``last_qty``, ``last_px``.
+
+    ``exec_id`` is the broker's; applying the same ``exec_id`` twice changes nothing.
+    """
+
+    exec_id: str
+    order_id: str
+    symbol: str
+    side: Side
+    last_qty: Decimal
+    last_px: Decimal
+    commission: Decimal = ZERO
+    ts: datetime
+    liquidity: str = ""
+    late: bool = False
+
+    @property
+    def notional(self) -> Decimal:
+        return self.last_qty * self.last_px
+
+    @property
+    def signed_qty(self) -> Decimal:
+        return self.last_qty * self.side.sign

@@ -1,0 +1,266 @@
+"""``OrderIntent``: what a strategy wants traded, validated before anything is recorded.
+
+An intent is immutable. :meth:`OrderIntent.parse` takes loose input (a dict from JSON,
+the CLI or a strategy) and either returns an intent or raises :class:`InvalidIntent`
+naming the field. The payload hash is what idempotency compares: the same key with the
+same hash returns the existing order, a different hash is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from ordergate.domain.enums import OrderType, Side, TimeInForce
+from ordergate.domain.errors import ErrorCode, InvalidIntent
+from ordergate.domain.money import fmt, parse_decimal
+
+_TEXT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@#+=-]{0,127}$")
+_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/^$&-]{0,63}$")
+MAX_METADATA_BYTES = 16_384
+
+_ALIASES = {
+    "quantity": "qty",
+    "size": "qty",
+    "type": "order_type",
+    "price": "limit_price",
+    "trigger_price": "stop_price",
+    "validity": "time_in_force",
+    "tif": "time_in_force",
+    "strategy_code": "strategy_id",
+    "key": "idempotency_key",
+    "expires_at": "expire_at",
+}
+
+E = TypeVar("E", bound=StrEnum)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderIntent:
+    """An order a strategy wants, with seed 003's fields and seed 002's attribution ids."""
+
+    idempotency_key: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.DAY
+    expire_at: datetime | None = None
+    account_id: str = "default"
+    strategy_id: str = "default"
+    product: str = ""
+    tag: str = ""
+    reason: str = ""
+    confidence: Decimal | None = None
+    sl_offset_pct: Decimal | None = None
+    tp_offset_pct: Decimal | None = None
+    decision_id: str = ""
+    profile_version_id: str = ""
+    regime_id: str = ""
+    universe_id: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_id("idempotency_key", self.idempotency_key)
+        _check_id("account_id", self.account_id)
+        _check_id("strategy_id", self.strategy_id)
+        if not _SYMBOL.match(self.symbol):
+            raise InvalidIntent("symbol", f"is not a valid symbol: {self.symbol!r}")
+        if self.qty <= 0:
+            raise InvalidIntent("qty", f"must be greater than zero, got {fmt(self.qty)}")
+        for name in ("limit_price", "stop_price"):
+            price = getattr(self, name)
+            if price is not None and price <= 0:
+                raise InvalidIntent(name, f"must be greater than zero, got {fmt(price)}")
+        self._check_prices_for_type()
+        if self.time_in_force is TimeInForce.GTD and self.expire_at is None:
+            raise InvalidIntent("expire_at", "is required when time_in_force is GTD")
+        if self.expire_at is not None and self.expire_at.tzinfo is None:
+            raise InvalidIntent("expire_at", "must carry a time zone (e.g. ...Z or +00:00)")
+        self._check_bracket()
+        if self.confidence is not None and not (0 <= self.confidence <= 1):
+            raise InvalidIntent("confidence", "must be between 0 and 1")
+        for name in ("product", "tag", "reason"):
+            if len(getattr(self, name)) > 256:
+                raise InvalidIntent(name, "is longer than 256 characters")
+        for name in ("decision_id", "profile_version_id", "regime_id", "universe_id"):
+            value = getattr(self, name)
+            if value:
+                _check_id(name, value)
+        try:
+            encoded = json.dumps(self.metadata, sort_keys=True, default=str)
+        except (TypeError, ValueError) as exc:
+            raise InvalidIntent("metadata", f"must be a JSON object: {exc}") from None
+        if len(encoded) > MAX_METADATA_BYTES:
+            raise InvalidIntent("metadata", f"is larger than {MAX_METADATA_BYTES} bytes")
+
+    def _check_prices_for_type(self) -> None:
+        kind = self.order_type
+        if kind.needs_limit_price and self.limit_price is None:
+            raise InvalidIntent("limit_price", f"is required for a {kind} order")
+        if not kind.needs_limit_price and self.limit_price is not None:
+            raise InvalidIntent("limit_price", f"must not be given for a {kind} order")
+        if kind.needs_stop_price and self.stop_price is None:
+            raise InvalidIntent("stop_price", f"is required for a {kind} order")
+        if not kind.needs_stop_price and self.stop_price is not None:
+            raise InvalidIntent("stop_price", f"must not be given for a {kind} order")
+
+    def _check_bracket(self) -> None:
+        """SL below and TP above the fill for a buy; the other way round for a sell."""
+        sign = self.side.sign
+        if self.sl_offset_pct is not None and not (self.sl_offset_pct * sign < 0):
+            where = "below (negative)" if sign > 0 else "above (positive)"
+            raise InvalidIntent("sl_offset_pct", f"must put the stop loss {where} the fill")
+        if self.tp_offset_pct is not None and not (self.tp_offset_pct * sign > 0):
+            where = "above (positive)" if sign > 0 else "below (negative)"
+            raise InvalidIntent("tp_offset_pct", f"must put the take profit {where} the fill")
+        for name in ("sl_offset_pct", "tp_offset_pct"):
+            value = getattr(self, name)
+            if value is not None and abs(value) >= 1:
+                raise InvalidIntent(name, "must be a fraction between -1 and 1")
+
+    # ----------------------------------------------------------------- parsing
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> OrderIntent:
+        """Build an intent from loose input; raise :class:`InvalidIntent` naming the field."""
+        if not isinstance(data, Mapping):
+            raise InvalidIntent("intent", "must be an object of fields")
+        raw: dict[str, Any] = {}
+        known = {f.name for f in fields(cls)}
+        for key, value in data.items():
+            name = _ALIASES.get(str(key).lower(), str(key).lower())
+            if name not in known:
+                raise InvalidIntent(str(key), "is not a field of an order intent")
+            if name in raw:
+                raise InvalidIntent(str(key), f"is given twice (as {name})")
+            raw[name] = value
+        for required in ("idempotency_key", "symbol", "side", "qty"):
+            if raw.get(required) in (None, ""):
+                raise InvalidIntent(required, "is required")
+        values: dict[str, Any] = {
+            "idempotency_key": _text(raw, "idempotency_key"),
+            "symbol": _text(raw, "symbol").upper(),
+            "side": _enum(Side, raw, "side"),
+            "qty": parse_decimal(raw["qty"], "qty", positive=True),
+        }
+        if raw.get("order_type") is not None:
+            values["order_type"] = _enum(OrderType, raw, "order_type")
+        if raw.get("time_in_force") is not None:
+            values["time_in_force"] = _enum(TimeInForce, raw, "time_in_force")
+        for name in ("limit_price", "stop_price"):
+            if raw.get(name) is not None:
+                values[name] = parse_decimal(raw[name], name, positive=True)
+        for name in ("confidence", "sl_offset_pct", "tp_offset_pct"):
+            if raw.get(name) is not None:
+                values[name] = parse_decimal(raw[name], name)
+        if raw.get("expire_at") is not None:
+            values["expire_at"] = _datetime(raw["expire_at"], "expire_at")
+        for name in (
+            "account_id",
+            "strategy_id",
+            "product",
+            "tag",
+            "reason",
+            "decision_id",
+            "profile_version_id",
+            "regime_id",
+            "universe_id",
+        ):
+            if raw.get(name) is not None:
+                values[name] = _text(raw, name)
+        if raw.get("metadata") is not None:
+            if not isinstance(raw["metadata"], Mapping):
+                raise InvalidIntent("metadata", "must be an object")
+            values["metadata"] = dict(raw["metadata"])
+        return cls(**values)
+
+    # ------------------------------------------------------------- canonical
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields, Decimals as canonical strings."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Decimal):
+                out[f.name] = fmt(value)
+            elif isinstance(value, datetime):
+                out[f.name] = value.isoformat()
+            elif isinstance(value, StrEnum):
+                out[f.name] = value.value
+            elif isinstance(value, Mapping):
+                out[f.name] = dict(value)
+            else:
+                out[f.name] = value
+        return out
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+
+    def payload_hash(self) -> str:
+        """sha256 of everything but the idempotency key: what a replay must match."""
+        body = self.to_dict()
+        del body["idempotency_key"]
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def signed_qty(self) -> Decimal:
+        return self.qty * self.side.sign
+
+
+def _check_id(name: str, value: object) -> None:
+    if not isinstance(value, str) or not _TEXT_ID.match(value):
+        raise InvalidIntent(
+            name, "must be 1-128 letters, digits or ._:/@#+=- and start with a letter or digit"
+        )
+
+
+def _text(raw: Mapping[str, Any], name: str) -> str:
+    value = raw[name]
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidIntent(name, f"must be text, got {type(value).__name__}")
+    text = str(value).strip()
+    if any(ord(ch) < 32 for ch in text):
+        raise InvalidIntent(name, "must not contain control characters")
+    return text
+
+
+def _enum(kind: type[E], raw: Mapping[str, Any], name: str) -> E:
+    value = raw[name]
+    text = str(value).strip().upper().replace("-", "_") if isinstance(value, str) else value
+    try:
+        return kind(text)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise InvalidIntent(name, f"must be one of {choices}; got {value!r}") from None
+
+
+def _datetime(value: object, name: str) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise InvalidIntent(name, "must be an ISO 8601 time")
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidIntent(name, f"must be an ISO 8601 time, got {value!r}") from None
+
+
+def check_not_expired(intent: OrderIntent, now: datetime) -> None:
+    """Raise ``E_INTENT_EXPIRED`` when the intent's expiry has passed at ``now``."""
+    if intent.expire_at is not None and now >= intent.expire_at:
+        raise InvalidIntent(
+            "expire_at",
+            f"expired at {intent.expire_at.isoformat()} (now {now.isoformat()})",
+            code=ErrorCode.E_INTENT_EXPIRED,
+        )

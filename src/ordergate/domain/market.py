@@ -1,0 +1,57 @@
+"""Market state the engine is told about: the last trade, the quote and volume."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ordergate.domain.errors import InvalidIntent
+from ordergate.domain.money import fmt, parse_decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mark:
+    """A snapshot of one symbol's market: ``last`` and optionally ``bid``/``ask``/``volume``."""
+
+    symbol: str
+    last: Decimal
+    ts: datetime
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    volume: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.bid is not None and self.ask is not None and self.bid > self.ask:
+            raise InvalidIntent("bid", f"bid {fmt(self.bid)} is above ask {fmt(self.ask)}")
+
+    @classmethod
+    def parse(cls, symbol: str, data: Mapping[str, Any], ts: datetime) -> Mark:
+        last = data.get("last", data.get("ltp", data.get("price")))
+        if last is None:
+            raise InvalidIntent("last", f"a mark for {symbol} needs a last price")
+
+        def opt(name: str, *, positive: bool = True) -> Decimal | None:
+            value = data.get(name)
+            return None if value is None else parse_decimal(value, name, positive=positive)
+
+        return cls(
+            symbol=symbol.upper(),
+            last=parse_decimal(last, "last", positive=True),
+            bid=opt("bid"),
+            ask=opt("ask"),
+            volume=opt("volume", positive=False),
+            ts=ts,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "last": fmt(self.last),
+            "bid": fmt(self.bid),
+            "ask": fmt(self.ask),
+            "volume": fmt(self.volume),
+            "ts": self.ts.isoformat(),
+        }

@@ -1,0 +1,82 @@
+"""Decimal money and quantities: parsing at the boundary, exact arithmetic inside.
+
+Floats never enter the ledger. A float handed in from JSON or a caller is converted
+through its shortest repr (``Decimal(str(x))``), so ``150.01`` stays ``150.01``.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from ordergate.domain.errors import InvalidIntent
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+BPS = Decimal(10_000)
+
+#: The finest precision accepted for prices and quantities (1e-10).
+MAX_PLACES = 10
+#: The largest magnitude accepted for a price, quantity or amount.
+MAX_MAGNITUDE = Decimal("1e15")
+
+
+def parse_decimal(
+    value: object,
+    field: str,
+    *,
+    positive: bool = False,
+    allow_zero: bool = True,
+    places: int = MAX_PLACES,
+) -> Decimal:
+    """Turn user input into a Decimal or raise :class:`InvalidIntent` naming ``field``."""
+    if isinstance(value, bool) or value is None:
+        raise InvalidIntent(field, f"must be a number, got {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float | str):
+        try:
+            result = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise InvalidIntent(field, f"must be a number, got {value!r}") from None
+    else:
+        raise InvalidIntent(field, f"must be a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise InvalidIntent(field, f"must be finite, got {value!r}")
+    if abs(result) >= MAX_MAGNITUDE:
+        raise InvalidIntent(field, f"is too large: {value!r}")
+    exponent = result.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -places:
+        raise InvalidIntent(field, f"has more than {places} decimal places: {value!r}")
+    if positive and result <= 0:
+        raise InvalidIntent(field, f"must be greater than zero, got {value!r}")
+    if not allow_zero and result == 0:
+        raise InvalidIntent(field, "must not be zero")
+    if result == 0:
+        result = ZERO  # normalise -0
+    return result
+
+
+def bps_of(amount: Decimal, bps: Decimal) -> Decimal:
+    """``bps`` basis points of ``amount``, exact."""
+    return amount * bps / BPS
+
+
+def quantize(value: Decimal, step: Decimal) -> Decimal:
+    """Round ``value`` to a multiple of ``step`` (banker's rounding)."""
+    return (value / step).quantize(ONE, rounding=ROUND_HALF_EVEN) * step
+
+
+def is_multiple(value: Decimal, step: Decimal) -> bool:
+    return step <= 0 or value % step == 0
+
+
+def fmt(value: Decimal | None) -> str | None:
+    """Canonical text of a Decimal for storage and JSON (no exponent, no trailing zeros)."""
+    if value is None:
+        return None
+    if value == 0:
+        return "0"
+    text = format(value.normalize(), "f")
+    return text

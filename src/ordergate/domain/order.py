@@ -1,0 +1,197 @@
+"""The order and its lifecycle: a transition table, and ``apply`` as the only mutator.
+
+A transition missing from :data:`TRANSITIONS` raises :class:`IllegalTransition` naming
+``FROM -> TO``; nothing is ever silently overwritten. Self-edges exist only where a
+fill changes the filled quantity without changing the status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from ordergate.domain.errors import ErrorCode, IllegalTransition, OrderGateError
+from ordergate.domain.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderCancelRequested,
+    OrderCreated,
+    OrderEvent,
+    OrderExpired,
+    OrderFailed,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+    SubmitAttemptFailed,
+)
+from ordergate.domain.fills import Fill
+from ordergate.domain.money import ZERO, fmt
+
+S = OrderStatus
+
+#: Every legal status change, with why the odd ones exist.
+TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], str] = {
+    (S.PENDING, S.SUBMITTED): "sent to the broker",
+    (S.PENDING, S.REJECTED): "a pre-trade gate said no",
+    (S.PENDING, S.FAILED): "could not be sent (circuit open, dry run, retries spent)",
+    (S.PENDING, S.CANCELED): "canceled while waiting in the queue",
+    (S.PENDING, S.EXPIRED): "expired while waiting in the queue",
+    (S.SUBMITTED, S.ACCEPTED): "the broker acknowledged it",
+    (S.SUBMITTED, S.PARTIALLY_FILLED): "a fill came before (or instead of) the ack",
+    (S.SUBMITTED, S.FILLED): "filled before (or instead of) the ack",
+    (S.SUBMITTED, S.REJECTED): "the broker said no",
+    (S.SUBMITTED, S.PENDING_CANCEL): "cancel sent while the ack is outstanding",
+    (S.SUBMITTED, S.CANCELED): "canceled (e.g. IOC with nothing to take)",
+    (S.SUBMITTED, S.EXPIRED): "time in force ran out",
+    (S.SUBMITTED, S.FAILED): "never reached the broker: lookup found nothing",
+    (S.ACCEPTED, S.PARTIALLY_FILLED): "a partial fill",
+    (S.ACCEPTED, S.FILLED): "filled",
+    (S.ACCEPTED, S.PENDING_CANCEL): "cancel requested",
+    (S.ACCEPTED, S.CANCELED): "canceled by the broker or venue",
+    (S.ACCEPTED, S.EXPIRED): "time in force ran out",
+    (S.ACCEPTED, S.REJECTED): "real-world: some venues reject after acknowledging",
+    (S.PARTIALLY_FILLED, S.PARTIALLY_FILLED): "another partial fill",
+    (S.PARTIALLY_FILLED, S.FILLED): "the rest filled",
+    (S.PARTIALLY_FILLED, S.PENDING_CANCEL): "cancel requested for the rest",
+    (S.PARTIALLY_FILLED, S.CANCELED): "the rest canceled",
+    (S.PARTIALLY_FILLED, S.EXPIRED): "the rest expired",
+    (S.PENDING_CANCEL, S.PENDING_CANCEL): "a fill raced the cancel",
+    (S.PENDING_CANCEL, S.FILLED): "the fill won the race against the cancel",
+    (S.PENDING_CANCEL, S.CANCELED): "cancel confirmed",
+    (S.PENDING_CANCEL, S.EXPIRED): "expired while the cancel was in flight",
+    (S.PENDING_CANCEL, S.ACCEPTED): "cancel refused, nothing filled: working again",
+    (S.PENDING_CANCEL, S.PARTIALLY_FILLED): "cancel refused after a partial fill",
+    (S.CANCELED, S.CANCELED): "real-world: a partial fill reported after the cancel",
+    (S.CANCELED, S.FILLED): "real-world: a late fill after a cancel or hard timeout",
+    (S.EXPIRED, S.EXPIRED): "real-world: a partial fill reported after expiry",
+    (S.EXPIRED, S.FILLED): "real-world: a late fill after expiry",
+}
+
+
+def check_transition(current: OrderStatus, target: OrderStatus) -> None:
+    if (current, target) not in TRANSITIONS:
+        raise IllegalTransition(
+            f"{current} -> {target} is not a legal order transition",
+            context={"from": current, "to": target},
+        )
+
+
+@dataclass(slots=True, kw_only=True)
+class Order:
+    """An order as ordergate knows it. Change it only through :meth:`apply`."""
+
+    order_id: str
+    client_order_id: str
+    idempotency_key: str
+    account_id: str
+    strategy_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    order_type: OrderType
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    time_in_force: TimeInForce
+    created_at: datetime
+    updated_at: datetime
+    status: OrderStatus = S.PENDING
+    broker_order_id: str | None = None
+    filled_qty: Decimal = ZERO
+    avg_fill_price: Decimal | None = None
+    fees: Decimal = ZERO
+    late: bool = False
+    reason: str = ""
+    error_code: str = ""
+    error_message: str = ""
+    attempts: int = 0
+    submitted_at: datetime | None = None
+    arrival_price: Decimal | None = None
+    parent_order_id: str | None = None
+    version: int = 0
+
+    @property
+    def leaves_qty(self) -> Decimal:
+        return self.qty - self.filled_qty
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+    def apply(self, event: OrderEvent) -> OrderStatus:
+        """Apply one event; return the status before it. Raise on an illegal change."""
+        previous = self.status
+        match event:
+            case OrderCreated():
+                raise IllegalTransition("an order is created once", context={"from": previous})
+            case OrderSubmitted(ts=ts, attempt=attempt):
+                self._move(S.SUBMITTED)
+                self.attempts = attempt
+                self.submitted_at = ts
+            case SubmitAttemptFailed(attempt=attempt, code=code, message=message):
+                if previous not in (S.PENDING, S.SUBMITTED):
+                    raise IllegalTransition(f"a submit attempt cannot fail in {previous}")
+                self.attempts = attempt
+                self.error_code, self.error_message = code.name, message
+            case OrderAccepted(broker_order_id=broker_order_id):
+                if previous is not S.ACCEPTED:
+                    self._move(S.ACCEPTED)
+                self.broker_order_id = broker_order_id or self.broker_order_id
+            case OrderRejected(code=code, message=message):
+                self._move(S.REJECTED)
+                self.error_code, self.error_message = code.name, message
+            case OrderFilled(fill=fill):
+                self._fill(fill)
+            case OrderCancelRequested(reason=reason):
+                self._move(S.PENDING_CANCEL)
+                self.reason = reason
+            case OrderCancelRejected(message=message):
+                back = S.PARTIALLY_FILLED if self.filled_qty > 0 else S.ACCEPTED
+                self._move(back)
+                self.error_message = message
+            case OrderCanceled(reason=reason):
+                self._move(S.CANCELED)
+                self.reason = reason or self.reason
+            case OrderExpired():
+                self._move(S.EXPIRED)
+            case OrderFailed(code=code, message=message):
+                self._move(S.FAILED)
+                self.error_code, self.error_message = code.name, message
+        self.updated_at = event.ts
+        self.version += 1
+        return previous
+
+    def _move(self, target: OrderStatus) -> None:
+        check_transition(self.status, target)
+        self.status = target
+
+    def _fill(self, fill: Fill) -> None:
+        if fill.last_qty <= 0:
+            raise OrderGateError(
+                f"fill {fill.exec_id} has quantity {fmt(fill.last_qty)}",
+                code=ErrorCode.E_ORDER_OVERFILL,
+            )
+        filled = self.filled_qty + fill.last_qty
+        if filled > self.qty:
+            raise OrderGateError(
+                f"fill {fill.exec_id} of {fmt(fill.last_qty)} takes order {self.order_id} to "
+                f"{fmt(filled)} of {fmt(self.qty)}",
+                code=ErrorCode.E_ORDER_OVERFILL,
+                context={"order_id": self.order_id, "exec_id": fill.exec_id},
+            )
+        after_final = self.status in (S.CANCELED, S.EXPIRED)
+        if filled == self.qty:
+            target = S.FILLED
+        elif self.status in (S.PENDING_CANCEL, S.CANCELED, S.EXPIRED):
+            target = self.status
+        else:
+            target = S.PARTIALLY_FILLED
+        self._move(target)
+        previous_notional = (self.avg_fill_price or ZERO) * self.filled_qty
+        self.avg_fill_price = (previous_notional + fill.notional) / filled
+        self.filled_qty = filled
+        self.fees += fill.commission
+        if after_final or fill.late:
+            self.late = True

@@ -1,0 +1,61 @@
+"""What the engine plugs in at the steps of the submit path it does not own.
+
+- step 3, pre-trade gates: a :class:`PreTradeCheck` (the risk chain is one);
+- steps 4-6, around the broker call: a :class:`BrokerCallPolicy` (timeout, retry,
+  circuit breaker, rate limit — the resilience package provides one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol, TypeVar
+
+from ordergate.domain.errors import ErrorCode, format_reason
+from ordergate.domain.intent import OrderIntent
+from ordergate.domain.market import Mark
+from ordergate.domain.positions import Position
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A gate's "no": a code and key=value context. An outcome, not an exception."""
+
+    code: ErrorCode
+    context: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """``E_RISK_DAILY_LOSS: realized=-5012.40 limit=-5000``"""
+        return format_reason(self.code, **dict(self.context))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateContext:
+    """What a gate may look at: the engine's view at the moment of the check."""
+
+    position: Position
+    mark: Mark | None
+    open_orders_qty: Decimal
+
+
+class PreTradeCheck(Protocol):
+    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        """Return ``None`` to let the intent through, or the first reason it may not go."""
+        ...
+
+
+class BrokerCallPolicy(Protocol):
+    def call(self, operation: str, fn: Callable[[], T]) -> T:
+        """Run one broker call under the policy; raise the translated broker error."""
+        ...
+
+
+class DirectCall:
+    """No policy: call the broker as is (paper broker, backtests)."""
+
+    def call(self, operation: str, fn: Callable[[], T]) -> T:
+        return fn()

@@ -1,0 +1,1 @@
+"""Simulation: fill, fee and latency models shared by the paper broker and backtests."""

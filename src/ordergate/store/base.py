@@ -1,0 +1,139 @@
+"""The store port: what the engine needs from persistence, and nothing more.
+
+A :class:`Store` hands out units of work (:meth:`Store.transaction`). Everything a step
+of the submit path changes — the order row, its events, fills, the position, the
+outbox — is written in one unit of work, so a crash leaves either all of it or none.
+Backends translate their driver's errors into :class:`PersistenceError` (or
+:class:`DuplicateKey` for a unique-key clash) at this boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from ordergate.domain.errors import PersistenceError
+from ordergate.domain.fills import Fill
+from ordergate.domain.market import Mark
+from ordergate.domain.order import Order
+from ordergate.domain.positions import Position
+
+
+class DuplicateKey(PersistenceError):
+    """A unique key (idempotency key, client order id) is already taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIntent:
+    intent_id: str
+    account_id: str
+    idempotency_key: str
+    payload_hash: str
+    payload: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    order_id: str
+    topic: str
+    from_status: str | None
+    to_status: str | None
+    payload: dict[str, Any]
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    topic: str
+    key: str | None
+    payload: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DailyPnl:
+    trading_day: str
+    strategy_id: str
+    realized_gross: Decimal
+    commission: Decimal
+    fills: int
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        return self.realized_gross - self.commission
+
+
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    status: Sequence[str] = ()
+    symbol: str | None = None
+    strategy_id: str | None = None
+    account_id: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Reads inside it see its own writes; it commits on clean exit."""
+
+    def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None: ...
+    def insert_intent(self, intent: StoredIntent) -> None: ...
+    def insert_order(self, order: Order, intent_id: str) -> None: ...
+    def update_order(self, order: Order) -> None: ...
+    def get_order(self, order_id: str) -> Order | None: ...
+    def order_for_intent(self, intent_id: str) -> Order | None: ...
+    def order_by_client_id(self, client_order_id: str) -> Order | None: ...
+    def append_event(
+        self,
+        order_id: str,
+        topic: str,
+        from_status: str | None,
+        to_status: str | None,
+        payload: str,
+        ts: datetime,
+    ) -> None: ...
+    def add_outbox(self, topic: str, key: str | None, payload: str, ts: datetime) -> None: ...
+    def has_fill(self, order_id: str, exec_id: str) -> bool: ...
+    def insert_fill(
+        self, fill: Fill, account_id: str, strategy_id: str, realized_gross: Decimal, trading_day: str
+    ) -> None: ...
+    def get_position(self, account_id: str, symbol: str) -> Position: ...
+    def save_position(self, position: Position, ts: datetime) -> None: ...
+    def save_mark(self, mark: Mark) -> None: ...
+
+
+class Store(Protocol):
+    """Persistence for orders, fills, positions and events."""
+
+    url: str
+
+    def migrate(self) -> None: ...
+    def transaction(self) -> AbstractContextManager[UnitOfWork]: ...
+    def close(self) -> None: ...
+
+    # reads outside a unit of work (each a consistent snapshot)
+    def get_order(self, order_id: str) -> Order | None: ...
+    def order_by_client_id(self, client_order_id: str) -> Order | None: ...
+    def list_orders(self, query: OrderQuery) -> list[Order]: ...
+    def open_orders(self) -> list[Order]: ...
+    def fills_for(self, order_id: str) -> list[Fill]: ...
+    def events_for(self, order_id: str) -> list[StoredEvent]: ...
+    def positions(self, account_id: str | None = None) -> list[Position]: ...
+    def marks(self) -> dict[str, Mark]: ...
+    def daily_pnl(self, account_id: str | None = None) -> list[DailyPnl]: ...
+    def intent_payload(self, order_id: str) -> str | None: ...
+    def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]: ...
+    def outbox_cursor(self, consumer: str) -> int: ...
+    def set_outbox_cursor(self, consumer: str, last_id: int) -> None: ...
+
+
+def iter_batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

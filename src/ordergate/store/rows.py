@@ -1,0 +1,277 @@
+"""Mapping between domain objects and table rows, shared by every SQL backend.
+
+Decimals are stored as canonical text so that no backend ever rounds money.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from ordergate.domain.fills import Fill
+from ordergate.domain.market import Mark
+from ordergate.domain.money import ZERO, fmt
+from ordergate.domain.order import Order
+from ordergate.domain.positions import Position
+
+ORDER_COLUMNS = (
+    "order_id",
+    "client_order_id",
+    "idempotency_key",
+    "account_id",
+    "strategy_id",
+    "symbol",
+    "side",
+    "qty",
+    "order_type",
+    "limit_price",
+    "stop_price",
+    "time_in_force",
+    "status",
+    "broker_order_id",
+    "filled_qty",
+    "avg_fill_price",
+    "fees",
+    "late",
+    "reason",
+    "error_code",
+    "error_message",
+    "attempts",
+    "arrival_price",
+    "parent_order_id",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "version",
+)
+#: Columns an update may change (identity and terms never change).
+ORDER_MUTABLE = (
+    "status",
+    "broker_order_id",
+    "filled_qty",
+    "avg_fill_price",
+    "fees",
+    "late",
+    "reason",
+    "error_code",
+    "error_message",
+    "attempts",
+    "arrival_price",
+    "updated_at",
+    "submitted_at",
+    "version",
+)
+FILL_COLUMNS = (
+    "order_id",
+    "exec_id",
+    "symbol",
+    "side",
+    "last_qty",
+    "last_px",
+    "commission",
+    "liquidity",
+    "late",
+    "ts",
+)
+
+
+def ts_text(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def ts_parse(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def order_values(order: Order) -> tuple[Any, ...]:
+    return (
+        order.order_id,
+        order.client_order_id,
+        order.idempotency_key,
+        order.account_id,
+        order.strategy_id,
+        order.symbol,
+        order.side.value,
+        fmt(order.qty),
+        order.order_type.value,
+        fmt(order.limit_price),
+        fmt(order.stop_price),
+        order.time_in_force.value,
+        order.status.value,
+        order.broker_order_id,
+        fmt(order.filled_qty),
+        fmt(order.avg_fill_price),
+        fmt(order.fees),
+        int(order.late),
+        order.reason,
+        order.error_code,
+        order.error_message,
+        order.attempts,
+        fmt(order.arrival_price),
+        order.parent_order_id,
+        ts_text(order.created_at),
+        ts_text(order.updated_at),
+        ts_text(order.submitted_at),
+        order.version,
+    )
+
+
+def order_update_values(order: Order) -> tuple[Any, ...]:
+    return (
+        order.status.value,
+        order.broker_order_id,
+        fmt(order.filled_qty),
+        fmt(order.avg_fill_price),
+        fmt(order.fees),
+        int(order.late),
+        order.reason,
+        order.error_code,
+        order.error_message,
+        order.attempts,
+        fmt(order.arrival_price),
+        ts_text(order.updated_at),
+        ts_text(order.submitted_at),
+        order.version,
+    )
+
+
+def order_from_row(row: Sequence[Any]) -> Order:
+    (
+        order_id,
+        client_order_id,
+        key,
+        account_id,
+        strategy_id,
+        symbol,
+        side,
+        qty,
+        order_type,
+        limit_price,
+        stop_price,
+        tif,
+        status,
+        broker_order_id,
+        filled_qty,
+        avg_fill_price,
+        fees,
+        late,
+        reason,
+        error_code,
+        error_message,
+        attempts,
+        arrival_price,
+        parent_order_id,
+        created_at,
+        updated_at,
+        submitted_at,
+        version,
+    ) = row
+    return Order(
+        order_id=order_id,
+        client_order_id=client_order_id,
+        idempotency_key=key,
+        account_id=account_id,
+        strategy_id=strategy_id,
+        symbol=symbol,
+        side=Side(side),
+        qty=Decimal(qty),
+        order_type=OrderType(order_type),
+        limit_price=_dec(limit_price),
+        stop_price=_dec(stop_price),
+        time_in_force=TimeInForce(tif),
+        status=OrderStatus(status),
+        broker_order_id=broker_order_id,
+        filled_qty=Decimal(filled_qty),
+        avg_fill_price=_dec(avg_fill_price),
+        fees=Decimal(fees),
+        late=bool(late),
+        reason=reason,
+        error_code=error_code,
+        error_message=error_message,
+        attempts=attempts,
+        arrival_price=_dec(arrival_price),
+        parent_order_id=parent_order_id,
+        created_at=ts_parse(created_at),
+        updated_at=ts_parse(updated_at),
+        submitted_at=None if submitted_at is None else ts_parse(submitted_at),
+        version=version,
+    )
+
+
+def fill_from_row(row: Sequence[Any]) -> Fill:
+    order_id, exec_id, symbol, side, last_qty, last_px, commission, liquidity, late, ts = row
+    return Fill(
+        order_id=order_id,
+        exec_id=exec_id,
+        symbol=symbol,
+        side=Side(side),
+        last_qty=Decimal(last_qty),
+        last_px=Decimal(last_px),
+        commission=Decimal(commission),
+        liquidity=liquidity,
+        late=bool(late),
+        ts=ts_parse(ts),
+    )
+
+
+def position_from_row(row: Sequence[Any]) -> Position:
+    account_id, symbol, qty, avg_price, realized_gross, commission = row
+    return Position(
+        account_id=account_id,
+        symbol=symbol,
+        qty=Decimal(qty),
+        avg_price=Decimal(avg_price),
+        realized_gross=Decimal(realized_gross),
+        commission=Decimal(commission),
+    )
+
+
+def position_values(position: Position, ts: datetime) -> tuple[Any, ...]:
+    return (
+        position.account_id,
+        position.symbol,
+        fmt(position.qty) or "0",
+        fmt(position.avg_price) or "0",
+        fmt(position.realized_gross) or "0",
+        fmt(position.commission) or "0",
+        ts_text(ts),
+    )
+
+
+def mark_from_row(row: Sequence[Any]) -> Mark:
+    symbol, last, bid, ask, volume, ts = row
+    return Mark(
+        symbol=symbol,
+        last=Decimal(last),
+        bid=_dec(bid),
+        ask=_dec(ask),
+        volume=_dec(volume),
+        ts=ts_parse(ts),
+    )
+
+
+def mark_values(mark: Mark) -> tuple[Any, ...]:
+    return (
+        mark.symbol,
+        fmt(mark.last),
+        fmt(mark.bid),
+        fmt(mark.ask),
+        fmt(mark.volume),
+        ts_text(mark.ts),
+    )
+
+
+def sum_text(values: Sequence[Any]) -> Decimal:
+    total = ZERO
+    for value in values:
+        total += Decimal(str(value))
+    return total
