@@ -31,7 +31,11 @@ def apply_migrations(connection: Any, dialect: str, url: str) -> int:
         def connect(self, dburi: Any) -> Any:
             return connection
 
+        def __exit__(self, *exc: object) -> None:
+            """yoyo closes the connection of a copy; this one belongs to the store."""
+
     backend = _OnConnection(parse_uri(_yoyo_uri(dialect, url)), MIGRATION_TABLE)
+    backend.init_database()
     migrations = read_migrations(migrations_dir(dialect))
     with backend.lock():
         pending = backend.to_apply(migrations)

@@ -1,0 +1,95 @@
+"""The one composition root: settings in, a wired engine out (STYLE habit 5).
+
+Tests build the same graph with fakes by passing their own parts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ordergate.brokers.base import BrokerAdapter
+from ordergate.brokers.paper import PaperBroker
+from ordergate.bus.memory import InProcessBus
+from ordergate.clock import Clock, IdGenerator, SystemClock
+from ordergate.config import Settings
+from ordergate.domain.errors import ConfigError
+from ordergate.engine.engine import EngineConfig, ExecutionEngine
+from ordergate.engine.ports import BrokerCallPolicy, PreTradeCheck
+from ordergate.sim.fees import fee_model_from_name
+from ordergate.sim.fills import price_model_from_name
+from ordergate.store.base import Store
+from ordergate.store.sqlite import SqliteStore
+
+
+def build_store(settings: Settings) -> Store:
+    path = settings.sqlite_path
+    if path is None:
+        try:
+            from ordergate.store.postgres import PostgresStore  # type: ignore[import-not-found, unused-ignore]
+        except ImportError as exc:
+            raise ConfigError(
+                "a postgresql:// database_url needs the PostgreSQL store: "
+                "pip install 'ordergate[postgres]'"
+            ) from exc
+        store: Store = PostgresStore(settings.database_url)
+    else:
+        store = SqliteStore(path, synchronous=settings.sqlite_synchronous)
+    store.migrate()
+    return store
+
+
+def build_paper_broker(settings: Settings, clock: Clock, *, persistent: bool = True) -> PaperBroker:
+    path = settings.sqlite_path
+    state_file = None
+    if persistent and path not in (None, ":memory:"):
+        state_file = Path(str(path) + ".paper.json")
+    return PaperBroker(
+        clock=clock,
+        price_model=price_model_from_name(
+            settings.exec_slippage_model, settings.slippage_bps, settings.use_bid_ask_spread
+        ),
+        fee_model=fee_model_from_name(
+            settings.fee_model,
+            rate=settings.fee_per_share,
+            minimum=settings.fee_minimum,
+            bps=settings.fee_bps,
+        ),
+        starting_cash=settings.paper_starting_cash,
+        state_file=state_file,
+    )
+
+
+def build_broker(settings: Settings, clock: Clock) -> BrokerAdapter:
+    name = settings.exec_broker_adapter.lower()
+    if name == "paper":
+        return build_paper_broker(settings, clock)
+    raise ConfigError(
+        f"unknown broker adapter {settings.exec_broker_adapter!r}; available: paper"
+    )
+
+
+def build_engine(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    broker: BrokerAdapter | None = None,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+    gates: PreTradeCheck | None = None,
+    call_policy: BrokerCallPolicy | None = None,
+) -> ExecutionEngine:
+    clock = clock or SystemClock()
+    return ExecutionEngine(
+        store or build_store(settings),
+        broker or build_broker(settings, clock),
+        clock=clock,
+        ids=ids,
+        gates=gates,
+        call_policy=call_policy,
+        bus=InProcessBus(settings.topic_prefix),
+        config=EngineConfig(
+            mode=settings.mode,
+            dry_run=settings.dry_run,
+            trading_timezone=settings.trading_timezone,
+        ),
+    )

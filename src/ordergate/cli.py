@@ -1,0 +1,373 @@
+"""The ``ordergate`` command line.
+
+Every command opens the configured store (``--db`` or ``ORDERGATE_DATABASE_URL``) and
+the configured broker; ``--json`` prints machine-readable output. A rejection prints
+its error code and exits 2 (3 when retrying later can help).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ordergate.bootstrap import build_engine
+from ordergate.config import Settings, load_settings
+from ordergate.domain.errors import OrderGateError
+from ordergate.domain.money import fmt
+from ordergate.domain.order import Order
+from ordergate.domain.report import ExecutionReport
+from ordergate.engine.engine import ExecutionEngine
+from ordergate.store.base import OrderQuery
+
+app = typer.Typer(
+    name="ordergate",
+    help="Order execution engine: intents in, orders at a broker out, exactly once.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Show the effective settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+console = Console()
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLite file or database URL (default ./ordergate.db)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _settings(db: str | None) -> Settings:
+    if db is not None and "://" not in db:
+        db = f"sqlite:///{db}"
+    return load_settings(database_url=db)
+
+
+@contextmanager
+def _engine(db: str | None) -> Iterator[ExecutionEngine]:
+    engine = build_engine(_settings(db))
+    try:
+        yield engine
+    finally:
+        engine.store.close()
+
+
+def _emit(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _fail(exc: OrderGateError, as_json: bool) -> None:
+    if as_json:
+        _emit({"error": exc.to_dict()})
+    else:
+        console.print(f"[red]{exc.code.name}[/red]: {exc.message}", highlight=False)
+    raise typer.Exit(3 if exc.retryable else 2)
+
+
+def _guard(as_json: bool, action: Callable[[], None]) -> None:
+    try:
+        action()
+    except OrderGateError as exc:
+        _fail(exc, as_json)
+
+
+def order_dict(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "client_order_id": order.client_order_id,
+        "broker_order_id": order.broker_order_id,
+        "idempotency_key": order.idempotency_key,
+        "account_id": order.account_id,
+        "strategy_id": order.strategy_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "qty": fmt(order.qty),
+        "order_type": order.order_type.value,
+        "limit_price": fmt(order.limit_price),
+        "stop_price": fmt(order.stop_price),
+        "time_in_force": order.time_in_force.value,
+        "status": order.status.value,
+        "filled_qty": fmt(order.filled_qty),
+        "avg_fill_price": fmt(order.avg_fill_price),
+        "fees": fmt(order.fees),
+        "late": order.late,
+        "reason": order.reason or None,
+        "error_code": order.error_code or None,
+        "error_message": order.error_message or None,
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+    }
+
+
+def _print_report(report: ExecutionReport, as_json: bool) -> None:
+    if as_json:
+        _emit(report.to_dict())
+        return
+    replay = " (replayed: this key was seen before)" if report.replayed else ""
+    console.print(
+        f"{report.order_id} {report.status.value} filled {fmt(report.filled_qty)} "
+        f"@ {fmt(report.avg_price) or '-'} fees {fmt(report.fees)}{replay}",
+        highlight=False,
+    )
+    if report.error_code:
+        console.print(f"  {report.error_code}: {report.error_message}", highlight=False)
+
+
+@app.command()
+def mark(
+    symbol: str,
+    last: Annotated[str, typer.Option(help="Last traded price.")],
+    bid: Annotated[str | None, typer.Option()] = None,
+    ask: Annotated[str | None, typer.Option()] = None,
+    volume: Annotated[str | None, typer.Option()] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set the paper market for SYMBOL (fills resting orders it crosses)."""
+
+    def run() -> None:
+        with _engine(db) as engine:
+            result = engine.mark(symbol, last, bid, ask, volume)
+            if as_json:
+                _emit(result.to_dict())
+            else:
+                console.print(f"{result.symbol} last {fmt(result.last)}", highlight=False)
+
+    _guard(as_json, run)
+
+
+@app.command()
+def submit(
+    symbol: Annotated[str, typer.Option(help="Instrument symbol.")],
+    side: Annotated[str, typer.Option(help="buy or sell.")],
+    qty: Annotated[str, typer.Option(help="Quantity (Decimal).")],
+    key: Annotated[str, typer.Option(help="Idempotency key: the same key never trades twice.")],
+    order_type: Annotated[str, typer.Option("--type", help="market, limit, stop, stop_limit.")] = "market",
+    price: Annotated[str | None, typer.Option(help="Limit price.")] = None,
+    stop_price: Annotated[str | None, typer.Option("--stop-price", help="Trigger price.")] = None,
+    tif: Annotated[str, typer.Option(help="DAY, GTC, IOC, FOK, GTD.")] = "DAY",
+    strategy: Annotated[str, typer.Option(help="Strategy id.")] = "default",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit one order intent."""
+    intent: dict[str, Any] = {
+        "symbol": symbol,
+        "side": side,
+        "qty": qty,
+        "order_type": order_type,
+        "idempotency_key": key,
+        "time_in_force": tif,
+        "strategy_id": strategy,
+    }
+    if price is not None:
+        intent["limit_price"] = price
+    if stop_price is not None:
+        intent["stop_price"] = stop_price
+
+    def run() -> None:
+        with _engine(db) as engine:
+            report = engine.submit(intent)
+            _print_report(report, as_json)
+            if not report.ok and not report.replayed:
+                raise typer.Exit(2)
+
+    _guard(as_json, run)
+
+
+@app.command()
+def cancel(order_id: str, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Cancel an open order."""
+
+    def run() -> None:
+        with _engine(db) as engine:
+            _print_report(engine.cancel(order_id), as_json)
+
+    _guard(as_json, run)
+
+
+@app.command()
+def orders(
+    status: Annotated[list[str] | None, typer.Option(help="Only these statuses.")] = None,
+    symbol: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List orders, newest first."""
+
+    def run() -> None:
+        with _engine(db) as engine:
+            query = OrderQuery(
+                status=tuple(s.upper() for s in status or ()),
+                symbol=symbol.upper() if symbol else None,
+                limit=limit,
+            )
+            rows = engine.orders(query)
+        if as_json:
+            _emit([order_dict(o) for o in rows])
+            return
+        table = Table("order_id", "symbol", "side", "qty", "type", "status", "filled", "avg px")
+        for o in rows:
+            table.add_row(
+                o.order_id,
+                o.symbol,
+                o.side.value,
+                fmt(o.qty),
+                o.order_type.value,
+                o.status.value,
+                fmt(o.filled_qty),
+                fmt(o.avg_fill_price) or "-",
+            )
+        console.print(table)
+
+    _guard(as_json, run)
+
+
+@app.command("order")
+def order_cmd(order_id: str, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """One order with its fills and events."""
+
+    def run() -> None:
+        with _engine(db) as engine:
+            order = engine.order(order_id)
+            fills = engine.fills(order_id)
+            events = engine.store.events_for(order_id)
+        data = order_dict(order)
+        data["fills"] = [
+            {
+                "exec_id": f.exec_id,
+                "last_qty": fmt(f.last_qty),
+                "last_px": fmt(f.last_px),
+                "commission": fmt(f.commission),
+                "late": f.late,
+                "ts": f.ts.isoformat(),
+            }
+            for f in fills
+        ]
+        data["events"] = [
+            {"seq": e.seq, "topic": e.topic, "from": e.from_status, "to": e.to_status, "ts": e.ts.isoformat()}
+            for e in events
+        ]
+        if as_json:
+            _emit(data)
+        else:
+            console.print_json(json.dumps(data, default=str))
+
+    _guard(as_json, run)
+
+
+@app.command()
+def positions(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Positions with average cost, realized and unrealized P&L."""
+
+    def run() -> None:
+        with _engine(db) as engine:
+            marks = engine.marks()
+            rows = []
+            for p in engine.positions():
+                mark_px = marks[p.symbol].last if p.symbol in marks else None
+                rows.append(
+                    {
+                        "account_id": p.account_id,
+                        "symbol": p.symbol,
+                        "qty": fmt(p.qty),
+                        "avg_price": fmt(p.avg_price),
+                        "mark": fmt(mark_px),
+                        "market_value": fmt(p.market_value(mark_px)),
+                        "realized_pnl": fmt(p.realized_pnl),
+                        "unrealized_pnl": fmt(p.unrealized_pnl(mark_px)),
+                        "commission": fmt(p.commission),
+                    }
+                )
+        if as_json:
+            _emit(rows)
+            return
+        table = Table("symbol", "qty", "avg price", "mark", "realized", "unrealized")
+        for r in rows:
+            table.add_row(r["symbol"], r["qty"], r["avg_price"], r["mark"] or "-", r["realized_pnl"], r["unrealized_pnl"])
+        console.print(table)
+
+    _guard(as_json, run)
+
+
+def pnl_dict(engine: ExecutionEngine) -> dict[str, Any]:
+    summary = engine.pnl()
+    return {
+        "realized_pnl": fmt(summary.realized_pnl),
+        "realized_gross": fmt(summary.realized_gross),
+        "commission": fmt(summary.commission),
+        "unrealized_pnl": fmt(summary.unrealized_pnl),
+        "total_pnl": fmt(summary.total_pnl),
+        "daily": {day: fmt(value) for day, value in summary.daily.items()},
+    }
+
+
+@app.command()
+def pnl(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Realized (net of commission), unrealized and daily P&L."""
+
+    def run() -> None:
+        with _engine(db) as engine:
+            data = pnl_dict(engine)
+        if as_json:
+            _emit(data)
+        else:
+            for name, value in data.items():
+                console.print(f"{name}: {value}", highlight=False)
+
+    _guard(as_json, run)
+
+
+@app.command()
+def sync(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Look every open order up at the broker and apply what it says."""
+
+    def run() -> None:
+        with _engine(db) as engine:
+            result = engine.sync_broker_state()
+        _emit(result) if as_json else console.print(result)
+
+    _guard(as_json, run)
+
+
+@app.command()
+def demo(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """A scripted paper session: marks, orders, fills, positions and P&L."""
+    from ordergate.demo import run_demo
+
+    def run() -> None:
+        with _engine(db or ":memory:") as engine:
+            log = run_demo(engine)
+            data = {"steps": log, "orders": [order_dict(o) for o in engine.orders()], "pnl": pnl_dict(engine)}
+        if as_json:
+            _emit(data)
+            return
+        for line in log:
+            console.print(line, highlight=False)
+        orders_table = Table("order_id", "symbol", "side", "qty", "status", "avg px")
+        for o in data["orders"]:
+            orders_table.add_row(o["order_id"], o["symbol"], o["side"], o["qty"], o["status"], o["avg_fill_price"] or "-")
+        console.print(orders_table)
+        console.print(data["pnl"])
+
+    _guard(as_json, run)
+
+
+@config_app.command("show")
+def config_show(db: DbOption = None) -> None:
+    """Print the effective settings (secrets masked)."""
+    try:
+        _emit(_settings(db).shown())
+    except OrderGateError as exc:
+        _fail(exc, True)
+
+
+def main() -> None:
+    app()
+

@@ -1,0 +1,146 @@
+"""Settings: defaults, then a YAML file, then ``ORDERGATE_*`` environment variables.
+
+Keys keep the seeds' names (``EXEC_BROKER_ADAPTER`` is ``exec_broker_adapter`` here and
+``ORDERGATE_EXEC_BROKER_ADAPTER`` in the environment). The YAML file may use seed
+003's shape — an ``execution:`` block — or flat keys. Unknown keys are rejected.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ordergate.domain.enums import TradingMode
+from ordergate.domain.errors import ConfigError
+
+CONFIG_ENV = "ORDERGATE_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Every setting of ordergate, each with its default documented here."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERGATE_", extra="forbid", frozen=True, case_sensitive=False
+    )
+
+    #: Where the store lives: a SQLite path/URL (default) or ``postgresql://…``.
+    database_url: str = "sqlite:///ordergate.db"
+    #: SQLite ``synchronous``: FULL survives power loss, NORMAL only a process crash.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    mode: TradingMode = TradingMode.PAPER
+    #: LIVE with dry_run records everything and calls no broker (seed 003).
+    dry_run: bool = False
+    account_id: str = "default"
+    #: Daily P&L and daily limits roll over at midnight here.
+    trading_timezone: str = "UTC"
+    #: Prefix of every event topic (seed 000 used ``ordinis.``).
+    topic_prefix: str = "ordergate."
+
+    # --- seed 000's EXEC_* keys ---
+    exec_broker_adapter: str = "paper"
+    exec_timeout_ms: int = Field(2000, gt=0)
+    exec_max_retries: int = Field(0, ge=0)
+    exec_max_orders_per_min: int = Field(120, gt=0)
+    exec_slippage_model: Literal["fixed_bps", "bid_ask"] = "fixed_bps"
+
+    # --- the paper broker (seed 003's execution block) ---
+    slippage_bps: Decimal = Field(Decimal(5), ge=0, le=1000)
+    use_bid_ask_spread: bool = False
+    fee_model: Literal["per_share", "bps", "flat", "none"] = "per_share"
+    fee_per_share: Decimal = Field(Decimal("0.005"), ge=0)
+    fee_minimum: Decimal = Field(Decimal("1.00"), ge=0)
+    fee_bps: Decimal = Field(Decimal(1), ge=0)
+    paper_starting_cash: Decimal = Field(Decimal(1_000_000), gt=0)
+
+    #: Bearer token for mutating HTTP routes (never logged).
+    api_token: SecretStr | None = None
+
+    @field_validator("trading_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite file of ``database_url``, or None when it names another database."""
+        url = self.database_url
+        if url.startswith("sqlite:///"):
+            return url[len("sqlite:///") :] or ":memory:"
+        if url.startswith(("postgresql://", "postgres://", "postgresql+")):
+            return None
+        return url  # a bare path
+
+    def shown(self) -> dict[str, Any]:
+        """Effective values, secrets masked: what ``ordergate config show`` prints."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                out[name] = "***" if value.get_secret_value() else None
+            elif isinstance(value, Decimal | TradingMode):
+                out[name] = str(value)
+            else:
+                out[name] = value
+        return out
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """The file named by ``ORDERGATE_CONFIG`` (or ``./ordergate.yaml`` when present)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get(CONFIG_ENV) or ("ordergate.yaml" if Path("ordergate.yaml").exists() else None)
+        if not path:
+            return {}
+        return load_yaml(Path(path))
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"settings file {path} must hold a mapping")
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "execution" and isinstance(value, dict):
+            flat.update({str(k).lower(): v for k, v in value.items()})
+        else:
+            flat[str(key).lower()] = value
+    return flat
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning a bad value into :class:`ConfigError`."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"bad settings: {problems}") from None

@@ -1,0 +1,463 @@
+"""The execution engine: DESIGN.md's submit path, step by step.
+
+1. validate the intent (fields, Decimal precision, expiry);
+2. in one unit of work, record the intent under its idempotency key and the order as
+   ``PENDING``; run the pre-trade gates (3); mark it ``SUBMITTED`` with a
+   ``client_order_id`` derived from the key — all before the broker hears of it;
+4-6. call the broker through the call policy (rate limit, circuit breaker, timeout);
+7. record the receipt and every fill, the position and the events, in one unit of work.
+
+The engine is synchronous and thread-safe: the store serialises units of work, and
+broker calls happen outside them, so a slow broker never holds the store. A backtest
+drives the same code with a simulated clock; the HTTP service calls it from worker
+threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from ordergate.brokers.base import BrokerAdapter, BrokerOrder, MarketDataSink, OrderRequest
+from ordergate.bus.memory import InProcessBus
+from ordergate.clock import Clock, IdGenerator, RandomIds, SystemClock
+from ordergate.domain.enums import OrderStatus, TradingMode
+from ordergate.domain.errors import (
+    BrokerError,
+    BrokerRejected,
+    BrokerTimeout,
+    ErrorCode,
+    IdempotencyConflict,
+    OrderGateError,
+    OrderNotCancelable,
+    OrderNotFound,
+    PersistenceError,
+)
+from ordergate.domain.events import (
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderCancelRequested,
+    OrderFailed,
+    OrderRejected,
+    OrderSubmitted,
+    SubmitAttemptFailed,
+)
+from ordergate.domain.fills import Fill
+from ordergate.domain.intent import OrderIntent, check_not_expired
+from ordergate.domain.market import Mark
+from ordergate.domain.money import ZERO
+from ordergate.domain.order import Order
+from ordergate.domain.positions import PnlSummary, Position
+from ordergate.domain.report import ExecutionReport
+from ordergate.engine.ports import BrokerCallPolicy, DirectCall, GateContext, PreTradeCheck
+from ordergate.engine.recorder import Step, unit_of_work
+from ordergate.engine.sync import apply_broker_order
+from ordergate.store.base import DuplicateKey, OrderQuery, Store, StoredIntent
+
+log = structlog.get_logger("ordergate.engine")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineConfig:
+    """How the engine behaves; built from settings by the composition root."""
+
+    mode: TradingMode = TradingMode.PAPER
+    #: LIVE with dry_run records and reports everything and calls no broker (seed 003).
+    dry_run: bool = False
+    #: Trading days (daily P&L, daily limits) roll over at midnight in this zone.
+    trading_timezone: str = "UTC"
+
+
+def client_order_id_for(account_id: str, idempotency_key: str) -> str:
+    """Our id at the broker, derived from the key: a resend after a crash reuses it.
+
+    26 characters of ``[0-9a-z]`` after ``og``: short enough for every broker we know.
+    """
+    digest = hashlib.sha256(f"{account_id}\x1f{idempotency_key}".encode()).digest()
+    number = int.from_bytes(digest[:16], "big")
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    chars = []
+    for _ in range(24):
+        number, rest = divmod(number, 36)
+        chars.append(alphabet[rest])
+    return "og" + "".join(chars)
+
+
+class ExecutionEngine:
+    """Intents in, orders at the broker out: exactly once, fail-closed, recorded."""
+
+    def __init__(
+        self,
+        store: Store,
+        broker: BrokerAdapter,
+        *,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        gates: PreTradeCheck | None = None,
+        call_policy: BrokerCallPolicy | None = None,
+        bus: InProcessBus | None = None,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.clock = clock or SystemClock()
+        self.ids = ids or RandomIds()
+        self.gates = gates
+        self.policy = call_policy or DirectCall()
+        self.bus = bus or InProcessBus()
+        self.config = config or EngineConfig()
+        self._tz = ZoneInfo(self.config.trading_timezone)
+        self._marks: dict[str, Mark] = store.marks()
+        self._marks_lock = threading.Lock()
+        broker.subscribe(self.on_broker_update)
+
+    # ------------------------------------------------------------ submit
+
+    def submit(self, intent: OrderIntent | Mapping[str, Any]) -> ExecutionReport:
+        """Run one intent down the submit path; return what happened to it.
+
+        Raises :class:`InvalidIntent` (nothing recorded), :class:`IdempotencyConflict`
+        and :class:`PersistenceError` (nothing sent). Gate and broker rejections are
+        outcomes: the report says ``REJECTED`` with the code.
+        """
+        if not isinstance(intent, OrderIntent):
+            intent = OrderIntent.parse(intent)
+        check_not_expired(intent, self.clock.now())
+        order, fresh = self._accept(intent)
+        if not fresh:
+            return self.report(order.order_id, replayed=True)
+        if order.status is OrderStatus.SUBMITTED:
+            self._send(order, intent)
+        return self.report(order.order_id)
+
+    def execute(
+        self, order_intent: OrderIntent | Mapping[str, Any], market_state: Mapping[str, Any] | None = None
+    ) -> ExecutionReport:
+        """Seed 000's entry point: mark the given market state, then submit."""
+        if market_state:
+            symbol = str(
+                order_intent.symbol
+                if isinstance(order_intent, OrderIntent)
+                else order_intent.get("symbol", "")
+            ).upper()
+            for sym, data in _market_entries(symbol, market_state):
+                self.mark(sym, **data)
+        return self.submit(order_intent)
+
+    def _accept(self, intent: OrderIntent) -> tuple[Order, bool]:
+        """Steps 2, 3 and 6a in one unit of work. Returns (order, created now)."""
+        payload_hash = intent.payload_hash()
+        for _ in range(2):  # a concurrent insert of the same key loses the race once
+            try:
+                with self._step() as step:
+                    existing = step.tx.find_intent(intent.account_id, intent.idempotency_key)
+                    if existing is not None:
+                        return self._replay(step, existing, payload_hash), False
+                    return self._create(step, intent, payload_hash), True
+            except DuplicateKey:
+                continue
+        raise PersistenceError("the idempotency key kept clashing; try again")
+
+    def _replay(self, step: Step, existing: StoredIntent, payload_hash: str) -> Order:
+        if existing.payload_hash != payload_hash:
+            raise IdempotencyConflict(
+                f"idempotency key {existing.idempotency_key!r} was used for a different intent "
+                f"at {existing.received_at.isoformat()}",
+                context={"idempotency_key": existing.idempotency_key},
+            )
+        order = step.tx.order_for_intent(existing.intent_id)
+        if order is None:
+            raise PersistenceError(f"intent {existing.intent_id} has no order")
+        return order
+
+    def _create(self, step: Step, intent: OrderIntent, payload_hash: str) -> Order:
+        now = self.clock.now()
+        intent_id = self.ids.next_id("int")
+        step.tx.insert_intent(
+            StoredIntent(
+                intent_id,
+                intent.account_id,
+                intent.idempotency_key,
+                payload_hash,
+                intent.canonical_json(),
+                now,
+            )
+        )
+        mark = self._marks.get(intent.symbol)
+        order = Order(
+            order_id=self.ids.next_id("ord"),
+            client_order_id=client_order_id_for(intent.account_id, intent.idempotency_key),
+            idempotency_key=intent.idempotency_key,
+            account_id=intent.account_id,
+            strategy_id=intent.strategy_id,
+            symbol=intent.symbol,
+            side=intent.side,
+            qty=intent.qty,
+            order_type=intent.order_type,
+            limit_price=intent.limit_price,
+            stop_price=intent.stop_price,
+            time_in_force=intent.time_in_force,
+            created_at=now,
+            updated_at=now,
+            arrival_price=None if mark is None else mark.last,
+        )
+        step.record_created(order, intent_id)
+        rejection = self._check_gates(step, intent, mark)
+        if rejection is not None:
+            step.record(order, OrderRejected(ts=now, code=rejection.code, message=rejection.message))
+        elif self.config.dry_run:
+            step.record(
+                order,
+                OrderFailed(ts=now, code=ErrorCode.E_EXEC_DRY_RUN, message="dry run: not sent"),
+            )
+        else:
+            step.record(order, OrderSubmitted(ts=now, attempt=1))
+        return order
+
+    def _check_gates(self, step: Step, intent: OrderIntent, mark: Mark | None) -> Any:
+        if self.gates is None:
+            return None
+        context = GateContext(
+            position=step.tx.get_position(intent.account_id, intent.symbol),
+            mark=mark,
+            open_orders_qty=ZERO,
+        )
+        return self.gates.check(intent, context)
+
+    def _send(self, order: Order, intent: OrderIntent) -> None:
+        """Steps 4-7: call the broker, then record what it said."""
+        request = OrderRequest(
+            client_order_id=order.client_order_id,
+            account_id=order.account_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=order.qty,
+            order_type=order.order_type,
+            time_in_force=order.time_in_force,
+            limit_price=order.limit_price,
+            stop_price=order.stop_price,
+            expire_at=intent.expire_at,
+        )
+        try:
+            receipt = self.policy.call("submit", lambda: self.broker.submit(request))
+        except BrokerRejected as exc:
+            with self._step() as step:
+                current = self._reload(step, order.order_id)
+                if current.status is OrderStatus.SUBMITTED:
+                    step.record(current, OrderRejected(ts=self.clock.now(), code=exc.code, message=exc.message))
+            return
+        except BrokerTimeout as exc:
+            self._attempt_failed(order, exc.code, exc.message)
+            return
+        except BrokerError as exc:
+            if exc.code is ErrorCode.E_EXEC_CIRCUIT_OPEN or exc.code.retryable:
+                self._fail_unsent(order, exc.code, exc.message)
+            else:
+                self._attempt_failed(order, exc.code, exc.message)
+            return
+        except OrderGateError:
+            raise
+        except Exception as exc:  # an adapter bug: the outcome is unknown, never assume
+            log.exception("broker submit raised", order_id=order.order_id)
+            self._attempt_failed(order, ErrorCode.E_EXEC_BROKER_TIMEOUT, f"adapter error: {exc}")
+            return
+        self.on_broker_update(receipt)
+
+    def _attempt_failed(self, order: Order, code: ErrorCode, message: str) -> None:
+        """Sent, outcome unknown: record the attempt; the order stays SUBMITTED for lookup."""
+        with self._step() as step:
+            current = self._reload(step, order.order_id)
+            if current.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
+                event = SubmitAttemptFailed(
+                    ts=self.clock.now(), attempt=current.attempts, code=code, message=message
+                )
+                step.record(current, event)
+
+    def _fail_unsent(self, order: Order, code: ErrorCode, message: str) -> None:
+        """Definitely not received by the broker: FAILED, with the code that says why."""
+        with self._step() as step:
+            current = self._reload(step, order.order_id)
+            if current.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
+                step.record(current, OrderFailed(ts=self.clock.now(), code=code, message=message))
+
+    # ------------------------------------------------------ broker updates
+
+    def on_broker_update(self, view: BrokerOrder) -> None:
+        """Apply what the broker says about one of our orders (receipt, stream, poll)."""
+        with self._step() as step:
+            order = step.tx.order_by_client_id(view.client_order_id)
+            if order is None:
+                log.warning("broker update for an unknown order", client_order_id=view.client_order_id)
+                return
+            apply_broker_order(step, order, view, self.clock.now())
+
+    # ------------------------------------------------------------ cancel
+
+    def cancel(self, order_id: str, reason: str = "user") -> ExecutionReport:
+        order = self.store.get_order(order_id)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id}", context={"order_id": order_id})
+        if order.status.is_terminal:
+            raise OrderNotCancelable(
+                f"order {order_id} is {order.status} and cannot be canceled",
+                context={"order_id": order_id, "status": order.status},
+            )
+        with self._step() as step:
+            current = self._reload(step, order_id)
+            now = self.clock.now()
+            never_sent = current.status is OrderStatus.PENDING
+            if never_sent:
+                step.record(current, OrderCanceled(ts=now, reason=reason))
+            elif current.status is not OrderStatus.PENDING_CANCEL:
+                step.record(current, OrderCancelRequested(ts=now, reason=reason))
+        if never_sent:
+            return self.report(order_id)
+        try:
+            view = self.policy.call("cancel", lambda: self.broker.cancel(order.client_order_id))
+        except BrokerRejected as exc:
+            view = self._lookup(order.client_order_id)
+            if view is None or view.status.is_open:
+                self._cancel_refused(order_id, exc.message)
+        except BrokerError as exc:
+            log.warning("cancel not confirmed; tracking will settle it", order_id=order_id, error=str(exc))
+            return self.report(order_id)
+        if view is not None:
+            self.on_broker_update(view)
+        return self.report(order_id)
+
+    def _cancel_refused(self, order_id: str, message: str) -> None:
+        with self._step() as step:
+            current = self._reload(step, order_id)
+            if current.status is OrderStatus.PENDING_CANCEL:
+                step.record(current, OrderCancelRejected(ts=self.clock.now(), message=message))
+
+    def _lookup(self, client_order_id: str) -> BrokerOrder | None:
+        try:
+            return self.policy.call("fetch_order", lambda: self.broker.fetch_order(client_order_id))
+        except BrokerError:
+            return None
+
+    # ----------------------------------------------------------- sync
+
+    def sync_broker_state(self) -> dict[str, Any]:
+        """Look every open order up at the broker by ``client_order_id`` and apply what
+        it says (missed fills, cancels); report what was checked and changed."""
+        checked, changed, missing = 0, 0, []
+        for order in self.store.open_orders():
+            if order.status is OrderStatus.PENDING:
+                continue
+            checked += 1
+            view = self._lookup(order.client_order_id)
+            if view is None:
+                missing.append(order.order_id)
+                continue
+            before = self.store.get_order(order.order_id)
+            self.on_broker_update(view)
+            after = self.store.get_order(order.order_id)
+            if before is not None and after is not None and before.version != after.version:
+                changed += 1
+        return {"checked": checked, "changed": changed, "missing_at_broker": missing}
+
+    # ------------------------------------------------------------ market
+
+    def mark(
+        self,
+        symbol: str,
+        last: Any,
+        bid: Any = None,
+        ask: Any = None,
+        volume: Any = None,
+    ) -> Mark:
+        """Tell the engine (and a simulating broker) the market for ``symbol``."""
+        data = {"last": last, "bid": bid, "ask": ask, "volume": volume}
+        mark = Mark.parse(symbol, data, self.clock.now())
+        with self._step() as step:
+            step.tx.save_mark(mark)
+        with self._marks_lock:
+            self._marks[mark.symbol] = mark
+        if isinstance(self.broker, MarketDataSink):
+            self.broker.on_mark(mark)
+        return mark
+
+    def marks(self) -> dict[str, Mark]:
+        with self._marks_lock:
+            return dict(self._marks)
+
+    # ------------------------------------------------------------- reads
+
+    def order(self, order_id: str) -> Order:
+        order = self.store.get_order(order_id)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id}", context={"order_id": order_id})
+        return order
+
+    def orders(self, query: OrderQuery | None = None) -> list[Order]:
+        return self.store.list_orders(query or OrderQuery())
+
+    def fills(self, order_id: str) -> list[Fill]:
+        return self.store.fills_for(order_id)
+
+    def report(self, order_id: str, *, replayed: bool = False) -> ExecutionReport:
+        order = self.order(order_id)
+        return ExecutionReport.of(order, tuple(self.store.fills_for(order_id)), replayed=replayed)
+
+    def positions(self, account_id: str | None = None) -> list[Position]:
+        return [p for p in self.store.positions(account_id) if p.qty != 0 or p.realized_gross or p.commission]
+
+    def pnl(self, account_id: str | None = None) -> PnlSummary:
+        positions = self.store.positions(account_id)
+        marks = self.marks()
+        realized_gross = sum((p.realized_gross for p in positions), ZERO)
+        commission = sum((p.commission for p in positions), ZERO)
+        unrealized = sum(
+            (p.unrealized_pnl(marks[p.symbol].last if p.symbol in marks else None) for p in positions),
+            ZERO,
+        )
+        daily: dict[str, Decimal] = {}
+        for row in self.store.daily_pnl(account_id):
+            daily[row.trading_day] = daily.get(row.trading_day, ZERO) + row.realized_pnl
+        return PnlSummary(
+            realized_pnl=realized_gross - commission,
+            realized_gross=realized_gross,
+            commission=commission,
+            unrealized_pnl=unrealized,
+            daily=daily,
+        )
+
+    def trading_day(self, when: datetime | None = None) -> str:
+        return (when or self.clock.now()).astimezone(self._tz).date().isoformat()
+
+    # ------------------------------------------------------------ plumbing
+
+    def _step(self) -> Any:
+        return unit_of_work(self.store, self.bus, self._tz)
+
+    @staticmethod
+    def _reload(step: Step, order_id: str) -> Order:
+        order = step.tx.get_order(order_id)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id}", context={"order_id": order_id})
+        return order
+
+    def subscribe(self, pattern: str, handler: Callable[..., None]) -> Callable[[], None]:
+        return self.bus.subscribe(pattern, handler)
+
+
+def _market_entries(symbol: str, market_state: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Accept ``{"last": ..}`` for the intent's symbol or ``{"AAPL": {"last": ..}, ..}``."""
+    if any(k in market_state for k in ("last", "ltp", "price")):
+        return [(str(market_state.get("symbol", symbol)), _mark_fields(market_state))]
+    return [(str(sym), _mark_fields(data)) for sym, data in market_state.items() if isinstance(data, Mapping)]
+
+
+def _mark_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    last = data.get("last", data.get("ltp", data.get("price")))
+    return {"last": last, "bid": data.get("bid"), "ask": data.get("ask"), "volume": data.get("volume")}

@@ -1,0 +1,159 @@
+"""Recording order changes: one unit of work, its events, and publication after commit.
+
+Every change of an order goes through :class:`Step`: the event is applied to the
+order (the transition table decides), the order row updated, the event appended to
+``order_events`` and to the outbox — all in the step's transaction. Subscribers of
+the in-process bus hear about it only after the commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ordergate.bus.memory import InProcessBus
+from ordergate.domain.enums import OrderStatus
+from ordergate.domain.events import (
+    EXECUTION_REPORT_TOPIC,
+    SCHEMA_VERSION,
+    STATUS_TOPICS,
+    SUBMIT_ATTEMPT_TOPIC,
+    OrderEvent,
+    OrderFilled,
+    SubmitAttemptFailed,
+)
+from ordergate.domain.fills import Fill
+from ordergate.domain.money import fmt
+from ordergate.domain.order import Order
+from ordergate.store.base import Store, UnitOfWork
+
+
+def order_snapshot(order: Order) -> dict[str, Any]:
+    """The order's fields as an event payload carries them."""
+    return {
+        "order_id": order.order_id,
+        "client_order_id": order.client_order_id,
+        "broker_order_id": order.broker_order_id,
+        "idempotency_key": order.idempotency_key,
+        "account_id": order.account_id,
+        "strategy_id": order.strategy_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "qty": fmt(order.qty),
+        "order_type": order.order_type.value,
+        "limit_price": fmt(order.limit_price),
+        "stop_price": fmt(order.stop_price),
+        "time_in_force": order.time_in_force.value,
+        "status": order.status.value,
+        "filled_qty": fmt(order.filled_qty),
+        "avg_fill_price": fmt(order.avg_fill_price),
+        "fees": fmt(order.fees),
+        "late": order.late,
+        "reason": order.reason or None,
+        "error_code": order.error_code or None,
+        "error_message": order.error_message or None,
+        "attempts": order.attempts,
+        "version": order.version,
+    }
+
+
+def _fill_payload(fill: Fill, realized_gross: Decimal) -> dict[str, Any]:
+    return {
+        "exec_id": fill.exec_id,
+        "last_qty": fmt(fill.last_qty),
+        "last_px": fmt(fill.last_px),
+        "commission": fmt(fill.commission),
+        "realized_gross": fmt(realized_gross),
+        "liquidity": fill.liquidity,
+        "late": fill.late,
+        "ts": fill.ts.isoformat(),
+    }
+
+
+class Step:
+    """One unit of work of the engine: apply events, book fills, collect publications."""
+
+    def __init__(self, tx: UnitOfWork, trading_tz: ZoneInfo) -> None:
+        self.tx = tx
+        self._tz = trading_tz
+        self.published: list[tuple[str, str | None, dict[str, Any]]] = []
+
+    def trading_day(self, ts: datetime) -> str:
+        return ts.astimezone(self._tz).date().isoformat()
+
+    def emit(self, topic: str, key: str | None, body: dict[str, Any], ts: datetime) -> None:
+        """Record an event that belongs to no order state change (ops, risk)."""
+        payload = {"schema_version": SCHEMA_VERSION, "topic": topic, "ts": ts.isoformat(), **body}
+        self.tx.add_outbox(topic, key, json.dumps(payload, separators=(",", ":")), ts)
+        self.published.append((topic, key, payload))
+
+    def record(self, order: Order, event: OrderEvent) -> None:
+        """Apply ``event`` to ``order`` and persist both."""
+        previous = order.apply(event)
+        self.tx.update_order(order)
+        extra: dict[str, Any] = {}
+        if isinstance(event, SubmitAttemptFailed):
+            topic = SUBMIT_ATTEMPT_TOPIC
+            extra = {"attempt": event.attempt, "attempt_error": event.code.name}
+        else:
+            topic = STATUS_TOPICS[order.status]
+        self._write(order, topic, previous, event.ts, extra)
+
+    def record_created(self, order: Order, intent_id: str) -> None:
+        self.tx.insert_order(order, intent_id)
+        self._write(order, STATUS_TOPICS[OrderStatus.PENDING], None, order.created_at, {})
+
+    def record_fill(self, order: Order, fill: Fill) -> Decimal:
+        """Book a fill: order, fill row, position, events. Return the gross P&L it realized."""
+        previous = order.apply(OrderFilled(ts=fill.ts, fill=fill))
+        self.tx.update_order(order)
+        position = self.tx.get_position(order.account_id, order.symbol)
+        effect = position.apply_fill(order.side, fill.last_qty, fill.last_px, fill.commission)
+        self.tx.save_position(position, fill.ts)
+        self.tx.insert_fill(
+            fill, order.account_id, order.strategy_id, effect.realized_gross, self.trading_day(fill.ts)
+        )
+        fill_body = _fill_payload(fill, effect.realized_gross)
+        fill_body["position_qty"] = fmt(position.qty)
+        self._write(order, EXECUTION_REPORT_TOPIC, previous, fill.ts, {"fill": fill_body})
+        if previous is not order.status:
+            self._write(order, STATUS_TOPICS[order.status], previous, fill.ts, {})
+        return effect.realized_gross
+
+    def _write(
+        self,
+        order: Order,
+        topic: str,
+        previous: OrderStatus | None,
+        ts: datetime,
+        extra: dict[str, Any],
+    ) -> None:
+        payload = {
+            "schema_version": SCHEMA_VERSION,
+            "topic": topic,
+            "ts": ts.isoformat(),
+            "prev_status": None if previous is None else previous.value,
+            **order_snapshot(order),
+            **extra,
+        }
+        text = json.dumps(payload, separators=(",", ":"))
+        status = order.status.value
+        prev = None if previous is None else previous.value
+        self.tx.append_event(order.order_id, topic, prev, status, text, ts)
+        self.tx.add_outbox(topic, order.order_id, text, ts)
+        self.published.append((topic, order.order_id, payload))
+
+
+@contextmanager
+def unit_of_work(store: Store, bus: InProcessBus, trading_tz: ZoneInfo) -> Iterator[Step]:
+    """A step in one transaction; its events are published once it has committed."""
+    with store.transaction() as tx:
+        step = Step(tx, trading_tz)
+        yield step
+    for topic, key, payload in step.published:
+        bus.publish(topic, key, payload)

@@ -1,0 +1,104 @@
+"""Applying the broker's view of an order to ours, whatever order it arrives in.
+
+Broker messages come late, twice and out of order. The rules:
+
+- executions are applied once each, keyed by ``exec_id``; a cumulative filled quantity
+  with no execution detail becomes one synthetic execution keyed by that quantity, so
+  it dedupes too;
+- a status only moves forward: an ``ACCEPTED`` that arrives after a fill is stale and
+  ignored; a final status (canceled, rejected, expired) is applied after the fills;
+- a fill after a cancel or the hard timeout is still applied, and marked late.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import structlog
+
+from ordergate.brokers.base import BrokerOrder, Execution
+from ordergate.domain.enums import OrderStatus
+from ordergate.domain.errors import ErrorCode, IllegalTransition
+from ordergate.domain.events import OrderAccepted, OrderCanceled, OrderExpired, OrderRejected
+from ordergate.domain.fills import Fill
+from ordergate.domain.money import ZERO, fmt
+from ordergate.domain.order import Order
+from ordergate.engine.recorder import Step
+
+log = structlog.get_logger("ordergate.engine")
+S = OrderStatus
+
+
+def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
+    if order.status is S.SUBMITTED and view.status is not S.REJECTED and view.broker_order_id:
+        step.record(order, OrderAccepted(ts=view.ts or now, broker_order_id=view.broker_order_id))
+    for execution in _executions(order, view):
+        if order.filled_qty + execution.last_qty > order.qty:
+            log.error(
+                "broker reported more than the order quantity",
+                order_id=order.order_id,
+                exec_id=execution.exec_id,
+            )
+            continue
+        if step.tx.has_fill(order.order_id, execution.exec_id):
+            continue
+        step.record_fill(
+            order,
+            Fill(
+                exec_id=execution.exec_id,
+                order_id=order.order_id,
+                symbol=order.symbol,
+                side=order.side,
+                last_qty=execution.last_qty,
+                last_px=execution.last_px,
+                commission=execution.commission,
+                ts=execution.ts,
+                liquidity=execution.liquidity,
+                late=order.status in (S.CANCELED, S.EXPIRED),
+            ),
+        )
+    _apply_final_status(step, order, view, now)
+
+
+def _executions(order: Order, view: BrokerOrder) -> list[Execution]:
+    executions = list(view.executions)
+    reported = sum((e.last_qty for e in executions), ZERO)
+    if view.filled_qty > reported and view.avg_price is not None:
+        # the broker gives a cumulative quantity without detail: one synthetic execution
+        # for the rest, keyed by the cumulative quantity so a repeat dedupes
+        rest = view.filled_qty - reported
+        detailed = sum((e.last_qty * e.last_px for e in executions), ZERO)
+        price = (view.avg_price * view.filled_qty - detailed) / rest
+        executions.append(
+            Execution(
+                exec_id=f"{view.broker_order_id}:cum:{fmt(view.filled_qty)}",
+                last_qty=rest,
+                last_px=price,
+                ts=view.ts or order.updated_at,
+            )
+        )
+    return executions
+
+
+def _apply_final_status(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
+    ts = view.ts or now
+    try:
+        if view.status is S.ACCEPTED and order.status is S.SUBMITTED:
+            step.record(order, OrderAccepted(ts=ts, broker_order_id=view.broker_order_id))
+        elif view.status is S.CANCELED and order.status.is_open:
+            reason = order.reason or view.reason or "broker"
+            step.record(order, OrderCanceled(ts=ts, reason=reason))
+        elif view.status is S.EXPIRED and order.status.is_open:
+            step.record(order, OrderExpired(ts=ts))
+        elif view.status is S.REJECTED and order.status.is_open and order.filled_qty == Decimal(0):
+            message = view.reason or "rejected by the broker"
+            step.record(order, OrderRejected(ts=ts, code=ErrorCode.E_EXEC_BROKER_REJECTED, message=message))
+    except IllegalTransition as exc:
+        log.warning(
+            "broker status not applied",
+            order_id=order.order_id,
+            ours=order.status.value,
+            broker=view.status.value,
+            error=str(exc),
+        )
