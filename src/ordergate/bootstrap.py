@@ -63,9 +63,7 @@ def build_broker(settings: Settings, clock: Clock) -> BrokerAdapter:
     name = settings.exec_broker_adapter.lower()
     if name == "paper":
         return build_paper_broker(settings, clock)
-    raise ConfigError(
-        f"unknown broker adapter {settings.exec_broker_adapter!r}; available: paper"
-    )
+    raise ConfigError(f"unknown broker adapter {settings.exec_broker_adapter!r}; available: paper")
 
 
 def build_engine(

@@ -147,7 +147,9 @@ def submit(
     side: Annotated[str, typer.Option(help="buy or sell.")],
     qty: Annotated[str, typer.Option(help="Quantity (Decimal).")],
     key: Annotated[str, typer.Option(help="Idempotency key: the same key never trades twice.")],
-    order_type: Annotated[str, typer.Option("--type", help="market, limit, stop, stop_limit.")] = "market",
+    order_type: Annotated[
+        str, typer.Option("--type", help="market, limit, stop, stop_limit.")
+    ] = "market",
     price: Annotated[str | None, typer.Option(help="Limit price.")] = None,
     stop_price: Annotated[str | None, typer.Option("--stop-price", help="Trigger price.")] = None,
     tif: Annotated[str, typer.Option(help="DAY, GTC, IOC, FOK, GTD.")] = "DAY",
@@ -251,7 +253,13 @@ def order_cmd(order_id: str, db: DbOption = None, as_json: JsonOption = False) -
             for f in fills
         ]
         data["events"] = [
-            {"seq": e.seq, "topic": e.topic, "from": e.from_status, "to": e.to_status, "ts": e.ts.isoformat()}
+            {
+                "seq": e.seq,
+                "topic": e.topic,
+                "from": e.from_status,
+                "to": e.to_status,
+                "ts": e.ts.isoformat(),
+            }
             for e in events
         ]
         if as_json:
@@ -290,7 +298,14 @@ def positions(db: DbOption = None, as_json: JsonOption = False) -> None:
             return
         table = Table("symbol", "qty", "avg price", "mark", "realized", "unrealized")
         for r in rows:
-            table.add_row(r["symbol"], r["qty"], r["avg_price"], r["mark"] or "-", r["realized_pnl"], r["unrealized_pnl"])
+            table.add_row(
+                r["symbol"],
+                r["qty"],
+                r["avg_price"],
+                r["mark"] or "-",
+                r["realized_pnl"],
+                r["unrealized_pnl"],
+            )
         console.print(table)
 
     _guard(as_json, run)
@@ -344,7 +359,11 @@ def demo(db: DbOption = None, as_json: JsonOption = False) -> None:
     def run() -> None:
         with _engine(db or ":memory:") as engine:
             log = run_demo(engine)
-            data = {"steps": log, "orders": [order_dict(o) for o in engine.orders()], "pnl": pnl_dict(engine)}
+            data: dict[str, Any] = {
+                "steps": log,
+                "orders": [order_dict(o) for o in engine.orders()],
+                "pnl": pnl_dict(engine),
+            }
         if as_json:
             _emit(data)
             return
@@ -352,7 +371,14 @@ def demo(db: DbOption = None, as_json: JsonOption = False) -> None:
             console.print(line, highlight=False)
         orders_table = Table("order_id", "symbol", "side", "qty", "status", "avg px")
         for o in data["orders"]:
-            orders_table.add_row(o["order_id"], o["symbol"], o["side"], o["qty"], o["status"], o["avg_fill_price"] or "-")
+            orders_table.add_row(
+                o["order_id"],
+                o["symbol"],
+                o["side"],
+                o["qty"],
+                o["status"],
+                o["avg_fill_price"] or "-",
+            )
         console.print(orders_table)
         console.print(data["pnl"])
 
@@ -370,4 +396,3 @@ def config_show(db: DbOption = None) -> None:
 
 def main() -> None:
     app()
-

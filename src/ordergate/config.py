@@ -61,6 +61,21 @@ class Settings(BaseSettings):
     #: Bearer token for mutating HTTP routes (never logged).
     api_token: SecretStr | None = None
 
+    # --- the HTTP service (``ordergate serve``) ---
+    #: Where the API and dashboard listen. Beyond loopback every route needs the token.
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8080, ge=0, le=65535)
+    #: Largest request body accepted, in bytes.
+    api_max_body_bytes: int = Field(65_536, ge=1024)
+    #: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``; lines are JSON on stdout.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # --- retention (seed 000; ``ordergate purge``) ---
+    #: Final orders, their fills and events are kept this many days after their last change.
+    retention_orders_days: int = Field(365, ge=1)
+    #: Raw broker receipts and relayed outbox messages are kept this many days.
+    retention_receipts_days: int = Field(30, ge=1)
+
     @field_validator("trading_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -113,7 +128,9 @@ class _YamlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = os.environ.get(CONFIG_ENV) or ("ordergate.yaml" if Path("ordergate.yaml").exists() else None)
+        path = os.environ.get(CONFIG_ENV) or (
+            "ordergate.yaml" if Path("ordergate.yaml").exists() else None
+        )
         if not path:
             return {}
         return load_yaml(Path(path))

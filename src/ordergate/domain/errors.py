@@ -40,7 +40,9 @@ class ErrorCode(Enum):
     """Every error code ordergate emits, with its meaning and whether a retry can help."""
 
     # --- the intent ---
-    E_INTENT_INVALID = _Code("The intent is malformed: a field is missing or has a bad value", False)
+    E_INTENT_INVALID = _Code(
+        "The intent is malformed: a field is missing or has a bad value", False
+    )
     E_INTENT_EXPIRED = _Code("The intent expired before it could be sent", False)
     # --- execution (seed 000 codes first) ---
     E_EXEC_IDEMPOTENCY_CONFLICT = _Code(
@@ -80,6 +82,14 @@ class ErrorCode(Enum):
     E_RISK_DUPLICATE_ORDER = _Code("The same order was sent moments ago", False)
     # --- operations ---
     E_CONFIG_INVALID = _Code("A setting has a bad value", False)
+    # --- the HTTP service ---
+    E_API_UNAUTHORIZED = _Code("A valid bearer token is required for this route", False)
+    E_API_NOT_FOUND = _Code("No such route, or the method is not allowed on it", False)
+    E_API_TOO_LARGE = _Code("The request body is larger than the service accepts", False)
+    E_API_INTERNAL = _Code(
+        "Unexpected server error; resend with the same idempotency key to learn the outcome",
+        True,
+    )
 
     @property
     def meaning(self) -> str:

@@ -53,7 +53,9 @@ class Position:
     def market_value(self, mark: Decimal | None) -> Decimal:
         return ZERO if mark is None else self.qty * mark
 
-    def apply_fill(self, side: Side, qty: Decimal, price: Decimal, commission: Decimal) -> FillEffect:
+    def apply_fill(
+        self, side: Side, qty: Decimal, price: Decimal, commission: Decimal
+    ) -> FillEffect:
         """Fold one fill into the position and return what it realized."""
         signed = qty if side is Side.BUY else -qty
         realized = ZERO

@@ -40,7 +40,9 @@ class ExecutionReport:
         return self.status not in (OrderStatus.REJECTED, OrderStatus.FAILED)
 
     @classmethod
-    def of(cls, order: Order, fills: tuple[Fill, ...], *, replayed: bool = False) -> ExecutionReport:
+    def of(
+        cls, order: Order, fills: tuple[Fill, ...], *, replayed: bool = False
+    ) -> ExecutionReport:
         return cls(
             order_id=order.order_id,
             client_order_id=order.client_order_id,

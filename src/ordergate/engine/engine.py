@@ -16,6 +16,7 @@ threads.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,10 +34,8 @@ from ordergate.domain.enums import OrderStatus, TradingMode
 from ordergate.domain.errors import (
     BrokerError,
     BrokerRejected,
-    BrokerTimeout,
     ErrorCode,
     IdempotencyConflict,
-    OrderGateError,
     OrderNotCancelable,
     OrderNotFound,
     PersistenceError,
@@ -48,7 +47,6 @@ from ordergate.domain.events import (
     OrderFailed,
     OrderRejected,
     OrderSubmitted,
-    SubmitAttemptFailed,
 )
 from ordergate.domain.fills import Fill
 from ordergate.domain.intent import OrderIntent, check_not_expired
@@ -59,7 +57,9 @@ from ordergate.domain.positions import PnlSummary, Position
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.ports import BrokerCallPolicy, DirectCall, GateContext, PreTradeCheck
 from ordergate.engine.recorder import Step, unit_of_work
+from ordergate.engine.submitting import send_with_retry
 from ordergate.engine.sync import apply_broker_order
+from ordergate.resilience.retry import RetryPolicy
 from ordergate.store.base import DuplicateKey, OrderQuery, Store, StoredIntent
 
 log = structlog.get_logger("ordergate.engine")
@@ -105,6 +105,7 @@ class ExecutionEngine:
         call_policy: BrokerCallPolicy | None = None,
         bus: InProcessBus | None = None,
         config: EngineConfig | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -114,6 +115,8 @@ class ExecutionEngine:
         self.policy = call_policy or DirectCall()
         self.bus = bus or InProcessBus()
         self.config = config or EngineConfig()
+        #: When and how often a failed submit is tried again (default: never).
+        self.retry = retry or RetryPolicy()
         self._tz = ZoneInfo(self.config.trading_timezone)
         self._marks: dict[str, Mark] = store.marks()
         self._marks_lock = threading.Lock()
@@ -139,7 +142,9 @@ class ExecutionEngine:
         return self.report(order.order_id)
 
     def execute(
-        self, order_intent: OrderIntent | Mapping[str, Any], market_state: Mapping[str, Any] | None = None
+        self,
+        order_intent: OrderIntent | Mapping[str, Any],
+        market_state: Mapping[str, Any] | None = None,
     ) -> ExecutionReport:
         """Seed 000's entry point: mark the given market state, then submit."""
         if market_state:
@@ -173,7 +178,7 @@ class ExecutionEngine:
                 f"at {existing.received_at.isoformat()}",
                 context={"idempotency_key": existing.idempotency_key},
             )
-        order = step.tx.order_for_intent(existing.intent_id)
+        order = step.tx.get_order(existing.order_id)
         if order is None:
             raise PersistenceError(f"intent {existing.intent_id} has no order")
         return order
@@ -181,6 +186,7 @@ class ExecutionEngine:
     def _create(self, step: Step, intent: OrderIntent, payload_hash: str) -> Order:
         now = self.clock.now()
         intent_id = self.ids.next_id("int")
+        order_id = self.ids.next_id("ord")
         step.tx.insert_intent(
             StoredIntent(
                 intent_id,
@@ -189,11 +195,12 @@ class ExecutionEngine:
                 payload_hash,
                 intent.canonical_json(),
                 now,
+                order_id,
             )
         )
         mark = self._marks.get(intent.symbol)
         order = Order(
-            order_id=self.ids.next_id("ord"),
+            order_id=order_id,
             client_order_id=client_order_id_for(intent.account_id, intent.idempotency_key),
             idempotency_key=intent.idempotency_key,
             account_id=intent.account_id,
@@ -212,7 +219,9 @@ class ExecutionEngine:
         step.record_created(order, intent_id)
         rejection = self._check_gates(step, intent, mark)
         if rejection is not None:
-            step.record(order, OrderRejected(ts=now, code=rejection.code, message=rejection.message))
+            step.record(
+                order, OrderRejected(ts=now, code=rejection.code, message=rejection.message)
+            )
         elif self.config.dry_run:
             step.record(
                 order,
@@ -246,47 +255,20 @@ class ExecutionEngine:
             stop_price=order.stop_price,
             expire_at=intent.expire_at,
         )
-        try:
-            receipt = self.policy.call("submit", lambda: self.broker.submit(request))
-        except BrokerRejected as exc:
-            with self._step() as step:
-                current = self._reload(step, order.order_id)
-                if current.status is OrderStatus.SUBMITTED:
-                    step.record(current, OrderRejected(ts=self.clock.now(), code=exc.code, message=exc.message))
-            return
-        except BrokerTimeout as exc:
-            self._attempt_failed(order, exc.code, exc.message)
-            return
-        except BrokerError as exc:
-            if exc.code is ErrorCode.E_EXEC_CIRCUIT_OPEN or exc.code.retryable:
-                self._fail_unsent(order, exc.code, exc.message)
-            else:
-                self._attempt_failed(order, exc.code, exc.message)
-            return
-        except OrderGateError:
-            raise
-        except Exception as exc:  # an adapter bug: the outcome is unknown, never assume
-            log.exception("broker submit raised", order_id=order.order_id)
-            self._attempt_failed(order, ErrorCode.E_EXEC_BROKER_TIMEOUT, f"adapter error: {exc}")
-            return
-        self.on_broker_update(receipt)
+        send_with_retry(self, order, request)
 
-    def _attempt_failed(self, order: Order, code: ErrorCode, message: str) -> None:
-        """Sent, outcome unknown: record the attempt; the order stays SUBMITTED for lookup."""
+    def resend(self, order_id: str) -> ExecutionReport:
+        """Send again an order the broker never received (startup recovery, after a
+        look-up by ``client_order_id`` found nothing). A PENDING order is marked
+        SUBMITTED first; any other status is left alone."""
         with self._step() as step:
-            current = self._reload(step, order.order_id)
-            if current.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
-                event = SubmitAttemptFailed(
-                    ts=self.clock.now(), attempt=current.attempts, code=code, message=message
-                )
-                step.record(current, event)
-
-    def _fail_unsent(self, order: Order, code: ErrorCode, message: str) -> None:
-        """Definitely not received by the broker: FAILED, with the code that says why."""
-        with self._step() as step:
-            current = self._reload(step, order.order_id)
-            if current.status in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
-                step.record(current, OrderFailed(ts=self.clock.now(), code=code, message=message))
+            order = self._reload(step, order_id)
+            if order.status is OrderStatus.PENDING:
+                step.record(order, OrderSubmitted(ts=self.clock.now(), attempt=1))
+        payload = self.store.intent_payload(order_id)
+        if order.status is OrderStatus.SUBMITTED and payload is not None:
+            self._send(order, OrderIntent.parse(json.loads(payload)))
+        return self.report(order_id)
 
     # ------------------------------------------------------ broker updates
 
@@ -295,7 +277,9 @@ class ExecutionEngine:
         with self._step() as step:
             order = step.tx.order_by_client_id(view.client_order_id)
             if order is None:
-                log.warning("broker update for an unknown order", client_order_id=view.client_order_id)
+                log.warning(
+                    "broker update for an unknown order", client_order_id=view.client_order_id
+                )
                 return
             apply_broker_order(step, order, view, self.clock.now())
 
@@ -320,6 +304,7 @@ class ExecutionEngine:
                 step.record(current, OrderCancelRequested(ts=now, reason=reason))
         if never_sent:
             return self.report(order_id)
+        view: BrokerOrder | None
         try:
             view = self.policy.call("cancel", lambda: self.broker.cancel(order.client_order_id))
         except BrokerRejected as exc:
@@ -327,7 +312,9 @@ class ExecutionEngine:
             if view is None or view.status.is_open:
                 self._cancel_refused(order_id, exc.message)
         except BrokerError as exc:
-            log.warning("cancel not confirmed; tracking will settle it", order_id=order_id, error=str(exc))
+            log.warning(
+                "cancel not confirmed; tracking will settle it", order_id=order_id, error=str(exc)
+            )
             return self.report(order_id)
         if view is not None:
             self.on_broker_update(view)
@@ -410,7 +397,11 @@ class ExecutionEngine:
         return ExecutionReport.of(order, tuple(self.store.fills_for(order_id)), replayed=replayed)
 
     def positions(self, account_id: str | None = None) -> list[Position]:
-        return [p for p in self.store.positions(account_id) if p.qty != 0 or p.realized_gross or p.commission]
+        return [
+            p
+            for p in self.store.positions(account_id)
+            if p.qty != 0 or p.realized_gross or p.commission
+        ]
 
     def pnl(self, account_id: str | None = None) -> PnlSummary:
         positions = self.store.positions(account_id)
@@ -418,7 +409,10 @@ class ExecutionEngine:
         realized_gross = sum((p.realized_gross for p in positions), ZERO)
         commission = sum((p.commission for p in positions), ZERO)
         unrealized = sum(
-            (p.unrealized_pnl(marks[p.symbol].last if p.symbol in marks else None) for p in positions),
+            (
+                p.unrealized_pnl(marks[p.symbol].last if p.symbol in marks else None)
+                for p in positions
+            ),
             ZERO,
         )
         daily: dict[str, Decimal] = {}
@@ -451,13 +445,24 @@ class ExecutionEngine:
         return self.bus.subscribe(pattern, handler)
 
 
-def _market_entries(symbol: str, market_state: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def _market_entries(
+    symbol: str, market_state: Mapping[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
     """Accept ``{"last": ..}`` for the intent's symbol or ``{"AAPL": {"last": ..}, ..}``."""
     if any(k in market_state for k in ("last", "ltp", "price")):
         return [(str(market_state.get("symbol", symbol)), _mark_fields(market_state))]
-    return [(str(sym), _mark_fields(data)) for sym, data in market_state.items() if isinstance(data, Mapping)]
+    return [
+        (str(sym), _mark_fields(data))
+        for sym, data in market_state.items()
+        if isinstance(data, Mapping)
+    ]
 
 
 def _mark_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     last = data.get("last", data.get("ltp", data.get("price")))
-    return {"last": last, "bid": data.get("bid"), "ask": data.get("ask"), "volume": data.get("volume")}
+    return {
+        "last": last,
+        "bid": data.get("bid"),
+        "ask": data.get("ask"),
+        "volume": data.get("volume"),
+    }

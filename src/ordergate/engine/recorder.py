@@ -30,7 +30,8 @@ from ordergate.domain.events import (
 from ordergate.domain.fills import Fill
 from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
-from ordergate.store.base import Store, UnitOfWork
+from ordergate.domain.positions import Position
+from ordergate.store.base import EventRecord, Store, UnitOfWork
 
 
 def order_snapshot(order: Order) -> dict[str, Any]:
@@ -76,12 +77,21 @@ def _fill_payload(fill: Fill, realized_gross: Decimal) -> dict[str, Any]:
 
 
 class Step:
-    """One unit of work of the engine: apply events, book fills, collect publications."""
+    """One unit of work of the engine: apply events, book fills, then write it all once.
+
+    Orders changed in the step are written once, at :meth:`flush`, with an optimistic
+    version check against the version they were read at; events are written in one
+    batch to ``order_events`` and the outbox.
+    """
 
     def __init__(self, tx: UnitOfWork, trading_tz: ZoneInfo) -> None:
         self.tx = tx
         self._tz = trading_tz
         self.published: list[tuple[str, str | None, dict[str, Any]]] = []
+        self._events: list[EventRecord] = []
+        self._new: dict[str, tuple[Order, str]] = {}
+        self._dirty: dict[str, tuple[Order, int]] = {}
+        self._positions: dict[tuple[str, str], Position] = {}
 
     def trading_day(self, ts: datetime) -> str:
         return ts.astimezone(self._tz).date().isoformat()
@@ -89,13 +99,18 @@ class Step:
     def emit(self, topic: str, key: str | None, body: dict[str, Any], ts: datetime) -> None:
         """Record an event that belongs to no order state change (ops, risk)."""
         payload = {"schema_version": SCHEMA_VERSION, "topic": topic, "ts": ts.isoformat(), **body}
-        self.tx.add_outbox(topic, key, json.dumps(payload, separators=(",", ":")), ts)
+        text = json.dumps(payload, separators=(",", ":"))
+        self._events.append(EventRecord(None, topic, None, None, text, ts))
         self.published.append((topic, key, payload))
 
+    def record_created(self, order: Order, intent_id: str) -> None:
+        self._new[order.order_id] = (order, intent_id)
+        self._write(order, STATUS_TOPICS[OrderStatus.PENDING], None, order.created_at, {})
+
     def record(self, order: Order, event: OrderEvent) -> None:
-        """Apply ``event`` to ``order`` and persist both."""
+        """Apply ``event`` to ``order``; both are written at :meth:`flush`."""
+        self._track(order)
         previous = order.apply(event)
-        self.tx.update_order(order)
         extra: dict[str, Any] = {}
         if isinstance(event, SubmitAttemptFailed):
             topic = SUBMIT_ATTEMPT_TOPIC
@@ -104,19 +119,26 @@ class Step:
             topic = STATUS_TOPICS[order.status]
         self._write(order, topic, previous, event.ts, extra)
 
-    def record_created(self, order: Order, intent_id: str) -> None:
-        self.tx.insert_order(order, intent_id)
-        self._write(order, STATUS_TOPICS[OrderStatus.PENDING], None, order.created_at, {})
+    def position(self, account_id: str, symbol: str) -> Position:
+        key = (account_id, symbol)
+        position = self._positions.get(key)
+        if position is None:
+            position = self.tx.get_position(account_id, symbol)
+            self._positions[key] = position
+        return position
 
     def record_fill(self, order: Order, fill: Fill) -> Decimal:
         """Book a fill: order, fill row, position, events. Return the gross P&L it realized."""
+        self._track(order)
         previous = order.apply(OrderFilled(ts=fill.ts, fill=fill))
-        self.tx.update_order(order)
-        position = self.tx.get_position(order.account_id, order.symbol)
+        position = self.position(order.account_id, order.symbol)
         effect = position.apply_fill(order.side, fill.last_qty, fill.last_px, fill.commission)
-        self.tx.save_position(position, fill.ts)
         self.tx.insert_fill(
-            fill, order.account_id, order.strategy_id, effect.realized_gross, self.trading_day(fill.ts)
+            fill,
+            order.account_id,
+            order.strategy_id,
+            effect.realized_gross,
+            self.trading_day(fill.ts),
         )
         fill_body = _fill_payload(fill, effect.realized_gross)
         fill_body["position_qty"] = fmt(position.qty)
@@ -124,6 +146,21 @@ class Step:
         if previous is not order.status:
             self._write(order, STATUS_TOPICS[order.status], previous, fill.ts, {})
         return effect.realized_gross
+
+    def flush(self) -> None:
+        """Write every order, position and event of the step (inside its transaction)."""
+        for order, intent_id in self._new.values():
+            self.tx.insert_order(order, intent_id)
+        for order, version in self._dirty.values():
+            self.tx.update_order(order, version)
+        for position in self._positions.values():
+            self.tx.save_position(position, position_ts(self._events))
+        if self._events:
+            self.tx.record_events(self._events)
+
+    def _track(self, order: Order) -> None:
+        if order.order_id not in self._new and order.order_id not in self._dirty:
+            self._dirty[order.order_id] = (order, order.version)
 
     def _write(
         self,
@@ -142,11 +179,14 @@ class Step:
             **extra,
         }
         text = json.dumps(payload, separators=(",", ":"))
-        status = order.status.value
         prev = None if previous is None else previous.value
-        self.tx.append_event(order.order_id, topic, prev, status, text, ts)
-        self.tx.add_outbox(topic, order.order_id, text, ts)
+        self._events.append(EventRecord(order.order_id, topic, prev, order.status.value, text, ts))
         self.published.append((topic, order.order_id, payload))
+
+
+def position_ts(events: list[EventRecord]) -> datetime:
+    """A position changes only with a fill, so the step has events; take the last one's time."""
+    return events[-1].ts
 
 
 @contextmanager
@@ -155,5 +195,6 @@ def unit_of_work(store: Store, bus: InProcessBus, trading_tz: ZoneInfo) -> Itera
     with store.transaction() as tx:
         step = Step(tx, trading_tz)
         yield step
+        step.flush()
     for topic, key, payload in step.published:
         bus.publish(topic, key, payload)

@@ -3,8 +3,8 @@
 Broker messages come late, twice and out of order. The rules:
 
 - executions are applied once each, keyed by ``exec_id``; a cumulative filled quantity
-  with no execution detail becomes one synthetic execution keyed by that quantity, so
-  it dedupes too;
+  beyond the detail becomes one synthetic execution keyed by that quantity, so it
+  dedupes too;
 - a status only moves forward: an ``ACCEPTED`` that arrives after a fill is stale and
   ignored; a final status (canceled, rejected, expired) is applied after the fills;
 - a fill after a cancel or the hard timeout is still applied, and marked late.
@@ -33,52 +33,49 @@ S = OrderStatus
 def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
     if order.status is S.SUBMITTED and view.status is not S.REJECTED and view.broker_order_id:
         step.record(order, OrderAccepted(ts=view.ts or now, broker_order_id=view.broker_order_id))
-    for execution in _executions(order, view):
-        if order.filled_qty + execution.last_qty > order.qty:
-            log.error(
-                "broker reported more than the order quantity",
-                order_id=order.order_id,
-                exec_id=execution.exec_id,
-            )
-            continue
-        if step.tx.has_fill(order.order_id, execution.exec_id):
-            continue
-        step.record_fill(
-            order,
-            Fill(
-                exec_id=execution.exec_id,
-                order_id=order.order_id,
-                symbol=order.symbol,
-                side=order.side,
-                last_qty=execution.last_qty,
-                last_px=execution.last_px,
-                commission=execution.commission,
-                ts=execution.ts,
-                liquidity=execution.liquidity,
-                late=order.status in (S.CANCELED, S.EXPIRED),
-            ),
+    for execution in view.executions:
+        _book(step, order, execution)
+    rest = view.filled_qty - order.filled_qty
+    if rest > 0 and view.avg_price is not None:
+        # the broker gives a cumulative quantity without (all) the detail: one synthetic
+        # execution for the rest, keyed by the cumulative quantity so a repeat dedupes
+        booked = (order.avg_fill_price or ZERO) * order.filled_qty
+        price = (view.avg_price * view.filled_qty - booked) / rest
+        synthetic = Execution(
+            exec_id=f"{view.broker_order_id}:cum:{fmt(view.filled_qty)}",
+            last_qty=rest,
+            last_px=price,
+            ts=view.ts or now,
         )
+        _book(step, order, synthetic)
     _apply_final_status(step, order, view, now)
 
 
-def _executions(order: Order, view: BrokerOrder) -> list[Execution]:
-    executions = list(view.executions)
-    reported = sum((e.last_qty for e in executions), ZERO)
-    if view.filled_qty > reported and view.avg_price is not None:
-        # the broker gives a cumulative quantity without detail: one synthetic execution
-        # for the rest, keyed by the cumulative quantity so a repeat dedupes
-        rest = view.filled_qty - reported
-        detailed = sum((e.last_qty * e.last_px for e in executions), ZERO)
-        price = (view.avg_price * view.filled_qty - detailed) / rest
-        executions.append(
-            Execution(
-                exec_id=f"{view.broker_order_id}:cum:{fmt(view.filled_qty)}",
-                last_qty=rest,
-                last_px=price,
-                ts=view.ts or order.updated_at,
-            )
+def _book(step: Step, order: Order, execution: Execution) -> None:
+    if step.tx.has_fill(order.order_id, execution.exec_id):
+        return
+    if order.filled_qty + execution.last_qty > order.qty:
+        log.error(
+            "broker reported more than the order quantity",
+            order_id=order.order_id,
+            exec_id=execution.exec_id,
         )
-    return executions
+        return
+    step.record_fill(
+        order,
+        Fill(
+            exec_id=execution.exec_id,
+            order_id=order.order_id,
+            symbol=order.symbol,
+            side=order.side,
+            last_qty=execution.last_qty,
+            last_px=execution.last_px,
+            commission=execution.commission,
+            ts=execution.ts,
+            liquidity=execution.liquidity,
+            late=order.status in (S.CANCELED, S.EXPIRED),
+        ),
+    )
 
 
 def _apply_final_status(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
@@ -93,7 +90,9 @@ def _apply_final_status(step: Step, order: Order, view: BrokerOrder, now: dateti
             step.record(order, OrderExpired(ts=ts))
         elif view.status is S.REJECTED and order.status.is_open and order.filled_qty == Decimal(0):
             message = view.reason or "rejected by the broker"
-            step.record(order, OrderRejected(ts=ts, code=ErrorCode.E_EXEC_BROKER_REJECTED, message=message))
+            step.record(
+                order, OrderRejected(ts=ts, code=ErrorCode.E_EXEC_BROKER_REJECTED, message=message)
+            )
     except IllegalTransition as exc:
         log.warning(
             "broker status not applied",

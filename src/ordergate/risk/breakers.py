@@ -22,6 +22,7 @@ must never stop the desk from getting flat.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from ordergate.clock import Clock
@@ -92,12 +93,20 @@ class _Breaker:
         self.clock = clock
         self.config = config or BreakerConfig()
         self.trading_day = trading_day
+        self._day_cache: tuple[datetime, str] | None = None
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         if self.config.reducing_orders_pass and reduces_exposure(intent, context):
             return None
-        day = self.ledger.day(intent.account_id, self.trading_day(self.clock.now()))
-        return self._rule(intent, day)
+        return self._rule(intent, self.ledger.day(intent.account_id, self._today()))
+
+    def _today(self) -> str:
+        now = self.clock.now()
+        cached = self._day_cache
+        if cached is None or cached[0] != now:
+            cached = (now, self.trading_day(now))
+            self._day_cache = cached
+        return cached[1]
 
     def _rule(self, intent: OrderIntent, day: AccountDay) -> Rejection | None:
         return None

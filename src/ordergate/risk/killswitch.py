@@ -23,6 +23,7 @@ order and are not sent through the gate chain again.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,12 +175,12 @@ class KillSwitchBoard:
         """Turn a switch ``OFF``, recording who cleared it and why."""
         return self.set(kind, target, KillSwitchState.OFF, reason=reason, actor=actor)
 
-    def list(self, *, include_off: bool = False) -> list[KillSwitch]:
+    def list(self, *, include_off: bool = False) -> builtins.list[KillSwitch]:
         rows = self._switches.values()
         chosen = [s for s in rows if include_off or s.state is not KillSwitchState.OFF]
         return sorted(chosen, key=lambda s: (s.kind.value, s.target))
 
-    def in_force(self, symbol: str, strategy_id: str) -> list[KillSwitch]:
+    def in_force(self, symbol: str, strategy_id: str) -> builtins.list[KillSwitch]:
         """Switches not ``OFF`` that cover this symbol and strategy, ACTIVE ones first."""
         hits = [
             switch

@@ -55,7 +55,12 @@ class AccountDay:
         return max(ZERO, (self.equity_peak - self.equity_last) / self.equity_peak)
 
     def strategy(self, strategy_id: str) -> StrategyDay:
-        return self.strategies.get(strategy_id) or StrategyDay()
+        """The strategy's day (read-only: an unknown strategy gets a shared empty one)."""
+        return self.strategies.get(strategy_id) or _NO_STRATEGY_DAY
+
+
+_NO_STRATEGY_DAY = StrategyDay()
+_NO_DAY = AccountDay()
 
 
 class FillRecord(Protocol):
@@ -103,8 +108,9 @@ class RiskLedger:
         self._days: dict[tuple[str, str], AccountDay] = {}
 
     def day(self, account_id: str, trading_day: str) -> AccountDay:
-        """The account's state on ``trading_day`` (an empty day when nothing happened)."""
-        return self._days.get((account_id, trading_day)) or AccountDay()
+        """The account's state on ``trading_day``, to read: a day with nothing booked is
+        one shared empty instance (gates call this on every order)."""
+        return self._days.get((account_id, trading_day)) or _NO_DAY
 
     def on_fill(
         self,
@@ -174,9 +180,7 @@ class RiskLedger:
         return ledger
 
 
-def _count_trade(
-    seen: set[str], order_id: str | None, day: AccountDay, strat: StrategyDay
-) -> None:
+def _count_trade(seen: set[str], order_id: str | None, day: AccountDay, strat: StrategyDay) -> None:
     if order_id is not None:
         if order_id in seen:
             return

@@ -9,7 +9,7 @@ Backends translate their driver's errors into :class:`PersistenceError` (or
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +35,20 @@ class StoredIntent:
     payload_hash: str
     payload: str
     received_at: datetime
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """An event to write to the event log (``order_events``), which is also the outbox.
+    ``order_id`` is None for an operational event; ``payload`` is its JSON text."""
+
+    order_id: str | None
+    topic: str
+    from_status: str | None
+    to_status: str | None
+    payload: str
+    ts: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,23 +100,24 @@ class UnitOfWork(Protocol):
     def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None: ...
     def insert_intent(self, intent: StoredIntent) -> None: ...
     def insert_order(self, order: Order, intent_id: str) -> None: ...
-    def update_order(self, order: Order) -> None: ...
+    def update_order(self, order: Order, expected_version: int) -> None:
+        """Write the order if the stored version is still ``expected_version``, else raise
+        :class:`PersistenceError` (someone else changed it: optimistic locking)."""
+        ...
+
     def get_order(self, order_id: str) -> Order | None: ...
-    def order_for_intent(self, intent_id: str) -> Order | None: ...
     def order_by_client_id(self, client_order_id: str) -> Order | None: ...
-    def append_event(
-        self,
-        order_id: str,
-        topic: str,
-        from_status: str | None,
-        to_status: str | None,
-        payload: str,
-        ts: datetime,
-    ) -> None: ...
-    def add_outbox(self, topic: str, key: str | None, payload: str, ts: datetime) -> None: ...
+    def record_events(self, events: Sequence[EventRecord]) -> None:
+        """Append events to the event log, which relays read as the outbox."""
+        ...
     def has_fill(self, order_id: str, exec_id: str) -> bool: ...
     def insert_fill(
-        self, fill: Fill, account_id: str, strategy_id: str, realized_gross: Decimal, trading_day: str
+        self,
+        fill: Fill,
+        account_id: str,
+        strategy_id: str,
+        realized_gross: Decimal,
+        trading_day: str,
     ) -> None: ...
     def get_position(self, account_id: str, symbol: str) -> Position: ...
     def save_position(self, position: Position, ts: datetime) -> None: ...
@@ -133,7 +148,3 @@ class Store(Protocol):
     def outbox_cursor(self, consumer: str) -> int: ...
     def set_outbox_cursor(self, consumer: str, last_id: int) -> None: ...
 
-
-def iter_batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

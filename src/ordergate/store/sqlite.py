@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -25,9 +25,11 @@ from ordergate.domain.market import Mark
 from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
+from ordergate.obs.chain import SQLITE_HEAD, chain_rows
 from ordergate.store.base import (
     DailyPnl,
     DuplicateKey,
+    EventRecord,
     OrderQuery,
     OutboxMessage,
     StoredEvent,
@@ -78,18 +80,18 @@ class SqliteUnitOfWork:
 
     def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None:
         row = self._c.execute(
-            "SELECT intent_id, account_id, idempotency_key, payload_hash, payload, received_at "
-            "FROM intents WHERE account_id = ? AND idempotency_key = ?",
+            "SELECT intent_id, account_id, idempotency_key, payload_hash, payload, received_at, "
+            "order_id FROM intents WHERE account_id = ? AND idempotency_key = ?",
             (account_id, idempotency_key),
         ).fetchone()
         if row is None:
             return None
-        return StoredIntent(row[0], row[1], row[2], row[3], row[4], ts_parse(row[5]))
+        return StoredIntent(row[0], row[1], row[2], row[3], row[4], ts_parse(row[5]), row[6])
 
     def insert_intent(self, intent: StoredIntent) -> None:
         self._c.execute(
             "INSERT INTO intents (intent_id, account_id, idempotency_key, payload_hash, payload, "
-            "received_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "received_at, order_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 intent.intent_id,
                 intent.account_id,
@@ -97,28 +99,25 @@ class SqliteUnitOfWork:
                 intent.payload_hash,
                 intent.payload,
                 ts_text(intent.received_at),
+                intent.order_id,
             ),
         )
 
     def insert_order(self, order: Order, intent_id: str) -> None:
         self._c.execute(_ORDER_INSERT, (*order_values(order), intent_id))
 
-    def update_order(self, order: Order) -> None:
-        """Write the order; its version must be one past the stored one (optimistic lock)."""
+    def update_order(self, order: Order, expected_version: int) -> None:
         cursor = self._c.execute(
-            _ORDER_UPDATE, (*order_update_values(order), order.order_id, order.version - 1)
+            _ORDER_UPDATE, (*order_update_values(order), order.order_id, expected_version)
         )
         if cursor.rowcount != 1:
             raise PersistenceError(
-                f"order {order.order_id} changed underneath this update (version {order.version})"
+                f"order {order.order_id} changed underneath this update "
+                f"(expected version {expected_version})"
             )
 
     def get_order(self, order_id: str) -> Order | None:
         row = self._c.execute(f"{_ORDER_SELECT} WHERE order_id = ?", (order_id,)).fetchone()
-        return None if row is None else order_from_row(row)
-
-    def order_for_intent(self, intent_id: str) -> Order | None:
-        row = self._c.execute(f"{_ORDER_SELECT} WHERE intent_id = ?", (intent_id,)).fetchone()
         return None if row is None else order_from_row(row)
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
@@ -127,25 +126,11 @@ class SqliteUnitOfWork:
         ).fetchone()
         return None if row is None else order_from_row(row)
 
-    def append_event(
-        self,
-        order_id: str,
-        topic: str,
-        from_status: str | None,
-        to_status: str | None,
-        payload: str,
-        ts: datetime,
-    ) -> None:
-        self._c.execute(
-            "INSERT INTO order_events (order_id, topic, from_status, to_status, payload, ts) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (order_id, topic, from_status, to_status, payload, ts_text(ts)),
-        )
-
-    def add_outbox(self, topic: str, key: str | None, payload: str, ts: datetime) -> None:
-        self._c.execute(
-            "INSERT INTO outbox (topic, key, payload, created_at) VALUES (?, ?, ?, ?)",
-            (topic, key, payload, ts_text(ts)),
+    def record_events(self, events: Sequence[EventRecord]) -> None:
+        self._c.executemany(
+            "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, payload, "
+            "ts, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            chain_rows(self._c.execute(SQLITE_HEAD).fetchone(), events),
         )
 
     def has_fill(self, order_id: str, exec_id: str) -> bool:
@@ -310,7 +295,7 @@ class SqliteStore:
                 where.append(f"{column} = ?")
                 params.append(value)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        sql = f"{_ORDER_SELECT}{clause} ORDER BY created_at DESC, order_id DESC LIMIT ? OFFSET ?"
+        sql = f"{_ORDER_SELECT}{clause} ORDER BY order_id DESC LIMIT ? OFFSET ?"
         params.extend((query.limit, query.offset))
         return [order_from_row(row) for row in self._read(sql, tuple(params))]
 
@@ -334,9 +319,7 @@ class SqliteStore:
         ]
 
     def positions(self, account_id: str | None = None) -> list[Position]:
-        sql = (
-            "SELECT account_id, symbol, qty, avg_price, realized_gross, commission FROM positions"
-        )
+        sql = "SELECT account_id, symbol, qty, avg_price, realized_gross, commission FROM positions"
         if account_id is None:
             rows = self._read(f"{sql} ORDER BY account_id, symbol")
         else:
@@ -350,7 +333,9 @@ class SqliteStore:
     def daily_pnl(self, account_id: str | None = None) -> list[DailyPnl]:
         sql = "SELECT trading_day, strategy_id, realized_gross, commission FROM fills"
         rows = (
-            self._read(sql) if account_id is None else self._read(f"{sql} WHERE account_id = ?", (account_id,))
+            self._read(sql)
+            if account_id is None
+            else self._read(f"{sql} WHERE account_id = ?", (account_id,))
         )
         totals: dict[tuple[str, str], list[Any]] = {}
         for day, strategy, gross, commission in rows:
@@ -365,15 +350,15 @@ class SqliteStore:
 
     def intent_payload(self, order_id: str) -> str | None:
         rows = self._read(
-            "SELECT i.payload FROM intents i JOIN orders o ON o.intent_id = i.intent_id "
-            "WHERE o.order_id = ?",
+            "SELECT payload FROM intents WHERE order_id = ?",
             (order_id,),
         )
         return str(rows[0][0]) if rows else None
 
     def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]:
         rows = self._read(
-            "SELECT id, topic, key, payload, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, topic, key, payload, created_at FROM outbox "
+            "WHERE id > ? ORDER BY id LIMIT ?",
             (last_id, limit),
         )
         return [OutboxMessage(r[0], r[1], r[2], r[3], ts_parse(r[4])) for r in rows]

@@ -7,12 +7,13 @@ CREATE TABLE intents (
     payload_hash     TEXT NOT NULL,
     payload          TEXT NOT NULL,
     received_at      TEXT NOT NULL,
+    order_id         TEXT NOT NULL,
     UNIQUE (account_id, idempotency_key)
 );
 
 CREATE TABLE orders (
     order_id         TEXT PRIMARY KEY,
-    intent_id        TEXT NOT NULL UNIQUE REFERENCES intents (intent_id),
+    intent_id        TEXT NOT NULL REFERENCES intents (intent_id),
     client_order_id  TEXT NOT NULL UNIQUE,
     idempotency_key  TEXT NOT NULL,
     account_id       TEXT NOT NULL,
@@ -43,14 +44,14 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_open ON orders (status)
     WHERE status IN ('PENDING', 'SUBMITTED', 'ACCEPTED', 'PARTIALLY_FILLED', 'PENDING_CANCEL');
-CREATE INDEX orders_symbol ON orders (symbol, created_at);
-CREATE INDEX orders_created ON orders (created_at);
-CREATE INDEX orders_broker ON orders (broker_order_id);
+-- order ids are time-ordered, so the primary key also lists orders newest first
 
--- Append-only: every state change of every order, in commit order.
+-- Append-only: every event, in commit order — each state change of each order, and
+-- operational events (order_id NULL). AUTOINCREMENT: a seq is never reused, so relay
+-- cursors stay valid after retention deletes old rows.
 CREATE TABLE order_events (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-    order_id     TEXT NOT NULL,
+    order_id     TEXT,
     topic        TEXT NOT NULL,
     from_status  TEXT,
     to_status    TEXT,
@@ -62,7 +63,7 @@ CREATE TRIGGER order_events_no_update BEFORE UPDATE ON order_events
 BEGIN SELECT RAISE(ABORT, 'order_events is append-only'); END;
 
 CREATE TABLE fills (
-    fill_id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    fill_id          INTEGER PRIMARY KEY,
     order_id         TEXT NOT NULL REFERENCES orders (order_id),
     exec_id          TEXT NOT NULL,
     account_id       TEXT NOT NULL,
@@ -76,10 +77,9 @@ CREATE TABLE fills (
     liquidity        TEXT NOT NULL DEFAULT '',
     late             INTEGER NOT NULL DEFAULT 0,
     trading_day      TEXT NOT NULL,
-    ts               TEXT NOT NULL,
-    UNIQUE (order_id, exec_id)
+    ts               TEXT NOT NULL
 );
-CREATE INDEX fills_day ON fills (trading_day, strategy_id);
+CREATE UNIQUE INDEX fills_exec ON fills (order_id, exec_id);
 
 CREATE TABLE positions (
     account_id       TEXT NOT NULL,
@@ -101,14 +101,11 @@ CREATE TABLE marks (
     ts       TEXT NOT NULL
 );
 
--- Events waiting to be published beyond this process; relays keep a cursor each.
-CREATE TABLE outbox (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic       TEXT NOT NULL,
-    key         TEXT,
-    payload     TEXT NOT NULL,
-    created_at  TEXT NOT NULL
-);
+-- The outbox: every event waits here to be published beyond this process. It is the
+-- event log itself (written once, in the same transaction as the change it records);
+-- each relay keeps its own cursor.
+CREATE VIEW outbox AS
+SELECT seq AS id, topic, order_id AS key, payload, ts AS created_at FROM order_events;
 CREATE TABLE outbox_cursors (
     consumer  TEXT PRIMARY KEY,
     last_id   INTEGER NOT NULL
@@ -132,4 +129,4 @@ SELECT f.fill_id            AS trade_id,
        f.commission         AS commission
 FROM fills f
 JOIN orders o ON o.order_id = f.order_id
-JOIN intents i ON i.intent_id = o.intent_id;
+JOIN intents i ON i.order_id = o.order_id;

@@ -1,0 +1,69 @@
+"""Live submit path on a SQLite file: intent -> persisted -> paper submit -> fill -> position.
+
+Each order is its own durable units of work (accept, then receipt + fill + position).
+Prints one JSON line: orders/s and p50/p99/max engine latency in milliseconds.
+
+    python bench/bench_submit.py --orders 20000 --synchronous FULL
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from ordergate.brokers.paper import PaperBroker
+from ordergate.engine.engine import ExecutionEngine
+from ordergate.store.sqlite import SqliteStore
+
+
+def run(orders: int, synchronous: str, warmup: int = 500) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStore(Path(tmp) / "bench.db", synchronous=synchronous)
+        store.migrate()
+        engine = ExecutionEngine(store, PaperBroker())
+        engine.mark("AAPL", "150.00", bid="149.99", ask="150.01", volume="1000000")
+        latencies: list[float] = []
+        gc.collect()
+        started = 0.0
+        for i in range(warmup + orders):
+            if i == warmup:
+                started = time.perf_counter()
+            side = "buy" if i % 2 == 0 else "sell"
+            t0 = time.perf_counter()
+            report = engine.submit(
+                {"symbol": "AAPL", "side": side, "qty": "1", "idempotency_key": f"bench-{i}"}
+            )
+            latencies.append(time.perf_counter() - t0)
+            if report.status.value != "FILLED":
+                raise SystemExit(f"order {i} ended {report.status}")
+        elapsed = time.perf_counter() - started
+        measured = sorted(latencies[warmup:])
+        position = engine.positions()[0]
+        store.close()
+    return {
+        "bench": "submit_path_sqlite",
+        "synchronous": synchronous,
+        "orders": orders,
+        "orders_per_s": round(orders / elapsed, 1),
+        "p50_ms": round(statistics.median(measured) * 1000, 3),
+        "p99_ms": round(measured[int(len(measured) * 0.99) - 1] * 1000, 3),
+        "max_ms": round(measured[-1] * 1000, 3),
+        "final_position_qty": str(position.qty),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
+    args = parser.parse_args()
+    print(json.dumps(run(args.orders, args.synchronous)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""``ordergate backtest`` and ``ordergate tca``; the main CLI adds them with :func:`register`.
+
+``backtest --data FILE --strategy module:object [--fill-model ...] [--json]`` replays
+the file through the engine (see :mod:`ordergate.backtest.runner`), prints a summary or
+the whole result as JSON, and writes an HTML report with ``--html``. Long runs show a
+progress bar on stderr, so ``--json`` output on stdout stays clean.
+
+``tca --db FILE [--json] [--html FILE]`` analyses the orders in a store (a backtest run
+with ``--db``, or a paper/live database).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ordergate.backtest.data import load_events
+from ordergate.backtest.gates import risk_gates
+from ordergate.backtest.report import render_html
+from ordergate.backtest.runner import BacktestConfig, BacktestRunner, ProgressFn
+from ordergate.backtest.strategy import load_strategy
+from ordergate.backtest.tca import order_costs, slippage_values, tca_report
+from ordergate.domain.errors import OrderGateError
+from ordergate.store.base import OrderQuery
+from ordergate.store.sqlite import SqliteStore
+
+PROGRESS_FROM = 20_000
+FILL_MODELS = ("participation", "fixed_bps", "bid_ask", "sqrt_impact", "none")
+FEE_MODELS = ("per_share", "bps", "flat", "maker_taker", "tiered", "none")
+
+
+def _fail(message: str, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"error": message}))
+    else:
+        Console(stderr=True).print(f"[red]error[/red]: {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise typer.BadParameter(f"{name} must be one of {', '.join(allowed)}")
+    return value
+
+
+def backtest(
+    data: Annotated[Path, typer.Option("--data", help="Market data: CSV or Parquet.")],
+    strategy: Annotated[str, typer.Option("--strategy", help="module:object")],
+    fill_model: Annotated[str, typer.Option("--fill-model", help=", ".join(FILL_MODELS))] = (
+        "participation"
+    ),
+    slippage_bps: Annotated[str, typer.Option("--slippage-bps")] = "5",
+    participation: Annotated[str | None, typer.Option("--participation", help="0.1 = 10 %")] = None,
+    fee_model: Annotated[
+        str, typer.Option("--fee-model", help=", ".join(FEE_MODELS))
+    ] = "per_share",
+    latency_ms: Annotated[int, typer.Option("--latency-ms")] = 0,
+    jitter_ms: Annotated[int, typer.Option("--jitter-ms")] = 0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    symbol: Annotated[str | None, typer.Option("--symbol", help="When the file has none.")] = None,
+    db: Annotated[str, typer.Option("--db", help="Store: :memory: or a new SQLite file.")] = (
+        ":memory:"
+    ),
+    risk: Annotated[bool, typer.Option("--risk/--no-risk", help="Run the pre-trade gates.")] = True,
+    html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
+    summary_only: Annotated[bool, typer.Option("--summary-only")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Replay market data through the engine with a strategy; report fills, P&L and costs."""
+    _choice(fill_model, FILL_MODELS, "--fill-model")
+    _choice(fee_model, FEE_MODELS, "--fee-model")
+    try:
+        name, fn = load_strategy(strategy)
+        events = load_events(data, default_symbol=symbol)
+        config = BacktestConfig(
+            fill_model=fill_model,
+            slippage_bps=Decimal(slippage_bps),
+            participation=None if participation is None else Decimal(participation),
+            fee_model=fee_model,
+            latency_ms=latency_ms,
+            jitter_ms=jitter_ms,
+            seed=seed,
+            store_path=db,
+            detail=not summary_only,
+        )
+        runner = BacktestRunner(config, gates=risk_gates() if risk else None)
+        if len(events) >= PROGRESS_FROM:
+            with _progress() as advance:
+                result = runner.run(events, fn, strategy_id=name, on_progress=advance)
+        else:
+            result = runner.run(events, fn, strategy_id=name)
+    except (OrderGateError, ValueError) as exc:
+        _fail(str(exc), as_json)
+        return
+    if html is not None:
+        page = render_html(
+            f"Backtest: {name}",
+            result.summary,
+            result.equity_curve,
+            result.tca,
+            result.slippage_bps,
+        )
+        html.write_text(page, encoding="utf-8")
+    if as_json:
+        typer.echo(result.to_json(indent=2))
+    else:
+        _print_summary(result.summary, result.tca["overall"])
+
+
+@contextmanager
+def _progress() -> Iterator[ProgressFn]:
+    """A rich progress bar on stderr; yields the runner's progress callback."""
+    columns = (
+        TextColumn("backtest"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} events"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("run", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _print_summary(summary: dict[str, Any], costs: dict[str, Any]) -> None:
+    console = Console()
+    for key, value in summary.items():
+        if not isinstance(value, dict):
+            console.print(f"{key:>14}: {value}", highlight=False)
+    for key, value in costs.items():
+        console.print(f"{'tca.' + key:>14}: {value}", highlight=False)
+
+
+def tca(
+    db: Annotated[Path, typer.Option("--db", help="The SQLite store to analyse.")],
+    per_order: Annotated[bool, typer.Option("--per-order/--totals")] = True,
+    html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Transaction cost analysis of the orders in a store: slippage, fees, shortfall."""
+    if not db.exists():
+        _fail(f"no such database: {db}", as_json)
+    store = SqliteStore(db)
+    try:
+        orders = store.list_orders(OrderQuery(limit=1 << 62))
+        prices = {symbol: mark.last for symbol, mark in store.marks().items()}
+    finally:
+        store.close()
+    report = tca_report(orders, prices, per_order=per_order)
+    if html is not None:
+        costs = order_costs(orders, prices)
+        page = render_html("Transaction costs", {}, [], report, slippage_values(costs))
+        html.write_text(page, encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        _print_summary({}, report["overall"])
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``backtest`` and ``tca`` to the main command line."""
+    app.command("backtest")(backtest)
+    app.command("tca")(tca)

@@ -1,0 +1,169 @@
+"""What a backtest produces: summary, orders, fills, trades, positions, equity, TCA.
+
+Everything is read back from the engine's store (orders, positions, intents) and from
+the fills the engine published, so a backtest reports the same records paper and live
+trading keep. ``trades`` are seed 002's rows (one per fill, with the intent's
+attribution ids). :meth:`BacktestResult.to_json` is canonical — sorted keys, Decimals
+as text — so two runs of the same inputs are byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ordergate.backtest.book import Book
+from ordergate.backtest.tca import order_costs, slippage_values, tca_report
+from ordergate.domain.money import BPS, fmt
+from ordergate.domain.order import Order
+from ordergate.engine.engine import ExecutionEngine
+from ordergate.store.base import OrderQuery
+
+if TYPE_CHECKING:
+    from ordergate.backtest.runner import BacktestConfig
+
+ALL = 1 << 62
+ATTRIBUTION = ("decision_id", "profile_version_id", "regime_id", "universe_id")
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    summary: dict[str, Any]
+    equity_curve: list[dict[str, Any]]
+    positions: list[dict[str, Any]]
+    tca: dict[str, Any]
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    fills: list[dict[str, Any]] = field(default_factory=list)
+    trades: list[dict[str, Any]] = field(default_factory=list)
+    slippage_bps: list[Decimal] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary,
+            "equity_curve": self.equity_curve,
+            "positions": self.positions,
+            "tca": self.tca,
+            "orders": self.orders,
+            "fills": self.fills,
+            "trades": self.trades,
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, indent=indent, separators=(",", ":"))
+
+
+def order_row(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "client_order_id": order.client_order_id,
+        "broker_order_id": order.broker_order_id,
+        "strategy_id": order.strategy_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "qty": fmt(order.qty),
+        "order_type": order.order_type.value,
+        "limit_price": fmt(order.limit_price),
+        "stop_price": fmt(order.stop_price),
+        "time_in_force": order.time_in_force.value,
+        "status": order.status.value,
+        "filled_qty": fmt(order.filled_qty),
+        "avg_fill_price": fmt(order.avg_fill_price),
+        "arrival_price": fmt(order.arrival_price),
+        "fees": fmt(order.fees),
+        "error_code": order.error_code or None,
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+    }
+
+
+def _trades(engine: ExecutionEngine, book: Book) -> list[dict[str, Any]]:
+    attribution: dict[str, dict[str, str]] = {}
+    rows = []
+    for fill in book.fills:
+        if fill.order_id not in attribution:
+            payload = engine.store.intent_payload(fill.order_id)
+            data = json.loads(payload) if payload else {}
+            attribution[fill.order_id] = {k: data.get(k) or "" for k in ATTRIBUTION}
+        rows.append(
+            {
+                "trade_id": fill.exec_id,
+                "timestamp": fill.ts,
+                "ticker": fill.symbol,
+                "direction": fill.side,
+                "size": fmt(fill.last_qty),
+                "price": fmt(fill.last_px),
+                "order_id": fill.order_id,
+                "strategy_id": fill.strategy_id,
+                **attribution[fill.order_id],
+            }
+        )
+    return rows
+
+
+def build_result(
+    engine: ExecutionEngine,
+    book: Book,
+    config: BacktestConfig,
+    counts: dict[str, int],
+    *,
+    events_count: int,
+    strategy_id: str,
+) -> BacktestResult:
+    orders = engine.orders(OrderQuery(limit=ALL))
+    orders.sort(key=lambda o: o.order_id)
+    end_prices = dict(book.last)
+    positions = engine.positions()
+    start, end = config.starting_cash, book.equity
+    summary = {
+        "strategy_id": strategy_id,
+        "events": events_count,
+        "orders": len(orders),
+        "rejected": counts["rejected"],
+        "fills": book.fill_count,
+        "fees": fmt(book.fees),
+        "starting_cash": fmt(start),
+        "final_cash": fmt(book.cash),
+        "final_equity": fmt(end),
+        "pnl": fmt(end - start),
+        "return_bps": fmt(((end - start) / start * BPS).quantize(Decimal("0.01")))
+        if start
+        else None,
+        "max_drawdown": fmt(book.max_drawdown),
+        "realized_pnl": fmt(sum((p.realized_pnl for p in positions), Decimal(0))),
+        "open_orders": sum(1 for o in orders if o.status.is_open),
+        "config": {
+            "fill_model": config.fill_model,
+            "slippage_bps": fmt(config.slippage_bps),
+            "participation": fmt(config.participation),
+            "fee_model": config.fee_model,
+            "latency_ms": config.latency_ms,
+            "jitter_ms": config.jitter_ms,
+            "seed": config.seed,
+        },
+    }
+    costs = order_costs(orders, end_prices)
+    result = BacktestResult(
+        summary=summary,
+        equity_curve=book.curve_rows(),
+        positions=[
+            {
+                "account_id": p.account_id,
+                "symbol": p.symbol,
+                "qty": fmt(p.qty),
+                "avg_price": fmt(p.avg_price),
+                "realized_pnl": fmt(p.realized_pnl),
+                "commission": fmt(p.commission),
+                "last": fmt(end_prices.get(p.symbol)),
+            }
+            for p in positions
+        ],
+        tca=tca_report(orders, end_prices, per_order=config.detail),
+        slippage_bps=slippage_values(costs),
+    )
+    if config.detail:
+        result.orders = [order_row(o) for o in orders]
+        result.fills = [f.to_dict() for f in book.fills]
+        result.trades = _trades(engine, book)
+    return result

@@ -1,0 +1,181 @@
+"""Transaction cost analysis: what execution cost, per order and in aggregate.
+
+For each order that reached the broker, against its *arrival price* (the engine's mark
+when the order was created — the decision price):
+
+- ``slippage_bps``: ``(avg_fill − arrival) / arrival × 10⁴``, signed so that positive is
+  worse for us (paid more on a buy, got less on a sell);
+- ``slippage``: the same in money, ``(avg_fill − arrival) × filled × side``;
+- ``fees``: the commissions of its fills;
+- ``opportunity``: what the unfilled rest cost, ``(end − arrival) × unfilled × side``,
+  with ``end`` the last price of the run;
+- ``shortfall``: implementation shortfall (Perold 1988) = slippage + fees +
+  opportunity, in money and in bps of the order's value at arrival.
+
+Aggregates (per strategy, per symbol, overall) add money up and divide by the matching
+notional, so their bps are value-weighted. Money is Decimal; the histogram of
+slippage for the report is the only float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ordergate.domain.enums import OrderStatus
+from ordergate.domain.money import BPS, ZERO, fmt
+from ordergate.domain.order import Order
+
+CENT_BPS = Decimal("0.01")
+MONEY = Decimal("0.000001")
+NOT_SENT = frozenset({OrderStatus.PENDING, OrderStatus.REJECTED, OrderStatus.FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCost:
+    order_id: str
+    strategy_id: str
+    symbol: str
+    side: str
+    qty: Decimal
+    filled_qty: Decimal
+    arrival_price: Decimal
+    avg_price: Decimal | None
+    slippage: Decimal
+    fees: Decimal
+    opportunity: Decimal
+
+    @property
+    def shortfall(self) -> Decimal:
+        return self.slippage + self.fees + self.opportunity
+
+    @property
+    def slippage_bps(self) -> Decimal | None:
+        if not self.filled_qty:
+            return None
+        return _bps(self.slippage, self.arrival_price * self.filled_qty)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "strategy_id": self.strategy_id,
+            "symbol": self.symbol,
+            "side": self.side,
+            "qty": fmt(self.qty),
+            "filled_qty": fmt(self.filled_qty),
+            "arrival_price": fmt(self.arrival_price),
+            "avg_price": fmt(self.avg_price),
+            "slippage_bps": fmt(self.slippage_bps),
+            "slippage": fmt(_money(self.slippage)),
+            "fees": fmt(_money(self.fees)),
+            "opportunity": fmt(_money(self.opportunity)),
+            "shortfall": fmt(_money(self.shortfall)),
+            "shortfall_bps": fmt(_bps(self.shortfall, self.arrival_price * self.qty)),
+        }
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(MONEY)
+
+
+def _bps(amount: Decimal, notional: Decimal) -> Decimal | None:
+    if not notional:
+        return None
+    return (amount / notional * BPS).quantize(CENT_BPS)
+
+
+def order_costs(orders: Iterable[Order], end_prices: Mapping[str, Decimal]) -> list[OrderCost]:
+    """The cost of every order that was sent and has an arrival price, by order id."""
+    costs = []
+    for order in sorted(orders, key=lambda o: o.order_id):
+        if order.status in NOT_SENT or not order.arrival_price:
+            continue
+        sign = order.side.sign
+        arrival = order.arrival_price
+        slippage = ZERO
+        if order.filled_qty and order.avg_fill_price is not None:
+            slippage = (order.avg_fill_price - arrival) * order.filled_qty * sign
+        end = end_prices.get(order.symbol, arrival)
+        unfilled = order.qty - order.filled_qty
+        costs.append(
+            OrderCost(
+                order_id=order.order_id,
+                strategy_id=order.strategy_id,
+                symbol=order.symbol,
+                side=order.side.value,
+                qty=order.qty,
+                filled_qty=order.filled_qty,
+                arrival_price=arrival,
+                avg_price=order.avg_fill_price,
+                slippage=slippage,
+                fees=order.fees,
+                opportunity=(end - arrival) * unfilled * sign,
+            )
+        )
+    return costs
+
+
+def aggregate(costs: Iterable[OrderCost]) -> dict[str, Any]:
+    """Totals of a group of orders, bps weighted by value at arrival."""
+    orders = filled = slippage = fees = shortfall = ZERO
+    filled_value = order_value = ZERO
+    for cost in costs:
+        orders += 1
+        filled += cost.filled_qty
+        slippage += cost.slippage
+        fees += cost.fees
+        shortfall += cost.shortfall
+        filled_value += cost.arrival_price * cost.filled_qty
+        order_value += cost.arrival_price * cost.qty
+    return {
+        "orders": int(orders),
+        "filled_qty": fmt(filled),
+        "filled_value": fmt(_money(filled_value)),
+        "slippage": fmt(_money(slippage)),
+        "slippage_bps": fmt(_bps(slippage, filled_value)),
+        "fees": fmt(_money(fees)),
+        "fees_bps": fmt(_bps(fees, filled_value)),
+        "shortfall": fmt(_money(shortfall)),
+        "shortfall_bps": fmt(_bps(shortfall, order_value)),
+    }
+
+
+def tca_report(
+    orders: Iterable[Order], end_prices: Mapping[str, Decimal], *, per_order: bool = True
+) -> dict[str, Any]:
+    """Per order (optional), per strategy, per symbol and overall."""
+    costs = order_costs(orders, end_prices)
+    by_strategy: dict[str, list[OrderCost]] = {}
+    by_symbol: dict[str, list[OrderCost]] = {}
+    for cost in costs:
+        by_strategy.setdefault(cost.strategy_id, []).append(cost)
+        by_symbol.setdefault(cost.symbol, []).append(cost)
+    report: dict[str, Any] = {
+        "overall": aggregate(costs),
+        "by_strategy": {k: aggregate(v) for k, v in sorted(by_strategy.items())},
+        "by_symbol": {k: aggregate(v) for k, v in sorted(by_symbol.items())},
+    }
+    if per_order:
+        report["orders"] = [c.to_dict() for c in costs]
+    return report
+
+
+def slippage_values(costs: Iterable[OrderCost]) -> list[Decimal]:
+    return [c.slippage_bps for c in costs if c.slippage_bps is not None]
+
+
+def slippage_histogram(bps: Iterable[Decimal], bins: int = 20) -> list[tuple[float, float, int]]:
+    """(low, high, count) bins of per-order slippage in bps: for a picture, so floats."""
+    values = [float(v) for v in bps]
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    if low == high:
+        return [(low - 0.5, high + 0.5, len(values))]
+    width = (high - low) / bins
+    counts = [0] * bins
+    for v in values:
+        counts[min(int((v - low) / width), bins - 1)] += 1
+    return [(low + i * width, low + (i + 1) * width, counts[i]) for i in range(bins)]

@@ -1,0 +1,162 @@
+"""``ordergate events …``: tail the stream, run the outbox relay, consume intents.
+
+``register(app)`` adds the ``events`` group to the main command line. The NATS
+client is imported only when one of these commands runs, so the base install (without
+the ``nats`` extra) still starts. ``python -m ordergate.bus.cli`` runs the group alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import signal
+from typing import Annotated, Any
+
+import typer
+
+NatsOption = Annotated[
+    str,
+    typer.Option("--nats", envvar="ORDERGATE_NATS_URL", help="NATS server URL."),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="ORDERGATE_DATABASE_URL", help="SQLite file or database URL."),
+]
+PrefixOption = Annotated[
+    str, typer.Option("--prefix", envvar="ORDERGATE_TOPIC_PREFIX", help="Subject prefix.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``events`` command group to ``app``."""
+    events = typer.Typer(help="Events on NATS JetStream.", no_args_is_help=True)
+    events.command("tail")(tail)
+    events.command("relay")(relay)
+    events.command("consume-intents")(consume_intents)
+    app.add_typer(events, name="events")
+
+
+def store_id_for(database_url: str) -> str:
+    """A stable name of the database, the first part of every message id.
+
+    Derived from the URL without its password, so every relay configured for one
+    database agrees; ``--store-id`` overrides it (e.g. when hosts name it differently).
+    """
+    url = database_url
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        url = f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
+    return "og-" + hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
+def _nats_config(url: str, prefix: str) -> Any:
+    try:
+        from ordergate.bus.nats import NatsConfig
+    except ImportError as exc:
+        raise typer.BadParameter("NATS needs the nats extra: pip install 'ordergate[nats]'") from exc
+    return NatsConfig(url=url, prefix=prefix)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def tail(
+    nats_url: NatsOption = "nats://127.0.0.1:4222",
+    prefix: PrefixOption = "ordergate.",
+    subject: Annotated[
+        str | None, typer.Option(help="Subject filter (default: every event).")
+    ] = None,
+    from_start: Annotated[bool, typer.Option(help="Replay the stream from its start.")] = False,
+    count: Annotated[int, typer.Option(help="Stop after this many (0: never).")] = 0,
+) -> None:
+    """Print each event as one JSON line: its subject and payload."""
+    from ordergate.bus.nats import tail as run_tail
+
+    config = _nats_config(nats_url, prefix)
+
+    def show(subject: str, payload: Any) -> None:
+        typer.echo(json.dumps({"subject": subject, "payload": payload}, default=str))
+
+    async def main() -> None:
+        await run_tail(
+            config,
+            show,
+            subject=subject,
+            from_start=from_start,
+            count=count,
+            stop=_stop_on_signals(),
+        )
+
+    asyncio.run(main())
+
+
+def relay(
+    db: DbOption = None,
+    nats_url: NatsOption = "nats://127.0.0.1:4222",
+    prefix: PrefixOption = "ordergate.",
+    consumer: Annotated[str, typer.Option(help="Name of this relay's cursor.")] = "nats",
+    store_id: Annotated[
+        str | None, typer.Option(help="Message id prefix (default: from the URL).")
+    ] = None,
+) -> None:
+    """Publish the store's outbox to JetStream until stopped (SIGINT/SIGTERM)."""
+    from ordergate.bootstrap import build_store
+    from ordergate.bus.nats import relay_to_jetstream
+    from ordergate.bus.relay import RelayConfig
+    from ordergate.config import load_settings
+
+    settings = load_settings(database_url=db)
+    store = build_store(settings)
+    relay_config = RelayConfig(
+        consumer=consumer, store_id=store_id or store_id_for(settings.database_url)
+    )
+
+    async def main() -> None:
+        await relay_to_jetstream(store, _nats_config(nats_url, prefix), _stop_on_signals(), relay_config)
+
+    try:
+        asyncio.run(main())
+    finally:
+        store.close()
+
+
+def consume_intents(
+    db: DbOption = None,
+    nats_url: NatsOption = "nats://127.0.0.1:4222",
+    prefix: PrefixOption = "ordergate.",
+    durable: Annotated[str, typer.Option(help="Durable consumer name.")] = "ordergate-intents",
+) -> None:
+    """Submit intents that arrive on ``<prefix>intents.submit`` until stopped."""
+    from ordergate.bootstrap import build_engine
+    from ordergate.bus.nats import IntentConsumer, connect
+    from ordergate.config import load_settings
+
+    engine = build_engine(load_settings(database_url=db))
+    config = _nats_config(nats_url, prefix)
+
+    async def main() -> None:
+        nc = await connect(config)
+        try:
+            await IntentConsumer(nc, engine.submit, config, durable=durable).run(
+                _stop_on_signals()
+            )
+        finally:
+            await nc.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.store.close()
+
+
+if __name__ == "__main__":
+    _app = typer.Typer(no_args_is_help=True)
+    register(_app)
+    _app()

@@ -1,0 +1,270 @@
+"""Reconciliation (seed 004): what we believe against what the broker has.
+
+One query each — the broker's open orders, then its positions (attached stop-loss and
+take-profit orders are among the open orders) — compared with the store:
+
+- ``MISMATCH`` — an order open on one side only, a different filled quantity, a
+  position of a different size, an SL/TP at a different price;
+- ``PHANTOM_POSITION`` — the broker holds a position we do not;
+- ``MISSING_POSITION`` — we hold a position the broker does not;
+- ``MISSING_SL_TP`` — a filled order with SL/TP offsets has no working stop or target
+  at the broker (children carry ``parent_client_order_id``);
+- ``MATCHED`` — nothing to say.
+
+Every mismatch is listed; any mismatch sets ``requires_manual_resolution``. Nothing is
+corrected: the broker is the truth of what happened, the store of what we meant, and a
+person decides. Each report is persisted in the event log as ``ops.reconcile.report``
+(the ``reconcile_reports`` view reads it back).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from ordergate.brokers.base import BrokerOrder, BrokerPosition
+from ordergate.domain.enums import OrderStatus, OrderType
+from ordergate.domain.money import ZERO, fmt
+from ordergate.store.base import OrderQuery
+
+if TYPE_CHECKING:
+    from ordergate.domain.order import Order
+    from ordergate.engine.engine import ExecutionEngine
+
+RECONCILE_TOPIC = "ops.reconcile.report"
+
+
+class ReconcileStatus(StrEnum):
+    MATCHED = "MATCHED"
+    MISMATCH = "MISMATCH"
+    PHANTOM_POSITION = "PHANTOM_POSITION"
+    MISSING_POSITION = "MISSING_POSITION"
+    MISSING_SL_TP = "MISSING_SL_TP"
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    kind: ReconcileStatus
+    subject: str
+    message: str
+    internal: str | None = None
+    broker: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "subject": self.subject,
+            "message": self.message,
+            "internal": self.internal,
+            "broker": self.broker,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReconcileReport:
+    report_id: str
+    created_at: datetime
+    status: ReconcileStatus
+    mismatches: tuple[Mismatch, ...]
+    checked: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def requires_manual_resolution(self) -> bool:
+        return bool(self.mismatches)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "report_id": self.report_id,
+            "created_at": self.created_at.isoformat(),
+            "status": self.status.value,
+            "requires_manual_resolution": self.requires_manual_resolution,
+            "mismatches": [m.to_dict() for m in self.mismatches],
+            "checked": self.checked,
+        }
+
+
+def reconcile(
+    engine: ExecutionEngine, *, account_id: str | None = None, persist: bool = True
+) -> ReconcileReport:
+    """Compare, list, persist; never correct."""
+    broker = engine.broker
+    broker_open = engine.policy.call("fetch_open_orders", broker.fetch_open_orders)
+    broker_positions = engine.policy.call("fetch_positions", broker.fetch_positions)
+    ours_open = [
+        o
+        for o in engine.store.open_orders()
+        if o.status is not OrderStatus.PENDING and account_id in (None, o.account_id)
+    ]
+    found: list[Mismatch] = []
+    found += _orders(engine, ours_open, broker_open)
+    found += _positions(engine, account_id, broker_positions)
+    found += _brackets(engine, account_id, broker_open)
+    kinds = {m.kind for m in found}
+    if not found:
+        status = ReconcileStatus.MATCHED
+    elif len(kinds) == 1:
+        status = found[0].kind
+    else:
+        status = ReconcileStatus.MISMATCH
+    now = engine.clock.now()
+    report = ReconcileReport(
+        report_id=engine.ids.next_id("rec"),
+        created_at=now,
+        status=status,
+        mismatches=tuple(found),
+        checked={
+            "open_orders": len(ours_open),
+            "broker_open_orders": len(broker_open),
+            "broker_positions": len(broker_positions),
+        },
+    )
+    if persist:
+        with engine._step() as step:
+            step.emit(RECONCILE_TOPIC, report.report_id, report.to_dict(), now)
+    return report
+
+
+def _orders(
+    engine: ExecutionEngine, ours: list[Order], theirs: list[BrokerOrder]
+) -> list[Mismatch]:
+    out: list[Mismatch] = []
+    by_cid = {o.client_order_id: o for o in theirs}
+    for order in ours:
+        view = by_cid.pop(order.client_order_id, None)
+        if view is None:
+            out.append(
+                Mismatch(
+                    ReconcileStatus.MISMATCH,
+                    order.order_id,
+                    f"order {order.order_id} is {order.status} here but not open at the broker",
+                    order.status.value,
+                    None,
+                )
+            )
+        elif view.filled_qty != order.filled_qty:
+            out.append(
+                Mismatch(
+                    ReconcileStatus.MISMATCH,
+                    order.order_id,
+                    f"order {order.order_id} has {fmt(order.filled_qty)} filled here, "
+                    f"{fmt(view.filled_qty)} at the broker",
+                    fmt(order.filled_qty),
+                    fmt(view.filled_qty),
+                )
+            )
+    for cid, view in by_cid.items():
+        if view.raw.get("parent_client_order_id"):
+            continue  # an attached SL/TP: checked with the brackets
+        known = engine.store.order_by_client_id(cid)
+        where = "unknown here" if known is None else f"{known.status} here"
+        out.append(
+            Mismatch(
+                ReconcileStatus.MISMATCH,
+                cid,
+                f"the broker works order {cid} ({view.status}), {where}",
+                None if known is None else known.status.value,
+                view.status.value,
+            )
+        )
+    return out
+
+
+def _positions(
+    engine: ExecutionEngine, account_id: str | None, theirs: list[BrokerPosition]
+) -> list[Mismatch]:
+    out: list[Mismatch] = []
+    broker_qty = {(p.account_id, p.symbol): p.qty for p in theirs if p.qty != 0}
+    ours = {
+        (p.account_id, p.symbol): p.qty for p in engine.store.positions(account_id) if p.qty != 0
+    }
+    for key in sorted(set(broker_qty) | set(ours)):
+        mine, venue = ours.get(key, ZERO), broker_qty.get(key, ZERO)
+        subject = f"{key[0]}/{key[1]}"
+        if mine == venue:
+            continue
+        if mine == 0:
+            kind, text = ReconcileStatus.PHANTOM_POSITION, "a position we do not hold"
+        elif venue == 0:
+            kind, text = ReconcileStatus.MISSING_POSITION, "no position at the broker"
+        else:
+            kind, text = ReconcileStatus.MISMATCH, "a position of another size"
+        out.append(
+            Mismatch(
+                kind,
+                subject,
+                f"{subject}: expected position {fmt(mine)}, found {fmt(venue)} in broker ({text})",
+                fmt(mine),
+                fmt(venue),
+            )
+        )
+    return out
+
+
+def _brackets(
+    engine: ExecutionEngine, account_id: str | None, theirs: list[BrokerOrder]
+) -> list[Mismatch]:
+    """Each filled order with SL/TP offsets and an open position needs its children."""
+    out: list[Mismatch] = []
+    held = {(p.account_id, p.symbol) for p in engine.store.positions(account_id) if p.qty != 0}
+    children: dict[str, list[BrokerOrder]] = {}
+    for view in theirs:
+        parent = view.raw.get("parent_client_order_id")
+        if parent:
+            children.setdefault(str(parent), []).append(view)
+    query = OrderQuery(status=("FILLED",), account_id=account_id, limit=10_000)
+    for order in engine.store.list_orders(query):
+        if (order.account_id, order.symbol) not in held or order.avg_fill_price is None:
+            continue
+        payload = engine.store.intent_payload(order.order_id)
+        intent = json.loads(payload) if payload else {}
+        kids = children.get(order.client_order_id, [])
+        for leg, key, kind in (
+            ("SL", "sl_offset_pct", OrderType.STOP),
+            ("TP", "tp_offset_pct", OrderType.LIMIT),
+        ):
+            offset = intent.get(key)
+            if offset is None:
+                continue
+            expected = order.avg_fill_price * (1 + Decimal(str(offset)))
+            out += _check_leg(order, leg, expected, [k for k in kids if _type(k) is kind])
+    return out
+
+
+def _type(view: BrokerOrder) -> OrderType | None:
+    try:
+        return OrderType(str(view.raw.get("order_type")))
+    except ValueError:
+        return None
+
+
+def _check_leg(
+    order: Order, leg: str, expected: Decimal, legs: list[BrokerOrder]
+) -> list[Mismatch]:
+    if not legs:
+        return [
+            Mismatch(
+                ReconcileStatus.MISSING_SL_TP,
+                order.order_id,
+                f"order {order.order_id}: {leg} missing at the broker (expected {fmt(expected)})",
+                fmt(expected),
+                None,
+            )
+        ]
+    raw = legs[0].raw
+    text = raw.get("stop_price") if leg == "SL" else raw.get("limit_price")
+    price = Decimal(str(text)) if text is not None else None
+    if price is not None and expected.quantize(price) == price:
+        return []
+    return [
+        Mismatch(
+            ReconcileStatus.MISMATCH,
+            order.order_id,
+            f"order {order.order_id}: {leg} at {fmt(price)}, expected {fmt(expected)}",
+            fmt(expected),
+            fmt(price),
+        )
+    ]

@@ -1,0 +1,113 @@
+"""Startup recovery: settle every order a crash left in flight, never sending twice.
+
+For each order the store still has open — ``PENDING``, ``SUBMITTED``, ``ACCEPTED``,
+``PARTIALLY_FILLED``, ``PENDING_CANCEL`` — the broker is asked by ``client_order_id``:
+
+- **it has the order** → adopt its view: the status it reached and every fill we
+  missed (fills dedupe by ``exec_id``, so what we already booked is not booked again);
+  a ``PENDING_CANCEL`` the broker still works is canceled again;
+- **it never received it** (``PENDING`` or ``SUBMITTED``: we died before or while
+  sending) → send it now, with the same ``client_order_id``, unless the intent has
+  expired (then ``FAILED``);
+- **it never received an order it once acknowledged** → left alone and reported: that
+  is a reconciliation matter for a person, not for a guess;
+- **the look-up failed** → left alone and reported; tracking settles it later.
+
+Recovery runs before the engine takes new intents; the crash sweep in
+``tests/crash`` kills the engine at every step of the submit path to prove it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from ordergate.domain.enums import OrderStatus
+from ordergate.domain.errors import BrokerError, ErrorCode, OrderGateError
+from ordergate.engine.submitting import fail_unsent
+
+if TYPE_CHECKING:
+    from ordergate.domain.order import Order
+    from ordergate.engine.engine import ExecutionEngine
+
+log = structlog.get_logger("ordergate.engine.recovery")
+
+
+@dataclass(slots=True)
+class RecoveryReport:
+    adopted: list[str] = field(default_factory=list)
+    resubmitted: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+    fills_applied: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "adopted": self.adopted,
+            "resubmitted": self.resubmitted,
+            "failed": self.failed,
+            "unresolved": self.unresolved,
+            "fills_applied": self.fills_applied,
+            "seconds": round(self.seconds, 6),
+        }
+
+
+def recover(engine: ExecutionEngine, *, resubmit: bool = True) -> RecoveryReport:
+    """Settle every open order with the broker; return what was done to each."""
+    started = time.perf_counter()
+    report = RecoveryReport()
+    for order in engine.store.open_orders():
+        try:
+            _recover_one(engine, order, report, resubmit=resubmit)
+        except OrderGateError as exc:
+            log.error("recovery of an order failed", order_id=order.order_id, error=str(exc))
+            report.unresolved.append(order.order_id)
+    report.seconds = time.perf_counter() - started
+    log.info("recovery done", **report.to_dict())
+    return report
+
+
+def _recover_one(
+    engine: ExecutionEngine, order: Order, report: RecoveryReport, *, resubmit: bool
+) -> None:
+    cid = order.client_order_id
+    try:
+        view = engine.policy.call("fetch_order", lambda: engine.broker.fetch_order(cid))
+    except BrokerError as exc:
+        log.warning("recovery look-up failed", order_id=order.order_id, error=str(exc))
+        report.unresolved.append(order.order_id)
+        return
+    if view is not None:
+        known = len(engine.store.fills_for(order.order_id))
+        engine.on_broker_update(view)
+        report.fills_applied += len(engine.store.fills_for(order.order_id)) - known
+        report.adopted.append(order.order_id)
+        if order.status is OrderStatus.PENDING_CANCEL and view.status.is_open:
+            engine.cancel(order.order_id, reason=order.reason or "recovery")
+        return
+    if order.status not in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
+        log.error("the broker lost an order it acknowledged", order_id=order.order_id)
+        report.unresolved.append(order.order_id)
+        return
+    if not resubmit or _expired(engine, order.order_id):
+        why = "expired before recovery could send it" if resubmit else "resubmission is off"
+        code = ErrorCode.E_INTENT_EXPIRED if resubmit else ErrorCode.E_EXEC_BROKER_UNAVAILABLE
+        fail_unsent(engine, order, code, f"never received by the broker; {why}")
+        report.failed.append(order.order_id)
+        return
+    engine.resend(order.order_id)
+    report.resubmitted.append(order.order_id)
+
+
+def _expired(engine: ExecutionEngine, order_id: str) -> bool:
+    payload = engine.store.intent_payload(order_id)
+    if payload is None:
+        return False
+    expire_at = json.loads(payload).get("expire_at")
+    return expire_at is not None and datetime.fromisoformat(expire_at) <= engine.clock.now()

@@ -1,0 +1,126 @@
+"""The audit hash chain's arithmetic: pure, shared by every store backend.
+
+Each row of ``order_events`` carries ``prev_hash`` (the ``hash`` of the row before it
+in ``seq`` order, across all orders) and its own ``hash``::
+
+    hash = sha256(prev_hash + canonical(event))
+
+so editing an event changes its hash, and removing or reordering events breaks the
+link of the row after. The canonical form is key-sorted compact JSON of the event's
+fields with the payload parsed (so a backend that stores JSON as a document type
+hashes the same) and the time in UTC ISO 8601. ``seq`` is not hashed: the chain's
+order is what proves the sequence, and a backend need not know ``seq`` before insert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+#: ``prev_hash`` of the very first event.
+GENESIS = "0" * 64
+
+
+def canonical_ts(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat() if ts.tzinfo is not None else ts.isoformat()
+
+
+def canonical_event(
+    order_id: str,
+    topic: str,
+    from_status: str | None,
+    to_status: str | None,
+    payload: str | Mapping[str, Any],
+    ts: datetime,
+) -> str:
+    body = json.loads(payload) if isinstance(payload, str) else dict(payload)
+    record = {
+        "order_id": order_id,
+        "topic": topic,
+        "from": from_status,
+        "to": to_status,
+        "ts": canonical_ts(ts),
+        "payload": body,
+    }
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def event_hash(
+    prev_hash: str,
+    order_id: str,
+    topic: str,
+    from_status: str | None,
+    to_status: str | None,
+    payload: str | Mapping[str, Any],
+    ts: datetime,
+) -> str:
+    """The ``hash`` of an event that follows ``prev_hash`` in the chain."""
+    text = canonical_event(order_id, topic, from_status, to_status, payload, ts)
+    return hashlib.sha256((prev_hash + text).encode()).hexdigest()
+
+
+class ChainedEvent(Protocol):
+    """What :func:`chain_rows` reads of an event (``store.base.EventRecord``)."""
+
+    @property
+    def order_id(self) -> str | None: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def from_status(self) -> str | None: ...
+    @property
+    def to_status(self) -> str | None: ...
+    @property
+    def payload(self) -> str: ...
+    @property
+    def ts(self) -> datetime: ...
+
+
+def chain_rows(head: Sequence[Any] | None, events: Iterable[ChainedEvent]) -> list[tuple[Any, ...]]:
+    """Rows ``(seq, order_id, topic, from, to, payload, ts, prev_hash, hash)`` for the
+    events that belong to an order, chained after ``head`` = ``(seq, hash)`` or None.
+
+    ``seq`` is given explicitly (head + 1, …) so it never goes back, even after
+    retention removed the newest rows; a unit of work holds the write lock, so the
+    head cannot move under it.
+    """
+    seq = 0 if head is None else int(head[0])
+    prev = GENESIS if head is None or head[1] is None else str(head[1])  # NULL: pre-chain row
+    rows: list[tuple[Any, ...]] = []
+    for e in events:
+        if e.order_id is None:
+            continue
+        digest = event_hash(prev, e.order_id, e.topic, e.from_status, e.to_status, e.payload, e.ts)
+        seq += 1
+        rows.append(
+            (
+                seq,
+                e.order_id,
+                e.topic,
+                e.from_status,
+                e.to_status,
+                e.payload,
+                e.ts.isoformat(),
+                prev,
+                digest,
+            )
+        )
+        prev = digest
+    return rows
+
+
+#: The chain's head inside a SQLite transaction, ``(seq, hash)``: the newest among live
+#: events, pruned events' stubs and anchors (retention may have removed the newest).
+SQLITE_HEAD = (
+    "SELECT seq, hash FROM ("
+    " SELECT seq, hash FROM (SELECT seq, hash FROM order_events"
+    "  ORDER BY seq DESC LIMIT 1)"
+    " UNION ALL SELECT seq, hash FROM (SELECT seq, hash FROM audit_pruned"
+    "  ORDER BY seq DESC LIMIT 1)"
+    " UNION ALL SELECT seq, hash FROM (SELECT seq, hash FROM audit_anchors"
+    "  ORDER BY seq DESC LIMIT 1)"
+    ") ORDER BY seq DESC LIMIT 1"
+)

@@ -1,0 +1,190 @@
+"""``ordergate purge``: seed 000's retention, without breaking the audit chain.
+
+What goes (defaults from the settings):
+
+- orders in a final status whose last change is older than ``orders_days`` (365),
+  with their fills, events and intent — an open order is never touched, however old;
+- outbox messages (the raw messages published from each step, broker receipts among
+  them) older than ``receipts_days`` (30) that every relay has already passed, and
+  rows of a ``broker_receipts`` table when one exists.
+
+How the chain stays verifiable: a purged event leaves a stub in ``audit_pruned``
+(``seq``, ``order_id``, ``prev_hash``, ``hash``; no content), so the events around it
+still link. Stubs older than the oldest live event are then folded into one anchor
+(``audit_anchors``: the ``seq`` and ``hash`` at the cut), where verification starts.
+The chain is verified before anything is removed: purging never launders tampering.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ordergate.domain.errors import PersistenceError
+from ordergate.obs.audit import verify_chain
+
+FINAL = ("FILLED", "CANCELED", "REJECTED", "EXPIRED", "FAILED")
+_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionPolicy:
+    orders_days: int = 365
+    receipts_days: int = 30
+
+
+@dataclass(slots=True)
+class PurgeResult:
+    orders: int = 0
+    fills: int = 0
+    events: int = 0
+    intents: int = 0
+    outbox: int = 0
+    receipts: int = 0
+    anchor_seq: int | None = None
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ChainBroken(PersistenceError):
+    """The audit chain does not verify; retention refuses to remove evidence."""
+
+
+def purge(
+    conn: sqlite3.Connection,
+    policy: RetentionPolicy,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+) -> PurgeResult:
+    """Remove what the policy lets go, in one transaction; return what was removed."""
+    check = verify_chain(conn)
+    if not check.ok:
+        first = check.problems[0]
+        raise ChainBroken(
+            f"the audit chain does not verify ({first.kind} at seq {first.seq}, order "
+            f"{first.order_id}); run 'ordergate audit verify' — nothing was purged"
+        )
+    order_cut = _ts(now - timedelta(days=policy.orders_days))
+    receipt_cut = _ts(now - timedelta(days=policy.receipts_days))
+    result = PurgeResult(dry_run=dry_run)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        ids = [
+            str(row[0])
+            for row in conn.execute(
+                f"SELECT order_id FROM orders WHERE status IN ({_marks(FINAL)}) AND updated_at < ?",
+                (*FINAL, order_cut),
+            )
+        ]
+        for batch in _batches(ids):
+            _purge_orders(conn, batch, result)
+        _purge_outbox(conn, receipt_cut, result)
+        _purge_receipts(conn, receipt_cut, result)
+        result.anchor_seq = _fold_into_anchor(conn, now, order_cut)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("ROLLBACK" if dry_run else "COMMIT")
+    return result
+
+
+def _purge_orders(conn: sqlite3.Connection, ids: Sequence[str], result: PurgeResult) -> None:
+    marks = _marks(ids)
+    conn.execute(
+        "INSERT INTO audit_pruned (seq, order_id, prev_hash, hash, ts) "
+        f"SELECT seq, order_id, prev_hash, hash, ts FROM order_events "
+        f"WHERE order_id IN ({marks}) AND hash IS NOT NULL",
+        tuple(ids),
+    )
+    result.events += conn.execute(
+        f"DELETE FROM order_events WHERE order_id IN ({marks})", tuple(ids)
+    ).rowcount
+    result.fills += conn.execute(
+        f"DELETE FROM fills WHERE order_id IN ({marks})", tuple(ids)
+    ).rowcount
+    intent_ids = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT intent_id FROM orders WHERE order_id IN ({marks})", tuple(ids)
+        )
+    ]
+    if _has_table(conn, "order_leases"):
+        conn.execute(f"DELETE FROM order_leases WHERE order_id IN ({marks})", tuple(ids))
+    result.orders += conn.execute(
+        f"DELETE FROM orders WHERE order_id IN ({marks})", tuple(ids)
+    ).rowcount
+    if intent_ids:
+        result.intents += conn.execute(
+            f"DELETE FROM intents WHERE intent_id IN ({_marks(intent_ids)}) AND NOT EXISTS "
+            "(SELECT 1 FROM orders o WHERE o.intent_id = intents.intent_id)",
+            tuple(intent_ids),
+        ).rowcount
+
+
+def _purge_outbox(conn: sqlite3.Connection, cut: str, result: PurgeResult) -> None:
+    """Old messages every relay has passed (all of them when no relay ever ran)."""
+    row = conn.execute("SELECT MIN(last_id) FROM outbox_cursors").fetchone()
+    relayed_up_to = None if row is None else row[0]
+    if relayed_up_to is None:
+        sql, params = "DELETE FROM outbox WHERE created_at < ?", (cut,)
+    else:
+        sql, params = "DELETE FROM outbox WHERE created_at < ? AND id <= ?", (cut, relayed_up_to)
+    result.outbox += conn.execute(sql, params).rowcount
+
+
+def _purge_receipts(conn: sqlite3.Connection, cut: str, result: PurgeResult) -> None:
+    """A ``broker_receipts`` table (``received_at`` column), when the schema has one."""
+    if _has_table(conn, "broker_receipts"):
+        result.receipts += conn.execute(
+            "DELETE FROM broker_receipts WHERE received_at < ?", (cut,)
+        ).rowcount
+
+
+def _fold_into_anchor(conn: sqlite3.Connection, now: datetime, cut: str) -> int | None:
+    """Replace the stubs before the oldest live event by one anchor at the newest of them."""
+    row = conn.execute("SELECT MIN(seq) FROM order_events WHERE hash IS NOT NULL").fetchone()
+    oldest_live = None if row is None else row[0]
+    if oldest_live is None:
+        stub = conn.execute(
+            "SELECT seq, hash FROM audit_pruned ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    else:
+        stub = conn.execute(
+            "SELECT seq, hash FROM audit_pruned WHERE seq < ? ORDER BY seq DESC LIMIT 1",
+            (oldest_live,),
+        ).fetchone()
+    if stub is None:
+        return None
+    seq, digest = int(stub[0]), str(stub[1])
+    conn.execute(
+        "INSERT INTO audit_anchors (seq, hash, created_at, note) VALUES (?, ?, ?, ?)",
+        (seq, digest, _ts(now), f"retention cut: final orders last changed before {cut}"),
+    )
+    conn.execute("DELETE FROM audit_pruned WHERE seq <= ?", (seq,))
+    return seq
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return row is not None
+
+
+def _ts(when: datetime) -> str:
+    """Stored times are ISO 8601 in UTC, so text order is time order."""
+    return when.astimezone(UTC).isoformat()
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _batches(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[i : i + _BATCH] for i in range(0, len(ids), _BATCH)]

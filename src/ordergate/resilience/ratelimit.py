@@ -1,0 +1,133 @@
+"""Limits that *queue* callers instead of failing them (seed 001 scenario 6).
+
+- :class:`TokenBucket` — the broker's request rate (e.g. 20 requests/s, bursts of 20);
+- :class:`WindowThrottle` — ``EXEC_MAX_ORDERS_PER_MIN`` (120 orders in any 60 s).
+
+Both work by *reservation*: a caller takes the next free slot under a lock, then
+sleeps outside it until that slot comes. Slots are handed out in arrival order, so the
+queue is FIFO, and the waiting happens on the injected timer, so tests do not wait.
+The queue is bounded: when ``max_queue`` callers are already waiting, the next one
+gets :class:`QueueFull` (``E_EXEC_QUEUE_FULL``, retryable) instead of waiting forever.
+A caller never sees a rate-limit error otherwise.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from ordergate.domain.errors import ErrorCode, OrderGateError
+from ordergate.resilience.timing import RealTimer, Timer
+
+
+class QueueFull(OrderGateError):
+    default_code = ErrorCode.E_EXEC_QUEUE_FULL
+
+
+class _Waiters:
+    """Counts callers asleep in a limiter and refuses one past the bound."""
+
+    def __init__(self, name: str, max_queue: int) -> None:
+        self.name = name
+        self.max_queue = max_queue
+        self.count = 0
+
+    def check(self) -> None:
+        if self.count >= self.max_queue:
+            raise QueueFull(
+                f"{self.count} callers are already waiting for the {self.name}; send again later",
+                context={"limiter": self.name, "waiting": self.count},
+            )
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` saved up; callers queue for one."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst: float | None = None,
+        max_queue: int = 1000,
+        timer: Timer | None = None,
+        name: str = "broker rate limit",
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be > 0")
+        self.rate = rate
+        self.burst = burst if burst is not None else rate
+        self._timer = timer or RealTimer()
+        self._lock = threading.Lock()
+        self._tokens = self.burst
+        self._last = self._timer.monotonic()
+        self._waiters = _Waiters(name, max_queue)
+        self.waited_total = 0.0
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return self._waiters.count
+
+    def acquire(self) -> float:
+        """Take one token, waiting in line for it; return the seconds waited."""
+        with self._lock:
+            now = self._timer.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+            if wait > 0:
+                self._waiters.check()
+                self._waiters.count += 1
+            self._tokens -= 1  # may go negative: a debt the later callers wait behind
+        if wait <= 0:
+            return 0.0
+        try:
+            self._timer.sleep(wait)
+        finally:
+            with self._lock:
+                self._waiters.count -= 1
+                self.waited_total += wait
+        return wait
+
+
+class WindowThrottle:
+    """At most ``limit`` grants in any ``window`` seconds; callers queue for a slot."""
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        *,
+        max_queue: int = 1000,
+        timer: Timer | None = None,
+        name: str = "order throttle",
+    ) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError("limit must be >= 1 and window > 0")
+        self.limit = limit
+        self.window = window
+        self._timer = timer or RealTimer()
+        self._lock = threading.Lock()
+        self._grants: deque[float] = deque(maxlen=limit)
+        self._waiters = _Waiters(name, max_queue)
+
+    def acquire(self) -> float:
+        """Take the next slot, waiting in line for it; return the seconds waited."""
+        with self._lock:
+            now = self._timer.monotonic()
+            at = now
+            if len(self._grants) == self.limit:
+                at = max(now, self._grants[0] + self.window)
+            wait = at - now
+            if wait > 0:
+                self._waiters.check()
+                self._waiters.count += 1
+            self._grants.append(at)
+        if wait <= 0:
+            return 0.0
+        try:
+            self._timer.sleep(wait)
+        finally:
+            with self._lock:
+                self._waiters.count -= 1
+        return wait

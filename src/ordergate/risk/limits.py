@@ -1,0 +1,180 @@
+"""Instrument and order limits: what may be traded, in which increments and sizes, and
+how far from the market a price may be.
+
+Each symbol gets an :class:`InstrumentSpec`: its own from ``instruments`` when listed,
+else ``default`` (a listed spec replaces the default whole, so a symbol can switch a
+limit off). ``None`` in a field means "no limit".
+
+Odd lots: a partial fill can leave a position that is not a multiple of the lot or is
+under the minimum. An intent that closes exactly the whole position is therefore
+exempt from the lot size and minimum quantity checks — the desk can always get flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ordergate.domain.errors import ConfigError, ErrorCode
+from ordergate.domain.intent import OrderIntent
+from ordergate.domain.money import BPS, is_multiple
+from ordergate.engine.ports import GateContext, Rejection
+from ordergate.risk.base import Gate, no_market_data, reduces_exposure, reference_price, reject
+
+_SHOWN_BPS = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstrumentSpec:
+    """One instrument's rules; every field defaults to ``None`` (no limit)."""
+
+    tick_size: Decimal | None = None
+    lot_size: Decimal | None = None
+    min_qty: Decimal | None = None
+    max_qty: Decimal | None = None
+    max_notional: Decimal | None = None
+    #: the widest distance of a limit or stop price from the last mark, in basis points
+    price_band_bps: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("tick_size", "lot_size", "min_qty", "max_qty", "max_notional"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"{name} must be greater than zero (or unset), got {value}")
+        if self.price_band_bps is not None and self.price_band_bps < 0:
+            raise ConfigError(f"price_band_bps must not be negative, got {self.price_band_bps}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstrumentLimits:
+    """``tradable`` (default ``None``: every symbol) and the specs by symbol."""
+
+    tradable: frozenset[str] | None = None
+    default: InstrumentSpec = InstrumentSpec()
+    instruments: Mapping[str, InstrumentSpec] = field(default_factory=dict)
+
+    def spec(self, symbol: str) -> InstrumentSpec:
+        return self.instruments.get(symbol, self.default)
+
+
+def _closes_whole_position(intent: OrderIntent, context: GateContext) -> bool:
+    return intent.qty == abs(context.position.qty) and reduces_exposure(intent, context)
+
+
+class _LimitGate:
+    name = "limit"
+
+    def __init__(self, limits: InstrumentLimits) -> None:
+        self.limits = limits
+
+
+class TradableGate(_LimitGate):
+    name = "tradable"
+
+    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        tradable = self.limits.tradable
+        if tradable is not None and intent.symbol not in tradable:
+            return reject(ErrorCode.E_RISK_NOT_TRADABLE, symbol=intent.symbol)
+        return None
+
+
+class TickSizeGate(_LimitGate):
+    name = "tick_size"
+
+    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        tick = self.limits.spec(intent.symbol).tick_size
+        if tick is None:
+            return None
+        for name, price in (("limit_price", intent.limit_price), ("stop_price", intent.stop_price)):
+            if price is not None and not is_multiple(price, tick):
+                return reject(ErrorCode.E_RISK_TICK_SIZE, field=name, price=price, tick=tick)
+        return None
+
+
+class LotSizeGate(_LimitGate):
+    name = "lot_size"
+
+    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        lot = self.limits.spec(intent.symbol).lot_size
+        if lot is None or is_multiple(intent.qty, lot) or _closes_whole_position(intent, context):
+            return None
+        return reject(ErrorCode.E_RISK_LOT_SIZE, qty=intent.qty, lot=lot)
+
+
+class MinQtyGate(_LimitGate):
+    name = "min_qty"
+
+    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        least = self.limits.spec(intent.symbol).min_qty
+        if least is None or intent.qty >= least or _closes_whole_position(intent, context):
+            return None
+        return reject(ErrorCode.E_RISK_MIN_QTY, qty=intent.qty, min=least)
+
+
+class MaxQtyGate(_LimitGate):
+    name = "max_qty"
+
+    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        most = self.limits.spec(intent.symbol).max_qty
+        if most is not None and intent.qty > most:
+            return reject(ErrorCode.E_RISK_MAX_QTY, qty=intent.qty, max=most)
+        return None
+
+
+class PriceBandGate(_LimitGate):
+    """A limit or stop price further than ``price_band_bps`` from the last mark is a
+    fat finger. Market orders carry no price and pass; no mark fails closed."""
+
+    name = "price_band"
+
+    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        band = self.limits.spec(intent.symbol).price_band_bps
+        if band is None:
+            return None
+        for name, price in (("limit_price", intent.limit_price), ("stop_price", intent.stop_price)):
+            if price is None:
+                continue
+            if context.mark is None:
+                return no_market_data(intent, self.name)
+            last = context.mark.last
+            deviation = abs(price - last) * BPS / last
+            if deviation > band:
+                return reject(
+                    ErrorCode.E_RISK_PRICE_BAND,
+                    field=name,
+                    price=price,
+                    mark=last,
+                    deviation_bps=deviation.quantize(_SHOWN_BPS),
+                    band_bps=band,
+                )
+        return None
+
+
+class MaxNotionalGate(_LimitGate):
+    """qty × reference price (limit, stop, quote or last) against ``max_notional``."""
+
+    name = "max_notional"
+
+    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        most = self.limits.spec(intent.symbol).max_notional
+        if most is None:
+            return None
+        price = reference_price(intent, context.mark)
+        if price is None:
+            return no_market_data(intent, self.name)
+        notional = intent.qty * price
+        if notional > most:
+            return reject(ErrorCode.E_RISK_MAX_NOTIONAL, notional=notional, max=most, price=price)
+        return None
+
+
+LIMIT_GATES: tuple[Callable[[InstrumentLimits], Gate], ...] = (
+    TradableGate,
+    TickSizeGate,
+    LotSizeGate,
+    MinQtyGate,
+    MaxQtyGate,
+    PriceBandGate,
+    MaxNotionalGate,
+)

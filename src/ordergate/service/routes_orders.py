@@ -1,0 +1,172 @@
+"""Intents and orders: submit, list, look up, cancel.
+
+The engine is synchronous and thread-safe; every call into it runs on a worker thread
+(``run_in_threadpool``) so a slow store or broker never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ordergate.domain.enums import OrderStatus
+from ordergate.domain.errors import InvalidIntent
+from ordergate.domain.intent import OrderIntent
+from ordergate.obs.logging import bind_ids
+from ordergate.service.auth import require_read, require_write
+from ordergate.service.body import parse_json, read_body
+from ordergate.service.context import ctx
+from ordergate.service.schemas import (
+    CancelIn,
+    ErrorOut,
+    IntentIn,
+    OrderDetailOut,
+    OrdersPage,
+    ReportOut,
+)
+from ordergate.service.views import detail_view, order_dict
+from ordergate.store.base import OrderQuery
+
+router = APIRouter(prefix="/v1", tags=["orders"])
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 413, 422, 503)
+}
+_ORDER_ID = Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+_INTENT_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IntentIn"}}},
+}
+
+
+@router.post(
+    "/intents",
+    status_code=201,
+    dependencies=[Depends(require_write)],
+    responses={201: {"model": ReportOut}, **ERROR_RESPONSES},
+    openapi_extra={"requestBody": _INTENT_BODY},
+    summary="Submit an order intent (idempotent)",
+)
+async def submit_intent(
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+) -> JSONResponse:
+    """Run one intent down the submit path.
+
+    The idempotency key comes from the body or the ``Idempotency-Key`` header. A replay
+    (same key, same intent) answers like the first time, for the same order, with
+    ``replayed: true`` and an ``Idempotent-Replayed: true`` header; the same key with a
+    different intent is ``409 E_EXEC_IDEMPOTENCY_CONFLICT``. A gate or broker rejection
+    is an outcome (``201``, ``status: REJECTED`` with its code), not an error.
+    """
+    c = ctx(request)
+    raw = await read_body(request, c.max_body_bytes)
+    data = parse_json(raw)
+    if not isinstance(data, dict):
+        raise InvalidIntent("body", "must be a JSON object of intent fields")
+    if c.redactor.contains_secret(raw.decode("utf-8", "replace")):
+        raise InvalidIntent("body", "contains a credential of this service; it was not recorded")
+    if idempotency_key is not None:
+        in_body = data.get("idempotency_key", data.get("key"))
+        if in_body is not None and in_body != idempotency_key:
+            raise InvalidIntent("idempotency_key", "differs from the Idempotency-Key header")
+        if in_body is None:
+            data["idempotency_key"] = idempotency_key
+    intent = _parse(data)
+    bind_ids(idempotency_key=intent.idempotency_key)
+    report = await run_in_threadpool(c.engine.submit, intent)
+    bind_ids(order_id=report.order_id)
+    headers = {"Location": f"/v1/orders/{report.order_id}"}
+    if report.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(report.to_dict(), status_code=201, headers=headers)
+
+
+def _parse(data: dict[str, Any]) -> OrderIntent:
+    """Any failure to build the intent from client input is a 422, never a 500."""
+    try:
+        return OrderIntent.parse(data)
+    except InvalidIntent:
+        raise
+    except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
+        raise InvalidIntent("intent", f"cannot be read: {type(exc).__name__}") from None
+
+
+@router.get(
+    "/orders",
+    dependencies=[Depends(require_read)],
+    responses={200: {"model": OrdersPage}, **ERROR_RESPONSES},
+    summary="List orders, newest first",
+)
+async def list_orders(
+    request: Request,
+    status: Annotated[list[str] | None, Query(max_length=16)] = None,
+    symbol: Annotated[str | None, Query(max_length=64)] = None,
+    strategy_id: Annotated[str | None, Query(max_length=128)] = None,
+    account_id: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> JSONResponse:
+    wanted = []
+    for value in status or ():
+        try:
+            wanted.append(OrderStatus(value.strip().upper()).value)
+        except ValueError:
+            choices = ", ".join(s.value for s in OrderStatus)
+            raise InvalidIntent("status", f"must be one of {choices}") from None
+    query = OrderQuery(
+        status=tuple(wanted),
+        symbol=symbol.strip().upper() if symbol else None,
+        strategy_id=strategy_id or None,
+        account_id=account_id or None,
+        limit=limit,
+        offset=offset,
+    )
+    rows = await run_in_threadpool(ctx(request).engine.orders, query)
+    return JSONResponse(
+        {
+            "orders": [order_dict(o) for o in rows],
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if len(rows) == limit else None,
+        }
+    )
+
+
+@router.get(
+    "/orders/{order_id}",
+    dependencies=[Depends(require_read)],
+    responses={200: {"model": OrderDetailOut}, **ERROR_RESPONSES},
+    summary="One order with its fills and events",
+)
+async def get_order(request: Request, order_id: Annotated[str, _ORDER_ID]) -> JSONResponse:
+    engine = ctx(request).engine
+
+    def load() -> dict[str, Any]:
+        order = engine.order(order_id)
+        return detail_view(order, engine.fills(order_id), engine.store.events_for(order_id))
+
+    bind_ids(order_id=order_id)
+    return JSONResponse(await run_in_threadpool(load))
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    dependencies=[Depends(require_write)],
+    responses={200: {"model": ReportOut}, **ERROR_RESPONSES},
+    summary="Cancel an open order",
+)
+async def cancel_order(
+    request: Request,
+    order_id: Annotated[str, _ORDER_ID],
+    body: CancelIn | None = None,
+) -> JSONResponse:
+    bind_ids(order_id=order_id)
+    reason = body.reason if body is not None else "user"
+    report = await run_in_threadpool(ctx(request).engine.cancel, order_id, reason)
+    return JSONResponse(report.to_dict())
+
+
+__all__ = ["IntentIn", "router"]

@@ -1,0 +1,163 @@
+"""Shapes for the OpenAPI document.
+
+Routes build their JSON by hand (Decimals as strings, no float anywhere) and read
+money-bearing bodies with :mod:`ordergate.service.body`; these models *describe*
+those bodies for clients, for schema-driven fuzzing and for ``/docs``. Numbers are
+documented as strings (or JSON numbers for input, parsed exactly).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Money = str | None
+DecimalIn = str | int | float
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:/@#+=-]{0,127}$"
+
+
+class IntentIn(BaseModel):
+    """An order intent (``POST /v1/intents``). Unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    idempotency_key: str | None = Field(
+        None, pattern=_ID, description="Or send the Idempotency-Key header"
+    )
+    symbol: str = Field(examples=["AAPL"])
+    side: Literal["BUY", "SELL", "buy", "sell"]
+    qty: DecimalIn = Field(description="Decimal quantity; a string keeps it exact")
+    order_type: Literal["MARKET", "LIMIT", "STOP", "STOP_LIMIT"] | None = None
+    limit_price: DecimalIn | None = None
+    stop_price: DecimalIn | None = None
+    time_in_force: Literal["DAY", "GTC", "IOC", "FOK", "GTD"] | None = None
+    expire_at: str | None = Field(None, description="ISO 8601 with offset")
+    account_id: str | None = Field(None, pattern=_ID)
+    strategy_id: str | None = Field(None, pattern=_ID)
+    product: str | None = None
+    tag: str | None = None
+    reason: str | None = None
+    confidence: DecimalIn | None = None
+    sl_offset_pct: DecimalIn | None = None
+    tp_offset_pct: DecimalIn | None = None
+    decision_id: str | None = None
+    profile_version_id: str | None = None
+    regime_id: str | None = None
+    universe_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["E_EXEC_IDEMPOTENCY_CONFLICT"])
+    message: str
+    retryable: bool
+    context: dict[str, str]
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class FillOut(BaseModel):
+    exec_id: str
+    last_qty: str
+    last_px: str
+    commission: str
+    ts: str
+    late: bool
+
+
+class ReportOut(BaseModel):
+    """Seed 000's ExecutionReport; ``replayed`` is true when the key was seen before."""
+
+    order_id: str
+    client_order_id: str
+    status: str
+    fills: list[FillOut]
+    filled_qty: str
+    avg_price: Money
+    fees: str
+    slippage: Money
+    raw_broker_ref: str | None
+    error_code: str | None
+    error_message: str | None
+    late: bool
+    replayed: bool
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    client_order_id: str
+    broker_order_id: str | None
+    idempotency_key: str
+    account_id: str
+    strategy_id: str
+    symbol: str
+    side: str
+    qty: str
+    order_type: str
+    limit_price: Money
+    stop_price: Money
+    time_in_force: str
+    status: str
+    filled_qty: str
+    avg_fill_price: Money
+    fees: str
+    late: bool
+    reason: str | None
+    error_code: str | None
+    error_message: str | None
+    created_at: str
+    updated_at: str
+
+
+class EventOut(BaseModel):
+    seq: int
+    topic: str
+    from_status: str | None = Field(alias="from")
+    to_status: str | None = Field(alias="to")
+    ts: str
+
+
+class OrderDetailOut(OrderOut):
+    fills: list[FillOut]
+    events: list[EventOut]
+
+
+class OrdersPage(BaseModel):
+    orders: list[OrderOut]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class CancelIn(BaseModel):
+    reason: str = Field("user", max_length=256)
+
+
+class MarkIn(BaseModel):
+    symbol: str
+    last: DecimalIn
+    bid: DecimalIn | None = None
+    ask: DecimalIn | None = None
+    volume: DecimalIn | None = None
+
+
+class KillSwitchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["GLOBAL", "SYMBOL", "STRATEGY", "RISK_LIMIT", "MANUAL"]
+    target: str = Field("*", max_length=128)
+    state: Literal["ACTIVE", "WARNING", "OFF"] = "ACTIVE"
+    reason: str = Field(min_length=1, max_length=512)
+    actor: str = Field("api", min_length=1, max_length=128)
+
+
+class KillSwitchOut(BaseModel):
+    kind: str
+    target: str
+    state: str
+    reason: str
+    actor: str
+    updated_at: str

@@ -1,0 +1,322 @@
+"""A deterministic simulated venue: working orders, market data in time order, fills.
+
+The venue is plain synchronous code with no clock and no I/O: every call says what
+time it is (``now``, or the event's ``ts``), so a backtest drives it with simulated
+time and the paper broker with the wall clock. Given the same calls it produces the
+same executions, ids and statuses, byte for byte; the only randomness is whatever an
+injected latency model draws from its own seeded ``random.Random``.
+
+One event, in order:
+
+1. commands in flight (:mod:`~ordergate.sim.latency`) that have reached the venue by
+   the event's time are delivered, oldest first; an order that arrives is matched
+   against the market standing at that moment when ``fill_at_arrival`` is on (the
+   paper broker: a market order fills at the last mark at once);
+2. orders past their time in force expire (:mod:`~ordergate.sim.tif`);
+3. the working orders of the symbol are matched against the event's price path
+   (:mod:`~ordergate.sim.matching`), oldest first, sharing the event's volume cap.
+
+A backtest turns ``fill_at_arrival`` off: an order then trades only on events after
+it arrived, so an order decided on a bar's close never fills at that close. A bar is
+the whole story up to its ``ts``, so a :class:`~ordergate.domain.market.Mark` for the
+same symbol and the same ``ts`` right after it is taken as its echo (the engine
+telling everyone the close) and only updates the last price.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from ordergate.brokers.base import BrokerOrder, Execution, OrderRequest
+from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from ordergate.domain.market import Mark
+from ordergate.domain.money import ZERO
+from ordergate.sim.data import Bar, MarketEvent, Tick, event_volume, last_tick, price_path
+from ordergate.sim.fees import MAKER, TAKER, FeeModel, PerShareFee
+from ordergate.sim.latency import NO_DELAY, LatencyModel, NoLatency
+from ordergate.sim.matching import FillModel, match
+from ordergate.sim.tif import Session, deadline, is_immediate
+
+S = OrderStatus
+SUBMIT, CANCEL = "submit", "cancel"
+
+
+@dataclass(slots=True, eq=False)
+class VenueOrder:
+    """One order as the venue holds it. ``arrival`` is ``None`` while still in flight."""
+
+    request: OrderRequest
+    broker_order_id: str
+    status: OrderStatus
+    executions: list[Execution] = field(default_factory=list)
+    triggered: bool = False
+    reason: str = ""
+    ts: datetime | None = None
+    arrival: datetime | None = None
+    deadline: datetime | None = None
+    cancel_pending: bool = False
+    filled_qty: Decimal = ZERO
+
+    def view(self) -> BrokerOrder:
+        filled = self.filled_qty
+        avg = (
+            sum((e.last_qty * e.last_px for e in self.executions), ZERO) / filled
+            if filled
+            else None
+        )
+        status = self.status
+        if self.cancel_pending and status.is_open:
+            status = S.PENDING_CANCEL
+        return BrokerOrder(
+            client_order_id=self.request.client_order_id,
+            broker_order_id=self.broker_order_id,
+            status=status,
+            symbol=self.request.symbol,
+            side=self.request.side,
+            qty=self.request.qty,
+            filled_qty=filled,
+            avg_price=avg,
+            executions=tuple(self.executions),
+            reason=self.reason,
+            ts=self.ts,
+        )
+
+
+class SimulatedVenue:
+    """Holds working orders and fills them against market data, deterministically."""
+
+    def __init__(
+        self,
+        *,
+        fill_model: FillModel | None = None,
+        fee_model: FeeModel | None = None,
+        latency: LatencyModel | None = None,
+        session: Session | None = None,
+        fill_at_arrival: bool = True,
+        id_prefix: str = "P",
+    ) -> None:
+        self.fill_model = fill_model or FillModel()
+        self.fee_model: FeeModel = fee_model or PerShareFee()
+        self.latency: LatencyModel = latency or NoLatency()
+        self.session = session
+        self.fill_at_arrival = fill_at_arrival
+        self.id_prefix = id_prefix
+        self.orders: dict[str, VenueOrder] = {}
+        self.last_events: dict[str, MarketEvent] = {}
+        self.next_order = 1
+        self.next_exec = 1
+        self.inflight: list[tuple[datetime, int, str, str]] = []
+        self._cmd_seq = 0
+        self._working: dict[str, list[VenueOrder]] = {}
+        self._timed: dict[str, VenueOrder] = {}
+        self._caps: dict[tuple[str, Side], Decimal | None] = {}
+        self._bar_ts: dict[str, datetime] = {}
+        self._changed: dict[str, VenueOrder] = {}
+
+    # ------------------------------------------------------------ commands
+
+    def submit(self, request: OrderRequest, now: datetime) -> VenueOrder:
+        """Take an order; a repeated ``client_order_id`` gets the existing one back."""
+        self.advance(now)
+        existing = self.orders.get(request.client_order_id)
+        if existing is not None:
+            return existing
+        order = VenueOrder(
+            request=request,
+            broker_order_id=f"{self.id_prefix}{self.next_order}",
+            status=S.ACCEPTED,
+            ts=now,
+        )
+        self.next_order += 1
+        self.orders[request.client_order_id] = order
+        delay = self.latency.submit_delay()
+        if delay == NO_DELAY:
+            self._arrive(order, now)
+        else:
+            self._send(now + delay, SUBMIT, request.client_order_id)
+        return order
+
+    def cancel(self, client_order_id: str, now: datetime) -> VenueOrder | None:
+        """Ask to cancel; ``None`` for an unknown order. A final order is returned as is."""
+        self.advance(now)
+        order = self.orders.get(client_order_id)
+        if order is None or order.status.is_terminal or order.cancel_pending:
+            return order
+        delay = self.latency.cancel_delay()
+        if delay == NO_DELAY:
+            self._cancel(order, now)
+        else:
+            order.cancel_pending = True
+            self._send(now + delay, CANCEL, client_order_id)
+        return order
+
+    def restore(
+        self,
+        orders: dict[str, VenueOrder],
+        last_events: dict[str, MarketEvent],
+        *,
+        next_order: int,
+        next_exec: int,
+        inflight: list[tuple[datetime, int, str, str]],
+    ) -> None:
+        """Take over a saved book (the paper broker's state file)."""
+        self.orders, self.last_events = orders, last_events
+        self.next_order, self.next_exec = next_order, next_exec
+        self.inflight = sorted(inflight)
+        self._cmd_seq = max((seq for _, seq, _, _ in inflight), default=0)
+        self._working, self._timed, self._caps, self._changed = {}, {}, {}, {}
+        for cid, order in orders.items():
+            if order.status.is_open and order.arrival is not None:
+                self._working.setdefault(order.request.symbol, []).append(order)
+                if order.deadline is not None:
+                    self._timed[cid] = order
+
+    def drain_changes(self) -> list[VenueOrder]:
+        """Orders changed since the last call, in the order they first changed."""
+        changed = list(self._changed.values())
+        self._changed.clear()
+        return changed
+
+    def working(self, symbol: str) -> list[VenueOrder]:
+        return list(self._working.get(symbol, ()))
+
+    def has_market(self, symbol: str) -> bool:
+        return symbol in self.last_events
+
+    # ---------------------------------------------------------------- time
+
+    def advance(self, now: datetime) -> None:
+        """Deliver what has arrived by ``now`` and expire what ran out before it."""
+        while self.inflight and self.inflight[0][0] <= now:
+            at, _, kind, client_order_id = heapq.heappop(self.inflight)
+            order = self.orders[client_order_id]
+            if kind == SUBMIT:
+                self._arrive(order, at)
+            else:
+                self._cancel(order, at)
+        if self._timed:
+            for order in list(self._timed.values()):
+                if order.deadline is not None and now > order.deadline:
+                    self._close(order, S.EXPIRED, order.deadline, "time in force ran out")
+
+    def on_event(self, event: MarketEvent) -> None:
+        """Trade the symbol's working orders against one market event."""
+        symbol, now = event.symbol, event.ts
+        self.advance(now)
+        if isinstance(event, Mark) and self._bar_ts.get(symbol) == now:
+            self.last_events[symbol] = event  # the bar's echo: nothing new traded
+            return
+        path = price_path(event)
+        start = now
+        if isinstance(event, Bar):
+            previous = self.last_events.get(symbol)
+            start = event.start or (previous.ts if previous is not None else now)
+            self._bar_ts[symbol] = now
+        self._caps = {key: cap for key, cap in self._caps.items() if key[0] != symbol}
+        self.last_events[symbol] = event
+        for order in list(self._working.get(symbol, ())):
+            late = order.arrival is not None and order.arrival > start
+            self._match(order, path[-1:] if late else path, event, now, arrival=False)
+            if is_immediate(order.request.time_in_force):
+                self._finish_immediate(order, now)
+
+    # ----------------------------------------------------------- internals
+
+    def _send(self, at: datetime, kind: str, client_order_id: str) -> None:
+        self._cmd_seq += 1
+        heapq.heappush(self.inflight, (at, self._cmd_seq, kind, client_order_id))
+
+    def _arrive(self, order: VenueOrder, at: datetime) -> None:
+        if order.status.is_terminal:
+            return  # canceled before it got here
+        order.arrival = at
+        order.deadline = deadline(order.request, at, self.session)
+        if order.deadline is not None:
+            if at > order.deadline:
+                self._close(order, S.EXPIRED, at, "time in force ran out before arrival")
+                return
+            self._timed[order.request.client_order_id] = order
+        self._working.setdefault(order.request.symbol, []).append(order)
+        if not self.fill_at_arrival:
+            return
+        standing = self.last_events.get(order.request.symbol)
+        if standing is not None and not isinstance(standing, Bar):
+            self._match(order, (last_tick(standing),), standing, at, arrival=True)
+        if is_immediate(order.request.time_in_force):
+            self._finish_immediate(order, at)
+
+    def _cancel(self, order: VenueOrder, at: datetime) -> None:
+        order.cancel_pending = False
+        if order.status.is_open:
+            self._close(order, S.CANCELED, at, "canceled")
+        else:
+            self._changed[order.request.client_order_id] = order
+
+    def _close(self, order: VenueOrder, status: OrderStatus, at: datetime, reason: str) -> None:
+        order.status, order.reason, order.ts = status, reason, at
+        self._unlist(order)
+        self._changed[order.request.client_order_id] = order
+
+    def _unlist(self, order: VenueOrder) -> None:
+        working = self._working.get(order.request.symbol)
+        if working is not None and order in working:
+            working.remove(order)
+        self._timed.pop(order.request.client_order_id, None)
+
+    def _finish_immediate(self, order: VenueOrder, at: datetime) -> None:
+        if order.status.is_open:
+            tif = order.request.time_in_force
+            what = "nothing traded" if order.filled_qty == 0 else "rest canceled"
+            self._close(order, S.CANCELED, at, f"{tif}: {what}")
+
+    def _cap(self, symbol: str, side: Side, event: MarketEvent) -> Decimal | None:
+        key = (symbol, side)
+        if key not in self._caps:
+            self._caps[key] = self.fill_model.cap(event_volume(event, side))
+        return self._caps[key]
+
+    def _match(
+        self,
+        order: VenueOrder,
+        path: tuple[Tick, ...],
+        event: MarketEvent,
+        at: datetime,
+        *,
+        arrival: bool,
+    ) -> None:
+        req = order.request
+        leaves = req.qty - order.filled_qty
+        cap = self._cap(req.symbol, req.side, event)
+        qty = leaves if cap is None else min(leaves, cap)
+        if req.time_in_force is TimeInForce.FOK and qty < leaves:
+            qty = ZERO  # all or nothing: the trigger may still move, nothing trades
+        volume = event_volume(event, req.side)
+        found = match(req, order.triggered, path, self.fill_model.slippage, qty or leaves, volume)
+        order.triggered = found.triggered
+        if found.price is None or qty <= 0:
+            return
+        taker = arrival or req.order_type in (OrderType.MARKET, OrderType.STOP)
+        liquidity = TAKER if taker else MAKER
+        execution = Execution(
+            exec_id=f"{order.broker_order_id}-E{self.next_exec}",
+            last_qty=qty,
+            last_px=found.price,
+            commission=self.fee_model.commission(req.side, qty, found.price, liquidity),
+            ts=at,
+            liquidity=liquidity,
+        )
+        self.next_exec += 1
+        if cap is not None:
+            self._caps[(req.symbol, req.side)] = cap - qty
+        order.executions.append(execution)
+        order.filled_qty += qty
+        order.ts = at
+        if order.filled_qty == req.qty:
+            order.status = S.FILLED
+            self._unlist(order)
+        else:
+            order.status = S.PARTIALLY_FILLED
+        self._changed[req.client_order_id] = order

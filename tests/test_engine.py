@@ -1,0 +1,447 @@
+"""The submit path end to end on a real SQLite file: seeds 000 and 001's scenarios."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ordergate.brokers.base import BrokerOrder, Execution, OrderRequest
+from ordergate.brokers.paper import PaperBroker
+from ordergate.clock import SequentialIds, SimulatedClock
+from ordergate.domain.enums import OrderStatus
+from ordergate.domain.errors import (
+    BrokerRejected,
+    BrokerTimeout,
+    BrokerUnavailable,
+    ErrorCode,
+    IdempotencyConflict,
+    InvalidIntent,
+    OrderNotCancelable,
+    OrderNotFound,
+    PersistenceError,
+)
+from ordergate.engine.engine import EngineConfig, ExecutionEngine, client_order_id_for
+from ordergate.store.sqlite import SqliteStore
+from tests.fakes import ScriptedBroker
+
+D = Decimal
+
+
+def intent(key: str = "k-1", **changes: Any) -> dict[str, Any]:
+    return {"symbol": "AAPL", "side": "buy", "qty": "100", "idempotency_key": key, **changes}
+
+
+def topics(engine: ExecutionEngine, order_id: str) -> list[str]:
+    return [e.topic for e in engine.store.events_for(order_id)]
+
+
+def table_count(store: SqliteStore, table: str) -> int:
+    return int(store._read(f"SELECT count(*) FROM {table}")[0][0])
+
+
+@pytest.fixture
+def scripted(clock: SimulatedClock) -> ScriptedBroker:
+    return ScriptedBroker(clock)
+
+
+@pytest.fixture
+def scripted_engine(store: SqliteStore, scripted: ScriptedBroker, clock: SimulatedClock) -> ExecutionEngine:
+    return ExecutionEngine(store, scripted, clock=clock, ids=SequentialIds())
+
+
+# ---------------------------------------------------------------- seed 001
+
+
+def test_scenario_1_market_buy_fills_and_opens_a_position(engine: ExecutionEngine) -> None:
+    engine.mark("005930", "70000")
+    report = engine.submit(intent(symbol="005930"))
+    assert report.status is OrderStatus.FILLED
+    assert report.filled_qty == D(100)
+    assert report.avg_price == D("70035")  # 70,000 + 5 bps
+    assert report.fees == D(1)
+    statuses = [e.to_status for e in engine.store.events_for(report.order_id)]
+    assert statuses[:2] == ["PENDING", "SUBMITTED"]
+    assert statuses[-1] == "FILLED"
+    [position] = engine.positions()
+    assert (position.symbol, position.qty, position.avg_price) == ("005930", D(100), D(70035))
+
+
+def test_scenario_2_broker_rejects_an_untradable_symbol(store: SqliteStore, clock: SimulatedClock) -> None:
+    broker = PaperBroker(clock=clock, tradable=frozenset({"AAPL"}))
+    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    engine.mark("XYZ", "10")
+    seen: list[str] = []
+    engine.subscribe("orders.rejected", lambda event: seen.append(event.topic))
+    report = engine.submit(intent(symbol="XYZ"))
+    assert report.status is OrderStatus.REJECTED
+    assert report.error_code == "E_EXEC_BROKER_REJECTED"
+    assert "not tradable" in report.error_message
+    assert engine.positions() == []
+    assert seen == ["ordergate.orders.rejected"]
+
+
+def test_scenario_4_partial_fill_is_tracked(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    report = scripted_engine.submit(intent(qty="1000"))
+    assert report.status is OrderStatus.ACCEPTED
+    scripted.fill(report.client_order_id, "500", "10", "x1")
+    order = scripted_engine.order(report.order_id)
+    assert order.status is OrderStatus.PARTIALLY_FILLED
+    assert order.filled_qty == D(500)
+    assert order in scripted_engine.store.open_orders()
+    assert scripted_engine.positions()[0].qty == D(500)
+
+
+def test_scenario_5_close_with_realized_pnl_net_of_commission(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    buy = scripted_engine.submit(intent("b", symbol="005930"))
+    scripted.fill(buy.client_order_id, "100", "70000", "e1", fee="150")
+    sell = scripted_engine.submit(intent("s", symbol="005930", side="sell"))
+    scripted.fill(sell.client_order_id, "100", "72000", "e2", fee="160")
+    [position] = scripted_engine.positions()
+    assert position.qty == 0
+    assert position.realized_gross == D(200_000)
+    pnl = scripted_engine.pnl()
+    assert pnl.realized_gross == D(200_000)
+    assert pnl.realized_pnl == D(200_000) - D(310)
+    assert pnl.daily == {scripted_engine.trading_day(): D(199_690)}
+
+
+# ---------------------------------------------------------------- seed 000
+
+
+def test_same_key_same_payload_returns_the_one_order(engine: ExecutionEngine, paper: PaperBroker) -> None:
+    engine.mark("AAPL", "150")
+    first = engine.submit(intent())
+    again = engine.submit(intent(qty="100.0"))
+    assert again.order_id == first.order_id
+    assert again.replayed
+    assert len(paper.fetch_positions()) == 1
+    assert paper.fetch_positions()[0].qty == D(100)
+    assert len(engine.orders()) == 1
+
+
+def test_same_key_different_payload_is_a_conflict(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    scripted_engine.submit(intent())
+    with pytest.raises(IdempotencyConflict) as err:
+        scripted_engine.submit(intent(qty="200"))
+    assert err.value.code is ErrorCode.E_EXEC_IDEMPOTENCY_CONFLICT
+    assert not err.value.retryable
+    assert len(scripted.submits) == 1
+
+
+def test_keys_are_per_account(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    a = scripted_engine.submit(intent(account_id="acct-a"))
+    b = scripted_engine.submit(intent(account_id="acct-b"))
+    assert a.order_id != b.order_id
+    assert a.client_order_id != b.client_order_id
+    assert len(scripted.submits) == 2
+
+
+def test_client_order_id_is_derived_from_the_key() -> None:
+    cid = client_order_id_for("default", "k-1")
+    assert cid == client_order_id_for("default", "k-1")
+    assert cid != client_order_id_for("default", "k-2")
+    assert len(cid) == 26
+    assert cid.isalnum()
+
+
+def test_database_down_fails_closed_and_sends_nothing(tmp_path: Path, clock: SimulatedClock) -> None:
+    store = SqliteStore(tmp_path / "og.db")
+    store.migrate()
+    broker = ScriptedBroker(clock)
+    engine = ExecutionEngine(store, broker, clock=clock)
+    store.close()  # the database goes away
+    with pytest.raises(PersistenceError) as err:
+        engine.submit(intent())
+    assert err.value.code is ErrorCode.E_EXEC_PERSISTENCE
+    assert err.value.retryable
+    assert broker.submits == []
+
+
+def test_a_locked_database_fails_closed(tmp_path: Path, clock: SimulatedClock) -> None:
+    store = SqliteStore(tmp_path / "og.db", busy_timeout_ms=50)
+    store.migrate()
+    broker = ScriptedBroker(clock)
+    engine = ExecutionEngine(store, broker, clock=clock)
+    blocker = sqlite3.connect(tmp_path / "og.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(PersistenceError):
+            engine.submit(intent())
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert broker.submits == []
+    assert engine.submit(intent()).status is OrderStatus.ACCEPTED  # same key works once it is back
+
+
+def test_invalid_intent_leaves_no_record(engine: ExecutionEngine, store: SqliteStore) -> None:
+    for bad in (intent(qty="-1"), intent(side="hold"), intent(order_type="limit"), {"symbol": "AAPL"}):
+        with pytest.raises(InvalidIntent):
+            engine.submit(bad)
+    assert table_count(store, "intents") == 0
+    assert table_count(store, "orders") == 0
+    assert table_count(store, "order_events") == 0
+
+
+def test_expired_intent_is_refused_before_anything_is_recorded(engine: ExecutionEngine, clock: SimulatedClock, store: SqliteStore) -> None:
+    past = clock.now().replace(year=2025).isoformat()
+    with pytest.raises(InvalidIntent) as err:
+        engine.submit(intent(expire_at=past))
+    assert err.value.code is ErrorCode.E_INTENT_EXPIRED
+    assert table_count(store, "orders") == 0
+
+
+# ---------------------------------------------------------------- fills
+
+
+def test_a_fill_reported_twice_is_applied_once(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    report = scripted_engine.submit(intent())
+    view = scripted.fill(report.client_order_id, "40", "10", "dup-1")
+    scripted.push(view)
+    scripted.push(view)
+    order = scripted_engine.order(report.order_id)
+    assert order.filled_qty == D(40)
+    assert len(scripted_engine.fills(report.order_id)) == 1
+    assert scripted_engine.positions()[0].qty == D(40)
+
+
+def test_stale_and_out_of_order_updates_do_not_move_backwards(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    report = scripted_engine.submit(intent())
+    accepted = scripted.orders[report.client_order_id]
+    scripted.fill(report.client_order_id, "100", "10", "f1")
+    scripted.push(accepted)  # a stale ACCEPTED arrives after the fill
+    order = scripted_engine.order(report.order_id)
+    assert order.status is OrderStatus.FILLED
+    assert order.filled_qty == D(100)
+
+
+def test_late_fill_after_cancel_is_applied(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    report = scripted_engine.submit(intent())
+    canceled = scripted_engine.cancel(report.order_id)
+    assert canceled.status is OrderStatus.CANCELED
+    late = replace(
+        scripted.orders[report.client_order_id],
+        executions=(Execution(exec_id="late", last_qty=D(100), last_px=D(10), ts=scripted.clock.now()),),
+        filled_qty=D(100),
+        status=OrderStatus.FILLED,
+    )
+    scripted.push(late)
+    order = scripted_engine.order(report.order_id)
+    assert order.status is OrderStatus.FILLED
+    assert order.late
+    assert scripted_engine.fills(report.order_id)[0].late
+    assert scripted_engine.positions()[0].qty == D(100)
+
+
+def test_cumulative_quantity_without_executions_is_deduped(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    report = scripted_engine.submit(intent())
+    base = scripted.orders[report.client_order_id]
+    partial = replace(base, filled_qty=D(30), avg_price=D(10), status=OrderStatus.PARTIALLY_FILLED)
+    scripted.push(partial)
+    scripted.push(partial)
+    full = replace(base, filled_qty=D(100), avg_price=D(11), status=OrderStatus.FILLED)
+    scripted.push(full)
+    order = scripted_engine.order(report.order_id)
+    assert order.filled_qty == D(100)
+    assert order.avg_fill_price == D(11)
+    assert len(scripted_engine.fills(report.order_id)) == 2
+
+
+def test_overfill_from_the_broker_is_not_booked(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    report = scripted_engine.submit(intent(qty="10"))
+    base = scripted.orders[report.client_order_id]
+    too_much = replace(
+        base,
+        executions=(Execution(exec_id="big", last_qty=D(11), last_px=D(1), ts=scripted.clock.now()),),
+    )
+    scripted.push(too_much)
+    assert scripted_engine.order(report.order_id).filled_qty == 0
+    assert scripted_engine.positions() == []
+
+
+# ---------------------------------------------------------------- broker answers
+
+
+def test_timeout_after_the_broker_took_the_order_adopts_it(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    """The reply was lost, not the order: the look-up by client_order_id finds it."""
+
+    def accept_then_drop_reply(request: OrderRequest) -> BrokerOrder:
+        scripted.orders[request.client_order_id] = BrokerOrder(
+            client_order_id=request.client_order_id,
+            broker_order_id="B-lost",
+            status=OrderStatus.ACCEPTED,
+            symbol=request.symbol,
+            side=request.side,
+            qty=request.qty,
+        )
+        raise BrokerTimeout("no answer in 2000 ms")
+
+    scripted.on_submit = accept_then_drop_reply
+    report = scripted_engine.submit(intent())
+    assert report.status is OrderStatus.ACCEPTED
+    assert report.raw_broker_ref == "B-lost"
+    assert "orders.submit_attempt" in topics(scripted_engine, report.order_id)
+    assert len(scripted.submits) == 1
+
+
+def test_timeout_with_nothing_at_the_broker_fails_without_a_duplicate(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    def timeout(request: OrderRequest) -> BrokerOrder:
+        raise BrokerTimeout("no answer in 2000 ms")
+
+    scripted.on_submit = timeout
+    report = scripted_engine.submit(intent())
+    assert report.status is OrderStatus.FAILED
+    assert report.error_code == "E_EXEC_BROKER_TIMEOUT"
+    assert len(scripted.submits) == 1
+    assert scripted.orders == {}
+
+
+def test_broker_unreachable_fails_the_order_with_a_retryable_code(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    def refused(request: OrderRequest) -> BrokerOrder:
+        raise BrokerUnavailable("connection refused")
+
+    scripted.on_submit = refused
+    report = scripted_engine.submit(intent())
+    assert report.status is OrderStatus.FAILED
+    assert report.error_code == "E_EXEC_BROKER_UNAVAILABLE"
+
+
+def test_an_adapter_bug_is_treated_as_unknown_outcome(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    """An unexpected error is never taken for a reject: the order is looked up first."""
+
+    def bug(request: OrderRequest) -> BrokerOrder:
+        raise KeyError("oops")
+
+    scripted.on_submit = bug
+    scripted.fetch_order = lambda client_order_id: (_ for _ in ()).throw(BrokerUnavailable("down"))  # type: ignore[method-assign]
+    report = scripted_engine.submit(intent())
+    assert report.status is OrderStatus.SUBMITTED  # unknown: tracking or recovery settles it
+
+
+def test_sync_applies_what_the_stream_missed(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    report = scripted_engine.submit(intent())
+    scripted.listeners.clear()  # the stream is down
+    scripted.fill(report.client_order_id, "100", "10", "missed")
+    assert scripted_engine.order(report.order_id).filled_qty == 0
+    summary = scripted_engine.sync_broker_state()
+    assert summary == {"checked": 1, "changed": 1, "missing_at_broker": []}
+    assert scripted_engine.order(report.order_id).status is OrderStatus.FILLED
+
+
+# ---------------------------------------------------------------- cancel
+
+
+def test_cancel_a_resting_limit(engine: ExecutionEngine) -> None:
+    engine.mark("AAPL", "150")
+    report = engine.submit(intent(order_type="limit", limit_price="140"))
+    assert report.status is OrderStatus.ACCEPTED
+    canceled = engine.cancel(report.order_id)
+    assert canceled.status is OrderStatus.CANCELED
+    with pytest.raises(OrderNotCancelable):
+        engine.cancel(report.order_id)
+    with pytest.raises(OrderNotFound):
+        engine.cancel("ord_nope")
+
+
+def test_cancel_refused_by_the_broker_goes_back_to_working(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    report = scripted_engine.submit(intent())
+    scripted.cancel_rejects = True
+    result = scripted_engine.cancel(report.order_id)
+    assert result.status is OrderStatus.ACCEPTED
+    assert "orders.pending_cancel" in topics(scripted_engine, report.order_id)
+
+
+def test_paper_limit_rests_then_fills_on_a_cross(engine: ExecutionEngine) -> None:
+    engine.mark("AAPL", "150", bid="149.99", ask="150.01")
+    report = engine.submit(intent(side="sell", order_type="limit", limit_price="152"))
+    assert report.status is OrderStatus.ACCEPTED
+    engine.mark("AAPL", "151.90")
+    assert engine.order(report.order_id).status is OrderStatus.ACCEPTED
+    engine.mark("AAPL", "152.50")
+    filled = engine.report(report.order_id)
+    assert filled.status is OrderStatus.FILLED
+    assert filled.avg_price is not None and filled.avg_price >= D(152)
+
+
+def test_dry_run_records_and_sends_nothing(store: SqliteStore, scripted: ScriptedBroker, clock: SimulatedClock) -> None:
+    engine = ExecutionEngine(store, scripted, clock=clock, config=EngineConfig(dry_run=True))
+    report = engine.submit(intent())
+    assert report.status is OrderStatus.FAILED
+    assert report.error_code == "E_EXEC_DRY_RUN"
+    assert scripted.submits == []
+
+
+def test_execute_marks_then_submits(engine: ExecutionEngine) -> None:
+    report = engine.execute(intent(), {"last": "100.00", "bid": "99.99", "ask": "100.01"})
+    assert report.status is OrderStatus.FILLED
+    assert report.avg_price == D("100.05")
+    report = engine.execute(intent("k-2", symbol="MSFT"), {"MSFT": {"last": "400"}})
+    assert report.avg_price == D("400.2")
+
+
+def test_broker_rejection_exception_becomes_a_rejected_order(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+    def reject(request: OrderRequest) -> BrokerOrder:
+        raise BrokerRejected("insufficient funds")
+
+    scripted.on_submit = reject
+    report = scripted_engine.submit(intent())
+    assert report.status is OrderStatus.REJECTED
+    assert report.error_message == "insufficient funds"
+
+
+# ---------------------------------------------------------------- TC-004
+
+
+def test_concurrent_submits_of_one_intent_make_one_order(engine: ExecutionEngine, paper: PaperBroker) -> None:
+    engine.mark("AAPL", "150")
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def go() -> None:
+        try:
+            results.append(engine.submit(intent("same")).order_id)
+        except BaseException as exc:  # pragma: no cover - the assertion shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(results)) == 1
+    assert paper.fetch_positions()[0].qty == D(100)
+
+
+def test_concurrent_submits_of_different_intents_are_all_booked(engine: ExecutionEngine, paper: PaperBroker) -> None:
+    engine.mark("AAPL", "150")
+
+    def go(n: int) -> None:
+        for i in range(10):
+            engine.submit(intent(f"t{n}-{i}", qty="1"))
+
+    threads = [threading.Thread(target=go, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(engine.orders()) == 60
+    assert engine.positions()[0].qty == D(60)
+    assert paper.fetch_positions()[0].qty == D(60)
+
+
+def test_events_are_published_after_commit_with_schema_version(engine: ExecutionEngine) -> None:
+    seen: list[dict[str, Any]] = []
+    engine.subscribe("*", lambda event: seen.append(event.payload))
+    engine.mark("AAPL", "150")
+    report = engine.submit(intent())
+    assert [p["topic"] for p in seen] == topics(engine, report.order_id)
+    assert all(p["schema_version"] == 1 for p in seen)
+    fill_event = next(p for p in seen if p["topic"] == "executions.report")
+    assert fill_event["fill"]["last_qty"] == "100"

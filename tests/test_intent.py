@@ -1,0 +1,156 @@
+"""Bad input of every kind is refused with a code that names the field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ordergate.domain.enums import OrderType, Side, TimeInForce
+from ordergate.domain.errors import ErrorCode, InvalidIntent
+from ordergate.domain.intent import OrderIntent, check_not_expired
+from ordergate.domain.money import parse_decimal
+
+BASE: dict[str, Any] = {"symbol": "AAPL", "side": "buy", "qty": "100", "idempotency_key": "k-1"}
+
+
+def parse(**changes: Any) -> OrderIntent:
+    data = {**BASE, **changes}
+    return OrderIntent.parse({k: v for k, v in data.items() if v is not ...})
+
+
+def test_a_minimal_intent_has_safe_defaults() -> None:
+    intent = parse()
+    assert intent.order_type is OrderType.MARKET
+    assert intent.time_in_force is TimeInForce.DAY
+    assert intent.side is Side.BUY
+    assert intent.qty == Decimal(100)
+    assert intent.account_id == "default"
+
+
+def test_seed_003_field_names_are_accepted() -> None:
+    intent = OrderIntent.parse(
+        {
+            "symbol": "infy",
+            "strategy_code": "mom-1",
+            "side": "SELL",
+            "qty": 5,
+            "order_type": "LIMIT",
+            "product": "MIS",
+            "validity": "IOC",
+            "price": 1450.5,
+            "tag": "t",
+            "reason": "signal",
+            "confidence": 0.7,
+            "metadata": {"a": 1},
+            "key": "k-2",
+        }
+    )
+    assert intent.symbol == "INFY"
+    assert intent.strategy_id == "mom-1"
+    assert intent.time_in_force is TimeInForce.IOC
+    assert intent.limit_price == Decimal("1450.5")
+    assert intent.confidence == Decimal("0.7")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"symbol": ...}, "symbol"),
+        ({"symbol": ""}, "symbol"),
+        ({"symbol": "AA PL"}, "symbol"),
+        ({"symbol": "A" * 65}, "symbol"),
+        ({"side": "hold"}, "side"),
+        ({"side": 3}, "side"),
+        ({"qty": "0"}, "qty"),
+        ({"qty": "-1"}, "qty"),
+        ({"qty": "abc"}, "qty"),
+        ({"qty": "NaN"}, "qty"),
+        ({"qty": "Infinity"}, "qty"),
+        ({"qty": True}, "qty"),
+        ({"qty": [1]}, "qty"),
+        ({"qty": "1e20"}, "qty"),
+        ({"qty": "0.00000000001"}, "qty"),
+        ({"idempotency_key": ...}, "idempotency_key"),
+        ({"idempotency_key": " "}, "idempotency_key"),
+        ({"idempotency_key": "k" * 129}, "idempotency_key"),
+        ({"idempotency_key": "bad key"}, "idempotency_key"),
+        ({"order_type": "limit"}, "limit_price"),
+        ({"order_type": "market", "limit_price": "10"}, "limit_price"),
+        ({"order_type": "stop"}, "stop_price"),
+        ({"order_type": "stop_limit", "stop_price": "10"}, "limit_price"),
+        ({"order_type": "iceberg"}, "order_type"),
+        ({"order_type": "limit", "limit_price": "-1"}, "limit_price"),
+        ({"time_in_force": "forever"}, "time_in_force"),
+        ({"time_in_force": "GTD"}, "expire_at"),
+        ({"expire_at": "tomorrow"}, "expire_at"),
+        ({"expire_at": "2026-01-01T00:00:00"}, "expire_at"),
+        ({"sl_offset_pct": "0.02"}, "sl_offset_pct"),
+        ({"tp_offset_pct": "-0.03"}, "tp_offset_pct"),
+        ({"sl_offset_pct": "-1.5"}, "sl_offset_pct"),
+        ({"confidence": "2"}, "confidence"),
+        ({"metadata": "x"}, "metadata"),
+        ({"metadata": {"blob": "x" * 20000}}, "metadata"),
+        ({"colour": "red"}, "colour"),
+        ({"tag": "a\x00b"}, "tag"),
+        ({"reason": "r" * 300}, "reason"),
+    ],
+)
+def test_bad_input_names_the_field(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidIntent) as err:
+        parse(**changes)
+    assert err.value.field == field
+    assert err.value.code is ErrorCode.E_INTENT_INVALID
+    assert field in err.value.message
+
+
+def test_a_field_given_twice_under_two_names_is_refused() -> None:
+    with pytest.raises(InvalidIntent, match="given twice"):
+        OrderIntent.parse({**BASE, "quantity": "5"})
+
+
+def test_not_a_mapping() -> None:
+    with pytest.raises(InvalidIntent):
+        OrderIntent.parse(["AAPL"])  # type: ignore[arg-type]
+
+
+def test_sell_brackets_are_mirrored() -> None:
+    intent = parse(side="sell", sl_offset_pct="0.02", tp_offset_pct="-0.03")
+    assert intent.sl_offset_pct == Decimal("0.02")
+
+
+def test_expiry() -> None:
+    now = datetime(2026, 1, 2, 15, tzinfo=UTC)
+    intent = parse(expire_at=(now + timedelta(minutes=1)).isoformat())
+    check_not_expired(intent, now)
+    with pytest.raises(InvalidIntent) as err:
+        check_not_expired(intent, now + timedelta(minutes=1))
+    assert err.value.code is ErrorCode.E_INTENT_EXPIRED
+
+
+def test_payload_hash_ignores_the_key_but_not_the_terms() -> None:
+    a = parse()
+    assert a.payload_hash() == parse(idempotency_key="other").payload_hash()
+    assert a.payload_hash() != parse(qty="101").payload_hash()
+    assert a.payload_hash() == parse(qty="100.00").payload_hash()  # same number
+    assert a.payload_hash() == OrderIntent.parse({**BASE, "qty": 100}).payload_hash()
+
+
+def test_floats_keep_their_decimal_text() -> None:
+    assert parse_decimal(150.01, "p") == Decimal("150.01")
+    assert parse_decimal(0.1, "p") + parse_decimal(0.2, "p") == Decimal("0.3")
+
+
+@given(st.dictionaries(st.text(max_size=12), st.one_of(st.none(), st.integers(), st.text(max_size=20), st.floats(), st.booleans()), max_size=8))
+def test_fuzzed_input_is_either_an_intent_or_invalid(data: dict[str, Any]) -> None:
+    try:
+        intent = OrderIntent.parse({**BASE, **data})
+    except InvalidIntent as exc:
+        assert exc.code in (ErrorCode.E_INTENT_INVALID,)
+        assert exc.message
+    else:
+        assert intent.qty > 0
