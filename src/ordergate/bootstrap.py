@@ -5,7 +5,11 @@ Tests build the same graph with fakes by passing their own parts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ordergate.brokers.base import BrokerAdapter
 from ordergate.brokers.paper import PaperBroker
@@ -15,6 +19,8 @@ from ordergate.config import Settings
 from ordergate.domain.errors import ConfigError
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.engine.ports import BrokerCallPolicy, PreTradeCheck
+from ordergate.risk.config import RiskConfig
+from ordergate.risk.desk import RiskDesk
 from ordergate.sim.fees import fee_model_from_name
 from ordergate.sim.fills import price_model_from_name
 from ordergate.store.base import Store
@@ -66,6 +72,28 @@ def build_broker(settings: Settings, clock: Clock) -> BrokerAdapter:
     raise ConfigError(f"unknown broker adapter {settings.exec_broker_adapter!r}; available: paper")
 
 
+def build_risk_desk(
+    settings: Settings, store: Store, clock: Clock, trading_day: Callable[..., str]
+) -> RiskDesk:
+    return RiskDesk(
+        store,
+        clock,
+        RiskConfig.from_mapping(settings.risk_mapping()),
+        trading_day=trading_day,
+    )
+
+
+def attach_risk(engine: ExecutionEngine, desk: RiskDesk, equity_base: Decimal) -> None:
+    """Feed the desk: fills to the loss ledger, equity after every fill and mark."""
+
+    def equity(_: object) -> None:
+        desk.on_equity(equity_base + engine.equity_pnl())
+
+    engine.subscribe("executions.report", desk.on_event)
+    engine.subscribe("executions.report", equity)
+    engine.subscribe("market.mark", equity)
+
+
 def build_engine(
     settings: Settings,
     *,
@@ -77,17 +105,29 @@ def build_engine(
     call_policy: BrokerCallPolicy | None = None,
 ) -> ExecutionEngine:
     clock = clock or SystemClock()
-    return ExecutionEngine(
-        store or build_store(settings),
+    store = store or build_store(settings)
+    config = EngineConfig(
+        mode=settings.mode, dry_run=settings.dry_run, trading_timezone=settings.trading_timezone
+    )
+    zone = ZoneInfo(settings.trading_timezone)
+
+    def trading_day(when: datetime) -> str:
+        return when.astimezone(zone).date().isoformat()
+
+    desk = None
+    if gates is None and settings.risk_enabled:
+        desk = build_risk_desk(settings, store, clock, trading_day)
+        gates = desk
+    engine = ExecutionEngine(
+        store,
         broker or build_broker(settings, clock),
         clock=clock,
         ids=ids,
         gates=gates,
         call_policy=call_policy,
         bus=InProcessBus(settings.topic_prefix),
-        config=EngineConfig(
-            mode=settings.mode,
-            dry_run=settings.dry_run,
-            trading_timezone=settings.trading_timezone,
-        ),
+        config=config,
     )
+    if desk is not None:
+        attach_risk(engine, desk, settings.account_equity)
+    return engine

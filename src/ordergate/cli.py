@@ -16,13 +16,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ordergate.bootstrap import build_engine
+from ordergate.bootstrap import build_engine, build_store
+from ordergate.clock import SystemClock
 from ordergate.config import Settings, load_settings
 from ordergate.domain.errors import OrderGateError
 from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.engine import ExecutionEngine
+from ordergate.risk import cli as risk_cli
+from ordergate.risk.desk import StoreKillSwitchRepository
+from ordergate.risk.killswitch import KillSwitchBoard
 from ordergate.store.base import OrderQuery
 
 app = typer.Typer(
@@ -394,5 +398,20 @@ def config_show(db: DbOption = None) -> None:
         _fail(exc, True)
 
 
+def _board(db: str | None) -> KillSwitchBoard:
+    return KillSwitchBoard(StoreKillSwitchRepository(build_store(_settings(db))), SystemClock())
+
+
+def _plain_engine(db: str | None) -> ExecutionEngine:
+    return build_engine(_settings(db))
+
+
+risk_cli.register(app, _board, _plain_engine, lambda db: _settings(db).mode)
+
+
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

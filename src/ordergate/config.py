@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     fee_bps: Decimal = Field(Decimal(1), ge=0)
     paper_starting_cash: Decimal = Field(Decimal(1_000_000), gt=0)
 
+    # --- pre-trade risk (seed 003's circuit_breakers and ordergate's risk block) ---
+    #: Run the gate chain before every order (kill switches, loss breakers, limits).
+    risk_enabled: bool = True
+    #: ``risk:`` block: breakers, limits, buying_power, duplicate_window_ms, emergency.
+    risk: dict[str, Any] = Field(default_factory=dict)
+    #: Seed 003's ``circuit_breakers:`` block (loss breakers); merged into ``risk.breakers``.
+    circuit_breakers: dict[str, Any] = Field(default_factory=dict)
+    #: Account equity at the start of the day, for the drawdown breaker's percentage.
+    account_equity: Decimal = Field(Decimal(1_000_000), gt=0)
+
     #: Bearer token for mutating HTTP routes (never logged).
     api_token: SecretStr | None = None
 
@@ -107,6 +117,15 @@ class Settings(BaseSettings):
         if url.startswith(("postgresql://", "postgres://", "postgresql+")):
             return None
         return url  # a bare path
+
+    def risk_mapping(self) -> dict[str, Any]:
+        """The ``risk`` block with seed 003's ``circuit_breakers`` folded into it."""
+        data = dict(self.risk)
+        if self.circuit_breakers:
+            renames = {"max_daily_loss_rupees": "max_daily_loss"}
+            breakers = {renames.get(k, k): v for k, v in self.circuit_breakers.items()}
+            data["breakers"] = {**breakers, **dict(data.get("breakers") or {})}
+        return data
 
     def shown(self) -> dict[str, Any]:
         """Effective values, secrets masked: what ``ordergate config show`` prints."""

@@ -56,9 +56,7 @@ def mark(last: str, seconds: float = 0, *, volume: str | None = None, symbol: st
     )
 
 
-def bar(
-    o: str, h: str, lo: str, c: str, seconds: float, *, volume: str | None = None
-) -> Bar:
+def bar(o: str, h: str, lo: str, c: str, seconds: float, *, volume: str | None = None) -> Bar:
     return Bar(
         symbol="AAPL",
         ts=at(seconds),

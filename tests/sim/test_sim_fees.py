@@ -66,8 +66,14 @@ def test_per_share_is_within_its_bounds(qty: int, price: Decimal) -> None:
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("per_share", PerShareFee), ("bps", BpsFee), ("flat", FlatFee), ("maker_taker", MakerTaker),
-     ("tiered", TieredFee), ("none", NoFees)],
+    [
+        ("per_share", PerShareFee),
+        ("bps", BpsFee),
+        ("flat", FlatFee),
+        ("maker_taker", MakerTaker),
+        ("tiered", TieredFee),
+        ("none", NoFees),
+    ],
 )
 def test_fee_model_from_name(name: str, kind: type) -> None:
     assert isinstance(fee_model_from_name(name), kind)

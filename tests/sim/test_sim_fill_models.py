@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from simkit import D, at, bar, mark, req
 
 from ordergate.domain.enums import OrderStatus, Side
 from ordergate.sim.data import Quote, Tick, price_path
@@ -14,7 +15,6 @@ from ordergate.sim.fees import NoFees
 from ordergate.sim.fills import BidAsk, FixedBps, NoSlippage, SquareRootImpact
 from ordergate.sim.matching import FillModel, fill_model_from_name, match
 from ordergate.sim.venue import SimulatedVenue
-from simkit import D, at, bar, mark, req
 
 
 def venue(model: FillModel | None = None, **kw: object) -> SimulatedVenue:
@@ -83,7 +83,8 @@ def test_non_marketable_limit_never_fills() -> None:
     for i, px in enumerate(["100", "99.5", "99.1", "100.2"]):
         v.on_event(mark(px, i + 1))
     v.on_event(bar("100", "100.5", "99.0", "100.2", 10))  # touches 99, never through
-    assert order.status is OrderStatus.ACCEPTED and not order.executions
+    assert order.status is OrderStatus.ACCEPTED
+    assert not order.executions
 
 
 @given(
@@ -139,7 +140,8 @@ def test_stop_limit_triggers_then_rests_as_a_limit() -> None:
     v = venue(FillModel(slippage=NoSlippage()), fill_at_arrival=False)
     order = v.submit(req("BUY", "10", "STOP_LIMIT", stop="101", limit="100.5"), at(0))
     v.on_event(bar("100", "102", "99.9", "101.5", 60))  # up: O L H C — triggers at 101 on L→H
-    assert order.triggered and not order.executions
+    assert order.triggered
+    assert not order.executions
     v.on_event(mark("100.4", 61))
     assert order.executions[0].last_px == D("100.4")
 
@@ -160,7 +162,11 @@ def test_path_order_decides_which_of_stop_and_limit_comes_first() -> None:
 
 @pytest.mark.parametrize(
     ("name", "kind", "rate"),
-    [("fixed_bps", FixedBps, None), ("bid_ask", BidAsk, None), ("participation", FixedBps, D("0.10"))],
+    [
+        ("fixed_bps", FixedBps, None),
+        ("bid_ask", BidAsk, None),
+        ("participation", FixedBps, D("0.10")),
+    ],
 )
 def test_fill_model_from_name(name: str, kind: type, rate: Decimal | None) -> None:
     model = fill_model_from_name(name)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from simkit import T0, D, mark, req
 
 from ordergate.brokers.base import BrokerAdapter, BrokerOrder, MarketDataSink
 from ordergate.brokers.paper import PaperBroker
@@ -16,7 +17,6 @@ from ordergate.domain.errors import BrokerRejected
 from ordergate.sim.fees import NoFees
 from ordergate.sim.fills import NoSlippage
 from ordergate.sim.matching import FillModel
-from simkit import D, T0, mark, req
 
 S = OrderStatus
 
@@ -28,8 +28,10 @@ def broker(**kw: object) -> tuple[PaperBroker, SimulatedClock]:
 
 def test_it_is_a_broker_adapter_and_a_market_data_sink() -> None:
     b, _ = broker()
-    assert isinstance(b, BrokerAdapter) and isinstance(b, MarketDataSink)
-    assert b.adapter_id == "paper" and b.dedupes_client_order_id
+    assert isinstance(b, BrokerAdapter)
+    assert isinstance(b, MarketDataSink)
+    assert b.adapter_id == "paper"
+    assert b.dedupes_client_order_id
 
 
 def test_market_order_without_a_mark_is_rejected() -> None:
@@ -43,10 +45,12 @@ def test_market_order_fills_at_once_and_a_resend_is_deduped() -> None:
     b.on_mark(mark("100"))
     request = req("BUY", "10")
     receipt = b.submit(request)
-    assert receipt.status is S.FILLED and receipt.avg_price == D("100.05")
+    assert receipt.status is S.FILLED
+    assert receipt.avg_price == D("100.05")
     assert receipt.executions[0].commission == D("1.00")
     again = b.submit(request)
-    assert again.broker_order_id == receipt.broker_order_id and len(b.fetch_open_orders()) == 0
+    assert again.broker_order_id == receipt.broker_order_id
+    assert len(b.fetch_open_orders()) == 0
     assert b.fetch_positions()[0].qty == D(10)
     account = b.fetch_account()
     assert account.cash == D(1_000_000) - D("1000.5") - D(1)
@@ -58,7 +62,8 @@ def test_resting_limit_fills_on_a_later_mark_and_listeners_hear_it() -> None:
     b.subscribe(seen.append)
     b.on_mark(mark("100"))
     receipt = b.submit(req("BUY", "10", "LIMIT", limit="99"))
-    assert receipt.status is S.ACCEPTED and not seen
+    assert receipt.status is S.ACCEPTED
+    assert not seen
     b.on_mark(mark("98.9", 1))
     assert [v.status for v in seen] == [S.FILLED]
     assert seen[0].executions[0].last_px == D("98.9") * D("1.0005")
@@ -71,7 +76,8 @@ def test_partial_fills_flow_as_cumulative_updates() -> None:
     b.subscribe(seen.append)
     b.on_mark(mark("100", 0, volume="2000"))
     receipt = b.submit(req("BUY", "500"))
-    assert receipt.filled_qty == D(200) and receipt.status is S.PARTIALLY_FILLED
+    assert receipt.filled_qty == D(200)
+    assert receipt.status is S.PARTIALLY_FILLED
     b.on_mark(mark("100", 1, volume="2000"))
     b.on_mark(mark("100", 2, volume="2000"))
     assert [v.filled_qty for v in seen] == [D(400), D(500)]
@@ -101,7 +107,8 @@ def test_state_file_is_shared_between_instances(tmp_path: Path) -> None:
     assert second.fetch_positions()[0].qty == D(10)
     second.on_mark(mark("102", 1))
     view = first.fetch_order(resting.client_order_id)
-    assert view is not None and view.status is S.FILLED
+    assert view is not None
+    assert view.status is S.FILLED
 
 
 def test_many_threads_one_book() -> None:

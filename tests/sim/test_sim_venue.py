@@ -6,6 +6,8 @@ import json
 import random
 from datetime import UTC, datetime, time, timedelta
 
+from simkit import D, at, bar, mark, req
+
 from ordergate.domain.enums import OrderStatus
 from ordergate.sim.fees import NoFees, PerShareFee
 from ordergate.sim.fills import NoSlippage
@@ -14,7 +16,6 @@ from ordergate.sim.matching import FillModel
 from ordergate.sim.state import venue_from_json, venue_to_json
 from ordergate.sim.tif import Session
 from ordergate.sim.venue import SimulatedVenue
-from simkit import D, at, bar, mark, req
 
 S = OrderStatus
 
@@ -51,7 +52,8 @@ def test_latency_keeps_an_order_from_prices_before_it_arrives() -> None:
     v = backtest_venue(latency=FixedLatency(timedelta(milliseconds=500)))
     order = v.submit(req("BUY", "1"), at(0))
     v.on_event(mark("100", 0.2))
-    assert not order.executions and order.arrival is None
+    assert not order.executions
+    assert order.arrival is None
     v.on_event(mark("101", 0.7))
     assert order.executions[0].last_px == D(101)
     assert order.executions[0].ts == at(0.7)
@@ -73,7 +75,8 @@ def test_a_cancel_that_arrives_first_cancels() -> None:
     order = v.submit(req("BUY", "1", "LIMIT", limit="99"), at(0))
     v.cancel(order.request.client_order_id, at(1))
     v.on_event(mark("98", 2))
-    assert order.status is S.CANCELED and not order.executions
+    assert order.status is S.CANCELED
+    assert not order.executions
 
 
 def test_day_order_expires_after_the_session_close() -> None:
@@ -84,7 +87,8 @@ def test_day_order_expires_after_the_session_close() -> None:
     v.on_event(mark("95", (close - at(0)).total_seconds()))  # at the close: still alive
     assert order.status is S.ACCEPTED
     v.on_event(mark("89", (close - at(0)).total_seconds() + 1))
-    assert order.status is S.EXPIRED and not order.executions
+    assert order.status is S.EXPIRED
+    assert not order.executions
     assert order.ts == close
 
 
@@ -113,7 +117,8 @@ def test_ioc_takes_what_the_volume_allows_and_cancels_the_rest() -> None:
     order = v.submit(req("BUY", "500", tif="IOC"), at(0))
     v.on_event(mark("100", 1, volume="2000"))
     assert order.filled_qty == D(200)
-    assert order.status is S.CANCELED and "rest canceled" in order.reason
+    assert order.status is S.CANCELED
+    assert "rest canceled" in order.reason
 
 
 def test_fok_trades_all_or_nothing() -> None:
@@ -122,7 +127,8 @@ def test_fok_trades_all_or_nothing() -> None:
     big = v.submit(req("BUY", "500", tif="FOK"), at(0))
     small = v.submit(req("BUY", "100", tif="FOK"), at(0))
     v.on_event(mark("100", 1, volume="2000"))
-    assert big.status is S.CANCELED and not big.executions
+    assert big.status is S.CANCELED
+    assert not big.executions
     assert small.status is S.FILLED
 
 
@@ -142,7 +148,9 @@ def test_a_bar_echo_mark_does_not_trade_twice() -> None:
 
 
 def _run(seed: int) -> str:
-    latency = RandomLatency(timedelta(milliseconds=5), timedelta(milliseconds=50), random.Random(seed))
+    latency = RandomLatency(
+        timedelta(milliseconds=5), timedelta(milliseconds=50), random.Random(seed)
+    )
     v = SimulatedVenue(
         fill_model=FillModel(participation=D("0.25")),
         fee_model=PerShareFee(),

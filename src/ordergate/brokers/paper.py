@@ -46,9 +46,10 @@ from ordergate.sim.fees import FeeModel, PerShareFee
 from ordergate.sim.fills import FixedBps, PriceModel, as_slippage
 from ordergate.sim.latency import LatencyModel
 from ordergate.sim.matching import FillModel
+from ordergate.sim.order import VenueOrder
 from ordergate.sim.state import venue_from_json, venue_to_json
 from ordergate.sim.tif import Session
-from ordergate.sim.venue import SimulatedVenue, VenueOrder
+from ordergate.sim.venue import SimulatedVenue
 
 
 class PaperBroker:

@@ -105,6 +105,7 @@ def relay(
     store_id: Annotated[
         str | None, typer.Option(help="Message id prefix (default: from the URL).")
     ] = None,
+    batch: Annotated[int, typer.Option(help="Messages per round.")] = 256,
 ) -> None:
     """Publish the store's outbox to JetStream until stopped (SIGINT/SIGTERM)."""
     from ordergate.bootstrap import build_store
@@ -115,7 +116,7 @@ def relay(
     settings = load_settings(database_url=db)
     store = build_store(settings)
     relay_config = RelayConfig(
-        consumer=consumer, store_id=store_id or store_id_for(settings.database_url)
+        consumer=consumer, store_id=store_id or store_id_for(settings.database_url), batch=batch
     )
 
     async def main() -> None:

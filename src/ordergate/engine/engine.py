@@ -55,7 +55,13 @@ from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.positions import PnlSummary, Position
 from ordergate.domain.report import ExecutionReport
-from ordergate.engine.ports import BrokerCallPolicy, DirectCall, GateContext, PreTradeCheck
+from ordergate.engine.ports import (
+    BrokerCallPolicy,
+    DirectCall,
+    GateContext,
+    PreTradeCheck,
+    Rejection,
+)
 from ordergate.engine.recorder import Step, unit_of_work
 from ordergate.engine.submitting import send_with_retry
 from ordergate.engine.sync import apply_broker_order
@@ -231,13 +237,14 @@ class ExecutionEngine:
             step.record(order, OrderSubmitted(ts=now, attempt=1))
         return order
 
-    def _check_gates(self, step: Step, intent: OrderIntent, mark: Mark | None) -> Any:
+    def _check_gates(self, step: Step, intent: OrderIntent, mark: Mark | None) -> Rejection | None:
         if self.gates is None:
             return None
+        working = step.tx.open_orders_for(intent.account_id, intent.symbol)
         context = GateContext(
             position=step.tx.get_position(intent.account_id, intent.symbol),
             mark=mark,
-            open_orders_qty=ZERO,
+            open_orders_qty=sum((o.leaves_qty * o.side.sign for o in working), ZERO),
         )
         return self.gates.check(intent, context)
 
@@ -372,6 +379,7 @@ class ExecutionEngine:
             self._marks[mark.symbol] = mark
         if isinstance(self.broker, MarketDataSink):
             self.broker.on_mark(mark)
+        self.bus.publish("market.mark", mark.symbol, mark.to_dict())
         return mark
 
     def marks(self) -> dict[str, Mark]:
@@ -425,6 +433,15 @@ class ExecutionEngine:
             unrealized_pnl=unrealized,
             daily=daily,
         )
+
+    def equity_pnl(self, account_id: str | None = None) -> Decimal:
+        """Realized (net) plus unrealized P&L at the marks: what equity moves by."""
+        marks = self.marks()
+        total = ZERO
+        for p in self.store.positions(account_id):
+            mark = marks.get(p.symbol)
+            total += p.realized_pnl + p.unrealized_pnl(None if mark is None else mark.last)
+        return total
 
     def trading_day(self, when: datetime | None = None) -> str:
         return (when or self.clock.now()).astimezone(self._tz).date().isoformat()

@@ -13,8 +13,8 @@ take-profit orders are among the open orders) — compared with the store:
 
 Every mismatch is listed; any mismatch sets ``requires_manual_resolution``. Nothing is
 corrected: the broker is the truth of what happened, the store of what we meant, and a
-person decides. Each report is persisted in the event log as ``ops.reconcile.report``
-(the ``reconcile_reports`` view reads it back).
+person decides. Each report is persisted (``reconcile_reports``, see ``reconcile_log.py``)
+and emitted as the event ``ops.reconcile.report``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ordergate.brokers.base import BrokerOrder, BrokerPosition
 from ordergate.domain.enums import OrderStatus, OrderType
 from ordergate.domain.money import ZERO, fmt
+from ordergate.engine.reconcile_log import ReconcileLog, reconcile_log_for
 from ordergate.store.base import OrderQuery
 
 if TYPE_CHECKING:
@@ -88,7 +89,11 @@ class ReconcileReport:
 
 
 def reconcile(
-    engine: ExecutionEngine, *, account_id: str | None = None, persist: bool = True
+    engine: ExecutionEngine,
+    *,
+    account_id: str | None = None,
+    log: ReconcileLog | None = None,
+    persist: bool = True,
 ) -> ReconcileReport:
     """Compare, list, persist; never correct."""
     broker = engine.broker
@@ -123,6 +128,7 @@ def reconcile(
         },
     )
     if persist:
+        (log or reconcile_log_for(engine.store)).save(report.to_dict())
         with engine._step() as step:
             step.emit(RECONCILE_TOPIC, report.report_id, report.to_dict(), now)
     return report

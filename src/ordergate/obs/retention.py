@@ -131,10 +131,10 @@ def _purge_outbox(conn: sqlite3.Connection, cut: str, result: PurgeResult) -> No
     """Old messages every relay has passed (all of them when no relay ever ran)."""
     row = conn.execute("SELECT MIN(last_id) FROM outbox_cursors").fetchone()
     relayed_up_to = None if row is None else row[0]
-    if relayed_up_to is None:
-        sql, params = "DELETE FROM outbox WHERE created_at < ?", (cut,)
-    else:
-        sql, params = "DELETE FROM outbox WHERE created_at < ? AND id <= ?", (cut, relayed_up_to)
+    sql = "DELETE FROM outbox WHERE created_at < ?"
+    params: tuple[Any, ...] = (cut,)
+    if relayed_up_to is not None:
+        sql, params = f"{sql} AND id <= ?", (cut, relayed_up_to)
     result.outbox += conn.execute(sql, params).rowcount
 
 

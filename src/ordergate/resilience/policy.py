@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from ordergate.domain.errors import BrokerError, BrokerRejected, ErrorCode
 from ordergate.resilience.breaker import CircuitBreaker
-from ordergate.resilience.ratelimit import TokenBucket, WindowThrottle
+from ordergate.resilience.ratelimit import Limiter, WindowThrottle
 from ordergate.resilience.retry import RetryPolicy
 from ordergate.resilience.timeout import call_with_timeout
 from ordergate.resilience.timing import RealTimer, Timer
@@ -39,8 +39,8 @@ class ResilientCall:
         self,
         breaker: CircuitBreaker,
         *,
-        rate_limit: TokenBucket | None = None,
-        throttle: WindowThrottle | None = None,
+        rate_limit: Limiter | None = None,
+        throttle: Limiter | None = None,
         timeout: float | None = None,
     ) -> None:
         self.breaker = breaker
@@ -81,7 +81,7 @@ class ResilienceConfig:
     ``EXEC_MAX_ORDERS_PER_MIN`` 120, ``EXEC_MAX_RETRIES`` 0, breaker 5 failures / 30 s."""
 
     timeout_ms: int | None = 2000
-    requests_per_second: float = 20.0
+    requests_per_second: int = 20
     max_orders_per_min: int = 120
     max_queue: int = 1000
     failure_threshold: int = 5
@@ -102,7 +102,13 @@ def build_call_policy(
             reset_timeout=config.reset_timeout_s,
             timer=timer,
         ),
-        rate_limit=TokenBucket(config.requests_per_second, max_queue=config.max_queue, timer=timer),
+        rate_limit=WindowThrottle(
+            config.requests_per_second,
+            1.0,
+            max_queue=config.max_queue,
+            timer=timer,
+            name="broker rate limit",
+        ),
         throttle=WindowThrottle(
             config.max_orders_per_min, 60.0, max_queue=config.max_queue, timer=timer
         ),

@@ -1,7 +1,10 @@
 """Limits that *queue* callers instead of failing them (seed 001 scenario 6).
 
-- :class:`TokenBucket` — the broker's request rate (e.g. 20 requests/s, bursts of 20);
-- :class:`WindowThrottle` — ``EXEC_MAX_ORDERS_PER_MIN`` (120 orders in any 60 s).
+- :class:`WindowThrottle` — at most N in any window: the broker's request rate (seed 001:
+  never more than 20 requests in any second) and ``EXEC_MAX_ORDERS_PER_MIN`` (120
+  orders in any 60 s);
+- :class:`TokenBucket` — a smooth rate with a saved-up burst, for brokers that meter
+  that way (it may let ``2 × burst`` through across a window edge).
 
 Both work by *reservation*: a caller takes the next free slot under a lock, then
 sleeps outside it until that slot comes. Slots are handed out in arrival order, so the
@@ -15,9 +18,16 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from typing import Protocol
 
 from ordergate.domain.errors import ErrorCode, OrderGateError
 from ordergate.resilience.timing import RealTimer, Timer
+
+
+class Limiter(Protocol):
+    def acquire(self) -> float:
+        """Wait in line for a slot; return the seconds waited."""
+        ...
 
 
 class QueueFull(OrderGateError):

@@ -14,17 +14,20 @@ for a ``--db`` path (backed by the store's ``kill_switches`` table)::
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from ordergate.domain.enums import TradingMode
 from ordergate.domain.errors import OrderGateError
 from ordergate.domain.money import parse_decimal
-from ordergate.engine.planner import parse_targets, plan_orders
+from ordergate.engine.engine import ExecutionEngine
+from ordergate.engine.plan import apply_execution_plan
+from ordergate.engine.planner import parse_targets
 from ordergate.risk.killswitch import ANY, KillSwitch, KillSwitchBoard
 
 #: ``--db`` path (or ``None`` for the configured one) → the board on that store.
@@ -36,7 +39,12 @@ ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded)")]
 ActorOption = Annotated[str, typer.Option("--actor", help="Who (recorded)")]
 
 
-def register(app: typer.Typer, board_factory: BoardFactory) -> None:
+def register(
+    app: typer.Typer,
+    board_factory: BoardFactory,
+    engine_factory: Callable[[str | None], ExecutionEngine],
+    settings_mode: Callable[[str | None], TradingMode],
+) -> None:
     """Add ``kill-switch`` (a sub-app) and ``plan`` to ``app``."""
     switches = typer.Typer(help="Set, clear and list kill switches.", no_args_is_help=True)
     app.add_typer(switches, name="kill-switch")
@@ -87,39 +95,46 @@ def register(app: typer.Typer, board_factory: BoardFactory) -> None:
     @app.command("plan")
     def plan(
         targets: Annotated[Path, typer.Option("--targets", help="JSON file of targets")],
-        positions: Annotated[Path | None, typer.Option(help="JSON {symbol: qty}")] = None,
-        prices: Annotated[Path | None, typer.Option(help="JSON {symbol: price}")] = None,
+        execute: Annotated[bool, typer.Option("--execute", help="Submit the orders")] = False,
+        plan_id: Annotated[str | None, typer.Option("--plan-id", help="Idempotency base")] = None,
         equity: Annotated[str | None, typer.Option(help="Equity for weight targets")] = None,
         lot: Annotated[str, typer.Option(help="Lot size")] = "1",
         min_qty: Annotated[str, typer.Option("--min-qty", help="Smallest order")] = "0",
+        db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Print the orders that take the current positions to the targets."""
+        """Plan the orders that take the positions to the targets; --execute sends them.
 
-        def build() -> list[dict[str, Any]]:
-            orders = plan_orders(
-                parse_targets(_load(targets)),
-                _decimals(positions, "positions"),
-                _decimals(prices, "prices"),
+        Positions and prices are the engine's own (its store and marks). The same
+        --plan-id never trades twice (default: a hash of the targets file).
+        """
+        try:
+            raw = targets.read_bytes()
+            result = apply_execution_plan(
+                engine_factory(db),
+                parse_targets(json.loads(raw)),
+                mode=settings_mode(db),
+                plan_id=plan_id or "plan-" + hashlib.sha256(raw).hexdigest()[:16],
+                execute=execute,
                 equity=None if equity is None else parse_decimal(equity, "equity"),
                 lot_size=parse_decimal(lot, "lot", positive=True),
                 min_qty=parse_decimal(min_qty, "min_qty"),
             )
-            return [order.to_dict() for order in orders]
-
-        try:
-            rows = build()
         except (OrderGateError, OSError, ValueError) as exc:
-            typer.echo(f"error: {exc}", err=True)
+            message = exc.message if isinstance(exc, OrderGateError) else str(exc)
+            typer.echo(f"error: {message}", err=True)
             raise typer.Exit(2) from None
         if as_json:
-            typer.echo(json.dumps(rows, indent=2))
+            typer.echo(json.dumps(result.to_dict(), indent=2))
             return
-        for row in rows:
+        for order in result.orders:
+            row = order.to_dict()
             typer.echo(
                 f"{row['action']:<10} {row['side']:<4} {row['qty']:>12} {row['symbol']}"
                 f"  ({row['current_qty']} -> {row['target_qty']})"
             )
+        for report in result.reports:
+            typer.echo(f"  {report.order_id} {report.status.value}")
 
 
 def _run(as_json: bool, action: Callable[[], KillSwitch]) -> None:
@@ -136,19 +151,6 @@ def _line(switch: KillSwitch) -> str:
         f"{switch.kind.value}:{switch.target} {switch.state.value} by {switch.actor} "
         f"at {switch.updated_at.isoformat()}: {switch.reason}"
     )
-
-
-def _load(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _decimals(path: Path | None, name: str) -> dict[str, Decimal]:
-    if path is None:
-        return {}
-    data = _load(path)
-    if not isinstance(data, dict):
-        raise ValueError(f"{name} must be a JSON object of symbol: number")
-    return {str(k).upper(): parse_decimal(v, f"{name}.{k}") for k, v in data.items()}
 
 
 __all__ = ["BoardFactory", "register"]

@@ -26,8 +26,9 @@ from ordergate.sim.fees import (
 from ordergate.sim.fills import BidAsk, FixedBps, NoSlippage, SlippageModel, SquareRootImpact
 from ordergate.sim.latency import FixedLatency, LatencyModel, NoLatency, RandomLatency
 from ordergate.sim.matching import FillModel, fill_model_from_name
+from ordergate.sim.order import VenueOrder
 from ordergate.sim.tif import Session
-from ordergate.sim.venue import SimulatedVenue, VenueOrder
+from ordergate.sim.venue import SimulatedVenue
 
 __all__ = [
     "Bar",

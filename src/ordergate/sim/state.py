@@ -16,7 +16,8 @@ from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO, fmt
 from ordergate.sim.data import MarketEvent, last_tick
-from ordergate.sim.venue import SimulatedVenue, VenueOrder
+from ordergate.sim.order import VenueOrder
+from ordergate.sim.venue import SimulatedVenue
 
 
 def _time(value: str | None) -> datetime | None:

@@ -85,6 +85,33 @@ class DailyPnl:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredFill:
+    """A booked fill as the risk ledger rebuilds from it (``risk.ledger.FillRecord``)."""
+
+    account_id: str
+    strategy_id: str
+    symbol: str
+    order_id: str
+    exec_id: str
+    realized_gross: Decimal
+    commission: Decimal
+    trading_day: str
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKillSwitch:
+    """A kill switch row (``risk.killswitch.KillSwitch`` maps onto it)."""
+
+    kind: str
+    target: str
+    state: str
+    reason: str
+    actor: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class OrderQuery:
     status: Sequence[str] = ()
     symbol: str | None = None
@@ -107,6 +134,10 @@ class UnitOfWork(Protocol):
 
     def get_order(self, order_id: str) -> Order | None: ...
     def order_by_client_id(self, client_order_id: str) -> Order | None: ...
+    def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
+        """The account's working orders in ``symbol`` (what a gate sees as pending)."""
+        ...
+
     def record_events(self, events: Sequence[EventRecord]) -> None:
         """Append events to the event log, which relays read as the outbox."""
         ...
@@ -144,6 +175,15 @@ class Store(Protocol):
     def marks(self) -> dict[str, Mark]: ...
     def daily_pnl(self, account_id: str | None = None) -> list[DailyPnl]: ...
     def intent_payload(self, order_id: str) -> str | None: ...
+    def fills_since(self, trading_day: str) -> list[StoredFill]:
+        """Every fill booked on ``trading_day`` or later, in booking order."""
+        ...
+
+    def kill_switches(self) -> list[StoredKillSwitch]: ...
+    def save_kill_switch(self, switch: StoredKillSwitch) -> None:
+        """Upsert on (kind, target)."""
+        ...
+
     def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]: ...
     def outbox_cursor(self, consumer: str) -> int: ...
     def set_outbox_cursor(self, consumer: str, last_id: int) -> None: ...

@@ -23,6 +23,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,8 +119,22 @@ def _from_micros(value: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
 
 
+class _Table:
+    """The lease rows of one in-memory store, shared by every owner's view of it."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[str, int]] = {}
+        self.lock = threading.Lock()
+
+
+#: One table per in-memory store, gone with the store.
+_TABLES: weakref.WeakKeyDictionary[Store, _Table] = weakref.WeakKeyDictionary()
+_TABLES_LOCK = threading.Lock()
+
+
 class MemoryLeases:
-    """Leases for a store only one process can see (SQLite ``:memory:``)."""
+    """Leases for a store only one process can see (SQLite ``:memory:``); every owner
+    on one store shares one table, as they would share the database's."""
 
     def __init__(
         self, store: Store, owner: str, *, now_us: Callable[[], int] = _wall_micros
@@ -127,8 +142,10 @@ class MemoryLeases:
         self.owner = owner
         self._store = store
         self._now = now_us
-        self._rows: dict[str, tuple[str, int]] = {}
-        self._lock = threading.Lock()
+        with _TABLES_LOCK:
+            table = _TABLES.setdefault(store, _Table())
+        self._rows = table.rows
+        self._lock = table.lock
 
     def _take(self, order_id: str, until: int, now: int) -> bool:
         current = self._rows.get(order_id)

@@ -33,7 +33,9 @@ from ordergate.store.base import (
     OrderQuery,
     OutboxMessage,
     StoredEvent,
+    StoredFill,
     StoredIntent,
+    StoredKillSwitch,
 )
 from ordergate.store.migrate import apply_migrations
 from ordergate.store.rows import (
@@ -125,6 +127,14 @@ class SqliteUnitOfWork:
             f"{_ORDER_SELECT} WHERE client_order_id = ?", (client_order_id,)
         ).fetchone()
         return None if row is None else order_from_row(row)
+
+    def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
+        rows = self._c.execute(
+            f"{_ORDER_SELECT} WHERE status IN ({', '.join('?' * len(_OPEN))}) "
+            "AND account_id = ? AND symbol = ?",
+            (*_OPEN, account_id, symbol),
+        ).fetchall()
+        return [order_from_row(row) for row in rows]
 
     def record_events(self, events: Sequence[EventRecord]) -> None:
         self._c.executemany(
@@ -354,6 +364,41 @@ class SqliteStore:
             (order_id,),
         )
         return str(rows[0][0]) if rows else None
+
+    def fills_since(self, trading_day: str) -> list[StoredFill]:
+        rows = self._read(
+            "SELECT account_id, strategy_id, symbol, order_id, exec_id, realized_gross, "
+            "commission, trading_day, ts FROM fills WHERE trading_day >= ? ORDER BY fill_id",
+            (trading_day,),
+        )
+        return [
+            StoredFill(r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), Decimal(r[6]), r[7], ts_parse(r[8]))
+            for r in rows
+        ]
+
+    def kill_switches(self) -> list[StoredKillSwitch]:
+        rows = self._read(
+            "SELECT kind, target, state, reason, actor, updated_at FROM kill_switches "
+            "ORDER BY kind, target"
+        )
+        return [StoredKillSwitch(r[0], r[1], r[2], r[3], r[4], ts_parse(r[5])) for r in rows]
+
+    def save_kill_switch(self, switch: StoredKillSwitch) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO kill_switches (kind, target, state, reason, actor, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, target) DO UPDATE SET "
+                "state = excluded.state, reason = excluded.reason, actor = excluded.actor, "
+                "updated_at = excluded.updated_at",
+                (
+                    switch.kind,
+                    switch.target,
+                    switch.state,
+                    switch.reason,
+                    switch.actor,
+                    ts_text(switch.updated_at),
+                ),
+            )
 
     def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]:
         rows = self._read(

@@ -1,14 +1,14 @@
--- ordergate schema (SQLite): reconciliation reports (seed 004), read back from the event log.
--- A report is written once, as the event 'ops.reconcile.report' (append-only, hash-chained
--- with every other event); this view is how to query them.
+-- ordergate schema (SQLite): reconciliation reports (seed 004). Written once, never updated:
+-- a report is what was seen at one moment; a person resolves it, nothing corrects it.
 
-CREATE VIEW reconcile_reports AS
-SELECT e.seq                                                  AS seq,
-       json_extract(e.payload, '$.report_id')                 AS report_id,
-       e.ts                                                   AS created_at,
-       json_extract(e.payload, '$.status')                    AS status,
-       json_extract(e.payload, '$.requires_manual_resolution') AS requires_manual_resolution,
-       json_extract(e.payload, '$.mismatches')                AS mismatches,
-       e.payload                                              AS payload
-FROM order_events e
-WHERE e.topic = 'ops.reconcile.report';
+CREATE TABLE reconcile_reports (
+    report_id                   TEXT PRIMARY KEY,
+    created_at                  TEXT NOT NULL,
+    status                      TEXT NOT NULL,
+    requires_manual_resolution  INTEGER NOT NULL,
+    mismatches                  TEXT NOT NULL,
+    payload                     TEXT NOT NULL
+);
+CREATE INDEX reconcile_reports_created ON reconcile_reports (created_at);
+CREATE TRIGGER reconcile_reports_no_update BEFORE UPDATE ON reconcile_reports
+BEGIN SELECT RAISE(ABORT, 'reconcile_reports is append-only'); END;

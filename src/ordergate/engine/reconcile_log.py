@@ -1,0 +1,88 @@
+"""Where reconciliation reports are kept: a tiny port and its backends.
+
+The reports table (migration ``0004_reconcile``) lives in the engine's database. The
+SQLite backend writes it on a connection of its own, so reconciliation needs nothing
+from the store's unit of work; PostgreSQL gets the same table and a backend of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Protocol
+
+from ordergate.domain.errors import PersistenceError
+
+
+class ReconcileLog(Protocol):
+    def save(self, report: dict[str, Any]) -> None:
+        """Persist one report (``ReconcileReport.to_dict()``)."""
+        ...
+
+    def latest(self, limit: int = 20) -> list[dict[str, Any]]: ...
+
+
+class MemoryReconcileLog:
+    """For ``:memory:`` stores and tests."""
+
+    def __init__(self) -> None:
+        self.reports: list[dict[str, Any]] = []
+
+    def save(self, report: dict[str, Any]) -> None:
+        self.reports.append(report)
+
+    def latest(self, limit: int = 20) -> list[dict[str, Any]]:
+        return list(reversed(self.reports[-limit:]))
+
+
+class SqliteReconcileLog:
+    """The ``reconcile_reports`` table of a SQLite store file."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self._path, timeout=30, isolation_level=None)
+
+    def save(self, report: dict[str, Any]) -> None:
+        try:
+            conn = self._connect()
+            try:
+                conn.execute(
+                    "INSERT INTO reconcile_reports (report_id, created_at, status, "
+                    "requires_manual_resolution, mismatches, payload) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        report["report_id"],
+                        report["created_at"],
+                        report["status"],
+                        int(bool(report["requires_manual_resolution"])),
+                        json.dumps(report["mismatches"]),
+                        json.dumps(report),
+                    ),
+                )
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise PersistenceError(f"cannot record the reconciliation report: {exc}") from exc
+
+    def latest(self, limit: int = 20) -> list[dict[str, Any]]:
+        try:
+            conn = self._connect()
+            try:
+                rows = conn.execute(
+                    "SELECT payload FROM reconcile_reports ORDER BY created_at DESC LIMIT ?",
+                    (limit,),
+                ).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise PersistenceError(f"cannot read reconciliation reports: {exc}") from exc
+        return [json.loads(row[0]) for row in rows]
+
+
+def reconcile_log_for(store: object) -> ReconcileLog:
+    """The log that belongs with ``store``: its SQLite file, else memory."""
+    path = getattr(store, "path", None)
+    if isinstance(path, str) and path != ":memory:":
+        return SqliteReconcileLog(path)
+    return MemoryReconcileLog()

@@ -1,0 +1,133 @@
+"""The risk desk: the gate chain wired to a store and an engine.
+
+It owns the kill-switch board (persisted in the store, re-read at most once a second
+so a switch set from the CLI or another process takes effect), the trading controls,
+and the loss ledger — rebuilt from today's stored fills at start, then fed by the
+engine's ``executions.report`` events after each commit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from ordergate.bus.memory import Event
+from ordergate.clock import Clock
+from ordergate.domain.intent import OrderIntent
+from ordergate.engine.ports import GateContext, Rejection
+from ordergate.risk.chain import GateChain, build_gate_chain
+from ordergate.risk.config import RiskConfig
+from ordergate.risk.killswitch import (
+    KillSwitch,
+    KillSwitchBoard,
+    KillSwitchKind,
+    KillSwitchState,
+)
+from ordergate.risk.ledger import RiskLedger
+from ordergate.risk.trading_state import TradingControls
+from ordergate.store.base import Store, StoredKillSwitch
+
+
+class StoreKillSwitchRepository:
+    """Kill switches kept in the engine's store (``kill_switches`` table)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def load_all(self) -> list[KillSwitch]:
+        return [
+            KillSwitch(
+                kind=KillSwitchKind(row.kind),
+                target=row.target,
+                state=KillSwitchState(row.state),
+                reason=row.reason,
+                actor=row.actor,
+                updated_at=row.updated_at,
+            )
+            for row in self._store.kill_switches()
+        ]
+
+    def save(self, switch: KillSwitch) -> None:
+        self._store.save_kill_switch(
+            StoredKillSwitch(
+                kind=switch.kind.value,
+                target=switch.target,
+                state=switch.state.value,
+                reason=switch.reason,
+                actor=switch.actor,
+                updated_at=switch.updated_at,
+            )
+        )
+
+
+class RiskDesk:
+    """Everything a risk officer sets and watches, as one :class:`PreTradeCheck`."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        config: RiskConfig | None = None,
+        *,
+        trading_day: Callable[..., str],
+        buying_power: Callable[[str], Decimal | None] | None = None,
+        refresh_seconds: float = 1.0,
+    ) -> None:
+        self.config = config or RiskConfig()
+        self.clock = clock
+        self.board = KillSwitchBoard(StoreKillSwitchRepository(store), clock)
+        self.controls = TradingControls(clock)
+        yesterday = trading_day(clock.now() - timedelta(days=1))
+        self.ledger = RiskLedger.from_fills(store.fills_since(yesterday))
+        self._trading_day = trading_day
+        self.chain: GateChain = build_gate_chain(
+            self.config,
+            clock=clock,
+            ledger=self.ledger,
+            board=self.board,
+            controls=self.controls,
+            buying_power=buying_power,
+            trading_day=trading_day,
+        )
+        self._refresh_seconds = refresh_seconds
+        self._refreshed = time.monotonic()
+        self._lock = threading.Lock()
+
+    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        now = time.monotonic()
+        if now - self._refreshed >= self._refresh_seconds:
+            self.board.refresh()
+            self._refreshed = now
+        with self._lock:
+            return self.chain.check(intent, context)
+
+    def on_event(self, event: Event) -> None:
+        """Feed a committed ``executions.report`` to the loss ledger."""
+        payload = event.payload
+        fill = payload.get("fill")
+        if not isinstance(fill, dict):
+            return
+        gross = Decimal(fill["realized_gross"])
+        commission = Decimal(fill["commission"])
+        ts = datetime.fromisoformat(fill["ts"])
+        with self._lock:
+            self.ledger.on_fill(
+                payload["strategy_id"],
+                payload["symbol"],
+                gross - commission,
+                ts,
+                self._trading_day(ts),
+                closing=gross != 0,
+                account_id=payload["account_id"],
+                order_id=payload["order_id"],
+                exec_id=fill["exec_id"],
+            )
+
+    def on_equity(self, equity: Decimal, account_id: str = "default") -> None:
+        with self._lock:
+            self.ledger.on_equity(
+                equity, self._trading_day(self.clock.now()), account_id=account_id
+            )

@@ -1,0 +1,180 @@
+"""``ordergate serve``, ``ordergate audit verify`` and ``ordergate purge``.
+
+The lead's CLI calls :func:`register` to add these. Heavy imports (FastAPI, uvicorn,
+Prometheus) happen inside ``serve`` only, so the other commands — and the CLI's start
+— do not need the ``service`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from ordergate.config import Settings, load_settings
+from ordergate.domain.errors import OrderGateError
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLite file or database URL (default ./ordergate.db)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _settings(db: str | None, **overrides: Any) -> Settings:
+    if db is not None and "://" not in db:
+        db = f"sqlite:///{db}"
+    return load_settings(database_url=db, **overrides)
+
+
+def _fail(exc: OrderGateError) -> None:
+    typer.echo(json.dumps({"error": exc.to_dict()}), err=True)
+    raise typer.Exit(3 if exc.retryable else 2)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``audit verify`` and ``purge`` to the ``ordergate`` app."""
+    audit = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
+    app.add_typer(audit, name="audit")
+
+    @app.command()
+    def serve(
+        host: Annotated[str | None, typer.Option(help="Listen address (api_host).")] = None,
+        port: Annotated[int | None, typer.Option(help="Port (api_port).")] = None,
+        db: DbOption = None,
+    ) -> None:
+        """Run the engine as a service: HTTP API, dashboard at /, SSE, /metrics."""
+        try:
+            settings = _settings(db, api_host=host, api_port=port)
+            _serve(settings)
+        except OrderGateError as exc:
+            _fail(exc)
+
+    @audit.command("verify")
+    def verify(
+        head: Annotated[
+            str | None, typer.Option(help="A head hash recorded earlier that must still be there.")
+        ] = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Walk the hash chain of order events; name any edited, removed or reordered one.
+
+        Exits 0 when the chain holds, 1 when it does not.
+        """
+        _verify(db, head, as_json)
+
+    @app.command()
+    def purge(
+        orders_days: Annotated[
+            int | None, typer.Option(min=1, help="Keep final orders (default 365 days).")
+        ] = None,
+        receipts_days: Annotated[
+            int | None, typer.Option(min=1, help="Keep raw receipts (default 30 days).")
+        ] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, remove nothing.")] = False,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Apply retention: old final orders, fills and events; old raw receipts.
+
+        Open orders are never touched; the audit chain is verified first and stays
+        verifiable (the cut is anchored).
+        """
+        _purge(db, orders_days, receipts_days, dry_run, as_json)
+
+
+def _verify(db: str | None, head: str | None, as_json: bool) -> None:
+    from ordergate.obs.audit import verify_chain
+    from ordergate.obs.db import open_sqlite
+
+    try:
+        settings = _settings(db)
+        _migrate(settings)
+        conn = open_sqlite(settings)
+        try:
+            result = verify_chain(conn, expected_head=head)
+        finally:
+            conn.close()
+    except OrderGateError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        for p in result.problems:
+            typer.echo(f"{p.kind.upper()} seq={p.seq} order_id={p.order_id}: {p.detail}")
+        verdict = "OK" if result.ok else f"BROKEN ({len(result.problems)} problems)"
+        typer.echo(
+            f"{verdict}: {result.checked} events checked from seq {result.anchor_seq}; "
+            f"head seq={result.head_seq} hash={result.head_hash}"
+        )
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _purge(
+    db: str | None,
+    orders_days: int | None,
+    receipts_days: int | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    from ordergate.obs.db import open_sqlite
+    from ordergate.obs.retention import RetentionPolicy
+    from ordergate.obs.retention import purge as run_purge
+
+    try:
+        settings = _settings(
+            db, retention_orders_days=orders_days, retention_receipts_days=receipts_days
+        )
+        _migrate(settings)
+        policy = RetentionPolicy(
+            orders_days=settings.retention_orders_days,
+            receipts_days=settings.retention_receipts_days,
+        )
+        conn = open_sqlite(settings)
+        try:
+            result = run_purge(conn, policy, datetime.now(UTC), dry_run=dry_run)
+        finally:
+            conn.close()
+    except OrderGateError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        typer.echo(" ".join(f"{k}={v}" for k, v in result.to_dict().items()))
+
+
+def _migrate(settings: Settings) -> None:
+    """Bring the schema up to date (the chain's columns) before reading it."""
+    from ordergate.bootstrap import build_store
+
+    build_store(settings).close()
+
+
+def _serve(settings: Settings) -> None:
+    import structlog
+    import uvicorn
+
+    from ordergate.obs.logging import configure_logging
+    from ordergate.service.runner import build_service, uvicorn_config
+
+    service = build_service(settings)
+    configure_logging(service.redactor, level=settings.log_level)
+    log = structlog.get_logger("ordergate.service")
+    if service.token_file is not None:
+        log.warning("no api_token configured; generated one", token_file=str(service.token_file))
+    log.info(
+        "serving",
+        url=f"http://{settings.api_host}:{settings.api_port}/",
+        database=settings.sqlite_path or "postgresql",
+        adapter=service.engine.broker.adapter_id,
+        kill_switches=service.app.state.ctx.board is not None,
+    )
+    try:
+        uvicorn.Server(uvicorn_config(service.app, settings.api_host, settings.api_port)).run()
+    finally:
+        service.engine.store.close()

@@ -1,0 +1,52 @@
+"""An order as the simulated venue holds it, and its view as the broker port reports it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from ordergate.brokers.base import BrokerOrder, Execution, OrderRequest
+from ordergate.domain.enums import OrderStatus
+from ordergate.domain.money import ZERO
+
+
+@dataclass(slots=True, eq=False)
+class VenueOrder:
+    """One order as the venue holds it. ``arrival`` is ``None`` while still in flight."""
+
+    request: OrderRequest
+    broker_order_id: str
+    status: OrderStatus
+    executions: list[Execution] = field(default_factory=list)
+    triggered: bool = False
+    reason: str = ""
+    ts: datetime | None = None
+    arrival: datetime | None = None
+    deadline: datetime | None = None
+    cancel_pending: bool = False
+    filled_qty: Decimal = ZERO
+
+    def view(self) -> BrokerOrder:
+        filled = self.filled_qty
+        avg = (
+            sum((e.last_qty * e.last_px for e in self.executions), ZERO) / filled
+            if filled
+            else None
+        )
+        status = self.status
+        if self.cancel_pending and status.is_open:
+            status = OrderStatus.PENDING_CANCEL
+        return BrokerOrder(
+            client_order_id=self.request.client_order_id,
+            broker_order_id=self.broker_order_id,
+            status=status,
+            symbol=self.request.symbol,
+            side=self.request.side,
+            qty=self.request.qty,
+            filled_qty=filled,
+            avg_price=avg,
+            executions=tuple(self.executions),
+            reason=self.reason,
+            ts=self.ts,
+        )

@@ -1,0 +1,91 @@
+"""Reconciliation against the exchange (seed 004 scenario 5 and every status)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from decimal import Decimal
+
+from tests.exchange.conftest import buy
+
+from ordergate.brokers.base import OrderRequest
+from ordergate.brokers.exchange import ExchangeBroker
+from ordergate.domain.enums import OrderType, Side, TimeInForce
+from ordergate.engine.engine import ExecutionEngine
+from ordergate.engine.reconcile import ReconcileStatus, reconcile
+from ordergate.exchange.server import ExchangeServer
+from ordergate.store.sqlite import SqliteStore
+
+MANUAL = OrderRequest(
+    client_order_id="manual-1",
+    account_id="default",
+    symbol="AAPL",
+    side=Side.SELL,
+    qty=Decimal(50),
+    order_type=OrderType.MARKET,
+    time_in_force=TimeInForce.DAY,
+)
+
+
+def test_matched(engine: ExecutionEngine) -> None:
+    engine.submit(buy("k1", qty="100"))
+    report = reconcile(engine)
+    assert report.status is ReconcileStatus.MATCHED
+    assert not report.requires_manual_resolution
+
+
+def test_seed_004_scenario_5_position_size_mismatch_needs_a_person(
+    engine: ExecutionEngine, broker: ExchangeBroker, store: SqliteStore
+) -> None:
+    engine.submit(buy("k1", qty="100"))
+    broker.submit(MANUAL)  # someone traded the account behind the engine's back
+
+    report = reconcile(engine)
+
+    assert report.status is ReconcileStatus.MISMATCH
+    assert report.requires_manual_resolution
+    [mismatch] = report.mismatches
+    assert "expected position 100, found 50" in mismatch.message
+    assert engine.positions()[0].qty == 100  # no automatic correction
+    rows = (
+        sqlite3.connect(store.path)
+        .execute("SELECT report_id, status, requires_manual_resolution FROM reconcile_reports")
+        .fetchall()
+    )
+    assert rows == [(report.report_id, "MISMATCH", 1)]
+
+
+def test_phantom_and_missing_positions(
+    engine: ExecutionEngine, broker: ExchangeBroker, exchange: ExchangeServer, store: SqliteStore
+) -> None:
+    broker.mark("MSFT", "300")
+    broker.submit(replace(MANUAL, symbol="MSFT", side=Side.BUY))
+    report = reconcile(engine)
+    assert report.status is ReconcileStatus.PHANTOM_POSITION
+
+    engine.submit(buy("k1"))
+    other = ExchangeBroker(exchange.url, stream=False, account_id="nobody")
+    lonely = ExecutionEngine(store, other)
+    report = reconcile(lonely, account_id="default")
+    assert report.status is ReconcileStatus.MISSING_POSITION
+
+
+def test_missing_sl_tp_then_matched_once_attached(
+    engine: ExecutionEngine, broker: ExchangeBroker
+) -> None:
+    parent = engine.submit(buy("k1", qty="10", sl_offset_pct="-0.02", tp_offset_pct="0.03"))
+    report = reconcile(engine)
+    assert report.status is ReconcileStatus.MISSING_SL_TP
+    assert len(report.mismatches) == 2
+
+    cid = engine.order(parent.order_id).client_order_id
+    child = replace(MANUAL, qty=Decimal(10), parent_client_order_id=cid)
+    broker.submit(
+        replace(child, client_order_id="sl", order_type=OrderType.STOP, stop_price=Decimal(98))
+    )
+    broker.submit(
+        replace(child, client_order_id="tp", order_type=OrderType.LIMIT, limit_price=Decimal(104))
+    )
+    report = reconcile(engine)
+    assert report.status is ReconcileStatus.MISMATCH  # the TP is at 104, not 103
+    assert "TP at 104, expected 103" in report.mismatches[0].message
