@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import platform
 import pstats
 import sys
@@ -133,6 +134,8 @@ def main() -> None:
         "bench": "backtest",
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "results": results,
     }
     print(json.dumps(line, separators=(",", ":")))

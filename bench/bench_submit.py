@@ -17,15 +17,21 @@ import time
 from pathlib import Path
 
 from ordergate.brokers.paper import PaperBroker
+from ordergate.clock import SystemClock
 from ordergate.engine.engine import ExecutionEngine
+from ordergate.risk.base import utc_trading_day
+from ordergate.risk.config import RiskConfig
+from ordergate.risk.desk import RiskDesk
 from ordergate.store.sqlite import SqliteStore
 
 
-def run(orders: int, synchronous: str, warmup: int = 500) -> dict[str, object]:
+def run(
+    orders: int, synchronous: str, warmup: int = 500, *, gates: bool = False
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "bench.db", synchronous=synchronous)
         store.migrate()
-        engine = ExecutionEngine(store, PaperBroker())
+        engine = ExecutionEngine(store, PaperBroker(), gates=_desk(store) if gates else None)
         engine.mark("AAPL", "150.00", bid="149.99", ask="150.01", volume="1000000")
         latencies: list[float] = []
         gc.collect()
@@ -48,6 +54,7 @@ def run(orders: int, synchronous: str, warmup: int = 500) -> dict[str, object]:
     return {
         "bench": "submit_path_sqlite",
         "synchronous": synchronous,
+        "gates": gates,
         "orders": orders,
         "orders_per_s": round(orders / elapsed, 1),
         "p50_ms": round(statistics.median(measured) * 1000, 3),
@@ -57,12 +64,26 @@ def run(orders: int, synchronous: str, warmup: int = 500) -> dict[str, object]:
     }
 
 
+def _desk(store: SqliteStore) -> RiskDesk:
+    """Every gate on, with limits the benchmark's orders stay inside."""
+    config = RiskConfig.from_mapping(
+        {
+            "breakers": {"max_trades_per_day": None, "max_trades_per_strategy_per_day": None},
+            "limits": {"default": {"max_qty": "1000", "max_notional": "1000000",
+                                   "price_band_bps": "500", "tick_size": "0.01"}},
+            "duplicate_window_ms": None,
+        }
+    )  # fmt: skip
+    return RiskDesk(store, SystemClock(), config, trading_day=utc_trading_day)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
+    parser.add_argument("--gates", action="store_true", help="every pre-trade gate on")
     args = parser.parse_args()
-    print(json.dumps(run(args.orders, args.synchronous)))
+    print(json.dumps(run(args.orders, args.synchronous, gates=args.gates)))
 
 
 if __name__ == "__main__":

@@ -440,6 +440,8 @@ def test_events_are_published_after_commit_with_schema_version(engine: Execution
     seen: list[dict[str, Any]] = []
     engine.subscribe("*", lambda event: seen.append(event.payload))
     engine.mark("AAPL", "150")
+    assert seen[0]["topic"] == "market.mark"
+    seen.clear()
     report = engine.submit(intent())
     assert [p["topic"] for p in seen] == topics(engine, report.order_id)
     assert all(p["schema_version"] == 1 for p in seen)

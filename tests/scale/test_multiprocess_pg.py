@@ -65,8 +65,17 @@ def test_a_killed_process_open_orders_are_taken_over(pg_url: str, tmp_path: Path
 
     state = str(tmp_path / "paper.json")
     proc = worker(
-        "rest", "--db", pg_url, "--count", "5", "--owner", "proc-a",
-        "--state-file", state, "--ttl-ms", "800",
+        "rest",
+        "--db",
+        pg_url,
+        "--count",
+        "5",
+        "--owner",
+        "proc-a",
+        "--state-file",
+        state,
+        "--ttl-ms",
+        "800",
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()

@@ -32,8 +32,19 @@ STORE_ID = "relaytest"
 def relay(pg_url: str, nats_url: str, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
-            sys.executable, "-m", "ordergate.bus.cli", "events", "relay",
-            "--db", pg_url, "--nats", nats_url, "--store-id", STORE_ID, "--batch", "40",
+            sys.executable,
+            "-m",
+            "ordergate.bus.cli",
+            "events",
+            "relay",
+            "--db",
+            pg_url,
+            "--nats",
+            nats_url,
+            "--store-id",
+            STORE_ID,
+            "--batch",
+            "40",
         ],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,

@@ -55,7 +55,9 @@ def _nats_config(url: str, prefix: str) -> Any:
     try:
         from ordergate.bus.nats import NatsConfig
     except ImportError as exc:
-        raise typer.BadParameter("NATS needs the nats extra: pip install 'ordergate[nats]'") from exc
+        raise typer.BadParameter(
+            "NATS needs the nats extra: pip install 'ordergate[nats]'"
+        ) from exc
     return NatsConfig(url=url, prefix=prefix)
 
 
@@ -120,7 +122,9 @@ def relay(
     )
 
     async def main() -> None:
-        await relay_to_jetstream(store, _nats_config(nats_url, prefix), _stop_on_signals(), relay_config)
+        await relay_to_jetstream(
+            store, _nats_config(nats_url, prefix), _stop_on_signals(), relay_config
+        )
 
     try:
         asyncio.run(main())
@@ -145,9 +149,7 @@ def consume_intents(
     async def main() -> None:
         nc = await connect(config)
         try:
-            await IntentConsumer(nc, engine.submit, config, durable=durable).run(
-                _stop_on_signals()
-            )
+            await IntentConsumer(nc, engine.submit, config, durable=durable).run(_stop_on_signals())
         finally:
             await nc.close()
 

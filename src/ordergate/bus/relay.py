@@ -87,9 +87,7 @@ class OutboxRelay:
         done = _acknowledged_prefix(messages, outcomes)
         if done:
             crashpoint(CRASH_AFTER_PUBLISH)
-            await asyncio.to_thread(
-                self.store.set_outbox_cursor, self.config.consumer, done[-1].id
-            )
+            await asyncio.to_thread(self.store.set_outbox_cursor, self.config.consumer, done[-1].id)
             self.published += len(done)
         if len(done) < len(messages):
             failure = outcomes[len(done)]

@@ -204,14 +204,19 @@ class OrderIntent:
         return out
 
     def canonical_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+        return self.canonical()[0]
 
     def payload_hash(self) -> str:
         """sha256 of everything but the idempotency key: what a replay must match."""
+        return self.canonical()[1]
+
+    def canonical(self) -> tuple[str, str]:
+        """(canonical JSON of every field, sha256 of the JSON of all but the key)."""
         body = self.to_dict()
+        full = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
         del body["idempotency_key"]
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
+        terms = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+        return full, hashlib.sha256(terms.encode()).hexdigest()
 
     @property
     def signed_qty(self) -> Decimal:

@@ -110,6 +110,9 @@ class Order:
     submitted_at: datetime | None = None
     arrival_price: Decimal | None = None
     parent_order_id: str | None = None
+    #: bracket offsets of an entry order: SL/TP = fill x (1 + offset), placed on its fill
+    sl_offset_pct: Decimal | None = None
+    tp_offset_pct: Decimal | None = None
     version: int = 0
 
     @property

@@ -36,11 +36,13 @@ from ordergate.domain.errors import (
     BrokerRejected,
     ErrorCode,
     IdempotencyConflict,
+    OrderGateError,
     OrderNotCancelable,
     OrderNotFound,
     PersistenceError,
 )
 from ordergate.domain.events import (
+    SCHEMA_VERSION,
     OrderCanceled,
     OrderCancelRejected,
     OrderCancelRequested,
@@ -55,6 +57,7 @@ from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.positions import PnlSummary, Position
 from ordergate.domain.report import ExecutionReport
+from ordergate.engine.brackets import bracket_intents, sibling_keys, wants_bracket
 from ordergate.engine.ports import (
     BrokerCallPolicy,
     DirectCall,
@@ -165,14 +168,14 @@ class ExecutionEngine:
 
     def _accept(self, intent: OrderIntent) -> tuple[Order, bool]:
         """Steps 2, 3 and 6a in one unit of work. Returns (order, created now)."""
-        payload_hash = intent.payload_hash()
+        canonical, payload_hash = intent.canonical()
         for _ in range(2):  # a concurrent insert of the same key loses the race once
             try:
                 with self._step() as step:
                     existing = step.tx.find_intent(intent.account_id, intent.idempotency_key)
                     if existing is not None:
                         return self._replay(step, existing, payload_hash), False
-                    return self._create(step, intent, payload_hash), True
+                    return self._create(step, intent, canonical, payload_hash), True
             except DuplicateKey:
                 continue
         raise PersistenceError("the idempotency key kept clashing; try again")
@@ -189,7 +192,15 @@ class ExecutionEngine:
             raise PersistenceError(f"intent {existing.intent_id} has no order")
         return order
 
-    def _create(self, step: Step, intent: OrderIntent, payload_hash: str) -> Order:
+    def _create(
+        self,
+        step: Step,
+        intent: OrderIntent,
+        canonical: str,
+        payload_hash: str,
+        *,
+        parent: Order | None = None,
+    ) -> Order:
         now = self.clock.now()
         intent_id = self.ids.next_id("int")
         order_id = self.ids.next_id("ord")
@@ -199,7 +210,7 @@ class ExecutionEngine:
                 intent.account_id,
                 intent.idempotency_key,
                 payload_hash,
-                intent.canonical_json(),
+                canonical,
                 now,
                 order_id,
             )
@@ -221,9 +232,13 @@ class ExecutionEngine:
             created_at=now,
             updated_at=now,
             arrival_price=None if mark is None else mark.last,
+            parent_order_id=None if parent is None else parent.order_id,
+            sl_offset_pct=intent.sl_offset_pct,
+            tp_offset_pct=intent.tp_offset_pct,
         )
         step.record_created(order, intent_id)
-        rejection = self._check_gates(step, intent, mark)
+        # bracket children protect a filled position: they pass no gate (seed 004)
+        rejection = None if parent is not None else self._check_gates(step, intent, mark)
         if rejection is not None:
             step.record(
                 order, OrderRejected(ts=now, code=rejection.code, message=rejection.message)
@@ -248,7 +263,7 @@ class ExecutionEngine:
         )
         return self.gates.check(intent, context)
 
-    def _send(self, order: Order, intent: OrderIntent) -> None:
+    def _send(self, order: Order, intent: OrderIntent, parent_client_id: str | None = None) -> None:
         """Steps 4-7: call the broker, then record what it said."""
         request = OrderRequest(
             client_order_id=order.client_order_id,
@@ -261,6 +276,8 @@ class ExecutionEngine:
             limit_price=order.limit_price,
             stop_price=order.stop_price,
             expire_at=intent.expire_at,
+            parent_client_order_id=parent_client_id,
+            oco_group=None if parent_client_id is None else f"{parent_client_id}:oco",
         )
         send_with_retry(self, order, request)
 
@@ -289,6 +306,43 @@ class ExecutionEngine:
                 )
                 return
             apply_broker_order(step, order, view, self.clock.now())
+            children = self._bracket_children(step, order)
+            siblings = self._oco_siblings(step, order)
+        for child, child_intent in children:
+            self._send(child, child_intent, order.client_order_id)
+        for sibling_id in siblings:
+            try:
+                self.cancel(sibling_id, reason="oco")
+            except OrderGateError as exc:  # it finished on its own meanwhile
+                log.info("oco sibling not canceled", order_id=sibling_id, error=exc.message)
+
+    def _bracket_children(self, step: Step, order: Order) -> list[tuple[Order, OrderIntent]]:
+        """Record the SL/TP children of a done entry, once (see engine/brackets.py)."""
+        if not wants_bracket(order):
+            return []
+        children = []
+        for intent in bracket_intents(order):
+            if step.tx.find_intent(intent.account_id, intent.idempotency_key) is not None:
+                continue
+            canonical, payload_hash = intent.canonical()
+            child = self._create(step, intent, canonical, payload_hash, parent=order)
+            children.append((child, intent))
+        return children
+
+    def _oco_siblings(self, step: Step, order: Order) -> list[str]:
+        """The open siblings of a bracket child that has started to fill."""
+        if order.parent_order_id is None or order.filled_qty == 0:
+            return []
+        parent = step.tx.get_order(order.parent_order_id)
+        if parent is None:
+            return []
+        open_ids = []
+        for key in sibling_keys(order, parent.idempotency_key):
+            stored = step.tx.find_intent(order.account_id, key)
+            sibling = None if stored is None else step.tx.get_order(stored.order_id)
+            if sibling is not None and sibling.is_open:
+                open_ids.append(sibling.order_id)
+        return open_ids
 
     # ------------------------------------------------------------ cancel
 
@@ -379,7 +433,8 @@ class ExecutionEngine:
             self._marks[mark.symbol] = mark
         if isinstance(self.broker, MarketDataSink):
             self.broker.on_mark(mark)
-        self.bus.publish("market.mark", mark.symbol, mark.to_dict())
+        body = {"schema_version": SCHEMA_VERSION, "topic": "market.mark", **mark.to_dict()}
+        self.bus.publish("market.mark", mark.symbol, body)  # in-process only: not an order event
         return mark
 
     def marks(self) -> dict[str, Mark]:

@@ -120,7 +120,7 @@ def verify_chain(conn: sqlite3.Connection, *, expected_head: str | None = None) 
             if not pruned:
                 actual = event_hash(
                     str(stored_prev),
-                    order_id,
+                    row[1],  # NULL for operational events: hashed as null
                     row[2],
                     row[3],
                     row[4],
@@ -150,7 +150,7 @@ def _link_problem(
             "reordered",
             seq,
             order_id,
-            f"follows seq {found[0]} (order {found[1]}) in the chain but is stored after "
+            f"follows seq {found[0]} (order {found[1] or '-'}) in the chain but is stored after "
             f"seq {prev_seq}",
         )
     if seq - prev_seq > 1:
@@ -184,7 +184,7 @@ def _order_of(conn: sqlite3.Connection, seq: int) -> str:
         " UNION ALL SELECT order_id FROM audit_pruned WHERE seq = ?",
         (seq, seq),
     ).fetchone()
-    return "" if row is None else str(row[0])
+    return "" if row is None or row[0] is None else str(row[0])
 
 
 def _add(result: VerifyResult, problem: Problem) -> None:

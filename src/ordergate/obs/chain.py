@@ -29,7 +29,7 @@ def canonical_ts(ts: datetime) -> str:
 
 
 def canonical_event(
-    order_id: str,
+    order_id: str | None,
     topic: str,
     from_status: str | None,
     to_status: str | None,
@@ -50,7 +50,7 @@ def canonical_event(
 
 def event_hash(
     prev_hash: str,
-    order_id: str,
+    order_id: str | None,
     topic: str,
     from_status: str | None,
     to_status: str | None,
@@ -80,8 +80,9 @@ class ChainedEvent(Protocol):
 
 
 def chain_rows(head: Sequence[Any] | None, events: Iterable[ChainedEvent]) -> list[tuple[Any, ...]]:
-    """Rows ``(seq, order_id, topic, from, to, payload, ts, prev_hash, hash)`` for the
-    events that belong to an order, chained after ``head`` = ``(seq, hash)`` or None.
+    """Rows ``(seq, order_id, topic, from, to, payload, ts, prev_hash, hash)`` for
+    ``events`` (an order's, or operational ones with no order), chained after ``head`` =
+    ``(seq, hash)`` or None.
 
     ``seq`` is given explicitly (head + 1, …) so it never goes back, even after
     retention removed the newest rows; a unit of work holds the write lock, so the
@@ -91,8 +92,6 @@ def chain_rows(head: Sequence[Any] | None, events: Iterable[ChainedEvent]) -> li
     prev = GENESIS if head is None or head[1] is None else str(head[1])  # NULL: pre-chain row
     rows: list[tuple[Any, ...]] = []
     for e in events:
-        if e.order_id is None:
-            continue
         digest = event_hash(prev, e.order_id, e.topic, e.from_status, e.to_status, e.payload, e.ts)
         seq += 1
         rows.append(

@@ -4,9 +4,10 @@ What goes (defaults from the settings):
 
 - orders in a final status whose last change is older than ``orders_days`` (365),
   with their fills, events and intent — an open order is never touched, however old;
-- outbox messages (the raw messages published from each step, broker receipts among
-  them) older than ``receipts_days`` (30) that every relay has already passed, and
-  rows of a ``broker_receipts`` table when one exists.
+- raw operational messages — events with no order (marks, broker and ops
+  messages) in the event log that is also the outbox — older than ``receipts_days``
+  (30) that every relay has already passed, and rows of a ``broker_receipts`` table
+  when the schema has one.
 
 How the chain stays verifiable: a purged event leaves a stub in ``audit_pruned``
 (``seq``, ``order_id``, ``prev_hash``, ``hash``; no content), so the events around it
@@ -96,15 +97,7 @@ def purge(
 
 def _purge_orders(conn: sqlite3.Connection, ids: Sequence[str], result: PurgeResult) -> None:
     marks = _marks(ids)
-    conn.execute(
-        "INSERT INTO audit_pruned (seq, order_id, prev_hash, hash, ts) "
-        f"SELECT seq, order_id, prev_hash, hash, ts FROM order_events "
-        f"WHERE order_id IN ({marks}) AND hash IS NOT NULL",
-        tuple(ids),
-    )
-    result.events += conn.execute(
-        f"DELETE FROM order_events WHERE order_id IN ({marks})", tuple(ids)
-    ).rowcount
+    result.events += _prune_events(conn, f"order_id IN ({marks})", tuple(ids))
     result.fills += conn.execute(
         f"DELETE FROM fills WHERE order_id IN ({marks})", tuple(ids)
     ).rowcount
@@ -127,15 +120,26 @@ def _purge_orders(conn: sqlite3.Connection, ids: Sequence[str], result: PurgeRes
         ).rowcount
 
 
+def _prune_events(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> int:
+    """Delete the events ``where`` selects, leaving a stub of each chained one."""
+    conn.execute(
+        "INSERT INTO audit_pruned (seq, order_id, prev_hash, hash, ts) "
+        "SELECT seq, COALESCE(order_id, ''), prev_hash, hash, ts FROM order_events "
+        f"WHERE {where} AND hash IS NOT NULL",
+        params,
+    )
+    return int(conn.execute(f"DELETE FROM order_events WHERE {where}", params).rowcount)
+
+
 def _purge_outbox(conn: sqlite3.Connection, cut: str, result: PurgeResult) -> None:
-    """Old messages every relay has passed (all of them when no relay ever ran)."""
+    """Old messages with no order that every relay has passed (all, when none ever ran)."""
     row = conn.execute("SELECT MIN(last_id) FROM outbox_cursors").fetchone()
     relayed_up_to = None if row is None else row[0]
-    sql = "DELETE FROM outbox WHERE created_at < ?"
+    where = "order_id IS NULL AND ts < ?"
     params: tuple[Any, ...] = (cut,)
     if relayed_up_to is not None:
-        sql, params = f"{sql} AND id <= ?", (cut, relayed_up_to)
-    result.outbox += conn.execute(sql, params).rowcount
+        where, params = f"{where} AND seq <= ?", (cut, relayed_up_to)
+    result.outbox += _prune_events(conn, where, params)
 
 
 def _purge_receipts(conn: sqlite3.Connection, cut: str, result: PurgeResult) -> None:

@@ -28,235 +28,46 @@ as :class:`DuplicateKey`), with the driver's exception chained.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from ordergate.domain.errors import PersistenceError
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
-from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.store.base import (
     DailyPnl,
-    DuplicateKey,
-    EventRecord,
     OrderQuery,
     OutboxMessage,
     StoredEvent,
-    StoredIntent,
+    StoredFill,
+    StoredKillSwitch,
 )
-from ordergate.obs.chain import chain_rows
 from ordergate.store.migrate import apply_migrations
+from ordergate.store.pg_uow import (
+    FILL_SELECT,
+    OPEN,
+    ORDER_SELECT,
+    POSITION_SELECT,
+    PostgresUnitOfWork,
+    translate,
+    translated,
+)
 from ordergate.store.rows import (
-    FILL_COLUMNS,
-    ORDER_COLUMNS,
-    ORDER_MUTABLE,
     fill_from_row,
     mark_from_row,
-    mark_values,
     order_from_row,
-    order_update_values,
-    order_values,
     position_from_row,
-    position_values,
     ts_parse,
 )
 
-_ORDER_SELECT = f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders"
-_ORDER_INSERT = (
-    f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}, intent_id) "
-    f"VALUES ({', '.join(['%s'] * (len(ORDER_COLUMNS) + 1))})"
-)
-_ORDER_UPDATE = (
-    f"UPDATE orders SET {', '.join(f'{c} = %s' for c in ORDER_MUTABLE)} "
-    "WHERE order_id = %s AND version = %s"
-)
-_FILL_SELECT = f"SELECT {', '.join(FILL_COLUMNS)} FROM fills"
-_POSITION_SELECT = (
-    "SELECT account_id, symbol, qty, avg_price, realized_gross, commission FROM positions"
-)
-_OPEN = ["PENDING", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "PENDING_CANCEL"]
-#: Advisory locks are per database; keying them by schema keeps two stores apart.
-_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || %s, 0))"
-#: The chain's head, ``(seq, hash)``: the newest among live events, pruned events'
-#: stubs and anchors (retention may have removed the newest events).
-_CHAIN_HEAD = (
-    "SELECT seq, hash FROM ("
-    "(SELECT seq, hash FROM order_events ORDER BY seq DESC LIMIT 1) UNION ALL "
-    "(SELECT seq, hash FROM audit_pruned ORDER BY seq DESC LIMIT 1) UNION ALL "
-    "(SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1)"
-    ") AS heads ORDER BY seq DESC LIMIT 1"
-)
-
-
-def translate(exc: psycopg.Error) -> PersistenceError:
-    """Map a driver error to ours: unique violations to DuplicateKey, the rest generic."""
-    if isinstance(exc, pg_errors.UniqueViolation):
-        return DuplicateKey(f"duplicate key: {exc}")
-    return PersistenceError(f"the PostgreSQL store failed: {type(exc).__name__}: {exc}")
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except psycopg.Error as exc:
-        raise translate(exc) from exc
-
-
-class PostgresUnitOfWork:
-    """One transaction on one pooled connection."""
-
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self._c = conn
-
-    def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
-        try:
-            return self._c.execute(sql, params).fetchall()
-        except psycopg.Error as exc:
-            raise translate(exc) from exc
-
-    def _run(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:
-        try:
-            return self._c.execute(sql, params).rowcount
-        except psycopg.Error as exc:
-            raise translate(exc) from exc
-
-    def _order(self, where: str, value: str) -> Order | None:
-        rows = self._all(f"{_ORDER_SELECT} WHERE {where} = %s FOR UPDATE", (value,))
-        return order_from_row(rows[0]) if rows else None
-
-    def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None:
-        rows = self._all(
-            "SELECT intent_id, account_id, idempotency_key, payload_hash, payload, received_at, "
-            "order_id FROM intents WHERE account_id = %s AND idempotency_key = %s",
-            (account_id, idempotency_key),
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        return StoredIntent(row[0], row[1], row[2], row[3], row[4], ts_parse(row[5]), row[6])
-
-    def insert_intent(self, intent: StoredIntent) -> None:
-        self._run(
-            "INSERT INTO intents (intent_id, account_id, idempotency_key, payload_hash, payload, "
-            "received_at, order_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (
-                intent.intent_id,
-                intent.account_id,
-                intent.idempotency_key,
-                intent.payload_hash,
-                intent.payload,
-                intent.received_at,
-                intent.order_id,
-            ),
-        )
-
-    def insert_order(self, order: Order, intent_id: str) -> None:
-        self._run(_ORDER_INSERT, (*order_values(order), intent_id))
-
-    def update_order(self, order: Order, expected_version: int) -> None:
-        count = self._run(
-            _ORDER_UPDATE, (*order_update_values(order), order.order_id, expected_version)
-        )
-        if count != 1:
-            raise PersistenceError(
-                f"order {order.order_id} changed underneath this update "
-                f"(expected version {expected_version})"
-            )
-
-    def get_order(self, order_id: str) -> Order | None:
-        return self._order("order_id", order_id)
-
-    def order_by_client_id(self, client_order_id: str) -> Order | None:
-        return self._order("client_order_id", client_order_id)
-
-    def record_events(self, events: Sequence[EventRecord]) -> None:
-        """Extend the hash chain with ``events`` under the event-log lock (see module)."""
-        if not events:
-            return
-        self._all(_LOCK, (".event_log",))
-        rows = chain_rows(next(iter(self._all(_CHAIN_HEAD)), None), events)
-        if rows:
-            with _translated():
-                self._c.cursor().executemany(
-                    "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, "
-                    "payload, ts, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    rows,
-                )
-
-    def has_fill(self, order_id: str, exec_id: str) -> bool:
-        rows = self._all(
-            "SELECT 1 FROM fills WHERE order_id = %s AND exec_id = %s", (order_id, exec_id)
-        )
-        return bool(rows)
-
-    def insert_fill(
-        self,
-        fill: Fill,
-        account_id: str,
-        strategy_id: str,
-        realized_gross: Decimal,
-        trading_day: str,
-    ) -> None:
-        self._run(
-            "INSERT INTO fills (order_id, exec_id, account_id, strategy_id, symbol, side, "
-            "last_qty, last_px, commission, realized_gross, liquidity, late, trading_day, ts) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                fill.order_id,
-                fill.exec_id,
-                account_id,
-                strategy_id,
-                fill.symbol,
-                fill.side.value,
-                fmt(fill.last_qty),
-                fmt(fill.last_px),
-                fmt(fill.commission),
-                fmt(realized_gross),
-                fill.liquidity,
-                int(fill.late),
-                trading_day,
-                fill.ts,
-            ),
-        )
-
-    def get_position(self, account_id: str, symbol: str) -> Position:
-        """Read the position under a lock on (account, symbol) held until commit."""
-        self._all(_LOCK, (f".position\x1f{account_id}\x1f{symbol}",))
-        rows = self._all(
-            f"{_POSITION_SELECT} WHERE account_id = %s AND symbol = %s", (account_id, symbol)
-        )
-        if not rows:
-            return Position(account_id=account_id, symbol=symbol)
-        return position_from_row(rows[0])
-
-    def save_position(self, position: Position, ts: datetime) -> None:
-        self._run(
-            "INSERT INTO positions (account_id, symbol, qty, avg_price, realized_gross, "
-            "commission, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (account_id, symbol) DO UPDATE SET qty = excluded.qty, "
-            "avg_price = excluded.avg_price, realized_gross = excluded.realized_gross, "
-            "commission = excluded.commission, updated_at = excluded.updated_at",
-            position_values(position, ts),
-        )
-
-    def save_mark(self, mark: Mark) -> None:
-        self._run(
-            "INSERT INTO marks (symbol, last, bid, ask, volume, ts) "
-            "VALUES (%s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (symbol) DO UPDATE SET last = excluded.last, bid = excluded.bid, "
-            "ask = excluded.ask, volume = excluded.volume, ts = excluded.ts",
-            mark_values(mark),
-        )
+__all__ = ["PostgresStore", "PostgresUnitOfWork", "translate"]
 
 
 class PostgresStore:
@@ -274,9 +85,11 @@ class PostgresStore:
         max_size: int = 8,
         schema: str | None = None,
         connect_timeout_s: float = 10.0,
+        synchronous_commit: bool = True,
     ) -> None:
         self.url = url
         self.schema = schema
+        self.synchronous_commit = synchronous_commit
         try:
             self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
                 url,
@@ -295,8 +108,15 @@ class PostgresStore:
             ) from exc
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
-        """Every session in UTC, and in the store's schema when it has one."""
+        """Every session in UTC, and in the store's schema when it has one.
+
+        ``synchronous_commit=False`` acknowledges a commit before its WAL reaches disk:
+        a server crash may lose the last moments of commits (never consistency), like
+        SQLite's ``synchronous=NORMAL``; several times faster on a slow disk.
+        """
         conn.execute("SET TIME ZONE 'UTC'")
+        if not self.synchronous_commit:
+            conn.execute("SET synchronous_commit = off")
         if self.schema:
             conn.execute("SELECT set_config('search_path', %s, false)", (self.schema,))
 
@@ -341,11 +161,11 @@ class PostgresStore:
     # ------------------------------------------------------------------ reads
 
     def get_order(self, order_id: str) -> Order | None:
-        rows = self._read(f"{_ORDER_SELECT} WHERE order_id = %s", (order_id,))
+        rows = self._read(f"{ORDER_SELECT} WHERE order_id = %s", (order_id,))
         return order_from_row(rows[0]) if rows else None
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
-        rows = self._read(f"{_ORDER_SELECT} WHERE client_order_id = %s", (client_order_id,))
+        rows = self._read(f"{ORDER_SELECT} WHERE client_order_id = %s", (client_order_id,))
         return order_from_row(rows[0]) if rows else None
 
     def list_orders(self, query: OrderQuery) -> list[Order]:
@@ -360,16 +180,16 @@ class PostgresStore:
                 where.append(f"{column} = %s")
                 params.append(value)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        sql = f"{_ORDER_SELECT}{clause} ORDER BY order_id DESC LIMIT %s OFFSET %s"
+        sql = f"{ORDER_SELECT}{clause} ORDER BY order_id DESC LIMIT %s OFFSET %s"
         params.extend((query.limit, query.offset))
         return [order_from_row(row) for row in self._read(sql, params)]
 
     def open_orders(self) -> list[Order]:
-        sql = f"{_ORDER_SELECT} WHERE status = ANY(%s) ORDER BY created_at, order_id"
-        return [order_from_row(row) for row in self._read(sql, (_OPEN,))]
+        sql = f"{ORDER_SELECT} WHERE status = ANY(%s) ORDER BY created_at, order_id"
+        return [order_from_row(row) for row in self._read(sql, (OPEN,))]
 
     def fills_for(self, order_id: str) -> list[Fill]:
-        rows = self._read(f"{_FILL_SELECT} WHERE order_id = %s ORDER BY fill_id", (order_id,))
+        rows = self._read(f"{FILL_SELECT} WHERE order_id = %s ORDER BY fill_id", (order_id,))
         return [fill_from_row(row) for row in rows]
 
     def events_for(self, order_id: str) -> list[StoredEvent]:
@@ -385,10 +205,10 @@ class PostgresStore:
 
     def positions(self, account_id: str | None = None) -> list[Position]:
         if account_id is None:
-            rows = self._read(f"{_POSITION_SELECT} ORDER BY account_id, symbol")
+            rows = self._read(f"{POSITION_SELECT} ORDER BY account_id, symbol")
         else:
             rows = self._read(
-                f"{_POSITION_SELECT} WHERE account_id = %s ORDER BY symbol", (account_id,)
+                f"{POSITION_SELECT} WHERE account_id = %s ORDER BY symbol", (account_id,)
             )
         return [position_from_row(row) for row in rows]
 
@@ -414,6 +234,41 @@ class PostgresStore:
         )
         return str(rows[0][0]) if rows else None
 
+    def fills_since(self, trading_day: str) -> list[StoredFill]:
+        rows = self._read(
+            "SELECT account_id, strategy_id, symbol, order_id, exec_id, realized_gross, "
+            "commission, trading_day, ts FROM fills WHERE trading_day >= %s ORDER BY fill_id",
+            (trading_day,),
+        )
+        return [
+            StoredFill(r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), Decimal(r[6]), r[7], r[8])
+            for r in rows
+        ]
+
+    def kill_switches(self) -> list[StoredKillSwitch]:
+        rows = self._read(
+            "SELECT kind, target, state, reason, actor, updated_at FROM kill_switches "
+            "ORDER BY kind, target"
+        )
+        return [StoredKillSwitch(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    def save_kill_switch(self, switch: StoredKillSwitch) -> None:
+        """Upsert on (kind, target)."""
+        self._write(
+            "INSERT INTO kill_switches (kind, target, state, reason, actor, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (kind, target) DO UPDATE SET "
+            "state = excluded.state, reason = excluded.reason, actor = excluded.actor, "
+            "updated_at = excluded.updated_at",
+            (
+                switch.kind,
+                switch.target,
+                switch.state,
+                switch.reason,
+                switch.actor,
+                switch.updated_at,
+            ),
+        )
+
     def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]:
         rows = self._read(
             "SELECT id, topic, key, payload, created_at FROM outbox "
@@ -428,16 +283,17 @@ class PostgresStore:
 
     def set_outbox_cursor(self, consumer: str, last_id: int) -> None:
         """Move the cursor forward (never back: two relays may race)."""
-        with self.connection() as conn:
-            try:
-                conn.execute(
-                    "INSERT INTO outbox_cursors (consumer, last_id) VALUES (%s, %s) "
-                    "ON CONFLICT (consumer) DO UPDATE "
-                    "SET last_id = GREATEST(outbox_cursors.last_id, excluded.last_id)",
-                    (consumer, last_id),
-                )
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
+        self._write(
+            "INSERT INTO outbox_cursors (consumer, last_id) VALUES (%s, %s) "
+            "ON CONFLICT (consumer) DO UPDATE "
+            "SET last_id = GREATEST(outbox_cursors.last_id, excluded.last_id)",
+            (consumer, last_id),
+        )
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        """One statement in its own (autocommit) transaction."""
+        with self.connection() as conn, translated():
+            conn.execute(sql, params)
 
 
 def _safe(url: str) -> str:

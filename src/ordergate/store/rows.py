@@ -46,6 +46,8 @@ ORDER_COLUMNS = (
     "updated_at",
     "submitted_at",
     "version",
+    "sl_offset_pct",
+    "tp_offset_pct",
 )
 #: Columns an update may change (identity and terms never change).
 ORDER_MUTABLE = (
@@ -122,6 +124,8 @@ def order_values(order: Order) -> tuple[Any, ...]:
         ts_text(order.updated_at),
         ts_text(order.submitted_at),
         order.version,
+        fmt(order.sl_offset_pct),
+        fmt(order.tp_offset_pct),
     )
 
 
@@ -174,6 +178,8 @@ def order_from_row(row: Sequence[Any]) -> Order:
         updated_at,
         submitted_at,
         version,
+        sl_offset_pct,
+        tp_offset_pct,
     ) = row
     return Order(
         order_id=order_id,
@@ -204,6 +210,8 @@ def order_from_row(row: Sequence[Any]) -> Order:
         updated_at=ts_parse(updated_at),
         submitted_at=None if submitted_at is None else ts_parse(submitted_at),
         version=version,
+        sl_offset_pct=_dec(sl_offset_pct),
+        tp_offset_pct=_dec(tp_offset_pct),
     )
 
 

@@ -372,7 +372,9 @@ class SqliteStore:
             (trading_day,),
         )
         return [
-            StoredFill(r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), Decimal(r[6]), r[7], ts_parse(r[8]))
+            StoredFill(
+                r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), Decimal(r[6]), r[7], ts_parse(r[8])
+            )
             for r in rows
         ]
 

@@ -1,0 +1,14 @@
+-- The mirror of migrations/sqlite/0005_risk.sql.
+-- Kill switches (seed 004), one row per (kind, target), with who, why and when.
+CREATE TABLE kill_switches (
+    kind        TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (kind, target)
+);
+
+-- Fills by trading day, to rebuild the loss breakers' ledger at start.
+CREATE INDEX fills_day ON fills (trading_day);

@@ -1,0 +1,5 @@
+-- The mirror of migrations/sqlite/0006_brackets.sql.
+-- Brackets (seed 004): the entry keeps its SL/TP offsets; children point at their parent.
+ALTER TABLE orders ADD COLUMN sl_offset_pct NUMERIC;
+ALTER TABLE orders ADD COLUMN tp_offset_pct NUMERIC;
+CREATE INDEX orders_parent ON orders (parent_order_id) WHERE parent_order_id IS NOT NULL;
