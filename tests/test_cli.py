@@ -140,3 +140,24 @@ def test_config_from_env_and_yaml(db: str, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("ORDERGATE_EXEC_TIMEOUT_MS", "-1")
     out = run("config", "show", "--db", db, code=2)
     assert "exec_timeout_ms" in out
+
+
+def test_trading_halt_reduce_and_emergency(db: str) -> None:
+    run("mark", "AAPL", "--last", "10", "--db", db)
+    run("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "10", "--key", "t0", "--db", db)
+    shown = run_json("trading", "set", "HALTED", "--actor", "ops", "--reason", "exchange down", "--db", db)
+    assert shown["state"]["value"] == "HALTED"
+    halted = run_json("submit", "--symbol", "AAPL", "--side", "sell", "--qty", "1", "--key", "t1", "--db", db, code=2)
+    assert halted["error_code"] == "E_RISK_TRADING_HALTED"
+    run("trading", "set", "REDUCING", "--actor", "ops", "--reason", "wind down", "--db", db)
+    more = run_json("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--key", "t2", "--db", db, code=2)
+    assert more["error_code"] == "E_RISK_REDUCE_ONLY"
+    less = run_json("submit", "--symbol", "AAPL", "--side", "sell", "--qty", "4", "--key", "t3", "--db", db)
+    assert less["status"] == "FILLED"
+    run("trading", "set", "NORMAL", "--actor", "ops", "--reason", "back", "--db", db)
+    run("trading", "emergency", "--on", "--actor", "risk", "--reason", "black swan", "--db", db)
+    assert json.loads(run("trading", "show", "--db", db))["posture"]["value"] == "EMERGENCY"
+    blocked = run_json("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--key", "t4", "--db", db, code=2)
+    assert blocked["error_code"] == "E_RISK_REDUCE_ONLY"
+    out = run_json("trading", "set", "SIDEWAYS", "--actor", "x", "--reason", "y", "--db", db, code=2)
+    assert out["error"]["code"] == "E_CONFIG_INVALID"

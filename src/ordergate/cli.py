@@ -11,21 +11,22 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ordergate.bootstrap import build_engine, build_store
+from ordergate.bootstrap import build_engine, build_risk_desk, build_store
 from ordergate.clock import SystemClock
 from ordergate.config import Settings, load_settings
-from ordergate.domain.errors import OrderGateError
+from ordergate.domain.errors import ConfigError, OrderGateError
 from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.risk import cli as risk_cli
-from ordergate.risk.desk import StoreKillSwitchRepository
+from ordergate.risk.desk import RiskDesk, StoreKillSwitchRepository
 from ordergate.risk.killswitch import KillSwitchBoard
 from ordergate.store.base import OrderQuery
 
@@ -407,6 +408,80 @@ def _plain_engine(db: str | None) -> ExecutionEngine:
 
 
 risk_cli.register(app, _board, _plain_engine, lambda db: _settings(db).mode)
+
+trading_app = typer.Typer(
+    help="The desk's trading state (NORMAL, REDUCING, HALTED) and EMERGENCY posture.",
+    no_args_is_help=True,
+)
+app.add_typer(trading_app, name="trading")
+ActorOpt = Annotated[str, typer.Option("--actor", help="Who (recorded).")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded).")]
+
+
+def _desk(db: str | None) -> RiskDesk:
+    settings = _settings(db)
+    zone = ZoneInfo(settings.trading_timezone)
+    return build_risk_desk(
+        settings,
+        build_store(settings),
+        SystemClock(),
+        lambda when: when.astimezone(zone).date().isoformat(),
+    )
+
+
+def _controls_dict(desk: RiskDesk) -> dict[str, Any]:
+    c = desk.controls
+    return {
+        name: {"value": ch.value, "actor": ch.actor, "reason": ch.reason, "at": ch.at.isoformat()}
+        for name, ch in (("state", c.state_change), ("posture", c.posture_change))
+    }
+
+
+@trading_app.command("set")
+def trading_set(
+    state: Annotated[str, typer.Argument(help="NORMAL, REDUCING or HALTED.")],
+    actor: ActorOpt,
+    reason: ReasonOpt,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """HALTED: no new orders (cancels pass). REDUCING: only orders that reduce exposure."""
+
+    def run() -> None:
+        desk = _desk(db)
+        try:
+            desk.set_trading_state(state, actor=actor, reason=reason)
+        except ValueError:
+            raise ConfigError(
+                f"unknown trading state {state!r}: NORMAL, REDUCING or HALTED"
+            ) from None
+        _emit(_controls_dict(desk)) if as_json else console.print(_controls_dict(desk))
+
+    _guard(as_json, run)
+
+
+@trading_app.command("emergency")
+def trading_emergency(
+    on: Annotated[bool, typer.Option("--on/--off", help="Raise or lower the posture.")],
+    actor: ActorOpt,
+    reason: ReasonOpt,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """EMERGENCY posture (seed 002's Black Swan): only exposure-reducing orders pass."""
+
+    def run() -> None:
+        desk = _desk(db)
+        desk.set_posture("EMERGENCY" if on else "NORMAL", actor=actor, reason=reason)
+        _emit(_controls_dict(desk)) if as_json else console.print(_controls_dict(desk))
+
+    _guard(as_json, run)
+
+
+@trading_app.command("show")
+def trading_show(db: DbOption = None) -> None:
+    """The trading state and posture, with who set them and why."""
+    _guard(True, lambda: _emit(_controls_dict(_desk(db))))
 
 
 def main() -> None:

@@ -6,8 +6,6 @@ import sqlite3
 from dataclasses import replace
 from decimal import Decimal
 
-from tests.exchange.conftest import buy
-
 from ordergate.brokers.base import OrderRequest
 from ordergate.brokers.exchange import ExchangeBroker
 from ordergate.domain.enums import OrderType, Side, TimeInForce
@@ -15,6 +13,7 @@ from ordergate.engine.engine import ExecutionEngine
 from ordergate.engine.reconcile import ReconcileStatus, reconcile
 from ordergate.exchange.server import ExchangeServer
 from ordergate.store.sqlite import SqliteStore
+from tests.exchange.conftest import buy
 
 MANUAL = OrderRequest(
     client_order_id="manual-1",

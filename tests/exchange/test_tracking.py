@@ -6,14 +6,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from tests.exchange.conftest import buy
-
 from ordergate.brokers.exchange import ExchangeBroker
 from ordergate.domain.enums import OrderStatus
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.engine.tracking import OrderTracker, TrackingConfig
 from ordergate.exchange.faults import FaultKnobs
 from ordergate.exchange.server import ExchangeServer
+from tests.exchange.conftest import buy
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:

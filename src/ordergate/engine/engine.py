@@ -68,6 +68,7 @@ from ordergate.engine.ports import (
 from ordergate.engine.recorder import Step, unit_of_work
 from ordergate.engine.submitting import send_with_retry
 from ordergate.engine.sync import apply_broker_order
+from ordergate.engine.tracking import late_fill_candidates
 from ordergate.resilience.retry import RetryPolicy
 from ordergate.store.base import DuplicateKey, OrderQuery, Store, StoredIntent
 
@@ -395,17 +396,21 @@ class ExecutionEngine:
 
     # ----------------------------------------------------------- sync
 
-    def sync_broker_state(self) -> dict[str, Any]:
+    def sync_broker_state(self, *, late_window_s: float = 60.0) -> dict[str, Any]:
         """Look every open order up at the broker by ``client_order_id`` and apply what
-        it says (missed fills, cancels); report what was checked and changed."""
+        it says (missed fills, cancels) — and every order canceled or expired in the last
+        ``late_window_s`` seconds, which a late fill can still reach; report what was
+        checked and changed."""
         checked, changed, missing = 0, 0, []
-        for order in self.store.open_orders():
+        recent = late_fill_candidates(self.store, self.clock.now(), late_window_s)
+        for order in [*self.store.open_orders(), *recent]:
             if order.status is OrderStatus.PENDING:
                 continue
             checked += 1
             view = self._lookup(order.client_order_id)
             if view is None:
-                missing.append(order.order_id)
+                if order.status.is_open:
+                    missing.append(order.order_id)
                 continue
             before = self.store.get_order(order.order_id)
             self.on_broker_update(view)

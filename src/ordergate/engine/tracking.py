@@ -25,12 +25,25 @@ import structlog
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import OrderGateError
 from ordergate.domain.order import Order
+from ordergate.store.base import OrderQuery, Store
 
 if TYPE_CHECKING:
     from ordergate.engine.engine import ExecutionEngine
 
 log = structlog.get_logger("ordergate.engine.tracking")
 TIMEOUT_REASON = "timeout"
+
+
+def late_fill_candidates(store: Store, now: datetime, window_s: float) -> list[Order]:
+    """Orders canceled or expired in the last ``window_s`` seconds with something left
+    unfilled: a late fill can still reach them (seed 004), so they are still looked up."""
+    since = now - timedelta(seconds=window_s)
+    query = OrderQuery(status=("CANCELED", "EXPIRED"), limit=1000)
+    return [
+        o
+        for o in store.list_orders(query)
+        if o.updated_at >= since and o.filled_qty < o.qty and o.broker_order_id
+    ]
 
 
 @runtime_checkable
@@ -87,6 +100,10 @@ class OrderTracker:
                 self._cancel(order, now, result)
             elif poll_all or order.status is OrderStatus.PENDING_CANCEL:
                 self._poll(order.order_id, order.client_order_id, result)
+        if poll_all:
+            for order in late_fill_candidates(self.engine.store, now, self.config.late_grace):
+                if order.order_id not in self._late_watch:
+                    self._poll(order.order_id, order.client_order_id, result)
         for order_id, since in list(self._late_watch.items()):
             watched = self.engine.store.get_order(order_id)
             done = watched is None or watched.status is OrderStatus.FILLED

@@ -27,8 +27,8 @@ from ordergate.risk.killswitch import (
     KillSwitchState,
 )
 from ordergate.risk.ledger import RiskLedger
-from ordergate.risk.trading_state import TradingControls
-from ordergate.store.base import Store, StoredKillSwitch
+from ordergate.risk.trading_state import ControlChange, Posture, TradingControls, TradingState
+from ordergate.store.base import Store, StoredControl, StoredKillSwitch
 
 
 class StoreKillSwitchRepository:
@@ -92,15 +92,46 @@ class RiskDesk:
             buying_power=buying_power,
             trading_day=trading_day,
         )
+        self._store = store
         self._refresh_seconds = refresh_seconds
-        self._refreshed = time.monotonic()
         self._lock = threading.Lock()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read switches and controls (another process may have changed them)."""
+        self.board.refresh()
+        for row in self._store.trading_controls():
+            change = ControlChange(
+                value=row.value, actor=row.actor, reason=row.reason, at=row.updated_at
+            )
+            if row.name == "state":
+                self.controls.state = TradingState(row.value)
+                self.controls.state_change = change
+            elif row.name == "posture":
+                self.controls.posture = Posture(row.value)
+                self.controls.posture_change = change
+        self._refreshed = time.monotonic()
+
+    def set_trading_state(self, state: str, *, actor: str, reason: str) -> ControlChange:
+        """NORMAL, REDUCING (only exposure-reducing orders) or HALTED (no new orders)."""
+        change = self.controls.set_state(state, actor=actor, reason=reason)
+        self._save("state", change)
+        return change
+
+    def set_posture(self, posture: str, *, actor: str, reason: str) -> ControlChange:
+        """NORMAL or EMERGENCY (seed 002's Black Swan: only reducing orders pass)."""
+        change = self.controls.set_posture(posture, actor=actor, reason=reason)
+        self._save("posture", change)
+        return change
+
+    def _save(self, name: str, change: ControlChange) -> None:
+        self._store.save_trading_control(
+            StoredControl(name, change.value, change.actor, change.reason, change.at)
+        )
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
-        now = time.monotonic()
-        if now - self._refreshed >= self._refresh_seconds:
-            self.board.refresh()
-            self._refreshed = now
+        if time.monotonic() - self._refreshed >= self._refresh_seconds:
+            self.refresh()
         with self._lock:
             return self.chain.check(intent, context)
 

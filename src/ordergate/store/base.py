@@ -112,6 +112,17 @@ class StoredKillSwitch:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredControl:
+    """A trading control (``state`` or ``posture``) with who set it, why and when."""
+
+    name: str
+    value: str
+    actor: str
+    reason: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class OrderQuery:
     status: Sequence[str] = ()
     symbol: str | None = None
@@ -183,6 +194,11 @@ class Store(Protocol):
     def kill_switches(self) -> list[StoredKillSwitch]: ...
     def save_kill_switch(self, switch: StoredKillSwitch) -> None:
         """Upsert on (kind, target)."""
+        ...
+
+    def trading_controls(self) -> list[StoredControl]: ...
+    def save_trading_control(self, control: StoredControl) -> None:
+        """Upsert on name."""
         ...
 
     def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]: ...

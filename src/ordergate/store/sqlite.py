@@ -32,6 +32,7 @@ from ordergate.store.base import (
     EventRecord,
     OrderQuery,
     OutboxMessage,
+    StoredControl,
     StoredEvent,
     StoredFill,
     StoredIntent,
@@ -399,6 +400,28 @@ class SqliteStore:
                     switch.reason,
                     switch.actor,
                     ts_text(switch.updated_at),
+                ),
+            )
+
+    def trading_controls(self) -> list[StoredControl]:
+        rows = self._read(
+            "SELECT name, value, actor, reason, updated_at FROM trading_controls ORDER BY name"
+        )
+        return [StoredControl(r[0], r[1], r[2], r[3], ts_parse(r[4])) for r in rows]
+
+    def save_trading_control(self, control: StoredControl) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO trading_controls (name, value, actor, reason, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+                "actor = excluded.actor, reason = excluded.reason, "
+                "updated_at = excluded.updated_at",
+                (
+                    control.name,
+                    control.value,
+                    control.actor,
+                    control.reason,
+                    ts_text(control.updated_at),
                 ),
             )
 
