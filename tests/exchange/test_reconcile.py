@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
+
+import pytest
 
 from ordergate.brokers.base import OrderRequest
 from ordergate.brokers.exchange import ExchangeBroker
@@ -14,6 +17,15 @@ from ordergate.engine.reconcile import ReconcileStatus, reconcile
 from ordergate.exchange.server import ExchangeServer
 from ordergate.store.sqlite import SqliteStore
 from tests.exchange.conftest import buy
+
+
+@pytest.fixture
+def broker(exchange: ExchangeServer) -> Iterator[ExchangeBroker]:
+    """No stream: a report arriving on another thread would race the comparisons."""
+    adapter = ExchangeBroker(exchange.url, timeout=1.0, stream=False)
+    adapter.mark("AAPL", "100")
+    yield adapter
+
 
 MANUAL = OrderRequest(
     client_order_id="manual-1",
@@ -69,22 +81,21 @@ def test_phantom_and_missing_positions(
     assert report.status is ReconcileStatus.MISSING_POSITION
 
 
-def test_missing_sl_tp_then_matched_once_attached(
+def test_brackets_attached_match_and_a_missing_leg_is_reported(
     engine: ExecutionEngine, broker: ExchangeBroker
 ) -> None:
     parent = engine.submit(buy("k1", qty="10", sl_offset_pct="-0.02", tp_offset_pct="0.03"))
-    report = reconcile(engine)
-    assert report.status is ReconcileStatus.MISSING_SL_TP
-    assert len(report.mismatches) == 2
+    assert reconcile(engine).status is ReconcileStatus.MATCHED  # the engine attached both
 
     cid = engine.order(parent.order_id).client_order_id
-    child = replace(MANUAL, qty=Decimal(10), parent_client_order_id=cid)
-    broker.submit(
-        replace(child, client_order_id="sl", order_type=OrderType.STOP, stop_price=Decimal(98))
+    tp = next(
+        o
+        for o in broker.fetch_open_orders()
+        if o.raw.get("parent_client_order_id") == cid and o.raw["order_type"] == "LIMIT"
     )
-    broker.submit(
-        replace(child, client_order_id="tp", order_type=OrderType.LIMIT, limit_price=Decimal(104))
-    )
+    broker.cancel(tp.client_order_id)  # someone removed the take profit at the broker
     report = reconcile(engine)
-    assert report.status is ReconcileStatus.MISMATCH  # the TP is at 104, not 103
-    assert "TP at 104, expected 103" in report.mismatches[0].message
+    kinds = {m.kind for m in report.mismatches}
+    assert ReconcileStatus.MISSING_SL_TP in kinds
+    assert report.requires_manual_resolution
+    assert any("TP missing at the broker (expected 103)" in m.message for m in report.mismatches)

@@ -8,7 +8,9 @@ from ordergate.engine.engine import ExecutionEngine
 from ordergate.store.sqlite import SqliteStore
 
 
-def fill_orders(engine: ExecutionEngine, prefix: str, count: int, symbol: str = "AAPL") -> list[str]:
+def fill_orders(
+    engine: ExecutionEngine, prefix: str, count: int, symbol: str = "AAPL"
+) -> list[str]:
     """``count`` market orders that fill at once; their order ids."""
     engine.mark(symbol, "100")
     ids = []

@@ -23,7 +23,9 @@ def chained(engine: ExecutionEngine, store: SqliteStore) -> SqliteStore:
 
 
 def _rows(store: SqliteStore) -> list[tuple[int, str]]:
-    return [(int(s), str(o)) for s, o in raw(store).execute("SELECT seq, order_id FROM order_events")]
+    return [
+        (int(s), str(o)) for s, o in raw(store).execute("SELECT seq, order_id FROM order_events")
+    ]
 
 
 def test_every_event_is_chained_from_genesis(chained: SqliteStore) -> None:
@@ -48,7 +50,7 @@ def test_edited_event_is_named(chained: SqliteStore) -> None:
     seq, order_id = _rows(chained)[5]
     conn = tamperable(raw(chained))
     conn.execute(
-        "UPDATE order_events SET payload = replace(payload, '\"qty\":\"1\"', '\"qty\":\"9\"') "
+        'UPDATE order_events SET payload = replace(payload, \'"qty":"1"\', \'"qty":"9"\') '
         "WHERE seq = ?",
         (seq,),
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.resilience.conftest import FlakyBroker, intent, make_engine
 
 from ordergate.clock import SimulatedClock
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerRejected, BrokerTimeout, BrokerUnavailable, ErrorCode
 from ordergate.resilience import CircuitBreaker, CircuitOpen, CircuitState, FakeTimer, ResilientCall
 from ordergate.store.sqlite import SqliteStore
+from tests.resilience.conftest import FlakyBroker, intent, make_engine
 
 
 def fail() -> None:

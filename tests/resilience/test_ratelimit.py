@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-from tests.resilience.conftest import FlakyBroker, intent, make_engine
 
 from ordergate.clock import SimulatedClock
 from ordergate.domain.enums import OrderStatus
@@ -21,6 +20,7 @@ from ordergate.resilience import (
 )
 from ordergate.resilience.timeout import call_with_timeout
 from ordergate.store.sqlite import SqliteStore
+from tests.resilience.conftest import FlakyBroker, intent, make_engine
 
 
 def test_seed_001_scenario_6_orders_queue_under_20_per_second(

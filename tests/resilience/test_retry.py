@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.resilience.conftest import FlakyBroker, intent, make_engine
-
 from ordergate.clock import SimulatedClock
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerTimeout, BrokerUnavailable, ErrorCode
@@ -11,6 +9,7 @@ from ordergate.domain.events import SUBMIT_ATTEMPT_TOPIC
 from ordergate.resilience.retry import RetryPolicy
 from ordergate.resilience.timing import FakeTimer
 from ordergate.store.sqlite import SqliteStore
+from tests.resilience.conftest import FlakyBroker, intent, make_engine
 
 
 def attempts_logged(store: SqliteStore, order_id: str) -> list[int]:

@@ -8,12 +8,16 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from ordergate.clock import SimulatedClock
+from ordergate.brokers.paper import PaperBroker
+from ordergate.clock import SequentialIds, SimulatedClock
+from ordergate.domain.enums import TradingMode
+from ordergate.engine.engine import ExecutionEngine
 from ordergate.risk import InMemoryKillSwitchRepository, KillSwitchBoard
 from ordergate.risk.cli import register
+from ordergate.store.sqlite import SqliteStore
 
 
-def make_app() -> tuple[typer.Typer, InMemoryKillSwitchRepository]:
+def make_app(engine: ExecutionEngine | None = None) -> tuple[typer.Typer, InMemoryKillSwitchRepository]:
     repo = InMemoryKillSwitchRepository()
     clock = SimulatedClock()
     app = typer.Typer()
@@ -22,7 +26,17 @@ def make_app() -> tuple[typer.Typer, InMemoryKillSwitchRepository]:
     def root() -> None:
         """test root"""
 
-    register(app, lambda db: KillSwitchBoard(repo, clock))
+    def engine_factory(db: str | None) -> ExecutionEngine:
+        if engine is None:
+            raise AssertionError("this test needs no engine")
+        return engine
+
+    register(
+        app,
+        lambda db: KillSwitchBoard(repo, clock),
+        engine_factory,
+        lambda db: TradingMode.PAPER,
+    )
     return app, repo
 
 
@@ -52,24 +66,31 @@ def test_kill_switch_without_reason_fails() -> None:
 
 
 def test_plan_prints_orders(tmp_path: Path) -> None:
-    app, _ = make_app()
+    clock = SimulatedClock()
+    store = SqliteStore(":memory:")
+    store.migrate()
+    engine = ExecutionEngine(store, PaperBroker(clock=clock), clock=clock, ids=SequentialIds())
+    engine.mark("AAPL", "200")
+    engine.mark("MSFT", "100")
+    engine.submit({"symbol": "MSFT", "side": "buy", "qty": "20", "key": "seed"})
+    app, _ = make_app(engine)
     targets = tmp_path / "targets.json"
     targets.write_text(json.dumps({"AAPL": {"weight": "0.5"}, "MSFT": -10}))
-    positions = tmp_path / "positions.json"
-    positions.write_text(json.dumps({"MSFT": "20"}))
-    prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps({"AAPL": "200"}))
     result = CliRunner().invoke(
-        app,
-        ["plan", "--targets", str(targets), "--positions", str(positions),
-         "--prices", str(prices), "--equity", "10000", "--json"],
-    )  # fmt: skip
+        app, ["plan", "--targets", str(targets), "--equity", "10000", "--json"]
+    )
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.output)["orders"]
     assert [(r["action"], r["symbol"], r["side"], r["qty"]) for r in rows] == [
         ("CLOSE", "MSFT", "SELL", "20"),
         ("OPEN_LONG", "AAPL", "BUY", "25"),
         ("OPEN_SHORT", "MSFT", "SELL", "10"),
     ]
-    bad = CliRunner().invoke(app, ["plan", "--targets", str(targets)])
-    assert bad.exit_code == 2
+    assert json.loads(result.output)["reports"] == []
+    executed = CliRunner().invoke(
+        app, ["plan", "--targets", str(targets), "--equity", "10000", "--execute"]
+    )
+    assert executed.exit_code == 0, executed.output
+    assert {p.symbol: p.qty for p in engine.positions()} == {"AAPL": 25, "MSFT": -10}
+    missing = CliRunner().invoke(app, ["plan", "--targets", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2

@@ -4,8 +4,8 @@ The relay runs as a subprocess and SIGKILLs itself after a batch was acknowledge
 JetStream but before its cursor moved (``ORDERGATE_CRASH_AT=relay_after_publish``);
 NATS is stopped while events keep being committed, the successor starts while it is
 down, and NATS comes back: the relay connects, republishes the unmarked batch (dropped
-as duplicates by the restarted server) and catches up. Every event must be in the stream exactly once, in
-outbox order.
+as duplicates by the restarted server) and catches up. Every event must be in the
+stream exactly once, in outbox order.
 """
 
 from __future__ import annotations

@@ -31,7 +31,9 @@ from ordergate.store.base import (
     OrderQuery,
     OutboxMessage,
     Store,
+    StoredControl,
     StoredIntent,
+    StoredKillSwitch,
 )
 from ordergate.store.leases import leases_for
 
@@ -207,7 +209,7 @@ class StoreContract:
 
     def test_client_order_id_is_unique(self, store: Store) -> None:
         seed(store, 1)
-        with pytest.raises(DuplicateKey), store.transaction() as tx:
+        with pytest.raises(DuplicateKey), store.transaction() as tx:  # noqa: PT012
             tx.insert_intent(intent(2))
             tx.insert_order(order(2, client_order_id="cl-1"), "int-2")
         assert store.get_order("ord-2") is None
@@ -226,7 +228,7 @@ class StoreContract:
         assert (got.status, got.version) == (OrderStatus.SUBMITTED, 1)
 
     def test_a_failed_unit_of_work_leaves_nothing(self, store: Store) -> None:
-        with pytest.raises(RuntimeError), store.transaction() as tx:
+        with pytest.raises(RuntimeError), store.transaction() as tx:  # noqa: PT012
             tx.insert_intent(intent(1))
             tx.insert_order(order(1), "int-1")
             tx.record_events([event("ord-1", "orders.pending", "PENDING")])
@@ -384,6 +386,52 @@ class StoreContract:
         assert sorted(marks) == ["AAPL", "MSFT"]
         assert marks["AAPL"] == second
 
+    def test_open_orders_for_an_account_and_symbol(self, store: Store) -> None:
+        seed(store, 1, 2, 3)
+        with store.transaction() as tx:
+            tx.update_order(order(2, status=OrderStatus.FILLED, version=1), 0)
+            tx.insert_intent(intent(4))
+            tx.insert_order(order(4, symbol="MSFT"), "int-4")
+        with store.transaction() as tx:
+            found = sorted(o.order_id for o in tx.open_orders_for("acct", "AAPL"))
+            assert tx.open_orders_for("other", "AAPL") == []
+        assert found == ["ord-1", "ord-3"]
+
+    def test_fills_since_a_trading_day(self, store: Store) -> None:
+        seed(store, 1)
+        with store.transaction() as tx:
+            tx.insert_fill(fill("ord-1", "a"), "acct", "s1", Decimal("1.5"), "2024-02-29")
+            tx.insert_fill(fill("ord-1", "b"), "acct", "s1", Decimal("-2"), "2024-03-01")
+            tx.insert_fill(fill("ord-1", "c"), "acct", "s1", Decimal(0), "2024-03-02")
+        got = store.fills_since("2024-03-01")
+        assert [(f.exec_id, f.realized_gross, f.trading_day) for f in got] == [
+            ("b", Decimal(-2), "2024-03-01"),
+            ("c", Decimal(0), "2024-03-02"),
+        ]
+        assert got[0].commission == Decimal("0.05")
+        assert got[0].ts == T0 + timedelta(minutes=1)
+
+    def test_kill_switches_upsert(self, store: Store) -> None:
+        first = StoredKillSwitch("account", "acct", "ACTIVE", "loss", "ops", T0)
+        store.save_kill_switch(first)
+        store.save_kill_switch(StoredKillSwitch("global", "*", "ACTIVE", "halt", "ops", T0))
+        cleared = replace(first, state="CLEARED", actor="desk", updated_at=T0 + timedelta(hours=1))
+        store.save_kill_switch(cleared)
+        assert store.kill_switches() == [
+            cleared,
+            StoredKillSwitch("global", "*", "ACTIVE", "halt", "ops", T0),
+        ]
+
+    def test_trading_controls_upsert(self, store: Store) -> None:
+        store.save_trading_control(StoredControl("state", "HALTED", "ops", "fat finger", T0))
+        store.save_trading_control(StoredControl("posture", "NORMAL", "ops", "", T0))
+        later = StoredControl("state", "NORMAL", "desk", "resolved", T0 + timedelta(hours=1))
+        store.save_trading_control(later)
+        assert store.trading_controls() == [
+            StoredControl("posture", "NORMAL", "ops", "", T0),
+            later,
+        ]
+
     # --------------------------------------------------------------- outbox
 
     def test_outbox_is_read_in_write_order(self, store: Store) -> None:
@@ -488,6 +536,14 @@ class StoreContract:
         assert b.claim_orphans(timedelta(seconds=30)) == []
         assert b.held() == ["ord-2", "ord-3"]
         assert a.renew(timedelta(seconds=30)) == ["ord-1"]
+
+    def test_a_just_created_order_is_not_an_orphan(self, store: Store) -> None:
+        now = datetime.now(UTC)
+        seed(store, 1, created_at=now, updated_at=now)  # its creator has not claimed it yet
+        b = leases_for(store, "proc-b")
+        assert b.claim_orphans(timedelta(seconds=30)) == []
+        time.sleep(0.01)
+        assert b.claim_orphans(timedelta(milliseconds=1)) == ["ord-1"]
 
     def test_prune_drops_leases_of_finished_orders(self, store: Store) -> None:
         seed(store, 1, 2)

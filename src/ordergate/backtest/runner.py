@@ -140,7 +140,7 @@ class BacktestRunner:
             broker,
             clock=clock,
             ids=SequentialIds(),
-            gates=None if self.gates is None else self.gates(clock, bus),
+            gates=None if self.gates is None else self.gates(clock, bus, store),
             bus=bus,
             config=EngineConfig(mode=TradingMode.BACKTEST),
         )

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,12 +26,7 @@ from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO, fmt
 from ordergate.domain.positions import Position
 from ordergate.exchange.faults import RequestFaults
-from ordergate.exchange.protocol import (
-    execution_from_json,
-    execution_to_json,
-    order_to_json,
-    request_from_json,
-)
+from ordergate.exchange.orders import XOrder
 from ordergate.sim.fees import FeeModel, PerShareFee
 from ordergate.sim.fills import marketable_price, stop_triggered
 
@@ -52,72 +46,6 @@ class Rejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.view = view
-
-
-@dataclass(slots=True)
-class XOrder:
-    request: OrderRequest
-    broker_order_id: str
-    status: OrderStatus
-    ts: datetime
-    reason: str = ""
-    triggered: bool = False
-    executions: list[Execution] = field(default_factory=list)
-    fill_parts: int = 1
-    part_gap_s: float = 0.0
-    not_before: float | None = None  # epoch s: a delayed fill may not happen before
-    late_fill_s: float | None = None
-    late_due: float | None = None  # epoch s: the late fill after a cancel
-
-    @property
-    def filled(self) -> Decimal:
-        return sum((e.last_qty for e in self.executions), ZERO)
-
-    def view(self) -> dict[str, Any]:
-        return order_to_json(
-            self.request,
-            broker_order_id=self.broker_order_id,
-            status=self.status,
-            executions=self.executions,
-            reason=self.reason,
-            ts=self.ts,
-        )
-
-    def to_row(self) -> str:
-        return json.dumps(
-            {
-                "request": self.request.to_dict(),
-                "broker_order_id": self.broker_order_id,
-                "status": self.status.value,
-                "ts": self.ts.isoformat(),
-                "reason": self.reason,
-                "triggered": self.triggered,
-                "executions": [execution_to_json(e) for e in self.executions],
-                "fill_parts": self.fill_parts,
-                "part_gap_s": self.part_gap_s,
-                "not_before": self.not_before,
-                "late_fill_s": self.late_fill_s,
-                "late_due": self.late_due,
-            }
-        )
-
-    @classmethod
-    def from_row(cls, text: str) -> XOrder:
-        d = json.loads(text)
-        return cls(
-            request=request_from_json(d["request"]),
-            broker_order_id=d["broker_order_id"],
-            status=OrderStatus(d["status"]),
-            ts=datetime.fromisoformat(d["ts"]),
-            reason=d["reason"],
-            triggered=d["triggered"],
-            executions=[execution_from_json(e) for e in d["executions"]],
-            fill_parts=d["fill_parts"],
-            part_gap_s=d["part_gap_s"],
-            not_before=d["not_before"],
-            late_fill_s=d["late_fill_s"],
-            late_due=d["late_due"],
-        )
 
 
 class ExchangeBook:
@@ -362,14 +290,17 @@ class ExchangeBook:
     def positions(self, account_id: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
             books: dict[tuple[str, str], Position] = {}
-            for order in self._orders.values():
-                req = order.request
-                if account_id is not None and req.account_id != account_id:
-                    continue
+            fills = [
+                (e.ts, order.request, e)
+                for order in self._orders.values()
+                if account_id in (None, order.request.account_id)
+                for e in order.executions
+            ]
+            fills.sort(key=lambda item: item[0])  # average cost is booked in time order
+            for _, req, e in fills:
                 key = (req.account_id, req.symbol)
                 pos = books.setdefault(key, Position(account_id=req.account_id, symbol=req.symbol))
-                for e in order.executions:
-                    pos.apply_fill(req.side, e.last_qty, e.last_px, e.commission)
+                pos.apply_fill(req.side, e.last_qty, e.last_px, e.commission)
             return [
                 {
                     "account_id": p.account_id,

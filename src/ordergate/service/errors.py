@@ -10,6 +10,7 @@ back, even when the client put one in its input.
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 import structlog
@@ -130,7 +131,12 @@ def install_error_handlers(app: FastAPI, redactor: Redactor) -> None:
         return error_response(redactor, status if status < 500 else 400, code, message)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", method=request.method, path=request.url.path)
+        log.error(
+            "unhandled error",
+            method=request.method,
+            path=request.url.path,
+            exception="".join(traceback.format_exception(exc)),
+        )
         return error_response(
             redactor, 500, ErrorCode.E_API_INTERNAL, "unexpected server error (logged)"
         )

@@ -24,6 +24,8 @@ from ordergate.obs.redact import Redactor
 HEARTBEAT_SECONDS = 15.0
 #: The last frame a client that fell behind gets (compared by identity).
 _OVERFLOW = b"event: overflow\ndata: {}\n\n"
+#: Ends a stream without a frame (the server is stopping).
+_END = b": bye\n\n"
 
 
 @dataclass(eq=False)
@@ -60,6 +62,16 @@ class Broadcaster:
             except RuntimeError:  # the client's loop is closed: it is going away
                 continue
 
+    def close(self) -> None:
+        """End every stream (the server is stopping): clients reconnect elsewhere or later."""
+        with self._lock:
+            clients = list(self._clients)
+        for client in clients:
+            try:
+                client.loop.call_soon_threadsafe(_offer, client.queue, _END)
+            except RuntimeError:
+                continue
+
     def frame(self, topic: str, payload: dict[str, Any]) -> bytes:
         data = json.dumps(self._redactor.scrub(payload), separators=(",", ":"), default=str)
         return f"id: {next(self._ids)}\nevent: {topic}\ndata: {data}\n\n".encode()
@@ -77,6 +89,8 @@ class Broadcaster:
                 except TimeoutError:
                     yield b": ping\n\n"
                     continue
+                if frame is _END:
+                    return
                 yield frame
                 if frame is _OVERFLOW:
                     return
@@ -86,7 +100,10 @@ class Broadcaster:
 
 
 def _offer(queue: asyncio.Queue[bytes], frame: bytes) -> None:
-    if queue.full():
+    if queue.full() and frame is _END:
+        queue.get_nowait()
+        queue.put_nowait(_END)
+    elif queue.full():
         while not queue.empty():
             queue.get_nowait()
         queue.put_nowait(_OVERFLOW)

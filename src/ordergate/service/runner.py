@@ -162,6 +162,9 @@ def server_thread(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
             raise RuntimeError("the server did not start")
         yield f"http://{host}:{port}"
     finally:
+        ctx = getattr(app.state, "ctx", None)
+        if ctx is not None:
+            ctx.events.close()
         server.should_exit = True
         thread.join(10)
         sock.close()

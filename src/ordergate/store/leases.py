@@ -57,7 +57,11 @@ class OrderLeases(Protocol):
         ...
 
     def claim_orphans(self, ttl: timedelta, limit: int = 100) -> list[str]:
-        """Take open orders that nobody holds (never leased, or lease expired)."""
+        """Take open orders that nobody holds (never leased, or lease expired).
+
+        An order changed less than ``ttl`` ago is left alone even without a lease: its
+        creator may be between committing it and claiming it, still sending it.
+        """
         ...
 
     def renew(self, ttl: timedelta) -> list[str]:
@@ -163,10 +167,13 @@ class MemoryLeases:
         now = self._now()
         taken: list[str] = []
         orders = self._store.open_orders()
+        settled = _from_micros(now - _micros(ttl))
         with self._lock:
             for order in orders:
                 if len(taken) >= limit:
                     break
+                if order.updated_at >= settled:
+                    continue
                 current = self._rows.get(order.order_id)
                 if (current is None or current[1] < now) and self._take(
                     order.order_id, now + _micros(ttl), now
@@ -278,9 +285,9 @@ class SqliteLeases:
             rows = conn.execute(
                 f"SELECT o.order_id FROM orders o LEFT JOIN order_leases l "
                 f"ON l.order_id = o.order_id WHERE o.status IN ({marks}) "
-                f"AND (l.order_id IS NULL OR l.expires_at < ?) "
+                f"AND (l.order_id IS NULL OR l.expires_at < ?) AND o.updated_at < ? "
                 f"ORDER BY o.created_at, o.order_id LIMIT ?",
-                (*OPEN_STATUSES, now, limit),
+                (*OPEN_STATUSES, now, _from_micros(now - _micros(ttl)).isoformat(), limit),
             ).fetchall()
             ids = [str(r[0]) for r in rows]
             if not ids:

@@ -27,7 +27,7 @@ def apply_migrations(connection: Any, dialect: str, url: str) -> int:
     """Apply what is pending on ``connection``; return how many migrations ran."""
     base: type[Any] = SQLiteBackend if dialect == "sqlite" else PostgresqlPsycopgBackend
 
-    class _OnConnection(base):  # type: ignore[misc, valid-type]
+    class _OnConnection(base):  # type: ignore[misc, valid-type, unused-ignore]
         def connect(self, dburi: Any) -> Any:
             return connection
 

@@ -59,9 +59,10 @@ class PostgresLeases:
             "LEFT JOIN order_leases l ON l.order_id = o.order_id "
             "WHERE o.status = ANY(%s) "
             "AND (l.order_id IS NULL OR l.expires_at < clock_timestamp()) "
+            "AND o.updated_at < clock_timestamp() - %s "
             "ORDER BY o.created_at, o.order_id LIMIT %s "
             f"{_UPSERT}",
-            (self.owner, ttl, list(OPEN_STATUSES), limit),
+            (self.owner, ttl, list(OPEN_STATUSES), ttl, limit),
         )
         return sorted(str(r[0]) for r in rows)
 

@@ -45,6 +45,7 @@ from ordergate.store.base import (
     DailyPnl,
     OrderQuery,
     OutboxMessage,
+    StoredControl,
     StoredEvent,
     StoredFill,
     StoredKillSwitch,
@@ -87,6 +88,8 @@ class PostgresStore:
         connect_timeout_s: float = 10.0,
         synchronous_commit: bool = True,
     ) -> None:
+        if url.startswith("postgresql+"):  # SQLAlchemy-style driver suffix: libpq wants none
+            url = "postgresql://" + url.split("://", 1)[1]
         self.url = url
         self.schema = schema
         self.synchronous_commit = synchronous_commit
@@ -267,6 +270,22 @@ class PostgresStore:
                 switch.actor,
                 switch.updated_at,
             ),
+        )
+
+    def trading_controls(self) -> list[StoredControl]:
+        rows = self._read(
+            "SELECT name, value, actor, reason, updated_at FROM trading_controls ORDER BY name"
+        )
+        return [StoredControl(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def save_trading_control(self, control: StoredControl) -> None:
+        """Upsert on name."""
+        self._write(
+            "INSERT INTO trading_controls (name, value, actor, reason, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET "
+            "value = excluded.value, actor = excluded.actor, reason = excluded.reason, "
+            "updated_at = excluded.updated_at",
+            (control.name, control.value, control.actor, control.reason, control.updated_at),
         )
 
     def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]:

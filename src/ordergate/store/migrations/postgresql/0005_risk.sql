@@ -12,3 +12,13 @@ CREATE TABLE kill_switches (
 
 -- Fills by trading day, to rebuild the loss breakers' ledger at start.
 CREATE INDEX fills_day ON fills (trading_day);
+
+-- The desk's trading state (NORMAL | REDUCING | HALTED) and posture (NORMAL | EMERGENCY),
+-- with who set them and why.
+CREATE TABLE trading_controls (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
