@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ordergate.backtest import cli as backtest_cli
+from ordergate.bus import cli as bus_cli
 from ordergate.bootstrap import build_engine, build_risk_desk, build_store
 from ordergate.clock import SystemClock
 from ordergate.config import Settings, load_settings
@@ -410,6 +411,7 @@ def _plain_engine(db: str | None) -> ExecutionEngine:
 
 risk_cli.register(app, _board, _plain_engine, lambda db: _settings(db).mode)
 backtest_cli.register(app)
+bus_cli.register(app)
 
 trading_app = typer.Typer(
     help="The desk's trading state (NORMAL, REDUCING, HALTED) and EMERGENCY posture.",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 
@@ -20,11 +19,11 @@ from tests.exchange.conftest import buy
 
 
 @pytest.fixture
-def broker(exchange: ExchangeServer) -> Iterator[ExchangeBroker]:
+def broker(exchange: ExchangeServer) -> ExchangeBroker:
     """No stream: a report arriving on another thread would race the comparisons."""
     adapter = ExchangeBroker(exchange.url, timeout=1.0, stream=False)
     adapter.mark("AAPL", "100")
-    yield adapter
+    return adapter
 
 
 MANUAL = OrderRequest(

@@ -43,7 +43,9 @@ def test_every_event_is_chained_from_genesis(chained: SqliteStore) -> None:
         )
         prev = digest
     result = verify_chain(conn)
-    assert result.ok and result.checked == len(rows) and result.head_hash == prev
+    assert result.ok
+    assert result.checked == len(rows)
+    assert result.head_hash == prev
 
 
 def test_edited_event_is_named(chained: SqliteStore) -> None:

@@ -34,7 +34,8 @@ def test_purges_old_final_orders_and_anchors_the_cut(
     assert all(store.get_order(o) is None for o in old)
     assert all(store.get_order(o) is not None for o in new)
     check = verify_chain(conn)
-    assert check.ok and check.anchor_seq == result.anchor_seq
+    assert check.ok
+    assert check.anchor_seq == result.anchor_seq
     assert _count(store, "audit_pruned") == 0  # all folded into the anchor
     # the chain goes on from the anchor
     fill_orders(engine, "later", 2)
@@ -50,7 +51,8 @@ def test_never_touches_open_orders_however_old(
     result = purge(raw(store), YEAR, clock.now())
     assert result.orders == 2
     kept = store.get_order(resting)
-    assert kept is not None and kept.status.is_open
+    assert kept is not None
+    assert kept.status.is_open
     assert len(store.events_for(resting)) >= 3
     assert all(store.get_order(o) is None for o in old)
     # the purged events sit after the open order's: they stay as stubs, the chain holds
@@ -81,8 +83,10 @@ def test_dry_run_counts_and_removes_nothing(
     events = _count(store, "order_events")
     clock.advance(timedelta(days=400))
     result = purge(raw(store), YEAR, clock.now(), dry_run=True)
-    assert result.orders == 2 and result.dry_run
-    assert _count(store, "order_events") == events and _count(store, "orders") == 2
+    assert result.orders == 2
+    assert result.dry_run
+    assert _count(store, "order_events") == events
+    assert _count(store, "orders") == 2
 
 
 def _ops_messages(store: SqliteStore, clock: SimulatedClock, count: int) -> None:
@@ -105,7 +109,8 @@ def test_raw_messages_go_after_30_days_once_relayed(
     clock.advance(timedelta(days=31))
     store.set_outbox_cursor("nats", 3)  # a relay has passed the first three messages
     result = purge(raw(store), YEAR, clock.now())
-    assert result.orders == 0 and result.outbox == 3
+    assert result.orders == 0
+    assert result.outbox == 3
     assert _count(store, "order_events") == events - 3
     assert verify_chain(raw(store)).ok
     store.set_outbox_cursor("nats", 10_000)

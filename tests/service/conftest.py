@@ -11,13 +11,13 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
-import httpx  # noqa: E402
+import httpx
 
-from ordergate.bootstrap import build_engine  # noqa: E402
-from ordergate.config import load_settings  # noqa: E402
-from ordergate.engine.engine import ExecutionEngine  # noqa: E402
-from ordergate.service.app import create_app  # noqa: E402
-from ordergate.service.runner import attach_board, server_thread  # noqa: E402
+from ordergate.bootstrap import build_engine
+from ordergate.config import load_settings
+from ordergate.engine.engine import ExecutionEngine
+from ordergate.service.app import create_app
+from ordergate.service.runner import attach_board, server_thread
 
 TOKEN = "tok-4f9c2e1b7a6d8c3e5f0a1b2c"
 

@@ -37,7 +37,8 @@ def test_submit_fills_and_money_is_exact_strings(live: Live) -> None:
     body = response.json()
     assert body["status"] == "FILLED"
     assert body["filled_qty"] == "0.1"  # a JSON number parsed exactly, never via float
-    assert isinstance(body["avg_price"], str) and isinstance(body["fees"], str)
+    assert isinstance(body["avg_price"], str)
+    assert isinstance(body["fees"], str)
     assert response.headers["location"] == f"/v1/orders/{body['order_id']}"
     assert "idempotent-replayed" not in response.headers
 
@@ -49,7 +50,8 @@ def test_replay_returns_the_original_order(live: Live) -> None:
     assert first.status_code == again.status_code == 201
     assert again.headers["idempotent-replayed"] == "true"
     a, b = first.json(), again.json()
-    assert b.pop("replayed") is True and a.pop("replayed") is False
+    assert b.pop("replayed") is True
+    assert a.pop("replayed") is False
     assert a == b
     assert len(live.client.get("/v1/orders").json()["orders"]) == 1
 
@@ -64,11 +66,13 @@ def test_key_from_header_and_conflict_is_409(live: Live) -> None:
     conflict = live.client.post("/v1/intents", json=changed, headers={"Idempotency-Key": "hdr-1"})
     assert conflict.status_code == 409
     err = _error(conflict)
-    assert err["code"] == "E_EXEC_IDEMPOTENCY_CONFLICT" and err["retryable"] is False
+    assert err["code"] == "E_EXEC_IDEMPOTENCY_CONFLICT"
+    assert err["retryable"] is False
     clash = live.client.post(
         "/v1/intents", json=intent("body-key"), headers={"Idempotency-Key": "other"}
     )
-    assert clash.status_code == 422 and _error(clash)["context"]["field"] == "idempotency_key"
+    assert clash.status_code == 422
+    assert _error(clash)["context"]["field"] == "idempotency_key"
 
 
 @pytest.mark.parametrize(
@@ -101,13 +105,15 @@ def test_bad_input_is_4xx_with_a_code(
 def test_oversized_body_is_413(live: Live) -> None:
     big = intent("big", metadata={"blob": "x" * 100_000})
     response = live.client.post("/v1/intents", json=big)
-    assert response.status_code == 413 and _error(response)["code"] == "E_API_TOO_LARGE"
+    assert response.status_code == 413
+    assert _error(response)["code"] == "E_API_TOO_LARGE"
 
 
 def test_unknown_route_and_method_have_codes(live: Live) -> None:
     assert _error(live.client.get("/v1/nothing"))["code"] == "E_API_NOT_FOUND"
     response = live.client.delete("/v1/intents")
-    assert response.status_code == 405 and _error(response)["code"] == "E_API_NOT_FOUND"
+    assert response.status_code == 405
+    assert _error(response)["code"] == "E_API_NOT_FOUND"
 
 
 def test_store_down_is_503_retryable(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,9 +122,11 @@ def test_store_down_is_503_retryable(live: Live, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(live.engine, "submit", down)
     response = live.client.post("/v1/intents", json=intent("down"))
-    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
     err = _error(response)
-    assert err["code"] == "E_EXEC_PERSISTENCE" and err["retryable"] is True
+    assert err["code"] == "E_EXEC_PERSISTENCE"
+    assert err["retryable"] is True
 
 
 def test_a_bug_is_a_500_that_says_nothing(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,7 +137,8 @@ def test_a_bug_is_a_500_that_says_nothing(live: Live, monkeypatch: pytest.Monkey
     response = live.client.post("/v1/intents", json=intent("bug"))
     assert response.status_code == 500
     err = _error(response)
-    assert err["code"] == "E_API_INTERNAL" and "internal detail" not in response.text
+    assert err["code"] == "E_API_INTERNAL"
+    assert "internal detail" not in response.text
 
 
 # -------------------------------------------------------------------- orders
@@ -142,9 +151,11 @@ def test_list_filters_and_pages(live: Live) -> None:
         live.client.post("/v1/intents", json=intent(f"a{i}", qty=str(i + 1)))
     live.client.post("/v1/intents", json=intent("m", symbol="MSFT"))
     page = live.client.get("/v1/orders", params={"limit": 2}).json()
-    assert len(page["orders"]) == 2 and page["next_offset"] == 2
+    assert len(page["orders"]) == 2
+    assert page["next_offset"] == 2
     rest = live.client.get("/v1/orders", params={"limit": 10, "offset": 2}).json()
-    assert len(rest["orders"]) == 4 and rest["next_offset"] is None
+    assert len(rest["orders"]) == 4
+    assert rest["next_offset"] is None
     ids = [o["order_id"] for o in page["orders"] + rest["orders"]]
     assert len(set(ids)) == 6
     msft = live.client.get("/v1/orders", params={"symbol": "msft"}).json()["orders"]
@@ -155,7 +166,8 @@ def test_list_filters_and_pages(live: Live) -> None:
         "E_INTENT_INVALID"
     )
     bad = live.client.get("/v1/orders", params={"limit": 0})
-    assert bad.status_code == 422 and _error(bad)["context"]["field"] == "limit"
+    assert bad.status_code == 422
+    assert _error(bad)["context"]["field"] == "limit"
 
 
 def test_order_detail_has_events_and_fills(live: Live) -> None:
@@ -166,7 +178,8 @@ def test_order_detail_has_events_and_fills(live: Live) -> None:
     assert [e["to"] for e in detail["events"]][:2] == ["PENDING", "SUBMITTED"]
     assert detail["fills"][0]["last_qty"] == "10"
     missing = live.client.get("/v1/orders/ord_nope")
-    assert missing.status_code == 404 and _error(missing)["code"] == "E_ORDER_NOT_FOUND"
+    assert missing.status_code == 404
+    assert _error(missing)["code"] == "E_ORDER_NOT_FOUND"
 
 
 def test_cancel_a_resting_order_then_409(live: Live) -> None:
@@ -174,9 +187,11 @@ def test_cancel_a_resting_order_then_409(live: Live) -> None:
     body = intent("rest", order_type="limit", limit_price="100.00", time_in_force="GTC")
     order_id = live.client.post("/v1/intents", json=body).json()["order_id"]
     canceled = live.client.post(f"/v1/orders/{order_id}/cancel", json={"reason": "test"})
-    assert canceled.status_code == 200 and canceled.json()["status"] == "CANCELED"
+    assert canceled.status_code == 200
+    assert canceled.json()["status"] == "CANCELED"
     again = live.client.post(f"/v1/orders/{order_id}/cancel")
-    assert again.status_code == 409 and _error(again)["code"] == "E_ORDER_NOT_CANCELABLE"
+    assert again.status_code == 409
+    assert _error(again)["code"] == "E_ORDER_NOT_CANCELABLE"
 
 
 # ---------------------------------------------------------------- operations
@@ -187,15 +202,18 @@ def test_positions_pnl_marks_reconcile(live: Live) -> None:
     live.client.post("/v1/intents", json=intent("p"))
     _mark(live, last="151")
     positions = live.client.get("/v1/positions").json()
-    assert positions[0]["symbol"] == "AAPL" and positions[0]["qty"] == "10"
+    assert positions[0]["symbol"] == "AAPL"
+    assert positions[0]["qty"] == "10"
     assert positions[0]["mark"] == "151"
     pnl = live.client.get("/v1/pnl").json()
     assert all(isinstance(v, str) for k, v in pnl.items() if k != "daily")
     bad = live.client.post("/v1/marks", json={"symbol": "AAPL", "last": "-1"})
-    assert bad.status_code == 422 and _error(bad)["context"]["field"] == "last"
+    assert bad.status_code == 422
+    assert _error(bad)["context"]["field"] == "last"
     assert live.client.post("/v1/marks", json={"symbol": "", "last": "1"}).status_code == 422
     sync = live.client.post("/v1/reconcile")
-    assert sync.status_code == 200 and "checked" in sync.json()
+    assert sync.status_code == 200
+    assert "checked" in sync.json()
 
 
 def test_kill_switch_rejects_then_clears(live: Live) -> None:
@@ -203,14 +221,17 @@ def test_kill_switch_rejects_then_clears(live: Live) -> None:
     switch = {"kind": "GLOBAL", "state": "ACTIVE", "reason": "test halt", "actor": "qa"}
     assert live.client.put("/v1/kill-switches", json=switch).status_code == 200
     listed = live.client.get("/v1/kill-switches").json()
-    assert listed[0]["state"] == "ACTIVE" and listed[0]["actor"] == "qa"
+    assert listed[0]["state"] == "ACTIVE"
+    assert listed[0]["actor"] == "qa"
     rejected = live.client.post("/v1/intents", json=intent("ks1")).json()
-    assert rejected["status"] == "REJECTED" and rejected["error_code"] == "E_RISK_KILL_SWITCH"
+    assert rejected["status"] == "REJECTED"
+    assert rejected["error_code"] == "E_RISK_KILL_SWITCH"
     clear = dict(switch, state="OFF", reason="over")
     assert live.client.put("/v1/kill-switches", json=clear).status_code == 200
     assert live.client.post("/v1/intents", json=intent("ks2")).json()["status"] == "FILLED"
     bad = live.client.put("/v1/kill-switches", json={"kind": "SYMBOL", "reason": "no target"})
-    assert bad.status_code == 422 and _error(bad)["code"] == "E_CONFIG_INVALID"
+    assert bad.status_code == 422
+    assert _error(bad)["code"] == "E_CONFIG_INVALID"
     assert live.client.put("/v1/kill-switches", json={"kind": "NOPE"}).status_code == 422
 
 
@@ -220,14 +241,17 @@ def test_status_health_metrics_openapi(live: Live) -> None:
     live.client.put("/v1/kill-switches", json={"kind": "GLOBAL", "reason": "r"})
     live.client.post("/v1/intents", json=intent("m2"))
     status = live.anon.get("/v1/status").json()
-    assert status["circuit"]["state"] == "closed" and status["kill_switches_active"] == 1
+    assert status["circuit"]["state"] == "closed"
+    assert status["kill_switches_active"] == 1
     assert live.anon.get("/healthz").json() == {"status": "ok"}
     text = live.anon.get("/metrics").text
     assert 'exec_orders_total{adapter="paper",status="FILLED"} 1.0' in text
     assert 'exec_reject_total{reason="E_RISK_KILL_SWITCH"} 1.0' in text
     assert 'exec_circuit_state{adapter="paper"} 0.0' in text
-    assert "exec_open_orders 0.0" in text and "exec_queue_depth" in text
-    assert "exec_latency_ms_count" in text and "exec_slippage_bps_count" in text
+    assert "exec_open_orders 0.0" in text
+    assert "exec_queue_depth" in text
+    assert "exec_latency_ms_count" in text
+    assert "exec_slippage_bps_count" in text
     doc = live.anon.get("/openapi.json").json()
     assert {"/v1/intents", "/v1/orders", "/v1/orders/{order_id}", "/v1/kill-switches"} <= set(
         doc["paths"]

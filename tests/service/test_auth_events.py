@@ -30,7 +30,8 @@ def test_mutations_need_the_token_reads_do_not_on_loopback(live: Live) -> None:
     wrong = live.anon.post(
         "/v1/intents", json=intent("w"), headers={"Authorization": f"Bearer {TOKEN}x"}
     )
-    assert wrong.status_code == 401 and TOKEN not in wrong.text
+    assert wrong.status_code == 401
+    assert TOKEN not in wrong.text
     basic = live.anon.post("/v1/intents", json=intent("b"), headers={"Authorization": "Basic x"})
     assert basic.status_code == 401
     for path in ("/v1/orders", "/v1/positions", "/v1/pnl", "/healthz", "/metrics", "/"):
@@ -68,8 +69,11 @@ def test_no_token_configured_refuses_mutations(tmp_path: Path) -> None:
 
 
 def test_loopback_detection() -> None:
-    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("0.0.0.0")
+    assert not is_loopback("10.1.2.3")
 
 
 def _listen(url: str, frames: queue.Queue[tuple[str, dict[str, object]]]) -> None:
@@ -80,16 +84,18 @@ def _listen(url: str, frames: queue.Queue[tuple[str, dict[str, object]]]) -> Non
 
 
 def _read_stream(url: str, frames: queue.Queue[tuple[str, dict[str, object]]]) -> None:
-    with httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=30)) as client:
-        with client.stream("GET", "/v1/events") as response:
-            topic = ""
-            for line in response.iter_lines():
-                if line.startswith("event: "):
-                    topic = line[7:]
-                elif line.startswith("data: "):
-                    frames.put((topic, json.loads(line[6:])))
-                elif line.startswith(": connected"):
-                    frames.put(("connected", {}))
+    with (
+        httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=30)) as client,
+        client.stream("GET", "/v1/events") as response,
+    ):
+        topic = ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                topic = line[7:]
+            elif line.startswith("data: "):
+                frames.put((topic, json.loads(line[6:])))
+            elif line.startswith(": connected"):
+                frames.put(("connected", {}))
 
 
 def test_events_stream_every_status_change(live: Live) -> None:

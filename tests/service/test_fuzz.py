@@ -52,11 +52,14 @@ HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), min_si
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     engine = make_engine(Path(tmp_path_factory.mktemp("fuzz")))
     engine.mark("AAPL", "100")
-    with server_thread(create_app(engine, token=TOKEN, board=attach_board(engine))) as base:
-        yield base
+    with (
+        server_thread(create_app(engine, token=TOKEN, board=attach_board(engine))) as base,
+        httpx.Client(base_url=base, timeout=10) as http,
+    ):
+        yield http
     engine.store.close()
 
 
@@ -64,39 +67,40 @@ def _check(response: httpx.Response) -> None:
     assert response.status_code < 500, (response.status_code, response.text)
     if response.status_code >= 400:
         error = response.json()["error"]
-        assert error["code"].startswith("E_") and isinstance(error["retryable"], bool)
+        assert error["code"].startswith("E_")
+        assert isinstance(error["retryable"], bool)
 
 
 FUZZ = settings(
-    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
 @FUZZ
 @given(body=INTENTISH, key=st.none() | HEADER_TEXT)
-def test_intent_objects(url: str, body: dict[str, Any], key: str | None) -> None:
+def test_intent_objects(client: httpx.Client, body: dict[str, Any], key: str | None) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     if key is not None:
         headers["Idempotency-Key"] = key
     content = json.dumps(body, default=str, allow_nan=True).encode()
-    _check(httpx.post(f"{url}/v1/intents", content=content, headers=headers, timeout=10))
+    _check(client.post("/v1/intents", content=content, headers=headers))
 
 
 @FUZZ
 @given(body=JSONISH)
-def test_any_json(url: str, body: Any) -> None:
+def test_any_json(client: httpx.Client, body: Any) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     for path in ("/v1/intents", "/v1/marks", "/v1/kill-switches"):
         method = "PUT" if path.endswith("switches") else "POST"
         content = json.dumps(body, default=str).encode()
-        _check(httpx.request(method, f"{url}{path}", content=content, headers=headers, timeout=10))
+        _check(client.request(method, path, content=content, headers=headers))
 
 
 @FUZZ
 @given(raw=st.binary(max_size=300))
-def test_any_bytes(url: str, raw: bytes) -> None:
+def test_any_bytes(client: httpx.Client, raw: bytes) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-    _check(httpx.post(f"{url}/v1/intents", content=raw, headers=headers, timeout=10))
+    _check(client.post("/v1/intents", content=raw, headers=headers))
 
 
 @FUZZ
@@ -108,6 +112,6 @@ def test_any_bytes(url: str, raw: bytes) -> None:
     ),
     order_id=HEADER_TEXT.filter(lambda s: s and "/" not in s and "?" not in s and "#" not in s),
 )
-def test_reads(url: str, params: dict[str, str], order_id: str) -> None:
-    _check(httpx.get(f"{url}/v1/orders", params=params, timeout=10))
-    _check(httpx.get(f"{url}/v1/orders/{order_id}", timeout=10))
+def test_reads(client: httpx.Client, params: dict[str, str], order_id: str) -> None:
+    _check(client.get("/v1/orders", params=params))
+    _check(client.get(f"/v1/orders/{order_id}"))

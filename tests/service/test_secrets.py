@@ -110,7 +110,8 @@ def test_secret_never_leaks(served: tuple[str, Path, Path]) -> None:
         assert all(SECRET not in v for v in response.headers.values())
     time.sleep(0.3)  # let the last log lines flush
     lines = log.read_text().splitlines()
-    assert len(lines) > 20 and any('"order status"' in line for line in lines)
+    assert len(lines) > 20
+    assert any('"order status"' in line for line in lines)
     leaked = [line for line in lines if SECRET in line]
     assert not leaked, leaked
     conn = sqlite3.connect(db)

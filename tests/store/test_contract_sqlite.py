@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ordergate.store.base import Store
+from ordergate.store.memory import MemoryStore
 from ordergate.store.sqlite import SqliteStore
 
 from .contract import StoreContract
@@ -26,6 +27,17 @@ class TestSqliteMemoryStore(StoreContract):
     @pytest.fixture
     def store(self) -> Iterator[Store]:
         store = SqliteStore(":memory:")
+        store.migrate()
+        yield store
+        store.close()
+
+
+class TestMemoryStore(StoreContract):
+    """The in-memory fake is a real adapter: the same contract (STYLE habit 7)."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        store = MemoryStore()
         store.migrate()
         yield store
         store.close()

@@ -7,6 +7,7 @@ hard timeout (seed 004: 30 s by default, configurable): an order still working t
 long after it was sent is canceled with reason ``timeout`` and ends ``CANCELED``. A
 fill that arrives after that is still applied — the order becomes ``FILLED`` with
 ``late=true`` — so a timed-out order stays watched for ``late_grace`` seconds more.
+Attached stop-loss and take-profit orders rest on purpose and never time out.
 
 A cancel the broker did not confirm is sent again every ``cancel_retry`` seconds.
 :meth:`OrderTracker.tick` does one pass (tests drive it with a simulated clock);
@@ -121,6 +122,8 @@ class OrderTracker:
         return False
 
     def _timed_out(self, order: Order, now: datetime) -> bool:
+        if order.parent_order_id:  # an attached SL/TP rests on purpose: it protects a fill
+            return False
         sent = order.submitted_at or order.created_at
         return now - sent >= timedelta(seconds=self.config.hard_timeout)
 

@@ -27,6 +27,10 @@ class DuplicateKey(PersistenceError):
     """A unique key (idempotency key, client order id) is already taken."""
 
 
+class StaleOrder(PersistenceError):
+    """The order changed in another unit of work since it was read (optimistic lock)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredIntent:
     intent_id: str

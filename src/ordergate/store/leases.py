@@ -95,8 +95,11 @@ class OrderLeases(Protocol):
 
 def leases_for(store: Store, owner: str) -> OrderLeases:
     """The lease backend that fits ``store``."""
+    from ordergate.store.memory import MemoryStore
     from ordergate.store.sqlite import SqliteStore
 
+    if isinstance(store, MemoryStore):
+        return MemoryLeases(store, owner)
     if isinstance(store, SqliteStore):
         if store.path == ":memory:":
             return MemoryLeases(store, owner)

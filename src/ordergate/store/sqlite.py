@@ -32,6 +32,7 @@ from ordergate.store.base import (
     EventRecord,
     OrderQuery,
     OutboxMessage,
+    StaleOrder,
     StoredControl,
     StoredEvent,
     StoredFill,
@@ -114,7 +115,7 @@ class SqliteUnitOfWork:
             _ORDER_UPDATE, (*order_update_values(order), order.order_id, expected_version)
         )
         if cursor.rowcount != 1:
-            raise PersistenceError(
+            raise StaleOrder(
                 f"order {order.order_id} changed underneath this update "
                 f"(expected version {expected_version})"
             )
@@ -261,6 +262,9 @@ class SqliteStore:
                 raise _translate(exc) from exc
             try:
                 yield SqliteUnitOfWork(self._conn)
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise _translate(exc) from exc
             except BaseException:
                 self._rollback()
                 raise

@@ -1,0 +1,320 @@
+"""The in-memory store: a real adapter of the store port, for backtests and tests.
+
+It keeps everything in dictionaries and passes the same contract suite as SQLite and
+PostgreSQL: unique keys raise :class:`DuplicateKey`, a stale order version raises
+:class:`StaleOrder`, a failed unit of work leaves nothing behind (an undo log rolls it
+back), and a closed store answers :class:`PersistenceError`. Nothing survives the
+process, so it keeps no audit hash chain.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ordergate.domain.errors import PersistenceError
+from ordergate.domain.fills import Fill
+from ordergate.domain.market import Mark
+from ordergate.domain.order import Order
+from ordergate.domain.positions import Position
+from ordergate.store.base import (
+    DailyPnl,
+    DuplicateKey,
+    EventRecord,
+    OrderQuery,
+    OutboxMessage,
+    StaleOrder,
+    StoredControl,
+    StoredEvent,
+    StoredFill,
+    StoredIntent,
+    StoredKillSwitch,
+)
+
+Undo = Callable[[], None]
+
+
+class _Data:
+    def __init__(self) -> None:
+        self.intents: dict[tuple[str, str], StoredIntent] = {}
+        self.orders: dict[str, Order] = {}
+        self.by_client: dict[str, str] = {}
+        self.events: list[EventRecord] = []
+        self.fills: list[StoredFill] = []
+        self.fill_rows: dict[str, list[Fill]] = {}
+        self.fill_keys: set[tuple[str, str]] = set()
+        self.positions: dict[tuple[str, str], Position] = {}
+        self.marks: dict[str, Mark] = {}
+        self.kill_switches: dict[tuple[str, str], StoredKillSwitch] = {}
+        self.controls: dict[str, StoredControl] = {}
+        self.cursors: dict[str, int] = {}
+
+
+class MemoryUnitOfWork:
+    def __init__(self, data: _Data, undo: list[Undo]) -> None:
+        self._d = data
+        self._undo = undo
+
+    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        missing = key not in table
+        old = table.get(key)
+        table[key] = value
+        self._undo.append(lambda: table.pop(key) if missing else table.__setitem__(key, old))
+
+    def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None:
+        return self._d.intents.get((account_id, idempotency_key))
+
+    def insert_intent(self, intent: StoredIntent) -> None:
+        key = (intent.account_id, intent.idempotency_key)
+        if key in self._d.intents:
+            raise DuplicateKey(f"duplicate idempotency key {intent.idempotency_key!r}")
+        self._set(self._d.intents, key, intent)
+
+    def insert_order(self, order: Order, intent_id: str) -> None:
+        if order.order_id in self._d.orders or order.client_order_id in self._d.by_client:
+            raise DuplicateKey(f"duplicate order {order.order_id}")
+        self._set(self._d.orders, order.order_id, copy.copy(order))
+        self._set(self._d.by_client, order.client_order_id, order.order_id)
+
+    def update_order(self, order: Order, expected_version: int) -> None:
+        stored = self._d.orders.get(order.order_id)
+        if stored is None or stored.version != expected_version:
+            raise StaleOrder(
+                f"order {order.order_id} changed underneath this update "
+                f"(expected version {expected_version})"
+            )
+        self._set(self._d.orders, order.order_id, copy.copy(order))
+
+    def get_order(self, order_id: str) -> Order | None:
+        order = self._d.orders.get(order_id)
+        return None if order is None else copy.copy(order)
+
+    def order_by_client_id(self, client_order_id: str) -> Order | None:
+        order_id = self._d.by_client.get(client_order_id)
+        return None if order_id is None else self.get_order(order_id)
+
+    def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
+        return [
+            copy.copy(o)
+            for o in self._d.orders.values()
+            if o.is_open and o.account_id == account_id and o.symbol == symbol
+        ]
+
+    def record_events(self, events: Sequence[EventRecord]) -> None:
+        log = self._d.events
+        size = len(log)
+        log.extend(events)
+        self._undo.append(lambda: log.__delitem__(slice(size, None)))
+
+    def has_fill(self, order_id: str, exec_id: str) -> bool:
+        return (order_id, exec_id) in self._d.fill_keys
+
+    def insert_fill(
+        self,
+        fill: Fill,
+        account_id: str,
+        strategy_id: str,
+        realized_gross: Decimal,
+        trading_day: str,
+    ) -> None:
+        key = (fill.order_id, fill.exec_id)
+        if key in self._d.fill_keys:
+            raise DuplicateKey(f"duplicate fill {fill.exec_id} of {fill.order_id}")
+        d = self._d
+        d.fill_keys.add(key)
+        d.fill_rows.setdefault(fill.order_id, []).append(fill)
+        d.fills.append(
+            StoredFill(
+                account_id,
+                strategy_id,
+                fill.symbol,
+                fill.order_id,
+                fill.exec_id,
+                realized_gross,
+                fill.commission,
+                trading_day,
+                fill.ts,
+            )
+        )
+
+        def undo() -> None:
+            d.fill_keys.discard(key)
+            d.fill_rows[fill.order_id].pop()
+            d.fills.pop()
+
+        self._undo.append(undo)
+
+    def get_position(self, account_id: str, symbol: str) -> Position:
+        position = self._d.positions.get((account_id, symbol))
+        if position is None:
+            return Position(account_id=account_id, symbol=symbol)
+        return copy.copy(position)
+
+    def save_position(self, position: Position, ts: datetime) -> None:
+        self._set(self._d.positions, (position.account_id, position.symbol), copy.copy(position))
+
+    def save_mark(self, mark: Mark) -> None:
+        self._set(self._d.marks, mark.symbol, mark)
+
+
+class MemoryStore:
+    """The store port in memory; see the module docstring."""
+
+    url = "memory://"
+
+    def __init__(self) -> None:
+        self._data = _Data()
+        self._lock = threading.RLock()
+        self._closed = False
+
+    def migrate(self) -> None:
+        """Nothing to migrate: the schema is the Python objects."""
+
+    def close(self) -> None:
+        self._closed = True
+
+    def _open(self) -> _Data:
+        if self._closed:
+            raise PersistenceError("the in-memory store is closed")
+        return self._data
+
+    @contextmanager
+    def transaction(self) -> Iterator[MemoryUnitOfWork]:
+        with self._lock:
+            undo: list[Undo] = []
+            try:
+                yield MemoryUnitOfWork(self._open(), undo)
+            except BaseException:
+                for step in reversed(undo):
+                    step()
+                raise
+
+    # ------------------------------------------------------------------ reads
+
+    def get_order(self, order_id: str) -> Order | None:
+        with self._lock:
+            order = self._open().orders.get(order_id)
+            return None if order is None else copy.copy(order)
+
+    def order_by_client_id(self, client_order_id: str) -> Order | None:
+        with self._lock:
+            order_id = self._open().by_client.get(client_order_id)
+        return None if order_id is None else self.get_order(order_id)
+
+    def list_orders(self, query: OrderQuery) -> list[Order]:
+        with self._lock:
+            rows = [
+                o
+                for o in self._open().orders.values()
+                if (not query.status or o.status.value in query.status)
+                and (query.symbol is None or o.symbol == query.symbol)
+                and (query.strategy_id is None or o.strategy_id == query.strategy_id)
+                and (query.account_id is None or o.account_id == query.account_id)
+            ]
+        rows.sort(key=lambda o: o.order_id, reverse=True)
+        return [copy.copy(o) for o in rows[query.offset : query.offset + query.limit]]
+
+    def open_orders(self) -> list[Order]:
+        with self._lock:
+            rows = [copy.copy(o) for o in self._open().orders.values() if o.is_open]
+        return sorted(rows, key=lambda o: (o.created_at, o.order_id))
+
+    def fills_for(self, order_id: str) -> list[Fill]:
+        with self._lock:
+            return list(self._open().fill_rows.get(order_id, ()))
+
+    def events_for(self, order_id: str) -> list[StoredEvent]:
+        with self._lock:
+            events = list(enumerate(self._open().events, start=1))
+        return [
+            StoredEvent(
+                seq,
+                e.order_id or "",
+                e.topic,
+                e.from_status,
+                e.to_status,
+                json.loads(e.payload),
+                e.ts,
+            )
+            for seq, e in events
+            if e.order_id == order_id
+        ]
+
+    def positions(self, account_id: str | None = None) -> list[Position]:
+        with self._lock:
+            rows = [
+                copy.copy(p)
+                for (acct, _), p in self._open().positions.items()
+                if account_id is None or acct == account_id
+            ]
+        return sorted(rows, key=lambda p: (p.account_id, p.symbol))
+
+    def marks(self) -> dict[str, Mark]:
+        with self._lock:
+            return dict(self._open().marks)
+
+    def daily_pnl(self, account_id: str | None = None) -> list[DailyPnl]:
+        totals: dict[tuple[str, str], list[Any]] = {}
+        with self._lock:
+            fills = list(self._open().fills)
+        for f in fills:
+            if account_id is not None and f.account_id != account_id:
+                continue
+            entry = totals.setdefault((f.trading_day, f.strategy_id), [Decimal(0), Decimal(0), 0])
+            entry[0] += f.realized_gross
+            entry[1] += f.commission
+            entry[2] += 1
+        return [
+            DailyPnl(day, strategy, g, c, n)
+            for (day, strategy), (g, c, n) in sorted(totals.items())
+        ]
+
+    def intent_payload(self, order_id: str) -> str | None:
+        with self._lock:
+            for intent in self._open().intents.values():
+                if intent.order_id == order_id:
+                    return intent.payload
+        return None
+
+    def fills_since(self, trading_day: str) -> list[StoredFill]:
+        with self._lock:
+            return [f for f in self._open().fills if f.trading_day >= trading_day]
+
+    def kill_switches(self) -> list[StoredKillSwitch]:
+        with self._lock:
+            return sorted(self._open().kill_switches.values(), key=lambda s: (s.kind, s.target))
+
+    def save_kill_switch(self, switch: StoredKillSwitch) -> None:
+        with self._lock:
+            self._open().kill_switches[(switch.kind, switch.target)] = switch
+
+    def trading_controls(self) -> list[StoredControl]:
+        with self._lock:
+            return sorted(self._open().controls.values(), key=lambda c: c.name)
+
+    def save_trading_control(self, control: StoredControl) -> None:
+        with self._lock:
+            self._open().controls[control.name] = control
+
+    def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]:
+        with self._lock:
+            events = self._open().events[last_id : last_id + limit]
+        return [
+            OutboxMessage(last_id + i + 1, e.topic, e.order_id, e.payload, e.ts)
+            for i, e in enumerate(events)
+        ]
+
+    def outbox_cursor(self, consumer: str) -> int:
+        with self._lock:
+            return self._open().cursors.get(consumer, 0)
+
+    def set_outbox_cursor(self, consumer: str, last_id: int) -> None:
+        with self._lock:
+            cursors = self._open().cursors
+            cursors[consumer] = max(cursors.get(consumer, 0), last_id)
