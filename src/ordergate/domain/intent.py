@@ -188,20 +188,31 @@ class OrderIntent:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields, Decimals as canonical strings."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, Decimal):
-                out[f.name] = fmt(value)
-            elif isinstance(value, datetime):
-                out[f.name] = value.isoformat()
-            elif isinstance(value, StrEnum):
-                out[f.name] = value.value
-            elif isinstance(value, Mapping):
-                out[f.name] = dict(value)
-            else:
-                out[f.name] = value
-        return out
+        expire_at = self.expire_at
+        return {
+            "idempotency_key": self.idempotency_key,
+            "symbol": self.symbol,
+            "side": self.side.value,
+            "qty": fmt(self.qty),
+            "order_type": self.order_type.value,
+            "limit_price": fmt(self.limit_price),
+            "stop_price": fmt(self.stop_price),
+            "time_in_force": self.time_in_force.value,
+            "expire_at": None if expire_at is None else expire_at.isoformat(),
+            "account_id": self.account_id,
+            "strategy_id": self.strategy_id,
+            "product": self.product,
+            "tag": self.tag,
+            "reason": self.reason,
+            "confidence": fmt(self.confidence),
+            "sl_offset_pct": fmt(self.sl_offset_pct),
+            "tp_offset_pct": fmt(self.tp_offset_pct),
+            "decision_id": self.decision_id,
+            "profile_version_id": self.profile_version_id,
+            "regime_id": self.regime_id,
+            "universe_id": self.universe_id,
+            "metadata": dict(self.metadata),
+        }
 
     def canonical_json(self) -> str:
         return self.canonical()[0]

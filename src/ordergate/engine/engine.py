@@ -15,6 +15,7 @@ threads.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -89,16 +90,11 @@ class EngineConfig:
 def client_order_id_for(account_id: str, idempotency_key: str) -> str:
     """Our id at the broker, derived from the key: a resend after a crash reuses it.
 
-    26 characters of ``[0-9a-z]`` after ``og``: short enough for every broker we know.
+    ``og`` and 24 characters of ``[a-z2-7]`` (120 bits of sha256): short enough for
+    every broker we know, and the same for the same account and key, always.
     """
     digest = hashlib.sha256(f"{account_id}\x1f{idempotency_key}".encode()).digest()
-    number = int.from_bytes(digest[:16], "big")
-    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-    chars = []
-    for _ in range(24):
-        number, rest = divmod(number, 36)
-        chars.append(alphabet[rest])
-    return "og" + "".join(chars)
+    return "og" + base64.b32encode(digest[:15]).decode().lower()
 
 
 class ExecutionEngine:

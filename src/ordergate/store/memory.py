@@ -79,7 +79,7 @@ class MemoryUnitOfWork:
     def insert_order(self, order: Order, intent_id: str) -> None:
         if order.order_id in self._d.orders or order.client_order_id in self._d.by_client:
             raise DuplicateKey(f"duplicate order {order.order_id}")
-        self._set(self._d.orders, order.order_id, copy.copy(order))
+        self._set(self._d.orders, order.order_id, order.copy())
         self._set(self._d.by_client, order.client_order_id, order.order_id)
 
     def update_order(self, order: Order, expected_version: int) -> None:
@@ -89,11 +89,11 @@ class MemoryUnitOfWork:
                 f"order {order.order_id} changed underneath this update "
                 f"(expected version {expected_version})"
             )
-        self._set(self._d.orders, order.order_id, copy.copy(order))
+        self._set(self._d.orders, order.order_id, order.copy())
 
     def get_order(self, order_id: str) -> Order | None:
         order = self._d.orders.get(order_id)
-        return None if order is None else copy.copy(order)
+        return None if order is None else order.copy()
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         order_id = self._d.by_client.get(client_order_id)
@@ -101,7 +101,7 @@ class MemoryUnitOfWork:
 
     def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
         return [
-            copy.copy(o)
+            o.copy()
             for o in self._d.orders.values()
             if o.is_open and o.account_id == account_id and o.symbol == symbol
         ]
@@ -200,7 +200,7 @@ class MemoryStore:
     def get_order(self, order_id: str) -> Order | None:
         with self._lock:
             order = self._open().orders.get(order_id)
-            return None if order is None else copy.copy(order)
+            return None if order is None else order.copy()
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         with self._lock:
@@ -218,11 +218,11 @@ class MemoryStore:
                 and (query.account_id is None or o.account_id == query.account_id)
             ]
         rows.sort(key=lambda o: o.order_id, reverse=True)
-        return [copy.copy(o) for o in rows[query.offset : query.offset + query.limit]]
+        return [o.copy() for o in rows[query.offset : query.offset + query.limit]]
 
     def open_orders(self) -> list[Order]:
         with self._lock:
-            rows = [copy.copy(o) for o in self._open().orders.values() if o.is_open]
+            rows = [o.copy() for o in self._open().orders.values() if o.is_open]
         return sorted(rows, key=lambda o: (o.created_at, o.order_id))
 
     def fills_for(self, order_id: str) -> list[Fill]:
