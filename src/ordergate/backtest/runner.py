@@ -45,6 +45,8 @@ from ordergate.sim.fees import fee_model_from_name
 from ordergate.sim.latency import FixedLatency, LatencyModel, NoLatency, RandomLatency
 from ordergate.sim.matching import fill_model_from_name
 from ordergate.sim.tif import Session
+from ordergate.store.base import Store
+from ordergate.store.memory import MemoryStore
 from ordergate.store.sqlite import SqliteStore
 
 ProgressFn = Callable[[int, int], None]
@@ -56,7 +58,8 @@ class BacktestConfig:
 
     ``fill_model``: ``participation`` (5 bps, at most 10 % of each event's volume),
     ``fixed_bps``, ``bid_ask``, ``sqrt_impact`` or ``none``. ``latency_ms`` plus up to
-    ``jitter_ms`` (drawn from ``random.Random(seed)``). ``store_path`` ``:memory:`` or a
+    ``jitter_ms`` (drawn from ``random.Random(seed)``). ``store_path`` ``:memory:`` (the
+    in-memory store) or a
     fresh SQLite file. ``detail`` puts every order, fill and trade row in the result.
     """
 
@@ -121,7 +124,7 @@ class BacktestRunner:
         """The object graph of a run: the paper-trading graph with simulated time."""
         cfg = self.config
         clock = SimulatedClock(start)
-        store = SqliteStore(cfg.store_path)
+        store: Store = MemoryStore() if cfg.store_path == ":memory:" else SqliteStore(cfg.store_path)
         store.migrate()
         broker = PaperBroker(
             clock=clock,
