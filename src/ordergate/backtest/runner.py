@@ -58,9 +58,8 @@ class BacktestConfig:
 
     ``fill_model``: ``participation`` (5 bps, at most 10 % of each event's volume),
     ``fixed_bps``, ``bid_ask``, ``sqrt_impact`` or ``none``. ``latency_ms`` plus up to
-    ``jitter_ms`` (drawn from ``random.Random(seed)``). ``store_path`` ``:memory:`` (the
-    in-memory store) or a
-    fresh SQLite file. ``detail`` puts every order, fill and trade row in the result.
+    ``jitter_ms`` (drawn from ``random.Random(seed)``). ``store_path``: ``:memory:`` (the
+    in-memory store) or a fresh SQLite file. ``detail`` puts every order, fill and trade row in the result.
     """
 
     fill_model: str = "participation"
