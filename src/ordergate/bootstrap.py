@@ -48,7 +48,7 @@ def build_paper_broker(settings: Settings, clock: Clock, *, persistent: bool = T
     path = settings.sqlite_path
     state_file = None
     if persistent and path not in (None, ":memory:"):
-        state_file = Path(str(path) + ".paper.json")
+        state_file = Path(str(path) + ".paper")
     return PaperBroker(
         clock=clock,
         price_model=price_model_from_name(

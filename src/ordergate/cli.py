@@ -28,6 +28,7 @@ from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.risk import cli as risk_cli
+from ordergate.service import cli as service_cli
 from ordergate.risk.desk import RiskDesk, StoreKillSwitchRepository
 from ordergate.risk.killswitch import KillSwitchBoard
 from ordergate.store.base import OrderQuery
@@ -412,6 +413,7 @@ def _plain_engine(db: str | None) -> ExecutionEngine:
 risk_cli.register(app, _board, _plain_engine, lambda db: _settings(db).mode)
 backtest_cli.register(app)
 bus_cli.register(app)
+service_cli.register(app)
 
 trading_app = typer.Typer(
     help="The desk's trading state (NORMAL, REDUCING, HALTED) and EMERGENCY posture.",

@@ -13,16 +13,13 @@ and listeners see each part as a :class:`BrokerOrder` with every execution so fa
 Thread-safe: one lock around the book; listeners are called after it is released, so
 a listener may call back into the broker.
 
-Its book can be kept in a JSON file (``state_file``) so that separate CLI commands
-share one paper account; the file is locked while it is read and written.
+Its book can be kept in a file (``state_file``, see :mod:`.paper_book`) so that
+separate CLI commands share one paper account; the file is locked while it is used.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import os
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -35,6 +32,7 @@ from ordergate.brokers.base import (
     OrderListener,
     OrderRequest,
 )
+from ordergate.brokers.paper_book import PaperBookFile
 from ordergate.clock import Clock, SystemClock
 from ordergate.domain.enums import OrderType
 from ordergate.domain.errors import BrokerRejected
@@ -47,7 +45,6 @@ from ordergate.sim.fills import FixedBps, PriceModel, as_slippage
 from ordergate.sim.latency import LatencyModel
 from ordergate.sim.matching import FillModel
 from ordergate.sim.order import VenueOrder
-from ordergate.sim.state import venue_from_json, venue_to_json
 from ordergate.sim.tif import Session
 from ordergate.sim.venue import SimulatedVenue
 
@@ -88,10 +85,10 @@ class PaperBroker:
         )
         self._starting_cash = starting_cash
         self._tradable = tradable
-        self._state_file = Path(state_file) if state_file else None
+        self._book = PaperBookFile(state_file) if state_file else None
+        self._dirty: set[str] = set()
         self._listeners: list[OrderListener] = []
         self._lock = threading.RLock()
-        self._state_mtime: int | None = None
 
     @property
     def venue(self) -> SimulatedVenue:
@@ -114,6 +111,7 @@ class PaperBroker:
             if request.order_type is OrderType.MARKET and not venue.has_market(request.symbol):
                 raise BrokerRejected(f"no market price for {request.symbol}: mark it first")
             order = venue.submit(request, self._clock.now())
+            self._dirty.add(request.client_order_id)
             receipt = order.view()
             others = self._drain(skip=order)
         self._notify(others)
@@ -124,25 +122,23 @@ class PaperBroker:
             order = self._venue.cancel(client_order_id, self._clock.now())
             if order is None:
                 raise BrokerRejected(f"unknown order {client_order_id}")
+            self._dirty.add(client_order_id)
             view = order.view()
             others = self._drain(skip=order)
         self._notify(others)
         return view
 
     def fetch_order(self, client_order_id: str) -> BrokerOrder | None:
-        with self._lock:
-            self._reload()
+        with self._reading():
             order = self._venue.orders.get(client_order_id)
             return None if order is None else order.view()
 
     def fetch_open_orders(self) -> list[BrokerOrder]:
-        with self._lock:
-            self._reload()
+        with self._reading():
             return [o.view() for o in self._venue.orders.values() if o.status.is_open]
 
     def fetch_positions(self) -> list[BrokerPosition]:
-        with self._lock:
-            self._reload()
+        with self._reading():
             return self._positions()
 
     def _positions(self) -> list[BrokerPosition]:
@@ -162,8 +158,7 @@ class PaperBroker:
         ]
 
     def fetch_account(self) -> BrokerAccount:
-        with self._lock:
-            self._reload()
+        with self._reading():
             cash = self._starting_cash
             for order in self._venue.orders.values():
                 for execution in order.executions:
@@ -196,7 +191,9 @@ class PaperBroker:
         self._notify(changed)
 
     def _drain(self, skip: VenueOrder | None) -> list[BrokerOrder]:
-        return [o.view() for o in self._venue.drain_changes() if o is not skip]
+        changed = self._venue.drain_changes()
+        self._dirty.update(o.request.client_order_id for o in changed)
+        return [o.view() for o in changed if o is not skip]
 
     def _notify(self, views: list[BrokerOrder]) -> None:
         if not views:
@@ -211,35 +208,22 @@ class PaperBroker:
 
     @contextlib.contextmanager
     def _persisted(self) -> Iterator[None]:
+        """A change of the book: under the lock, saved to the book file when there is one."""
         with self._lock:
-            if self._state_file is None:
+            if self._book is None:
+                yield
+                self._dirty.clear()
+                return
+            with self._book.locked(self._venue) as touched:
+                yield
+                touched.update(self._dirty)
+            self._dirty.clear()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        with self._lock:
+            if self._book is None:
                 yield
                 return
-            lock_path = self._state_file.with_suffix(self._state_file.suffix + ".lock")
-            with lock_path.open("a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    self._reload()
-                    yield
-                    self._save()
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def _reload(self) -> None:
-        path = self._state_file
-        if path is None or not path.exists():
-            return
-        mtime = path.stat().st_mtime_ns
-        if mtime == self._state_mtime:
-            return
-        venue_from_json(self._venue, json.loads(path.read_text()))
-        self._state_mtime = mtime
-
-    def _save(self) -> None:
-        path = self._state_file
-        if path is None:
-            return
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(venue_to_json(self._venue)))
-        os.replace(tmp, path)
-        self._state_mtime = path.stat().st_mtime_ns
+            with self._book.locked(self._venue, write=False):
+                yield
