@@ -7,8 +7,8 @@ in ``seq`` order, across all orders) and its own ``hash``::
 
 so editing an event changes its hash, and removing or reordering events breaks the
 link of the row after. The canonical form is key-sorted compact JSON of the event's
-fields with the payload parsed (so a backend that stores JSON as a document type
-hashes the same) and the time in UTC ISO 8601. ``seq`` is not hashed: the chain's
+fields with the time in UTC ISO 8601, then the payload text as stored (every backend
+stores it as text, so hashing never re-encodes it). ``seq`` is not hashed: the chain's
 order is what proves the sequence, and a backend need not know ``seq`` before insert.
 """
 
@@ -36,16 +36,18 @@ def canonical_event(
     payload: str | Mapping[str, Any],
     ts: datetime,
 ) -> str:
-    body = json.loads(payload) if isinstance(payload, str) else dict(payload)
+    """Key-sorted compact JSON of the event's fields, then a newline and the payload
+    text exactly as stored (every backend keeps it as text, so nothing is re-encoded)."""
     record = {
         "order_id": order_id,
         "topic": topic,
         "from": from_status,
         "to": to_status,
         "ts": canonical_ts(ts),
-        "payload": body,
     }
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    body = payload if isinstance(payload, str) else json.dumps(dict(payload), sort_keys=True)
+    head = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return f"{head}\n{body}"
 
 
 def event_hash(
