@@ -19,6 +19,8 @@ from ordergate.config import Settings
 from ordergate.domain.errors import ConfigError
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.engine.ports import BrokerCallPolicy, PreTradeCheck
+from ordergate.engine.tracking import OrderTracker, TrackingConfig
+from ordergate.resilience.policy import ResilienceConfig, build_call_policy, build_retry
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
 from ordergate.sim.fees import fee_model_from_name
@@ -69,7 +71,37 @@ def build_broker(settings: Settings, clock: Clock) -> BrokerAdapter:
     name = settings.exec_broker_adapter.lower()
     if name == "paper":
         return build_paper_broker(settings, clock)
-    raise ConfigError(f"unknown broker adapter {settings.exec_broker_adapter!r}; available: paper")
+    if name == "exchange":
+        from ordergate.brokers.exchange import ExchangeBroker
+
+        return ExchangeBroker(settings.exchange_url, timeout=settings.exec_timeout_ms / 1000)
+    raise ConfigError(
+        f"unknown broker adapter {settings.exec_broker_adapter!r}; available: paper, exchange"
+    )
+
+
+def resilience_config(settings: Settings, *, in_process: bool) -> ResilienceConfig:
+    """The call policy's knobs; an in-process broker cannot hang, so it gets no timeout."""
+    return ResilienceConfig(
+        timeout_ms=None if in_process else settings.exec_timeout_ms,
+        requests_per_second=settings.exec_requests_per_second,
+        max_orders_per_min=settings.exec_max_orders_per_min,
+        max_queue=settings.exec_max_queue,
+        failure_threshold=settings.exec_breaker_failures,
+        reset_timeout_s=settings.exec_breaker_reset_s,
+        max_retries=settings.exec_max_retries,
+        retry_base_delay_s=settings.exec_retry_base_delay_s,
+    )
+
+
+def build_tracker(settings: Settings, engine: ExecutionEngine) -> OrderTracker:
+    return OrderTracker(
+        engine,
+        TrackingConfig(
+            poll_interval=settings.exec_poll_interval_ms / 1000,
+            hard_timeout=settings.exec_hard_timeout_s,
+        ),
+    )
 
 
 def build_risk_desk(
@@ -118,13 +150,16 @@ def build_engine(
     if gates is None and settings.risk_enabled:
         desk = build_risk_desk(settings, store, clock, trading_day)
         gates = desk
+    broker = broker or build_broker(settings, clock)
+    resilience = resilience_config(settings, in_process=isinstance(broker, PaperBroker))
     engine = ExecutionEngine(
         store,
-        broker or build_broker(settings, clock),
+        broker,
         clock=clock,
         ids=ids,
         gates=gates,
-        call_policy=call_policy,
+        call_policy=call_policy or build_call_policy(broker.adapter_id, resilience),
+        retry=build_retry(resilience),
         bus=InProcessBus(settings.topic_prefix),
         config=config,
     )

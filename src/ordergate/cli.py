@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ordergate.backtest import cli as backtest_cli
-from ordergate.bus import cli as bus_cli
 from ordergate.bootstrap import build_engine, build_risk_desk, build_store
+from ordergate.bus import cli as bus_cli
 from ordergate.clock import SystemClock
 from ordergate.config import Settings, load_settings
 from ordergate.domain.errors import ConfigError, OrderGateError
@@ -27,10 +27,11 @@ from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.engine import ExecutionEngine
+from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
-from ordergate.service import cli as service_cli
 from ordergate.risk.desk import RiskDesk, StoreKillSwitchRepository
 from ordergate.risk.killswitch import KillSwitchBoard
+from ordergate.service import cli as service_cli
 from ordergate.store.base import OrderQuery
 
 app = typer.Typer(
@@ -414,6 +415,7 @@ risk_cli.register(app, _board, _plain_engine, lambda db: _settings(db).mode)
 backtest_cli.register(app)
 bus_cli.register(app)
 service_cli.register(app)
+exchange_cli.register(app)
 
 trading_app = typer.Typer(
     help="The desk's trading state (NORMAL, REDUCING, HALTED) and EMERGENCY posture.",

@@ -49,6 +49,23 @@ class Settings(BaseSettings):
     exec_max_orders_per_min: int = Field(120, gt=0)
     exec_slippage_model: Literal["fixed_bps", "bid_ask"] = "fixed_bps"
 
+    # --- resilience around every broker call (seeds 001, 003, 004) ---
+    #: Broker rate limit: callers queue, they never see an error (seed 001: 20/s).
+    exec_requests_per_second: int = Field(20, gt=0)
+    #: A full submit queue answers E_EXEC_QUEUE_FULL.
+    exec_max_queue: int = Field(1000, gt=0)
+    #: Consecutive failures that open the circuit, and how long it stays open.
+    exec_breaker_failures: int = Field(5, gt=0)
+    exec_breaker_reset_s: float = Field(30.0, gt=0)
+    #: First retry delay; doubles per attempt (seed 001: 1 s, 2 s, 4 s).
+    exec_retry_base_delay_s: float = Field(1.0, ge=0)
+    #: Seed 004's hard timeout: an unfilled order (not GTC/GTD) is canceled after it.
+    exec_hard_timeout_s: float = Field(30.0, gt=0)
+    #: How often open orders are polled when the broker's stream is down.
+    exec_poll_interval_ms: int = Field(100, gt=0)
+    #: The simulated exchange process (``ordergate exchange``) for ``exchange``.
+    exchange_url: str = "http://127.0.0.1:8700"
+
     # --- the paper broker (seed 003's execution block) ---
     slippage_bps: Decimal = Field(Decimal(5), ge=0, le=1000)
     use_bid_ask_spread: bool = False

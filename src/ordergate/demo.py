@@ -26,9 +26,8 @@ def run_demo(engine: ExecutionEngine) -> list[str]:
     again = engine.submit(
         {"symbol": "AAPL", "side": "buy", "qty": "100", "type": "market", "key": "demo-1"}
     )
-    say(
-        f"same key again -> {(again.order_id == buy.order_id and 'the same order') or 'a NEW order'}, not a second trade"
-    )
+    same = "the same order, not a second trade" if again.order_id == buy.order_id else "A NEW ORDER"
+    say(f"same key again -> {same}")
 
     try:
         engine.submit(

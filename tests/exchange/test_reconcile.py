@@ -13,6 +13,7 @@ from ordergate.brokers.exchange import ExchangeBroker
 from ordergate.domain.enums import OrderType, Side, TimeInForce
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.engine.reconcile import ReconcileStatus, reconcile
+from ordergate.engine.reconcile_log import reconcile_log_for
 from ordergate.exchange.server import ExchangeServer
 from ordergate.store.sqlite import SqliteStore
 from tests.exchange.conftest import buy
@@ -98,3 +99,24 @@ def test_brackets_attached_match_and_a_missing_leg_is_reported(
     assert ReconcileStatus.MISSING_SL_TP in kinds
     assert report.requires_manual_resolution
     assert any("TP missing at the broker (expected 103)" in m.message for m in report.mismatches)
+
+
+@pytest.mark.postgres
+def test_reports_persist_on_postgresql(broker: ExchangeBroker) -> None:
+    from ordergate.store.postgres import PostgresStore
+    from tests.store.pg import fresh_schema, server_url
+
+    with fresh_schema(server_url()) as url:
+        pg = PostgresStore(url, min_size=1, max_size=2)
+        try:
+            pg.migrate()
+            engine = ExecutionEngine(pg, broker)
+            engine.submit(buy("k1", qty="100"))
+            broker.submit(MANUAL)
+            report = reconcile(engine)
+            assert report.status is ReconcileStatus.MISMATCH
+            [saved] = reconcile_log_for(pg).latest()
+            assert saved["report_id"] == report.report_id
+            assert saved["requires_manual_resolution"] is True
+        finally:
+            pg.close()

@@ -35,6 +35,8 @@ def make_engine(tmp_path: Path) -> ExecutionEngine:
         database_url=f"sqlite:///{tmp_path / 'svc.db'}",
         sqlite_synchronous="NORMAL",
         risk={"duplicate_window_ms": None},
+        exec_max_orders_per_min=1_000_000,
+        exec_requests_per_second=100_000,
     )
     return build_engine(settings)
 

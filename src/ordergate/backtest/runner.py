@@ -59,7 +59,8 @@ class BacktestConfig:
     ``fill_model``: ``participation`` (5 bps, at most 10 % of each event's volume),
     ``fixed_bps``, ``bid_ask``, ``sqrt_impact`` or ``none``. ``latency_ms`` plus up to
     ``jitter_ms`` (drawn from ``random.Random(seed)``). ``store_path``: ``:memory:`` (the
-    in-memory store) or a fresh SQLite file. ``detail`` puts every order, fill and trade row in the result.
+    in-memory store) or a fresh SQLite file. ``detail`` puts every order, fill and trade
+    row in the result.
     """
 
     fill_model: str = "participation"
@@ -123,7 +124,9 @@ class BacktestRunner:
         """The object graph of a run: the paper-trading graph with simulated time."""
         cfg = self.config
         clock = SimulatedClock(start)
-        store: Store = MemoryStore() if cfg.store_path == ":memory:" else SqliteStore(cfg.store_path)
+        store: Store = (
+            MemoryStore() if cfg.store_path == ":memory:" else SqliteStore(cfg.store_path)
+        )
         store.migrate()
         broker = PaperBroker(
             clock=clock,

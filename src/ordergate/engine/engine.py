@@ -288,7 +288,9 @@ class ExecutionEngine:
                 step.record(order, OrderSubmitted(ts=self.clock.now(), attempt=1))
         payload = self.store.intent_payload(order_id)
         if order.status is OrderStatus.SUBMITTED and payload is not None:
-            self._send(order, OrderIntent.parse(json.loads(payload)))
+            parent = self.store.get_order(order.parent_order_id) if order.parent_order_id else None
+            parent_cid = None if parent is None else parent.client_order_id
+            self._send(order, OrderIntent.parse(json.loads(payload)), parent_cid)
         return self.report(order_id)
 
     # ------------------------------------------------------ broker updates

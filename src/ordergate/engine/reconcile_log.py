@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from ordergate.domain.errors import PersistenceError
@@ -80,9 +82,44 @@ class SqliteReconcileLog:
         return [json.loads(row[0]) for row in rows]
 
 
+class PooledReconcileLog:
+    """The ``reconcile_reports`` table through a store's pooled ``connection()``
+    (the PostgreSQL store has one; its driver takes ``%s`` parameters)."""
+
+    def __init__(self, connection: Callable[[], AbstractContextManager[Any]]) -> None:
+        self._connection = connection
+
+    def save(self, report: dict[str, Any]) -> None:
+        with self._connection() as conn:
+            conn.execute(
+                "INSERT INTO reconcile_reports (report_id, created_at, status, "
+                "requires_manual_resolution, mismatches, payload) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    report["report_id"],
+                    report["created_at"],
+                    report["status"],
+                    int(bool(report["requires_manual_resolution"])),
+                    json.dumps(report["mismatches"]),
+                    json.dumps(report),
+                ),
+            )
+
+    def latest(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT payload FROM reconcile_reports ORDER BY created_at DESC LIMIT %s",
+                (limit,),
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+
 def reconcile_log_for(store: object) -> ReconcileLog:
-    """The log that belongs with ``store``: its SQLite file, else memory."""
+    """The log that belongs with ``store``: its SQLite file, its pool, else memory."""
     path = getattr(store, "path", None)
     if isinstance(path, str) and path != ":memory:":
         return SqliteReconcileLog(path)
+    connection = getattr(store, "connection", None)
+    if callable(connection) and str(getattr(store, "url", "")).startswith("postgres"):
+        return PooledReconcileLog(connection)
     return MemoryReconcileLog()

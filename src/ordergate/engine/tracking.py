@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import structlog
 
-from ordergate.domain.enums import OrderStatus
+from ordergate.domain.enums import OrderStatus, TimeInForce
 from ordergate.domain.errors import OrderGateError
 from ordergate.domain.order import Order
 from ordergate.store.base import OrderQuery, Store
@@ -124,6 +124,8 @@ class OrderTracker:
     def _timed_out(self, order: Order, now: datetime) -> bool:
         if order.parent_order_id:  # an attached SL/TP rests on purpose: it protects a fill
             return False
+        if order.time_in_force in (TimeInForce.GTC, TimeInForce.GTD):
+            return False  # asked to rest until canceled (or its date): no hard timeout
         sent = order.submitted_at or order.created_at
         return now - sent >= timedelta(seconds=self.config.hard_timeout)
 

@@ -159,6 +159,8 @@ def _serve(settings: Settings) -> None:
     import structlog
     import uvicorn
 
+    from ordergate.bootstrap import build_tracker
+    from ordergate.engine.recovery import recover
     from ordergate.obs.logging import configure_logging
     from ordergate.service.runner import build_service, uvicorn_config
 
@@ -174,7 +176,12 @@ def _serve(settings: Settings) -> None:
         adapter=service.engine.broker.adapter_id,
         kill_switches=service.app.state.ctx.board is not None,
     )
+    recovered = recover(service.engine)
+    log.info("startup recovery", **recovered.to_dict())
+    tracker = build_tracker(settings, service.engine)
+    tracker.start()
     try:
         uvicorn.Server(uvicorn_config(service.app, settings.api_host, settings.api_port)).run()
     finally:
+        tracker.stop()
         service.engine.store.close()

@@ -365,7 +365,8 @@ class SqliteStore:
 
     def intent_payload(self, order_id: str) -> str | None:
         rows = self._read(
-            "SELECT payload FROM intents WHERE order_id = ?",
+            "SELECT i.payload FROM intents i JOIN orders o ON o.account_id = i.account_id "
+            "AND o.idempotency_key = i.idempotency_key WHERE o.order_id = ?",
             (order_id,),
         )
         return str(rows[0][0]) if rows else None

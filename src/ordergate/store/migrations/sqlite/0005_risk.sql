@@ -9,9 +9,6 @@ CREATE TABLE kill_switches (
     PRIMARY KEY (kind, target)
 );
 
--- Fills by trading day, to rebuild the loss breakers' ledger at start.
-CREATE INDEX fills_day ON fills (trading_day);
-
 -- The desk's trading state (NORMAL | REDUCING | HALTED) and posture (NORMAL | EMERGENCY),
 -- with who set them and why.
 CREATE TABLE trading_controls (
