@@ -3,7 +3,7 @@
 N ticks (marks with volume) of one instrument. With orders: one market order of 1 per
 tick, alternating buy and sell, each through ``engine.submit`` — the default gate chain
 (trade-count breakers and the duplicate guard off, since a million alternating orders
-a day is the point), the store (SQLite in memory), the paper broker over the simulated
+a day is the point), the store (in memory), the paper broker over the simulated
 venue, filled on the next tick and booked to the position. Without orders: the same
 ticks, a strategy that answers nothing.
 

@@ -73,6 +73,8 @@ class OrderRejected:
 class OrderFilled:
     ts: datetime
     fill: Fill
+    #: the broker's id, when the fill is the first thing it tells us (no separate ack)
+    broker_order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,6 @@ same hash returns the existing order, a different hash is a conflict.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -17,6 +16,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
+
+import orjson
 
 from ordergate.domain.enums import OrderType, Side, TimeInForce
 from ordergate.domain.errors import ErrorCode, InvalidIntent
@@ -97,7 +98,7 @@ class OrderIntent:
             if value:
                 _check_id(name, value)
         try:
-            encoded = json.dumps(self.metadata, sort_keys=True, default=str)
+            encoded = _encode(dict(self.metadata))
         except (TypeError, ValueError) as exc:
             raise InvalidIntent("metadata", f"must be a JSON object: {exc}") from None
         if len(encoded) > MAX_METADATA_BYTES:
@@ -224,14 +225,19 @@ class OrderIntent:
     def canonical(self) -> tuple[str, str]:
         """(canonical JSON of every field, sha256 of the JSON of all but the key)."""
         body = self.to_dict()
-        full = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+        full = _encode(body)
         del body["idempotency_key"]
-        terms = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-        return full, hashlib.sha256(terms.encode()).hexdigest()
+        terms = _encode(body)
+        return full.decode(), hashlib.sha256(terms).hexdigest()
 
     @property
     def signed_qty(self) -> Decimal:
         return self.qty * self.side.sign
+
+
+def _encode(value: dict[str, Any]) -> bytes:
+    """Canonical JSON: sorted keys, compact, UTF-8; unknown types as their text."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
 
 
 def _check_id(name: str, value: object) -> None:

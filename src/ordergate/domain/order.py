@@ -152,8 +152,9 @@ class Order:
             case OrderRejected(code=code, message=message):
                 self._move(S.REJECTED)
                 self.error_code, self.error_message = code.name, message
-            case OrderFilled(fill=fill):
+            case OrderFilled(fill=fill, broker_order_id=broker_order_id):
                 self._fill(fill)
+                self.broker_order_id = self.broker_order_id or broker_order_id
             case OrderCancelRequested(reason=reason):
                 self._move(S.PENDING_CANCEL)
                 self.reason = reason

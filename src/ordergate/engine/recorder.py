@@ -8,13 +8,14 @@ the in-process bus hear about it only after the commit.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from ordergate.bus.memory import InProcessBus
 from ordergate.domain.enums import OrderStatus
@@ -99,7 +100,7 @@ class Step:
     def emit(self, topic: str, key: str | None, body: dict[str, Any], ts: datetime) -> None:
         """Record an event that belongs to no order state change (ops, risk)."""
         payload = {"schema_version": SCHEMA_VERSION, "topic": topic, "ts": ts.isoformat(), **body}
-        text = json.dumps(payload, separators=(",", ":"))
+        text = orjson.dumps(payload).decode()
         self._events.append(EventRecord(None, topic, None, None, text, ts))
         self.published.append((topic, key, payload))
 
@@ -127,10 +128,10 @@ class Step:
             self._positions[key] = position
         return position
 
-    def record_fill(self, order: Order, fill: Fill) -> Decimal:
+    def record_fill(self, order: Order, fill: Fill, broker_order_id: str | None = None) -> Decimal:
         """Book a fill: order, fill row, position, events. Return the gross P&L it realized."""
         self._track(order)
-        previous = order.apply(OrderFilled(ts=fill.ts, fill=fill))
+        previous = order.apply(OrderFilled(ts=fill.ts, fill=fill, broker_order_id=broker_order_id))
         position = self.position(order.account_id, order.symbol)
         effect = position.apply_fill(order.side, fill.last_qty, fill.last_px, fill.commission)
         self.tx.insert_fill(
@@ -178,7 +179,7 @@ class Step:
             **order_snapshot(order),
             **extra,
         }
-        text = json.dumps(payload, separators=(",", ":"))
+        text = orjson.dumps(payload).decode()
         prev = None if previous is None else previous.value
         self._events.append(EventRecord(order.order_id, topic, prev, order.status.value, text, ts))
         self.published.append((topic, order.order_id, payload))

@@ -31,10 +31,12 @@ S = OrderStatus
 
 
 def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
-    if order.status is S.SUBMITTED and view.status is not S.REJECTED and view.broker_order_id:
+    # a receipt that is already a full fill goes SUBMITTED -> FILLED (seed 001, scenario 1)
+    acked = view.status not in (S.REJECTED, S.FILLED)
+    if order.status is S.SUBMITTED and acked and view.broker_order_id:
         step.record(order, OrderAccepted(ts=view.ts or now, broker_order_id=view.broker_order_id))
     for execution in view.executions:
-        _book(step, order, execution)
+        _book(step, order, execution, view.broker_order_id)
     rest = view.filled_qty - order.filled_qty
     if rest > 0 and view.avg_price is not None:
         # the broker gives a cumulative quantity without (all) the detail: one synthetic
@@ -47,11 +49,11 @@ def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetim
             last_px=price,
             ts=view.ts or now,
         )
-        _book(step, order, synthetic)
+        _book(step, order, synthetic, view.broker_order_id)
     _apply_final_status(step, order, view, now)
 
 
-def _book(step: Step, order: Order, execution: Execution) -> None:
+def _book(step: Step, order: Order, execution: Execution, broker_order_id: str) -> None:
     if step.tx.has_fill(order.order_id, execution.exec_id):
         return
     if order.filled_qty + execution.last_qty > order.qty:
@@ -75,6 +77,7 @@ def _book(step: Step, order: Order, execution: Execution) -> None:
             liquidity=execution.liquidity,
             late=order.status in (S.CANCELED, S.EXPIRED),
         ),
+        broker_order_id or None,
     )
 
 
