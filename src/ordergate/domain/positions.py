@@ -36,6 +36,16 @@ class Position:
     realized_gross: Decimal = ZERO
     commission: Decimal = ZERO
 
+    def copy(self) -> Position:
+        return Position(
+            account_id=self.account_id,
+            symbol=self.symbol,
+            qty=self.qty,
+            avg_price=self.avg_price,
+            realized_gross=self.realized_gross,
+            commission=self.commission,
+        )
+
     @property
     def realized_pnl(self) -> Decimal:
         """Realized P&L net of every commission paid on this symbol."""

@@ -15,7 +15,6 @@ threads.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import threading
@@ -90,11 +89,10 @@ class EngineConfig:
 def client_order_id_for(account_id: str, idempotency_key: str) -> str:
     """Our id at the broker, derived from the key: a resend after a crash reuses it.
 
-    ``og`` and 24 characters of ``[a-z2-7]`` (120 bits of sha256): short enough for
-    every broker we know, and the same for the same account and key, always.
+    ``og`` and 24 hex digits (96 bits of sha256): short enough for every broker we
+    know, and the same for the same account and key, always.
     """
-    digest = hashlib.sha256(f"{account_id}\x1f{idempotency_key}".encode()).digest()
-    return "og" + base64.b32encode(digest[:15]).decode().lower()
+    return "og" + hashlib.sha256(f"{account_id}\x1f{idempotency_key}".encode()).hexdigest()[:24]
 
 
 class ExecutionEngine:

@@ -9,7 +9,6 @@ process, so it keeps no audit hash chain.
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -154,10 +153,10 @@ class MemoryUnitOfWork:
         position = self._d.positions.get((account_id, symbol))
         if position is None:
             return Position(account_id=account_id, symbol=symbol)
-        return copy.copy(position)
+        return position.copy()
 
     def save_position(self, position: Position, ts: datetime) -> None:
-        self._set(self._d.positions, (position.account_id, position.symbol), copy.copy(position))
+        self._set(self._d.positions, (position.account_id, position.symbol), position.copy())
 
     def save_mark(self, mark: Mark) -> None:
         self._set(self._d.marks, mark.symbol, mark)
@@ -249,7 +248,7 @@ class MemoryStore:
     def positions(self, account_id: str | None = None) -> list[Position]:
         with self._lock:
             rows = [
-                copy.copy(p)
+                p.copy()
                 for (acct, _), p in self._open().positions.items()
                 if account_id is None or acct == account_id
             ]
