@@ -44,6 +44,8 @@ class _Data:
         self.intents: dict[tuple[str, str], StoredIntent] = {}
         self.orders: dict[str, Order] = {}
         self.by_client: dict[str, str] = {}
+        #: ids of orders not in a final status (the partial index of the SQL stores)
+        self.open_ids: set[str] = set()
         self.events: list[EventRecord] = []
         self.fills: list[StoredFill] = []
         self.fill_rows: dict[str, list[Fill]] = {}
@@ -80,6 +82,7 @@ class MemoryUnitOfWork:
             raise DuplicateKey(f"duplicate order {order.order_id}")
         self._set(self._d.orders, order.order_id, order.copy())
         self._set(self._d.by_client, order.client_order_id, order.order_id)
+        self._track_open(order)
 
     def update_order(self, order: Order, expected_version: int) -> None:
         stored = self._d.orders.get(order.order_id)
@@ -89,6 +92,19 @@ class MemoryUnitOfWork:
                 f"(expected version {expected_version})"
             )
         self._set(self._d.orders, order.order_id, order.copy())
+        self._track_open(order)
+
+    def _track_open(self, order: Order) -> None:
+        open_ids, order_id = self._d.open_ids, order.order_id
+        was_open = order_id in open_ids
+        if order.is_open == was_open:
+            return
+        if was_open:
+            open_ids.discard(order_id)
+            self._undo.append(lambda: open_ids.add(order_id))
+        else:
+            open_ids.add(order_id)
+            self._undo.append(lambda: open_ids.discard(order_id))
 
     def get_order(self, order_id: str) -> Order | None:
         order = self._d.orders.get(order_id)
@@ -99,10 +115,11 @@ class MemoryUnitOfWork:
         return None if order_id is None else self.get_order(order_id)
 
     def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
+        orders = self._d.orders
         return [
             o.copy()
-            for o in self._d.orders.values()
-            if o.is_open and o.account_id == account_id and o.symbol == symbol
+            for o in (orders[order_id] for order_id in self._d.open_ids)
+            if o.account_id == account_id and o.symbol == symbol
         ]
 
     def record_events(self, events: Sequence[EventRecord]) -> None:
@@ -221,7 +238,8 @@ class MemoryStore:
 
     def open_orders(self) -> list[Order]:
         with self._lock:
-            rows = [o.copy() for o in self._open().orders.values() if o.is_open]
+            data = self._open()
+            rows = [data.orders[order_id].copy() for order_id in data.open_ids]
         return sorted(rows, key=lambda o: (o.created_at, o.order_id))
 
     def fills_for(self, order_id: str) -> list[Fill]:

@@ -19,6 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from ordergate.domain.errors import PersistenceError
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
@@ -68,6 +70,7 @@ _ORDER_UPDATE = (
 _FILL_SELECT = f"SELECT {', '.join(FILL_COLUMNS)} FROM fills"
 _OPEN = ("PENDING", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "PENDING_CANCEL")
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA", "OFF")
+log = structlog.get_logger("ordergate.store")
 
 
 def _translate(exc: sqlite3.Error) -> PersistenceError:
@@ -210,6 +213,46 @@ class SqliteUnitOfWork:
         )
 
 
+class WalCheckpointer:
+    """Copies the WAL back into the database from its own thread and connection.
+
+    SQLite's automatic checkpoint runs inside whichever commit crosses the threshold and
+    stalls that order for milliseconds; here a PASSIVE checkpoint runs every
+    ``interval`` seconds beside the writers instead, and a final one at close.
+    """
+
+    def __init__(self, path: str, interval: float) -> None:
+        self._path = path
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, timeout=30)
+        except sqlite3.Error:
+            log.exception("WAL checkpointer cannot open the store", path=self._path)
+            return
+        try:
+            while not self._stop.wait(self._interval):
+                self._checkpoint(conn, "PASSIVE")
+            self._checkpoint(conn, "TRUNCATE")
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection, mode: str) -> None:
+        try:
+            conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+        except sqlite3.Error as exc:  # busy or broken: the next round tries again
+            log.warning("WAL checkpoint failed", mode=mode, error=str(exc))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
 class SqliteStore:
     """The SQLite backend of :class:`~ordergate.store.base.Store`."""
 
@@ -219,6 +262,7 @@ class SqliteStore:
         *,
         synchronous: str = "FULL",
         busy_timeout_ms: int = 5000,
+        checkpoint_interval_s: float = 1.0,
     ) -> None:
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
@@ -239,6 +283,10 @@ class SqliteStore:
             self._conn.execute("PRAGMA foreign_keys = ON")
         except (sqlite3.Error, OSError) as exc:
             raise PersistenceError(f"cannot open the SQLite store at {self.path}: {exc}") from exc
+        self._checkpointer: WalCheckpointer | None = None
+        if self.path != ":memory:" and checkpoint_interval_s > 0:
+            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = WalCheckpointer(self.path, checkpoint_interval_s)
 
     # ------------------------------------------------------------------ admin
 
@@ -250,6 +298,8 @@ class SqliteStore:
                 raise _translate(exc) from exc
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             self._conn.close()
 
