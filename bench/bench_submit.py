@@ -4,6 +4,8 @@ Each order is its own durable units of work (accept, then receipt + fill + posit
 Prints one JSON line: orders/s and p50/p99/max engine latency in milliseconds.
 
     python bench/bench_submit.py --orders 20000 --synchronous FULL
+    python bench/bench_submit.py --synchronous NORMAL --gates   # every pre-trade gate on
+    python bench/bench_submit.py --memory [--gates]             # the engine without disk
 """
 
 from __future__ import annotations
@@ -22,14 +24,25 @@ from ordergate.engine.engine import ExecutionEngine
 from ordergate.risk.base import utc_trading_day
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
+from ordergate.store.base import Store
+from ordergate.store.memory import MemoryStore
 from ordergate.store.sqlite import SqliteStore
 
 
 def run(
-    orders: int, synchronous: str, warmup: int = 500, *, gates: bool = False
+    orders: int,
+    synchronous: str,
+    warmup: int = 500,
+    *,
+    gates: bool = False,
+    memory: bool = False,
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(Path(tmp) / "bench.db", synchronous=synchronous)
+        store: Store = (
+            MemoryStore()
+            if memory
+            else SqliteStore(Path(tmp) / "bench.db", synchronous=synchronous)
+        )
         store.migrate()
         engine = ExecutionEngine(store, PaperBroker(), gates=_desk(store) if gates else None)
         engine.mark("AAPL", "150.00", bid="149.99", ask="150.01", volume="1000000")
@@ -52,8 +65,8 @@ def run(
         position = engine.positions()[0]
         store.close()
     return {
-        "bench": "submit_path_sqlite",
-        "synchronous": synchronous,
+        "bench": "submit_path_memory" if memory else "submit_path_sqlite",
+        "synchronous": None if memory else synchronous,
         "gates": gates,
         "orders": orders,
         "orders_per_s": round(orders / elapsed, 1),
@@ -64,7 +77,7 @@ def run(
     }
 
 
-def _desk(store: SqliteStore) -> RiskDesk:
+def _desk(store: Store) -> RiskDesk:
     """Every gate on, with limits the benchmark's orders stay inside."""
     config = RiskConfig.from_mapping(
         {
@@ -82,8 +95,11 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument("--gates", action="store_true", help="every pre-trade gate on")
+    parser.add_argument(
+        "--memory", action="store_true", help="the in-memory store: the engine's own cost"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.orders, args.synchronous, gates=args.gates)))
+    print(json.dumps(run(args.orders, args.synchronous, gates=args.gates, memory=args.memory)))
 
 
 if __name__ == "__main__":

@@ -69,6 +69,9 @@ _ORDER_UPDATE = (
 )
 _FILL_SELECT = f"SELECT {', '.join(FILL_COLUMNS)} FROM fills"
 _OPEN = ("PENDING", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "PENDING_CANCEL")
+#: Written out, not bound: only a literal list lets SQLite use the partial index
+#: ``orders_open`` (a bound parameter cannot prove the index's WHERE).
+_IS_OPEN = f"status IN ({', '.join(repr(s) for s in _OPEN)})"
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA", "OFF")
 log = structlog.get_logger("ordergate.store")
 
@@ -135,9 +138,8 @@ class SqliteUnitOfWork:
 
     def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
         rows = self._c.execute(
-            f"{_ORDER_SELECT} WHERE status IN ({', '.join('?' * len(_OPEN))}) "
-            "AND account_id = ? AND symbol = ?",
-            (*_OPEN, account_id, symbol),
+            f"{_ORDER_SELECT} WHERE {_IS_OPEN} AND account_id = ? AND symbol = ?",
+            (account_id, symbol),
         ).fetchall()
         return [order_from_row(row) for row in rows]
 
@@ -365,8 +367,8 @@ class SqliteStore:
         return [order_from_row(row) for row in self._read(sql, tuple(params))]
 
     def open_orders(self) -> list[Order]:
-        sql = f"{_ORDER_SELECT} WHERE status IN ({', '.join('?' * len(_OPEN))}) ORDER BY created_at"
-        return [order_from_row(row) for row in self._read(sql, _OPEN)]
+        sql = f"{_ORDER_SELECT} WHERE {_IS_OPEN} ORDER BY created_at"
+        return [order_from_row(row) for row in self._read(sql)]
 
     def fills_for(self, order_id: str) -> list[Fill]:
         rows = self._read(f"{_FILL_SELECT} WHERE order_id = ? ORDER BY fill_id", (order_id,))
