@@ -64,7 +64,9 @@ class ScriptedBroker:
         for listener in self.listeners:
             listener(view)
 
-    def fill(self, client_order_id: str, qty: str, px: str, exec_id: str, fee: str = "0") -> BrokerOrder:
+    def fill(
+        self, client_order_id: str, qty: str, px: str, exec_id: str, fee: str = "0"
+    ) -> BrokerOrder:
         """Add an execution to the broker's book and push the new view."""
         view = self.orders[client_order_id]
         execution = Execution(

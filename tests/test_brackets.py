@@ -8,10 +8,10 @@ from typing import Any
 from ordergate.brokers.paper import PaperBroker
 from ordergate.clock import SequentialIds, SimulatedClock
 from ordergate.domain.enums import OrderStatus, OrderType, Side
-from ordergate.engine.engine import ExecutionEngine
-from ordergate.engine.ports import GateContext, Rejection
 from ordergate.domain.errors import ErrorCode
 from ordergate.domain.intent import OrderIntent
+from ordergate.engine.engine import ExecutionEngine
+from ordergate.engine.ports import GateContext, Rejection
 from ordergate.store.base import OrderQuery
 from ordergate.store.sqlite import SqliteStore
 from tests.fakes import ScriptedBroker
@@ -32,10 +32,16 @@ def entry(key: str = "adv-001", **changes: Any) -> dict[str, Any]:
 
 
 def children(engine: ExecutionEngine, parent_id: str) -> dict[OrderType, Any]:
-    return {o.order_type: o for o in engine.orders(OrderQuery(limit=50)) if o.parent_order_id == parent_id}
+    return {
+        o.order_type: o
+        for o in engine.orders(OrderQuery(limit=50))
+        if o.parent_order_id == parent_id
+    }
 
 
-def test_seed_004_scenario_1_sl_tp_from_the_fill_price(store: SqliteStore, clock: SimulatedClock) -> None:
+def test_seed_004_scenario_1_sl_tp_from_the_fill_price(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
     broker = ScriptedBroker(clock)
     engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
     report = engine.submit(entry())
@@ -46,13 +52,16 @@ def test_seed_004_scenario_1_sl_tp_from_the_fill_price(store: SqliteStore, clock
     assert target.limit_price == D("155.53")  # 151 x 1.03
     assert (stop.side, target.side) == (Side.SELL, Side.SELL)
     assert stop.qty == target.qty == D(100)
-    assert stop.status is OrderStatus.ACCEPTED and target.status is OrderStatus.ACCEPTED
+    assert stop.status is OrderStatus.ACCEPTED
+    assert target.status is OrderStatus.ACCEPTED
     sent = {r.client_order_id: r for r in broker.submits}
     assert sent[stop.client_order_id].oco_group == sent[target.client_order_id].oco_group
     assert sent[stop.client_order_id].parent_client_order_id == report.client_order_id
 
 
-def test_children_are_placed_once_even_when_the_fill_is_reported_again(store: SqliteStore, clock: SimulatedClock) -> None:
+def test_children_are_placed_once_even_when_the_fill_is_reported_again(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
     broker = ScriptedBroker(clock)
     engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
     report = engine.submit(entry())
@@ -63,7 +72,9 @@ def test_children_are_placed_once_even_when_the_fill_is_reported_again(store: Sq
     assert len(broker.submits) == 3
 
 
-def test_a_partial_fill_then_cancel_sizes_the_children_to_what_filled(store: SqliteStore, clock: SimulatedClock) -> None:
+def test_a_partial_fill_then_cancel_sizes_the_children_to_what_filled(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
     broker = ScriptedBroker(clock)
     engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
     report = engine.submit(entry(qty="1000"))
@@ -102,7 +113,9 @@ class _KillAll:
         return Rejection(ErrorCode.E_RISK_KILL_SWITCH, {"kind": "GLOBAL"})
 
 
-def test_kill_switch_after_the_fill_never_removes_the_protection(store: SqliteStore, clock: SimulatedClock) -> None:
+def test_kill_switch_after_the_fill_never_removes_the_protection(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
     """Seed 004: kill switch AFTER a fill — the position stays open with SL/TP intact."""
     broker = ScriptedBroker(clock)
     engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())

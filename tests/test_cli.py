@@ -32,8 +32,35 @@ def run_json(*args: str, code: int = 0) -> Any:
 
 
 def test_issue_2_session(db: str) -> None:
-    run("mark", "AAPL", "--last", "150.00", "--bid", "149.99", "--ask", "150.01", "--volume", "100000", "--db", db)
-    args = ("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "100", "--type", "market", "--key", "k-001", "--db", db)
+    run(
+        "mark",
+        "AAPL",
+        "--last",
+        "150.00",
+        "--bid",
+        "149.99",
+        "--ask",
+        "150.01",
+        "--volume",
+        "100000",
+        "--db",
+        db,
+    )
+    args = (
+        "submit",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "buy",
+        "--qty",
+        "100",
+        "--type",
+        "market",
+        "--key",
+        "k-001",
+        "--db",
+        db,
+    )
     first = run_json(*args)
     again = run_json(*args)
     assert first["status"] == "FILLED"
@@ -57,19 +84,74 @@ def test_issue_2_session(db: str) -> None:
 def test_conflict_and_bad_input_exit_with_codes(db: str) -> None:
     run("mark", "AAPL", "--last", "10", "--db", db)
     run("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--key", "k", "--db", db)
-    out = run_json("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "2", "--key", "k", "--db", db, code=2)
+    out = run_json(
+        "submit",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "buy",
+        "--qty",
+        "2",
+        "--key",
+        "k",
+        "--db",
+        db,
+        code=2,
+    )
     assert out["error"]["code"] == "E_EXEC_IDEMPOTENCY_CONFLICT"
-    out = run_json("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "-2", "--key", "k2", "--db", db, code=2)
+    out = run_json(
+        "submit",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "buy",
+        "--qty",
+        "-2",
+        "--key",
+        "k2",
+        "--db",
+        db,
+        code=2,
+    )
     assert out["error"]["code"] == "E_INTENT_INVALID"
     assert "qty" in out["error"]["message"]
-    assert "E_INTENT_INVALID" in run("submit", "--symbol", "AAPL", "--side", "up", "--qty", "1", "--key", "k3", "--db", db, code=2)
+    assert "E_INTENT_INVALID" in run(
+        "submit",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "up",
+        "--qty",
+        "1",
+        "--key",
+        "k3",
+        "--db",
+        db,
+        code=2,
+    )
     out = run_json("order", "ord_missing", "--db", db, code=2)
     assert out["error"]["code"] == "E_ORDER_NOT_FOUND"
 
 
 def test_limit_rest_cancel_and_sync(db: str) -> None:
     run("mark", "MSFT", "--last", "400", "--db", db)
-    rest = run_json("submit", "--symbol", "MSFT", "--side", "buy", "--qty", "5", "--type", "limit", "--price", "390", "--key", "l1", "--db", db)
+    rest = run_json(
+        "submit",
+        "--symbol",
+        "MSFT",
+        "--side",
+        "buy",
+        "--qty",
+        "5",
+        "--type",
+        "limit",
+        "--price",
+        "390",
+        "--key",
+        "l1",
+        "--db",
+        db,
+    )
     assert rest["status"] == "ACCEPTED"
     assert run_json("sync", "--db", db)["checked"] == 1
     assert run_json("cancel", rest["order_id"], "--db", db)["status"] == "CANCELED"
@@ -80,7 +162,23 @@ def test_limit_rest_cancel_and_sync(db: str) -> None:
 def test_limit_fills_on_a_later_mark_in_another_process(db: str) -> None:
     """The paper book is shared between CLI processes."""
     run("mark", "AAPL", "--last", "150", "--db", db)
-    rest = run_json("submit", "--symbol", "AAPL", "--side", "sell", "--qty", "10", "--type", "limit", "--price", "152", "--key", "s1", "--db", db)
+    rest = run_json(
+        "submit",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "sell",
+        "--qty",
+        "10",
+        "--type",
+        "limit",
+        "--price",
+        "152",
+        "--key",
+        "s1",
+        "--db",
+        db,
+    )
     subprocess.run(
         [sys.executable, "-m", "ordergate.cli", "mark", "AAPL", "--last", "152.5", "--db", db],
         check=True,
@@ -95,10 +193,25 @@ def test_kill_switch_blocks_then_clears(db: str) -> None:
     run("kill-switch", "set", "GLOBAL", "--reason", "drill", "--actor", "ops", "--db", db)
     listed = run_json("kill-switch", "list", "--db", db)
     assert listed[0]["kind"] == "GLOBAL"
-    blocked = run_json("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--key", "b1", "--db", db, code=2)
+    blocked = run_json(
+        "submit",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "buy",
+        "--qty",
+        "1",
+        "--key",
+        "b1",
+        "--db",
+        db,
+        code=2,
+    )
     assert blocked["error_code"] == "E_RISK_KILL_SWITCH"
     run("kill-switch", "clear", "GLOBAL", "--reason", "done", "--actor", "ops", "--db", db)
-    ok = run_json("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--key", "b2", "--db", db)
+    ok = run_json(
+        "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--key", "b2", "--db", db
+    )
     assert ok["status"] == "FILLED"
 
 
@@ -145,19 +258,64 @@ def test_config_from_env_and_yaml(db: str, tmp_path: Path, monkeypatch: pytest.M
 def test_trading_halt_reduce_and_emergency(db: str) -> None:
     run("mark", "AAPL", "--last", "10", "--db", db)
     run("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "10", "--key", "t0", "--db", db)
-    shown = run_json("trading", "set", "HALTED", "--actor", "ops", "--reason", "exchange down", "--db", db)
+    shown = run_json(
+        "trading", "set", "HALTED", "--actor", "ops", "--reason", "exchange down", "--db", db
+    )
     assert shown["state"]["value"] == "HALTED"
-    halted = run_json("submit", "--symbol", "AAPL", "--side", "sell", "--qty", "1", "--key", "t1", "--db", db, code=2)
+    halted = run_json(
+        "submit",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "sell",
+        "--qty",
+        "1",
+        "--key",
+        "t1",
+        "--db",
+        db,
+        code=2,
+    )
     assert halted["error_code"] == "E_RISK_TRADING_HALTED"
     run("trading", "set", "REDUCING", "--actor", "ops", "--reason", "wind down", "--db", db)
-    more = run_json("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--key", "t2", "--db", db, code=2)
+    more = run_json(
+        "submit",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "buy",
+        "--qty",
+        "1",
+        "--key",
+        "t2",
+        "--db",
+        db,
+        code=2,
+    )
     assert more["error_code"] == "E_RISK_REDUCE_ONLY"
-    less = run_json("submit", "--symbol", "AAPL", "--side", "sell", "--qty", "4", "--key", "t3", "--db", db)
+    less = run_json(
+        "submit", "--symbol", "AAPL", "--side", "sell", "--qty", "4", "--key", "t3", "--db", db
+    )
     assert less["status"] == "FILLED"
     run("trading", "set", "NORMAL", "--actor", "ops", "--reason", "back", "--db", db)
     run("trading", "emergency", "--on", "--actor", "risk", "--reason", "black swan", "--db", db)
     assert json.loads(run("trading", "show", "--db", db))["posture"]["value"] == "EMERGENCY"
-    blocked = run_json("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--key", "t4", "--db", db, code=2)
+    blocked = run_json(
+        "submit",
+        "--symbol",
+        "AAPL",
+        "--side",
+        "buy",
+        "--qty",
+        "1",
+        "--key",
+        "t4",
+        "--db",
+        db,
+        code=2,
+    )
     assert blocked["error_code"] == "E_RISK_REDUCE_ONLY"
-    out = run_json("trading", "set", "SIDEWAYS", "--actor", "x", "--reason", "y", "--db", db, code=2)
+    out = run_json(
+        "trading", "set", "SIDEWAYS", "--actor", "x", "--reason", "y", "--db", db, code=2
+    )
     assert out["error"]["code"] == "E_CONFIG_INVALID"

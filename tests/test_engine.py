@@ -51,7 +51,9 @@ def scripted(clock: SimulatedClock) -> ScriptedBroker:
 
 
 @pytest.fixture
-def scripted_engine(store: SqliteStore, scripted: ScriptedBroker, clock: SimulatedClock) -> ExecutionEngine:
+def scripted_engine(
+    store: SqliteStore, scripted: ScriptedBroker, clock: SimulatedClock
+) -> ExecutionEngine:
     return ExecutionEngine(store, scripted, clock=clock, ids=SequentialIds())
 
 
@@ -72,7 +74,9 @@ def test_scenario_1_market_buy_fills_and_opens_a_position(engine: ExecutionEngin
     assert (position.symbol, position.qty, position.avg_price) == ("005930", D(100), D(70035))
 
 
-def test_scenario_2_broker_rejects_an_untradable_symbol(store: SqliteStore, clock: SimulatedClock) -> None:
+def test_scenario_2_broker_rejects_an_untradable_symbol(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
     broker = PaperBroker(clock=clock, tradable=frozenset({"AAPL"}))
     engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
     engine.mark("XYZ", "10")
@@ -86,7 +90,9 @@ def test_scenario_2_broker_rejects_an_untradable_symbol(store: SqliteStore, cloc
     assert seen == ["ordergate.orders.rejected"]
 
 
-def test_scenario_4_partial_fill_is_tracked(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_scenario_4_partial_fill_is_tracked(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     report = scripted_engine.submit(intent(qty="1000"))
     assert report.status is OrderStatus.ACCEPTED
     scripted.fill(report.client_order_id, "500", "10", "x1")
@@ -97,7 +103,9 @@ def test_scenario_4_partial_fill_is_tracked(scripted_engine: ExecutionEngine, sc
     assert scripted_engine.positions()[0].qty == D(500)
 
 
-def test_scenario_5_close_with_realized_pnl_net_of_commission(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_scenario_5_close_with_realized_pnl_net_of_commission(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     buy = scripted_engine.submit(intent("b", symbol="005930"))
     scripted.fill(buy.client_order_id, "100", "70000", "e1", fee="150")
     sell = scripted_engine.submit(intent("s", symbol="005930", side="sell"))
@@ -114,7 +122,9 @@ def test_scenario_5_close_with_realized_pnl_net_of_commission(scripted_engine: E
 # ---------------------------------------------------------------- seed 000
 
 
-def test_same_key_same_payload_returns_the_one_order(engine: ExecutionEngine, paper: PaperBroker) -> None:
+def test_same_key_same_payload_returns_the_one_order(
+    engine: ExecutionEngine, paper: PaperBroker
+) -> None:
     engine.mark("AAPL", "150")
     first = engine.submit(intent())
     again = engine.submit(intent(qty="100.0"))
@@ -125,7 +135,9 @@ def test_same_key_same_payload_returns_the_one_order(engine: ExecutionEngine, pa
     assert len(engine.orders()) == 1
 
 
-def test_same_key_different_payload_is_a_conflict(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_same_key_different_payload_is_a_conflict(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     scripted_engine.submit(intent())
     with pytest.raises(IdempotencyConflict) as err:
         scripted_engine.submit(intent(qty="200"))
@@ -150,7 +162,9 @@ def test_client_order_id_is_derived_from_the_key() -> None:
     assert cid.isalnum()
 
 
-def test_database_down_fails_closed_and_sends_nothing(tmp_path: Path, clock: SimulatedClock) -> None:
+def test_database_down_fails_closed_and_sends_nothing(
+    tmp_path: Path, clock: SimulatedClock
+) -> None:
     store = SqliteStore(tmp_path / "og.db")
     store.migrate()
     broker = ScriptedBroker(clock)
@@ -181,7 +195,12 @@ def test_a_locked_database_fails_closed(tmp_path: Path, clock: SimulatedClock) -
 
 
 def test_invalid_intent_leaves_no_record(engine: ExecutionEngine, store: SqliteStore) -> None:
-    for bad in (intent(qty="-1"), intent(side="hold"), intent(order_type="limit"), {"symbol": "AAPL"}):
+    for bad in (
+        intent(qty="-1"),
+        intent(side="hold"),
+        intent(order_type="limit"),
+        {"symbol": "AAPL"},
+    ):
         with pytest.raises(InvalidIntent):
             engine.submit(bad)
     assert table_count(store, "intents") == 0
@@ -189,7 +208,9 @@ def test_invalid_intent_leaves_no_record(engine: ExecutionEngine, store: SqliteS
     assert table_count(store, "order_events") == 0
 
 
-def test_expired_intent_is_refused_before_anything_is_recorded(engine: ExecutionEngine, clock: SimulatedClock, store: SqliteStore) -> None:
+def test_expired_intent_is_refused_before_anything_is_recorded(
+    engine: ExecutionEngine, clock: SimulatedClock, store: SqliteStore
+) -> None:
     past = clock.now().replace(year=2025).isoformat()
     with pytest.raises(InvalidIntent) as err:
         engine.submit(intent(expire_at=past))
@@ -200,7 +221,9 @@ def test_expired_intent_is_refused_before_anything_is_recorded(engine: Execution
 # ---------------------------------------------------------------- fills
 
 
-def test_a_fill_reported_twice_is_applied_once(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_a_fill_reported_twice_is_applied_once(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     report = scripted_engine.submit(intent())
     view = scripted.fill(report.client_order_id, "40", "10", "dup-1")
     scripted.push(view)
@@ -211,7 +234,9 @@ def test_a_fill_reported_twice_is_applied_once(scripted_engine: ExecutionEngine,
     assert scripted_engine.positions()[0].qty == D(40)
 
 
-def test_stale_and_out_of_order_updates_do_not_move_backwards(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_stale_and_out_of_order_updates_do_not_move_backwards(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     report = scripted_engine.submit(intent())
     accepted = scripted.orders[report.client_order_id]
     scripted.fill(report.client_order_id, "100", "10", "f1")
@@ -221,13 +246,17 @@ def test_stale_and_out_of_order_updates_do_not_move_backwards(scripted_engine: E
     assert order.filled_qty == D(100)
 
 
-def test_late_fill_after_cancel_is_applied(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_late_fill_after_cancel_is_applied(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     report = scripted_engine.submit(intent())
     canceled = scripted_engine.cancel(report.order_id)
     assert canceled.status is OrderStatus.CANCELED
     late = replace(
         scripted.orders[report.client_order_id],
-        executions=(Execution(exec_id="late", last_qty=D(100), last_px=D(10), ts=scripted.clock.now()),),
+        executions=(
+            Execution(exec_id="late", last_qty=D(100), last_px=D(10), ts=scripted.clock.now()),
+        ),
         filled_qty=D(100),
         status=OrderStatus.FILLED,
     )
@@ -239,7 +268,9 @@ def test_late_fill_after_cancel_is_applied(scripted_engine: ExecutionEngine, scr
     assert scripted_engine.positions()[0].qty == D(100)
 
 
-def test_cumulative_quantity_without_executions_is_deduped(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_cumulative_quantity_without_executions_is_deduped(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     report = scripted_engine.submit(intent())
     base = scripted.orders[report.client_order_id]
     partial = replace(base, filled_qty=D(30), avg_price=D(10), status=OrderStatus.PARTIALLY_FILLED)
@@ -253,12 +284,16 @@ def test_cumulative_quantity_without_executions_is_deduped(scripted_engine: Exec
     assert len(scripted_engine.fills(report.order_id)) == 2
 
 
-def test_overfill_from_the_broker_is_not_booked(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_overfill_from_the_broker_is_not_booked(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     report = scripted_engine.submit(intent(qty="10"))
     base = scripted.orders[report.client_order_id]
     too_much = replace(
         base,
-        executions=(Execution(exec_id="big", last_qty=D(11), last_px=D(1), ts=scripted.clock.now()),),
+        executions=(
+            Execution(exec_id="big", last_qty=D(11), last_px=D(1), ts=scripted.clock.now()),
+        ),
     )
     scripted.push(too_much)
     assert scripted_engine.order(report.order_id).filled_qty == 0
@@ -268,7 +303,9 @@ def test_overfill_from_the_broker_is_not_booked(scripted_engine: ExecutionEngine
 # ---------------------------------------------------------------- broker answers
 
 
-def test_timeout_after_the_broker_took_the_order_adopts_it(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_timeout_after_the_broker_took_the_order_adopts_it(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     """The reply was lost, not the order: the look-up by client_order_id finds it."""
 
     def accept_then_drop_reply(request: OrderRequest) -> BrokerOrder:
@@ -290,7 +327,9 @@ def test_timeout_after_the_broker_took_the_order_adopts_it(scripted_engine: Exec
     assert len(scripted.submits) == 1
 
 
-def test_timeout_with_nothing_at_the_broker_fails_without_a_duplicate(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_timeout_with_nothing_at_the_broker_fails_without_a_duplicate(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     def timeout(request: OrderRequest) -> BrokerOrder:
         raise BrokerTimeout("no answer in 2000 ms")
 
@@ -302,7 +341,9 @@ def test_timeout_with_nothing_at_the_broker_fails_without_a_duplicate(scripted_e
     assert scripted.orders == {}
 
 
-def test_broker_unreachable_fails_the_order_with_a_retryable_code(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_broker_unreachable_fails_the_order_with_a_retryable_code(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     def refused(request: OrderRequest) -> BrokerOrder:
         raise BrokerUnavailable("connection refused")
 
@@ -312,7 +353,9 @@ def test_broker_unreachable_fails_the_order_with_a_retryable_code(scripted_engin
     assert report.error_code == "E_EXEC_BROKER_UNAVAILABLE"
 
 
-def test_an_adapter_bug_is_treated_as_unknown_outcome(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_an_adapter_bug_is_treated_as_unknown_outcome(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     """An unexpected error is never taken for a reject: the order is looked up first."""
 
     def bug(request: OrderRequest) -> BrokerOrder:
@@ -324,7 +367,9 @@ def test_an_adapter_bug_is_treated_as_unknown_outcome(scripted_engine: Execution
     assert report.status is OrderStatus.SUBMITTED  # unknown: tracking or recovery settles it
 
 
-def test_sync_applies_what_the_stream_missed(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_sync_applies_what_the_stream_missed(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     report = scripted_engine.submit(intent())
     scripted.listeners.clear()  # the stream is down
     scripted.fill(report.client_order_id, "100", "10", "missed")
@@ -349,7 +394,9 @@ def test_cancel_a_resting_limit(engine: ExecutionEngine) -> None:
         engine.cancel("ord_nope")
 
 
-def test_cancel_refused_by_the_broker_goes_back_to_working(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_cancel_refused_by_the_broker_goes_back_to_working(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     report = scripted_engine.submit(intent())
     scripted.cancel_rejects = True
     result = scripted_engine.cancel(report.order_id)
@@ -366,10 +413,13 @@ def test_paper_limit_rests_then_fills_on_a_cross(engine: ExecutionEngine) -> Non
     engine.mark("AAPL", "152.50")
     filled = engine.report(report.order_id)
     assert filled.status is OrderStatus.FILLED
-    assert filled.avg_price is not None and filled.avg_price >= D(152)
+    assert filled.avg_price is not None
+    assert filled.avg_price >= D(152)
 
 
-def test_dry_run_records_and_sends_nothing(store: SqliteStore, scripted: ScriptedBroker, clock: SimulatedClock) -> None:
+def test_dry_run_records_and_sends_nothing(
+    store: SqliteStore, scripted: ScriptedBroker, clock: SimulatedClock
+) -> None:
     engine = ExecutionEngine(store, scripted, clock=clock, config=EngineConfig(dry_run=True))
     report = engine.submit(intent())
     assert report.status is OrderStatus.FAILED
@@ -385,7 +435,9 @@ def test_execute_marks_then_submits(engine: ExecutionEngine) -> None:
     assert report.avg_price == D("400.2")
 
 
-def test_broker_rejection_exception_becomes_a_rejected_order(scripted_engine: ExecutionEngine, scripted: ScriptedBroker) -> None:
+def test_broker_rejection_exception_becomes_a_rejected_order(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker
+) -> None:
     def reject(request: OrderRequest) -> BrokerOrder:
         raise BrokerRejected("insufficient funds")
 
@@ -398,7 +450,9 @@ def test_broker_rejection_exception_becomes_a_rejected_order(scripted_engine: Ex
 # ---------------------------------------------------------------- TC-004
 
 
-def test_concurrent_submits_of_one_intent_make_one_order(engine: ExecutionEngine, paper: PaperBroker) -> None:
+def test_concurrent_submits_of_one_intent_make_one_order(
+    engine: ExecutionEngine, paper: PaperBroker
+) -> None:
     engine.mark("AAPL", "150")
     results: list[str] = []
     errors: list[BaseException] = []
@@ -419,7 +473,9 @@ def test_concurrent_submits_of_one_intent_make_one_order(engine: ExecutionEngine
     assert paper.fetch_positions()[0].qty == D(100)
 
 
-def test_concurrent_submits_of_different_intents_are_all_booked(engine: ExecutionEngine, paper: PaperBroker) -> None:
+def test_concurrent_submits_of_different_intents_are_all_booked(
+    engine: ExecutionEngine, paper: PaperBroker
+) -> None:
     engine.mark("AAPL", "150")
 
     def go(n: int) -> None:

@@ -72,7 +72,9 @@ ILLEGAL = [pair for pair in ALL_PAIRS if pair not in TRANSITIONS]
 
 
 @pytest.mark.parametrize(("current", "target"), ILLEGAL)
-def test_every_illegal_transition_names_from_and_to(current: OrderStatus, target: OrderStatus) -> None:
+def test_every_illegal_transition_names_from_and_to(
+    current: OrderStatus, target: OrderStatus
+) -> None:
     with pytest.raises(IllegalTransition) as err:
         check_transition(current, target)
     assert f"{current} -> {target}" in str(err.value)
@@ -168,4 +170,4 @@ def test_random_walks_never_leave_the_table(path: list[OrderStatus]) -> None:
         assert (current, target) in TRANSITIONS
         current = target
     assert current in OrderStatus
-    assert TERMINAL_STATUSES <= set(OrderStatus)
+    assert set(OrderStatus) >= TERMINAL_STATUSES

@@ -69,7 +69,9 @@ def test_folding_equals_replaying(sequence: list[tuple[Side, Decimal, Decimal, D
 
 
 @given(fills, price)
-def test_pnl_identity_cash_plus_value(sequence: list[tuple[Side, Decimal, Decimal, Decimal]], mark: Decimal) -> None:
+def test_pnl_identity_cash_plus_value(
+    sequence: list[tuple[Side, Decimal, Decimal, Decimal]], mark: Decimal
+) -> None:
     """realized (net) + unrealized == cash flow of all fills + market value at the mark.
 
     Exact only up to the rounding of the average price, so compare within 1e-12.

@@ -32,9 +32,19 @@ def test_the_quick_start_works(tmp_path: object) -> None:
         {"symbol": "AAPL", "side": "buy", "qty": "100", "idempotency_key": "k-001"}
     )
     assert report.status is ordergate.OrderStatus.FILLED
-    assert report.avg_price == ordergate.OrderIntent.parse(
-        {"symbol": "X", "side": "buy", "qty": 1, "key": "k", "type": "limit", "price": "150.075"}
-    ).limit_price
+    assert (
+        report.avg_price
+        == ordergate.OrderIntent.parse(
+            {
+                "symbol": "X",
+                "side": "buy",
+                "qty": 1,
+                "key": "k",
+                "type": "limit",
+                "price": "150.075",
+            }
+        ).limit_price
+    )
 
 
 def test_error_codes_have_meaning_and_flag() -> None:

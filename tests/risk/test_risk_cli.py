@@ -17,7 +17,9 @@ from ordergate.risk.cli import register
 from ordergate.store.sqlite import SqliteStore
 
 
-def make_app(engine: ExecutionEngine | None = None) -> tuple[typer.Typer, InMemoryKillSwitchRepository]:
+def make_app(
+    engine: ExecutionEngine | None = None,
+) -> tuple[typer.Typer, InMemoryKillSwitchRepository]:
     repo = InMemoryKillSwitchRepository()
     clock = SimulatedClock()
     app = typer.Typer()

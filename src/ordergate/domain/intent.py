@@ -141,7 +141,7 @@ class OrderIntent:
         for key, value in data.items():
             name = _ALIASES.get(str(key).lower(), str(key).lower())
             if name not in known:
-                raise InvalidIntent(str(key), "is not a field of an order intent")
+                raise InvalidIntent(str(key) or "(empty name)", "is not a field of an order intent")
             if name in raw:
                 raise InvalidIntent(str(key), f"is given twice (as {name})")
             raw[name] = value
