@@ -5,8 +5,11 @@ Tests build the same graph with fakes by passing their own parts.
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +21,7 @@ from ordergate.clock import Clock, IdGenerator, SystemClock
 from ordergate.config import Settings
 from ordergate.domain.errors import ConfigError
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
+from ordergate.engine.ownership import Ownership
 from ordergate.engine.ports import BrokerCallPolicy, PreTradeCheck
 from ordergate.engine.tracking import OrderTracker, TrackingConfig
 from ordergate.resilience.policy import ResilienceConfig, build_call_policy, build_retry
@@ -26,6 +30,7 @@ from ordergate.risk.desk import RiskDesk
 from ordergate.sim.fees import fee_model_from_name
 from ordergate.sim.fills import price_model_from_name
 from ordergate.store.base import Store
+from ordergate.store.leases import leases_for
 from ordergate.store.sqlite import SqliteStore
 
 
@@ -94,13 +99,24 @@ def resilience_config(settings: Settings, *, in_process: bool) -> ResilienceConf
     )
 
 
-def build_tracker(settings: Settings, engine: ExecutionEngine) -> OrderTracker:
+def build_ownership(settings: Settings, engine: ExecutionEngine) -> Ownership:
+    """This process's share of the open orders (leases in the engine's own store)."""
+    owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000)}"
+    return Ownership(
+        engine, leases_for(engine.store, owner), timedelta(seconds=settings.lease_ttl_s)
+    )
+
+
+def build_tracker(
+    settings: Settings, engine: ExecutionEngine, ownership: Ownership | None = None
+) -> OrderTracker:
     return OrderTracker(
         engine,
         TrackingConfig(
             poll_interval=settings.exec_poll_interval_ms / 1000,
             hard_timeout=settings.exec_hard_timeout_s,
         ),
+        ownership=ownership,
     )
 
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     exec_hard_timeout_s: float = Field(30.0, gt=0)
     #: How often open orders are polled when the broker's stream is down.
     exec_poll_interval_ms: int = Field(100, gt=0)
+    #: Several engines on one database: a process owns an open order for this long
+    #: after its last heartbeat; then another takes it over (tracking and recovery).
+    lease_ttl_s: float = Field(10.0, gt=0)
     #: The simulated exchange process (``ordergate exchange``) for ``exchange``.
     exchange_url: str = "http://127.0.0.1:8700"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -58,11 +59,15 @@ class RecoveryReport:
         }
 
 
-def recover(engine: ExecutionEngine, *, resubmit: bool = True) -> RecoveryReport:
-    """Settle every open order with the broker; return what was done to each."""
+def recover(
+    engine: ExecutionEngine, *, resubmit: bool = True, only: Collection[str] | None = None
+) -> RecoveryReport:
+    """Settle every open order (or ``only`` these) with the broker; say what was done."""
     started = time.perf_counter()
     report = RecoveryReport()
     for order in engine.store.open_orders():
+        if only is not None and order.order_id not in only:
+            continue
         try:
             _recover_one(engine, order, report, resubmit=resubmit)
         except OrderGateError as exc:

@@ -30,6 +30,7 @@ from ordergate.store.base import OrderQuery, Store
 
 if TYPE_CHECKING:
     from ordergate.engine.engine import ExecutionEngine
+    from ordergate.engine.ownership import Ownership
 
 log = structlog.get_logger("ordergate.engine.tracking")
 TIMEOUT_REASON = "timeout"
@@ -75,9 +76,17 @@ class TickResult:
 class OrderTracker:
     """Polls when it must, cancels at the hard timeout, keeps watching for late fills."""
 
-    def __init__(self, engine: ExecutionEngine, config: TrackingConfig | None = None) -> None:
+    def __init__(
+        self,
+        engine: ExecutionEngine,
+        config: TrackingConfig | None = None,
+        *,
+        ownership: Ownership | None = None,
+    ) -> None:
         self.engine = engine
         self.config = config or TrackingConfig()
+        #: with several engines on one database: follow only the orders this one owns
+        self.ownership = ownership
         self._late_watch: dict[str, datetime] = {}
         self._cancel_sent: dict[str, datetime] = {}
         self._last_full_poll: datetime | None = None
@@ -94,8 +103,13 @@ class OrderTracker:
         now = self.engine.clock.now()
         result = TickResult()
         poll_all = not self.stream_up or self._safety_poll_due(now)
+        owner = self.ownership
+        if owner is not None:
+            owner.heartbeat()
         for order in self.engine.store.open_orders():
             if order.status is OrderStatus.PENDING:
+                continue
+            if owner is not None and not owner.owns(order.order_id):
                 continue
             if self._timed_out(order, now):
                 self._cancel(order, now, result)
@@ -178,6 +192,8 @@ class OrderTracker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self.ownership is not None:
+            self.ownership.stop()
 
     def _run(self) -> None:
         while not self._stop.wait(self.config.poll_interval):

@@ -159,8 +159,7 @@ def _serve(settings: Settings) -> None:
     import structlog
     import uvicorn
 
-    from ordergate.bootstrap import build_tracker
-    from ordergate.engine.recovery import recover
+    from ordergate.bootstrap import build_ownership, build_tracker
     from ordergate.obs.logging import configure_logging
     from ordergate.service.runner import build_service, uvicorn_config
 
@@ -176,9 +175,11 @@ def _serve(settings: Settings) -> None:
         adapter=service.engine.broker.adapter_id,
         kill_switches=service.app.state.ctx.board is not None,
     )
-    recovered = recover(service.engine)
-    log.info("startup recovery", **recovered.to_dict())
-    tracker = build_tracker(settings, service.engine)
+    # startup recovery of the orders nobody else owns, then follow ours (and orphans)
+    ownership = build_ownership(settings, service.engine)
+    recovered = ownership.heartbeat(force=True)
+    log.info("startup recovery", **(recovered.to_dict() if recovered else {"orders": 0}))
+    tracker = build_tracker(settings, service.engine, ownership)
     tracker.start()
     try:
         uvicorn.Server(uvicorn_config(service.app, settings.api_host, settings.api_port)).run()

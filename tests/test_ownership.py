@@ -1,0 +1,60 @@
+"""Several engines on one database: each follows the orders it owns; orphans move."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from ordergate.brokers.paper import PaperBroker
+from ordergate.clock import SimulatedClock
+from ordergate.domain.enums import OrderStatus
+from ordergate.engine.engine import ExecutionEngine
+from ordergate.engine.ownership import Ownership
+from ordergate.engine.tracking import OrderTracker, TrackingConfig
+from ordergate.store.leases import leases_for
+from ordergate.store.sqlite import SqliteStore
+
+TTL = timedelta(seconds=0.3)
+
+
+def engine_on(
+    path: Path, broker: PaperBroker, clock: SimulatedClock, owner: str
+) -> tuple[ExecutionEngine, Ownership]:
+    store = SqliteStore(path, synchronous="NORMAL")
+    store.migrate()
+    engine = ExecutionEngine(store, broker, clock=clock)
+    return engine, Ownership(engine, leases_for(store, owner), TTL)
+
+
+def test_a_dead_processs_orders_are_taken_over_once(tmp_path: Path) -> None:
+    clock = SimulatedClock()
+    broker = PaperBroker(clock=clock)  # one venue both engines trade at
+    db = tmp_path / "shared.db"
+    a, own_a = engine_on(db, broker, clock, "proc-a")
+    b, own_b = engine_on(db, broker, clock, "proc-b")
+    a.mark("AAPL", "100")
+    report = a.submit(
+        {"symbol": "AAPL", "side": "buy", "qty": "5", "order_type": "limit",
+         "limit_price": "90", "time_in_force": "GTC", "key": "rest-1"}
+    )  # fmt: skip
+    assert report.status is OrderStatus.ACCEPTED
+    assert own_a.owns(report.order_id)
+    assert own_b.heartbeat(force=True) is None  # A is alive: nothing to take
+    assert not own_b.owns(report.order_id)
+    tracker_b = OrderTracker(b, TrackingConfig(poll_interval=0.05), ownership=own_b)
+    assert tracker_b.tick().polled == 0  # B does not follow A's order
+
+    time.sleep(TTL.total_seconds() * 1.5)  # A stops renewing: it died
+    recovered = own_b.heartbeat(force=True)
+    assert recovered is not None
+    assert recovered.adopted == [report.order_id]
+    assert own_b.owns(report.order_id)
+    assert tracker_b.tick().polled == 1
+    assert own_b.heartbeat(force=True) is None  # taken once, not again
+
+    a.mark("AAPL", "89")  # the venue fills the order; B books it
+    assert b.order(report.order_id).status is OrderStatus.FILLED
+    own_b.heartbeat(force=True)
+    assert not own_b.owns(report.order_id)  # released once it ended
+    assert {p.symbol: p.qty for p in b.positions()} == {"AAPL": 5}
