@@ -19,6 +19,7 @@ object with ``on_event(event, ctx)``, or a class with either, built with no argu
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,7 +67,9 @@ def load_strategy(spec: str) -> tuple[str, StrategyFn]:
 
 
 def as_strategy(target: Any) -> StrategyFn:
-    if isinstance(target, type):
+    """A class is instantiated, a factory taking no arguments is called; the result (or
+    ``target`` itself) must be callable as ``(event, ctx)`` or have ``on_event``."""
+    if isinstance(target, type) or (callable(target) and _takes_no_arguments(target)):
         target = target()
     handler = getattr(target, "on_event", None)
     if callable(handler):
@@ -74,6 +77,18 @@ def as_strategy(target: Any) -> StrategyFn:
     if callable(target):
         return target  # type: ignore[no-any-return]
     raise ConfigError(f"a strategy must be callable or have on_event, got {type(target).__name__}")
+
+
+def _takes_no_arguments(fn: Any) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return not any(
+        p.default is inspect.Parameter.empty
+        and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for p in params
+    )
 
 
 @dataclass(slots=True)
