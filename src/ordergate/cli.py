@@ -24,7 +24,6 @@ from ordergate.clock import SystemClock
 from ordergate.config import Settings, load_settings
 from ordergate.domain.errors import ConfigError, OrderGateError
 from ordergate.domain.money import fmt
-from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.exchange import cli as exchange_cli
@@ -33,6 +32,7 @@ from ordergate.risk.desk import RiskDesk, StoreKillSwitchRepository
 from ordergate.risk.killswitch import KillSwitchBoard
 from ordergate.service import cli as service_cli
 from ordergate.store.base import OrderQuery
+from ordergate.views import detail_view, order_view, pnl_view, positions_view
 
 app = typer.Typer(
     name="ordergate",
@@ -83,34 +83,6 @@ def _guard(as_json: bool, action: Callable[[], None]) -> None:
         action()
     except OrderGateError as exc:
         _fail(exc, as_json)
-
-
-def order_dict(order: Order) -> dict[str, Any]:
-    return {
-        "order_id": order.order_id,
-        "client_order_id": order.client_order_id,
-        "broker_order_id": order.broker_order_id,
-        "idempotency_key": order.idempotency_key,
-        "account_id": order.account_id,
-        "strategy_id": order.strategy_id,
-        "symbol": order.symbol,
-        "side": order.side.value,
-        "qty": fmt(order.qty),
-        "order_type": order.order_type.value,
-        "limit_price": fmt(order.limit_price),
-        "stop_price": fmt(order.stop_price),
-        "time_in_force": order.time_in_force.value,
-        "status": order.status.value,
-        "filled_qty": fmt(order.filled_qty),
-        "avg_fill_price": fmt(order.avg_fill_price),
-        "fees": fmt(order.fees),
-        "late": order.late,
-        "reason": order.reason or None,
-        "error_code": order.error_code or None,
-        "error_message": order.error_message or None,
-        "created_at": order.created_at.isoformat(),
-        "updated_at": order.updated_at.isoformat(),
-    }
 
 
 def _print_report(report: ExecutionReport, as_json: bool) -> None:
@@ -221,7 +193,7 @@ def orders(
             )
             rows = engine.orders(query)
         if as_json:
-            _emit([order_dict(o) for o in rows])
+            _emit([order_view(o) for o in rows])
             return
         table = Table("order_id", "symbol", "side", "qty", "type", "status", "filled", "avg px")
         for o in rows:
@@ -247,30 +219,7 @@ def order_cmd(order_id: str, db: DbOption = None, as_json: JsonOption = False) -
     def run() -> None:
         with _engine(db) as engine:
             order = engine.order(order_id)
-            fills = engine.fills(order_id)
-            events = engine.store.events_for(order_id)
-        data = order_dict(order)
-        data["fills"] = [
-            {
-                "exec_id": f.exec_id,
-                "last_qty": fmt(f.last_qty),
-                "last_px": fmt(f.last_px),
-                "commission": fmt(f.commission),
-                "late": f.late,
-                "ts": f.ts.isoformat(),
-            }
-            for f in fills
-        ]
-        data["events"] = [
-            {
-                "seq": e.seq,
-                "topic": e.topic,
-                "from": e.from_status,
-                "to": e.to_status,
-                "ts": e.ts.isoformat(),
-            }
-            for e in events
-        ]
+            data = detail_view(order, engine.fills(order_id), engine.store.events_for(order_id))
         if as_json:
             _emit(data)
         else:
@@ -285,23 +234,7 @@ def positions(db: DbOption = None, as_json: JsonOption = False) -> None:
 
     def run() -> None:
         with _engine(db) as engine:
-            marks = engine.marks()
-            rows = []
-            for p in engine.positions():
-                mark_px = marks[p.symbol].last if p.symbol in marks else None
-                rows.append(
-                    {
-                        "account_id": p.account_id,
-                        "symbol": p.symbol,
-                        "qty": fmt(p.qty),
-                        "avg_price": fmt(p.avg_price),
-                        "mark": fmt(mark_px),
-                        "market_value": fmt(p.market_value(mark_px)),
-                        "realized_pnl": fmt(p.realized_pnl),
-                        "unrealized_pnl": fmt(p.unrealized_pnl(mark_px)),
-                        "commission": fmt(p.commission),
-                    }
-                )
+            rows = positions_view(engine)
         if as_json:
             _emit(rows)
             return
@@ -320,25 +253,13 @@ def positions(db: DbOption = None, as_json: JsonOption = False) -> None:
     _guard(as_json, run)
 
 
-def pnl_dict(engine: ExecutionEngine) -> dict[str, Any]:
-    summary = engine.pnl()
-    return {
-        "realized_pnl": fmt(summary.realized_pnl),
-        "realized_gross": fmt(summary.realized_gross),
-        "commission": fmt(summary.commission),
-        "unrealized_pnl": fmt(summary.unrealized_pnl),
-        "total_pnl": fmt(summary.total_pnl),
-        "daily": {day: fmt(value) for day, value in summary.daily.items()},
-    }
-
-
 @app.command()
 def pnl(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Realized (net of commission), unrealized and daily P&L."""
 
     def run() -> None:
         with _engine(db) as engine:
-            data = pnl_dict(engine)
+            data = pnl_view(engine)
         if as_json:
             _emit(data)
         else:
@@ -370,8 +291,8 @@ def demo(db: DbOption = None, as_json: JsonOption = False) -> None:
             log = run_demo(engine)
             data: dict[str, Any] = {
                 "steps": log,
-                "orders": [order_dict(o) for o in engine.orders()],
-                "pnl": pnl_dict(engine),
+                "orders": [order_view(o) for o in engine.orders()],
+                "pnl": pnl_view(engine),
             }
         if as_json:
             _emit(data)

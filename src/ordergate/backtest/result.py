@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from ordergate.backtest.book import Book
 from ordergate.backtest.tca import order_costs, slippage_values, tca_report
 from ordergate.domain.money import BPS, fmt
-from ordergate.domain.order import Order
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.store.base import OrderQuery
+from ordergate.views import order_view
 
 if TYPE_CHECKING:
     from ordergate.backtest.runner import BacktestConfig
@@ -52,30 +52,6 @@ class BacktestResult:
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, indent=indent, separators=(",", ":"))
-
-
-def order_row(order: Order) -> dict[str, Any]:
-    return {
-        "order_id": order.order_id,
-        "client_order_id": order.client_order_id,
-        "broker_order_id": order.broker_order_id,
-        "strategy_id": order.strategy_id,
-        "symbol": order.symbol,
-        "side": order.side.value,
-        "qty": fmt(order.qty),
-        "order_type": order.order_type.value,
-        "limit_price": fmt(order.limit_price),
-        "stop_price": fmt(order.stop_price),
-        "time_in_force": order.time_in_force.value,
-        "status": order.status.value,
-        "filled_qty": fmt(order.filled_qty),
-        "avg_fill_price": fmt(order.avg_fill_price),
-        "arrival_price": fmt(order.arrival_price),
-        "fees": fmt(order.fees),
-        "error_code": order.error_code or None,
-        "created_at": order.created_at.isoformat(),
-        "updated_at": order.updated_at.isoformat(),
-    }
 
 
 def _trades(engine: ExecutionEngine, book: Book) -> list[dict[str, Any]]:
@@ -163,7 +139,7 @@ def build_result(
         slippage_bps=slippage_values(costs),
     )
     if config.detail:
-        result.orders = [order_row(o) for o in orders]
+        result.orders = [order_view(o) for o in orders]
         result.fills = [f.to_dict() for f in book.fills]
         result.trades = _trades(engine, book)
     return result

@@ -33,35 +33,7 @@ from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.store.base import EventRecord, Store, UnitOfWork
-
-
-def order_snapshot(order: Order) -> dict[str, Any]:
-    """The order's fields as an event payload carries them."""
-    return {
-        "order_id": order.order_id,
-        "client_order_id": order.client_order_id,
-        "broker_order_id": order.broker_order_id,
-        "idempotency_key": order.idempotency_key,
-        "account_id": order.account_id,
-        "strategy_id": order.strategy_id,
-        "symbol": order.symbol,
-        "side": order.side.value,
-        "qty": fmt(order.qty),
-        "order_type": order.order_type.value,
-        "limit_price": fmt(order.limit_price),
-        "stop_price": fmt(order.stop_price),
-        "time_in_force": order.time_in_force.value,
-        "status": order.status.value,
-        "filled_qty": fmt(order.filled_qty),
-        "avg_fill_price": fmt(order.avg_fill_price),
-        "fees": fmt(order.fees),
-        "late": order.late,
-        "reason": order.reason or None,
-        "error_code": order.error_code or None,
-        "error_message": order.error_message or None,
-        "attempts": order.attempts,
-        "version": order.version,
-    }
+from ordergate.views import order_view
 
 
 def _fill_payload(fill: Fill, realized_gross: Decimal) -> dict[str, Any]:
@@ -176,7 +148,7 @@ class Step:
             "topic": topic,
             "ts": ts.isoformat(),
             "prev_status": None if previous is None else previous.value,
-            **order_snapshot(order),
+            **order_view(order),
             **extra,
         }
         text = orjson.dumps(payload).decode()

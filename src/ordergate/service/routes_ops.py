@@ -17,7 +17,7 @@ from ordergate.service.body import parse_json, read_body
 from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.routes_orders import ERROR_RESPONSES
 from ordergate.service.schemas import KillSwitchIn, KillSwitchOut
-from ordergate.service.views import pnl_dict, positions_view
+from ordergate.views import pnl_view, positions_view
 
 if TYPE_CHECKING:
     from ordergate.risk.killswitch import KillSwitchBoard
@@ -39,7 +39,7 @@ async def positions(request: Request) -> JSONResponse:
 @router.get("/v1/pnl", dependencies=[Depends(require_read)], responses=ERROR_RESPONSES)
 async def pnl(request: Request) -> JSONResponse:
     """Realized (net of commission), unrealized and daily P&L."""
-    return JSONResponse(await run_in_threadpool(pnl_dict, ctx(request).engine))
+    return JSONResponse(await run_in_threadpool(pnl_view, ctx(request).engine))
 
 
 @router.post(

@@ -27,8 +27,8 @@ from ordergate.service.schemas import (
     OrdersPage,
     ReportOut,
 )
-from ordergate.service.views import detail_view, order_dict
 from ordergate.store.base import OrderQuery
+from ordergate.views import detail_view, order_view
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -125,7 +125,7 @@ async def list_orders(
     rows = await run_in_threadpool(ctx(request).engine.orders, query)
     return JSONResponse(
         {
-            "orders": [order_dict(o) for o in rows],
+            "orders": [order_view(o) for o in rows],
             "limit": limit,
             "offset": offset,
             "next_offset": offset + limit if len(rows) == limit else None,
