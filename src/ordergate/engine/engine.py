@@ -20,8 +20,6 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,12 +48,10 @@ from ordergate.domain.events import (
     OrderRejected,
     OrderSubmitted,
 )
-from ordergate.domain.fills import Fill
 from ordergate.domain.intent import OrderIntent, check_not_expired
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
-from ordergate.domain.positions import PnlSummary, Position
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.brackets import bracket_intents, sibling_keys, wants_bracket
 from ordergate.engine.ports import (
@@ -65,12 +61,13 @@ from ordergate.engine.ports import (
     PreTradeCheck,
     Rejection,
 )
+from ordergate.engine.queries import EngineQueries
 from ordergate.engine.recorder import Step, unit_of_work
 from ordergate.engine.submitting import send_with_retry
 from ordergate.engine.sync import apply_broker_order
 from ordergate.engine.tracking import late_fill_candidates
 from ordergate.resilience.retry import RetryPolicy
-from ordergate.store.base import DuplicateKey, OrderQuery, Store, StoredIntent
+from ordergate.store.base import DuplicateKey, Store, StoredIntent
 
 log = structlog.get_logger("ordergate.engine")
 
@@ -95,7 +92,7 @@ def client_order_id_for(account_id: str, idempotency_key: str) -> str:
     return "og" + hashlib.sha256(f"{account_id}\x1f{idempotency_key}".encode()).hexdigest()[:24]
 
 
-class ExecutionEngine:
+class ExecutionEngine(EngineQueries):
     """Intents in, orders at the broker out: exactly once, fail-closed, recorded."""
 
     def __init__(
@@ -437,70 +434,6 @@ class ExecutionEngine:
         body = {"schema_version": SCHEMA_VERSION, "topic": "market.mark", **mark.to_dict()}
         self.bus.publish("market.mark", mark.symbol, body)  # in-process only: not an order event
         return mark
-
-    def marks(self) -> dict[str, Mark]:
-        with self._marks_lock:
-            return dict(self._marks)
-
-    # ------------------------------------------------------------- reads
-
-    def order(self, order_id: str) -> Order:
-        order = self.store.get_order(order_id)
-        if order is None:
-            raise OrderNotFound(f"no order {order_id}", context={"order_id": order_id})
-        return order
-
-    def orders(self, query: OrderQuery | None = None) -> list[Order]:
-        return self.store.list_orders(query or OrderQuery())
-
-    def fills(self, order_id: str) -> list[Fill]:
-        return self.store.fills_for(order_id)
-
-    def report(self, order_id: str, *, replayed: bool = False) -> ExecutionReport:
-        order = self.order(order_id)
-        return ExecutionReport.of(order, tuple(self.store.fills_for(order_id)), replayed=replayed)
-
-    def positions(self, account_id: str | None = None) -> list[Position]:
-        return [
-            p
-            for p in self.store.positions(account_id)
-            if p.qty != 0 or p.realized_gross or p.commission
-        ]
-
-    def pnl(self, account_id: str | None = None) -> PnlSummary:
-        positions = self.store.positions(account_id)
-        marks = self.marks()
-        realized_gross = sum((p.realized_gross for p in positions), ZERO)
-        commission = sum((p.commission for p in positions), ZERO)
-        unrealized = sum(
-            (
-                p.unrealized_pnl(marks[p.symbol].last if p.symbol in marks else None)
-                for p in positions
-            ),
-            ZERO,
-        )
-        daily: dict[str, Decimal] = {}
-        for row in self.store.daily_pnl(account_id):
-            daily[row.trading_day] = daily.get(row.trading_day, ZERO) + row.realized_pnl
-        return PnlSummary(
-            realized_pnl=realized_gross - commission,
-            realized_gross=realized_gross,
-            commission=commission,
-            unrealized_pnl=unrealized,
-            daily=daily,
-        )
-
-    def equity_pnl(self, account_id: str | None = None) -> Decimal:
-        """Realized (net) plus unrealized P&L at the marks: what equity moves by."""
-        marks = self.marks()
-        total = ZERO
-        for p in self.store.positions(account_id):
-            mark = marks.get(p.symbol)
-            total += p.realized_pnl + p.unrealized_pnl(None if mark is None else mark.last)
-        return total
-
-    def trading_day(self, when: datetime | None = None) -> str:
-        return (when or self.clock.now()).astimezone(self._tz).date().isoformat()
 
     # ------------------------------------------------------------ plumbing
 
