@@ -319,3 +319,14 @@ def test_trading_halt_reduce_and_emergency(db: str) -> None:
         "trading", "set", "SIDEWAYS", "--actor", "x", "--reason", "y", "--db", db, code=2
     )
     assert out["error"]["code"] == "E_CONFIG_INVALID"
+
+
+def test_serve_without_the_service_extra_says_what_to_install(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ordergate.service.cli as service_cli
+
+    monkeypatch.setattr(service_cli, "find_spec", lambda name: None)
+    out = run("serve", "--db", db, code=2)
+    assert "E_CONFIG_INVALID" in out
+    assert "ordergate[service]" in out

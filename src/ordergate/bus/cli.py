@@ -79,9 +79,8 @@ def tail(
     count: Annotated[int, typer.Option(help="Stop after this many (0: never).")] = 0,
 ) -> None:
     """Print each event as one JSON line: its subject and payload."""
-    from ordergate.bus.nats import tail as run_tail
-
     config = _nats_config(nats_url, prefix)
+    from ordergate.bus.nats import tail as run_tail
 
     def show(subject: str, payload: Any) -> None:
         typer.echo(json.dumps({"subject": subject, "payload": payload}, default=str))
@@ -110,6 +109,7 @@ def relay(
     batch: Annotated[int, typer.Option(help="Messages per round.")] = 256,
 ) -> None:
     """Publish the store's outbox to JetStream until stopped (SIGINT/SIGTERM)."""
+    config = _nats_config(nats_url, prefix)
     from ordergate.bootstrap import build_store
     from ordergate.bus.nats import relay_to_jetstream
     from ordergate.bus.relay import RelayConfig
@@ -122,9 +122,7 @@ def relay(
     )
 
     async def main() -> None:
-        await relay_to_jetstream(
-            store, _nats_config(nats_url, prefix), _stop_on_signals(), relay_config
-        )
+        await relay_to_jetstream(store, config, _stop_on_signals(), relay_config)
 
     try:
         asyncio.run(main())
@@ -139,12 +137,12 @@ def consume_intents(
     durable: Annotated[str, typer.Option(help="Durable consumer name.")] = "ordergate-intents",
 ) -> None:
     """Submit intents that arrive on ``<prefix>intents.submit`` until stopped."""
+    config = _nats_config(nats_url, prefix)
     from ordergate.bootstrap import build_engine
     from ordergate.bus.nats import IntentConsumer, connect
     from ordergate.config import load_settings
 
     engine = build_engine(load_settings(database_url=db))
-    config = _nats_config(nats_url, prefix)
 
     async def main() -> None:
         nc = await connect(config)

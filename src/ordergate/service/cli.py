@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from typing import Annotated, Any
 
 import typer
 
 from ordergate.config import Settings, load_settings
-from ordergate.domain.errors import OrderGateError
+from ordergate.domain.errors import ConfigError, OrderGateError
 
 DbOption = Annotated[
     str | None,
@@ -156,6 +157,12 @@ def _migrate(settings: Settings) -> None:
 
 
 def _serve(settings: Settings) -> None:
+    missing = [m for m in ("fastapi", "uvicorn", "prometheus_client") if find_spec(m) is None]
+    if missing:
+        raise ConfigError(
+            f"ordergate serve needs the service extra ({', '.join(missing)} missing): "
+            "pip install 'ordergate[service]'"
+        )
     import structlog
     import uvicorn
 
