@@ -330,3 +330,25 @@ def test_serve_without_the_service_extra_says_what_to_install(
     out = run("serve", "--db", db, code=2)
     assert "E_CONFIG_INVALID" in out
     assert "ordergate[service]" in out
+
+
+def test_emergency_makes_a_reducing_limit_marketable(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seed 002's Black Swan: with make_limits_marketable on, a resting sell limit that
+    reduces the position is priced through the bid and trades now; the intent is still
+    recorded as sent, so its key replays."""
+    config = tmp_path / "og.yaml"
+    config.write_text("risk:\n  emergency:\n    make_limits_marketable: true\n    cross_bps: 50\n")
+    monkeypatch.setenv("ORDERGATE_CONFIG", str(config))
+    run("mark", "AAPL", "--last", "100", "--bid", "99.9", "--ask", "100.1", "--db", db)
+    run("submit", "--symbol", "AAPL", "--side", "buy", "--qty", "10", "--key", "e0", "--db", db)
+    run("trading", "emergency", "--on", "--actor", "risk", "--reason", "crash", "--db", db)
+    args = ("submit", "--symbol", "AAPL", "--side", "sell", "--qty", "10", "--type", "limit",
+            "--price", "105", "--key", "e1", "--db", db)  # fmt: skip
+    sold = run_json(*args)
+    assert sold["status"] == "FILLED"  # 105 would have rested; 99.9 - 50 bps crosses
+    order = run_json("order", sold["order_id"], "--db", db)
+    assert order["limit_price"] == "99.4005"
+    assert run_json(*args)["order_id"] == sold["order_id"]  # same intent, same order
+    assert run_json("positions", "--db", db)[0]["qty"] == "0"

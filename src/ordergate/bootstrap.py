@@ -178,6 +178,7 @@ def build_engine(
         retry=build_retry(resilience),
         bus=InProcessBus(settings.topic_prefix),
         config=config,
+        adjuster=desk,
     )
     if desk is not None:
         attach_risk(engine, desk, settings.account_equity)

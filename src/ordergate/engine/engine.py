@@ -58,6 +58,7 @@ from ordergate.engine.ports import (
     BrokerCallPolicy,
     DirectCall,
     GateContext,
+    IntentAdjuster,
     PreTradeCheck,
     Rejection,
 )
@@ -107,12 +108,15 @@ class ExecutionEngine(EngineQueries):
         bus: InProcessBus | None = None,
         config: EngineConfig | None = None,
         retry: RetryPolicy | None = None,
+        adjuster: IntentAdjuster | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
         self.clock = clock or SystemClock()
         self.ids = ids or RandomIds()
         self.gates = gates
+        #: may change an order's terms before it is built (the risk desk in EMERGENCY)
+        self.adjuster = adjuster
         self.policy = call_policy or DirectCall()
         self.bus = bus or InProcessBus()
         self.config = config or EngineConfig()
@@ -208,6 +212,10 @@ class ExecutionEngine(EngineQueries):
             )
         )
         mark = self._marks.get(intent.symbol)
+        if parent is None and self.adjuster is not None:
+            # the desk may change the terms (EMERGENCY: limits made marketable); the
+            # intent stays recorded as the strategy sent it, so its key still replays
+            intent = self.adjuster.adjust(intent, mark)
         order = Order(
             order_id=order_id,
             client_order_id=client_order_id_for(intent.account_id, intent.idempotency_key),

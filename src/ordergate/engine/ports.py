@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from ordergate.domain.errors import ErrorCode, format_reason
 from ordergate.domain.intent import OrderIntent
@@ -46,6 +46,13 @@ class PreTradeCheck(Protocol):
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         """Return ``None`` to let the intent through, or the first reason it may not go."""
         ...
+
+
+@runtime_checkable
+class IntentAdjuster(Protocol):
+    """A gate that may change an order's terms before it is built (not its identity)."""
+
+    def adjust(self, intent: OrderIntent, mark: Mark | None) -> OrderIntent: ...
 
 
 class BrokerCallPolicy(Protocol):

@@ -17,6 +17,7 @@ from decimal import Decimal
 from ordergate.bus.memory import Event
 from ordergate.clock import Clock
 from ordergate.domain.intent import OrderIntent
+from ordergate.domain.market import Mark
 from ordergate.engine.ports import GateContext, Rejection
 from ordergate.risk.chain import GateChain, build_gate_chain
 from ordergate.risk.config import RiskConfig
@@ -27,7 +28,13 @@ from ordergate.risk.killswitch import (
     KillSwitchState,
 )
 from ordergate.risk.ledger import RiskLedger
-from ordergate.risk.trading_state import ControlChange, Posture, TradingControls, TradingState
+from ordergate.risk.trading_state import (
+    ControlChange,
+    Posture,
+    TradingControls,
+    TradingState,
+    make_marketable,
+)
 from ordergate.store.base import Store, StoredControl, StoredKillSwitch
 
 
@@ -128,6 +135,15 @@ class RiskDesk:
         self._store.save_trading_control(
             StoredControl(name, change.value, change.actor, change.reason, change.at)
         )
+
+    def adjust(self, intent: OrderIntent, mark: Mark | None) -> OrderIntent:
+        """In the EMERGENCY posture, with ``emergency.make_limits_marketable`` on, a limit
+        is priced through the quote so that reducing actually happens."""
+        emergency = self.config.emergency
+        if self.controls.posture is not Posture.EMERGENCY or not emergency.make_limits_marketable:
+            return intent
+        tick = self.config.limits.spec(intent.symbol).tick_size
+        return make_marketable(intent, mark, emergency, tick_size=tick)
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         if time.monotonic() - self._refreshed >= self._refresh_seconds:
