@@ -503,3 +503,28 @@ def test_events_are_published_after_commit_with_schema_version(engine: Execution
     assert all(p["schema_version"] == 1 for p in seen)
     fill_event = next(p for p in seen if p["topic"] == "executions.report")
     assert fill_event["fill"]["last_qty"] == "100"
+
+
+def test_a_day_order_expires_at_the_paper_session_close(tmp_path: Path) -> None:
+    """ORDERGATE_PAPER_SESSION_CLOSE: a DAY limit still working at the close expires;
+    the engine learns it with the venue's first event after the close."""
+    from datetime import UTC, datetime, timedelta
+
+    from ordergate.bootstrap import build_engine
+    from ordergate.config import load_settings
+
+    clock = SimulatedClock(datetime(2026, 1, 6, 20, 0, tzinfo=UTC))  # 15:00 New York
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'day.db'}",
+        paper_session_close="16:00",
+        risk_enabled=False,
+    )
+    engine = build_engine(settings, clock=clock)
+    engine.mark("AAPL", "100")
+    day = engine.submit(intent("day", order_type="limit", limit_price="90"))
+    gtc = engine.submit(intent("gtc", order_type="limit", limit_price="90", time_in_force="GTC"))
+    clock.advance(timedelta(hours=2))  # past the close
+    engine.mark("AAPL", "100.5")
+    assert engine.order(day.order_id).status is OrderStatus.EXPIRED
+    assert engine.order(gtc.order_id).status is OrderStatus.ACCEPTED
+    engine.store.close()

@@ -29,6 +29,7 @@ from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
 from ordergate.sim.fees import fee_model_from_name
 from ordergate.sim.fills import price_model_from_name
+from ordergate.sim.tif import Session
 from ordergate.store.base import Store
 from ordergate.store.leases import leases_for
 from ordergate.store.sqlite import SqliteStore
@@ -69,6 +70,11 @@ def build_paper_broker(settings: Settings, clock: Clock, *, persistent: bool = T
         ),
         starting_cash=settings.paper_starting_cash,
         state_file=state_file,
+        session=(
+            None
+            if settings.paper_session_close is None
+            else Session(close=settings.paper_session_close, tz=settings.paper_session_tz)
+        ),
     )
 
 

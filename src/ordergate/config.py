@@ -8,6 +8,7 @@ Keys keep the seeds' names (``EXEC_BROKER_ADAPTER`` is ``exec_broker_adapter`` h
 from __future__ import annotations
 
 import os
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -77,6 +78,10 @@ class Settings(BaseSettings):
     fee_minimum: Decimal = Field(Decimal("1.00"), ge=0)
     fee_bps: Decimal = Field(Decimal(1), ge=0)
     paper_starting_cash: Decimal = Field(Decimal(1_000_000), gt=0)
+    #: The paper venue's daily close ("16:00"): DAY orders expire there. None: a 24/7
+    #: market, where DAY behaves as GTC.
+    paper_session_close: time | None = None
+    paper_session_tz: str = "America/New_York"
 
     # --- pre-trade risk (seed 003's circuit_breakers and ordergate's risk block) ---
     #: Run the gate chain before every order (kill switches, loss breakers, limits).
@@ -106,7 +111,7 @@ class Settings(BaseSettings):
     #: Raw broker receipts and relayed outbox messages are kept this many days.
     retention_receipts_days: int = Field(30, ge=1)
 
-    @field_validator("trading_timezone")
+    @field_validator("trading_timezone", "paper_session_tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -153,7 +158,7 @@ class Settings(BaseSettings):
         for name, value in self.model_dump().items():
             if isinstance(value, SecretStr):
                 out[name] = "***" if value.get_secret_value() else None
-            elif isinstance(value, Decimal | TradingMode):
+            elif isinstance(value, Decimal | TradingMode | time):
                 out[name] = str(value)
             else:
                 out[name] = value
