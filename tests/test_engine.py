@@ -528,3 +528,31 @@ def test_a_day_order_expires_at_the_paper_session_close(tmp_path: Path) -> None:
     assert engine.order(day.order_id).status is OrderStatus.EXPIRED
     assert engine.order(gtc.order_id).status is OrderStatus.ACCEPTED
     engine.store.close()
+
+
+def test_raw_receipts_are_kept_redacted(store: SqliteStore, clock: SimulatedClock) -> None:
+    """Seed 000: raw broker receipts stored as artifacts, with credentials masked."""
+    from ordergate.obs.redact import Redactor
+
+    broker = ScriptedBroker(clock)
+
+    def accept_with_raw(request: OrderRequest) -> BrokerOrder:
+        return BrokerOrder(
+            client_order_id=request.client_order_id,
+            broker_order_id="B-raw",
+            status=OrderStatus.ACCEPTED,
+            symbol=request.symbol,
+            side=request.side,
+            qty=request.qty,
+            raw={"id": "B-raw", "api_key": "AKIA123456", "echo": "signed with s3cr3t-key-xyz"},
+        )
+
+    broker.on_submit = accept_with_raw
+    engine = ExecutionEngine(store, broker, clock=clock, redactor=Redactor(["s3cr3t-key-xyz"]))
+    report = engine.submit(intent())
+    [raw] = store.receipts_for(report.order_id)
+    assert "B-raw" in raw
+    assert "AKIA123456" not in raw
+    assert "s3cr3t-key-xyz" not in raw
+    broker.push(broker.orders[report.client_order_id])  # nothing new: no second receipt
+    assert len(store.receipts_for(report.order_id)) == 1

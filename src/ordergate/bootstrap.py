@@ -24,6 +24,7 @@ from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.engine.ownership import Ownership
 from ordergate.engine.ports import BrokerCallPolicy, PreTradeCheck
 from ordergate.engine.tracking import OrderTracker, TrackingConfig
+from ordergate.obs.redact import Redactor
 from ordergate.resilience.policy import ResilienceConfig, build_call_policy, build_retry
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
@@ -185,6 +186,7 @@ def build_engine(
         bus=InProcessBus(settings.topic_prefix),
         config=config,
         adjuster=desk,
+        redactor=Redactor(settings.secret_values()),
     )
     if desk is not None:
         attach_risk(engine, desk, settings.account_equity)

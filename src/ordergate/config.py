@@ -152,6 +152,14 @@ class Settings(BaseSettings):
             data["breakers"] = {**breakers, **dict(data.get("breakers") or {})}
         return data
 
+    def secret_values(self) -> list[str]:
+        """Every secret value in the settings (the API token, broker credentials …)."""
+        return [
+            value.get_secret_value()
+            for value in (getattr(self, name) for name in type(self).model_fields)
+            if isinstance(value, SecretStr) and value.get_secret_value()
+        ]
+
     def shown(self) -> dict[str, Any]:
         """Effective values, secrets masked: what ``ordergate config show`` prints."""
         out: dict[str, Any] = {}

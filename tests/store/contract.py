@@ -314,6 +314,17 @@ class StoreContract:
             tx.insert_fill(fill("ord-1", "x-1"), "acct", "s1", Decimal(0), "2024-03-01")
         assert store.fills_for("ord-1") == [fill("ord-1", "x-1")]
 
+    def test_receipts_are_kept_in_order_and_roll_back(self, store: Store) -> None:
+        seed(store, 1)
+        with store.transaction() as tx:
+            tx.add_receipt("ord-1", "cl-1", "paper", '{"n":1}', T0)
+            tx.add_receipt("ord-1", "cl-1", "paper", '{"n":2}', T0)
+        with pytest.raises(RuntimeError), store.transaction() as tx:
+            tx.add_receipt("ord-1", "cl-1", "paper", '{"n":3}', T0)
+            raise RuntimeError("the step fails after the receipt")
+        assert store.receipts_for("ord-1") == ['{"n":1}', '{"n":2}']
+        assert store.receipts_for("ord-2") == []
+
     def test_fills_keep_exact_decimals_in_order(self, store: Store) -> None:
         seed(store, 1)
         fills = [fill("ord-1", "x-1", "0.0000000001", "0.1"), fill("ord-1", "x-2", "33.3", "0.2")]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import structlog
 
 from ordergate.brokers.base import BrokerAdapter, BrokerOrder, MarketDataSink, OrderRequest
@@ -67,6 +68,7 @@ from ordergate.engine.recorder import Step, unit_of_work
 from ordergate.engine.submitting import send_with_retry
 from ordergate.engine.sync import apply_broker_order
 from ordergate.engine.tracking import late_fill_candidates
+from ordergate.obs.redact import Redactor
 from ordergate.resilience.retry import RetryPolicy
 from ordergate.store.base import DuplicateKey, Store, StoredIntent
 
@@ -109,6 +111,7 @@ class ExecutionEngine(EngineQueries):
         config: EngineConfig | None = None,
         retry: RetryPolicy | None = None,
         adjuster: IntentAdjuster | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -117,6 +120,8 @@ class ExecutionEngine(EngineQueries):
         self.gates = gates
         #: may change an order's terms before it is built (the risk desk in EMERGENCY)
         self.adjuster = adjuster
+        #: scrubs credentials from raw broker receipts before they are kept
+        self.redactor = redactor or Redactor()
         self.policy = call_policy or DirectCall()
         self.bus = bus or InProcessBus()
         self.config = config or EngineConfig()
@@ -307,7 +312,13 @@ class ExecutionEngine(EngineQueries):
                     "broker update for an unknown order", client_order_id=view.client_order_id
                 )
                 return
-            apply_broker_order(step, order, view, self.clock.now())
+            now = self.clock.now()
+            apply_broker_order(step, order, view, now)
+            if view.raw and step.changed:  # keep what the broker said when it mattered
+                raw = orjson.dumps(self.redactor.scrub(view.raw), default=str).decode()
+                step.tx.add_receipt(
+                    order.order_id, order.client_order_id, self.broker.adapter_id, raw, now
+                )
             children = self._bracket_children(step, order)
             siblings = self._oco_siblings(step, order)
         for child, child_intent in children:

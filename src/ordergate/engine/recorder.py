@@ -66,6 +66,11 @@ class Step:
         self._dirty: dict[str, tuple[Order, int]] = {}
         self._positions: dict[tuple[str, str], Position] = {}
 
+    @property
+    def changed(self) -> bool:
+        """True once the step has recorded an event."""
+        return bool(self._events)
+
     def trading_day(self, ts: datetime) -> str:
         return ts.astimezone(self._tz).date().isoformat()
 

@@ -23,7 +23,6 @@ from typing import Any
 import structlog
 import uvicorn
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from ordergate.bootstrap import build_engine
 from ordergate.config import Settings
@@ -54,11 +53,7 @@ def is_loopback(host: str) -> bool:
 
 def settings_secrets(settings: Settings) -> list[str]:
     """Every secret value in the settings (the API token, broker credentials …)."""
-    return [
-        value.get_secret_value()
-        for value in (getattr(settings, name) for name in type(settings).model_fields)
-        if isinstance(value, SecretStr)
-    ]
+    return settings.secret_values()
 
 
 def find_board(engine: ExecutionEngine) -> Any:

@@ -55,6 +55,7 @@ class _Data:
         self.kill_switches: dict[tuple[str, str], StoredKillSwitch] = {}
         self.controls: dict[str, StoredControl] = {}
         self.cursors: dict[str, int] = {}
+        self.receipts: list[tuple[str, str]] = []
 
 
 class MemoryUnitOfWork:
@@ -127,6 +128,13 @@ class MemoryUnitOfWork:
         size = len(log)
         log.extend(events)
         self._undo.append(lambda: log.__delitem__(slice(size, None)))
+
+    def add_receipt(
+        self, order_id: str, client_order_id: str, adapter: str, raw: str, ts: datetime
+    ) -> None:
+        receipts = self._d.receipts
+        receipts.append((order_id, raw))
+        self._undo.append(lambda: receipts.__delitem__(-1))
 
     def has_fill(self, order_id: str, exec_id: str) -> bool:
         return (order_id, exec_id) in self._d.fill_keys
@@ -298,6 +306,10 @@ class MemoryStore:
                 if intent.order_id == order_id:
                     return intent.payload
         return None
+
+    def receipts_for(self, order_id: str) -> list[str]:
+        with self._lock:
+            return [raw for oid, raw in self._open().receipts if oid == order_id]
 
     def fills_since(self, trading_day: str) -> list[StoredFill]:
         with self._lock:

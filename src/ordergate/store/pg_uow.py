@@ -165,6 +165,15 @@ class PostgresUnitOfWork:
                     rows,
                 )
 
+    def add_receipt(
+        self, order_id: str, client_order_id: str, adapter: str, raw: str, ts: datetime
+    ) -> None:
+        self._run(
+            "INSERT INTO broker_receipts (order_id, client_order_id, adapter, raw, received_at) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (order_id, client_order_id, adapter, raw, ts),
+        )
+
     def has_fill(self, order_id: str, exec_id: str) -> bool:
         rows = self._all(
             "SELECT 1 FROM fills WHERE order_id = %s AND exec_id = %s", (order_id, exec_id)

@@ -237,6 +237,12 @@ class PostgresStore:
         )
         return str(rows[0][0]) if rows else None
 
+    def receipts_for(self, order_id: str) -> list[str]:
+        rows = self._read(
+            "SELECT raw FROM broker_receipts WHERE order_id = %s ORDER BY id", (order_id,)
+        )
+        return [str(r[0]) for r in rows]
+
     def fills_since(self, trading_day: str) -> list[StoredFill]:
         rows = self._read(
             "SELECT account_id, strategy_id, symbol, order_id, exec_id, realized_gross, "

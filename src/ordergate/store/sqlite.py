@@ -150,6 +150,15 @@ class SqliteUnitOfWork:
             chain_rows(self._c.execute(SQLITE_HEAD).fetchone(), events),
         )
 
+    def add_receipt(
+        self, order_id: str, client_order_id: str, adapter: str, raw: str, ts: datetime
+    ) -> None:
+        self._c.execute(
+            "INSERT INTO broker_receipts (order_id, client_order_id, adapter, raw, received_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (order_id, client_order_id, adapter, raw, ts_text(ts)),
+        )
+
     def has_fill(self, order_id: str, exec_id: str) -> bool:
         row = self._c.execute(
             "SELECT 1 FROM fills WHERE order_id = ? AND exec_id = ?", (order_id, exec_id)
@@ -422,6 +431,12 @@ class SqliteStore:
             (order_id,),
         )
         return str(rows[0][0]) if rows else None
+
+    def receipts_for(self, order_id: str) -> list[str]:
+        rows = self._read(
+            "SELECT raw FROM broker_receipts WHERE order_id = ? ORDER BY id", (order_id,)
+        )
+        return [str(r[0]) for r in rows]
 
     def fills_since(self, trading_day: str) -> list[StoredFill]:
         rows = self._read(
