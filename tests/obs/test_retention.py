@@ -143,3 +143,18 @@ def test_cli_purge_uses_configured_days(
     out = runner.invoke(app, ["purge", "--db", store.path, "--json", "--dry-run"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["orders"] == 0  # made "now" (simulated 2026): kept
+
+
+def test_raw_broker_receipts_go_after_30_days_orders_stay(
+    engine: ExecutionEngine, store: SqliteStore, clock: SimulatedClock
+) -> None:
+    order_ids = fill_orders(engine, "r", 1)
+    with store.transaction() as tx:
+        tx.add_receipt(order_ids[0], "cl", "exchange", '{"old":true}', clock.now())
+    clock.advance(timedelta(days=31))
+    with store.transaction() as tx:
+        tx.add_receipt(order_ids[0], "cl", "exchange", '{"new":true}', clock.now())
+    result = purge(raw(store), YEAR, clock.now())
+    assert result.receipts == 1
+    assert result.orders == 0
+    assert store.receipts_for(order_ids[0]) == ['{"new":true}']
