@@ -319,9 +319,8 @@ class StoreContract:
         with store.transaction() as tx:
             tx.add_receipt("ord-1", "cl-1", "paper", '{"n":1}', T0)
             tx.add_receipt("ord-1", "cl-1", "paper", '{"n":2}', T0)
-        with pytest.raises(RuntimeError), store.transaction() as tx:
-            tx.add_receipt("ord-1", "cl-1", "paper", '{"n":3}', T0)
-            raise RuntimeError("the step fails after the receipt")
+        with pytest.raises(RuntimeError, match="fails"):
+            _failing_step_with_receipt(store)
         assert store.receipts_for("ord-1") == ['{"n":1}', '{"n":2}']
         assert store.receipts_for("ord-2") == []
 
@@ -564,3 +563,9 @@ class StoreContract:
             tx.update_order(order(2, status=OrderStatus.REJECTED, version=1), 0)
         assert a.prune() == 2
         assert a.held() == ["ord-1"]
+
+
+def _failing_step_with_receipt(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.add_receipt("ord-1", "cl-1", "paper", '{"n":3}', T0)
+        raise RuntimeError("the step fails after the receipt")
