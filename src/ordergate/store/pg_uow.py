@@ -22,8 +22,8 @@ from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.obs.chain import chain_rows
 from ordergate.store.base import DuplicateKey, EventRecord, StoredIntent
+from ordergate.store.reads import IS_OPEN, ORDER_SELECT, POSITION_SELECT
 from ordergate.store.rows import (
-    FILL_COLUMNS,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
     mark_values,
@@ -35,7 +35,6 @@ from ordergate.store.rows import (
     ts_parse,
 )
 
-ORDER_SELECT = f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders"
 _ORDER_INSERT = (
     f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}, intent_id) "
     f"VALUES ({', '.join(['%s'] * (len(ORDER_COLUMNS) + 1))})"
@@ -44,11 +43,6 @@ _ORDER_UPDATE = (
     f"UPDATE orders SET {', '.join(f'{c} = %s' for c in ORDER_MUTABLE)} "
     "WHERE order_id = %s AND version = %s"
 )
-FILL_SELECT = f"SELECT {', '.join(FILL_COLUMNS)} FROM fills"
-POSITION_SELECT = (
-    "SELECT account_id, symbol, qty, avg_price, realized_gross, commission FROM positions"
-)
-OPEN = ["PENDING", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "PENDING_CANCEL"]
 #: Advisory locks are per database; keying them by schema keeps two stores apart.
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || %s, 0))"
 #: The chain's head, ``(seq, hash)``: the newest among live events, pruned events'
@@ -146,8 +140,8 @@ class PostgresUnitOfWork:
 
     def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
         rows = self._all(
-            f"{ORDER_SELECT} WHERE status = ANY(%s) AND account_id = %s AND symbol = %s",
-            (OPEN, account_id, symbol),
+            f"{ORDER_SELECT} WHERE {IS_OPEN} AND account_id = %s AND symbol = %s",
+            (account_id, symbol),
         )
         return [order_from_row(row) for row in rows]
 

@@ -27,8 +27,7 @@ as :class:`DuplicateKey`), with the driver's exception chained.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -37,41 +36,23 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ordergate.domain.errors import PersistenceError
-from ordergate.domain.fills import Fill
-from ordergate.domain.market import Mark
-from ordergate.domain.order import Order
-from ordergate.domain.positions import Position
 from ordergate.store.base import (
     DailyPnl,
-    OrderQuery,
-    OutboxMessage,
     StoredControl,
-    StoredEvent,
-    StoredFill,
     StoredKillSwitch,
 )
 from ordergate.store.migrate import apply_migrations
 from ordergate.store.pg_uow import (
-    FILL_SELECT,
-    OPEN,
-    ORDER_SELECT,
-    POSITION_SELECT,
     PostgresUnitOfWork,
     translate,
     translated,
 )
-from ordergate.store.rows import (
-    fill_from_row,
-    mark_from_row,
-    order_from_row,
-    position_from_row,
-    ts_parse,
-)
+from ordergate.store.reads import SqlReads
 
 __all__ = ["PostgresStore", "PostgresUnitOfWork", "translate"]
 
 
-class PostgresStore:
+class PostgresStore(SqlReads):
     """The PostgreSQL backend of :class:`~ordergate.store.base.Store`.
 
     ``url`` is a libpq URL; a ``?options=-csearch_path%3Dname`` part (or ``schema=``)
@@ -163,61 +144,8 @@ class PostgresStore:
 
     # ------------------------------------------------------------------ reads
 
-    def get_order(self, order_id: str) -> Order | None:
-        rows = self._read(f"{ORDER_SELECT} WHERE order_id = %s", (order_id,))
-        return order_from_row(rows[0]) if rows else None
-
-    def order_by_client_id(self, client_order_id: str) -> Order | None:
-        rows = self._read(f"{ORDER_SELECT} WHERE client_order_id = %s", (client_order_id,))
-        return order_from_row(rows[0]) if rows else None
-
-    def list_orders(self, query: OrderQuery) -> list[Order]:
-        where: list[str] = []
-        params: list[Any] = []
-        if query.status:
-            where.append("status = ANY(%s)")
-            params.append(list(query.status))
-        for column in ("symbol", "strategy_id", "account_id"):
-            value = getattr(query, column)
-            if value:
-                where.append(f"{column} = %s")
-                params.append(value)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        sql = f"{ORDER_SELECT}{clause} ORDER BY order_id DESC LIMIT %s OFFSET %s"
-        params.extend((query.limit, query.offset))
-        return [order_from_row(row) for row in self._read(sql, params)]
-
-    def open_orders(self) -> list[Order]:
-        sql = f"{ORDER_SELECT} WHERE status = ANY(%s) ORDER BY created_at, order_id"
-        return [order_from_row(row) for row in self._read(sql, (OPEN,))]
-
-    def fills_for(self, order_id: str) -> list[Fill]:
-        rows = self._read(f"{FILL_SELECT} WHERE order_id = %s ORDER BY fill_id", (order_id,))
-        return [fill_from_row(row) for row in rows]
-
-    def events_for(self, order_id: str) -> list[StoredEvent]:
-        rows = self._read(
-            "SELECT seq, order_id, topic, from_status, to_status, payload, ts FROM order_events "
-            "WHERE order_id = %s ORDER BY seq",
-            (order_id,),
-        )
-        return [
-            StoredEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), ts_parse(r[6]))
-            for r in rows
-        ]
-
-    def positions(self, account_id: str | None = None) -> list[Position]:
-        if account_id is None:
-            rows = self._read(f"{POSITION_SELECT} ORDER BY account_id, symbol")
-        else:
-            rows = self._read(
-                f"{POSITION_SELECT} WHERE account_id = %s ORDER BY symbol", (account_id,)
-            )
-        return [position_from_row(row) for row in rows]
-
-    def marks(self) -> dict[str, Mark]:
-        rows = self._read("SELECT symbol, last, bid, ask, volume, ts FROM marks")
-        return {row[0]: mark_from_row(row) for row in rows}
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._read(sql.replace("?", "%s"), list(params))
 
     def daily_pnl(self, account_id: str | None = None) -> list[DailyPnl]:
         sql = (
@@ -229,37 +157,6 @@ class PostgresStore:
         else:
             rows = self._read(sql.format(where="WHERE account_id = %s"), (account_id,))
         return [DailyPnl(r[0], r[1], Decimal(r[2]), Decimal(r[3]), int(r[4])) for r in rows]
-
-    def intent_payload(self, order_id: str) -> str | None:
-        rows = self._read(
-            "SELECT payload FROM intents WHERE order_id = %s",
-            (order_id,),
-        )
-        return str(rows[0][0]) if rows else None
-
-    def receipts_for(self, order_id: str) -> list[str]:
-        rows = self._read(
-            "SELECT raw FROM broker_receipts WHERE order_id = %s ORDER BY id", (order_id,)
-        )
-        return [str(r[0]) for r in rows]
-
-    def fills_since(self, trading_day: str) -> list[StoredFill]:
-        rows = self._read(
-            "SELECT account_id, strategy_id, symbol, order_id, exec_id, realized_gross, "
-            "commission, trading_day, ts FROM fills WHERE trading_day >= %s ORDER BY fill_id",
-            (trading_day,),
-        )
-        return [
-            StoredFill(r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), Decimal(r[6]), r[7], r[8])
-            for r in rows
-        ]
-
-    def kill_switches(self) -> list[StoredKillSwitch]:
-        rows = self._read(
-            "SELECT kind, target, state, reason, actor, updated_at FROM kill_switches "
-            "ORDER BY kind, target"
-        )
-        return [StoredKillSwitch(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     def save_kill_switch(self, switch: StoredKillSwitch) -> None:
         """Upsert on (kind, target)."""
@@ -278,12 +175,6 @@ class PostgresStore:
             ),
         )
 
-    def trading_controls(self) -> list[StoredControl]:
-        rows = self._read(
-            "SELECT name, value, actor, reason, updated_at FROM trading_controls ORDER BY name"
-        )
-        return [StoredControl(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
     def save_trading_control(self, control: StoredControl) -> None:
         """Upsert on name."""
         self._write(
@@ -293,18 +184,6 @@ class PostgresStore:
             "updated_at = excluded.updated_at",
             (control.name, control.value, control.actor, control.reason, control.updated_at),
         )
-
-    def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]:
-        rows = self._read(
-            "SELECT id, topic, key, payload, created_at FROM outbox "
-            "WHERE id > %s ORDER BY id LIMIT %s",
-            (last_id, limit),
-        )
-        return [OutboxMessage(r[0], r[1], r[2], r[3], ts_parse(r[4])) for r in rows]
-
-    def outbox_cursor(self, consumer: str) -> int:
-        rows = self._read("SELECT last_id FROM outbox_cursors WHERE consumer = %s", (consumer,))
-        return int(rows[0][0]) if rows else 0
 
     def set_outbox_cursor(self, consumer: str, last_id: int) -> None:
         """Move the cursor forward (never back: two relays may race)."""

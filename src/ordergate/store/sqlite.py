@@ -9,7 +9,6 @@ survives a process crash only, and is several times faster (see bench/).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -32,22 +31,16 @@ from ordergate.store.base import (
     DailyPnl,
     DuplicateKey,
     EventRecord,
-    OrderQuery,
-    OutboxMessage,
     StaleOrder,
     StoredControl,
-    StoredEvent,
-    StoredFill,
     StoredIntent,
     StoredKillSwitch,
 )
 from ordergate.store.migrate import apply_migrations
+from ordergate.store.reads import IS_OPEN, ORDER_SELECT, SqlReads
 from ordergate.store.rows import (
-    FILL_COLUMNS,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
-    fill_from_row,
-    mark_from_row,
     mark_values,
     order_from_row,
     order_update_values,
@@ -58,7 +51,6 @@ from ordergate.store.rows import (
     ts_text,
 )
 
-_ORDER_SELECT = f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders"
 _ORDER_INSERT = (
     f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}, intent_id) "
     f"VALUES ({', '.join('?' * (len(ORDER_COLUMNS) + 1))})"
@@ -67,11 +59,6 @@ _ORDER_UPDATE = (
     f"UPDATE orders SET {', '.join(f'{c} = ?' for c in ORDER_MUTABLE)} "
     "WHERE order_id = ? AND version = ?"
 )
-_FILL_SELECT = f"SELECT {', '.join(FILL_COLUMNS)} FROM fills"
-_OPEN = ("PENDING", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "PENDING_CANCEL")
-#: Written out, not bound: only a literal list lets SQLite use the partial index
-#: ``orders_open`` (a bound parameter cannot prove the index's WHERE).
-_IS_OPEN = f"status IN ({', '.join(repr(s) for s in _OPEN)})"
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA", "OFF")
 log = structlog.get_logger("ordergate.store")
 
@@ -127,18 +114,18 @@ class SqliteUnitOfWork:
             )
 
     def get_order(self, order_id: str) -> Order | None:
-        row = self._c.execute(f"{_ORDER_SELECT} WHERE order_id = ?", (order_id,)).fetchone()
+        row = self._c.execute(f"{ORDER_SELECT} WHERE order_id = ?", (order_id,)).fetchone()
         return None if row is None else order_from_row(row)
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         row = self._c.execute(
-            f"{_ORDER_SELECT} WHERE client_order_id = ?", (client_order_id,)
+            f"{ORDER_SELECT} WHERE client_order_id = ?", (client_order_id,)
         ).fetchone()
         return None if row is None else order_from_row(row)
 
     def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
         rows = self._c.execute(
-            f"{_ORDER_SELECT} WHERE {_IS_OPEN} AND account_id = ? AND symbol = ?",
+            f"{ORDER_SELECT} WHERE {IS_OPEN} AND account_id = ? AND symbol = ?",
             (account_id, symbol),
         ).fetchall()
         return [order_from_row(row) for row in rows]
@@ -264,7 +251,7 @@ class WalCheckpointer:
         self._thread.join(10)
 
 
-class SqliteStore:
+class SqliteStore(SqlReads):
     """The SQLite backend of :class:`~ordergate.store.base.Store`."""
 
     def __init__(
@@ -351,60 +338,8 @@ class SqliteStore:
 
     # ------------------------------------------------------------------ reads
 
-    def get_order(self, order_id: str) -> Order | None:
-        rows = self._read(f"{_ORDER_SELECT} WHERE order_id = ?", (order_id,))
-        return order_from_row(rows[0]) if rows else None
-
-    def order_by_client_id(self, client_order_id: str) -> Order | None:
-        rows = self._read(f"{_ORDER_SELECT} WHERE client_order_id = ?", (client_order_id,))
-        return order_from_row(rows[0]) if rows else None
-
-    def list_orders(self, query: OrderQuery) -> list[Order]:
-        where: list[str] = []
-        params: list[Any] = []
-        if query.status:
-            where.append(f"status IN ({', '.join('?' * len(query.status))})")
-            params.extend(query.status)
-        for column in ("symbol", "strategy_id", "account_id"):
-            value = getattr(query, column)
-            if value:
-                where.append(f"{column} = ?")
-                params.append(value)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        sql = f"{_ORDER_SELECT}{clause} ORDER BY order_id DESC LIMIT ? OFFSET ?"
-        params.extend((query.limit, query.offset))
-        return [order_from_row(row) for row in self._read(sql, tuple(params))]
-
-    def open_orders(self) -> list[Order]:
-        sql = f"{_ORDER_SELECT} WHERE {_IS_OPEN} ORDER BY created_at"
-        return [order_from_row(row) for row in self._read(sql)]
-
-    def fills_for(self, order_id: str) -> list[Fill]:
-        rows = self._read(f"{_FILL_SELECT} WHERE order_id = ? ORDER BY fill_id", (order_id,))
-        return [fill_from_row(row) for row in rows]
-
-    def events_for(self, order_id: str) -> list[StoredEvent]:
-        rows = self._read(
-            "SELECT seq, order_id, topic, from_status, to_status, payload, ts FROM order_events "
-            "WHERE order_id = ? ORDER BY seq",
-            (order_id,),
-        )
-        return [
-            StoredEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), ts_parse(r[6]))
-            for r in rows
-        ]
-
-    def positions(self, account_id: str | None = None) -> list[Position]:
-        sql = "SELECT account_id, symbol, qty, avg_price, realized_gross, commission FROM positions"
-        if account_id is None:
-            rows = self._read(f"{sql} ORDER BY account_id, symbol")
-        else:
-            rows = self._read(f"{sql} WHERE account_id = ? ORDER BY symbol", (account_id,))
-        return [position_from_row(row) for row in rows]
-
-    def marks(self) -> dict[str, Mark]:
-        rows = self._read("SELECT symbol, last, bid, ask, volume, ts FROM marks")
-        return {row[0]: mark_from_row(row) for row in rows}
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._read(sql, tuple(params))
 
     def daily_pnl(self, account_id: str | None = None) -> list[DailyPnl]:
         sql = "SELECT trading_day, strategy_id, realized_gross, commission FROM fills"
@@ -424,40 +359,6 @@ class SqliteStore:
             for (day, strategy), (gross, commission, count) in sorted(totals.items())
         ]
 
-    def intent_payload(self, order_id: str) -> str | None:
-        rows = self._read(
-            "SELECT i.payload FROM intents i JOIN orders o ON o.account_id = i.account_id "
-            "AND o.idempotency_key = i.idempotency_key WHERE o.order_id = ?",
-            (order_id,),
-        )
-        return str(rows[0][0]) if rows else None
-
-    def receipts_for(self, order_id: str) -> list[str]:
-        rows = self._read(
-            "SELECT raw FROM broker_receipts WHERE order_id = ? ORDER BY id", (order_id,)
-        )
-        return [str(r[0]) for r in rows]
-
-    def fills_since(self, trading_day: str) -> list[StoredFill]:
-        rows = self._read(
-            "SELECT account_id, strategy_id, symbol, order_id, exec_id, realized_gross, "
-            "commission, trading_day, ts FROM fills WHERE trading_day >= ? ORDER BY fill_id",
-            (trading_day,),
-        )
-        return [
-            StoredFill(
-                r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), Decimal(r[6]), r[7], ts_parse(r[8])
-            )
-            for r in rows
-        ]
-
-    def kill_switches(self) -> list[StoredKillSwitch]:
-        rows = self._read(
-            "SELECT kind, target, state, reason, actor, updated_at FROM kill_switches "
-            "ORDER BY kind, target"
-        )
-        return [StoredKillSwitch(r[0], r[1], r[2], r[3], r[4], ts_parse(r[5])) for r in rows]
-
     def save_kill_switch(self, switch: StoredKillSwitch) -> None:
         with self.transaction():
             self._conn.execute(
@@ -475,12 +376,6 @@ class SqliteStore:
                 ),
             )
 
-    def trading_controls(self) -> list[StoredControl]:
-        rows = self._read(
-            "SELECT name, value, actor, reason, updated_at FROM trading_controls ORDER BY name"
-        )
-        return [StoredControl(r[0], r[1], r[2], r[3], ts_parse(r[4])) for r in rows]
-
     def save_trading_control(self, control: StoredControl) -> None:
         with self.transaction():
             self._conn.execute(
@@ -496,18 +391,6 @@ class SqliteStore:
                     ts_text(control.updated_at),
                 ),
             )
-
-    def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]:
-        rows = self._read(
-            "SELECT id, topic, key, payload, created_at FROM outbox "
-            "WHERE id > ? ORDER BY id LIMIT ?",
-            (last_id, limit),
-        )
-        return [OutboxMessage(r[0], r[1], r[2], r[3], ts_parse(r[4])) for r in rows]
-
-    def outbox_cursor(self, consumer: str) -> int:
-        rows = self._read("SELECT last_id FROM outbox_cursors WHERE consumer = ?", (consumer,))
-        return int(rows[0][0]) if rows else 0
 
     def set_outbox_cursor(self, consumer: str, last_id: int) -> None:
         with self.transaction():
