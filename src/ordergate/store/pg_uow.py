@@ -17,15 +17,16 @@ from psycopg import errors as pg_errors
 from ordergate.domain.errors import PersistenceError
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
-from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.obs.chain import chain_rows
 from ordergate.store.base import DuplicateKey, EventRecord, StoredIntent
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, POSITION_SELECT
 from ordergate.store.rows import (
+    FILL_INSERT,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
+    fill_values,
     mark_values,
     order_from_row,
     order_update_values,
@@ -183,25 +184,8 @@ class PostgresUnitOfWork:
         trading_day: str,
     ) -> None:
         self._run(
-            "INSERT INTO fills (order_id, exec_id, account_id, strategy_id, symbol, side, "
-            "last_qty, last_px, commission, realized_gross, liquidity, late, trading_day, ts) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                fill.order_id,
-                fill.exec_id,
-                account_id,
-                strategy_id,
-                fill.symbol,
-                fill.side.value,
-                fmt(fill.last_qty),
-                fmt(fill.last_px),
-                fmt(fill.commission),
-                fmt(realized_gross),
-                fill.liquidity,
-                int(fill.late),
-                trading_day,
-                fill.ts,
-            ),
+            FILL_INSERT.replace("?", "%s"),
+            fill_values(fill, account_id, strategy_id, realized_gross, trading_day, fill.ts),
         )
 
     def get_position(self, account_id: str, symbol: str) -> Position:

@@ -215,6 +215,40 @@ def order_from_row(row: Sequence[Any]) -> Order:
     )
 
 
+FILL_INSERT = (
+    "INSERT INTO fills (order_id, exec_id, account_id, strategy_id, symbol, side, "
+    "last_qty, last_px, commission, realized_gross, liquidity, late, trading_day, ts) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def fill_values(
+    fill: Fill,
+    account_id: str,
+    strategy_id: str,
+    realized_gross: Decimal,
+    trading_day: str,
+    ts: Any,
+) -> tuple[Any, ...]:
+    """The row of :data:`FILL_INSERT`; ``ts`` as the backend stores times."""
+    return (
+        fill.order_id,
+        fill.exec_id,
+        account_id,
+        strategy_id,
+        fill.symbol,
+        fill.side.value,
+        fmt(fill.last_qty),
+        fmt(fill.last_px),
+        fmt(fill.commission),
+        fmt(realized_gross),
+        fill.liquidity,
+        int(fill.late),
+        trading_day,
+        ts,
+    )
+
+
 def fill_from_row(row: Sequence[Any]) -> Fill:
     order_id, exec_id, symbol, side, last_qty, last_px, commission, liquidity, late, ts = row
     return Fill(

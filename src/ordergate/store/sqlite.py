@@ -23,7 +23,6 @@ import structlog
 from ordergate.domain.errors import PersistenceError
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
-from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.obs.chain import SQLITE_HEAD, chain_rows
@@ -39,8 +38,10 @@ from ordergate.store.base import (
 from ordergate.store.migrate import apply_migrations
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, SqlReads
 from ordergate.store.rows import (
+    FILL_INSERT,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
+    fill_values,
     mark_values,
     order_from_row,
     order_update_values,
@@ -161,24 +162,9 @@ class SqliteUnitOfWork:
         trading_day: str,
     ) -> None:
         self._c.execute(
-            "INSERT INTO fills (order_id, exec_id, account_id, strategy_id, symbol, side, "
-            "last_qty, last_px, commission, realized_gross, liquidity, late, trading_day, ts) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                fill.order_id,
-                fill.exec_id,
-                account_id,
-                strategy_id,
-                fill.symbol,
-                fill.side.value,
-                fmt(fill.last_qty),
-                fmt(fill.last_px),
-                fmt(fill.commission),
-                fmt(realized_gross),
-                fill.liquidity,
-                int(fill.late),
-                trading_day,
-                ts_text(fill.ts),
+            FILL_INSERT,
+            fill_values(
+                fill, account_id, strategy_id, realized_gross, trading_day, ts_text(fill.ts)
             ),
         )
 
