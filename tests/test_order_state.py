@@ -171,3 +171,16 @@ def test_random_walks_never_leave_the_table(path: list[OrderStatus]) -> None:
         current = target
     assert current in OrderStatus
     assert set(OrderStatus) >= TERMINAL_STATUSES
+
+
+def test_copy_is_complete() -> None:
+    """``Order.copy`` lists its fields by hand: every field must be in it."""
+    from dataclasses import fields
+
+    order = make_order()
+    for f in fields(Order):
+        setattr(order, f.name, object())  # a distinct marker in every field
+    clone = order.copy()
+    assert clone is not order
+    missing = [f.name for f in fields(Order) if getattr(clone, f.name) is not getattr(order, f.name)]
+    assert missing == []

@@ -51,6 +51,11 @@ class InProcessBus:
 
         return unsubscribe
 
+    def has_subscribers(self, topic: str) -> bool:
+        """True when a subscription matches ``topic`` (so a payload is worth building)."""
+        with self._lock:
+            return any(p == "*" or fnmatch.fnmatchcase(topic, p) for p, _ in self._subs)
+
     def publish(self, topic: str, key: str | None, payload: dict[str, Any]) -> None:
         with self._lock:
             subs = [h for p, h in self._subs if p == "*" or fnmatch.fnmatchcase(topic, p)]

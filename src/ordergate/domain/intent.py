@@ -25,6 +25,7 @@ from ordergate.domain.money import fmt, parse_decimal
 
 _TEXT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@#+=-]{0,127}$")
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/^$&-]{0,63}$")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 MAX_METADATA_BYTES = 16_384
 
 _ALIASES = {
@@ -97,12 +98,13 @@ class OrderIntent:
             value = getattr(self, name)
             if value:
                 _check_id(name, value)
-        try:
-            encoded = _encode(dict(self.metadata))
-        except (TypeError, ValueError) as exc:
-            raise InvalidIntent("metadata", f"must be a JSON object: {exc}") from None
-        if len(encoded) > MAX_METADATA_BYTES:
-            raise InvalidIntent("metadata", f"is larger than {MAX_METADATA_BYTES} bytes")
+        if self.metadata:
+            try:
+                encoded = _encode(dict(self.metadata))
+            except (TypeError, ValueError) as exc:
+                raise InvalidIntent("metadata", f"must be a JSON object: {exc}") from None
+            if len(encoded) > MAX_METADATA_BYTES:
+                raise InvalidIntent("metadata", f"is larger than {MAX_METADATA_BYTES} bytes")
 
     def _check_prices_for_type(self) -> None:
         kind = self.order_type
@@ -137,10 +139,10 @@ class OrderIntent:
         if not isinstance(data, Mapping):
             raise InvalidIntent("intent", "must be an object of fields")
         raw: dict[str, Any] = {}
-        known = {f.name for f in fields(cls)}
         for key, value in data.items():
-            name = _ALIASES.get(str(key).lower(), str(key).lower())
-            if name not in known:
+            lowered = str(key).lower()
+            name = _ALIASES.get(lowered, lowered)
+            if name not in _FIELDS:
                 raise InvalidIntent(str(key) or "(empty name)", "is not a field of an order intent")
             if name in raw:
                 raise InvalidIntent(str(key), f"is given twice (as {name})")
@@ -235,6 +237,9 @@ class OrderIntent:
         return self.qty * self.side.sign
 
 
+_FIELDS = frozenset(f.name for f in fields(OrderIntent))
+
+
 def _encode(value: dict[str, Any]) -> bytes:
     """Canonical JSON: sorted keys, compact, UTF-8; unknown types as their text."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
@@ -252,7 +257,7 @@ def _text(raw: Mapping[str, Any], name: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidIntent(name, f"must be text, got {type(value).__name__}")
     text = str(value).strip()
-    if any(ord(ch) < 32 for ch in text):
+    if _CONTROL.search(text):
         raise InvalidIntent(name, "must not contain control characters")
     return text
 

@@ -50,6 +50,7 @@ from ordergate.domain.events import (
     OrderSubmitted,
 )
 from ordergate.domain.intent import OrderIntent, check_not_expired
+from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
@@ -64,13 +65,14 @@ from ordergate.engine.ports import (
     Rejection,
 )
 from ordergate.engine.queries import EngineQueries
+from ordergate.engine.payloads import TermsCache
 from ordergate.engine.recorder import Step, unit_of_work
 from ordergate.engine.submitting import send_with_retry
 from ordergate.engine.sync import apply_broker_order
 from ordergate.engine.tracking import late_fill_candidates
 from ordergate.obs.redact import Redactor
 from ordergate.resilience.retry import RetryPolicy
-from ordergate.store.base import DuplicateKey, Store, StoredIntent
+from ordergate.store.base import DuplicateKey, StaleOrder, Store, StoredIntent
 
 log = structlog.get_logger("ordergate.engine")
 
@@ -84,6 +86,19 @@ class EngineConfig:
     dry_run: bool = False
     #: Trading days (daily P&L, daily limits) roll over at midnight in this zone.
     trading_timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """An order as one unit of work left it, with the fills that step booked."""
+
+    order: Order
+    fills: list[Fill]
+
+    @property
+    def complete(self) -> bool:
+        """True when those fills are all the order has (its report needs no read)."""
+        return self.order.filled_qty == sum((f.last_qty for f in self.fills), ZERO)
 
 
 def client_order_id_for(account_id: str, idempotency_key: str) -> str:
@@ -128,6 +143,7 @@ class ExecutionEngine(EngineQueries):
         #: When and how often a failed submit is tried again (default: never).
         self.retry = retry or RetryPolicy()
         self._tz = ZoneInfo(self.config.trading_timezone)
+        self._terms = TermsCache()
         self._marks: dict[str, Mark] = store.marks()
         self._marks_lock = threading.Lock()
         broker.subscribe(self.on_broker_update)
@@ -147,8 +163,11 @@ class ExecutionEngine(EngineQueries):
         order, fresh = self._accept(intent)
         if not fresh:
             return self.report(order.order_id, replayed=True)
-        if order.status is OrderStatus.SUBMITTED:
-            self._send(order, intent)
+        if order.status is not OrderStatus.SUBMITTED:  # rejected by a gate, dry run
+            return ExecutionReport.of(order, ())
+        settled = self._send(order, intent)
+        if settled is not None and settled.complete:
+            return ExecutionReport.of(settled.order, tuple(settled.fills))
         return self.report(order.order_id)
 
     def execute(
@@ -268,8 +287,10 @@ class ExecutionEngine(EngineQueries):
         )
         return self.gates.check(intent, context)
 
-    def _send(self, order: Order, intent: OrderIntent, parent_client_id: str | None = None) -> None:
-        """Steps 4-7: call the broker, then record what it said."""
+    def _send(
+        self, order: Order, intent: OrderIntent, parent_client_id: str | None = None
+    ) -> Settled | None:
+        """Steps 4-7: call the broker, then record what it said (see ``send_with_retry``)."""
         request = OrderRequest(
             client_order_id=order.client_order_id,
             account_id=order.account_id,
@@ -284,7 +305,7 @@ class ExecutionEngine(EngineQueries):
             parent_client_order_id=parent_client_id,
             oco_group=None if parent_client_id is None else f"{parent_client_id}:oco",
         )
-        send_with_retry(self, order, request)
+        return send_with_retry(self, order, request)
 
     def resend(self, order_id: str) -> ExecutionReport:
         """Send again an order the broker never received (startup recovery, after a
@@ -305,13 +326,31 @@ class ExecutionEngine(EngineQueries):
 
     def on_broker_update(self, view: BrokerOrder) -> None:
         """Apply what the broker says about one of our orders (receipt, stream, poll)."""
+        self.apply_broker_view(view)
+
+    def apply_broker_view(self, view: BrokerOrder, known: Order | None = None) -> Settled | None:
+        """Apply ``view``; return the order as recorded and the fills booked now.
+
+        ``known`` is the order as the caller last recorded it (the receipt of a submit):
+        it saves reading the order again. Should the order have changed meanwhile (a
+        stream update won the race), the version check refuses the write and the view
+        is applied again to the order as stored.
+        """
+        if known is not None:
+            try:
+                return self._apply_view(view, known)
+            except (StaleOrder, DuplicateKey):
+                log.info("order changed before its receipt; applying it again", order=known.order_id)
+        return self._apply_view(view, None)
+
+    def _apply_view(self, view: BrokerOrder, known: Order | None) -> Settled | None:
         with self._step() as step:
-            order = step.tx.order_by_client_id(view.client_order_id)
+            order = known or step.tx.order_by_client_id(view.client_order_id)
             if order is None:
                 log.warning(
                     "broker update for an unknown order", client_order_id=view.client_order_id
                 )
-                return
+                return None
             now = self.clock.now()
             apply_broker_order(step, order, view, now)
             if view.raw and step.changed:  # keep what the broker said when it mattered
@@ -321,6 +360,7 @@ class ExecutionEngine(EngineQueries):
                 )
             children = self._bracket_children(step, order)
             siblings = self._oco_siblings(step, order)
+            settled = Settled(order, step.fills_booked)
         for child, child_intent in children:
             self._send(child, child_intent, order.client_order_id)
         for sibling_id in siblings:
@@ -328,6 +368,7 @@ class ExecutionEngine(EngineQueries):
                 self.cancel(sibling_id, reason="oco")
             except OrderGateError as exc:  # it finished on its own meanwhile
                 log.info("oco sibling not canceled", order_id=sibling_id, error=exc.message)
+        return settled
 
     def _bracket_children(self, step: Step, order: Order) -> list[tuple[Order, OrderIntent]]:
         """Record the SL/TP children of a done entry, once (see engine/brackets.py)."""
@@ -450,14 +491,15 @@ class ExecutionEngine(EngineQueries):
             self._marks[mark.symbol] = mark
         if isinstance(self.broker, MarketDataSink):
             self.broker.on_mark(mark)
-        body = {"schema_version": SCHEMA_VERSION, "topic": "market.mark", **mark.to_dict()}
-        self.bus.publish("market.mark", mark.symbol, body)  # in-process only: not an order event
+        if self.bus.has_subscribers("market.mark"):  # in-process only: not an order event
+            body = {"schema_version": SCHEMA_VERSION, "topic": "market.mark", **mark.to_dict()}
+            self.bus.publish("market.mark", mark.symbol, body)
         return mark
 
     # ------------------------------------------------------------ plumbing
 
     def _step(self) -> Any:
-        return unit_of_work(self.store, self.bus, self._tz)
+        return unit_of_work(self.store, self.bus, self._tz, self._terms)
 
     @staticmethod
     def _reload(step: Step, order_id: str) -> Order:

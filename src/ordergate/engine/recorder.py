@@ -32,8 +32,8 @@ from ordergate.domain.fills import Fill
 from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
+from ordergate.engine.payloads import OrderEventPayload, TermsCache, order_state
 from ordergate.store.base import EventRecord, Store, UnitOfWork
-from ordergate.views import order_view
 
 
 def _fill_payload(fill: Fill, realized_gross: Decimal) -> dict[str, Any]:
@@ -57,14 +57,18 @@ class Step:
     batch to ``order_events`` and the outbox.
     """
 
-    def __init__(self, tx: UnitOfWork, trading_tz: ZoneInfo) -> None:
+    def __init__(self, tx: UnitOfWork, trading_tz: ZoneInfo, terms: TermsCache) -> None:
         self.tx = tx
         self._tz = trading_tz
-        self.published: list[tuple[str, str | None, dict[str, Any]]] = []
+        self._terms = terms
+        #: (topic, key, the event or its payload) to publish once the step commits
+        self.published: list[tuple[str, str | None, EventRecord | dict[str, Any]]] = []
         self._events: list[EventRecord] = []
         self._new: dict[str, tuple[Order, str]] = {}
         self._dirty: dict[str, tuple[Order, int]] = {}
         self._positions: dict[tuple[str, str], Position] = {}
+        #: fills booked in this step, in order
+        self.fills_booked: list[Fill] = []
 
     @property
     def changed(self) -> bool:
@@ -118,6 +122,7 @@ class Step:
             effect.realized_gross,
             self.trading_day(fill.ts),
         )
+        self.fills_booked.append(fill)
         fill_body = _fill_payload(fill, effect.realized_gross)
         fill_body["position_qty"] = fmt(position.qty)
         self._write(order, EXECUTION_REPORT_TOPIC, previous, fill.ts, {"fill": fill_body})
@@ -148,18 +153,11 @@ class Step:
         ts: datetime,
         extra: dict[str, Any],
     ) -> None:
-        payload = {
-            "schema_version": SCHEMA_VERSION,
-            "topic": topic,
-            "ts": ts.isoformat(),
-            "prev_status": None if previous is None else previous.value,
-            **order_view(order),
-            **extra,
-        }
-        text = orjson.dumps(payload).decode()
         prev = None if previous is None else previous.value
-        self._events.append(EventRecord(order.order_id, topic, prev, order.status.value, text, ts))
-        self.published.append((topic, order.order_id, payload))
+        payload = OrderEventPayload(self._terms(order), topic, ts, prev, order_state(order), extra)
+        record = EventRecord(order.order_id, topic, prev, order.status.value, payload, ts)
+        self._events.append(record)
+        self.published.append((topic, order.order_id, record))
 
 
 def position_ts(events: list[EventRecord]) -> datetime:
@@ -168,11 +166,19 @@ def position_ts(events: list[EventRecord]) -> datetime:
 
 
 @contextmanager
-def unit_of_work(store: Store, bus: InProcessBus, trading_tz: ZoneInfo) -> Iterator[Step]:
-    """A step in one transaction; its events are published once it has committed."""
+def unit_of_work(
+    store: Store, bus: InProcessBus, trading_tz: ZoneInfo, terms: TermsCache
+) -> Iterator[Step]:
+    """A step in one transaction; its events are published once it has committed.
+
+    An order event's payload is decoded for the bus only when the topic has a
+    subscriber: in a backtest most have none.
+    """
     with store.transaction() as tx:
-        step = Step(tx, trading_tz)
+        step = Step(tx, trading_tz, terms)
         yield step
         step.flush()
-    for topic, key, payload in step.published:
-        bus.publish(topic, key, payload)
+    for topic, key, event in step.published:
+        if bus.has_subscribers(topic):
+            payload = event if isinstance(event, dict) else orjson.loads(event.payload)
+            bus.publish(topic, key, payload)

@@ -44,36 +44,42 @@ from ordergate.domain.events import (
 
 if TYPE_CHECKING:
     from ordergate.domain.order import Order
-    from ordergate.engine.engine import ExecutionEngine
+    from ordergate.engine.engine import ExecutionEngine, Settled
 
 log = structlog.get_logger("ordergate.engine")
 _SENDABLE = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
 
 
-def send_with_retry(engine: ExecutionEngine, order: Order, request: OrderRequest) -> None:
-    """Steps 4-7 for one order that is ``SUBMITTED``: call, retry, record."""
+def send_with_retry(
+    engine: ExecutionEngine, order: Order, request: OrderRequest
+) -> Settled | None:
+    """Steps 4-7 for one order that is ``SUBMITTED``: call, retry, record.
+
+    Returns the order as its receipt left it, or None when it ended otherwise
+    (rejected, failed, unknown): the caller then reads it from the store.
+    """
     retry = engine.retry
-    attempt = max(order.attempts, 1)
+    attempt = first = max(order.attempts, 1)
     maybe_received = False
     while True:
         try:
             receipt = engine.policy.call("submit", lambda: engine.broker.submit(request))
         except BrokerRejected as exc:
             _record_reject(engine, order, exc)
-            return
+            return None
         except BrokerError as exc:
             error = exc
         except OrderGateError as exc:
             if exc.code is not ErrorCode.E_EXEC_QUEUE_FULL:
                 raise
             fail_unsent(engine, order, exc.code, exc.message)  # refused before the call
-            return
+            return None
         except Exception as exc:  # an adapter bug: the outcome is unknown, never assume
             log.exception("broker submit raised", order_id=order.order_id)
             error = BrokerTimeout(f"adapter error: {exc}")
         else:
-            engine.on_broker_update(receipt)
-            return
+            # the order as we recorded it, unless a failed attempt was recorded since
+            return engine.apply_broker_view(receipt, order if attempt == first else None)
 
         if error.code is ErrorCode.E_EXEC_CIRCUIT_OPEN:
             if maybe_received:
@@ -82,29 +88,28 @@ def send_with_retry(engine: ExecutionEngine, order: Order, request: OrderRequest
                 fail_unsent(
                     engine, order, error.code, error.message, circuit=engine.broker.adapter_id
                 )
-            return
+            return None
         spent = attempt > retry.max_retries
         note = "no retries left" if spent else f"retry {attempt} in {retry.delay(attempt):g}s"
         _record_attempt(engine, order, attempt, error, note)
         if error.code is not ErrorCode.E_EXEC_BROKER_UNAVAILABLE:
             view, looked = _look_up(engine, request.client_order_id)
             if view is not None:
-                engine.on_broker_update(view)  # it arrived: only the answer was lost
-                return
+                return engine.apply_broker_view(view)  # it arrived: only the answer was lost
             if not looked:
                 if not engine.broker.dedupes_client_order_id:
-                    return  # unknown, and a resend could duplicate: tracking settles it
+                    return None  # unknown, and a resend could duplicate: tracking settles it
                 maybe_received = True
             elif not error.code.retryable:
                 fail_unsent(engine, order, error.code, error.message)
-                return
+                return None
         if spent:
             if not maybe_received:
                 code = ErrorCode.E_EXEC_RETRIES_EXHAUSTED if retry.max_retries else error.code
                 fail_unsent(
                     engine, order, code, f"{attempt} attempt(s) failed; last: {error.message}"
                 )
-            return
+            return None
         retry.wait_before(attempt)
         attempt += 1
 

@@ -54,7 +54,8 @@ def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetim
 
 
 def _book(step: Step, order: Order, execution: Execution, broker_order_id: str) -> None:
-    if step.tx.has_fill(order.order_id, execution.exec_id):
+    # an order with nothing filled has no fill rows: skip the look-up (one per receipt)
+    if order.filled_qty and step.tx.has_fill(order.order_id, execution.exec_id):
         return
     if order.filled_qty + execution.last_qty > order.qty:
         log.error(

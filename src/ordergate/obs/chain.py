@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import orjson
+
 #: ``prev_hash`` of the very first event.
 GENESIS = "0" * 64
 
@@ -46,7 +48,9 @@ def canonical_event(
         "ts": canonical_ts(ts),
     }
     body = payload if isinstance(payload, str) else json.dumps(dict(payload), sort_keys=True)
-    head = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    head = orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode()
+    if not head.isascii():  # the chain was defined with ASCII escapes: keep them
+        head = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return f"{head}\n{body}"
 
 

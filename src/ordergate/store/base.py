@@ -9,7 +9,7 @@ Backends translate their driver's errors into :class:`PersistenceError` (or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,17 +42,41 @@ class StoredIntent:
     order_id: str
 
 
-@dataclass(frozen=True, slots=True)
 class EventRecord:
     """An event to write to the event log (``order_events``), which is also the outbox.
-    ``order_id`` is None for an operational event; ``payload`` is its JSON text."""
 
-    order_id: str | None
-    topic: str
-    from_status: str | None
-    to_status: str | None
-    payload: str
-    ts: datetime
+    ``order_id`` is None for an operational event; ``payload`` is its JSON text. The
+    text may be given as a function that makes it: it is called once, when a store
+    first reads ``payload`` (see ``engine/payloads.py``).
+    """
+
+    __slots__ = ("order_id", "topic", "from_status", "to_status", "ts", "_payload")
+
+    def __init__(
+        self,
+        order_id: str | None,
+        topic: str,
+        from_status: str | None,
+        to_status: str | None,
+        payload: str | Callable[[], str],
+        ts: datetime,
+    ) -> None:
+        self.order_id = order_id
+        self.topic = topic
+        self.from_status = from_status
+        self.to_status = to_status
+        self.ts = ts
+        self._payload = payload
+
+    @property
+    def payload(self) -> str:
+        payload = self._payload
+        if not isinstance(payload, str):
+            payload = self._payload = payload()
+        return payload
+
+    def __repr__(self) -> str:
+        return f"EventRecord({self.order_id!r}, {self.topic!r}, {self.to_status!r}, {self.ts!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,11 +70,38 @@ def _translate(exc: sqlite3.Error) -> PersistenceError:
     return PersistenceError(f"the SQLite store failed: {exc}")
 
 
+class ChainHead:
+    """The event chain's newest ``(seq, hash)``, remembered from our last commit.
+
+    Asking SQLite for it costs a three-table query per unit of work. The remembered
+    head is good while no other connection has written: ``PRAGMA data_version``
+    changes when one has (read inside the write lock, so none can write meanwhile).
+    """
+
+    __slots__ = ("head", "version", "pending")
+
+    def __init__(self) -> None:
+        self.head: tuple[int, str] | None = None
+        #: data_version the head was seen at; None when it is not known
+        self.version: int | None = None
+        #: (head, version) written by the unit of work in progress
+        self.pending: tuple[tuple[int, str], int] | None = None
+
+    def committed(self) -> None:
+        if self.pending is not None:
+            self.head, self.version = self.pending
+            self.pending = None
+
+    def forget(self) -> None:
+        self.version = self.pending = None
+
+
 class SqliteUnitOfWork:
     """One ``BEGIN IMMEDIATE`` transaction on the store's connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, chain: ChainHead) -> None:
         self._c = conn
+        self._chain = chain
 
     def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None:
         row = self._c.execute(
@@ -132,11 +159,18 @@ class SqliteUnitOfWork:
         return [order_from_row(row) for row in rows]
 
     def record_events(self, events: Sequence[EventRecord]) -> None:
+        if not events:
+            return
+        chain = self._chain
+        version = self._c.execute("PRAGMA data_version").fetchone()[0]
+        head = chain.head if chain.version == version else self._c.execute(SQLITE_HEAD).fetchone()
+        rows = chain_rows(head, events)
         self._c.executemany(
             "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, payload, "
             "ts, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            chain_rows(self._c.execute(SQLITE_HEAD).fetchone(), events),
+            rows,
         )
+        chain.pending = ((rows[-1][0], rows[-1][8]), version)
 
     def add_receipt(
         self, order_id: str, client_order_id: str, adapter: str, raw: str, ts: datetime
@@ -254,6 +288,7 @@ class SqliteStore(SqlReads):
         if mode not in SYNCHRONOUS_MODES:
             raise PersistenceError(f"sqlite synchronous must be one of {SYNCHRONOUS_MODES}")
         self._lock = threading.RLock()
+        self._chain = ChainHead()
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -294,8 +329,9 @@ class SqliteStore(SqlReads):
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise _translate(exc) from exc
+            self._chain.pending = None
             try:
-                yield SqliteUnitOfWork(self._conn)
+                yield SqliteUnitOfWork(self._conn, self._chain)
             except sqlite3.Error as exc:
                 self._rollback()
                 raise _translate(exc) from exc
@@ -307,8 +343,10 @@ class SqliteStore(SqlReads):
             except sqlite3.Error as exc:
                 self._rollback()
                 raise _translate(exc) from exc
+            self._chain.committed()
 
     def _rollback(self) -> None:
+        self._chain.forget()
         try:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
