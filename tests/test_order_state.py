@@ -182,5 +182,7 @@ def test_copy_is_complete() -> None:
         setattr(order, f.name, object())  # a distinct marker in every field
     clone = order.copy()
     assert clone is not order
-    missing = [f.name for f in fields(Order) if getattr(clone, f.name) is not getattr(order, f.name)]
+    missing = [
+        f.name for f in fields(Order) if getattr(clone, f.name) is not getattr(order, f.name)
+    ]
     assert missing == []

@@ -11,13 +11,15 @@ from hypothesis import strategies as st
 
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.events import SCHEMA_VERSION
-from ordergate.engine.payloads import OrderEventPayload, TermsCache, order_state
 from ordergate.domain.order import Order
+from ordergate.engine.payloads import OrderEventPayload, TermsCache, order_state
 from ordergate.store.base import EventRecord
 from ordergate.views import order_view
 
 T0 = datetime(2026, 1, 2, 15, 0, tzinfo=UTC)
-prices = st.one_of(st.none(), st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(10**9), places=4))
+prices = st.one_of(
+    st.none(), st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(10**9), places=4)
+)
 texts = st.text(max_size=40)
 
 

@@ -239,4 +239,3 @@ class Order:
         self.fees += fill.commission
         if after_final or fill.late:
             self.late = True
-

@@ -49,13 +49,14 @@ from ordergate.domain.events import (
     OrderRejected,
     OrderSubmitted,
 )
-from ordergate.domain.intent import OrderIntent, check_not_expired
 from ordergate.domain.fills import Fill
+from ordergate.domain.intent import OrderIntent, check_not_expired
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.brackets import bracket_intents, sibling_keys, wants_bracket
+from ordergate.engine.payloads import TermsCache
 from ordergate.engine.ports import (
     BrokerCallPolicy,
     DirectCall,
@@ -65,7 +66,6 @@ from ordergate.engine.ports import (
     Rejection,
 )
 from ordergate.engine.queries import EngineQueries
-from ordergate.engine.payloads import TermsCache
 from ordergate.engine.recorder import Step, unit_of_work
 from ordergate.engine.submitting import send_with_retry
 from ordergate.engine.sync import apply_broker_order
@@ -340,7 +340,7 @@ class ExecutionEngine(EngineQueries):
             try:
                 return self._apply_view(view, known)
             except (StaleOrder, DuplicateKey):
-                log.info("order changed before its receipt; applying it again", order=known.order_id)
+                log.info("order changed before its receipt; applied again", order=known.order_id)
         return self._apply_view(view, None)
 
     def _apply_view(self, view: BrokerOrder, known: Order | None) -> Settled | None:

@@ -95,7 +95,7 @@ class TermsCache:
 class OrderEventPayload:
     """The payload of one order event, encoded on the first call."""
 
-    __slots__ = ("_terms", "_topic", "_ts", "_previous", "_state", "_extra")
+    __slots__ = ("_extra", "_previous", "_state", "_terms", "_topic", "_ts")
 
     def __init__(
         self,

@@ -50,9 +50,7 @@ log = structlog.get_logger("ordergate.engine")
 _SENDABLE = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
 
 
-def send_with_retry(
-    engine: ExecutionEngine, order: Order, request: OrderRequest
-) -> Settled | None:
+def send_with_retry(engine: ExecutionEngine, order: Order, request: OrderRequest) -> Settled | None:
     """Steps 4-7 for one order that is ``SUBMITTED``: call, retry, record.
 
     Returns the order as its receipt left it, or None when it ended otherwise

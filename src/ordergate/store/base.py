@@ -50,7 +50,7 @@ class EventRecord:
     first reads ``payload`` (see ``engine/payloads.py``).
     """
 
-    __slots__ = ("order_id", "topic", "from_status", "to_status", "ts", "_payload")
+    __slots__ = ("_payload", "from_status", "order_id", "to_status", "topic", "ts")
 
     def __init__(
         self,

@@ -78,7 +78,7 @@ class ChainHead:
     changes when one has (read inside the write lock, so none can write meanwhile).
     """
 
-    __slots__ = ("head", "version", "pending")
+    __slots__ = ("head", "pending", "version")
 
     def __init__(self) -> None:
         self.head: tuple[int, str] | None = None
