@@ -28,6 +28,7 @@ import orjson
 from ordergate.domain.events import SCHEMA_VERSION
 from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
+from ordergate.domain.timestamps import iso
 
 #: What changes in an order from one event to the next, in this order.
 order_state = attrgetter(
@@ -64,7 +65,7 @@ def terms_json(order: Order) -> bytes:
             "time_in_force": order.time_in_force.value,
             "arrival_price": fmt(order.arrival_price),
             "parent_order_id": order.parent_order_id,
-            "created_at": order.created_at.isoformat(),
+            "created_at": iso(order.created_at),
         }
     )
 
@@ -131,7 +132,7 @@ class OrderEventPayload:
         body = {
             "schema_version": SCHEMA_VERSION,
             "topic": self._topic,
-            "ts": self._ts.isoformat(),
+            "ts": iso(self._ts),
             "prev_status": self._previous,
             "broker_order_id": broker_order_id,
             "status": status.value,
@@ -144,7 +145,7 @@ class OrderEventPayload:
             "error_message": error_message or None,
             "attempts": attempts,
             "version": version,
-            "updated_at": updated_at.isoformat(),
+            "updated_at": iso(updated_at),
             **self._extra,
         }
         # both halves are non-empty objects: join them into one

@@ -32,6 +32,7 @@ from ordergate.domain.fills import Fill
 from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
+from ordergate.domain.timestamps import iso
 from ordergate.engine.payloads import OrderEventPayload, TermsCache, order_state
 from ordergate.store.base import EventRecord, Store, UnitOfWork
 
@@ -45,7 +46,7 @@ def _fill_payload(fill: Fill, realized_gross: Decimal) -> dict[str, Any]:
         "realized_gross": fmt(realized_gross),
         "liquidity": fill.liquidity,
         "late": fill.late,
-        "ts": fill.ts.isoformat(),
+        "ts": iso(fill.ts),
     }
 
 

@@ -22,12 +22,14 @@ from typing import Any, Protocol
 
 import orjson
 
+from ordergate.domain.timestamps import iso, iso_utc
+
 #: ``prev_hash`` of the very first event.
 GENESIS = "0" * 64
 
 
 def canonical_ts(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat() if ts.tzinfo is not None else ts.isoformat()
+    return iso_utc(ts)
 
 
 def canonical_event(
@@ -108,7 +110,7 @@ def chain_rows(head: Sequence[Any] | None, events: Iterable[ChainedEvent]) -> li
                 e.from_status,
                 e.to_status,
                 e.payload,
-                e.ts.isoformat(),
+                iso(e.ts),
                 prev,
                 digest,
             )

@@ -16,6 +16,7 @@ from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO, fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
+from ordergate.domain.timestamps import iso
 
 ORDER_COLUMNS = (
     "order_id",
@@ -81,7 +82,7 @@ FILL_COLUMNS = (
 
 
 def ts_text(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    return None if value is None else iso(value)
 
 
 def ts_parse(value: Any) -> datetime:

@@ -1,0 +1,33 @@
+"""ISO 8601 text of a time, remembered for the last few times asked.
+
+One order writes the same instant many times — created, updated, submitted, the time
+of each event, in rows, payloads and the audit chain — and ``datetime.isoformat`` is
+about a microsecond each. The memo compares by identity (a datetime never changes, and
+the memo holds it, so its id cannot be reused) and keeps the last two instants.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+_memo: tuple[datetime | None, str, datetime | None, str] = (None, "", None, "")
+
+
+def iso(ts: datetime) -> str:
+    """``ts.isoformat()``, from the memo when ``ts`` is one of the last two asked."""
+    global _memo
+    memo = _memo  # one read: another thread may replace it meanwhile
+    if memo[0] is ts:
+        return memo[1]
+    if memo[2] is ts:
+        return memo[3]
+    text = ts.isoformat()
+    _memo = (ts, text, memo[0], memo[1])
+    return text
+
+
+def iso_utc(ts: datetime) -> str:
+    """The time in UTC as ISO 8601 (naive times as they are)."""
+    if ts.tzinfo is UTC or ts.tzinfo is None:
+        return iso(ts)
+    return ts.astimezone(UTC).isoformat()
