@@ -485,8 +485,8 @@ class ExecutionEngine(EngineQueries):
         """Tell the engine (and a simulating broker) the market for ``symbol``."""
         data = {"last": last, "bid": bid, "ask": ask, "volume": volume}
         mark = Mark.parse(symbol, data, self.clock.now())
-        with self._step() as step:
-            step.tx.save_mark(mark)
+        with self.store.transaction() as tx:  # a mark is no order event: no step
+            tx.save_mark(mark)
         with self._marks_lock:
             self._marks[mark.symbol] = mark
         if isinstance(self.broker, MarketDataSink):
