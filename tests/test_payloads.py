@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.events import SCHEMA_VERSION
 from ordergate.domain.order import Order
-from ordergate.engine.payloads import OrderEventPayload, TermsCache, order_state
+from ordergate.engine.payloads import OrderEventPayload, TermsCache
 from ordergate.store.base import EventRecord
-from ordergate.views import order_view
+from ordergate.views import order_state, order_view
 
 T0 = datetime(2026, 1, 2, 15, 0, tzinfo=UTC)
 prices = st.one_of(

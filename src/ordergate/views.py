@@ -5,22 +5,46 @@ Decimals are canonical strings, times ISO 8601, enums their names.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ordergate.domain.fills import Fill
 from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
+from ordergate.domain.timestamps import iso
 from ordergate.store.base import StoredEvent
 
 if TYPE_CHECKING:
     from ordergate.engine.engine import ExecutionEngine
 
 
+#: What changes in an order from one event to the next, in this order (see
+#: :func:`order_state_view`); everything else is fixed when the order is created.
+order_state = attrgetter(
+    "broker_order_id",
+    "status",
+    "filled_qty",
+    "avg_fill_price",
+    "fees",
+    "late",
+    "reason",
+    "error_code",
+    "error_message",
+    "attempts",
+    "version",
+    "updated_at",
+)
+
+
 def order_view(order: Order) -> dict[str, Any]:
+    return {**order_terms_view(order), **order_state_view(order_state(order))}
+
+
+def order_terms_view(order: Order) -> dict[str, Any]:
+    """The part of an order's view fixed at creation."""
     return {
         "order_id": order.order_id,
         "client_order_id": order.client_order_id,
-        "broker_order_id": order.broker_order_id,
         "idempotency_key": order.idempotency_key,
         "account_id": order.account_id,
         "strategy_id": order.strategy_id,
@@ -31,20 +55,41 @@ def order_view(order: Order) -> dict[str, Any]:
         "limit_price": fmt(order.limit_price),
         "stop_price": fmt(order.stop_price),
         "time_in_force": order.time_in_force.value,
-        "status": order.status.value,
-        "filled_qty": fmt(order.filled_qty),
-        "avg_fill_price": fmt(order.avg_fill_price),
         "arrival_price": fmt(order.arrival_price),
-        "fees": fmt(order.fees),
-        "late": order.late,
-        "reason": order.reason or None,
-        "error_code": order.error_code or None,
-        "error_message": order.error_message or None,
-        "attempts": order.attempts,
         "parent_order_id": order.parent_order_id,
-        "version": order.version,
-        "created_at": order.created_at.isoformat(),
-        "updated_at": order.updated_at.isoformat(),
+        "created_at": iso(order.created_at),
+    }
+
+
+def order_state_view(state: tuple[Any, ...]) -> dict[str, Any]:
+    """The changing part of an order's view, from an :data:`order_state` snapshot."""
+    (
+        broker_order_id,
+        status,
+        filled_qty,
+        avg_fill_price,
+        fees,
+        late,
+        reason,
+        error_code,
+        error_message,
+        attempts,
+        version,
+        updated_at,
+    ) = state
+    return {
+        "broker_order_id": broker_order_id,
+        "status": status.value,
+        "filled_qty": fmt(filled_qty),
+        "avg_fill_price": fmt(avg_fill_price),
+        "fees": fmt(fees),
+        "late": late,
+        "reason": reason or None,
+        "error_code": error_code or None,
+        "error_message": error_message or None,
+        "attempts": attempts,
+        "version": version,
+        "updated_at": iso(updated_at),
     }
 
 

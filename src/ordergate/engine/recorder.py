@@ -33,8 +33,9 @@ from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.domain.timestamps import iso
-from ordergate.engine.payloads import OrderEventPayload, TermsCache, order_state
+from ordergate.engine.payloads import OrderEventPayload, TermsCache
 from ordergate.store.base import EventRecord, Store, UnitOfWork
+from ordergate.views import order_state
 
 
 def _fill_payload(fill: Fill, realized_gross: Decimal) -> dict[str, Any]:
