@@ -556,3 +556,31 @@ def test_raw_receipts_are_kept_redacted(store: SqliteStore, clock: SimulatedCloc
     assert "s3cr3t-key-xyz" not in raw
     broker.push(broker.orders[report.client_order_id])  # nothing new: no second receipt
     assert len(store.receipts_for(report.order_id)) == 1
+
+
+def test_a_stream_fill_that_beats_the_receipt_is_booked_once(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker, clock: SimulatedClock
+) -> None:
+    """The receipt is applied to the order the engine holds; if the stream changed it
+    first, the version check refuses that and the receipt is applied to the stored one."""
+
+    def fill_on_the_stream_first(request: OrderRequest) -> BrokerOrder:
+        ack = BrokerOrder(
+            client_order_id=request.client_order_id,
+            broker_order_id="B1",
+            status=OrderStatus.ACCEPTED,
+            symbol=request.symbol,
+            side=request.side,
+            qty=request.qty,
+            ts=clock.now(),
+        )
+        scripted.orders[request.client_order_id] = ack
+        return scripted.fill(request.client_order_id, "100", "150.10", "X1")  # pushed now
+
+    scripted.on_submit = fill_on_the_stream_first
+    report = scripted_engine.submit(intent("race"))
+    assert report.status is OrderStatus.FILLED
+    assert [f.exec_id for f in report.fills] == ["X1"]
+    assert scripted_engine.positions()[0].qty == Decimal(100)
+    order_topics = topics(scripted_engine, report.order_id)
+    assert order_topics.count("executions.report") == 1

@@ -34,12 +34,14 @@ def test_intents_survive_the_move_to_a_heap(
     store.migrate()  # 0008 now
     engine = ExecutionEngine(store, PaperBroker())
     again = engine.submit({"symbol": "AAPL", "side": "buy", "qty": "3", "key": "k-1"})
-    assert again.replayed and again.order_id == first.order_id
+    assert again.replayed
+    assert again.order_id == first.order_id
     with pytest.raises(IdempotencyConflict):
         engine.submit({"symbol": "AAPL", "side": "buy", "qty": "4", "key": "k-1"})
     conn = sqlite3.connect(tmp_path / "old.db")
     assert conn.execute("SELECT count(*) FROM trades").fetchone() == (1,)
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
-    assert "intents_key" in tables and "intents_before_0008" not in tables
+    assert "intents_key" in tables
+    assert "intents_before_0008" not in tables
     conn.close()
     store.close()
