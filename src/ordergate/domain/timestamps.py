@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-_memo: tuple[datetime | None, str, datetime | None, str] = (None, "", None, "")
+#: one slot holding (newest, its text, the one before, its text), replaced whole so
+#: that a thread never sees one time paired with another's text
+_memo: list[tuple[datetime | None, str, datetime | None, str]] = [(None, "", None, "")]
 
 
 def iso(ts: datetime) -> str:
     """``ts.isoformat()``, from the memo when ``ts`` is one of the last two asked."""
-    global _memo
-    memo = _memo  # one read: another thread may replace it meanwhile
+    memo = _memo[0]
     if memo[0] is ts:
         return memo[1]
     if memo[2] is ts:
         return memo[3]
     text = ts.isoformat()
-    _memo = (ts, text, memo[0], memo[1])
+    _memo[0] = (ts, text, memo[0], memo[1])
     return text
 
 
