@@ -42,6 +42,7 @@ Undo = Callable[[], None]
 class _Data:
     def __init__(self) -> None:
         self.intents: dict[tuple[str, str], StoredIntent] = {}
+        self.intent_of_order: dict[str, StoredIntent] = {}
         self.orders: dict[str, Order] = {}
         self.by_client: dict[str, str] = {}
         #: ids of orders not in a final status (the partial index of the SQL stores)
@@ -77,6 +78,7 @@ class MemoryUnitOfWork:
         if key in self._d.intents:
             raise DuplicateKey(f"duplicate idempotency key {intent.idempotency_key!r}")
         self._set(self._d.intents, key, intent)
+        self._set(self._d.intent_of_order, intent.order_id, intent)
 
     def insert_order(self, order: Order, intent_id: str) -> None:
         if order.order_id in self._d.orders or order.client_order_id in self._d.by_client:
@@ -302,10 +304,8 @@ class MemoryStore:
 
     def intent_payload(self, order_id: str) -> str | None:
         with self._lock:
-            for intent in self._open().intents.values():
-                if intent.order_id == order_id:
-                    return intent.payload
-        return None
+            intent = self._open().intent_of_order.get(order_id)
+        return None if intent is None else intent.payload
 
     def receipts_for(self, order_id: str) -> list[str]:
         with self._lock:
