@@ -167,6 +167,7 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from ordergate.bootstrap import build_ownership, build_tracker
+    from ordergate.heap import freeze_startup
     from ordergate.obs.logging import configure_logging
     from ordergate.service.runner import build_service, uvicorn_config
 
@@ -188,6 +189,7 @@ def _serve(settings: Settings) -> None:
     log.info("startup recovery", **(recovered.to_dict() if recovered else {"orders": 0}))
     tracker = build_tracker(settings, service.engine, ownership)
     tracker.start()
+    freeze_startup()  # what start-up built lives to the end: keep it out of collections
     try:
         uvicorn.Server(uvicorn_config(service.app, settings.api_host, settings.api_port)).run()
     finally:
