@@ -146,6 +146,8 @@ class ExecutionEngine(EngineQueries):
         self._terms = TermsCache()
         self._marks: dict[str, Mark] = store.marks()
         self._marks_lock = threading.Lock()
+        #: the broker, when it simulates from our marks (asked once: a protocol check is slow)
+        self._sink = broker if isinstance(broker, MarketDataSink) else None
         broker.subscribe(self.on_broker_update)
 
     # ------------------------------------------------------------ submit
@@ -489,8 +491,8 @@ class ExecutionEngine(EngineQueries):
             tx.save_mark(mark)
         with self._marks_lock:
             self._marks[mark.symbol] = mark
-        if isinstance(self.broker, MarketDataSink):
-            self.broker.on_mark(mark)
+        if self._sink is not None:
+            self._sink.on_mark(mark)
         if self.bus.has_subscribers("market.mark"):  # in-process only: not an order event
             body = {"schema_version": SCHEMA_VERSION, "topic": "market.mark", **mark.to_dict()}
             self.bus.publish("market.mark", mark.symbol, body)
