@@ -55,3 +55,27 @@ class Mark:
             "volume": fmt(self.volume),
             "ts": self.ts.isoformat(),
         }
+
+
+def market_state_entries(
+    symbol: str, market_state: Mapping[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Seed 000's ``market_state``: ``{"last": ..}`` for the intent's symbol, or
+    ``{"AAPL": {"last": ..}, ..}``; as (symbol, fields of :meth:`Mark.parse`) pairs."""
+    if any(k in market_state for k in ("last", "ltp", "price")):
+        return [(str(market_state.get("symbol", symbol)), _mark_fields(market_state))]
+    return [
+        (str(sym), _mark_fields(data))
+        for sym, data in market_state.items()
+        if isinstance(data, Mapping)
+    ]
+
+
+def _mark_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    last = data.get("last", data.get("ltp", data.get("price")))
+    return {
+        "last": last,
+        "bid": data.get("bid"),
+        "ask": data.get("ask"),
+        "volume": data.get("volume"),
+    }

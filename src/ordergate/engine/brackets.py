@@ -15,12 +15,17 @@ restart never places them twice.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ordergate.domain.enums import OrderType, TimeInForce
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.money import ONE
 from ordergate.domain.order import Order
+
+if TYPE_CHECKING:
+    from ordergate.engine.recorder import Step
 
 ROLES = {"sl": OrderType.STOP, "tp": OrderType.LIMIT}
 
@@ -81,6 +86,36 @@ def sibling_keys(child: Order, parent_key: str) -> list[str]:
         for role in ROLES
         if child_key(parent_key, role) != child.idempotency_key
     ]
+
+
+def bracket_children(
+    step: Step, entry: Order, create: Callable[[Step, OrderIntent, Order], Order]
+) -> list[tuple[Order, OrderIntent]]:
+    """Record the SL/TP children of a done entry in ``step``, once; return them to send."""
+    if not wants_bracket(entry):
+        return []
+    children = []
+    for intent in bracket_intents(entry):
+        if step.tx.find_intent(intent.account_id, intent.idempotency_key) is not None:
+            continue  # placed already (a repeated broker message, a restart)
+        children.append((create(step, intent, entry), intent))
+    return children
+
+
+def open_oco_siblings(step: Step, child: Order) -> list[str]:
+    """The ids of the open siblings of a bracket child that has started to fill."""
+    if child.parent_order_id is None or child.filled_qty == 0:
+        return []
+    parent = step.tx.get_order(child.parent_order_id)
+    if parent is None:
+        return []
+    open_ids = []
+    for key in sibling_keys(child, parent.idempotency_key):
+        stored = step.tx.find_intent(child.account_id, key)
+        sibling = None if stored is None else step.tx.get_order(stored.order_id)
+        if sibling is not None and sibling.is_open:
+            open_ids.append(sibling.order_id)
+    return open_ids
 
 
 def bracket_price(fill_price: Decimal, offset: Decimal) -> Decimal:

@@ -51,11 +51,11 @@ from ordergate.domain.events import (
 )
 from ordergate.domain.fills import Fill
 from ordergate.domain.intent import OrderIntent, check_not_expired
-from ordergate.domain.market import Mark
+from ordergate.domain.market import Mark, market_state_entries
 from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
-from ordergate.engine.brackets import bracket_intents, sibling_keys, wants_bracket
+from ordergate.engine.brackets import bracket_children, open_oco_siblings
 from ordergate.engine.payloads import TermsCache
 from ordergate.engine.ports import (
     BrokerCallPolicy,
@@ -184,7 +184,7 @@ class ExecutionEngine(EngineQueries):
                 if isinstance(order_intent, OrderIntent)
                 else order_intent.get("symbol", "")
             ).upper()
-            for sym, data in _market_entries(symbol, market_state):
+            for sym, data in market_state_entries(symbol, market_state):
                 self.mark(sym, **data)
         return self.submit(order_intent)
 
@@ -278,6 +278,10 @@ class ExecutionEngine(EngineQueries):
             step.record(order, OrderSubmitted(ts=now, attempt=1))
         return order
 
+    def _create_child(self, step: Step, intent: OrderIntent, parent: Order) -> Order:
+        canonical, payload_hash = intent.canonical()
+        return self._create(step, intent, canonical, payload_hash, parent=parent)
+
     def _check_gates(self, step: Step, intent: OrderIntent, mark: Mark | None) -> Rejection | None:
         if self.gates is None:
             return None
@@ -360,8 +364,8 @@ class ExecutionEngine(EngineQueries):
                 step.tx.add_receipt(
                     order.order_id, order.client_order_id, self.broker.adapter_id, raw, now
                 )
-            children = self._bracket_children(step, order)
-            siblings = self._oco_siblings(step, order)
+            children = bracket_children(step, order, self._create_child)
+            siblings = open_oco_siblings(step, order)
             settled = Settled(order, step.fills_booked)
         for child, child_intent in children:
             self._send(child, child_intent, order.client_order_id)
@@ -371,34 +375,6 @@ class ExecutionEngine(EngineQueries):
             except OrderGateError as exc:  # it finished on its own meanwhile
                 log.info("oco sibling not canceled", order_id=sibling_id, error=exc.message)
         return settled
-
-    def _bracket_children(self, step: Step, order: Order) -> list[tuple[Order, OrderIntent]]:
-        """Record the SL/TP children of a done entry, once (see engine/brackets.py)."""
-        if not wants_bracket(order):
-            return []
-        children = []
-        for intent in bracket_intents(order):
-            if step.tx.find_intent(intent.account_id, intent.idempotency_key) is not None:
-                continue
-            canonical, payload_hash = intent.canonical()
-            child = self._create(step, intent, canonical, payload_hash, parent=order)
-            children.append((child, intent))
-        return children
-
-    def _oco_siblings(self, step: Step, order: Order) -> list[str]:
-        """The open siblings of a bracket child that has started to fill."""
-        if order.parent_order_id is None or order.filled_qty == 0:
-            return []
-        parent = step.tx.get_order(order.parent_order_id)
-        if parent is None:
-            return []
-        open_ids = []
-        for key in sibling_keys(order, parent.idempotency_key):
-            stored = step.tx.find_intent(order.account_id, key)
-            sibling = None if stored is None else step.tx.get_order(stored.order_id)
-            if sibling is not None and sibling.is_open:
-                open_ids.append(sibling.order_id)
-        return open_ids
 
     # ------------------------------------------------------------ cancel
 
@@ -512,26 +488,3 @@ class ExecutionEngine(EngineQueries):
 
     def subscribe(self, pattern: str, handler: Callable[..., None]) -> Callable[[], None]:
         return self.bus.subscribe(pattern, handler)
-
-
-def _market_entries(
-    symbol: str, market_state: Mapping[str, Any]
-) -> list[tuple[str, dict[str, Any]]]:
-    """Accept ``{"last": ..}`` for the intent's symbol or ``{"AAPL": {"last": ..}, ..}``."""
-    if any(k in market_state for k in ("last", "ltp", "price")):
-        return [(str(market_state.get("symbol", symbol)), _mark_fields(market_state))]
-    return [
-        (str(sym), _mark_fields(data))
-        for sym, data in market_state.items()
-        if isinstance(data, Mapping)
-    ]
-
-
-def _mark_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    last = data.get("last", data.get("ltp", data.get("price")))
-    return {
-        "last": last,
-        "bid": data.get("bid"),
-        "ask": data.get("ask"),
-        "volume": data.get("volume"),
-    }
