@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ordergate.brokers.paper import PaperBroker
@@ -27,8 +27,14 @@ def engine_on(
     return engine, Ownership(engine, leases_for(store, owner), TTL)
 
 
+def wall_clock() -> SimulatedClock:
+    """Orders' times must be near the wall clock the leases use (the grace of new
+    orders is measured against it)."""
+    return SimulatedClock(datetime.now(UTC))
+
+
 def test_a_dead_processs_orders_are_taken_over_once(tmp_path: Path) -> None:
-    clock = SimulatedClock()
+    clock = wall_clock()
     broker = PaperBroker(clock=clock)  # one venue both engines trade at
     db = tmp_path / "shared.db"
     a, own_a = engine_on(db, broker, clock, "proc-a")
@@ -58,3 +64,27 @@ def test_a_dead_processs_orders_are_taken_over_once(tmp_path: Path) -> None:
     own_b.heartbeat(force=True)
     assert not own_b.owns(report.order_id)  # released once it ended
     assert {p.symbol: p.qty for p in b.positions()} == {"AAPL": 5}
+
+
+def test_orders_are_owned_at_once_and_leased_on_the_heartbeat(tmp_path: Path) -> None:
+    """No lease transaction per order: the row is written in the heartbeat's batch,
+    and an order that ended before it never gets one."""
+    clock = wall_clock()
+    engine, own = engine_on(tmp_path / "one.db", PaperBroker(clock=clock), clock, "proc-a")
+    engine.mark("AAPL", "100")
+    resting = engine.submit(
+        {"symbol": "AAPL", "side": "buy", "qty": "5", "order_type": "limit",
+         "limit_price": "90", "time_in_force": "GTC", "key": "rest-1"}
+    )  # fmt: skip
+    filled = engine.submit({"symbol": "AAPL", "side": "buy", "qty": "1", "key": "mkt-1"})
+    assert filled.status is OrderStatus.FILLED
+    assert own.owns(resting.order_id)
+    assert not own.owns(filled.order_id)
+    assert own.leases.lease(resting.order_id) is None  # not yet written
+
+    own.heartbeat(force=True)
+    lease = own.leases.lease(resting.order_id)
+    assert lease is not None
+    assert lease.owner == "proc-a"
+    assert own.leases.lease(filled.order_id) is None
+    assert own.owns(resting.order_id)

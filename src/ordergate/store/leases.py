@@ -225,7 +225,13 @@ class MemoryLeases:
 class SqliteLeases:
     """Leases in the ``order_leases`` table of a SQLite file, on a connection of their own
     (the engine's connection stays free for orders). Times are this host's clock, which
-    every process on one file shares."""
+    every process on one file shares.
+
+    Its commits do not wait for the disk (``synchronous = NORMAL``): a lease is a hint
+    about who should act, and one lost to a power cut is an order nobody holds, which
+    the next heartbeat takes over as it takes any orphan. Waiting for an fsync on every
+    claim and release doubled the disk flushes of each order ``serve`` handled.
+    """
 
     def __init__(self, path: str, owner: str, *, busy_timeout_ms: int = 5000) -> None:
         self.owner = owner
@@ -235,6 +241,7 @@ class SqliteLeases:
                 path, isolation_level=None, check_same_thread=False, timeout=30
             )
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             raise PersistenceError(f"cannot open the lease table in {path}: {exc}") from exc
 
