@@ -1,42 +1,72 @@
-"""Garbage-collector settings for long runs: fewer and shorter collections.
+"""Keeping Python's cycle collector off what a long run has already built.
 
-CPython's cyclic collector is triggered by allocations and, every so often, walks every
-object that is still alive. Two of ordergate's runs keep many objects alive:
+CPython's cycle collector is triggered by allocations, and every so often walks every
+object still alive. Two of ordergate's runs keep many objects alive, almost none of
+which ever become garbage:
 
-- a **backtest** on the in-memory store keeps every order, fill and event of the run,
-  so each full collection walks more of them than the one before; with the default
-  thresholds the collector took about a third of a backtest's time
-  (``bench/bench_backtest.py``). :func:`fewer_collections` raises the thresholds for
-  the length of the run and puts them back after;
+- a **backtest** on the in-memory store keeps every order, fill and event of the run.
+  Full collections come each time the heap has grown by a quarter, so they cost tens
+  of microseconds per order, and more the longer the run (``bench/bench_backtest.py``).
+  :class:`FreezeLongLived` moves every tracked object into the collector's permanent
+  generation (:func:`gc.freeze`, which costs the same however much is moved) every
+  ``every`` events, so a collection only looks at what the last few events made, and
+  gives them all back (:func:`gc.unfreeze`) when the run ends;
 - **serve** builds its application, settings and imported modules once and keeps them
   to the end; :func:`freeze_startup` moves them out of the collector's sight, so a
   full collection while orders are flowing walks only what was allocated since.
 
-Neither turns the collector off: cycles are still collected, only less often.
+Reference counting frees everything as usual; only a *cycle* that becomes garbage
+after a freeze waits for the end of the run (or, in serve, is never collected if it
+was made before start-up ended). A strategy that builds many long-lived cycles can turn
+the backtest's freezing off (``BacktestConfig(freeze_gc=False)``).
+
+:class:`FreezeLongLived` stands aside when the collector is off or something else has
+frozen objects (a server that froze its start-up objects): their unfreeze is theirs.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-#: allocations (net of frees) between young collections, instead of CPython's 700
-YOUNG_THRESHOLD = 50_000
-
-
-@contextmanager
-def fewer_collections(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
-    """Collect less often inside the ``with`` block; the old thresholds come back after."""
-    before = gc.get_threshold()
-    gc.set_threshold(young, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
+from types import TracebackType
 
 
 def freeze_startup() -> None:
     """Collect once, then leave every object alive now out of later collections."""
     gc.collect()
     gc.freeze()
+
+
+#: Events between two freezes: young collections still see a thousand events' objects.
+EVERY = 1000
+
+
+class FreezeLongLived:
+    """A context around a run; :meth:`tick` once per event."""
+
+    def __init__(self, enabled: bool = True, every: int = EVERY) -> None:
+        self.enabled = enabled
+        self.every = max(1, every)
+        self.active = False
+        self._count = 0
+
+    def __enter__(self) -> FreezeLongLived:
+        self.active = self.enabled and gc.isenabled() and gc.get_freeze_count() == 0
+        self._count = 0
+        return self
+
+    def tick(self) -> None:
+        if self.active:
+            self._count += 1
+            if self._count >= self.every:
+                self._count = 0
+                gc.freeze()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.active:
+            self.active = False
+            gc.unfreeze()

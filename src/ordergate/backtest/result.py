@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ordergate.backtest.book import Book
-from ordergate.backtest.tca import order_costs, slippage_values, tca_report
+from ordergate.backtest.tca import order_costs, slippage_values, tca_of_costs
 from ordergate.domain.money import BPS, fmt
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.store.base import OrderQuery
@@ -135,7 +135,7 @@ def build_result(
             }
             for p in positions
         ],
-        tca=tca_report(orders, end_prices, per_order=config.detail),
+        tca=tca_of_costs(costs, per_order=config.detail),
         slippage_bps=slippage_values(costs),
     )
     if config.detail:

@@ -40,6 +40,7 @@ from ordergate.domain.enums import OrderStatus, TradingMode
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
+from ordergate.heap import FreezeLongLived
 from ordergate.sim.data import Bar, MarketEvent, Quote, last_tick
 from ordergate.sim.fees import fee_model_from_name
 from ordergate.sim.latency import FixedLatency, LatencyModel, NoLatency, RandomLatency
@@ -60,7 +61,8 @@ class BacktestConfig:
     ``fixed_bps``, ``bid_ask``, ``sqrt_impact`` or ``none``. ``latency_ms`` plus up to
     ``jitter_ms`` (drawn from ``random.Random(seed)``). ``store_path``: ``:memory:`` (the
     in-memory store) or a fresh SQLite file. ``detail`` puts every order, fill and trade
-    row in the result.
+    row in the result. ``freeze_gc`` keeps the cycle collector off what the run has
+    already built (:mod:`~ordergate.heap`); it changes no result.
     """
 
     fill_model: str = "participation"
@@ -76,6 +78,7 @@ class BacktestConfig:
     store_path: str = ":memory:"
     detail: bool = True
     equity_points: int = 2000
+    freeze_gc: bool = True
 
     def latency(self) -> LatencyModel:
         base = timedelta(milliseconds=self.latency_ms)
@@ -170,35 +173,72 @@ class BacktestRunner:
             every=max(1, total // max(1, cfg.equity_points)),
         )
         engine.subscribe("executions.report", book.on_fill)
-        ctx = _Context(clock, book)
-        maker = IntentMaker(strategy_id)
-        counts = {"submitted": 0, "rejected": 0}
+        with FreezeLongLived(cfg.freeze_gc) as freezer:
+            counts = _Loop(clock, engine, broker, book, strategy_id, freezer).run(
+                events, strategy, on_progress
+            )
+            return build_result(
+                engine, book, cfg, counts, events_count=total, strategy_id=strategy_id
+            )
 
-        def working() -> dict[str, Decimal]:
-            out: dict[str, Decimal] = {}
-            for order in engine.store.open_orders():
-                out[order.symbol] = out.get(order.symbol, ZERO) + order.leaves_qty * order.side.sign
-            return out
 
+class _Loop:
+    """One run's pass over its events (see the module docstring for the steps)."""
+
+    def __init__(
+        self,
+        clock: SimulatedClock,
+        engine: ExecutionEngine,
+        broker: PaperBroker,
+        book: Book,
+        strategy_id: str,
+        freezer: FreezeLongLived,
+    ) -> None:
+        self.clock, self.engine, self.broker, self.book = clock, engine, broker, book
+        self.maker = IntentMaker(strategy_id)
+        self.freezer = freezer
+
+    def working(self) -> dict[str, Decimal]:
+        """Signed quantity the open orders will still trade, by symbol (for targets)."""
+        out: dict[str, Decimal] = {}
+        for order in self.engine.store.open_orders():
+            out[order.symbol] = out.get(order.symbol, ZERO) + order.leaves_qty * order.side.sign
+        return out
+
+    def run(
+        self, events: Sequence[MarketEvent], strategy: StrategyFn, on_progress: ProgressFn | None
+    ) -> dict[str, int]:
+        book, broker, maker, working = self.book, self.broker, self.maker, self.working
+        ctx = _Context(self.clock, book)
+        # bound once: the loop runs once per event
+        set_clock, mark, submit = self.clock.set, self.engine.mark, self.engine.submit
+        sample, tick, last_prices = book.sample, self.freezer.tick, book.last
+        submitted = rejected = 0
+        total = len(events)
         step = max(1, total // 200)
         for index, event in enumerate(events):
-            clock.set(event.ts)
-            if not isinstance(event, Mark):
-                broker.on_event(event)
-            last, bid, ask, volume = mark_fields(event)
-            engine.mark(event.symbol, last, bid, ask, volume)
-            book.last[event.symbol] = last
+            ts = event.ts
+            set_clock(ts)
+            if type(event) is Mark:
+                last, bid, ask, volume = event.last, event.bid, event.ask, event.volume
+            else:
+                if not isinstance(event, Mark):
+                    broker.on_event(event)
+                last, bid, ask, volume = mark_fields(event)
+            mark(event.symbol, last, bid, ask, volume)
+            last_prices[event.symbol] = last
             answer = strategy(event, ctx)
             if answer:
                 for intent in maker.intents(answer, ctx, working):
-                    report = engine.submit(intent)
-                    counts["submitted"] += 1
+                    report = submit(intent)
+                    submitted += 1
                     if report.status is OrderStatus.REJECTED:
-                        counts["rejected"] += 1
-            book.sample(event.ts)
+                        rejected += 1
+            sample(ts)
+            tick()
             if on_progress is not None and index % step == 0:
                 on_progress(index, total)
         book.finish(events[-1].ts)
         if on_progress is not None:
             on_progress(total, total)
-        return build_result(engine, book, cfg, counts, events_count=total, strategy_id=strategy_id)
+        return {"submitted": submitted, "rejected": rejected}

@@ -108,6 +108,10 @@ class IntentMaker:
         """``working``: signed quantity still to trade by symbol (asked only for targets)."""
         if answer is None:
             return []
+        if type(answer) is dict:  # the usual answer, one intent in its loose form: no ABCs
+            if len(answer) == 1 and "targets" in answer:
+                return self._from_targets(answer["targets"], ctx, working())
+            return [self._one(answer)]
         if isinstance(answer, Targets) or (
             isinstance(answer, Mapping) and set(answer) == {"targets"}
         ):

@@ -146,7 +146,11 @@ def tca_report(
     orders: Iterable[Order], end_prices: Mapping[str, Decimal], *, per_order: bool = True
 ) -> dict[str, Any]:
     """Per order (optional), per strategy, per symbol and overall."""
-    costs = order_costs(orders, end_prices)
+    return tca_of_costs(order_costs(orders, end_prices), per_order=per_order)
+
+
+def tca_of_costs(costs: list[OrderCost], *, per_order: bool = True) -> dict[str, Any]:
+    """:func:`tca_report` from costs already worked out (:func:`order_costs`)."""
     by_strategy: dict[str, list[OrderCost]] = {}
     by_symbol: dict[str, list[OrderCost]] = {}
     for cost in costs:

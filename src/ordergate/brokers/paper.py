@@ -11,7 +11,8 @@ existing order. With a participation limit an order fills in parts over several 
 and listeners see each part as a :class:`BrokerOrder` with every execution so far.
 
 Thread-safe: one lock around the book; listeners are called after it is released, so
-a listener may call back into the broker.
+a listener may call back into the broker. Without a state file a change of the book is
+just the lock (no context manager of our own on the per-tick path).
 
 Its book can be kept in a file (``state_file``, see :mod:`.paper_book`) so that
 separate CLI commands share one paper account; the file is locked while it is used.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from pathlib import Path
 
@@ -87,7 +89,8 @@ class PaperBroker:
         self._tradable = tradable
         self._book = PaperBookFile(state_file) if state_file else None
         self._dirty: set[str] = set()
-        self._listeners: list[OrderListener] = []
+        #: replaced, never changed in place: ``_notify`` reads it without the lock
+        self._listeners: tuple[OrderListener, ...] = ()
         self._lock = threading.RLock()
 
     @property
@@ -98,10 +101,10 @@ class PaperBroker:
 
     def subscribe(self, listener: OrderListener) -> None:
         with self._lock:
-            self._listeners.append(listener)
+            self._listeners = (*self._listeners, listener)
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
-        with self._persisted():
+        with self._changing():
             venue = self._venue
             existing = venue.orders.get(request.client_order_id)
             if existing is not None:
@@ -111,18 +114,18 @@ class PaperBroker:
             if request.order_type is OrderType.MARKET and not venue.has_market(request.symbol):
                 raise BrokerRejected(f"no market price for {request.symbol}: mark it first")
             order = venue.submit(request, self._clock.now())
-            self._dirty.add(request.client_order_id)
+            self._touched(request.client_order_id)
             receipt = order.view()
             others = self._drain(skip=order)
         self._notify(others)
         return receipt
 
     def cancel(self, client_order_id: str) -> BrokerOrder:
-        with self._persisted():
+        with self._changing():
             order = self._venue.cancel(client_order_id, self._clock.now())
             if order is None:
                 raise BrokerRejected(f"unknown order {client_order_id}")
-            self._dirty.add(client_order_id)
+            self._touched(client_order_id)
             view = order.view()
             others = self._drain(skip=order)
         self._notify(others)
@@ -135,7 +138,7 @@ class PaperBroker:
 
     def fetch_open_orders(self) -> list[BrokerOrder]:
         with self._reading():
-            return [o.view() for o in self._venue.orders.values() if o.status.is_open]
+            return [o.view() for o in self._venue.open_orders()]
 
     def fetch_positions(self) -> list[BrokerPosition]:
         with self._reading():
@@ -178,52 +181,59 @@ class PaperBroker:
 
     def on_event(self, event: MarketEvent) -> None:
         """Any market event (mark, quote, trade, bar): match the symbol's working orders."""
-        with self._persisted():
+        with self._changing():
             self._venue.on_event(event)
             changed = self._drain(skip=None)
         self._notify(changed)
 
     def advance(self) -> None:
         """Deliver in-flight orders and expire orders up to the clock's time."""
-        with self._persisted():
+        with self._changing():
             self._venue.advance(self._clock.now())
             changed = self._drain(skip=None)
         self._notify(changed)
 
     def _drain(self, skip: VenueOrder | None) -> list[BrokerOrder]:
         changed = self._venue.drain_changes()
-        self._dirty.update(o.request.client_order_id for o in changed)
+        if not changed:
+            return []
+        if self._book is not None:
+            self._dirty.update(o.request.client_order_id for o in changed)
         return [o.view() for o in changed if o is not skip]
 
     def _notify(self, views: list[BrokerOrder]) -> None:
         if not views:
             return
-        with self._lock:
-            listeners = list(self._listeners)
+        listeners = self._listeners
         for view in views:
             for listener in listeners:
                 listener(view)
 
     # -------------------------------------------------------- persistence
 
-    @contextlib.contextmanager
-    def _persisted(self) -> Iterator[None]:
-        """A change of the book: under the lock, saved to the book file when there is one."""
-        with self._lock:
-            if self._book is None:
-                yield
-                self._dirty.clear()
-                return
-            with self._book.locked(self._venue) as touched:
-                yield
-                touched.update(self._dirty)
-            self._dirty.clear()
+    def _changing(self) -> AbstractContextManager[object]:
+        """Around a change of the book: the lock alone, or with a state file the lock
+        and the file (:meth:`_persisted`)."""
+        return self._lock if self._book is None else self._persisted(self._book)
+
+    def _touched(self, client_order_id: str) -> None:
+        """Note an order to write back to the state file (without one, nothing to do)."""
+        if self._book is not None:
+            self._dirty.add(client_order_id)
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[None]:
+    def _persisted(self, book: PaperBookFile) -> Iterator[None]:
+        """A change of the book under the lock, saved to the book file."""
         with self._lock:
-            if self._book is None:
+            with book.locked(self._venue) as touched:
                 yield
-                return
-            with self._book.locked(self._venue, write=False):
-                yield
+                touched.update(self._dirty)
+            self._dirty.clear()  # a failed change keeps them: the next one writes them
+
+    def _reading(self) -> AbstractContextManager[object]:
+        return self._lock if self._book is None else self._read_locked(self._book)
+
+    @contextlib.contextmanager
+    def _read_locked(self, book: PaperBookFile) -> Iterator[None]:
+        with self._lock, book.locked(self._venue, write=False):
+            yield

@@ -36,13 +36,14 @@ class TermsCache:
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._terms: dict[str, bytes] = {}
+        self._terms: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, order: Order) -> bytes:
+    def __call__(self, order: Order) -> str:
         terms = self._terms.get(order.order_id)
         if terms is None:
-            terms = orjson.dumps(order_terms_view(order))
+            # kept as text: orjson's bytes hold a 4 KiB buffer each, whatever their length
+            terms = orjson.dumps(order_terms_view(order)).decode()
             with self._lock:
                 if len(self._terms) >= self._size:
                     del self._terms[next(iter(self._terms))]
@@ -57,7 +58,7 @@ class OrderEventPayload:
 
     def __init__(
         self,
-        terms: bytes,
+        terms: str,
         topic: str,
         ts: datetime,
         previous: str | None,
@@ -81,4 +82,4 @@ class OrderEventPayload:
             **self._extra,
         }
         # both halves are non-empty objects: join them into one
-        return (orjson.dumps(body)[:-1] + b"," + self._terms[1:]).decode()
+        return orjson.dumps(body)[:-1].decode() + "," + self._terms[1:]

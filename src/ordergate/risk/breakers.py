@@ -96,9 +96,15 @@ class _Breaker:
         self._day_cache: tuple[datetime, str] | None = None
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        if not self._armed():
+            return None  # every limit of this breaker is off: it can only say go
         if self.config.reducing_orders_pass and reduces_exposure(intent, context):
             return None
         return self._rule(intent, self.ledger.day(intent.account_id, self._today()))
+
+    def _armed(self) -> bool:
+        """False when the configuration turns every limit of this breaker off."""
+        return True
 
     def _today(self) -> str:
         now = self.clock.now()
@@ -114,6 +120,10 @@ class _Breaker:
 
 class DailyLossGate(_Breaker):
     name = "daily_loss"
+
+    def _armed(self) -> bool:
+        config = self.config
+        return config.max_daily_loss is not None or config.max_strategy_daily_loss is not None
 
     def _rule(self, intent: OrderIntent, day: AccountDay) -> Rejection | None:
         limit = self.config.max_daily_loss
@@ -139,6 +149,9 @@ class DailyLossGate(_Breaker):
 class DrawdownGate(_Breaker):
     name = "drawdown"
 
+    def _armed(self) -> bool:
+        return self.config.max_daily_drawdown_pct is not None
+
     def _rule(self, intent: OrderIntent, day: AccountDay) -> Rejection | None:
         limit = self.config.max_daily_drawdown_pct
         drawdown = day.drawdown_pct
@@ -155,6 +168,10 @@ class DrawdownGate(_Breaker):
 
 class LossStreakGate(_Breaker):
     name = "loss_streak"
+
+    def _armed(self) -> bool:
+        config = self.config
+        return config.max_loss_streak is not None or config.max_strategy_loss_streak is not None
 
     def _rule(self, intent: OrderIntent, day: AccountDay) -> Rejection | None:
         limit = self.config.max_loss_streak
@@ -180,6 +197,9 @@ class LossStreakGate(_Breaker):
 class MaxTradesGate(_Breaker):
     name = "max_trades"
 
+    def _armed(self) -> bool:
+        return self.config.max_trades_per_day is not None
+
     def _rule(self, intent: OrderIntent, day: AccountDay) -> Rejection | None:
         limit = self.config.max_trades_per_day
         if limit is not None and day.trades >= limit:
@@ -189,6 +209,9 @@ class MaxTradesGate(_Breaker):
 
 class StrategyTradesGate(_Breaker):
     name = "strategy_trades"
+
+    def _armed(self) -> bool:
+        return self.config.max_trades_per_strategy_per_day is not None
 
     def _rule(self, intent: OrderIntent, day: AccountDay) -> Rejection | None:
         limit = self.config.max_trades_per_strategy_per_day

@@ -140,11 +140,18 @@ class KillSwitchBoard:
         self._repository = repository
         self._clock = clock
         self._switches: dict[tuple[KillSwitchKind, str], KillSwitch] = {}
+        #: the switches not OFF, kept beside ``_switches``: the gate reads only these,
+        #: and on most desks there are none
+        self._live: tuple[KillSwitch, ...] = ()
         self.refresh()
 
     def refresh(self) -> None:
         """Reload from the repository (another process may have set a switch)."""
         self._switches = {switch.key: switch for switch in self._repository.load_all()}
+        self._relive()
+
+    def _relive(self) -> None:
+        self._live = tuple(s for s in self._switches.values() if s.state is not KillSwitchState.OFF)
 
     def set(
         self,
@@ -167,6 +174,7 @@ class KillSwitchBoard:
         )
         self._repository.save(switch)
         self._switches[switch.key] = switch
+        self._relive()
         return switch
 
     def clear(
@@ -182,11 +190,9 @@ class KillSwitchBoard:
 
     def in_force(self, symbol: str, strategy_id: str) -> builtins.list[KillSwitch]:
         """Switches not ``OFF`` that cover this symbol and strategy, ACTIVE ones first."""
-        hits = [
-            switch
-            for switch in self._switches.values()
-            if switch.state is not KillSwitchState.OFF and switch.applies_to(symbol, strategy_id)
-        ]
+        if not self._live:
+            return []
+        hits = [switch for switch in self._live if switch.applies_to(symbol, strategy_id)]
         return sorted(hits, key=lambda s: (s.state is not KillSwitchState.ACTIVE, s.kind.value))
 
     def is_active(self, symbol: str = ANY, strategy_id: str = ANY) -> bool:

@@ -21,6 +21,13 @@ it arrived, so an order decided on a bar's close never fills at that close. A ba
 the whole story up to its ``ts``, so a :class:`~ordergate.domain.market.Mark` for the
 same symbol and the same ``ts`` right after it is taken as its echo (the engine
 telling everyone the close) and only updates the last price.
+
+What one event costs does not grow with the size of the book: working orders are kept
+by symbol (an event looks only at its symbol's), orders with a deadline in a heap by
+deadline, and every order not yet final in :meth:`SimulatedVenue.open_orders`.
+``orders`` keeps every order ever taken, final ones included: a repeated
+``client_order_id`` is answered from it, the paper broker looks orders up and sums
+positions from it, and its state file saves it.
 """
 
 from __future__ import annotations
@@ -38,10 +45,12 @@ from ordergate.sim.fees import MAKER, TAKER, FeeModel, PerShareFee
 from ordergate.sim.latency import NO_DELAY, LatencyModel, NoLatency
 from ordergate.sim.matching import FillModel, match
 from ordergate.sim.order import VenueOrder
-from ordergate.sim.tif import Session, deadline, is_immediate
+from ordergate.sim.tif import Session, deadline
 
 S = OrderStatus
 SUBMIT, CANCEL = "submit", "cancel"
+_IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
+_TAKERS = frozenset({OrderType.MARKET, OrderType.STOP})
 
 
 class SimulatedVenue:
@@ -69,9 +78,19 @@ class SimulatedVenue:
         self.next_exec = 1
         self.inflight: list[tuple[datetime, int, str, str]] = []
         self._cmd_seq = 0
-        self._working: dict[str, list[VenueOrder]] = {}
+        #: symbol -> client order id -> order: the arrived orders not yet final, oldest
+        #: first (a dict, so an order leaves in O(1) and the order is kept)
+        self._working: dict[str, dict[str, VenueOrder]] = {}
+        #: every order not yet final, in flight included, in the order taken
+        self._open: dict[str, VenueOrder] = {}
+        #: working orders with a deadline, in arrival order
         self._timed: dict[str, VenueOrder] = {}
-        self._caps: dict[tuple[str, Side], Decimal | None] = {}
+        #: (deadline, arrival seq, client order id) of ``_timed``; entries of orders that
+        #: finished otherwise stay until popped (or the heap is rebuilt)
+        self._expiries: list[tuple[datetime, int, str]] = []
+        self._timed_seq = 0
+        #: symbol -> side -> what the symbol's last event may still trade
+        self._caps: dict[str, dict[Side, Decimal | None]] = {}
         self._bar_ts: dict[str, datetime] = {}
         self._changed: dict[str, VenueOrder] = {}
 
@@ -91,6 +110,7 @@ class SimulatedVenue:
         )
         self.next_order += 1
         self.orders[request.client_order_id] = order
+        self._open[request.client_order_id] = order
         delay = self.latency.submit_delay()
         if delay == NO_DELAY:
             self._arrive(order, now)
@@ -126,21 +146,31 @@ class SimulatedVenue:
         self.next_order, self.next_exec = next_order, next_exec
         self.inflight = sorted(inflight)
         self._cmd_seq = max((seq for _, seq, _, _ in inflight), default=0)
-        self._working, self._timed, self._caps, self._changed = {}, {}, {}, {}
+        self._working, self._open, self._timed, self._caps, self._changed = {}, {}, {}, {}, {}
         for cid, order in orders.items():
-            if order.status.is_open and order.arrival is not None:
-                self._working.setdefault(order.request.symbol, []).append(order)
+            if order.status.is_terminal:
+                continue
+            self._open[cid] = order
+            if order.arrival is not None:
+                self._working.setdefault(order.request.symbol, {})[cid] = order
                 if order.deadline is not None:
                     self._timed[cid] = order
+        self._rebuild_expiries()
 
     def drain_changes(self) -> list[VenueOrder]:
         """Orders changed since the last call, in the order they first changed."""
-        changed = list(self._changed.values())
-        self._changed.clear()
-        return changed
+        changed = self._changed
+        if not changed:
+            return []
+        self._changed = {}
+        return list(changed.values())
 
     def working(self, symbol: str) -> list[VenueOrder]:
-        return list(self._working.get(symbol, ()))
+        return list(self._working.get(symbol, {}).values())
+
+    def open_orders(self) -> list[VenueOrder]:
+        """Every order not yet final (in flight included), in the order taken."""
+        return list(self._open.values())
 
     def has_market(self, symbol: str) -> bool:
         return symbol in self.last_events
@@ -156,30 +186,49 @@ class SimulatedVenue:
                 self._arrive(order, at)
             else:
                 self._cancel(order, at)
-        if self._timed:
-            for order in list(self._timed.values()):
-                if order.deadline is not None and now > order.deadline:
-                    self._close(order, S.EXPIRED, order.deadline, "time in force ran out")
+        expiries = self._expiries
+        if expiries and expiries[0][0] < now:
+            self._expire(now)
+
+    def _expire(self, now: datetime) -> None:
+        """Expire every working order whose deadline is before ``now``, in arrival order
+        (the order they are reported in)."""
+        expiries, timed = self._expiries, self._timed
+        due: list[tuple[int, VenueOrder]] = []
+        while expiries and expiries[0][0] < now:
+            _, seq, cid = heapq.heappop(expiries)
+            order = timed.get(cid)
+            if order is not None:
+                due.append((seq, order))
+        due.sort(key=_first)
+        for _, order in due:
+            if order.deadline is not None:
+                self._close(order, S.EXPIRED, order.deadline, "time in force ran out")
 
     def on_event(self, event: MarketEvent) -> None:
         """Trade the symbol's working orders against one market event."""
         symbol, now = event.symbol, event.ts
-        self.advance(now)
-        if isinstance(event, Mark) and self._bar_ts.get(symbol) == now:
+        if self.inflight or self._expiries:
+            self.advance(now)
+        is_mark = isinstance(event, Mark)
+        if is_mark and self._bar_ts.get(symbol) == now:
             self.last_events[symbol] = event  # the bar's echo: nothing new traded
             return
-        path = price_path(event)
         start = now
-        if isinstance(event, Bar):
+        if not is_mark and isinstance(event, Bar):
             previous = self.last_events.get(symbol)
             start = event.start or (previous.ts if previous is not None else now)
             self._bar_ts[symbol] = now
-        self._caps = {key: cap for key, cap in self._caps.items() if key[0] != symbol}
+        self._caps.pop(symbol, None)
         self.last_events[symbol] = event
-        for order in list(self._working.get(symbol, ())):
+        working = self._working.get(symbol)
+        if not working:
+            return
+        path = price_path(event)
+        for order in list(working.values()):
             late = order.arrival is not None and order.arrival > start
             self._match(order, path[-1:] if late else path, event, now, arrival=False)
-            if is_immediate(order.request.time_in_force):
+            if order.request.time_in_force in _IMMEDIATE:
                 self._finish_immediate(order, now)
 
     # ----------------------------------------------------------- internals
@@ -192,20 +241,40 @@ class SimulatedVenue:
         if order.status.is_terminal:
             return  # canceled before it got here
         order.arrival = at
-        order.deadline = deadline(order.request, at, self.session)
-        if order.deadline is not None:
-            if at > order.deadline:
+        order.deadline = ends = deadline(order.request, at, self.session)
+        if ends is not None:
+            if at > ends:
                 self._close(order, S.EXPIRED, at, "time in force ran out before arrival")
                 return
-            self._timed[order.request.client_order_id] = order
-        self._working.setdefault(order.request.symbol, []).append(order)
+            self._add_timed(order, ends)
+        request = order.request
+        self._working.setdefault(request.symbol, {})[request.client_order_id] = order
         if not self.fill_at_arrival:
             return
-        standing = self.last_events.get(order.request.symbol)
+        standing = self.last_events.get(request.symbol)
         if standing is not None and not isinstance(standing, Bar):
             self._match(order, (last_tick(standing),), standing, at, arrival=True)
-        if is_immediate(order.request.time_in_force):
+        if request.time_in_force in _IMMEDIATE:
             self._finish_immediate(order, at)
+
+    def _add_timed(self, order: VenueOrder, ends: datetime) -> None:
+        cid = order.request.client_order_id
+        self._timed[cid] = order
+        if len(self._expiries) > 2 * len(self._timed) + 64:
+            self._rebuild_expiries()  # mostly orders that finished before their deadline
+        else:
+            self._timed_seq += 1
+            heapq.heappush(self._expiries, (ends, self._timed_seq, cid))
+
+    def _rebuild_expiries(self) -> None:
+        """The heap from ``_timed`` alone, numbered in its (arrival) order."""
+        self._expiries = [
+            (order.deadline, seq, cid)
+            for seq, (cid, order) in enumerate(self._timed.items(), start=1)
+            if order.deadline is not None
+        ]
+        heapq.heapify(self._expiries)
+        self._timed_seq = len(self._timed)
 
     def _cancel(self, order: VenueOrder, at: datetime) -> None:
         order.cancel_pending = False
@@ -220,22 +289,29 @@ class SimulatedVenue:
         self._changed[order.request.client_order_id] = order
 
     def _unlist(self, order: VenueOrder) -> None:
-        working = self._working.get(order.request.symbol)
-        if working is not None and order in working:
-            working.remove(order)
-        self._timed.pop(order.request.client_order_id, None)
+        request = order.request
+        cid = request.client_order_id
+        working = self._working.get(request.symbol)
+        if working is not None and working.get(cid) is order:
+            del working[cid]
+        self._timed.pop(cid, None)
+        if self._open.get(cid) is order:
+            del self._open[cid]
 
     def _finish_immediate(self, order: VenueOrder, at: datetime) -> None:
-        if order.status.is_open:
+        if not order.status.is_terminal:
             tif = order.request.time_in_force
             what = "nothing traded" if order.filled_qty == 0 else "rest canceled"
             self._close(order, S.CANCELED, at, f"{tif}: {what}")
 
     def _cap(self, symbol: str, side: Side, event: MarketEvent) -> Decimal | None:
-        key = (symbol, side)
-        if key not in self._caps:
-            self._caps[key] = self.fill_model.cap(event_volume(event, side))
-        return self._caps[key]
+        caps = self._caps.get(symbol)
+        if caps is None:
+            caps = self._caps[symbol] = {}
+        elif side in caps:
+            return caps[side]
+        cap = caps[side] = self.fill_model.cap(event_volume(event, side))
+        return cap
 
     def _match(
         self,
@@ -252,12 +328,14 @@ class SimulatedVenue:
         qty = leaves if cap is None else min(leaves, cap)
         if req.time_in_force is TimeInForce.FOK and qty < leaves:
             qty = ZERO  # all or nothing: the trigger may still move, nothing trades
+        if qty <= 0 and (order.triggered or req.stop_price is None):
+            return  # nothing may trade, and there is no stop left to trigger
         volume = event_volume(event, req.side)
         found = match(req, order.triggered, path, self.fill_model.slippage, qty or leaves, volume)
         order.triggered = found.triggered
         if found.price is None or qty <= 0:
             return
-        taker = arrival or req.order_type in (OrderType.MARKET, OrderType.STOP)
+        taker = arrival or req.order_type in _TAKERS
         liquidity = TAKER if taker else MAKER
         execution = Execution(
             exec_id=f"{order.broker_order_id}-E{self.next_exec}",
@@ -269,7 +347,7 @@ class SimulatedVenue:
         )
         self.next_exec += 1
         if cap is not None:
-            self._caps[(req.symbol, req.side)] = cap - qty
+            self._caps[req.symbol][req.side] = cap - qty
         order.executions.append(execution)
         order.filled_qty += qty
         order.ts = at
@@ -279,3 +357,7 @@ class SimulatedVenue:
         else:
             order.status = S.PARTIALLY_FILLED
         self._changed[req.client_order_id] = order
+
+
+def _first(item: tuple[int, VenueOrder]) -> int:
+    return item[0]
