@@ -14,14 +14,19 @@ hash) and goes in ``seq`` order over the live events and the stubs of purged one
 A chain that was cut off at the end (the newest events deleted) is consistent in
 itself: pass the head recorded earlier (``--head``, printed by every verify) to
 detect that too.
+
+The walk reads through :class:`ChainSource`, one small port with a SQLite and a
+PostgreSQL side, so both stores' chains are verified by the same code.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ordergate.obs.chain import GENESIS, event_hash
 
@@ -71,6 +76,67 @@ class VerifyResult:
         }
 
 
+class ChainSource(Protocol):
+    """What the walk reads: rows for SQL written with ``?`` marks, in one snapshot."""
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]: ...
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None: ...
+    def snapshot(self) -> AbstractContextManager[None]: ...
+
+
+class SqliteChain:
+    """A SQLite connection (autocommit, as :func:`~ordergate.obs.db.open_sqlite` opens it)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
+        return iter(self.conn.execute(sql, tuple(params)))
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None:
+        row: Sequence[Any] | None = self.conn.execute(sql, tuple(params)).fetchone()
+        return row
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        self.conn.execute("BEGIN")  # a writer beside us does not shift the walk
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+
+class PostgresChain:
+    """A psycopg connection; the walk runs in one read-only repeatable-read transaction."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
+        return iter(self.conn.execute(sql.replace("?", "%s"), tuple(params)))
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None:
+        row: Sequence[Any] | None = self.conn.execute(
+            sql.replace("?", "%s"), tuple(params)
+        ).fetchone()
+        return row
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        with self.conn.transaction():
+            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield
+
+
+def _source(conn: sqlite3.Connection | ChainSource) -> ChainSource:
+    return SqliteChain(conn) if isinstance(conn, sqlite3.Connection) else conn
+
+
+def _ts(value: Any) -> datetime:
+    """SQLite keeps times as ISO text, PostgreSQL hands back datetimes."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
 _WALK = (
     "SELECT seq, order_id, topic, from_status, to_status, payload, ts, prev_hash, hash, 0"
     " FROM order_events WHERE seq > ?"
@@ -83,21 +149,23 @@ _FIND = (
 )
 
 
-def latest_anchor(conn: sqlite3.Connection) -> tuple[int, str]:
-    row = conn.execute("SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1").fetchone()
+def latest_anchor(conn: sqlite3.Connection | ChainSource) -> tuple[int, str]:
+    row = _source(conn).one("SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1")
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
-def verify_chain(conn: sqlite3.Connection, *, expected_head: str | None = None) -> VerifyResult:
-    """Walk the whole chain once; a consistent read (one transaction) of the file."""
+def verify_chain(
+    conn: sqlite3.Connection | ChainSource, *, expected_head: str | None = None
+) -> VerifyResult:
+    """Walk the whole chain once, in one consistent read of the database."""
+    source = _source(conn)
     result = VerifyResult()
-    conn.execute("BEGIN")  # a snapshot: a writer beside us does not shift the walk
-    try:
-        anchor_seq, prev = latest_anchor(conn)
+    with source.snapshot():
+        anchor_seq, prev = latest_anchor(source)
         result.anchor_seq = anchor_seq
         prev_seq = anchor_seq
         started = anchor_seq > 0
-        for row in conn.execute(_WALK, (anchor_seq, anchor_seq)):
+        for row in source.rows(_WALK, (anchor_seq, anchor_seq)):
             seq, order_id, stored_prev, stored_hash, pruned = (
                 int(row[0]),
                 str(row[1]),
@@ -116,7 +184,7 @@ def verify_chain(conn: sqlite3.Connection, *, expected_head: str | None = None) 
             result.checked += 1
             result.pruned += pruned
             if stored_prev != prev:
-                _add(result, _link_problem(conn, seq, order_id, str(stored_prev), prev_seq))
+                _add(result, _link_problem(source, seq, order_id, str(stored_prev), prev_seq))
             if not pruned:
                 actual = event_hash(
                     str(stored_prev),
@@ -125,26 +193,24 @@ def verify_chain(conn: sqlite3.Connection, *, expected_head: str | None = None) 
                     row[3],
                     row[4],
                     row[5],
-                    datetime.fromisoformat(row[6]),
+                    _ts(row[6]),
                 )
                 if actual != stored_hash:
                     _add(result, Problem("edited", seq, order_id, "content does not match hash"))
             prev, prev_seq = str(stored_hash), seq
         result.head_seq, result.head_hash = prev_seq, prev
-    finally:
-        conn.execute("COMMIT")
     if expected_head is not None and expected_head != result.head_hash:
-        problem = _head_problem(conn, expected_head, result)
+        problem = _head_problem(source, expected_head, result)
         if problem is not None:
             _add(result, problem)
     return result
 
 
 def _link_problem(
-    conn: sqlite3.Connection, seq: int, order_id: str, stored_prev: str, prev_seq: int
+    source: ChainSource, seq: int, order_id: str, stored_prev: str, prev_seq: int
 ) -> Problem:
     """Why the link into ``seq`` is broken: its predecessor moved, vanished or changed."""
-    found = conn.execute(_FIND, (stored_prev, stored_prev)).fetchone()
+    found = source.one(_FIND, (stored_prev, stored_prev))
     if found is not None:
         return Problem(
             "reordered",
@@ -159,31 +225,31 @@ def _link_problem(
     return Problem(
         "edited",
         prev_seq,
-        _order_of(conn, prev_seq),
+        _order_of(source, prev_seq),
         f"rewritten together with its hash (seq {seq} still links to the original)",
     )
 
 
-def _head_problem(conn: sqlite3.Connection, expected: str, result: VerifyResult) -> Problem | None:
+def _head_problem(source: ChainSource, expected: str, result: VerifyResult) -> Problem | None:
     """A head recorded earlier must still be in the chain (later events may follow it)."""
-    if conn.execute(_FIND, (expected, expected)).fetchone() is not None:
+    if source.one(_FIND, (expected, expected)) is not None:
         return None
-    if conn.execute("SELECT 1 FROM audit_anchors WHERE hash = ?", (expected,)).fetchone():
+    if source.one("SELECT 1 FROM audit_anchors WHERE hash = ?", (expected,)):
         return None
     return Problem(
         "truncated",
         result.head_seq,
-        _order_of(conn, result.head_seq),
+        _order_of(source, result.head_seq),
         "the recorded head is not in the chain: events up to it were removed or rewritten",
     )
 
 
-def _order_of(conn: sqlite3.Connection, seq: int) -> str:
-    row = conn.execute(
+def _order_of(source: ChainSource, seq: int) -> str:
+    row = source.one(
         "SELECT order_id FROM order_events WHERE seq = ?"
         " UNION ALL SELECT order_id FROM audit_pruned WHERE seq = ?",
         (seq, seq),
-    ).fetchone()
+    )
     return "" if row is None or row[0] is None else str(row[0])
 
 

@@ -61,7 +61,8 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Walk the hash chain of order events; name any edited, removed or reordered one.
+        """Walk the hash chain of order events (SQLite or PostgreSQL); name any edited,
+        removed or reordered one.
 
         Exits 0 when the chain holds, 1 when it does not.
         """
@@ -89,16 +90,13 @@ def register(app: typer.Typer) -> None:
 
 def _verify(db: str | None, head: str | None, as_json: bool) -> None:
     from ordergate.obs.audit import verify_chain
-    from ordergate.obs.db import open_sqlite
+    from ordergate.obs.db import open_chain
 
     try:
         settings = _settings(db)
         _migrate(settings)
-        conn = open_sqlite(settings)
-        try:
-            result = verify_chain(conn, expected_head=head)
-        finally:
-            conn.close()
+        with open_chain(settings) as chain:
+            result = verify_chain(chain, expected_head=head)
     except OrderGateError as exc:
         _fail(exc)
         return
