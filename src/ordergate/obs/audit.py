@@ -84,11 +84,34 @@ class ChainSource(Protocol):
     def snapshot(self) -> AbstractContextManager[None]: ...
 
 
+class ChainStore(ChainSource, Protocol):
+    """A source that retention also writes through (``ordergate purge``)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement (``?`` marks); the cursor has ``rowcount`` and rows."""
+        ...
+
+    def begin_write(self) -> None: ...
+    def has_table(self, name: str) -> bool: ...
+
+
 class SqliteChain:
     """A SQLite connection (autocommit, as :func:`~ordergate.obs.db.open_sqlite` opens it)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql, tuple(params))
+
+    def begin_write(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def has_table(self, name: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
         return iter(self.conn.execute(sql, tuple(params)))
@@ -107,10 +130,21 @@ class SqliteChain:
 
 
 class PostgresChain:
-    """A psycopg connection; the walk runs in one read-only repeatable-read transaction."""
+    """A psycopg connection in autocommit mode; the walk runs in one read-only
+    repeatable-read transaction, a purge in one read-committed one."""
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql.replace("?", "%s"), tuple(params))
+
+    def begin_write(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def has_table(self, name: str) -> bool:
+        row = self.conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+        return row is not None and row[0] is not None
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
         return iter(self.conn.execute(sql.replace("?", "%s"), tuple(params)))
@@ -126,6 +160,11 @@ class PostgresChain:
         with self.conn.transaction():
             self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield
+
+
+def chain_of(conn: sqlite3.Connection | ChainStore) -> ChainStore:
+    """``conn`` as a chain store (a bare SQLite connection is wrapped)."""
+    return SqliteChain(conn) if isinstance(conn, sqlite3.Connection) else conn
 
 
 def _source(conn: sqlite3.Connection | ChainSource) -> ChainSource:

@@ -2,8 +2,8 @@
 
 ``audit verify`` and ``purge`` run beside a live ``ordergate serve``: they open their
 own connection (SQLite's WAL lets them read while the service writes; a purge waits for
-the write lock like any other writer) instead of reaching into the store's. ``audit
-verify`` reads PostgreSQL too (:func:`open_chain`); ``purge`` is SQLite's only so far.
+the write lock like any other writer) instead of reaching into the store's, on SQLite
+or PostgreSQL (:func:`open_chain`).
 """
 
 from __future__ import annotations
@@ -15,17 +15,14 @@ from pathlib import Path
 
 from ordergate.config import Settings
 from ordergate.domain.errors import ConfigError, PersistenceError
-from ordergate.obs.audit import ChainSource, PostgresChain, SqliteChain
+from ordergate.obs.audit import ChainStore, PostgresChain, SqliteChain
 
 
 def open_sqlite(settings: Settings, *, busy_timeout_ms: int = 30_000) -> sqlite3.Connection:
     """Open the configured SQLite file (migrated by the store beforehand)."""
     path = settings.sqlite_path
     if path is None:
-        raise ConfigError(
-            "purge works on the SQLite store only; on PostgreSQL, drop old partitions or "
-            "rows with the database's own tooling (audit verify works on both)"
-        )
+        raise ConfigError(f"{settings.database_url!r} is not a SQLite database")
     if path == ":memory:" or not Path(path).exists():
         raise ConfigError(f"no database file at {path!r}")
     try:
@@ -37,7 +34,7 @@ def open_sqlite(settings: Settings, *, busy_timeout_ms: int = 30_000) -> sqlite3
 
 
 @contextmanager
-def open_chain(settings: Settings) -> Iterator[ChainSource]:
+def open_chain(settings: Settings) -> Iterator[ChainStore]:
     """The audit chain of the configured database, SQLite or PostgreSQL."""
     if settings.sqlite_path is not None:
         conn = open_sqlite(settings)

@@ -14,6 +14,9 @@ How the chain stays verifiable: a purged event leaves a stub in ``audit_pruned``
 still link. Stubs older than the oldest live event are then folded into one anchor
 (``audit_anchors``: the ``seq`` and ``hash`` at the cut), where verification starts.
 The chain is verified before anything is removed: purging never launders tampering.
+
+It runs on SQLite and PostgreSQL alike, through the audit chain's small port
+(:class:`~ordergate.obs.audit.ChainStore`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ordergate.domain.errors import PersistenceError
-from ordergate.obs.audit import verify_chain
+from ordergate.obs.audit import ChainStore, chain_of, verify_chain
 
 FINAL = ("FILLED", "CANCELED", "REJECTED", "EXPIRED", "FAILED")
 _BATCH = 500
@@ -57,14 +60,15 @@ class ChainBroken(PersistenceError):
 
 
 def purge(
-    conn: sqlite3.Connection,
+    conn: sqlite3.Connection | ChainStore,
     policy: RetentionPolicy,
     now: datetime,
     *,
     dry_run: bool = False,
 ) -> PurgeResult:
     """Remove what the policy lets go, in one transaction; return what was removed."""
-    check = verify_chain(conn)
+    db = chain_of(conn)
+    check = verify_chain(db)
     if not check.ok:
         first = check.problems[0]
         raise ChainBroken(
@@ -74,28 +78,28 @@ def purge(
     order_cut = _ts(now - timedelta(days=policy.orders_days))
     receipt_cut = _ts(now - timedelta(days=policy.receipts_days))
     result = PurgeResult(dry_run=dry_run)
-    conn.execute("BEGIN IMMEDIATE")
+    db.begin_write()
     try:
         ids = [
             str(row[0])
-            for row in conn.execute(
+            for row in db.execute(
                 f"SELECT order_id FROM orders WHERE status IN ({_marks(FINAL)}) AND updated_at < ?",
                 (*FINAL, order_cut),
             )
         ]
         for batch in _batches(ids):
-            _purge_orders(conn, batch, result)
-        _purge_outbox(conn, receipt_cut, result)
-        _purge_receipts(conn, receipt_cut, result)
-        result.anchor_seq = _fold_into_anchor(conn, now, order_cut)
+            _purge_orders(db, batch, result)
+        _purge_outbox(db, receipt_cut, result)
+        _purge_receipts(db, receipt_cut, result)
+        result.anchor_seq = _fold_into_anchor(db, now, order_cut)
     except BaseException:
-        conn.execute("ROLLBACK")
+        db.execute("ROLLBACK")
         raise
-    conn.execute("ROLLBACK" if dry_run else "COMMIT")
+    db.execute("ROLLBACK" if dry_run else "COMMIT")
     return result
 
 
-def _purge_orders(conn: sqlite3.Connection, ids: Sequence[str], result: PurgeResult) -> None:
+def _purge_orders(conn: ChainStore, ids: Sequence[str], result: PurgeResult) -> None:
     marks = _marks(ids)
     result.events += _prune_events(conn, f"order_id IN ({marks})", tuple(ids))
     result.fills += conn.execute(
@@ -107,7 +111,7 @@ def _purge_orders(conn: sqlite3.Connection, ids: Sequence[str], result: PurgeRes
             f"SELECT intent_id FROM orders WHERE order_id IN ({marks})", tuple(ids)
         )
     ]
-    if _has_table(conn, "order_leases"):
+    if conn.has_table("order_leases"):
         conn.execute(f"DELETE FROM order_leases WHERE order_id IN ({marks})", tuple(ids))
     result.orders += conn.execute(
         f"DELETE FROM orders WHERE order_id IN ({marks})", tuple(ids)
@@ -120,7 +124,7 @@ def _purge_orders(conn: sqlite3.Connection, ids: Sequence[str], result: PurgeRes
         ).rowcount
 
 
-def _prune_events(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> int:
+def _prune_events(conn: ChainStore, where: str, params: tuple[Any, ...]) -> int:
     """Delete the events ``where`` selects, leaving a stub of each chained one."""
     conn.execute(
         "INSERT INTO audit_pruned (seq, order_id, prev_hash, hash, ts) "
@@ -131,7 +135,7 @@ def _prune_events(conn: sqlite3.Connection, where: str, params: tuple[Any, ...])
     return int(conn.execute(f"DELETE FROM order_events WHERE {where}", params).rowcount)
 
 
-def _purge_outbox(conn: sqlite3.Connection, cut: str, result: PurgeResult) -> None:
+def _purge_outbox(conn: ChainStore, cut: str, result: PurgeResult) -> None:
     """Old messages with no order that every relay has passed (all, when none ever ran)."""
     row = conn.execute("SELECT MIN(last_id) FROM outbox_cursors").fetchone()
     relayed_up_to = None if row is None else row[0]
@@ -142,15 +146,15 @@ def _purge_outbox(conn: sqlite3.Connection, cut: str, result: PurgeResult) -> No
     result.outbox += _prune_events(conn, where, params)
 
 
-def _purge_receipts(conn: sqlite3.Connection, cut: str, result: PurgeResult) -> None:
+def _purge_receipts(conn: ChainStore, cut: str, result: PurgeResult) -> None:
     """A ``broker_receipts`` table (``received_at`` column), when the schema has one."""
-    if _has_table(conn, "broker_receipts"):
+    if conn.has_table("broker_receipts"):
         result.receipts += conn.execute(
             "DELETE FROM broker_receipts WHERE received_at < ?", (cut,)
         ).rowcount
 
 
-def _fold_into_anchor(conn: sqlite3.Connection, now: datetime, cut: str) -> int | None:
+def _fold_into_anchor(conn: ChainStore, now: datetime, cut: str) -> int | None:
     """Replace the stubs before the oldest live event by one anchor at the newest of them."""
     row = conn.execute("SELECT MIN(seq) FROM order_events WHERE hash IS NOT NULL").fetchone()
     oldest_live = None if row is None else row[0]
@@ -172,13 +176,6 @@ def _fold_into_anchor(conn: sqlite3.Connection, now: datetime, cut: str) -> int 
     )
     conn.execute("DELETE FROM audit_pruned WHERE seq <= ?", (seq,))
     return seq
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ).fetchone()
-    return row is not None
 
 
 def _ts(when: datetime) -> str:

@@ -120,7 +120,7 @@ def _purge(
     dry_run: bool,
     as_json: bool,
 ) -> None:
-    from ordergate.obs.db import open_sqlite
+    from ordergate.obs.db import open_chain
     from ordergate.obs.retention import RetentionPolicy
     from ordergate.obs.retention import purge as run_purge
 
@@ -133,11 +133,8 @@ def _purge(
             orders_days=settings.retention_orders_days,
             receipts_days=settings.retention_receipts_days,
         )
-        conn = open_sqlite(settings)
-        try:
-            result = run_purge(conn, policy, datetime.now(UTC), dry_run=dry_run)
-        finally:
-            conn.close()
+        with open_chain(settings) as chain:
+            result = run_purge(chain, policy, datetime.now(UTC), dry_run=dry_run)
     except OrderGateError as exc:
         _fail(exc)
         return
