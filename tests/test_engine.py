@@ -584,3 +584,93 @@ def test_a_stream_fill_that_beats_the_receipt_is_booked_once(
     assert scripted_engine.positions()[0].qty == Decimal(100)
     order_topics = topics(scripted_engine, report.order_id)
     assert order_topics.count("executions.report") == 1
+
+
+def test_stream_fills_racing_receipts_from_many_threads_book_each_fill_once(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
+    """Submits from several threads while a stream thread replays every execution
+    (twice) as the receipts are being recorded: each fill is booked once, the position
+    is their sum, and the audit chain still verifies."""
+    from ordergate.obs.audit import verify_chain
+
+    broker = ScriptedBroker(clock)
+    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    sent: list[str] = []
+    lock = threading.Lock()
+
+    def fill_at_once(request: OrderRequest) -> BrokerOrder:
+        ack = BrokerOrder(
+            client_order_id=request.client_order_id,
+            broker_order_id=f"B-{request.client_order_id}",
+            status=OrderStatus.ACCEPTED,
+            symbol=request.symbol,
+            side=request.side,
+            qty=request.qty,
+            ts=clock.now(),
+        )
+        broker.orders[request.client_order_id] = ack
+        with lock:
+            sent.append(request.client_order_id)
+        return replace(
+            ack,
+            status=OrderStatus.FILLED,
+            filled_qty=request.qty,
+            executions=(
+                Execution(
+                    exec_id=f"X-{request.client_order_id}",
+                    last_qty=request.qty,
+                    last_px=D(150),
+                    ts=ack.ts,
+                ),
+            ),
+        )
+
+    broker.on_submit = fill_at_once
+    done = threading.Event()
+
+    def stream() -> None:
+        replayed = 0
+        while not done.is_set() or replayed < len(sent):
+            with lock:
+                pending = sent[replayed:]
+            for cid in pending:
+                view = broker.orders[cid]
+                full = replace(
+                    view,
+                    status=OrderStatus.FILLED,
+                    filled_qty=view.qty,
+                    executions=(
+                        Execution(
+                            exec_id=f"X-{cid}", last_qty=view.qty, last_px=D(150), ts=view.ts
+                        ),
+                    ),
+                )
+                for _ in range(2):
+                    engine.on_broker_update(full)
+            replayed += len(pending)
+
+    def submitter(n: int) -> None:
+        for i in range(15):
+            engine.submit(intent(f"race-{n}-{i}", qty="1"))
+
+    listener = threading.Thread(target=stream)
+    listener.start()
+    workers = [threading.Thread(target=submitter, args=(n,)) for n in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    done.set()
+    listener.join(30)
+
+    orders = engine.orders()
+    assert len(orders) == 60
+    assert all(o.status is OrderStatus.FILLED for o in orders)
+    assert all(len(engine.fills(o.order_id)) == 1 for o in orders)
+    assert engine.positions()[0].qty == D(60)
+    conn = sqlite3.connect(store.path)
+    try:
+        assert verify_chain(conn).ok
+    finally:
+        conn.close()
