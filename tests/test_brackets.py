@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from ordergate.brokers.base import Execution
 from ordergate.brokers.paper import PaperBroker
 from ordergate.clock import SequentialIds, SimulatedClock
 from ordergate.domain.enums import OrderStatus, OrderType, Side
@@ -72,19 +74,68 @@ def test_children_are_placed_once_even_when_the_fill_is_reported_again(
     assert len(broker.submits) == 3
 
 
-def test_a_partial_fill_then_cancel_sizes_the_children_to_what_filled(
+def test_a_partial_fill_is_protected_at_once_and_a_cancel_adds_nothing(
     store: SqliteStore, clock: SimulatedClock
 ) -> None:
     broker = ScriptedBroker(clock)
     engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
     report = engine.submit(entry(qty="1000"))
     broker.fill(report.client_order_id, "400", "100", "p1")
-    assert children(engine, report.order_id) == {}  # not done yet
-    engine.cancel(report.order_id)
-    legs = children(engine, report.order_id)
+    legs = children(engine, report.order_id)  # the entry still works; its 400 are covered
     assert legs[OrderType.STOP].qty == D(400)
     assert legs[OrderType.LIMIT].qty == D(400)
     assert legs[OrderType.STOP].stop_price == D(98)
+    assert legs[OrderType.LIMIT].limit_price == D(103)
+    engine.cancel(report.order_id)
+    assert len(tranches(engine, report.order_id)) == 2  # nothing new to protect
+
+
+def tranches(engine: ExecutionEngine, parent_id: str) -> list[Any]:
+    return sorted(
+        (o for o in engine.orders(OrderQuery(limit=50)) if o.parent_order_id == parent_id),
+        key=lambda o: o.idempotency_key,
+    )
+
+
+def test_each_later_fill_gets_its_own_tranche_priced_from_that_fill(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
+    broker = ScriptedBroker(clock)
+    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    report = engine.submit(entry(qty="1000"))
+    broker.fill(report.client_order_id, "400", "100", "p1")
+    view = broker.fill(report.client_order_id, "600", "101", "p2")
+    broker.push(view)  # reported again: no third tranche
+    legs = {o.idempotency_key: o for o in tranches(engine, report.order_id)}
+    assert sorted(legs) == ["adv-001:sl", "adv-001:sl:2", "adv-001:tp", "adv-001:tp:2"]
+    assert (legs["adv-001:sl"].qty, legs["adv-001:sl"].stop_price) == (D(400), D(98))
+    assert (legs["adv-001:sl:2"].qty, legs["adv-001:sl:2"].stop_price) == (D(600), D("98.98"))
+    assert legs["adv-001:tp:2"].limit_price == D("104.03")
+    assert sum(o.qty for k, o in legs.items() if ":sl" in k) == D(1000)  # all covered
+    sent = {r.client_order_id: r for r in broker.submits}
+    groups = {k: sent[o.client_order_id].oco_group for k, o in legs.items()}
+    assert groups["adv-001:sl"] == groups["adv-001:tp"]
+    assert groups["adv-001:sl:2"] == groups["adv-001:tp:2"]
+    assert groups["adv-001:sl"] != groups["adv-001:sl:2"]
+
+
+def test_one_cancels_other_within_its_tranche_only(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
+    broker = ScriptedBroker(clock)
+    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    report = engine.submit(entry(qty="1000"))
+    broker.fill(report.client_order_id, "400", "100", "p1")
+    broker.fill(report.client_order_id, "600", "101", "p2")
+    legs = {o.idempotency_key: o for o in tranches(engine, report.order_id)}
+    broker.fill(legs["adv-001:tp"].client_order_id, "400", "103", "t1")  # first TP trades
+    after = {o.idempotency_key: o for o in tranches(engine, report.order_id)}
+    assert after["adv-001:tp"].status is OrderStatus.FILLED
+    assert after["adv-001:sl"].status is OrderStatus.CANCELED
+    assert after["adv-001:sl"].reason == "oco"
+    assert after["adv-001:sl:2"].status is OrderStatus.ACCEPTED  # still protects its 600
+    assert after["adv-001:tp:2"].status is OrderStatus.ACCEPTED
+    assert engine.positions()[0].qty == D(600)
 
 
 def test_one_cancels_other_on_the_paper_broker(store: SqliteStore, clock: SimulatedClock) -> None:
@@ -96,7 +147,7 @@ def test_one_cancels_other_on_the_paper_broker(store: SqliteStore, clock: Simula
     assert fill_price is not None
     legs = children(engine, report.order_id)
     target = legs[OrderType.LIMIT]
-    assert target.limit_price == fill_price * D("1.03")
+    assert target.limit_price == (fill_price * D("1.03")).quantize(D("0.001"))  # as the fill
     engine.mark("AAPL", str(target.limit_price + 1))  # the take profit trades
     after = children(engine, report.order_id)
     assert after[OrderType.LIMIT].status is OrderStatus.FILLED
@@ -126,3 +177,27 @@ def test_kill_switch_after_the_fill_never_removes_the_protection(
     legs = children(engine, report.order_id)
     assert {o.status for o in legs.values()} == {OrderStatus.ACCEPTED}
     assert engine.positions()[0].qty == D(100)
+
+
+def test_bracket_prices_keep_the_fills_precision_not_an_average_s_digits(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
+    broker = ScriptedBroker(clock)
+    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    report = engine.submit(entry(qty="3"))
+    view = broker.orders[report.client_order_id]
+    broker.push(
+        replace(
+            view,
+            status=OrderStatus.FILLED,
+            filled_qty=D(3),
+            executions=tuple(
+                Execution(exec_id=f"e{i}", last_qty=D(1), last_px=D(px), ts=clock.now())
+                for i, px in enumerate(["100.01", "100.02", "100.04"])
+            ),
+        )
+    )  # one message, three fills: an average of 100.02333…
+    legs = children(engine, report.order_id)
+    assert legs[OrderType.STOP].stop_price == D("98.02")  # 100.02333… x 0.98 = 98.0228…
+    assert legs[OrderType.LIMIT].limit_price == D("103.02")  # x 1.03 = 103.0240…
+    assert legs[OrderType.STOP].qty == D(3)

@@ -55,7 +55,7 @@ from ordergate.domain.market import Mark, market_state_entries
 from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
-from ordergate.engine.brackets import bracket_children, open_oco_siblings
+from ordergate.engine.brackets import bracket_children, oco_group, open_oco_siblings
 from ordergate.engine.payloads import TermsCache
 from ordergate.engine.ports import (
     BrokerCallPolicy,
@@ -309,7 +309,7 @@ class ExecutionEngine(EngineQueries):
             stop_price=order.stop_price,
             expire_at=intent.expire_at,
             parent_client_order_id=parent_client_id,
-            oco_group=None if parent_client_id is None else f"{parent_client_id}:oco",
+            oco_group=None if parent_client_id is None else oco_group(parent_client_id, order),
         )
         return send_with_retry(self, order, request)
 
