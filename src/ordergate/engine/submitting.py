@@ -50,34 +50,59 @@ log = structlog.get_logger("ordergate.engine")
 _SENDABLE = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
 
 
-def send_with_retry(engine: ExecutionEngine, order: Order, request: OrderRequest) -> Settled | None:
+#: What one call to the broker's submit came to: its receipt, an error that leaves the
+#: outcome open (retry, look-up), or None when the order was already settled here
+#: (rejected, refused before the call).
+Attempt = BrokerOrder | BrokerError | None
+
+
+def attempt_submit(engine: ExecutionEngine, order: Order, request: OrderRequest) -> Attempt:
+    """Call the broker once; record a definitive answer (a reject, a full queue) at once."""
+    try:
+        return engine.policy.call("submit", lambda: engine.broker.submit(request))
+    except BrokerRejected as exc:
+        _record_reject(engine, order, exc)
+        return None
+    except BrokerError as exc:
+        return exc
+    except OrderGateError as exc:
+        if exc.code is not ErrorCode.E_EXEC_QUEUE_FULL:
+            raise
+        fail_unsent(engine, order, exc.code, exc.message)  # refused before the call
+        return None
+    except Exception as exc:  # an adapter bug: the outcome is unknown, never assume
+        log.exception("broker submit raised", order_id=order.order_id)
+        return BrokerTimeout(f"adapter error: {exc}")
+
+
+def send_with_retry(
+    engine: ExecutionEngine,
+    order: Order,
+    request: OrderRequest,
+    *,
+    first: BrokerError | None = None,
+) -> Settled | None:
     """Steps 4-7 for one order that is ``SUBMITTED``: call, retry, record.
 
-    Returns the order as its receipt left it, or None when it ended otherwise
-    (rejected, failed, unknown): the caller then reads it from the store.
+    ``first`` is the error of a first attempt made elsewhere (a basket's): the loop
+    goes on from it, looking the order up before any resend. Returns the order as its
+    receipt left it, or None when it ended otherwise (rejected, failed, unknown): the
+    caller then reads it from the store.
     """
     retry = engine.retry
-    attempt = first = max(order.attempts, 1)
+    attempt = first_attempt = max(order.attempts, 1)
     maybe_received = False
+    outcome: Attempt = first
     while True:
-        try:
-            receipt = engine.policy.call("submit", lambda: engine.broker.submit(request))
-        except BrokerRejected as exc:
-            _record_reject(engine, order, exc)
-            return None
-        except BrokerError as exc:
-            error = exc
-        except OrderGateError as exc:
-            if exc.code is not ErrorCode.E_EXEC_QUEUE_FULL:
-                raise
-            fail_unsent(engine, order, exc.code, exc.message)  # refused before the call
-            return None
-        except Exception as exc:  # an adapter bug: the outcome is unknown, never assume
-            log.exception("broker submit raised", order_id=order.order_id)
-            error = BrokerTimeout(f"adapter error: {exc}")
-        else:
+        if outcome is None:
+            outcome = attempt_submit(engine, order, request)
+            if outcome is None:
+                return None
+        if isinstance(outcome, BrokerOrder):
             # the order as we recorded it, unless a failed attempt was recorded since
-            return engine.apply_broker_view(receipt, order if attempt == first else None)
+            known = order if attempt == first_attempt else None
+            return engine.apply_broker_view(outcome, known)
+        error, outcome = outcome, None
 
         if error.code is ErrorCode.E_EXEC_CIRCUIT_OPEN:
             if maybe_received:
