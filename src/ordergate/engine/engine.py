@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +55,7 @@ from ordergate.domain.market import Mark, market_state_entries
 from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
+from ordergate.engine.basket import submit_basket
 from ordergate.engine.brackets import bracket_children, oco_group, open_oco_siblings
 from ordergate.engine.payloads import TermsCache
 from ordergate.engine.ports import (
@@ -264,7 +265,7 @@ class ExecutionEngine(EngineQueries):
         )
         step.record_created(order, intent_id)
         # bracket children protect a filled position: they pass no gate (seed 004)
-        rejection = None if parent is not None else self._check_gates(step, intent, mark)
+        rejection = None if parent is not None else self._check_gates(step, intent, mark, order)
         if rejection is not None:
             step.record(
                 order, OrderRejected(ts=now, code=rejection.code, message=rejection.message)
@@ -282,10 +283,17 @@ class ExecutionEngine(EngineQueries):
         canonical, payload_hash = intent.canonical()
         return self._create(step, intent, canonical, payload_hash, parent=parent)
 
-    def _check_gates(self, step: Step, intent: OrderIntent, mark: Mark | None) -> Rejection | None:
+    def _check_gates(
+        self, step: Step, intent: OrderIntent, mark: Mark | None, order: Order
+    ) -> Rejection | None:
         if self.gates is None:
             return None
-        working = step.tx.open_orders_for(intent.account_id, intent.symbol)
+        working = [
+            *step.tx.open_orders_for(intent.account_id, intent.symbol),
+            *(  # a basket's earlier orders
+                o for o in step.created_for(intent.account_id, intent.symbol) if o is not order
+            ),
+        ]
         context = GateContext(
             position=step.tx.get_position(intent.account_id, intent.symbol),
             mark=mark,
@@ -293,11 +301,28 @@ class ExecutionEngine(EngineQueries):
         )
         return self.gates.check(intent, context)
 
+    def submit_many(
+        self, intents: Sequence[OrderIntent | Mapping[str, Any]]
+    ) -> list[ExecutionReport]:
+        """Submit a basket with two commits in all (see ``engine/basket.py``): every
+        intent recorded and gated before any is sent, every receipt recorded together.
+
+        One report per intent, in order. An invalid intent fails the basket before
+        anything is recorded (``InvalidIntent`` naming ``intents[i].field``).
+        """
+        return submit_basket(self, intents)
+
     def _send(
         self, order: Order, intent: OrderIntent, parent_client_id: str | None = None
     ) -> Settled | None:
         """Steps 4-7: call the broker, then record what it said (see ``send_with_retry``)."""
-        request = OrderRequest(
+        return send_with_retry(self, order, self.order_request(order, intent, parent_client_id))
+
+    def order_request(
+        self, order: Order, intent: OrderIntent, parent_client_id: str | None = None
+    ) -> OrderRequest:
+        """What the broker is sent for ``order``."""
+        return OrderRequest(
             client_order_id=order.client_order_id,
             account_id=order.account_id,
             symbol=order.symbol,
@@ -311,7 +336,6 @@ class ExecutionEngine(EngineQueries):
             parent_client_order_id=parent_client_id,
             oco_group=None if parent_client_id is None else oco_group(parent_client_id, order),
         )
-        return send_with_retry(self, order, request)
 
     def resend(self, order_id: str) -> ExecutionReport:
         """Send again an order the broker never received (startup recovery, after a
@@ -350,30 +374,47 @@ class ExecutionEngine(EngineQueries):
         return self._apply_view(view, None)
 
     def _apply_view(self, view: BrokerOrder, known: Order | None) -> Settled | None:
+        return self.apply_broker_views([(view, known)])[view.client_order_id]
+
+    def apply_broker_views(
+        self, views: Sequence[tuple[BrokerOrder, Order | None]]
+    ) -> dict[str, Settled | None]:
+        """Apply several views in one unit of work (a basket's receipts); by client
+        order id, what each left. ``StaleOrder`` when an order in hand changed meanwhile."""
+        follow_up: list[tuple[Order, list[tuple[Order, OrderIntent]], list[str]]] = []
+        settled: dict[str, Settled | None] = {}
         with self._step() as step:
-            order = known or step.tx.order_by_client_id(view.client_order_id)
-            if order is None:
-                log.warning(
-                    "broker update for an unknown order", client_order_id=view.client_order_id
-                )
-                return None
-            now = self.clock.now()
-            apply_broker_order(step, order, view, now)
-            if view.raw and step.changed:  # keep what the broker said when it mattered
-                raw = orjson.dumps(self.redactor.scrub(view.raw), default=str).decode()
-                step.tx.add_receipt(
-                    order.order_id, order.client_order_id, self.broker.adapter_id, raw, now
-                )
-            children = bracket_children(step, order, self._create_child)
-            siblings = open_oco_siblings(step, order)
-            settled = Settled(order, step.fills_booked)
-        for child, child_intent in children:
-            self._send(child, child_intent, order.client_order_id)
-        for sibling_id in siblings:
-            try:
-                self.cancel(sibling_id, reason="oco")
-            except OrderGateError as exc:  # it finished on its own meanwhile
-                log.info("oco sibling not canceled", order_id=sibling_id, error=exc.message)
+            for view, known in views:
+                order = known or step.tx.order_by_client_id(view.client_order_id)
+                if order is None:
+                    log.warning(
+                        "broker update for an unknown order", client_order_id=view.client_order_id
+                    )
+                    settled[view.client_order_id] = None
+                    continue
+                booked, recorded = len(step.fills_booked), step.event_count
+                now = self.clock.now()
+                apply_broker_order(step, order, view, now)
+                if (
+                    view.raw and step.event_count > recorded
+                ):  # what the broker said, when it mattered
+                    raw = orjson.dumps(self.redactor.scrub(view.raw), default=str).decode()
+                    step.tx.add_receipt(
+                        order.order_id, order.client_order_id, self.broker.adapter_id, raw, now
+                    )
+                children = bracket_children(step, order, self._create_child)
+                siblings = open_oco_siblings(step, order)
+                fills = [f for f in step.fills_booked[booked:] if f.order_id == order.order_id]
+                settled[view.client_order_id] = Settled(order, fills)
+                follow_up.append((order, children, siblings))
+        for order, children, siblings in follow_up:
+            for child, child_intent in children:
+                self._send(child, child_intent, order.client_order_id)
+            for sibling_id in siblings:
+                try:
+                    self.cancel(sibling_id, reason="oco")
+                except OrderGateError as exc:  # it finished on its own meanwhile
+                    log.info("oco sibling not canceled", order_id=sibling_id, error=exc.message)
         return settled
 
     # ------------------------------------------------------------ cancel

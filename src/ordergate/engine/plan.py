@@ -70,10 +70,11 @@ def apply_execution_plan(
         targets, positions, prices, equity=equity, lot_size=lot_size, min_qty=min_qty
     )
     reports: list[ExecutionReport] = []
-    if execute:
-        for index, order in enumerate(planned):
-            intent = order.to_intent_dict(
-                plan_id, index, strategy_id=strategy_id, account_id=account_id
-            )
-            reports.append(engine.submit(intent))
+    if execute and planned:  # one basket: gated together, two commits in all
+        reports = engine.submit_many(
+            [
+                order.to_intent_dict(plan_id, index, strategy_id=strategy_id, account_id=account_id)
+                for index, order in enumerate(planned)
+            ]
+        )
     return PlanResult(plan_id, tuple(planned), tuple(reports))

@@ -77,6 +77,10 @@ class Step:
         """True once the step has recorded an event."""
         return bool(self._events)
 
+    @property
+    def event_count(self) -> int:
+        return len(self._events)
+
     def trading_day(self, ts: datetime) -> str:
         return ts.astimezone(self._tz).date().isoformat()
 
@@ -102,6 +106,14 @@ class Step:
         else:
             topic = STATUS_TOPICS[order.status]
         self._write(order, topic, previous, event.ts, extra)
+
+    def created_for(self, account_id: str, symbol: str) -> list[Order]:
+        """Orders created in this step for ``account_id`` and ``symbol`` (not written yet)."""
+        return [
+            order
+            for order, _ in self._new.values()
+            if order.account_id == account_id and order.symbol == symbol and order.is_open
+        ]
 
     def position(self, account_id: str, symbol: str) -> Position:
         key = (account_id, symbol)

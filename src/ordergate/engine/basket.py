@@ -1,0 +1,143 @@
+"""A basket: several intents down the submit path with two commits, not two each.
+
+A rebalance or a pairs trade sends several orders at once. Submitted one by one, each
+pays the submit path's two durable commits (the intent before the broker hears of it,
+then the receipt). A basket keeps every promise of the single path and shares the
+commits:
+
+1. every intent is validated first: one bad intent fails the basket before anything
+   is recorded, naming the intent (``intents[3].qty``);
+2. one unit of work records every intent under its key (a key already used replays its
+   order, a changed payload is a conflict), gates each one — counting what the basket
+   itself has just accepted for the same symbol — and marks the new ones ``SUBMITTED``;
+3. each order is sent (the call policy, rate limit and circuit breaker apply to each);
+4. one unit of work records every receipt that came back. An order whose call failed,
+   timed out or raced a stream update goes on alone through the single path's retry
+   and look-up, so a basket never sends anything twice.
+
+A crash in the middle is the single path's crash: the recorded orders are looked up
+by ``client_order_id`` on the next start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from ordergate.brokers.base import BrokerOrder, OrderRequest
+from ordergate.domain.enums import OrderStatus
+from ordergate.domain.errors import (
+    IdempotencyConflict,
+    InvalidIntent,
+    OrderGateError,
+    PersistenceError,
+)
+from ordergate.domain.intent import OrderIntent, check_not_expired
+from ordergate.domain.order import Order
+from ordergate.domain.report import ExecutionReport
+from ordergate.engine.submitting import attempt_submit, send_with_retry
+from ordergate.store.base import DuplicateKey, StaleOrder
+
+if TYPE_CHECKING:
+    from ordergate.engine.engine import ExecutionEngine, Settled
+
+log = structlog.get_logger("ordergate.engine")
+
+
+def submit_basket(
+    engine: ExecutionEngine, items: Sequence[OrderIntent | Mapping[str, Any]]
+) -> list[ExecutionReport]:
+    """Submit ``items`` as one basket; one report per item, in their order."""
+    intents = [_parsed(engine, index, item) for index, item in enumerate(items)]
+    accepted = _accept_all(engine, intents)
+    sent: dict[str, tuple[Order, OrderRequest, BrokerOrder]] = {}
+    settled: dict[str, Settled | None] = {}
+    for (order, fresh), intent in zip(accepted, intents, strict=True):
+        if not fresh or order.status is not OrderStatus.SUBMITTED:
+            continue
+        request = engine.order_request(order, intent)
+        outcome = attempt_submit(engine, order, request)
+        if isinstance(outcome, BrokerOrder):
+            sent[order.order_id] = (order, request, outcome)
+        elif outcome is None:
+            settled[order.order_id] = None  # rejected or refused: recorded already
+        else:
+            settled[order.order_id] = send_with_retry(engine, order, request, first=outcome)
+    settled.update(_apply_receipts(engine, list(sent.values())))
+    return [_report(engine, order, fresh, settled) for order, fresh in accepted]
+
+
+def _parsed(
+    engine: ExecutionEngine, index: int, item: OrderIntent | Mapping[str, Any]
+) -> OrderIntent:
+    try:
+        intent = item if isinstance(item, OrderIntent) else OrderIntent.parse(item)
+        check_not_expired(intent, engine.clock.now())
+    except InvalidIntent as exc:
+        reason = exc.message.removeprefix(f"{exc.field}: ")
+        raise InvalidIntent(f"intents[{index}].{exc.field}", reason, code=exc.code) from exc
+    return intent
+
+
+def _accept_all(engine: ExecutionEngine, intents: list[OrderIntent]) -> list[tuple[Order, bool]]:
+    """Steps 2, 3 and 6a for every intent, in one unit of work."""
+    forms = [intent.canonical() for intent in intents]
+    for _ in range(2):  # a concurrent insert of one of the keys loses the race once
+        try:
+            with engine._step() as step:
+                accepted: list[tuple[Order, bool]] = []
+                created: dict[tuple[str, str], tuple[Order, str]] = {}
+                for intent, (canonical, payload_hash) in zip(intents, forms, strict=True):
+                    key = (intent.account_id, intent.idempotency_key)
+                    if key in created:  # the basket names one key twice
+                        order, first_hash = created[key]
+                        if first_hash != payload_hash:
+                            raise IdempotencyConflict(
+                                f"idempotency key {key[1]!r} is used twice in the basket "
+                                "for different intents",
+                                context={"idempotency_key": key[1]},
+                            )
+                        accepted.append((order, False))
+                        continue
+                    existing = step.tx.find_intent(*key)
+                    if existing is not None:
+                        accepted.append((engine._replay(step, existing, payload_hash), False))
+                    else:
+                        order = engine._create(step, intent, canonical, payload_hash)
+                        created[key] = (order, payload_hash)
+                        accepted.append((order, True))
+                return accepted
+        except DuplicateKey:
+            continue
+    raise PersistenceError("an idempotency key of the basket kept clashing; try again")
+
+
+def _apply_receipts(
+    engine: ExecutionEngine, sent: list[tuple[Order, OrderRequest, BrokerOrder]]
+) -> dict[str, Settled | None]:
+    """Record every receipt in one unit of work; alone, one by one, should that fail."""
+    if not sent:
+        return {}
+    try:
+        by_client = engine.apply_broker_views([(receipt, order) for order, _, receipt in sent])
+        return {order.order_id: by_client[order.client_order_id] for order, _, _ in sent}
+    except (StaleOrder, DuplicateKey) as exc:  # a stream update got to one of them first
+        log.info("basket receipts applied one by one", error=str(exc))
+    except OrderGateError:
+        raise
+    return {order.order_id: engine.apply_broker_view(receipt) for order, _, receipt in sent}
+
+
+def _report(
+    engine: ExecutionEngine, order: Order, fresh: bool, settled: dict[str, Settled | None]
+) -> ExecutionReport:
+    if not fresh:
+        return engine.report(order.order_id, replayed=True)
+    if order.order_id not in settled:  # rejected by a gate, dry run
+        return ExecutionReport.of(order, ())
+    outcome = settled[order.order_id]
+    if outcome is not None and outcome.complete:
+        return ExecutionReport.of(outcome.order, tuple(outcome.fills))
+    return engine.report(order.order_id)
