@@ -258,3 +258,33 @@ def test_status_health_metrics_openapi(live: Live) -> None:
     )
     assert "IntentIn" in doc["components"]["schemas"]
     assert "bearer" in str(doc["components"]["securitySchemes"]).lower()
+
+
+# ------------------------------------------------------------------- baskets
+
+
+def test_a_basket_fills_in_order_and_replays_per_intent(live: Live) -> None:
+    _mark(live)
+    _mark(live, "MSFT", "300")
+    basket = {"intents": [intent("bk-1"), {**intent("bk-2"), "symbol": "MSFT", "qty": "2"}]}
+    response = live.client.post("/v1/baskets", json=basket)
+    assert response.status_code == 201, response.text
+    reports = response.json()["reports"]
+    assert [r["status"] for r in reports] == ["FILLED", "FILLED"]
+    assert reports[1]["filled_qty"] == "2"
+    again = live.client.post("/v1/baskets", json={"intents": [intent("bk-1")]}).json()
+    assert again["reports"][0]["replayed"] is True
+    assert again["reports"][0]["order_id"] == reports[0]["order_id"]
+
+
+def test_one_bad_intent_refuses_the_basket_and_names_it(live: Live) -> None:
+    _mark(live)
+    basket = {"intents": [intent("ok-1"), {**intent("bad-1"), "qty": "-1"}]}
+    response = live.client.post("/v1/baskets", json=basket)
+    assert response.status_code == 422
+    err = _error(response)
+    assert err["code"] == "E_INTENT_INVALID"
+    assert err["message"].startswith("intents[1].qty:")
+    assert live.client.get("/v1/orders").json()["orders"] == []
+    for body in ({"intents": []}, {"intents": "x"}, {"orders": []}, [intent("x")]):
+        assert live.client.post("/v1/baskets", json=body).status_code == 422

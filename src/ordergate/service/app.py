@@ -33,7 +33,7 @@ from ordergate.service.auth import TokenAuth, require_read
 from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.errors import install_error_handlers
 from ordergate.service.events import Broadcaster
-from ordergate.service.schemas import IntentIn, MarkIn
+from ordergate.service.schemas import BasketIn, IntentIn, MarkIn
 
 log = structlog.get_logger("ordergate.service")
 _STATIC = {
@@ -174,10 +174,10 @@ def _add_stream_and_docs(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = app.openapi()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (IntentIn, MarkIn):
-                components[model.__name__] = model.model_json_schema(
-                    ref_template="#/components/schemas/{model}"
-                )
+            for model in (IntentIn, MarkIn, BasketIn):
+                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                body.pop("$defs", None)  # nested models are components of their own
+                components[model.__name__] = body
         return app.openapi_schema or {}
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_read)])

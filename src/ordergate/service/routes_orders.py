@@ -20,6 +20,7 @@ from ordergate.service.auth import require_read, require_write
 from ordergate.service.body import parse_json, read_body
 from ordergate.service.context import ctx
 from ordergate.service.schemas import (
+    BasketOut,
     CancelIn,
     ErrorOut,
     IntentIn,
@@ -39,6 +40,12 @@ _INTENT_BODY = {
     "required": True,
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IntentIn"}}},
 }
+_BASKET_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BasketIn"}}},
+}
+#: the most intents one basket may carry
+MAX_BASKET = 500
 
 
 @router.post(
@@ -80,6 +87,40 @@ async def submit_intent(
     if report.replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(report.to_dict(), status_code=201, headers=headers)
+
+
+@router.post(
+    "/baskets",
+    status_code=201,
+    dependencies=[Depends(require_write)],
+    responses={201: {"model": BasketOut}, **ERROR_RESPONSES},
+    openapi_extra={"requestBody": _BASKET_BODY},
+    summary="Submit several intents as one basket (idempotent per intent)",
+)
+async def submit_basket(request: Request) -> JSONResponse:
+    """Record and gate every intent in one unit of work, send each, record the receipts
+    together (``engine.submit_many``). One report per intent, in order; each intent's
+    key replays as it would alone. One invalid intent refuses the whole basket (``422``
+    naming ``intents[i].field``) before anything is recorded.
+    """
+    c = ctx(request)
+    data = parse_json(await read_body(request, c.max_body_bytes))
+    if not isinstance(data, dict) or set(data) != {"intents"}:
+        raise InvalidIntent("body", 'must be {"intents": [intent, ...]}')
+    items = data["intents"]
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BASKET:
+        raise InvalidIntent("intents", f"must be a list of 1 to {MAX_BASKET} intents")
+    intents = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidIntent(f"intents[{index}]", "must be a JSON object of intent fields")
+        try:
+            intents.append(_parse(item))
+        except InvalidIntent as exc:
+            reason = exc.message.removeprefix(f"{exc.field}: ")
+            raise InvalidIntent(f"intents[{index}].{exc.field}", reason, code=exc.code) from exc
+    reports = await run_in_threadpool(c.engine.submit_many, intents)
+    return JSONResponse({"reports": [r.to_dict() for r in reports]}, status_code=201)
 
 
 def _parse(data: dict[str, Any]) -> OrderIntent:

@@ -48,6 +48,14 @@ class IntentIn(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
+class BasketIn(BaseModel):
+    """Several intents at once (``POST /v1/baskets``): recorded and gated together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intents: list[IntentIn] = Field(min_length=1, max_length=500)
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(examples=["E_EXEC_IDEMPOTENCY_CONFLICT"])
     message: str
@@ -84,6 +92,12 @@ class ReportOut(BaseModel):
     error_message: str | None
     late: bool
     replayed: bool
+
+
+class BasketOut(BaseModel):
+    """One report per intent of the basket, in its order."""
+
+    reports: list[ReportOut]
 
 
 class OrderOut(BaseModel):
