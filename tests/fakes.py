@@ -43,20 +43,21 @@ class ScriptedBroker:
         self.submits.append(request)
         if request.client_order_id in self.orders:
             return self.orders[request.client_order_id]
-        if self.on_submit is not None:
-            view = self.on_submit(request)
-        else:
-            view = BrokerOrder(
-                client_order_id=request.client_order_id,
-                broker_order_id=f"B{len(self.orders) + 1}",
-                status=OrderStatus.ACCEPTED,
-                symbol=request.symbol,
-                side=request.side,
-                qty=request.qty,
-                ts=self.clock.now(),
-            )
+        view = self.on_submit(request) if self.on_submit is not None else self.ack(request)
         self.orders[request.client_order_id] = view
         return view
+
+    def ack(self, request: OrderRequest, broker_order_id: str | None = None) -> BrokerOrder:
+        """The broker's acknowledgement of ``request``: accepted, nothing filled."""
+        return BrokerOrder(
+            client_order_id=request.client_order_id,
+            broker_order_id=broker_order_id or f"B{len(self.orders) + 1}",
+            status=OrderStatus.ACCEPTED,
+            symbol=request.symbol,
+            side=request.side,
+            qty=request.qty,
+            ts=self.clock.now(),
+        )
 
     def push(self, view: BrokerOrder) -> None:
         """The stream delivers ``view`` (possibly stale or repeated)."""

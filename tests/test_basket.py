@@ -138,15 +138,7 @@ def test_a_failed_call_goes_on_alone_and_is_never_sent_twice(
 
     def flaky(request: OrderRequest) -> BrokerOrder:
         calls[request.client_order_id] = calls.get(request.client_order_id, 0) + 1
-        view = BrokerOrder(
-            client_order_id=request.client_order_id,
-            broker_order_id=f"B{len(calls)}",
-            status=OrderStatus.ACCEPTED,
-            symbol=request.symbol,
-            side=request.side,
-            qty=request.qty,
-            ts=clock.now(),
-        )
+        view = broker.ack(request, f"B{len(calls)}")
         if request.qty == D(7):  # taken, but the answer is lost
             broker.orders[request.client_order_id] = view
             raise BrokerTimeout("no answer in 2000 ms")
@@ -169,15 +161,7 @@ def test_a_stream_update_racing_one_receipt_leaves_every_fill_booked_once(
     engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
 
     def fill_now(request: OrderRequest) -> BrokerOrder:
-        ack = BrokerOrder(
-            client_order_id=request.client_order_id,
-            broker_order_id=f"B-{request.client_order_id}",
-            status=OrderStatus.ACCEPTED,
-            symbol=request.symbol,
-            side=request.side,
-            qty=request.qty,
-            ts=clock.now(),
-        )
+        ack = broker.ack(request, f"B-{request.client_order_id}")
         broker.orders[request.client_order_id] = ack
         filled = broker.fill(
             request.client_order_id, str(request.qty), "150", "X-" + request.client_order_id[-6:]

@@ -565,15 +565,7 @@ def test_a_stream_fill_that_beats_the_receipt_is_booked_once(
     first, the version check refuses that and the receipt is applied to the stored one."""
 
     def fill_on_the_stream_first(request: OrderRequest) -> BrokerOrder:
-        ack = BrokerOrder(
-            client_order_id=request.client_order_id,
-            broker_order_id="B1",
-            status=OrderStatus.ACCEPTED,
-            symbol=request.symbol,
-            side=request.side,
-            qty=request.qty,
-            ts=clock.now(),
-        )
+        ack = scripted.ack(request, "B1")
         scripted.orders[request.client_order_id] = ack
         return scripted.fill(request.client_order_id, "100", "150.10", "X1")  # pushed now
 
@@ -600,15 +592,7 @@ def test_stream_fills_racing_receipts_from_many_threads_book_each_fill_once(
     lock = threading.Lock()
 
     def fill_at_once(request: OrderRequest) -> BrokerOrder:
-        ack = BrokerOrder(
-            client_order_id=request.client_order_id,
-            broker_order_id=f"B-{request.client_order_id}",
-            status=OrderStatus.ACCEPTED,
-            symbol=request.symbol,
-            side=request.side,
-            qty=request.qty,
-            ts=clock.now(),
-        )
+        ack = broker.ack(request, f"B-{request.client_order_id}")
         broker.orders[request.client_order_id] = ack
         with lock:
             sent.append(request.client_order_id)
