@@ -201,3 +201,40 @@ def test_bracket_prices_keep_the_fills_precision_not_an_average_s_digits(
     assert legs[OrderType.STOP].stop_price == D("98.02")  # 100.02333… x 0.98 = 98.0228…
     assert legs[OrderType.LIMIT].limit_price == D("103.02")  # x 1.03 = 103.0240…
     assert legs[OrderType.STOP].qty == D(3)
+
+
+class _Quarters:
+    """Instrument info: a future that trades in quarter points."""
+
+    def tick_size(self, symbol: str) -> Decimal | None:
+        return D("0.25") if symbol == "ES" else None
+
+
+def test_bracket_prices_land_on_the_instrument_tick_when_known(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
+    broker = ScriptedBroker(clock)
+    engine = ExecutionEngine(
+        store, broker, clock=clock, ids=SequentialIds(), instruments=_Quarters()
+    )
+    report = engine.submit(entry(symbol="ES", qty="2"))
+    broker.fill(report.client_order_id, "2", "4500.25", "es1")
+    legs = children(engine, report.order_id)
+    assert legs[OrderType.STOP].stop_price == D("4410.25")  # 4410.245 on a 0.25 grid
+    assert legs[OrderType.LIMIT].limit_price == D("4635.25")  # 4635.2575 -> 4635.25
+    other = engine.submit(entry("adv-2", symbol="AAPL", qty="1"))
+    broker.fill(other.client_order_id, "1", "150.075", "a1")
+    assert children(engine, other.order_id)[OrderType.STOP].stop_price == D("147.074")
+
+
+def test_the_composition_root_gives_the_engine_the_desk_s_tick_sizes() -> None:
+    from ordergate.bootstrap import build_engine
+    from ordergate.config import load_settings
+
+    settings = load_settings(
+        database_url="sqlite:///:memory:",
+        risk={"limits": {"default": {"tick_size": "0.05"}}},
+    )
+    engine = build_engine(settings)
+    assert engine.instruments is not None
+    assert engine.instruments.tick_size("ANY") == D("0.05")

@@ -187,6 +187,7 @@ def build_engine(
         config=config,
         adjuster=desk,
         redactor=Redactor(settings.secret_values()),
+        instruments=desk,
     )
     if desk is not None:
         attach_risk(engine, desk, settings.account_equity)

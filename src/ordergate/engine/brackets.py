@@ -9,9 +9,11 @@ tranche (seed 004's example: a fill at 151 gives 147.98 and 155.53); one that fi
 400, rests, then fills 600 more has a tranche of 400 at once and one of 600 later —
 a position is never left without its protection while the rest of the entry works.
 
-Prices keep the precision of the fills they come from, and at least cents (``151.00``
-gives 147.98; ``150.075`` gives 147.074): a multi-fill average divides, and a broker
-refuses a stop at 98.326666666666666666666666667.
+Prices land on the instrument's tick when the engine knows it (``InstrumentInfo``: the
+risk desk's limits), else keep the precision of the fills they come from, and at least
+cents (``151.00`` gives 147.98; ``150.075`` gives 147.074): a multi-fill average
+divides, and a broker refuses a stop at 98.326666666666666666666666667 — or at
+4410.245 on a future that trades in quarters.
 
 The two legs of a tranche are one-cancels-other: when one starts to fill, the engine
 cancels the other (and passes a per-tranche OCO group to brokers that honour it
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from ordergate.domain.enums import OrderType, TimeInForce
 from ordergate.domain.intent import OrderIntent
-from ordergate.domain.money import ONE, ZERO, fmt
+from ordergate.domain.money import ONE, ZERO, fmt, quantize
 from ordergate.domain.order import Order
 
 if TYPE_CHECKING:
@@ -104,15 +106,22 @@ def protected(step: Step, entry: Order) -> tuple[int, Decimal, Decimal]:
 
 
 def bracket_intents(
-    entry: Order, qty: Decimal, basis: Decimal, tranche: int = 1, places: int = MIN_PLACES
+    entry: Order,
+    qty: Decimal,
+    basis: Decimal,
+    tranche: int = 1,
+    places: int = MIN_PLACES,
+    tick: Decimal | None = None,
 ) -> list[OrderIntent]:
-    """The legs of one tranche: ``qty`` protected, priced from ``basis`` to ``places``."""
+    """The legs of one tranche: ``qty`` protected, priced from ``basis``, on ``tick``
+    when given, else to ``places`` decimals."""
     step = Decimal(1).scaleb(-places)
     legs: list[OrderIntent] = []
     for role, offset in (("sl", entry.sl_offset_pct), ("tp", entry.tp_offset_pct)):
         if offset is None:
             continue
-        price = bracket_price(basis, offset).quantize(step, rounding=ROUND_HALF_EVEN)
+        exact = bracket_price(basis, offset)
+        price = quantize(exact, tick) if tick else exact.quantize(step, ROUND_HALF_EVEN)
         kind = ROLES[role]
         legs.append(
             OrderIntent(
@@ -135,7 +144,10 @@ def bracket_intents(
 
 
 def bracket_children(
-    step: Step, entry: Order, create: Callable[[Step, OrderIntent, Order], Order]
+    step: Step,
+    entry: Order,
+    create: Callable[[Step, OrderIntent, Order], Order],
+    tick: Decimal | None = None,
 ) -> list[tuple[Order, OrderIntent]]:
     """Record in ``step`` a tranche for what ``entry`` filled and nothing protects yet;
     return its legs to send (none when everything filled is protected)."""
@@ -153,7 +165,7 @@ def bracket_children(
     places = min(max(places, MIN_PLACES), MAX_PLACES)
     return [
         (create(step, intent, entry), intent)
-        for intent in bracket_intents(entry, rest, basis, tranches + 1, places)
+        for intent in bracket_intents(entry, rest, basis, tranches + 1, places, tick)
     ]
 
 

@@ -20,6 +20,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,7 @@ from ordergate.engine.ports import (
     BrokerCallPolicy,
     DirectCall,
     GateContext,
+    InstrumentInfo,
     IntentAdjuster,
     PreTradeCheck,
     Rejection,
@@ -128,6 +130,7 @@ class ExecutionEngine(EngineQueries):
         retry: RetryPolicy | None = None,
         adjuster: IntentAdjuster | None = None,
         redactor: Redactor | None = None,
+        instruments: InstrumentInfo | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -138,6 +141,8 @@ class ExecutionEngine(EngineQueries):
         self.adjuster = adjuster
         #: scrubs credentials from raw broker receipts before they are kept
         self.redactor = redactor or Redactor()
+        #: tick sizes, so that bracket prices land on the instrument's grid
+        self.instruments = instruments
         self.policy = call_policy or DirectCall()
         self.bus = bus or InProcessBus()
         self.config = config or EngineConfig()
@@ -279,6 +284,9 @@ class ExecutionEngine(EngineQueries):
             step.record(order, OrderSubmitted(ts=now, attempt=1))
         return order
 
+    def _tick(self, order: Order) -> Decimal | None:
+        return None if self.instruments is None else self.instruments.tick_size(order.symbol)
+
     def _create_child(self, step: Step, intent: OrderIntent, parent: Order) -> Order:
         canonical, payload_hash = intent.canonical()
         return self._create(step, intent, canonical, payload_hash, parent=parent)
@@ -402,7 +410,10 @@ class ExecutionEngine(EngineQueries):
                     step.tx.add_receipt(
                         order.order_id, order.client_order_id, self.broker.adapter_id, raw, now
                     )
-                children = bracket_children(step, order, self._create_child)
+                tick = (
+                    None if self.instruments is None else self.instruments.tick_size(order.symbol)
+                )
+                children = bracket_children(step, order, self._create_child, tick)
                 siblings = open_oco_siblings(step, order)
                 fills = [f for f in step.fills_booked[booked:] if f.order_id == order.order_id]
                 settled[view.client_order_id] = Settled(order, fills)

@@ -55,6 +55,14 @@ class IntentAdjuster(Protocol):
     def adjust(self, intent: OrderIntent, mark: Mark | None) -> OrderIntent: ...
 
 
+class InstrumentInfo(Protocol):
+    """What the engine may ask about an instrument (the risk desk knows, from its limits)."""
+
+    def tick_size(self, symbol: str) -> Decimal | None:
+        """The price increment of ``symbol``, or None when it is not configured."""
+        ...
+
+
 class BrokerCallPolicy(Protocol):
     def call(self, operation: str, fn: Callable[[], T]) -> T:
         """Run one broker call under the policy; raise the translated broker error."""

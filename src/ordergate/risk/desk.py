@@ -136,6 +136,10 @@ class RiskDesk:
             StoredControl(name, change.value, change.actor, change.reason, change.at)
         )
 
+    def tick_size(self, symbol: str) -> Decimal | None:
+        """The configured price increment of ``symbol`` (``InstrumentInfo``)."""
+        return self.config.limits.spec(symbol).tick_size
+
     def adjust(self, intent: OrderIntent, mark: Mark | None) -> OrderIntent:
         """In the EMERGENCY posture, with ``emergency.make_limits_marketable`` on, a limit
         is priced through the quote so that reducing actually happens."""
