@@ -41,6 +41,7 @@ from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.heap import FreezeLongLived
+from ordergate.risk.desk import RiskDesk
 from ordergate.sim.data import Bar, MarketEvent, Quote, last_tick
 from ordergate.sim.fees import fee_model_from_name
 from ordergate.sim.latency import FixedLatency, LatencyModel, NoLatency, RandomLatency
@@ -143,14 +144,16 @@ class BacktestRunner:
             fill_at_arrival=False,
         )
         bus = InProcessBus()
+        gates = None if self.gates is None else self.gates(clock, bus, store)
         engine = ExecutionEngine(
             store,
             broker,
             clock=clock,
             ids=SequentialIds(),
-            gates=None if self.gates is None else self.gates(clock, bus, store),
+            gates=gates,
             bus=bus,
             config=EngineConfig(mode=TradingMode.BACKTEST),
+            instruments=gates if isinstance(gates, RiskDesk) else None,  # ticks for brackets
         )
         return clock, engine, broker
 
