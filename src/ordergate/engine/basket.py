@@ -29,6 +29,7 @@ import structlog
 from ordergate.brokers.base import BrokerOrder, OrderRequest
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import (
+    BrokerError,
     IdempotencyConflict,
     InvalidIntent,
     OrderGateError,
@@ -52,7 +53,8 @@ def submit_basket(
     """Submit ``items`` as one basket; one report per item, in their order."""
     intents = [_parsed(engine, index, item) for index, item in enumerate(items)]
     accepted = _accept_all(engine, intents)
-    sent: dict[str, tuple[Order, OrderRequest, BrokerOrder]] = {}
+    sent: list[tuple[Order, OrderRequest, BrokerOrder]] = []
+    failed: list[tuple[Order, OrderRequest, BrokerError]] = []
     settled: dict[str, Settled | None] = {}
     for (order, fresh), intent in zip(accepted, intents, strict=True):
         if not fresh or order.status is not OrderStatus.SUBMITTED:
@@ -60,12 +62,14 @@ def submit_basket(
         request = engine.order_request(order, intent)
         outcome = attempt_submit(engine, order, request)
         if isinstance(outcome, BrokerOrder):
-            sent[order.order_id] = (order, request, outcome)
+            sent.append((order, request, outcome))
         elif outcome is None:
             settled[order.order_id] = None  # rejected or refused: recorded already
         else:
-            settled[order.order_id] = send_with_retry(engine, order, request, first=outcome)
-    settled.update(_apply_receipts(engine, list(sent.values())))
+            failed.append((order, request, outcome))
+    settled.update(_apply_receipts(engine, sent))
+    for order, request, error in failed:  # after the receipts: retries may wait seconds
+        settled[order.order_id] = send_with_retry(engine, order, request, first=error)
     return [_report(engine, order, fresh, settled) for order, fresh in accepted]
 
 
