@@ -352,3 +352,28 @@ def test_emergency_makes_a_reducing_limit_marketable(
     assert order["limit_price"] == "99.4005"
     assert run_json(*args)["order_id"] == sold["order_id"]  # same intent, same order
     assert run_json("positions", "--db", db)[0]["qty"] == "0"
+
+
+def test_basket_from_a_file_fills_each_and_replays(db: str, tmp_path: Path) -> None:
+    run("mark", "AAPL", "--last", "150", "--db", db)
+    run("mark", "MSFT", "--last", "300", "--db", db)
+    basket = tmp_path / "basket.json"
+    basket.write_text(
+        json.dumps(
+            {
+                "intents": [
+                    {"symbol": "AAPL", "side": "buy", "qty": "3", "key": "cli-b1"},
+                    {"symbol": "MSFT", "side": "sell", "qty": "2", "key": "cli-b2"},
+                ]
+            }
+        )
+    )
+    reports = run_json("basket", str(basket), "--db", db)["reports"]
+    assert [r["status"] for r in reports] == ["FILLED", "FILLED"]
+    again = run_json("basket", str(basket), "--db", db)["reports"]
+    assert [r["replayed"] for r in again] == [True, True]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"symbol": "AAPL", "side": "buy", "qty": "0", "key": "z"}]))
+    error = run_json("basket", str(bad), "--db", db, code=2)
+    assert error["error"]["message"].startswith("intents[0].qty")
+    assert "cannot read" in run("basket", str(tmp_path / "missing.json"), "--db", db, code=2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from ordergate.bootstrap import build_engine, build_risk_desk, build_store
 from ordergate.bus import cli as bus_cli
 from ordergate.clock import SystemClock
 from ordergate.config import Settings, load_settings
-from ordergate.domain.errors import ConfigError, OrderGateError
+from ordergate.domain.errors import ConfigError, InvalidIntent, OrderGateError
 from ordergate.domain.money import fmt
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.engine import ExecutionEngine
@@ -159,6 +160,37 @@ def submit(
             _print_report(report, as_json)
             if not report.ok and not report.replayed:
                 raise typer.Exit(2)
+
+    _guard(as_json, run)
+
+
+@app.command()
+def basket(
+    file: Annotated[
+        Path, typer.Argument(help='JSON file: a list of intents, or {"intents": [...]}.')
+    ],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit several intents as one basket (two commits in all; see engine.submit_many)."""
+
+    def run() -> None:
+        try:
+            data = json.loads(file.read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidIntent("file", f"cannot read {file}: {exc}") from None
+        items = data.get("intents") if isinstance(data, dict) else data
+        if not isinstance(items, list) or not items:
+            raise InvalidIntent("file", 'must hold a list of intents or {"intents": [...]}')
+        with _engine(db) as engine:
+            reports = engine.submit_many(items)
+        if as_json:
+            _emit({"reports": [r.to_dict() for r in reports]})
+        else:
+            for report in reports:
+                _print_report(report, False)
+        if any(not r.ok and not r.replayed for r in reports):
+            raise typer.Exit(2)
 
     _guard(as_json, run)
 
