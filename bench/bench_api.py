@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,26 +27,10 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.serving import free_port, wait_until_serving
+
 TOKEN = "bench-token-0123456789abcdef"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(400):
-        if proc.poll() is not None:
-            raise SystemExit("ordergate serve exited")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit("ordergate serve did not start")
 
 
 def _worker(
@@ -87,7 +70,7 @@ def main() -> None:
             "risk:\n  breakers:\n    max_trades_per_day: null\n"
             "    max_trades_per_strategy_per_day: null\n"
         )
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(
         os.environ,
@@ -103,7 +86,7 @@ def main() -> None:
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir,
         )  # fmt: skip
         try:
-            _wait(url, proc)
+            wait_until_serving(url, proc, timeout=20)
             auth = {"Authorization": f"Bearer {TOKEN}"}
             httpx.post(f"{url}/v1/marks", json={"symbol": "AAPL", "last": "150"}, headers=auth)
             _worker(url, -args.warmup, args.warmup, [], Counter())

@@ -33,6 +33,14 @@ def entry(key: str = "adv-001", **changes: Any) -> dict[str, Any]:
     }
 
 
+def scripted(
+    store: SqliteStore, clock: SimulatedClock, **options: Any
+) -> tuple[ExecutionEngine, ScriptedBroker]:
+    """An engine on a broker the test scripts (fills, repeats)."""
+    broker = ScriptedBroker(clock)
+    return ExecutionEngine(store, broker, clock=clock, ids=SequentialIds(), **options), broker
+
+
 def children(engine: ExecutionEngine, parent_id: str) -> dict[OrderType, Any]:
     return {
         o.order_type: o
@@ -44,8 +52,7 @@ def children(engine: ExecutionEngine, parent_id: str) -> dict[OrderType, Any]:
 def test_seed_004_scenario_1_sl_tp_from_the_fill_price(
     store: SqliteStore, clock: SimulatedClock
 ) -> None:
-    broker = ScriptedBroker(clock)
-    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    engine, broker = scripted(store, clock)
     report = engine.submit(entry())
     broker.fill(report.client_order_id, "100", "151.00", "x1")
     legs = children(engine, report.order_id)
@@ -64,8 +71,7 @@ def test_seed_004_scenario_1_sl_tp_from_the_fill_price(
 def test_children_are_placed_once_even_when_the_fill_is_reported_again(
     store: SqliteStore, clock: SimulatedClock
 ) -> None:
-    broker = ScriptedBroker(clock)
-    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    engine, broker = scripted(store, clock)
     report = engine.submit(entry())
     view = broker.fill(report.client_order_id, "100", "151", "x1")
     broker.push(view)
@@ -77,8 +83,7 @@ def test_children_are_placed_once_even_when_the_fill_is_reported_again(
 def test_a_partial_fill_is_protected_at_once_and_a_cancel_adds_nothing(
     store: SqliteStore, clock: SimulatedClock
 ) -> None:
-    broker = ScriptedBroker(clock)
-    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    engine, broker = scripted(store, clock)
     report = engine.submit(entry(qty="1000"))
     broker.fill(report.client_order_id, "400", "100", "p1")
     legs = children(engine, report.order_id)  # the entry still works; its 400 are covered
@@ -100,8 +105,7 @@ def tranches(engine: ExecutionEngine, parent_id: str) -> list[Any]:
 def test_each_later_fill_gets_its_own_tranche_priced_from_that_fill(
     store: SqliteStore, clock: SimulatedClock
 ) -> None:
-    broker = ScriptedBroker(clock)
-    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    engine, broker = scripted(store, clock)
     report = engine.submit(entry(qty="1000"))
     broker.fill(report.client_order_id, "400", "100", "p1")
     view = broker.fill(report.client_order_id, "600", "101", "p2")
@@ -122,8 +126,7 @@ def test_each_later_fill_gets_its_own_tranche_priced_from_that_fill(
 def test_one_cancels_other_within_its_tranche_only(
     store: SqliteStore, clock: SimulatedClock
 ) -> None:
-    broker = ScriptedBroker(clock)
-    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    engine, broker = scripted(store, clock)
     report = engine.submit(entry(qty="1000"))
     broker.fill(report.client_order_id, "400", "100", "p1")
     broker.fill(report.client_order_id, "600", "101", "p2")
@@ -168,8 +171,7 @@ def test_kill_switch_after_the_fill_never_removes_the_protection(
     store: SqliteStore, clock: SimulatedClock
 ) -> None:
     """Seed 004: kill switch AFTER a fill — the position stays open with SL/TP intact."""
-    broker = ScriptedBroker(clock)
-    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    engine, broker = scripted(store, clock)
     report = engine.submit(entry())
     engine.gates = _KillAll()  # the switch goes ACTIVE while the entry is working
     assert engine.submit(entry("adv-002")).error_code == "E_RISK_KILL_SWITCH"
@@ -182,8 +184,7 @@ def test_kill_switch_after_the_fill_never_removes_the_protection(
 def test_bracket_prices_keep_the_fills_precision_not_an_average_s_digits(
     store: SqliteStore, clock: SimulatedClock
 ) -> None:
-    broker = ScriptedBroker(clock)
-    engine = ExecutionEngine(store, broker, clock=clock, ids=SequentialIds())
+    engine, broker = scripted(store, clock)
     report = engine.submit(entry(qty="3"))
     view = broker.orders[report.client_order_id]
     broker.push(
@@ -213,10 +214,7 @@ class _Quarters:
 def test_bracket_prices_land_on_the_instrument_tick_when_known(
     store: SqliteStore, clock: SimulatedClock
 ) -> None:
-    broker = ScriptedBroker(clock)
-    engine = ExecutionEngine(
-        store, broker, clock=clock, ids=SequentialIds(), instruments=_Quarters()
-    )
+    engine, broker = scripted(store, clock, instruments=_Quarters())
     report = engine.submit(entry(symbol="ES", qty="2"))
     broker.fill(report.client_order_id, "2", "4500.25", "es1")
     legs = children(engine, report.order_id)

@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.serving import free_port
+
 PG_URL = os.environ.get("ORDERGATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -40,12 +42,6 @@ def pg_url() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class NatsServer:

@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.serving import free_port, wait_until_serving
+
 SECRET = "s3cr3t-Tok3n-7d41c09e5b2a"
 
 
@@ -25,7 +27,7 @@ SECRET = "s3cr3t-Tok3n-7d41c09e5b2a"
 def served(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     db = tmp_path / "secret.db"
     log = tmp_path / "serve.log"
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, ORDERGATE_API_TOKEN=SECRET, ORDERGATE_LOG_LEVEL="DEBUG")
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -46,32 +48,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait(url, proc)
+            wait_until_serving(url, proc)
             yield url, db, log
         finally:
             proc.terminate()
             proc.wait(15)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):
-        if proc.poll() is not None:
-            raise RuntimeError("ordergate serve exited")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("ordergate serve did not start")
 
 
 def test_secret_never_leaks(served: tuple[str, Path, Path]) -> None:

@@ -137,6 +137,11 @@ class InvalidIntent(OrderGateError):
         self.field = field
         super().__init__(f"{field}: {message}", code=code, context={"field": field})
 
+    def inside(self, prefix: str) -> InvalidIntent:
+        """The same error with its field named inside ``prefix`` (``intents[3].qty``)."""
+        reason = self.message.removeprefix(f"{self.field}: ")
+        return InvalidIntent(f"{prefix}.{self.field}", reason, code=self.code)
+
 
 class IdempotencyConflict(OrderGateError):
     default_code = ErrorCode.E_EXEC_IDEMPOTENCY_CONFLICT

@@ -30,10 +30,7 @@ from ordergate.brokers.base import BrokerOrder, OrderRequest
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import (
     BrokerError,
-    IdempotencyConflict,
     InvalidIntent,
-    OrderGateError,
-    PersistenceError,
 )
 from ordergate.domain.intent import OrderIntent, check_not_expired
 from ordergate.domain.order import Order
@@ -52,7 +49,7 @@ def submit_basket(
 ) -> list[ExecutionReport]:
     """Submit ``items`` as one basket; one report per item, in their order."""
     intents = [_parsed(engine, index, item) for index, item in enumerate(items)]
-    accepted = _accept_all(engine, intents)
+    accepted = engine._accept_all(intents)
     sent: list[tuple[Order, OrderRequest, BrokerOrder]] = []
     failed: list[tuple[Order, OrderRequest, BrokerError]] = []
     settled: dict[str, Settled | None] = {}
@@ -70,7 +67,12 @@ def submit_basket(
     settled.update(_apply_receipts(engine, sent))
     for order, request, error in failed:  # after the receipts: retries may wait seconds
         settled[order.order_id] = send_with_retry(engine, order, request, first=error)
-    return [_report(engine, order, fresh, settled) for order, fresh in accepted]
+    return [
+        engine._report_for(
+            order, fresh, settled.get(order.order_id), sent=order.order_id in settled
+        )
+        for order, fresh in accepted
+    ]
 
 
 def _parsed(
@@ -80,42 +82,8 @@ def _parsed(
         intent = item if isinstance(item, OrderIntent) else OrderIntent.parse(item)
         check_not_expired(intent, engine.clock.now())
     except InvalidIntent as exc:
-        reason = exc.message.removeprefix(f"{exc.field}: ")
-        raise InvalidIntent(f"intents[{index}].{exc.field}", reason, code=exc.code) from exc
+        raise exc.inside(f"intents[{index}]") from exc
     return intent
-
-
-def _accept_all(engine: ExecutionEngine, intents: list[OrderIntent]) -> list[tuple[Order, bool]]:
-    """Steps 2, 3 and 6a for every intent, in one unit of work."""
-    forms = [intent.canonical() for intent in intents]
-    for _ in range(2):  # a concurrent insert of one of the keys loses the race once
-        try:
-            with engine._step() as step:
-                accepted: list[tuple[Order, bool]] = []
-                created: dict[tuple[str, str], tuple[Order, str]] = {}
-                for intent, (canonical, payload_hash) in zip(intents, forms, strict=True):
-                    key = (intent.account_id, intent.idempotency_key)
-                    if key in created:  # the basket names one key twice
-                        order, first_hash = created[key]
-                        if first_hash != payload_hash:
-                            raise IdempotencyConflict(
-                                f"idempotency key {key[1]!r} is used twice in the basket "
-                                "for different intents",
-                                context={"idempotency_key": key[1]},
-                            )
-                        accepted.append((order, False))
-                        continue
-                    existing = step.tx.find_intent(*key)
-                    if existing is not None:
-                        accepted.append((engine._replay(step, existing, payload_hash), False))
-                    else:
-                        order = engine._create(step, intent, canonical, payload_hash)
-                        created[key] = (order, payload_hash)
-                        accepted.append((order, True))
-                return accepted
-        except DuplicateKey:
-            continue
-    raise PersistenceError("an idempotency key of the basket kept clashing; try again")
 
 
 def _apply_receipts(
@@ -129,19 +97,4 @@ def _apply_receipts(
         return {order.order_id: by_client[order.client_order_id] for order, _, _ in sent}
     except (StaleOrder, DuplicateKey) as exc:  # a stream update got to one of them first
         log.info("basket receipts applied one by one", error=str(exc))
-    except OrderGateError:
-        raise
     return {order.order_id: engine.apply_broker_view(receipt) for order, _, receipt in sent}
-
-
-def _report(
-    engine: ExecutionEngine, order: Order, fresh: bool, settled: dict[str, Settled | None]
-) -> ExecutionReport:
-    if not fresh:
-        return engine.report(order.order_id, replayed=True)
-    if order.order_id not in settled:  # rejected by a gate, dry run
-        return ExecutionReport.of(order, ())
-    outcome = settled[order.order_id]
-    if outcome is not None and outcome.complete:
-        return ExecutionReport.of(outcome.order, tuple(outcome.fills))
-    return engine.report(order.order_id)

@@ -168,12 +168,19 @@ class ExecutionEngine(EngineQueries):
         if not isinstance(intent, OrderIntent):
             intent = OrderIntent.parse(intent)
         check_not_expired(intent, self.clock.now())
-        order, fresh = self._accept(intent)
+        [(order, fresh)] = self._accept_all([intent])
+        sent = fresh and order.status is OrderStatus.SUBMITTED  # not if a gate said no
+        settled = self._send(order, intent) if sent else None
+        return self._report_for(order, fresh, settled, sent=sent)
+
+    def _report_for(
+        self, order: Order, fresh: bool, settled: Settled | None, *, sent: bool
+    ) -> ExecutionReport:
+        """What the submit path tells the caller about one intent (alone or in a basket)."""
         if not fresh:
             return self.report(order.order_id, replayed=True)
-        if order.status is not OrderStatus.SUBMITTED:  # rejected by a gate, dry run
+        if not sent:  # rejected by a gate, dry run: the broker never heard of it
             return ExecutionReport.of(order, ())
-        settled = self._send(order, intent)
         if settled is not None and settled.complete:
             return ExecutionReport.of(settled.order, tuple(settled.fills))
         return self.report(order.order_id)
@@ -194,16 +201,35 @@ class ExecutionEngine(EngineQueries):
                 self.mark(sym, **data)
         return self.submit(order_intent)
 
-    def _accept(self, intent: OrderIntent) -> tuple[Order, bool]:
-        """Steps 2, 3 and 6a in one unit of work. Returns (order, created now)."""
-        canonical, payload_hash = intent.canonical()
+    def _accept_all(self, intents: Sequence[OrderIntent]) -> list[tuple[Order, bool]]:
+        """Steps 2, 3 and 6a for every intent, in one unit of work: (order, created now)
+        for each. A key named twice in ``intents`` is one order (or a conflict)."""
+        forms = [intent.canonical() for intent in intents]
         for _ in range(2):  # a concurrent insert of the same key loses the race once
             try:
                 with self._step() as step:
-                    existing = step.tx.find_intent(intent.account_id, intent.idempotency_key)
-                    if existing is not None:
-                        return self._replay(step, existing, payload_hash), False
-                    return self._create(step, intent, canonical, payload_hash), True
+                    accepted: list[tuple[Order, bool]] = []
+                    created: dict[tuple[str, str], tuple[Order, str]] = {}
+                    for intent, (canonical, payload_hash) in zip(intents, forms, strict=True):
+                        key = (intent.account_id, intent.idempotency_key)
+                        if key in created:
+                            order, first_hash = created[key]
+                            if first_hash != payload_hash:
+                                raise IdempotencyConflict(
+                                    f"idempotency key {key[1]!r} is used twice in the basket "
+                                    "for different intents",
+                                    context={"idempotency_key": key[1]},
+                                )
+                            accepted.append((order, False))
+                            continue
+                        existing = step.tx.find_intent(*key)
+                        if existing is not None:
+                            accepted.append((self._replay(step, existing, payload_hash), False))
+                        else:
+                            order = self._create(step, intent, canonical, payload_hash)
+                            created[key] = (order, payload_hash)
+                            accepted.append((order, True))
+                    return accepted
             except DuplicateKey:
                 continue
         raise PersistenceError("the idempotency key kept clashing; try again")

@@ -73,12 +73,8 @@ class Step:
         self.fills_booked: list[Fill] = []
 
     @property
-    def changed(self) -> bool:
-        """True once the step has recorded an event."""
-        return bool(self._events)
-
-    @property
     def event_count(self) -> int:
+        """Events recorded so far in this step (what a broker view changed shows in it)."""
         return len(self._events)
 
     def trading_day(self, ts: datetime) -> str:

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ordergate.obs.chain import GENESIS, event_hash
 
@@ -82,6 +82,9 @@ class ChainSource(Protocol):
     def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]: ...
     def one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None: ...
     def snapshot(self) -> AbstractContextManager[None]: ...
+
+
+S = TypeVar("S", bound=ChainSource)
 
 
 class ChainStore(ChainSource, Protocol):
@@ -162,12 +165,8 @@ class PostgresChain:
             yield
 
 
-def chain_of(conn: sqlite3.Connection | ChainStore) -> ChainStore:
-    """``conn`` as a chain store (a bare SQLite connection is wrapped)."""
-    return SqliteChain(conn) if isinstance(conn, sqlite3.Connection) else conn
-
-
-def _source(conn: sqlite3.Connection | ChainSource) -> ChainSource:
+def chain_of(conn: sqlite3.Connection | S) -> SqliteChain | S:
+    """``conn`` as a chain source (a bare SQLite connection is wrapped)."""
     return SqliteChain(conn) if isinstance(conn, sqlite3.Connection) else conn
 
 
@@ -189,7 +188,7 @@ _FIND = (
 
 
 def latest_anchor(conn: sqlite3.Connection | ChainSource) -> tuple[int, str]:
-    row = _source(conn).one("SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1")
+    row = chain_of(conn).one("SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1")
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
@@ -197,7 +196,7 @@ def verify_chain(
     conn: sqlite3.Connection | ChainSource, *, expected_head: str | None = None
 ) -> VerifyResult:
     """Walk the whole chain once, in one consistent read of the database."""
-    source = _source(conn)
+    source = chain_of(conn)
     result = VerifyResult()
     with source.snapshot():
         anchor_seq, prev = latest_anchor(source)

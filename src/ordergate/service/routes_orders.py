@@ -117,8 +117,7 @@ async def submit_basket(request: Request) -> JSONResponse:
         try:
             intents.append(_parse(item))
         except InvalidIntent as exc:
-            reason = exc.message.removeprefix(f"{exc.field}: ")
-            raise InvalidIntent(f"intents[{index}].{exc.field}", reason, code=exc.code) from exc
+            raise exc.inside(f"intents[{index}]") from exc
     reports = await run_in_threadpool(c.engine.submit_many, intents)
     return JSONResponse({"reports": [r.to_dict() for r in reports]}, status_code=201)
 

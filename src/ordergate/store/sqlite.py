@@ -88,12 +88,11 @@ class ChainHead:
         self.pending: tuple[tuple[int, str], int] | None = None
 
     def committed(self) -> None:
+        """The unit of work committed: its head is the head. (One that rolls back never
+        gets here, and the next one starts with no pending head.)"""
         if self.pending is not None:
             self.head, self.version = self.pending
             self.pending = None
-
-    def forget(self) -> None:
-        self.version = self.pending = None
 
 
 class SqliteUnitOfWork:
@@ -346,7 +345,6 @@ class SqliteStore(SqlReads):
             self._chain.committed()
 
     def _rollback(self) -> None:
-        self._chain.forget()
         try:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
