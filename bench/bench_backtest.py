@@ -27,7 +27,6 @@ from decimal import Decimal
 from typing import Any
 
 from ordergate.backtest.examples import Alternate
-from ordergate.backtest.gates import risk_gates
 from ordergate.backtest.runner import BacktestConfig, BacktestRunner
 from ordergate.domain.market import Mark
 from ordergate.risk.breakers import BreakerConfig
@@ -83,9 +82,7 @@ def report_profile(profiler: cProfile.Profile) -> None:
 def run(n: int, with_orders: bool, profile: bool = False) -> dict[str, Any]:
     events = ticks(n)
     risk = RiskConfig(breakers=BENCH_BREAKERS, duplicate_guard=None)
-    runner = BacktestRunner(
-        BacktestConfig(fill_model="participation", detail=False), gates=risk_gates(risk)
-    )
+    runner = BacktestRunner(BacktestConfig(fill_model="participation", detail=False), risk=risk)
     strategy = Alternate().on_event if with_orders else nothing
     profiler = cProfile.Profile() if profile else None
     began = time.perf_counter()

@@ -9,17 +9,22 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import structlog
+
 from ordergate.brokers.base import BrokerAdapter
 from ordergate.brokers.paper import PaperBroker
-from ordergate.bus.memory import InProcessBus
+from ordergate.bus.memory import Event, InProcessBus
 from ordergate.clock import Clock, IdGenerator, SystemClock
 from ordergate.config import Settings
-from ordergate.domain.errors import ConfigError
+from ordergate.domain.enums import TradingMode
+from ordergate.domain.errors import ConfigError, OrderGateError
+from ordergate.engine.cash import CashLedger
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.engine.ownership import Ownership
 from ordergate.engine.ports import BrokerCallPolicy, PreTradeCheck
@@ -28,12 +33,15 @@ from ordergate.obs.redact import Redactor
 from ordergate.resilience.policy import ResilienceConfig, build_call_policy, build_retry
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
+from ordergate.risk.killswitch import KillSwitchBoard
 from ordergate.sim.fees import fee_model_from_name
 from ordergate.sim.fills import price_model_from_name
 from ordergate.sim.tif import Session
 from ordergate.store.base import Store
 from ordergate.store.leases import leases_for
 from ordergate.store.sqlite import SqliteStore
+
+log = structlog.get_logger("ordergate.bootstrap")
 
 
 def build_store(settings: Settings) -> Store:
@@ -128,28 +136,87 @@ def build_tracker(
 
 
 def build_risk_desk(
-    settings: Settings, store: Store, clock: Clock, trading_day: Callable[..., str]
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    trading_day: Callable[..., str],
+    *,
+    cash: CashLedger | None = None,
+    risk: RiskConfig | None = None,
 ) -> RiskDesk:
+    """The gate chain of every mode. With ``risk_enabled`` off only the gates no
+    setting can turn off remain (expiry, kill switches, trading state)."""
     return RiskDesk(
         store,
         clock,
-        RiskConfig.from_mapping(settings.risk_mapping()),
+        risk or RiskConfig.from_mapping(settings.risk_mapping()),
         trading_day=trading_day,
+        buying_power=None if cash is None else cash.cash,
+        enabled=settings.risk_enabled,
     )
 
 
-def attach_risk(engine: ExecutionEngine, desk: RiskDesk, equity_base: Decimal) -> None:
-    """Feed the desk: fills to the loss ledger, equity after every fill and mark."""
+def trading_day_in(timezone: str) -> Callable[[datetime], str]:
+    """The trading day of an instant: its date in the trading time zone."""
+    zone = ZoneInfo(timezone)
 
-    def equity(_: object) -> None:
-        desk.on_equity(equity_base + engine.equity_pnl())
+    def trading_day(when: datetime) -> str:
+        return when.astimezone(zone).date().isoformat()
+
+    return trading_day
+
+
+def attach_risk(engine: ExecutionEngine, desk: RiskDesk) -> None:
+    """Feed the desk: fills to the loss ledger, and the account's equity (the cash
+    ledger's cash plus positions at their marks) after every fill and every mark of a
+    symbol it holds."""
+
+    def equity_after_fill(event: Event) -> None:
+        account = str(event.payload.get("account_id", ""))
+        value = engine.equity(account)
+        if value is not None:
+            desk.on_equity(value, account)
+
+    def equity_after_mark(symbol: str) -> None:
+        for account in engine.cash.holders(symbol):
+            value = engine.equity(account)
+            if value is not None:
+                desk.on_equity(value, account)
 
     engine.subscribe("executions.report", desk.on_event)
-    engine.subscribe("executions.report", equity)
-    engine.subscribe("market.mark", equity)
+    engine.subscribe("executions.report", equity_after_fill)
+    engine.on_marked(equity_after_mark)
 
 
-def build_engine(
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the composition root built: the engine and the parts an entry point drives
+    (the desk's kill-switch board and controls, the cash ledger)."""
+
+    settings: Settings
+    engine: ExecutionEngine
+    desk: RiskDesk | None
+
+    @property
+    def board(self) -> KillSwitchBoard | None:
+        return None if self.desk is None else self.desk.board
+
+
+def starting_cash(settings: Settings, broker: BrokerAdapter) -> Decimal:
+    """Where the cash ledger starts: the paper account's cash, or in LIVE the broker's
+    account as it reports itself (``account_equity`` when it reports nothing)."""
+    if settings.mode is not TradingMode.LIVE:
+        return settings.paper_starting_cash
+    try:
+        return broker.fetch_account().cash
+    except OrderGateError as exc:
+        log.warning(
+            "broker account not available; cash ledger starts at account_equity", error=exc.message
+        )
+        return settings.account_equity
+
+
+def build_runtime(
     settings: Settings,
     *,
     store: Store | None = None,
@@ -158,22 +225,27 @@ def build_engine(
     ids: IdGenerator | None = None,
     gates: PreTradeCheck | None = None,
     call_policy: BrokerCallPolicy | None = None,
-) -> ExecutionEngine:
+    risk: RiskConfig | None = None,
+    cash: Decimal | None = None,
+) -> Runtime:
+    """The one composition root. A mode differs only in the ports it is given: the
+    clock, the id generator, the store and the broker (a backtest passes a simulated
+    clock and venue; tests pass fakes). The gates, the trading day, the cash ledger
+    and the equity feed are built here, the same way for every mode. ``gates``
+    replaces the desk (a test's own check); ``risk`` replaces the settings' ``risk``
+    block; ``cash`` the starting cash."""
     clock = clock or SystemClock()
     store = store or build_store(settings)
+    broker = broker or build_broker(settings, clock)
     config = EngineConfig(
         mode=settings.mode, dry_run=settings.dry_run, trading_timezone=settings.trading_timezone
     )
-    zone = ZoneInfo(settings.trading_timezone)
-
-    def trading_day(when: datetime) -> str:
-        return when.astimezone(zone).date().isoformat()
-
+    trading_day = trading_day_in(settings.trading_timezone)
+    ledger = CashLedger(starting_cash(settings, broker) if cash is None else cash)
     desk = None
-    if gates is None and settings.risk_enabled:
-        desk = build_risk_desk(settings, store, clock, trading_day)
+    if gates is None:
+        desk = build_risk_desk(settings, store, clock, trading_day, cash=ledger, risk=risk)
         gates = desk
-    broker = broker or build_broker(settings, clock)
     resilience = resilience_config(settings, in_process=isinstance(broker, PaperBroker))
     engine = ExecutionEngine(
         store,
@@ -188,7 +260,30 @@ def build_engine(
         adjuster=desk,
         redactor=Redactor(settings.secret_values()),
         instruments=desk,
+        cash=ledger,
     )
     if desk is not None:
-        attach_risk(engine, desk, settings.account_equity)
-    return engine
+        attach_risk(engine, desk)
+    return Runtime(settings, engine, desk)
+
+
+def build_engine(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    broker: BrokerAdapter | None = None,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+    gates: PreTradeCheck | None = None,
+    call_policy: BrokerCallPolicy | None = None,
+) -> ExecutionEngine:
+    """The engine of :func:`build_runtime` (the public entry point)."""
+    return build_runtime(
+        settings,
+        store=store,
+        broker=broker,
+        clock=clock,
+        ids=ids,
+        gates=gates,
+        call_policy=call_policy,
+    ).engine

@@ -12,16 +12,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ordergate.backtest import cli as backtest_cli
-from ordergate.bootstrap import build_engine, build_risk_desk, build_store
+from ordergate.bootstrap import Runtime, build_engine, build_runtime
 from ordergate.bus import cli as bus_cli
-from ordergate.clock import SystemClock
 from ordergate.config import Settings, load_settings
 from ordergate.domain.errors import ConfigError, InvalidIntent, OrderGateError
 from ordergate.domain.money import fmt
@@ -29,7 +27,7 @@ from ordergate.domain.report import ExecutionReport
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
-from ordergate.risk.desk import RiskDesk, StoreKillSwitchRepository
+from ordergate.risk.desk import RiskDesk
 from ordergate.risk.killswitch import KillSwitchBoard
 from ordergate.service import cli as service_cli
 from ordergate.store.base import OrderQuery
@@ -356,8 +354,16 @@ def config_show(db: DbOption = None) -> None:
         _fail(exc, True)
 
 
+def _runtime(db: str | None) -> Runtime:
+    """The engine and its desk as every mode builds them (the one composition root)."""
+    return build_runtime(_settings(db))
+
+
 def _board(db: str | None) -> KillSwitchBoard:
-    return KillSwitchBoard(StoreKillSwitchRepository(build_store(_settings(db))), SystemClock())
+    board = _runtime(db).board
+    if board is None:  # pragma: no cover - the root always builds a desk here
+        raise ConfigError("no kill-switch board is configured")
+    return board
 
 
 def _plain_engine(db: str | None) -> ExecutionEngine:
@@ -380,14 +386,10 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded).")]
 
 
 def _desk(db: str | None) -> RiskDesk:
-    settings = _settings(db)
-    zone = ZoneInfo(settings.trading_timezone)
-    return build_risk_desk(
-        settings,
-        build_store(settings),
-        SystemClock(),
-        lambda when: when.astimezone(zone).date().isoformat(),
-    )
+    desk = _runtime(db).desk
+    if desk is None:  # pragma: no cover - the root always builds a desk here
+        raise ConfigError("no risk desk is configured")
+    return desk
 
 
 def _controls_dict(desk: RiskDesk) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from typing import Any
 from btkit import bars, wave
 
 from ordergate.backtest.examples import SmaCross
-from ordergate.backtest.gates import risk_gates
 from ordergate.backtest.runner import BacktestConfig, BacktestRunner
 from ordergate.backtest.strategy import StrategyContext, Targets
 from ordergate.risk.config import RiskConfig
@@ -69,7 +68,7 @@ def test_targets_trade_the_difference() -> None:
 
 def test_risk_gates_reject_through_the_engine() -> None:
     limits = InstrumentLimits(tradable=frozenset({"MSFT"}))
-    runner = BacktestRunner(BacktestConfig(), gates=risk_gates(RiskConfig(limits=limits)))
+    runner = BacktestRunner(BacktestConfig(), risk=RiskConfig(limits=limits))
     result = runner.run(bars(["100", "101"]), once({"symbol": "AAPL", "side": "BUY", "qty": 1}))
     assert result.orders[0]["status"] == "REJECTED"
     assert result.orders[0]["error_code"] == "E_RISK_NOT_TRADABLE"
@@ -92,7 +91,7 @@ def test_equity_curve_and_trades_rows() -> None:
 def _run_once(seed: int) -> str:
     config = BacktestConfig(fill_model="sqrt_impact", latency_ms=5, jitter_ms=20, seed=seed)
     return (
-        BacktestRunner(config, gates=risk_gates())
+        BacktestRunner(config)
         .run(bars(wave(120), volume="3000"), SmaCross(fast=3, slow=8).on_event, strategy_id="sma")
         .to_json()
     )

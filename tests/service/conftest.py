@@ -17,7 +17,7 @@ from ordergate.bootstrap import build_engine
 from ordergate.config import load_settings
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.service.app import create_app
-from ordergate.service.runner import attach_board, server_thread
+from ordergate.service.runner import find_board, server_thread
 
 TOKEN = "tok-4f9c2e1b7a6d8c3e5f0a1b2c"
 
@@ -44,7 +44,7 @@ def make_engine(tmp_path: Path) -> ExecutionEngine:
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
     engine = make_engine(tmp_path)
-    app = create_app(engine, token=TOKEN, board=attach_board(engine))
+    app = create_app(engine, token=TOKEN, board=find_board(engine))
     with server_thread(app) as url:
         auth = {"Authorization": f"Bearer {TOKEN}"}
         with (

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ordergate.service.app import create_app
-from ordergate.service.runner import attach_board, server_thread
+from ordergate.service.runner import find_board, server_thread
 from tests.service.conftest import TOKEN, make_engine
 
 FIELDS = [
@@ -59,7 +59,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     engine = make_engine(Path(tmp_path_factory.mktemp("fuzz")))
     engine.mark("AAPL", "100")
     with (
-        server_thread(create_app(engine, token=TOKEN, board=attach_board(engine))) as base,
+        server_thread(create_app(engine, token=TOKEN, board=find_board(engine))) as base,
         httpx.Client(base_url=base, timeout=10) as http,
     ):
         yield http

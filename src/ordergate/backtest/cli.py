@@ -23,11 +23,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ordergate.backtest.data import load_events
-from ordergate.backtest.gates import risk_gates
 from ordergate.backtest.report import render_html
 from ordergate.backtest.runner import BacktestConfig, BacktestRunner, ProgressFn
 from ordergate.backtest.strategy import load_strategy
 from ordergate.backtest.tca import order_costs, slippage_values, tca_report
+from ordergate.config import load_settings
 from ordergate.domain.errors import OrderGateError
 from ordergate.store.base import OrderQuery
 from ordergate.store.sqlite import SqliteStore
@@ -91,7 +91,7 @@ def backtest(
             store_path=db,
             detail=not summary_only,
         )
-        runner = BacktestRunner(config, gates=risk_gates() if risk else None)
+        runner = BacktestRunner(config, settings=load_settings(risk_enabled=risk))
         if len(events) >= PROGRESS_FROM:
             with _progress() as advance:
                 result = runner.run(events, fn, strategy_id=name, on_progress=advance)

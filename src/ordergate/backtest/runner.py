@@ -30,18 +30,19 @@ from decimal import Decimal
 from typing import Any
 
 from ordergate.backtest.book import Book
-from ordergate.backtest.gates import GatesFactory
 from ordergate.backtest.result import BacktestResult, build_result
 from ordergate.backtest.strategy import IntentMaker, StrategyFn
+from ordergate.bootstrap import build_runtime
 from ordergate.brokers.paper import PaperBroker
-from ordergate.bus.memory import InProcessBus
 from ordergate.clock import SequentialIds, SimulatedClock
+from ordergate.config import Settings, load_settings
 from ordergate.domain.enums import OrderStatus, TradingMode
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
-from ordergate.engine.engine import EngineConfig, ExecutionEngine
+from ordergate.engine.engine import ExecutionEngine
+from ordergate.engine.ports import DirectCall
 from ordergate.heap import FreezeLongLived
-from ordergate.risk.desk import RiskDesk
+from ordergate.risk.config import RiskConfig
 from ordergate.sim.data import Bar, MarketEvent, Quote, last_tick
 from ordergate.sim.fees import fee_model_from_name
 from ordergate.sim.latency import FixedLatency, LatencyModel, NoLatency, RandomLatency
@@ -118,11 +119,27 @@ def mark_fields(event: MarketEvent) -> tuple[Decimal, Decimal | None, Decimal | 
 
 
 class BacktestRunner:
-    """Runs one strategy over one series of events through the engine."""
+    """Runs one strategy over one series of events through the engine.
 
-    def __init__(self, config: BacktestConfig | None = None, *, gates: GatesFactory | None = None):
+    The engine, its risk desk, its cash ledger and equity feed come from the one
+    composition root (:func:`ordergate.bootstrap.build_runtime`) under ``settings``
+    (default: the settings of the environment, as paper trading reads them), with the
+    backtest's ports: the simulated clock, sequential ids, the run's store, the paper
+    broker over the simulated venue and a direct broker call (simulated time has no
+    rate limit to wait for). ``risk`` replaces the settings' ``risk`` block.
+    """
+
+    def __init__(
+        self,
+        config: BacktestConfig | None = None,
+        *,
+        settings: Settings | None = None,
+        risk: RiskConfig | None = None,
+    ) -> None:
         self.config = config or BacktestConfig()
-        self.gates = gates
+        base = settings or load_settings()
+        self.settings = base.model_copy(update={"mode": TradingMode.BACKTEST})
+        self.risk = risk
 
     def build(self, start: datetime) -> tuple[SimulatedClock, ExecutionEngine, PaperBroker]:
         """The object graph of a run: the paper-trading graph with simulated time."""
@@ -143,19 +160,17 @@ class BacktestRunner:
             session=cfg.session,
             fill_at_arrival=False,
         )
-        bus = InProcessBus()
-        gates = None if self.gates is None else self.gates(clock, bus, store)
-        engine = ExecutionEngine(
-            store,
-            broker,
+        runtime = build_runtime(
+            self.settings,
+            store=store,
+            broker=broker,
             clock=clock,
             ids=SequentialIds(),
-            gates=gates,
-            bus=bus,
-            config=EngineConfig(mode=TradingMode.BACKTEST),
-            instruments=gates if isinstance(gates, RiskDesk) else None,  # ticks for brackets
+            call_policy=DirectCall(),
+            risk=self.risk,
+            cash=cfg.starting_cash,
         )
-        return clock, engine, broker
+        return clock, runtime.engine, broker
 
     def run(
         self,

@@ -58,6 +58,7 @@ from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.basket import submit_basket
 from ordergate.engine.brackets import bracket_children, oco_group, open_oco_siblings
+from ordergate.engine.cash import CashLedger, reserved_notional
 from ordergate.engine.payloads import TermsCache
 from ordergate.engine.ports import (
     BrokerCallPolicy,
@@ -78,6 +79,10 @@ from ordergate.resilience.retry import RetryPolicy
 from ordergate.store.base import DuplicateKey, StaleOrder, Store, StoredIntent
 
 log = structlog.get_logger("ordergate.engine")
+
+#: The cash an account starts with when the composition root is not asked otherwise
+#: (the paper account's default, ``paper_starting_cash``).
+DEFAULT_STARTING_CASH = Decimal(1_000_000)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +136,7 @@ class ExecutionEngine(EngineQueries):
         adjuster: IntentAdjuster | None = None,
         redactor: Redactor | None = None,
         instruments: InstrumentInfo | None = None,
+        cash: CashLedger | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -149,9 +155,14 @@ class ExecutionEngine(EngineQueries):
         #: When and how often a failed submit is tried again (default: never).
         self.retry = retry or RetryPolicy()
         self._tz = ZoneInfo(self.config.trading_timezone)
+        #: cash per account, moved by every fill booked (buying power, equity)
+        self.cash = cash or CashLedger(DEFAULT_STARTING_CASH)
+        self.cash.rebuild(store.positions())
         self._terms = TermsCache()
         self._marks: dict[str, Mark] = store.marks()
         self._marks_lock = threading.Lock()
+        #: called with the symbol after every mark (the equity feed of the risk desk)
+        self._mark_listeners: list[Callable[[str], None]] = []
         #: the broker, when it simulates from our marks (asked once: a protocol check is slow)
         self._sink = broker if isinstance(broker, MarketDataSink) else None
         broker.subscribe(self.on_broker_update)
@@ -328,10 +339,20 @@ class ExecutionEngine(EngineQueries):
                 o for o in step.created_for(intent.account_id, intent.symbol) if o is not order
             ),
         ]
+        account = intent.account_id
+
+        def reserved() -> Decimal:
+            orders = [
+                *step.tx.open_orders_for(account),
+                *(o for o in step.created_for(account, None) if o is not order),
+            ]
+            return reserved_notional(orders, self.cash.holdings(account))
+
         context = GateContext(
-            position=step.tx.get_position(intent.account_id, intent.symbol),
+            position=step.tx.get_position(account, intent.symbol),
             mark=mark,
             open_orders_qty=sum((o.leaves_qty * o.side.sign for o in working), ZERO),
+            reserved_notional=reserved,
         )
         return self.gates.check(intent, context)
 
@@ -547,6 +568,8 @@ class ExecutionEngine(EngineQueries):
             self._marks[mark.symbol] = mark
         if self._sink is not None:
             self._sink.on_mark(mark)
+        for listener in self._mark_listeners:
+            listener(mark.symbol)
         if self.bus.has_subscribers("market.mark"):  # in-process only: not an order event
             body = {"schema_version": SCHEMA_VERSION, "topic": "market.mark", **mark.to_dict()}
             self.bus.publish("market.mark", mark.symbol, body)
@@ -555,7 +578,7 @@ class ExecutionEngine(EngineQueries):
     # ------------------------------------------------------------ plumbing
 
     def _step(self) -> Any:
-        return unit_of_work(self.store, self.bus, self._tz, self._terms)
+        return unit_of_work(self.store, self.bus, self._tz, self._terms, self.cash)
 
     @staticmethod
     def _reload(step: Step, order_id: str) -> Order:
@@ -566,3 +589,8 @@ class ExecutionEngine(EngineQueries):
 
     def subscribe(self, pattern: str, handler: Callable[..., None]) -> Callable[[], None]:
         return self.bus.subscribe(pattern, handler)
+
+    def on_marked(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(symbol)`` after every mark, in the marking thread (cheaper
+        than a bus subscription, which builds an event body per mark)."""
+        self._mark_listeners.append(listener)

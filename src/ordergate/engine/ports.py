@@ -33,13 +33,23 @@ class Rejection:
         return format_reason(self.code, **dict(self.context))
 
 
+def _nothing_reserved() -> Decimal:
+    return Decimal(0)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateContext:
-    """What a gate may look at: the engine's view at the moment of the check."""
+    """What a gate may look at: the engine's view at the moment of the check.
+
+    ``reserved_notional`` is asked only by a gate that needs it (buying power): the
+    notional the account's working orders that add exposure tie up, counted inside the
+    same unit of work as the check.
+    """
 
     position: Position
     mark: Mark | None
     open_orders_qty: Decimal
+    reserved_notional: Callable[[], Decimal] = _nothing_reserved
 
 
 class PreTradeCheck(Protocol):

@@ -19,12 +19,14 @@ from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.positions import PnlSummary, Position
 from ordergate.domain.report import ExecutionReport
+from ordergate.engine.cash import CashLedger
 from ordergate.store.base import OrderQuery, Store
 
 
 class EngineQueries:
     store: Store
     clock: Clock
+    cash: CashLedger
     _tz: ZoneInfo
     _marks: dict[str, Mark]
     _marks_lock: threading.Lock
@@ -89,6 +91,12 @@ class EngineQueries:
             mark = marks.get(p.symbol)
             total += p.realized_pnl + p.unrealized_pnl(None if mark is None else mark.last)
         return total
+
+    def equity(self, account_id: str) -> Decimal | None:
+        """Cash (the cash ledger) plus positions at their last marks; ``None`` while a
+        held symbol has no mark."""
+        with self._marks_lock:
+            return self.cash.equity(account_id, self._marks)
 
     def trading_day(self, when: datetime | None = None) -> str:
         return (when or self.clock.now()).astimezone(self._tz).date().isoformat()

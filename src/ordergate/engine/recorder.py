@@ -33,6 +33,7 @@ from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.domain.timestamps import iso
+from ordergate.engine.cash import CashLedger, CashMove
 from ordergate.engine.payloads import OrderEventPayload, TermsCache
 from ordergate.store.base import EventRecord, Store, UnitOfWork
 from ordergate.views import order_state
@@ -59,10 +60,19 @@ class Step:
     batch to ``order_events`` and the outbox.
     """
 
-    def __init__(self, tx: UnitOfWork, trading_tz: ZoneInfo, terms: TermsCache) -> None:
+    def __init__(
+        self,
+        tx: UnitOfWork,
+        trading_tz: ZoneInfo,
+        terms: TermsCache,
+        cash: CashLedger | None = None,
+    ) -> None:
         self.tx = tx
         self._tz = trading_tz
         self._terms = terms
+        self._cash = cash
+        #: what this step's fills did to the cash ledger, undone should it not commit
+        self.cash_moves: list[CashMove] = []
         #: (topic, key, the event or its payload) to publish once the step commits
         self.published: list[tuple[str, str | None, EventRecord | dict[str, Any]]] = []
         self._events: list[EventRecord] = []
@@ -103,12 +113,15 @@ class Step:
             topic = STATUS_TOPICS[order.status]
         self._write(order, topic, previous, event.ts, extra)
 
-    def created_for(self, account_id: str, symbol: str) -> list[Order]:
-        """Orders created in this step for ``account_id`` and ``symbol`` (not written yet)."""
+    def created_for(self, account_id: str, symbol: str | None) -> list[Order]:
+        """Open orders created in this step for ``account_id`` and ``symbol`` (any symbol
+        when None), not written yet."""
         return [
             order
             for order, _ in self._new.values()
-            if order.account_id == account_id and order.symbol == symbol and order.is_open
+            if order.account_id == account_id
+            and (symbol is None or order.symbol == symbol)
+            and order.is_open
         ]
 
     def position(self, account_id: str, symbol: str) -> Position:
@@ -125,6 +138,17 @@ class Step:
         previous = order.apply(OrderFilled(ts=fill.ts, fill=fill, broker_order_id=broker_order_id))
         position = self.position(order.account_id, order.symbol)
         effect = position.apply_fill(order.side, fill.last_qty, fill.last_px, fill.commission)
+        if self._cash is not None:
+            self.cash_moves.append(
+                self._cash.apply_fill(
+                    order.account_id,
+                    order.symbol,
+                    order.side,
+                    fill.last_qty,
+                    fill.last_px,
+                    fill.commission,
+                )
+            )
         self.tx.insert_fill(
             fill,
             order.account_id,
@@ -177,17 +201,28 @@ def position_ts(events: list[EventRecord]) -> datetime:
 
 @contextmanager
 def unit_of_work(
-    store: Store, bus: InProcessBus, trading_tz: ZoneInfo, terms: TermsCache
+    store: Store,
+    bus: InProcessBus,
+    trading_tz: ZoneInfo,
+    terms: TermsCache,
+    cash: CashLedger | None = None,
 ) -> Iterator[Step]:
     """A step in one transaction; its events are published once it has committed.
 
-    An order event's payload is decoded for the bus only when the topic has a
-    subscriber: in a backtest most have none.
+    The cash ledger is moved as fills are booked, under the store's write lock, and
+    moved back when the step does not commit. An order event's payload is decoded for
+    the bus only when the topic has a subscriber: in a backtest most have none.
     """
-    with store.transaction() as tx:
-        step = Step(tx, trading_tz, terms)
-        yield step
-        step.flush()
+    step: Step | None = None
+    try:
+        with store.transaction() as tx:
+            step = Step(tx, trading_tz, terms, cash)
+            yield step
+            step.flush()
+    except BaseException:
+        if step is not None and cash is not None and step.cash_moves:
+            cash.undo(step.cash_moves)
+        raise
     for topic, key, event in step.published:
         if bus.has_subscribers(topic):
             payload = event if isinstance(event, dict) else orjson.loads(event.payload)

@@ -13,7 +13,7 @@ from ordergate.clock import Clock
 from ordergate.domain.enums import Side
 from ordergate.domain.errors import ConfigError, ErrorCode
 from ordergate.domain.intent import OrderIntent
-from ordergate.domain.money import ONE
+from ordergate.domain.money import ONE, ZERO
 from ordergate.engine.ports import GateContext, Rejection
 from ordergate.risk.base import no_market_data, reduces_exposure, reference_price, reject
 
@@ -36,8 +36,11 @@ class BuyingPowerConfig:
 class BuyingPowerGate:
     """Opening or adding needs ``qty × price × margin_rate`` of buying power.
 
-    Reducing intents free buying power and always pass. An unknown buying power fails
-    closed (``available=unknown``): the gate cannot give a clear yes.
+    Buying power is the account's cash (the engine's cash ledger, fed by every fill
+    and fee) less what its working orders that add exposure already reserve
+    (``GateContext.reserved_notional``, at the same margin rate). Reducing intents free
+    buying power and always pass. An unknown cash figure fails closed
+    (``available=unknown``): the gate cannot give a clear yes.
     """
 
     name = "buying_power"
@@ -52,12 +55,18 @@ class BuyingPowerGate:
         price = reference_price(intent, context.mark)
         if price is None:
             return no_market_data(intent, self.name)
-        required = intent.qty * price * self.config.margin_rate
-        available = self.available(intent.account_id)
-        if available is None:
+        rate = self.config.margin_rate
+        required = intent.qty * price * rate
+        cash = self.available(intent.account_id)
+        if cash is None:
             return reject(ErrorCode.E_RISK_BUYING_POWER, required=required, available="unknown")
+        available = cash - context.reserved_notional() * rate
         if required > available:
-            return reject(ErrorCode.E_RISK_BUYING_POWER, required=required, available=available)
+            return reject(
+                ErrorCode.E_RISK_BUYING_POWER,
+                required=required,
+                available=max(available, ZERO),
+            )
         return None
 
 

@@ -70,6 +70,10 @@ class StoreKillSwitchRepository:
         )
 
 
+#: The gates that run even with ``risk_enabled`` off: an operator's controls.
+ALWAYS_ON = frozenset({"expiry", "kill_switch", "trading_state"})
+
+
 class RiskDesk:
     """Everything a risk officer sets and watches, as one :class:`PreTradeCheck`."""
 
@@ -82,6 +86,7 @@ class RiskDesk:
         trading_day: Callable[..., str],
         buying_power: Callable[[str], Decimal | None] | None = None,
         refresh_seconds: float = 1.0,
+        enabled: bool = True,
     ) -> None:
         self.config = config or RiskConfig()
         self.clock = clock
@@ -90,7 +95,7 @@ class RiskDesk:
         yesterday = trading_day(clock.now() - timedelta(days=1))
         self.ledger = RiskLedger.from_fills(store.fills_since(yesterday))
         self._trading_day = trading_day
-        self.chain: GateChain = build_gate_chain(
+        chain = build_gate_chain(
             self.config,
             clock=clock,
             ledger=self.ledger,
@@ -98,6 +103,10 @@ class RiskDesk:
             controls=self.controls,
             buying_power=buying_power,
             trading_day=trading_day,
+        )
+        #: with risk off, only what no setting may turn off: expiry, switches, state
+        self.chain: GateChain = (
+            chain if enabled else GateChain(g for g in chain.gates if g.name in ALWAYS_ON)
         )
         self._store = store
         self._refresh_seconds = refresh_seconds

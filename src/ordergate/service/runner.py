@@ -1,10 +1,10 @@
 """Running the service: ``ordergate serve`` and a server thread for tests and benches.
 
-:func:`build_service` is the service's composition: the engine from
-:func:`ordergate.bootstrap.build_engine`, the kill-switch board (the one the engine's
-gate chain checks, or a minimal chain of expiry + kill switch when none is wired), the
-token (generated into a 0600 file next to the database when none is configured) and
-the redactor that knows every secret of the settings.
+:func:`build_service` is the service's composition: the engine and its risk desk from
+the one root (:func:`ordergate.bootstrap.build_runtime`) — the kill-switch board the
+routes set is the one the desk's gates check — the token (generated into a 0600 file
+next to the database when none is configured) and the redactor that knows every
+secret of the settings.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from ordergate.bootstrap import build_engine
+from ordergate.bootstrap import build_runtime
 from ordergate.config import Settings
 from ordergate.domain.errors import ConfigError
 from ordergate.engine.engine import ExecutionEngine
@@ -57,38 +57,8 @@ def settings_secrets(settings: Settings) -> list[str]:
 
 
 def find_board(engine: ExecutionEngine) -> Any:
-    """The kill-switch board behind the engine's gates (a ``RiskDesk`` or a chain)."""
-    desk_board = getattr(engine.gates, "board", None)
-    if desk_board is not None:
-        return desk_board
-    chain = getattr(engine.gates, "chain", engine.gates)
-    for gate in getattr(chain, "gates", ()):
-        board = getattr(gate, "board", None)
-        if board is not None and hasattr(board, "set") and hasattr(board, "list"):
-            return board
-    return None
-
-
-def attach_board(engine: ExecutionEngine) -> Any:
-    """Give an engine without gates a minimal chain (expiry, kill switch); return its board.
-
-    The switches live in memory here: the risk package's store-backed repository
-    replaces this once the composition root wires the full chain.
-    """
-    board = find_board(engine)
-    if board is not None or engine.gates is not None:
-        return board
-    from ordergate.risk import (
-        ExpiryGate,
-        GateChain,
-        InMemoryKillSwitchRepository,
-        KillSwitchBoard,
-        KillSwitchGate,
-    )
-
-    board = KillSwitchBoard(InMemoryKillSwitchRepository(), engine.clock)
-    engine.gates = GateChain([ExpiryGate(engine.clock), KillSwitchGate(board)])
-    return board
+    """The kill-switch board behind the engine's gates (the risk desk's), if any."""
+    return getattr(engine.gates, "board", None)
 
 
 def _token(settings: Settings) -> tuple[str, Path | None]:
@@ -111,8 +81,8 @@ def build_service(settings: Settings, *, host: str | None = None) -> Service:
     host = host or settings.api_host
     token, token_file = _token(settings)
     redactor = Redactor([token, *settings_secrets(settings)])
-    engine = build_engine(settings)
-    board = attach_board(engine)
+    runtime = build_runtime(settings)
+    engine, board = runtime.engine, runtime.board
     app = create_app(
         engine,
         token=token,

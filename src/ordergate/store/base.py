@@ -173,8 +173,9 @@ class UnitOfWork(Protocol):
 
     def get_order(self, order_id: str) -> Order | None: ...
     def order_by_client_id(self, client_order_id: str) -> Order | None: ...
-    def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
-        """The account's working orders in ``symbol`` (what a gate sees as pending)."""
+    def open_orders_for(self, account_id: str, symbol: str | None = None) -> list[Order]:
+        """The account's working orders in ``symbol`` (what a gate sees as pending), or
+        in every symbol when ``symbol`` is None (what buying power sees reserved)."""
         ...
 
     def record_events(self, events: Sequence[EventRecord]) -> None:

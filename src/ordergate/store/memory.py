@@ -117,12 +117,12 @@ class MemoryUnitOfWork:
         order_id = self._d.by_client.get(client_order_id)
         return None if order_id is None else self.get_order(order_id)
 
-    def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
+    def open_orders_for(self, account_id: str, symbol: str | None = None) -> list[Order]:
         orders = self._d.orders
         return [
             o.copy()
             for o in (orders[order_id] for order_id in self._d.open_ids)
-            if o.account_id == account_id and o.symbol == symbol
+            if o.account_id == account_id and (symbol is None or o.symbol == symbol)
         ]
 
     def record_events(self, events: Sequence[EventRecord]) -> None:

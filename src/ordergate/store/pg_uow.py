@@ -139,11 +139,14 @@ class PostgresUnitOfWork:
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         return self._order("client_order_id", client_order_id)
 
-    def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
-        rows = self._all(
-            f"{ORDER_SELECT} WHERE {IS_OPEN} AND account_id = %s AND symbol = %s",
-            (account_id, symbol),
-        )
+    def open_orders_for(self, account_id: str, symbol: str | None = None) -> list[Order]:
+        if symbol is None:
+            rows = self._all(f"{ORDER_SELECT} WHERE {IS_OPEN} AND account_id = %s", (account_id,))
+        else:
+            rows = self._all(
+                f"{ORDER_SELECT} WHERE {IS_OPEN} AND account_id = %s AND symbol = %s",
+                (account_id, symbol),
+            )
         return [order_from_row(row) for row in rows]
 
     def record_events(self, events: Sequence[EventRecord]) -> None:

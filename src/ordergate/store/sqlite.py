@@ -150,11 +150,16 @@ class SqliteUnitOfWork:
         ).fetchone()
         return None if row is None else order_from_row(row)
 
-    def open_orders_for(self, account_id: str, symbol: str) -> list[Order]:
-        rows = self._c.execute(
-            f"{ORDER_SELECT} WHERE {IS_OPEN} AND account_id = ? AND symbol = ?",
-            (account_id, symbol),
-        ).fetchall()
+    def open_orders_for(self, account_id: str, symbol: str | None = None) -> list[Order]:
+        if symbol is None:
+            rows = self._c.execute(
+                f"{ORDER_SELECT} WHERE {IS_OPEN} AND account_id = ?", (account_id,)
+            ).fetchall()
+        else:
+            rows = self._c.execute(
+                f"{ORDER_SELECT} WHERE {IS_OPEN} AND account_id = ? AND symbol = ?",
+                (account_id, symbol),
+            ).fetchall()
         return [order_from_row(row) for row in rows]
 
     def record_events(self, events: Sequence[EventRecord]) -> None:
