@@ -16,99 +16,27 @@ Errors an adapter raises (translated from its SDK, most specific first):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.market import Mark
-from ordergate.domain.money import ZERO, fmt
+from ordergate.domain.wire import (
+    BrokerAccount,
+    BrokerOrder,
+    BrokerPosition,
+    Execution,
+    OrderRequest,
+)
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OrderRequest:
-    """What we ask a broker to do; ``client_order_id`` is ours and makes resends safe."""
-
-    client_order_id: str
-    account_id: str
-    symbol: str
-    side: Side
-    qty: Decimal
-    order_type: OrderType
-    time_in_force: TimeInForce
-    limit_price: Decimal | None = None
-    stop_price: Decimal | None = None
-    expire_at: datetime | None = None
-    parent_client_order_id: str | None = None
-    oco_group: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "client_order_id": self.client_order_id,
-            "account_id": self.account_id,
-            "symbol": self.symbol,
-            "side": self.side.value,
-            "qty": fmt(self.qty),
-            "order_type": self.order_type.value,
-            "time_in_force": self.time_in_force.value,
-            "limit_price": fmt(self.limit_price),
-            "stop_price": fmt(self.stop_price),
-            "expire_at": None if self.expire_at is None else self.expire_at.isoformat(),
-            "parent_client_order_id": self.parent_client_order_id,
-            "oco_group": self.oco_group,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Execution:
-    """One execution as the broker reported it."""
-
-    exec_id: str
-    last_qty: Decimal
-    last_px: Decimal
-    ts: datetime
-    commission: Decimal = ZERO
-    liquidity: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BrokerOrder:
-    """The broker's view of one order, mapped to our statuses by the adapter.
-
-    ``executions`` is every execution so far (cumulative); the engine applies the ones
-    it has not seen, by ``exec_id``.
-    """
-
-    client_order_id: str
-    broker_order_id: str
-    status: OrderStatus
-    symbol: str
-    side: Side
-    qty: Decimal
-    filled_qty: Decimal = ZERO
-    avg_price: Decimal | None = None
-    executions: tuple[Execution, ...] = ()
-    reason: str = ""
-    ts: datetime | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BrokerPosition:
-    symbol: str
-    qty: Decimal
-    avg_price: Decimal = ZERO
-    account_id: str = "default"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BrokerAccount:
-    account_id: str
-    cash: Decimal
-    equity: Decimal
-    buying_power: Decimal
-    currency: str = "USD"
+__all__ = [
+    "BrokerAccount",
+    "BrokerAdapter",
+    "BrokerOrder",
+    "BrokerPosition",
+    "Execution",
+    "MarketDataSink",
+    "OrderListener",
+    "OrderRequest",
+]
 
 
 OrderListener = Callable[[BrokerOrder], None]

@@ -12,6 +12,7 @@ Exception tree (one line per leaf)::
     ├── InvalidIntent                   E_INTENT_* : the intent itself is wrong
     ├── IdempotencyConflict             E_EXEC_IDEMPOTENCY_CONFLICT
     ├── PersistenceError                E_EXEC_PERSISTENCE : the store said no; nothing sent
+    ├── SentUnrecorded                  E_EXEC_SENT_UNRECORDED : sent, the answer not recorded
     ├── IllegalTransition               E_ORDER_ILLEGAL_TRANSITION : FROM -> TO not in the table
     ├── OrderNotFound                   E_ORDER_NOT_FOUND
     ├── OrderNotCancelable              E_ORDER_NOT_CANCELABLE
@@ -57,6 +58,12 @@ class ErrorCode(Enum):
     E_EXEC_QUEUE_FULL = _Code("The submit queue is full; send again later", True)
     E_EXEC_NO_MARKET_DATA = _Code("No price is known for the symbol; mark it first", True)
     E_EXEC_DRY_RUN = _Code("Dry run: recorded, not sent to the broker", False)
+    E_EXEC_SENT_UNRECORDED = _Code(
+        "The order was sent to the broker but its answer could not be recorded: it may be "
+        "working or filled — do not send it elsewhere; resend with the same idempotency "
+        "key to read its outcome once recovery has recorded it",
+        True,
+    )
     # --- orders ---
     E_ORDER_NOT_FOUND = _Code("No such order", False)
     E_ORDER_NOT_CANCELABLE = _Code("The order is already final and cannot be canceled", False)
@@ -149,6 +156,16 @@ class IdempotencyConflict(OrderGateError):
 
 class PersistenceError(OrderGateError):
     default_code = ErrorCode.E_EXEC_PERSISTENCE
+
+
+class SentUnrecorded(OrderGateError):
+    """After the broker was called, recording what it answered failed (disk full, the
+    database gone). The order exists at the broker, or may: never "nothing was sent".
+    Its intent and ``SUBMITTED`` state were durable before the call, so the same key
+    replays it, and tracking or startup recovery records the answer by looking the
+    order up by ``client_order_id`` once the store can write."""
+
+    default_code = ErrorCode.E_EXEC_SENT_UNRECORDED
 
 
 class IllegalTransition(OrderGateError):

@@ -26,15 +26,17 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from ordergate.brokers.base import BrokerOrder, OrderRequest
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import (
     BrokerError,
     InvalidIntent,
+    PersistenceError,
+    SentUnrecorded,
 )
 from ordergate.domain.intent import OrderIntent, check_not_expired
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
+from ordergate.domain.wire import BrokerOrder, OrderRequest
 from ordergate.engine.submitting import attempt_submit, send_with_retry
 from ordergate.store.base import DuplicateKey, StaleOrder
 
@@ -64,7 +66,14 @@ def submit_basket(
             settled[order.order_id] = None  # rejected or refused: recorded already
         else:
             failed.append((order, request, outcome))
-    settled.update(_apply_receipts(engine, sent))
+    try:
+        settled.update(_apply_receipts(engine, sent))
+    except PersistenceError as exc:
+        raise SentUnrecorded(
+            f"{len(sent)} order(s) of the basket were sent but their receipts could not be "
+            f"recorded: {exc.message}",
+            context={"order_ids": ",".join(order.order_id for order, _, _ in sent)},
+        ) from exc
     for order, request, error in failed:  # after the receipts: retries may wait seconds
         settled[order.order_id] = send_with_retry(engine, order, request, first=error)
     return [

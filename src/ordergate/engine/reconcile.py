@@ -26,9 +26,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ordergate.brokers.base import BrokerOrder, BrokerPosition
 from ordergate.domain.enums import OrderStatus, OrderType
 from ordergate.domain.money import ZERO, fmt
+from ordergate.domain.wire import BrokerOrder, BrokerPosition
 from ordergate.engine.reconcile_log import ReconcileLog, reconcile_log_for
 from ordergate.store.base import OrderQuery
 
@@ -163,7 +163,7 @@ def _orders(
                 )
             )
     for cid, view in by_cid.items():
-        if view.raw.get("parent_client_order_id"):
+        if view.parent_client_order_id:
             continue  # an attached SL/TP: checked with the brackets
         known = engine.store.order_by_client_id(cid)
         where = "unknown here" if known is None else f"{known.status} here"
@@ -218,9 +218,8 @@ def _brackets(
     held = {(p.account_id, p.symbol) for p in engine.store.positions(account_id) if p.qty != 0}
     children: dict[str, list[BrokerOrder]] = {}
     for view in theirs:
-        parent = view.raw.get("parent_client_order_id")
-        if parent:
-            children.setdefault(str(parent), []).append(view)
+        if view.parent_client_order_id:
+            children.setdefault(view.parent_client_order_id, []).append(view)
     query = OrderQuery(status=("FILLED",), account_id=account_id, limit=10_000)
     for order in engine.store.list_orders(query):
         if (order.account_id, order.symbol) not in held or order.avg_fill_price is None:
@@ -236,15 +235,8 @@ def _brackets(
             if offset is None:
                 continue
             expected = order.avg_fill_price * (1 + Decimal(str(offset)))
-            out += _check_leg(order, leg, expected, [k for k in kids if _type(k) is kind])
+            out += _check_leg(order, leg, expected, [k for k in kids if k.order_type is kind])
     return out
-
-
-def _type(view: BrokerOrder) -> OrderType | None:
-    try:
-        return OrderType(str(view.raw.get("order_type")))
-    except ValueError:
-        return None
 
 
 def _check_leg(
@@ -260,9 +252,7 @@ def _check_leg(
                 None,
             )
         ]
-    raw = legs[0].raw
-    text = raw.get("stop_price") if leg == "SL" else raw.get("limit_price")
-    price = Decimal(str(text)) if text is not None else None
+    price = legs[0].stop_price if leg == "SL" else legs[0].limit_price
     if price is not None and expected.quantize(price) == price:
         return []
     return [

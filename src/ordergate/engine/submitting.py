@@ -14,6 +14,11 @@ what the failure says about the order:
   only when the broker dedupes on ``client_order_id``; otherwise the order stays
   ``SUBMITTED`` and tracking or recovery settles it. Never assume a reject.
 
+A failure to record anything once the broker may have the order (its receipt, a
+reject, a failed attempt that may have arrived) is never "nothing was sent": it is
+:class:`~ordergate.domain.errors.SentUnrecorded` with the order's ids, and tracking or
+recovery records the broker's answer once the store can write.
+
 Retries follow the engine's :class:`~ordergate.resilience.retry.RetryPolicy`
 (seed 001: 1 s, 2 s, 4 s). When they are spent on attempts that provably did not
 arrive, the order is ``FAILED`` with ``E_EXEC_RETRIES_EXHAUSTED``; an order that may
@@ -26,7 +31,6 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from ordergate.brokers.base import BrokerOrder, OrderRequest
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import (
     BrokerError,
@@ -34,6 +38,8 @@ from ordergate.domain.errors import (
     BrokerTimeout,
     ErrorCode,
     OrderGateError,
+    PersistenceError,
+    SentUnrecorded,
 )
 from ordergate.domain.events import (
     CIRCUIT_OPEN_TOPIC,
@@ -41,6 +47,7 @@ from ordergate.domain.events import (
     OrderRejected,
     SubmitAttemptFailed,
 )
+from ordergate.domain.wire import BrokerOrder, OrderRequest
 
 if TYPE_CHECKING:
     from ordergate.domain.order import Order
@@ -56,12 +63,39 @@ _SENDABLE = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
 Attempt = BrokerOrder | BrokerError | None
 
 
+#: Errors that prove the broker never received the call.
+_NOT_RECEIVED = frozenset({ErrorCode.E_EXEC_CIRCUIT_OPEN, ErrorCode.E_EXEC_BROKER_UNAVAILABLE})
+
+
+def sent_unrecorded(order: Order, exc: PersistenceError, answer: str) -> SentUnrecorded:
+    """The outcome of a send whose answer the store would not take."""
+    log.error(
+        "order sent but its answer could not be recorded; recovery will record it",
+        order_id=order.order_id,
+        client_order_id=order.client_order_id,
+        broker_answer=answer,
+        error=exc.message,
+    )
+    return SentUnrecorded(
+        f"order {order.order_id} was sent to the broker ({answer}) but recording the "
+        f"answer failed: {exc.message}",
+        context={
+            "order_id": order.order_id,
+            "client_order_id": order.client_order_id,
+            "broker_answer": answer,
+        },
+    )
+
+
 def attempt_submit(engine: ExecutionEngine, order: Order, request: OrderRequest) -> Attempt:
     """Call the broker once; record a definitive answer (a reject, a full queue) at once."""
     try:
         return engine.policy.call("submit", lambda: engine.broker.submit(request))
     except BrokerRejected as exc:
-        _record_reject(engine, order, exc)
+        try:
+            _record_reject(engine, order, exc)
+        except PersistenceError as failure:
+            raise sent_unrecorded(order, failure, "rejected") from failure
         return None
     except BrokerError as exc:
         return exc
@@ -87,8 +121,33 @@ def send_with_retry(
     ``first`` is the error of a first attempt made elsewhere (a basket's): the loop
     goes on from it, looking the order up before any resend. Returns the order as its
     receipt left it, or None when it ended otherwise (rejected, failed, unknown): the
-    caller then reads it from the store.
+    caller then reads it from the store. Raises :class:`SentUnrecorded` when the store
+    fails once the broker may have the order.
     """
+    progress = _Progress(first is not None and first.code not in _NOT_RECEIVED)
+    try:
+        return _send_loop(engine, order, request, first, progress)
+    except PersistenceError as exc:
+        if not progress.reached:
+            raise  # nothing reached the broker: "nothing was sent" is the truth
+        raise sent_unrecorded(order, exc, progress.answer) from exc
+
+
+class _Progress:
+    """How far a send got: whether the broker may have the order, and what it said."""
+
+    def __init__(self, reached: bool) -> None:
+        self.reached = reached
+        self.answer = "unknown" if reached else "not sent"
+
+
+def _send_loop(
+    engine: ExecutionEngine,
+    order: Order,
+    request: OrderRequest,
+    first: BrokerError | None,
+    progress: _Progress,
+) -> Settled | None:
     retry = engine.retry
     attempt = first_attempt = max(order.attempts, 1)
     maybe_received = False
@@ -99,10 +158,13 @@ def send_with_retry(
             if outcome is None:
                 return None
         if isinstance(outcome, BrokerOrder):
+            progress.reached, progress.answer = True, outcome.status.value
             # the order as we recorded it, unless a failed attempt was recorded since
             known = order if attempt == first_attempt else None
             return engine.apply_broker_view(outcome, known)
         error, outcome = outcome, None
+        if error.code not in _NOT_RECEIVED:
+            progress.reached, progress.answer = True, f"unknown after {error.code.name}"
 
         if error.code is ErrorCode.E_EXEC_CIRCUIT_OPEN:
             if maybe_received:
@@ -118,6 +180,7 @@ def send_with_retry(
         if error.code is not ErrorCode.E_EXEC_BROKER_UNAVAILABLE:
             view, looked = _look_up(engine, request.client_order_id)
             if view is not None:
+                progress.answer = view.status.value
                 return engine.apply_broker_view(view)  # it arrived: only the answer was lost
             if not looked:
                 if not engine.broker.dedupes_client_order_id:

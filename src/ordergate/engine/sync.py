@@ -17,13 +17,13 @@ from decimal import Decimal
 
 import structlog
 
-from ordergate.brokers.base import BrokerOrder, Execution
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import ErrorCode, IllegalTransition
 from ordergate.domain.events import OrderAccepted, OrderCanceled, OrderExpired, OrderRejected
 from ordergate.domain.fills import Fill
 from ordergate.domain.money import ZERO, fmt
 from ordergate.domain.order import Order
+from ordergate.domain.wire import BrokerOrder, Execution
 from ordergate.engine.recorder import Step
 
 log = structlog.get_logger("ordergate.engine")

@@ -20,11 +20,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ordergate.brokers.base import Execution, OrderRequest
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO, fmt
 from ordergate.domain.positions import Position
+from ordergate.domain.wire import Execution, OrderRequest
 from ordergate.exchange.faults import RequestFaults
 from ordergate.exchange.orders import XOrder
 from ordergate.sim.fees import FeeModel, PerShareFee

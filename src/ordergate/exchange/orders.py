@@ -8,9 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ordergate.brokers.base import Execution, OrderRequest
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.money import ZERO
+from ordergate.domain.wire import Execution, OrderRequest
 from ordergate.exchange.protocol import (
     execution_from_json,
     execution_to_json,

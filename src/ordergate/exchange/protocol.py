@@ -40,17 +40,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from ordergate.brokers.base import (
+from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from ordergate.domain.money import fmt
+from ordergate.domain.wire import (
     BrokerAccount,
     BrokerOrder,
     BrokerPosition,
     Execution,
     OrderRequest,
 )
-from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
-from ordergate.domain.money import fmt
 
 FAULT_HEADER = "X-Fault"
 API = "/v1"
@@ -140,8 +140,31 @@ def order_from_json(data: dict[str, Any]) -> BrokerOrder:
         executions=tuple(execution_from_json(e) for e in data.get("executions", ())),
         reason=str(data.get("reason") or ""),
         ts=_ts(data.get("ts")),
+        order_type=_enum(OrderType, data.get("order_type")),
+        time_in_force=_enum(TimeInForce, data.get("time_in_force")),
+        limit_price=_dec(data.get("limit_price")),
+        stop_price=_dec(data.get("stop_price")),
+        parent_client_order_id=_text(data.get("parent_client_order_id")),
+        oco_group=_text(data.get("oco_group")),
+        account_id=_text(data.get("account_id")),
         raw=dict(data),
     )
+
+
+E = TypeVar("E", OrderType, TimeInForce)
+
+
+def _enum(kind: type[E], value: Any) -> E | None:
+    if value is None or value == "":
+        return None
+    try:
+        return kind(str(value))
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 def position_from_json(data: dict[str, Any]) -> BrokerPosition:

@@ -41,6 +41,8 @@ _BY_CODE = {
     ErrorCode.E_API_NOT_FOUND: 404,
     ErrorCode.E_API_TOO_LARGE: 413,
     ErrorCode.E_API_INTERNAL: 500,
+    # sent, its answer not yet recorded: accepted, not failed (the body names the order)
+    ErrorCode.E_EXEC_SENT_UNRECORDED: 202,
 }
 #: Most specific first: the first matching type decides.
 _BY_TYPE: tuple[tuple[type[OrderGateError], int], ...] = (

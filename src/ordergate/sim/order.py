@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from ordergate.brokers.base import BrokerOrder, Execution, OrderRequest
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.money import ZERO
+from ordergate.domain.wire import BrokerOrder, Execution, OrderRequest
 
 
 @dataclass(slots=True, eq=False)
@@ -50,4 +50,11 @@ class VenueOrder:
             executions=tuple(self.executions),
             reason=self.reason,
             ts=self.ts,
+            order_type=self.request.order_type,
+            time_in_force=self.request.time_in_force,
+            limit_price=self.request.limit_price,
+            stop_price=self.request.stop_price,
+            parent_client_order_id=self.request.parent_client_order_id,
+            oco_group=self.request.oco_group,
+            account_id=self.request.account_id,
         )
