@@ -236,3 +236,25 @@ def test_the_composition_root_gives_the_engine_the_desk_s_tick_sizes() -> None:
     engine = build_engine(settings)
     assert engine.instruments is not None
     assert engine.instruments.tick_size("ANY") == D("0.05")
+
+
+def test_reconcile_on_the_paper_broker_sees_both_working_legs(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
+    """Reconcile reads the broker's typed fields (type, prices, parent), not its raw
+    message: the paper broker sends none, and its working SL and TP still match."""
+    from ordergate.engine.reconcile import ReconcileStatus, reconcile
+
+    engine = ExecutionEngine(store, PaperBroker(clock=clock), clock=clock, ids=SequentialIds())
+    engine.mark("AAPL", "150")
+    report = engine.submit(entry())
+    assert report.status is OrderStatus.FILLED
+    legs = children(engine, report.order_id)
+    assert {leg.status for leg in legs.values()} == {OrderStatus.ACCEPTED}
+    result = reconcile(engine)
+    assert result.status is ReconcileStatus.MATCHED, result.to_dict()
+    # and a leg missing at the broker is still found
+    engine.broker.cancel(legs[OrderType.STOP].client_order_id)
+    missing = reconcile(engine)
+    kinds = {m.kind for m in missing.mismatches}
+    assert ReconcileStatus.MISSING_SL_TP in kinds

@@ -182,12 +182,14 @@ class Order:
                 if previous is not S.ACCEPTED:
                     self._move(S.ACCEPTED)
                 self.broker_order_id = broker_order_id or self.broker_order_id
+                self._submit_resolved(previous)
             case OrderRejected(code=code, message=message):
                 self._move(S.REJECTED)
                 self.error_code, self.error_message = code.name, message
             case OrderFilled(fill=fill, broker_order_id=broker_order_id):
                 self._fill(fill)
                 self.broker_order_id = self.broker_order_id or broker_order_id
+                self._submit_resolved(previous)
             case OrderCancelRequested(reason=reason):
                 self._move(S.PENDING_CANCEL)
                 self.reason = reason
@@ -206,6 +208,12 @@ class Order:
         self.updated_at = event.ts
         self.version += 1
         return previous
+
+    def _submit_resolved(self, previous: OrderStatus) -> None:
+        """The broker has the order: a failed submit attempt's error (a timeout whose
+        look-up then found it) no longer describes it. The attempt stays in the events."""
+        if previous in (S.PENDING, S.SUBMITTED) and self.error_code:
+            self.error_code, self.error_message = "", ""
 
     def _move(self, target: OrderStatus) -> None:
         check_transition(self.status, target)

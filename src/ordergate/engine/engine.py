@@ -19,7 +19,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -439,7 +439,10 @@ class ExecutionEngine(EngineQueries):
         follow_up: list[tuple[Order, list[tuple[Order, OrderIntent]], list[str]]] = []
         settled: dict[str, Settled | None] = {}
         with self._step() as step:
-            for view, known in views:
+            for given, known in views:
+                view = given  # the broker's words are kept redacted (seed 000)
+                if given.reason:
+                    view = replace(given, reason=self.redactor.reason(given.reason))
                 order = known or step.tx.order_by_client_id(view.client_order_id)
                 if order is None:
                     log.warning(

@@ -72,6 +72,8 @@ class ReconcileReport:
     status: ReconcileStatus
     mismatches: tuple[Mismatch, ...]
     checked: dict[str, int] = field(default_factory=dict)
+    #: the order this report is about (one run after its hard timeout), if any
+    order_id: str | None = None
 
     @property
     def requires_manual_resolution(self) -> bool:
@@ -85,6 +87,7 @@ class ReconcileReport:
             "requires_manual_resolution": self.requires_manual_resolution,
             "mismatches": [m.to_dict() for m in self.mismatches],
             "checked": self.checked,
+            "order_id": self.order_id,
         }
 
 
@@ -108,6 +111,68 @@ def reconcile(
     found += _orders(engine, ours_open, broker_open)
     found += _positions(engine, account_id, broker_positions)
     found += _brackets(engine, account_id, broker_open)
+    checked = {
+        "open_orders": len(ours_open),
+        "broker_open_orders": len(broker_open),
+        "broker_positions": len(broker_positions),
+    }
+    return _report(engine, found, checked, None, log if persist else None, persist)
+
+
+def reconcile_order(
+    engine: ExecutionEngine, order_id: str, *, log: ReconcileLog | None = None
+) -> ReconcileReport:
+    """Reconcile one order (seed 004: after its hard timeout): the broker's view of it,
+    looked up once by ``client_order_id``, and the position in its symbol. The report
+    is persisted with the order's id, and its event is keyed by it."""
+    broker = engine.broker
+    order = engine.order(order_id)
+    view = engine.policy.call("fetch_order", lambda: broker.fetch_order(order.client_order_id))
+    positions = [
+        p
+        for p in engine.policy.call("fetch_positions", broker.fetch_positions)
+        if p.symbol == order.symbol and p.account_id == order.account_id
+    ]
+    found: list[Mismatch] = []
+    if view is None:
+        if order.broker_order_id:  # the broker acknowledged it once: it cannot be unknown
+            found.append(
+                Mismatch(
+                    ReconcileStatus.MISMATCH,
+                    order.order_id,
+                    f"order {order.order_id} is {order.status} here but unknown to the broker",
+                    order.status.value,
+                    None,
+                )
+            )
+    elif view.status.is_open != order.status.is_open or view.filled_qty != order.filled_qty:
+        found.append(
+            Mismatch(
+                ReconcileStatus.MISMATCH,
+                order.order_id,
+                f"order {order.order_id} is {order.status} with {fmt(order.filled_qty)} filled "
+                f"here, {view.status} with {fmt(view.filled_qty)} filled at the broker",
+                f"{order.status.value} {fmt(order.filled_qty)}",
+                f"{view.status.value} {fmt(view.filled_qty)}",
+            )
+        )
+    found += [
+        m
+        for m in _positions(engine, order.account_id, positions)
+        if m.subject == f"{order.account_id}/{order.symbol}"
+    ]
+    checked = {"orders": 1, "broker_positions": len(positions)}
+    return _report(engine, found, checked, order.order_id, log, True)
+
+
+def _report(
+    engine: ExecutionEngine,
+    found: list[Mismatch],
+    checked: dict[str, int],
+    order_id: str | None,
+    log: ReconcileLog | None,
+    persist: bool,
+) -> ReconcileReport:
     kinds = {m.kind for m in found}
     if not found:
         status = ReconcileStatus.MATCHED
@@ -121,16 +186,13 @@ def reconcile(
         created_at=now,
         status=status,
         mismatches=tuple(found),
-        checked={
-            "open_orders": len(ours_open),
-            "broker_open_orders": len(broker_open),
-            "broker_positions": len(broker_positions),
-        },
+        checked=checked,
+        order_id=order_id,
     )
     if persist:
         (log or reconcile_log_for(engine.store)).save(report.to_dict())
         with engine._step() as step:
-            step.emit(RECONCILE_TOPIC, report.report_id, report.to_dict(), now)
+            step.emit(RECONCILE_TOPIC, order_id or report.report_id, report.to_dict(), now)
     return report
 
 

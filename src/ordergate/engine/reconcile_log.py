@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -23,6 +24,10 @@ class ReconcileLog(Protocol):
 
     def latest(self, limit: int = 20) -> list[dict[str, Any]]: ...
 
+    def for_order(self, order_id: str) -> list[dict[str, Any]]:
+        """The reports linked to ``order_id``, oldest first."""
+        ...
+
 
 class MemoryReconcileLog:
     """For ``:memory:`` stores and tests."""
@@ -35,6 +40,9 @@ class MemoryReconcileLog:
 
     def latest(self, limit: int = 20) -> list[dict[str, Any]]:
         return list(reversed(self.reports[-limit:]))
+
+    def for_order(self, order_id: str) -> list[dict[str, Any]]:
+        return [r for r in self.reports if r.get("order_id") == order_id]
 
 
 class SqliteReconcileLog:
@@ -52,15 +60,9 @@ class SqliteReconcileLog:
             try:
                 conn.execute(
                     "INSERT INTO reconcile_reports (report_id, created_at, status, "
-                    "requires_manual_resolution, mismatches, payload) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        report["report_id"],
-                        report["created_at"],
-                        report["status"],
-                        int(bool(report["requires_manual_resolution"])),
-                        json.dumps(report["mismatches"]),
-                        json.dumps(report),
-                    ),
+                    "requires_manual_resolution, mismatches, payload, order_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    _row(report),
                 )
             finally:
                 conn.close()
@@ -81,6 +83,20 @@ class SqliteReconcileLog:
             raise PersistenceError(f"cannot read reconciliation reports: {exc}") from exc
         return [json.loads(row[0]) for row in rows]
 
+    def for_order(self, order_id: str) -> list[dict[str, Any]]:
+        try:
+            conn = self._connect()
+            try:
+                rows = conn.execute(
+                    "SELECT payload FROM reconcile_reports WHERE order_id = ? ORDER BY created_at",
+                    (order_id,),
+                ).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise PersistenceError(f"cannot read reconciliation reports: {exc}") from exc
+        return [json.loads(row[0]) for row in rows]
+
 
 class PooledReconcileLog:
     """The ``reconcile_reports`` table through a store's pooled ``connection()``
@@ -93,16 +109,9 @@ class PooledReconcileLog:
         with self._connection() as conn:
             conn.execute(
                 "INSERT INTO reconcile_reports (report_id, created_at, status, "
-                "requires_manual_resolution, mismatches, payload) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (
-                    report["report_id"],
-                    report["created_at"],
-                    report["status"],
-                    int(bool(report["requires_manual_resolution"])),
-                    json.dumps(report["mismatches"]),
-                    json.dumps(report),
-                ),
+                "requires_manual_resolution, mismatches, payload, order_id) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                _row(report),
             )
 
     def latest(self, limit: int = 20) -> list[dict[str, Any]]:
@@ -113,13 +122,41 @@ class PooledReconcileLog:
             ).fetchall()
         return [json.loads(row[0]) for row in rows]
 
+    def for_order(self, order_id: str) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT payload FROM reconcile_reports WHERE order_id = %s ORDER BY created_at",
+                (order_id,),
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+
+def _row(report: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        report["report_id"],
+        report["created_at"],
+        report["status"],
+        int(bool(report["requires_manual_resolution"])),
+        json.dumps(report["mismatches"]),
+        json.dumps(report),
+        report.get("order_id"),
+    )
+
+
+#: the in-memory log of each store that has no table (kept as long as the store lives)
+_MEMORY_LOGS: weakref.WeakKeyDictionary[object, MemoryReconcileLog] = weakref.WeakKeyDictionary()
+
 
 def reconcile_log_for(store: object) -> ReconcileLog:
-    """The log that belongs with ``store``: its SQLite file, its pool, else memory."""
+    """The log that belongs with ``store``: its SQLite file, its pool, else one in
+    memory that lives as long as the store."""
     path = getattr(store, "path", None)
     if isinstance(path, str) and path != ":memory:":
         return SqliteReconcileLog(path)
     connection = getattr(store, "connection", None)
     if callable(connection) and str(getattr(store, "url", "")).startswith("postgres"):
         return PooledReconcileLog(connection)
-    return MemoryReconcileLog()
+    log = _MEMORY_LOGS.get(store)
+    if log is None:
+        log = _MEMORY_LOGS[store] = MemoryReconcileLog()
+    return log

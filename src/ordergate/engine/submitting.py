@@ -227,7 +227,8 @@ def _record_reject(engine: ExecutionEngine, order: Order, exc: BrokerRejected) -
     with engine._step() as step:
         current = engine._reload(step, order.order_id)
         if current.status is OrderStatus.SUBMITTED:
-            event = OrderRejected(ts=engine.clock.now(), code=exc.code, message=exc.message)
+            message = engine.redactor.reason(exc.message)
+            event = OrderRejected(ts=engine.clock.now(), code=exc.code, message=message)
             step.record(current, event)
 
 

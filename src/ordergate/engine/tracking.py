@@ -9,6 +9,10 @@ fill that arrives after that is still applied — the order becomes ``FILLED`` w
 ``late=true`` — so a timed-out order stays watched for ``late_grace`` seconds more.
 Attached stop-loss and take-profit orders rest on purpose and never time out.
 
+Once a timed-out order has ended, it is reconciled by itself (seed 004, scenario 3:
+the broker's view of it and the position in its symbol, looked up once), and the
+report is kept linked to the order (``reconcile_order``).
+
 A cancel the broker did not confirm is sent again every ``cancel_retry`` seconds.
 :meth:`OrderTracker.tick` does one pass (tests drive it with a simulated clock);
 :meth:`OrderTracker.start` runs it on a daemon thread.
@@ -26,6 +30,7 @@ import structlog
 from ordergate.domain.enums import OrderStatus, TimeInForce
 from ordergate.domain.errors import OrderGateError
 from ordergate.domain.order import Order
+from ordergate.engine.reconcile import reconcile_order
 from ordergate.store.base import OrderQuery, Store
 
 if TYPE_CHECKING:
@@ -89,6 +94,10 @@ class OrderTracker:
         self.ownership = ownership
         self._late_watch: dict[str, datetime] = {}
         self._cancel_sent: dict[str, datetime] = {}
+        #: timed out, not yet reconciled (done once the order has ended)
+        self._to_reconcile: set[str] = set()
+        #: the reports made after a hard timeout, by order id
+        self.timeout_reports: dict[str, str] = {}
         self._last_full_poll: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -126,7 +135,32 @@ class OrderTracker:
                 del self._late_watch[order_id]
             elif poll_all and watched is not None and watched.status.is_terminal:
                 self._poll(order_id, watched.client_order_id, result)
+        self._reconcile_timed_out()
         return result
+
+    def _reconcile_timed_out(self) -> None:
+        """Reconcile every timed-out order that has ended since (once each)."""
+        for order_id in sorted(self._to_reconcile):
+            order = self.engine.store.get_order(order_id)
+            if order is None:
+                self._to_reconcile.discard(order_id)
+                continue
+            if not order.status.is_terminal:
+                continue
+            try:
+                report = reconcile_order(self.engine, order_id)
+            except OrderGateError as exc:  # the broker or the store said no: next tick
+                log.warning("reconcile after timeout failed", order_id=order_id, error=str(exc))
+                continue
+            self._to_reconcile.discard(order_id)
+            self.timeout_reports[order_id] = report.report_id
+            log.info(
+                "reconciled after hard timeout",
+                order_id=order_id,
+                report_id=report.report_id,
+                status=report.status.value,
+                requires_manual_resolution=report.requires_manual_resolution,
+            )
 
     def _safety_poll_due(self, now: datetime) -> bool:
         last = self._last_full_poll
@@ -155,6 +189,8 @@ class OrderTracker:
             log.warning("hard-timeout cancel failed", order_id=order.order_id, error=str(exc))
             return
         result.timed_out.append(order.order_id)
+        if (reason or TIMEOUT_REASON) == TIMEOUT_REASON:
+            self._to_reconcile.add(order.order_id)
         if report.status is not OrderStatus.FILLED:
             self._late_watch.setdefault(order.order_id, now)
         if report.status.is_terminal:

@@ -28,6 +28,11 @@ SENSITIVE_KEY = re.compile(
 )
 #: Bearer credentials in free text (an echoed header, a URL) even when the value is unknown.
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+#: ``api_key=abc123`` or ``password: hunter2`` inside free text: the key kept, the value masked.
+_KEY_VALUE = re.compile(
+    r"(?i)\b([\w-]*(?:passw(?:or)?d|passphrase|secret|token|api[_-]?key|authori[sz]ation|"
+    r"credential|private[_-]?key|cookie)[\w-]*)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
+)
 #: Secrets shorter than this are not scrubbed by value: masking "a" everywhere would
 #: destroy every log line while protecting nothing (such a token is refused anyway).
 MIN_SECRET_LENGTH = 6
@@ -54,6 +59,15 @@ class Redactor:
                 value = value.replace(secret, MASK)
         if "earer" in value or "EARER" in value:
             value = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", value)
+        return value
+
+    def reason(self, value: str) -> str:
+        """A broker's free-text reason as we keep it (seed 000: "include broker reason in
+        redacted form"): known secrets and bearer credentials masked, and the value of
+        any credential-named ``key=value`` or ``key: value`` pair in it."""
+        value = self.text(value)
+        if "=" in value or ":" in value:
+            value = _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", value)
         return value
 
     def contains_secret(self, value: str) -> bool:
