@@ -23,7 +23,7 @@ from ordergate.bus.memory import Event, InProcessBus
 from ordergate.clock import Clock, IdGenerator, SystemClock
 from ordergate.config import Settings
 from ordergate.domain.enums import TradingMode
-from ordergate.domain.errors import ConfigError, OrderGateError
+from ordergate.domain.errors import ConfigError
 from ordergate.engine.cash import CashLedger
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.engine.ownership import Ownership
@@ -59,6 +59,27 @@ def build_store(settings: Settings) -> Store:
         store = SqliteStore(path, synchronous=settings.sqlite_synchronous)
     store.migrate()
     return store
+
+
+def dry_run_settings(settings: Settings) -> Settings:
+    """A dry run's settings: its own store (``dry_run_database_url``, by default the
+    SQLite file beside the real one with ``.dryrun`` in its name), so that nothing it
+    simulates touches the real orders, positions, cash or risk counters — and what it
+    did survives a restart."""
+    url = settings.dry_run_database_url
+    if url is None:
+        path = settings.sqlite_path
+        if path is None:
+            raise ConfigError(
+                "dry_run on a PostgreSQL store needs its own dry_run_database_url "
+                "(a dry run never writes into the real database)"
+            )
+        if path == ":memory:":
+            url = "sqlite:///:memory:"
+        else:
+            real = Path(path)
+            url = f"sqlite:///{real.with_name(real.stem + '.dryrun' + (real.suffix or '.db'))}"
+    return settings.model_copy(update={"database_url": url})
 
 
 def build_paper_broker(settings: Settings, clock: Clock, *, persistent: bool = True) -> PaperBroker:
@@ -202,18 +223,12 @@ class Runtime:
         return None if self.desk is None else self.desk.board
 
 
-def starting_cash(settings: Settings, broker: BrokerAdapter) -> Decimal:
-    """Where the cash ledger starts: the paper account's cash, or in LIVE the broker's
-    account as it reports itself (``account_equity`` when it reports nothing)."""
-    if settings.mode is not TradingMode.LIVE:
-        return settings.paper_starting_cash
-    try:
-        return broker.fetch_account().cash
-    except OrderGateError as exc:
-        log.warning(
-            "broker account not available; cash ledger starts at account_equity", error=exc.message
-        )
+def starting_cash(settings: Settings) -> Decimal:
+    """Where the cash ledger starts: the paper account's cash; in LIVE ``account_equity``
+    until the broker's own account is read (``ExecutionEngine.check_cash`` at start)."""
+    if settings.mode is TradingMode.LIVE and not settings.dry_run:
         return settings.account_equity
+    return settings.paper_starting_cash
 
 
 def build_runtime(
@@ -235,13 +250,17 @@ def build_runtime(
     replaces the desk (a test's own check); ``risk`` replaces the settings' ``risk``
     block; ``cash`` the starting cash."""
     clock = clock or SystemClock()
+    if settings.dry_run:
+        settings = dry_run_settings(settings)
+        if broker is None:  # the paper venue, simulating from the live marks
+            broker = build_paper_broker(settings, clock)
     store = store or build_store(settings)
     broker = broker or build_broker(settings, clock)
     config = EngineConfig(
         mode=settings.mode, dry_run=settings.dry_run, trading_timezone=settings.trading_timezone
     )
     trading_day = trading_day_in(settings.trading_timezone)
-    ledger = CashLedger(starting_cash(settings, broker) if cash is None else cash)
+    ledger = CashLedger(starting_cash(settings) if cash is None else cash)
     desk = None
     if gates is None:
         desk = build_risk_desk(settings, store, clock, trading_day, cash=ledger, risk=risk)

@@ -35,8 +35,13 @@ class Settings(BaseSettings):
     #: SQLite ``synchronous``: FULL survives power loss, NORMAL only a process crash.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     mode: TradingMode = TradingMode.PAPER
-    #: LIVE with dry_run records everything and calls no broker (seed 003).
+    #: Seed 003's dry run: every order is gated and recorded, then filled on the paper
+    #: venue (the paper fill and fee models) against the live marks; no broker is called
+    #: and the real store is not touched — a dry run keeps its own.
     dry_run: bool = False
+    #: The dry run's store; default: the SQLite file beside ``database_url`` with
+    #: ``.dryrun`` in its name (required on PostgreSQL).
+    dry_run_database_url: str | None = None
     account_id: str = "default"
     #: Daily P&L and daily limits roll over at midnight here.
     trading_timezone: str = "UTC"

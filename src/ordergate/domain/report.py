@@ -33,6 +33,8 @@ class ExecutionReport:
     error_message: str = ""
     late: bool = False
     replayed: bool = False
+    #: a dry run's order: its fills were simulated on the paper venue, nothing was sent
+    simulated: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -41,7 +43,12 @@ class ExecutionReport:
 
     @classmethod
     def of(
-        cls, order: Order, fills: tuple[Fill, ...], *, replayed: bool = False
+        cls,
+        order: Order,
+        fills: tuple[Fill, ...],
+        *,
+        replayed: bool = False,
+        simulated: bool = False,
     ) -> ExecutionReport:
         return cls(
             order_id=order.order_id,
@@ -57,6 +64,7 @@ class ExecutionReport:
             error_message=order.error_message,
             late=order.late,
             replayed=replayed,
+            simulated=simulated,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +92,7 @@ class ExecutionReport:
             "error_message": self.error_message or None,
             "late": self.late,
             "replayed": self.replayed,
+            "simulated": self.simulated,
         }
 
 

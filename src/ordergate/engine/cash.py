@@ -148,6 +148,14 @@ class CashLedger:
     def compare(self, account_id: str, broker_cash: Decimal, tolerance: Decimal) -> CashCheck:
         return CashCheck(account_id, self.cash(account_id), broker_cash, tolerance)
 
+    def calibrate(self, account_id: str, broker_cash: Decimal) -> None:
+        """Move the account's start so that its cash is the broker's (LIVE, at start:
+        the broker's account is the truth of what the account holds)."""
+        with self._lock:
+            current = self._cash.get(account_id, self.starting_cash(account_id))
+            self._start[account_id] = self.starting_cash(account_id) + broker_cash - current
+            self._cash[account_id] = broker_cash
+
 
 def reference(order: Order) -> Decimal | None:
     """The price an order's reservation is valued at: its limit, else its stop, else

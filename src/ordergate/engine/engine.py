@@ -34,7 +34,6 @@ from ordergate.domain.enums import OrderStatus, TradingMode
 from ordergate.domain.errors import (
     BrokerError,
     BrokerRejected,
-    ErrorCode,
     IdempotencyConflict,
     OrderGateError,
     OrderNotCancelable,
@@ -46,7 +45,6 @@ from ordergate.domain.events import (
     OrderCanceled,
     OrderCancelRejected,
     OrderCancelRequested,
-    OrderFailed,
     OrderRejected,
     OrderSubmitted,
 )
@@ -58,7 +56,7 @@ from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.basket import submit_basket
 from ordergate.engine.brackets import bracket_children, oco_group, open_oco_siblings
-from ordergate.engine.cash import CashLedger, reserved_notional
+from ordergate.engine.cash import CashCheck, CashLedger, reserved_notional
 from ordergate.engine.payloads import TermsCache
 from ordergate.engine.ports import (
     BrokerCallPolicy,
@@ -90,7 +88,9 @@ class EngineConfig:
     """How the engine behaves; built from settings by the composition root."""
 
     mode: TradingMode = TradingMode.PAPER
-    #: LIVE with dry_run records and reports everything and calls no broker (seed 003).
+    #: Seed 003's dry run: the composition root gives the engine the paper venue and a
+    #: store of its own instead of the broker and the real store; every report says
+    #: ``simulated``. Nothing reaches a broker, nothing touches the real book.
     dry_run: bool = False
     #: Trading days (daily P&L, daily limits) roll over at midnight in this zone.
     trading_timezone: str = "UTC"
@@ -152,6 +152,7 @@ class ExecutionEngine(EngineQueries):
         self.policy = call_policy or DirectCall()
         self.bus = bus or InProcessBus()
         self.config = config or EngineConfig()
+        self.simulated = self.config.dry_run
         #: When and how often a failed submit is tried again (default: never).
         self.retry = retry or RetryPolicy()
         self._tz = ZoneInfo(self.config.trading_timezone)
@@ -190,10 +191,10 @@ class ExecutionEngine(EngineQueries):
         """What the submit path tells the caller about one intent (alone or in a basket)."""
         if not fresh:
             return self.report(order.order_id, replayed=True)
-        if not sent:  # rejected by a gate, dry run: the broker never heard of it
-            return ExecutionReport.of(order, ())
+        if not sent:  # rejected by a gate: the broker never heard of it
+            return ExecutionReport.of(order, (), simulated=self.simulated)
         if settled is not None and settled.complete:
-            return ExecutionReport.of(settled.order, tuple(settled.fills))
+            return ExecutionReport.of(settled.order, tuple(settled.fills), simulated=self.simulated)
         return self.report(order.order_id)
 
     def execute(
@@ -311,11 +312,6 @@ class ExecutionEngine(EngineQueries):
         if rejection is not None:
             step.record(
                 order, OrderRejected(ts=now, code=rejection.code, message=rejection.message)
-            )
-        elif self.config.dry_run:
-            step.record(
-                order,
-                OrderFailed(ts=now, code=ErrorCode.E_EXEC_DRY_RUN, message="dry run: not sent"),
             )
         else:
             step.record(order, OrderSubmitted(ts=now, attempt=1))
@@ -550,7 +546,41 @@ class ExecutionEngine(EngineQueries):
             after = self.store.get_order(order.order_id)
             if before is not None and after is not None and before.version != after.version:
                 changed += 1
-        return {"checked": checked, "changed": changed, "missing_at_broker": missing}
+        cash = self.check_cash()
+        return {
+            "checked": checked,
+            "changed": changed,
+            "missing_at_broker": missing,
+            "cash": None
+            if cash is None
+            else {"ours": str(cash.ours), "broker": str(cash.broker), "matches": cash.matches},
+        }
+
+    def check_cash(
+        self,
+        account_id: str = "default",
+        *,
+        calibrate: bool = False,
+        tolerance: Decimal = Decimal("0.01"),
+    ) -> CashCheck | None:
+        """Our cash beside the broker's account; ``calibrate`` (LIVE, at start) takes the
+        broker's figure as the truth. ``None`` when the broker does not answer."""
+        try:
+            account = self.policy.call("fetch_account", self.broker.fetch_account)
+        except BrokerError as exc:
+            log.warning("broker account not available", error=exc.message)
+            return None
+        if calibrate:
+            self.cash.calibrate(account_id, account.cash)
+        check = self.cash.compare(account_id, account.cash, tolerance)
+        if not check.matches:
+            log.warning(
+                "cash differs from the broker's",
+                account_id=account_id,
+                ours=str(check.ours),
+                broker=str(check.broker),
+            )
+        return check
 
     # ------------------------------------------------------------ market
 

@@ -27,6 +27,8 @@ class EngineQueries:
     store: Store
     clock: Clock
     cash: CashLedger
+    #: a dry run: every report says its fills were simulated
+    simulated: bool
     _tz: ZoneInfo
     _marks: dict[str, Mark]
     _marks_lock: threading.Lock
@@ -51,7 +53,12 @@ class EngineQueries:
 
     def report(self, order_id: str, *, replayed: bool = False) -> ExecutionReport:
         order = self.order(order_id)
-        return ExecutionReport.of(order, tuple(self.store.fills_for(order_id)), replayed=replayed)
+        return ExecutionReport.of(
+            order,
+            tuple(self.store.fills_for(order_id)),
+            replayed=replayed,
+            simulated=self.simulated,
+        )
 
     def positions(self, account_id: str | None = None) -> list[Position]:
         return [

@@ -26,6 +26,7 @@ from fastapi import FastAPI
 
 from ordergate.bootstrap import build_runtime
 from ordergate.config import Settings
+from ordergate.domain.enums import TradingMode
 from ordergate.domain.errors import ConfigError
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.obs.redact import Redactor
@@ -83,6 +84,8 @@ def build_service(settings: Settings, *, host: str | None = None) -> Service:
     redactor = Redactor([token, *settings_secrets(settings)])
     runtime = build_runtime(settings)
     engine, board = runtime.engine, runtime.board
+    # the broker's account is the truth of the cash in LIVE; elsewhere it is compared
+    engine.check_cash(settings.account_id, calibrate=settings.mode is TradingMode.LIVE)
     app = create_app(
         engine,
         token=token,
