@@ -3,6 +3,17 @@
 Each order is its own durable units of work (accept, then receipt + fill + position).
 Prints one JSON line: orders/s and p50/p99/max engine latency in milliseconds.
 
+The engine is built by the one composition root (``build_runtime``) on the default
+settings, with these changes: the store file in a temporary directory (``--memory``:
+the in-memory store as its port), ``sqlite_synchronous`` as asked, the throttle and
+the broker rate limit raised out of the way (``exec_max_orders_per_min`` and
+``exec_requests_per_second`` = 1e9), the paper broker's book kept in memory only (its
+port; ``serve`` keeps it in a file beside the database), and ``risk_enabled`` off unless
+``--gates`` (off,
+only the operator's gates run: expiry, kill switches, trading state). With ``--gates``
+every gate runs, with the trade-count breakers and the duplicate guard off and limits
+the benchmark's orders stay inside (see ``BENCH_RISK``).
+
     python bench/bench_submit.py --orders 20000 --synchronous FULL
     python bench/bench_submit.py --synchronous NORMAL --gates   # every pre-trade gate on
     python bench/bench_submit.py --memory [--gates]             # the engine without disk
@@ -21,16 +32,20 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from ordergate.brokers.paper import PaperBroker
+from ordergate.bootstrap import build_paper_broker, build_runtime
 from ordergate.clock import SystemClock
-from ordergate.engine.engine import ExecutionEngine
-from ordergate.risk.base import utc_trading_day
-from ordergate.risk.config import RiskConfig
-from ordergate.risk.desk import RiskDesk
-from ordergate.store.base import Store
+from ordergate.config import load_settings
 from ordergate.store.memory import MemoryStore
-from ordergate.store.sqlite import SqliteStore
+
+#: Every gate on, with limits the benchmark's orders stay inside.
+BENCH_RISK: dict[str, Any] = {
+    "breakers": {"max_trades_per_day": None, "max_trades_per_strategy_per_day": None},
+    "limits": {"default": {"max_qty": "1000", "max_notional": "1000000",
+                           "price_band_bps": "500", "tick_size": "0.01"}},
+    "duplicate_window_ms": None,
+}  # fmt: skip
 
 
 def run(
@@ -43,13 +58,17 @@ def run(
     basket: int = 1,
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
-        store: Store = (
-            MemoryStore()
-            if memory
-            else SqliteStore(Path(tmp) / "bench.db", synchronous=synchronous)
+        settings = load_settings(
+            database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
+            sqlite_synchronous=synchronous,
+            exec_max_orders_per_min=1_000_000_000,
+            exec_requests_per_second=1_000_000_000,
+            risk_enabled=gates,
+            risk=BENCH_RISK if gates else {},
         )
-        store.migrate()
-        engine = ExecutionEngine(store, PaperBroker(), gates=_desk(store) if gates else None)
+        store = MemoryStore() if memory else None
+        broker = build_paper_broker(settings, SystemClock(), persistent=False)
+        engine = build_runtime(settings, store=store, broker=broker).engine
         engine.mark("AAPL", "150.00", bid="149.99", ask="150.01", volume="1000000")
         latencies: list[float] = []
         gc.collect()
@@ -73,7 +92,7 @@ def run(
         elapsed = time.perf_counter() - started
         measured = sorted(latencies[warmup // size :])
         position = engine.positions()[0]
-        store.close()
+        engine.store.close()
     return {
         "bench": "submit_path_memory" if memory else "submit_path_sqlite",
         "synchronous": None if memory else synchronous,
@@ -86,19 +105,6 @@ def run(
         "max_ms": round(measured[-1] * 1000, 3),
         "final_position_qty": str(position.qty),
     }
-
-
-def _desk(store: Store) -> RiskDesk:
-    """Every gate on, with limits the benchmark's orders stay inside."""
-    config = RiskConfig.from_mapping(
-        {
-            "breakers": {"max_trades_per_day": None, "max_trades_per_strategy_per_day": None},
-            "limits": {"default": {"max_qty": "1000", "max_notional": "1000000",
-                                   "price_band_bps": "500", "tick_size": "0.01"}},
-            "duplicate_window_ms": None,
-        }
-    )  # fmt: skip
-    return RiskDesk(store, SystemClock(), config, trading_day=utc_trading_day)
 
 
 def main() -> None:

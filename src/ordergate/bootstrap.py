@@ -281,7 +281,7 @@ def build_runtime(
         instruments=desk,
         cash=ledger,
     )
-    if desk is not None:
+    if desk is not None and settings.risk_enabled:  # the breakers read what it feeds
         attach_risk(engine, desk)
     return Runtime(settings, engine, desk)
 
