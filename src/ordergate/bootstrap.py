@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from ordergate.sim.fees import fee_model_from_name
 from ordergate.sim.fills import price_model_from_name
 from ordergate.sim.tif import Session
 from ordergate.store.base import Store
+from ordergate.store.engine_lock import lock_engine_id
 from ordergate.store.leases import leases_for
 from ordergate.store.sqlite import SqliteStore
 
@@ -56,9 +58,37 @@ def build_store(settings: Settings) -> Store:
             ) from exc
         store: Store = PostgresStore(settings.database_url)
     else:
+        if path != ":memory:":
+            check_writable(Path(path))
         store = SqliteStore(path, synchronous=settings.sqlite_synchronous)
     store.migrate()
     return store
+
+
+def check_writable(path: Path) -> None:
+    """Fail with a clear error when the SQLite file or its directory cannot be written:
+    the store needs the file and its ``-wal`` and ``-shm`` companions beside it (a
+    read-only directory otherwise ends in a lock timeout that blames a stale lock)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.exists():
+        return  # the store creates it (or says why it cannot)
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".ordergate-probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"the database directory {directory} is not writable ({exc.strerror}): ordergate "
+            f"writes {path.name} and its -wal and -shm files there; choose a writable "
+            "directory (database_url) or fix its permissions"
+        ) from exc
+    if path.exists():
+        try:
+            os.close(os.open(path, os.O_RDWR))
+        except OSError as exc:
+            raise ConfigError(
+                f"the database file {path} is not writable ({exc.strerror}): fix its "
+                "permissions or choose another database_url"
+            ) from exc
 
 
 def dry_run_settings(settings: Settings) -> Settings:
@@ -136,8 +166,16 @@ def resilience_config(settings: Settings, *, in_process: bool) -> ResilienceConf
 
 
 def build_ownership(settings: Settings, engine: ExecutionEngine) -> Ownership:
-    """This process's share of the open orders (leases in the engine's own store)."""
-    owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000)}"
+    """This process's share of the open orders (leases in the engine's own store),
+    under its configured ``engine_id`` (locked for the life of the process) or a name
+    new at every start."""
+    if settings.engine_id is not None:
+        lock_engine_id(
+            settings.engine_id, sqlite_path=settings.sqlite_path, database_url=settings.database_url
+        )
+        owner = settings.engine_id
+    else:
+        owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000)}"
     return Ownership(
         engine, leases_for(engine.store, owner), timedelta(seconds=settings.lease_ttl_s)
     )

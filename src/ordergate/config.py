@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     #: Several engines on one database: a process owns an open order for this long
     #: after its last heartbeat; then another takes it over (tracking and recovery).
     lease_ttl_s: float = Field(10.0, gt=0)
+    #: This process's stable name among the engines on one database. Set, a restarted
+    #: process takes its own in-flight orders back at once (not after ``lease_ttl_s``),
+    #: and a second live process with the same id refuses to start. Unset: host, pid
+    #: and start time, new at every start.
+    engine_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     #: The simulated exchange process (``ordergate exchange``) for ``exchange``.
     exchange_url: str = "http://127.0.0.1:8700"
 

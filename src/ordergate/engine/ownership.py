@@ -50,6 +50,8 @@ class Ownership:
         self._unwritten: set[str] = set()
         self._lock = threading.Lock()
         self._next_beat = 0.0
+        #: the first beat recovers what we held before a restart (a configured engine id)
+        self._first_beat = True
         engine.subscribe("orders.submitted", self._on_submitted)
         for topic in FINAL_TOPICS:
             engine.subscribe(topic, self._on_final)
@@ -87,10 +89,19 @@ class Ownership:
         with self._lock:
             # the orders submitted while this beat ran have no row yet, and stay ours
             self._held = held | set(orphans) | self._unwritten
-        if not orphans:
+        # a restart under the same engine id: the leases still ours are in-flight orders
+        # of the process that died, recovered at once, not after their lease expires
+        reclaimed = held if self._first_beat else set()
+        self._first_beat = False
+        if not orphans and not reclaimed:
             return None
-        log.info("taking over orphaned orders", count=len(orphans), owner=self.leases.owner)
-        return recover(self.engine, only=set(orphans))
+        if reclaimed:
+            log.info(
+                "reclaiming this engine's orders", count=len(reclaimed), owner=self.leases.owner
+            )
+        if orphans:
+            log.info("taking over orphaned orders", count=len(orphans), owner=self.leases.owner)
+        return recover(self.engine, only=set(orphans) | reclaimed)
 
     def stop(self) -> None:
         """A clean stop hands every order over at once."""
