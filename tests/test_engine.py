@@ -19,6 +19,7 @@ from ordergate.domain.errors import (
     BrokerRejected,
     BrokerTimeout,
     BrokerUnavailable,
+    ConfigError,
     ErrorCode,
     IdempotencyConflict,
     InvalidIntent,
@@ -421,13 +422,12 @@ def test_paper_limit_rests_then_fills_on_a_cross(engine: ExecutionEngine) -> Non
     assert filled.avg_price >= D(152)
 
 
-def test_dry_run_records_and_sends_nothing(
+def test_dry_run_refuses_a_broker_that_is_not_a_simulated_venue(
     store: SqliteStore, scripted: ScriptedBroker, clock: SimulatedClock
 ) -> None:
-    engine = ExecutionEngine(store, scripted, clock=clock, config=EngineConfig(dry_run=True))
-    report = engine.submit(intent())
-    assert report.status is OrderStatus.FAILED
-    assert report.error_code == "E_EXEC_DRY_RUN"
+    """Fail closed: an engine told to dry-run never holds a broker it could send to."""
+    with pytest.raises(ConfigError, match="not a simulated venue"):
+        ExecutionEngine(store, scripted, clock=clock, config=EngineConfig(dry_run=True))
     assert scripted.submits == []
 
 

@@ -34,6 +34,7 @@ from ordergate.domain.enums import OrderStatus, TradingMode
 from ordergate.domain.errors import (
     BrokerError,
     BrokerRejected,
+    ConfigError,
     IdempotencyConflict,
     OrderGateError,
     OrderNotCancelable,
@@ -153,6 +154,12 @@ class ExecutionEngine(EngineQueries):
         self.bus = bus or InProcessBus()
         self.config = config or EngineConfig()
         self.simulated = self.config.dry_run
+        if self.simulated and not isinstance(broker, MarketDataSink):
+            raise ConfigError(
+                f"a dry run sends nothing to a broker, but {broker.adapter_id!r} is not a "
+                "simulated venue: build the engine with bootstrap.build_runtime, which gives a "
+                "dry run the paper venue"
+            )
         #: When and how often a failed submit is tried again (default: never).
         self.retry = retry or RetryPolicy()
         self._tz = ZoneInfo(self.config.trading_timezone)
