@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
@@ -14,6 +15,7 @@ from ordergate.brokers.exchange import ExchangeBroker
 from ordergate.brokers.paper import PaperBroker
 from ordergate.brokers.registry import (
     BrokerPlugin,
+    adapter_secret_values,
     available,
     build_broker_from_registry,
     check_live_account,
@@ -79,6 +81,7 @@ def test_a_package_of_its_own_is_found_and_built(
     assert adapter.fetch_account().account_id == "DU000001"
     block = plugin.block()
     assert block.secret_values() == ["s3cret-token"]
+    assert adapter_secret_values(settings) == ["s3cret-token"]
     assert "s3cret" not in repr(block)
 
 
@@ -151,3 +154,22 @@ def test_simulated_brokers_run_outside_live_and_are_checked_in_it() -> None:
     other = load_settings(database_url="sqlite:///:memory:", mode="LIVE", account_id="acct-1")
     with pytest.raises(ConfigError, match="reports account 'paper'"):
         check_live_account(other, broker)
+
+
+def test_the_kit_imports_without_pytest() -> None:
+    """``ordergate`` and the harness protocols never pull pytest in; the suite does."""
+    code = (
+        "import sys, ordergate, ordergate.testing.harness, ordergate.brokers.builtin;"
+        "assert 'pytest' not in sys.modules, 'pytest imported';"
+        "import ordergate.testing.broker_contract;"
+        "assert 'pytest' in sys.modules"
+    )
+    src = Path(__file__).resolve().parents[2] / "src"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        env={"PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr

@@ -27,6 +27,7 @@ from ordergate.domain.errors import ConfigError
 __all__ = [
     "BROKER_GROUP",
     "BrokerPlugin",
+    "adapter_secret_values",
     "available",
     "build_broker_from_registry",
     "check_live_account",
@@ -104,3 +105,9 @@ def build_broker_from_registry(settings: Settings, clock: Clock) -> BrokerAdapte
     adapter = plugin(settings, clock)
     check_live_account(settings, adapter)
     return adapter
+
+
+def adapter_secret_values(settings: Settings) -> list[str]:
+    """The configured adapter's credentials, for the log redactor (beside
+    :meth:`Settings.secret_values`)."""
+    return load(settings.exec_broker_adapter).block().secret_values()
