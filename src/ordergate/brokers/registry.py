@@ -110,4 +110,5 @@ def build_broker_from_registry(settings: Settings, clock: Clock) -> BrokerAdapte
 def adapter_secret_values(settings: Settings) -> list[str]:
     """The configured adapter's credentials, for the log redactor (beside
     :meth:`Settings.secret_values`)."""
-    return load(settings.exec_broker_adapter).block().secret_values()
+    block: AdapterSettings = load(settings.exec_broker_adapter).block()
+    return block.secret_values()
