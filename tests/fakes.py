@@ -19,13 +19,25 @@ from ordergate.brokers.base import (
     OrderRequest,
 )
 from ordergate.clock import Clock
-from ordergate.domain.enums import OrderStatus
+from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lookup
+from ordergate.domain.enums import OrderStatus, OrderType, TimeInForce
 from ordergate.domain.errors import BrokerRejected
 
 
 class ScriptedBroker:
     adapter_id = "scripted"
-    dedupes_client_order_id = True
+    capabilities = BrokerCapabilities(
+        dedupe=ClientIdDedupe.ALWAYS,
+        lookup=Lookup.BY_CLIENT_ID,
+        lookup_miss_conclusive=True,
+        order_types=frozenset(OrderType),
+        time_in_force=frozenset(TimeInForce),
+        simulated=True,
+    )
+
+    @property
+    def dedupes_client_order_id(self) -> bool:
+        return self.capabilities.dedupes_client_order_id
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock

@@ -2,7 +2,10 @@
 
 Keys keep the seeds' names (``EXEC_BROKER_ADAPTER`` is ``exec_broker_adapter`` here and
 ``ORDERGATE_EXEC_BROKER_ADAPTER`` in the environment). The YAML file may use seed
-003's shape — an ``execution:`` block — or flat keys. Unknown keys are rejected.
+003's shape — an ``execution:`` block — or flat keys. Unknown keys are rejected, except
+a top-level mapping named after a registered broker adapter (``paper:``, ``ibkr:`` …):
+that is the adapter's own settings block, read by the adapter
+(:class:`ordergate.brokers.settings.AdapterSettings`), not by :class:`Settings`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import os
 from datetime import time
 from decimal import Decimal
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +25,8 @@ from ordergate.domain.enums import TradingMode
 from ordergate.domain.errors import ConfigError
 
 CONFIG_ENV = "ORDERGATE_CONFIG"
+#: The entry point group broker adapters register under (``ordergate.brokers.registry``).
+BROKER_GROUP = "ordergate.brokers"
 
 
 class Settings(BaseSettings):
@@ -190,23 +196,54 @@ class _YamlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = os.environ.get(CONFIG_ENV) or (
-            "ordergate.yaml" if Path("ordergate.yaml").exists() else None
-        )
-        if not path:
-            return {}
-        return load_yaml(Path(path))
+        path = settings_file()
+        return {} if path is None else load_yaml(path)
 
 
-def load_yaml(path: Path) -> dict[str, Any]:
+def settings_file() -> Path | None:
+    """The settings file: ``ORDERGATE_CONFIG``, else ``./ordergate.yaml`` when present."""
+    path = os.environ.get(CONFIG_ENV) or (
+        "ordergate.yaml" if Path("ordergate.yaml").exists() else None
+    )
+    return Path(path) if path else None
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """The file's top-level mapping, as written."""
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"settings file {path} must hold a mapping")
+    return data
+
+
+def adapter_block(name: str) -> dict[str, Any]:
+    """Broker adapter ``name``'s block of the settings file (``{}`` when it has none)."""
+    path = settings_file()
+    if path is None:
+        return {}
+    block = read_settings_file(path).get(name)
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"settings file {path}: {name!r} must hold a mapping of settings")
+    return {str(k).lower(): v for k, v in block.items()}
+
+
+def adapter_names() -> frozenset[str]:
+    """The names broker adapters are registered under (from the installed metadata)."""
+    return frozenset(ep.name.lower() for ep in entry_points(group=BROKER_GROUP))
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    data = read_settings_file(path)
+    adapters = adapter_names()
     flat: dict[str, Any] = {}
     for key, value in data.items():
+        if str(key).lower() in adapters and isinstance(value, dict):
+            continue  # an adapter's own block: the adapter reads it
         if key == "execution" and isinstance(value, dict):
             flat.update({str(k).lower(): v for k, v in value.items()})
         else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from ordergate.domain.capabilities import BrokerCapabilities
 from ordergate.domain.market import Mark
 from ordergate.domain.wire import (
     BrokerAccount,
@@ -30,6 +31,7 @@ from ordergate.domain.wire import (
 __all__ = [
     "BrokerAccount",
     "BrokerAdapter",
+    "BrokerCapabilities",
     "BrokerOrder",
     "BrokerPosition",
     "Execution",
@@ -47,9 +49,16 @@ class BrokerAdapter(Protocol):
     """A broker, as the engine sees it."""
 
     adapter_id: str
-    #: True when the broker answers a repeated ``client_order_id`` with the existing
-    #: order instead of opening a second one; only then may a submit be resent blind.
-    dedupes_client_order_id: bool
+    #: what the broker can do (dedupe, look-up, ids, order types …), declared by the
+    #: adapter and checked against the broker by ``ordergate.testing.broker_contract``
+    capabilities: BrokerCapabilities
+
+    @property
+    def dedupes_client_order_id(self) -> bool:
+        """True when the broker answers a repeated ``client_order_id`` with the existing
+        order instead of opening a second one; only then may a submit be resent blind.
+        Derived from :attr:`capabilities` (kept while the engine still reads it)."""
+        ...
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         """Place an order; return the broker's receipt (maybe already filled)."""

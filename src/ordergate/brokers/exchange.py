@@ -32,6 +32,8 @@ from ordergate.brokers.base import (
     OrderListener,
     OrderRequest,
 )
+from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lookup
+from ordergate.domain.enums import OrderType, TimeInForce
 from ordergate.domain.errors import BrokerRejected, BrokerTimeout, BrokerUnavailable
 from ordergate.exchange.protocol import (
     API,
@@ -45,6 +47,27 @@ from ordergate.resilience.crashpoint import crashpoint
 log = structlog.get_logger("ordergate.brokers.exchange")
 
 
+def exchange_capabilities(*, dedupes: bool, lookup_miss_conclusive: bool) -> BrokerCapabilities:
+    """The simulated exchange as it is: it dedupes unless started with ``dedupe=false``;
+    the client id travels in a URL path (so: URL-safe characters); DAY and GTC never end
+    (a 24/7 market, nothing expires); the stream resumes from its cursor, replaying what
+    it missed. A miss is conclusive only if the caller says so: a look-up can overtake
+    a submit still queued at the server, and the ``hide_ms`` fault hides orders."""
+    return BrokerCapabilities(
+        dedupe=ClientIdDedupe.ALWAYS if dedupes else ClientIdDedupe.NEVER,
+        lookup=Lookup.BY_CLIENT_ID,
+        lookup_miss_conclusive=lookup_miss_conclusive,
+        client_id_max_length=128,
+        client_id_alphabet=r"[A-Za-z0-9._~-]+",
+        order_types=frozenset(OrderType),
+        time_in_force=frozenset(
+            {TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}
+        ),
+        stream_replays=True,
+        simulated=True,
+    )
+
+
 class ExchangeBroker:
     """``BrokerAdapter`` over the exchange's HTTP/JSON protocol."""
 
@@ -56,6 +79,7 @@ class ExchangeBroker:
         *,
         timeout: float = 2.0,
         dedupes_client_order_id: bool = True,
+        lookup_miss_conclusive: bool = False,
         stream: bool = True,
         stream_wait: float = 1.0,
         account_id: str | None = None,
@@ -65,7 +89,9 @@ class ExchangeBroker:
         self._port = parts.port or 80
         self.timeout = timeout
         #: The exchange dedupes unless started with ``dedupe=false``; say which it is.
-        self.dedupes_client_order_id = dedupes_client_order_id
+        self.capabilities = exchange_capabilities(
+            dedupes=dedupes_client_order_id, lookup_miss_conclusive=lookup_miss_conclusive
+        )
         self._account = account_id
         self._listeners: list[OrderListener] = []
         self._injected: dict[str, deque[str]] = {}
@@ -75,6 +101,10 @@ class ExchangeBroker:
         self._stream_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._stream_up = False
+
+    @property
+    def dedupes_client_order_id(self) -> bool:
+        return self.capabilities.dedupes_client_order_id
 
     # ---------------------------------------------------------- the port
 

@@ -24,6 +24,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,7 +37,8 @@ from ordergate.brokers.base import (
 )
 from ordergate.brokers.paper_book import PaperBookFile
 from ordergate.clock import Clock, SystemClock
-from ordergate.domain.enums import OrderType
+from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lookup
+from ordergate.domain.enums import OrderType, TimeInForce
 from ordergate.domain.errors import BrokerRejected
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
@@ -50,6 +52,19 @@ from ordergate.sim.order import VenueOrder
 from ordergate.sim.tif import Session
 from ordergate.sim.venue import SimulatedVenue
 
+#: In-process and under one lock (with a state file, the file's lock too): an order is
+#: in the book or was never taken, so a miss is conclusive; nothing is pushed over a
+#: wire, so the stream misses nothing.
+PAPER_CAPABILITIES = BrokerCapabilities(
+    dedupe=ClientIdDedupe.ALWAYS,
+    lookup=Lookup.BY_CLIENT_ID,
+    lookup_miss_conclusive=True,
+    order_types=frozenset(OrderType),
+    time_in_force=frozenset(TimeInForce),
+    stream_replays=True,
+    simulated=True,
+)
+
 
 class PaperBroker:
     """A simulated broker in this process. Implements ``BrokerAdapter`` and ``MarketDataSink``.
@@ -60,7 +75,17 @@ class PaperBroker:
     """
 
     adapter_id = "paper"
-    dedupes_client_order_id = True
+    capabilities: BrokerCapabilities = PAPER_CAPABILITIES
+
+    @property
+    def dedupes_client_order_id(self) -> bool:
+        return self.capabilities.dedupes_client_order_id
+
+    @dedupes_client_order_id.setter
+    def dedupes_client_order_id(self, value: bool) -> None:
+        """Tests' brokers built on this one declare themselves non-deduping this way."""
+        dedupe = ClientIdDedupe.ALWAYS if value else ClientIdDedupe.NEVER
+        self.capabilities = replace(self.capabilities, dedupe=dedupe)
 
     def __init__(
         self,

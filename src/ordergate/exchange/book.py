@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -137,6 +138,8 @@ class ExchangeBook:
                 part_gap_s=faults.part_gap_s,
                 late_fill_s=faults.late_fill_s,
             )
+            if faults.hide_s is not None:
+                order.hidden_until = now.timestamp() + faults.hide_s
             reason = self._reject_reason(request, faults)
             if reason:
                 order.status, order.reason = OrderStatus.REJECTED, reason
@@ -279,13 +282,21 @@ class ExchangeBook:
         return self._orders[ids[0]] if ids else None
 
     def lookup(self, client_order_id: str) -> dict[str, Any] | None:
+        """The order as a query shows it (not while the ``hide_ms`` fault hides it)."""
         with self.lock:
             order = self._first(client_order_id)
-            return None if order is None else order.view()
+            if order is None or order.hidden(time.time()):
+                return None
+            return order.view()
 
     def orders(self, *, open_only: bool) -> list[dict[str, Any]]:
         with self.lock:
-            return [o.view() for o in self._orders.values() if o.status.is_open or not open_only]
+            now = time.time()
+            return [
+                o.view()
+                for o in self._orders.values()
+                if (o.status.is_open or not open_only) and not o.hidden(now)
+            ]
 
     def positions(self, account_id: str | None = None) -> list[dict[str, Any]]:
         with self.lock:

@@ -25,6 +25,9 @@ p_reorder           a batch of reports is delivered newest first                
 p_drop_report       a report is skipped by the stream (polling must find it)     —
 dedupe=false        a repeated ``client_order_id`` opens a *second* order: the   —
                     venue that makes a blind resend dangerous
+hide_ms=N           (X-Fault on a submit) the order is taken, but look-ups and   —
+                    order lists do not show it for N ms (a lagging order query:
+                    a miss is not proof that it never arrived)
 ==================  ==========================================================  ========
 """
 
@@ -93,6 +96,7 @@ class RequestFaults:
     fill_parts: int = 1
     part_gap_s: float = 0.0
     late_fill_s: float | None = None
+    hide_s: float | None = None
 
 
 class FaultPlan:
@@ -142,6 +146,7 @@ class FaultPlan:
                 fill_parts=max(1, int(asked.get("fill_parts", k.fill_parts))),
                 part_gap_s=float(asked.get("part_gap_ms", k.part_gap_ms)) / 1000,
                 late_fill_s=late,
+                hide_s=float(asked["hide_ms"]) / 1000 if submit and "hide_ms" in asked else None,
             )
 
     def stream(self) -> tuple[bool, bool]:

@@ -33,6 +33,10 @@ class XOrder:
     not_before: float | None = None  # epoch s: a delayed fill may not happen before
     late_fill_s: float | None = None
     late_due: float | None = None  # epoch s: the late fill after a cancel
+    hidden_until: float | None = None  # epoch s: look-ups do not show it before
+
+    def hidden(self, now: float) -> bool:
+        return self.hidden_until is not None and now < self.hidden_until
 
     @property
     def filled(self) -> Decimal:
@@ -63,6 +67,7 @@ class XOrder:
                 "not_before": self.not_before,
                 "late_fill_s": self.late_fill_s,
                 "late_due": self.late_due,
+                "hidden_until": self.hidden_until,
             }
         )
 
@@ -82,4 +87,5 @@ class XOrder:
             not_before=d["not_before"],
             late_fill_s=d["late_fill_s"],
             late_due=d["late_due"],
+            hidden_until=d.get("hidden_until"),
         )

@@ -1,0 +1,1 @@
+"""A broker adapter outside ordergate: found only through its entry point."""
