@@ -21,6 +21,7 @@ from ordergate.bootstrap import build_engine, build_ownership, build_store
 from ordergate.brokers.base import BrokerOrder, OrderRequest
 from ordergate.clock import SimulatedClock
 from ordergate.config import load_settings
+from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerTimeout, BrokerUnavailable, ConfigError
 from ordergate.store.engine_lock import lock_engine_id, release_engine_id
@@ -87,7 +88,7 @@ def test_the_same_id_is_refused_on_postgresql() -> None:
 class LostReply(ScriptedBroker):
     """Takes the order, loses the reply, and cannot be asked about it (a crash window)."""
 
-    dedupes_client_order_id = False
+    capabilities = BrokerCapabilities(dedupe=ClientIdDedupe.NEVER)
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         self.orders[request.client_order_id] = self.ack(request)

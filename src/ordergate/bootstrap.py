@@ -20,6 +20,8 @@ import structlog
 
 from ordergate.brokers.base import BrokerAdapter
 from ordergate.brokers.paper import PaperBroker
+from ordergate.brokers.registry import build_broker_from_registry
+from ordergate.brokers.registry import load as load_adapter
 from ordergate.bus.memory import Event, InProcessBus
 from ordergate.clock import Clock, IdGenerator, SystemClock
 from ordergate.config import Settings
@@ -35,9 +37,6 @@ from ordergate.resilience.policy import ResilienceConfig, build_call_policy, bui
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
 from ordergate.risk.killswitch import KillSwitchBoard
-from ordergate.sim.fees import fee_model_from_name
-from ordergate.sim.fills import price_model_from_name
-from ordergate.sim.tif import Session
 from ordergate.store.base import Store
 from ordergate.store.engine_lock import lock_engine_id
 from ordergate.store.leases import leases_for
@@ -113,42 +112,20 @@ def dry_run_settings(settings: Settings) -> Settings:
 
 
 def build_paper_broker(settings: Settings, clock: Clock, *, persistent: bool = True) -> PaperBroker:
-    path = settings.sqlite_path
-    state_file = None
-    if persistent and path not in (None, ":memory:"):
-        state_file = Path(str(path) + ".paper")
-    return PaperBroker(
-        clock=clock,
-        price_model=price_model_from_name(
-            settings.exec_slippage_model, settings.slippage_bps, settings.use_bid_ask_spread
-        ),
-        fee_model=fee_model_from_name(
-            settings.fee_model,
-            rate=settings.fee_per_share,
-            minimum=settings.fee_minimum,
-            bps=settings.fee_bps,
-        ),
-        starting_cash=settings.paper_starting_cash,
-        state_file=state_file,
-        session=(
-            None
-            if settings.paper_session_close is None
-            else Session(close=settings.paper_session_close, tz=settings.paper_session_tz)
-        ),
-    )
+    """The paper venue as the registry's ``paper`` plugin builds it (``persistent``
+    off: its book in memory only, as a benchmark or a test wants)."""
+    plugin = load_adapter("paper")
+    broker = plugin.make(plugin.block(persistent=persistent), settings, clock)
+    if not isinstance(broker, PaperBroker):  # pragma: no cover - a replaced paper plugin
+        raise ConfigError("the 'paper' broker plugin does not build a PaperBroker")
+    return broker
 
 
 def build_broker(settings: Settings, clock: Clock) -> BrokerAdapter:
-    name = settings.exec_broker_adapter.lower()
-    if name == "paper":
-        return build_paper_broker(settings, clock)
-    if name == "exchange":
-        from ordergate.brokers.exchange import ExchangeBroker
-
-        return ExchangeBroker(settings.exchange_url, timeout=settings.exec_timeout_ms / 1000)
-    raise ConfigError(
-        f"unknown broker adapter {settings.exec_broker_adapter!r}; available: paper, exchange"
-    )
+    """The adapter ``exec_broker_adapter`` names, from the ``ordergate.brokers`` entry
+    points (a new adapter is one package and one registry line), checked against the
+    mode and, in LIVE, against the account the broker reports."""
+    return build_broker_from_registry(settings, clock)
 
 
 def resilience_config(settings: Settings, *, in_process: bool) -> ResilienceConfig:

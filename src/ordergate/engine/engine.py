@@ -70,7 +70,7 @@ from ordergate.engine.ports import (
 )
 from ordergate.engine.queries import EngineQueries
 from ordergate.engine.recorder import Step, unit_of_work
-from ordergate.engine.submitting import send_with_retry
+from ordergate.engine.submitting import capabilities_of, send_with_retry
 from ordergate.engine.sync import apply_broker_order
 from ordergate.engine.tracking import late_fill_candidates
 from ordergate.obs.redact import Redactor
@@ -154,7 +154,7 @@ class ExecutionEngine(EngineQueries):
         self.bus = bus or InProcessBus()
         self.config = config or EngineConfig()
         self.simulated = self.config.dry_run
-        if self.simulated and not isinstance(broker, MarketDataSink):
+        if self.simulated and not capabilities_of(broker).simulated:
             raise ConfigError(
                 f"a dry run sends nothing to a broker, but {broker.adapter_id!r} is not a "
                 "simulated venue: build the engine with bootstrap.build_runtime, which gives a "

@@ -145,6 +145,18 @@ def reconcile_order(
                     None,
                 )
             )
+        elif order.status is OrderStatus.SUBMITTED:  # sent, never answered, never found
+            found.append(
+                Mismatch(
+                    ReconcileStatus.MISMATCH,
+                    order.order_id,
+                    f"order {order.order_id} ({order.client_order_id}) was sent but its outcome "
+                    "is unknown: the broker does not show it, and that proves nothing here — "
+                    "check the broker's order book before trading this symbol again",
+                    order.status.value,
+                    None,
+                )
+            )
     elif view.status.is_open != order.status.is_open or view.filled_qty != order.filled_qty:
         found.append(
             Mismatch(

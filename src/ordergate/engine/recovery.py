@@ -6,9 +6,13 @@ For each order the store still has open — ``PENDING``, ``SUBMITTED``, ``ACCEPT
 - **it has the order** → adopt its view: the status it reached and every fill we
   missed (fills dedupe by ``exec_id``, so what we already booked is not booked again);
   a ``PENDING_CANCEL`` the broker still works is canceled again;
-- **it never received it** (``PENDING`` or ``SUBMITTED``: we died before or while
-  sending) → send it now, with the same ``client_order_id``, unless the intent has
-  expired (then ``FAILED``);
+- **it never received it** (``PENDING``: we died before sending; or ``SUBMITTED``,
+  we died while sending, where the broker dedupes by ``client_order_id`` or its miss
+  is conclusive — the resend rule) → send it now, with the same ``client_order_id``,
+  unless the intent has expired (then ``FAILED``);
+- **not found, and the miss proves nothing** (``SUBMITTED`` at a broker that neither
+  dedupes nor proves absence) → left ``SUBMITTED``, reported ``unknown``: tracking
+  looks it up again and, past a bound, reports it for a person;
 - **it never received an order it once acknowledged** → left alone and reported: that
   is a reconciliation matter for a person, not for a guess;
 - **the look-up failed** → left alone and reported; tracking settles it later.
@@ -30,7 +34,7 @@ import structlog
 
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerError, ErrorCode, OrderGateError
-from ordergate.engine.submitting import fail_unsent
+from ordergate.engine.submitting import capabilities_of, fail_unsent
 
 if TYPE_CHECKING:
     from ordergate.domain.order import Order
@@ -45,6 +49,8 @@ class RecoveryReport:
     resubmitted: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
+    #: in flight at the crash, not found, and not resendable under the resend rule
+    unknown: list[str] = field(default_factory=list)
     fills_applied: int = 0
     seconds: float = 0.0
 
@@ -54,6 +60,7 @@ class RecoveryReport:
             "resubmitted": self.resubmitted,
             "failed": self.failed,
             "unresolved": self.unresolved,
+            "unknown": self.unknown,
             "fills_applied": self.fills_applied,
             "seconds": round(self.seconds, 6),
         }
@@ -99,6 +106,17 @@ def _recover_one(
     if order.status not in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
         log.error("the broker lost an order it acknowledged", order_id=order.order_id)
         report.unresolved.append(order.order_id)
+        return
+    caps = capabilities_of(engine.broker)
+    if order.status is OrderStatus.SUBMITTED and not caps.may_resend_unknown:
+        # it may have been sent as we died, and this miss proves nothing (the broker
+        # neither dedupes nor can prove absence): never resend blind (DESIGN.md)
+        log.warning(
+            "in-flight order not found, and a miss proves nothing here; left unknown",
+            order_id=order.order_id,
+            adapter=engine.broker.adapter_id,
+        )
+        report.unknown.append(order.order_id)
         return
     if not resubmit or _expired(engine, order.order_id):
         why = "expired before recovery could send it" if resubmit else "resubmission is off"

@@ -9,10 +9,13 @@ what the failure says about the order:
   ``ops.broker.circuit_open`` (unless an earlier attempt may have arrived);
 - **unavailable** (refused, 503, 429) — not received: safe to send again;
 - **timeout**, a lost reply, an unknown error — *maybe* received: the order is looked
-  up by ``client_order_id`` first. Found → adopted (the receipt was only lost). Not
-  found → not received, safe to send again. The look-up itself failed → sent again
-  only when the broker dedupes on ``client_order_id``; otherwise the order stays
-  ``SUBMITTED`` and tracking or recovery settles it. Never assume a reject.
+  up by ``client_order_id`` first. Found → adopted (the receipt was only lost). The
+  resend rule decides the rest from the broker's capabilities: a miss that *proves*
+  absence (``lookup_miss_conclusive``) → not received, safe to send again; any other
+  miss, or a failed look-up → sent again only when the broker dedupes on
+  ``client_order_id`` (``ClientIdDedupe.ALWAYS``); otherwise the order stays
+  ``SUBMITTED`` — unknown — and tracking looks it up again and, past a bound, reports
+  it for a person. Never resend blind, never assume a reject.
 
 A failure to record anything once the broker may have the order (its receipt, a
 reject, a failed attempt that may have arrived) is never "nothing was sent": it is
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from ordergate.domain.capabilities import BrokerCapabilities
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import (
     BrokerError,
@@ -61,6 +65,13 @@ _SENDABLE = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
 #: outcome open (retry, look-up), or None when the order was already settled here
 #: (rejected, refused before the call).
 Attempt = BrokerOrder | BrokerError | None
+
+
+def capabilities_of(broker: object) -> BrokerCapabilities:
+    """What the adapter declares; the safe defaults (no dedupe, no conclusive miss)
+    for an adapter that declares nothing."""
+    caps = getattr(broker, "capabilities", None)
+    return caps if isinstance(caps, BrokerCapabilities) else BrokerCapabilities()
 
 
 #: Errors that prove the broker never received the call.
@@ -182,9 +193,13 @@ def _send_loop(
             if view is not None:
                 progress.answer = view.status.value
                 return engine.apply_broker_view(view)  # it arrived: only the answer was lost
-            if not looked:
-                if not engine.broker.dedupes_client_order_id:
-                    return None  # unknown, and a resend could duplicate: tracking settles it
+            caps = capabilities_of(engine.broker)
+            if not looked or not caps.lookup_miss_conclusive:
+                # the outcome is unknown: the resend rule (DESIGN.md) allows a resend only
+                # where the broker dedupes by client order id; otherwise the order stays
+                # SUBMITTED, is looked up again by tracking and, past a bound, reported
+                if not caps.dedupes_client_order_id:
+                    return None
                 maybe_received = True
             elif not error.code.retryable:
                 fail_unsent(engine, order, error.code, error.message)

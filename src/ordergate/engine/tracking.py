@@ -69,6 +69,12 @@ class TrackingConfig:
     cancel_retry: float = 1.0
     #: With the stream up, still poll every order this often (a report can be lost).
     safety_poll: float = 5.0
+    #: A SUBMITTED order this long after its send has an unknown outcome (its receipt
+    #: never came, and the resend rule forbade a resend): it is looked up every pass
+    #: and never canceled blind ...
+    unknown_after: float = 5.0
+    #: ... and this long after its send, still not found, it is reported for a person.
+    unknown_report_after: float = 300.0
 
 
 @dataclass(slots=True)
@@ -96,6 +102,8 @@ class OrderTracker:
         self._cancel_sent: dict[str, datetime] = {}
         #: timed out, not yet reconciled (done once the order has ended)
         self._to_reconcile: set[str] = set()
+        #: unknown orders reported for a person, by order id (report id)
+        self.unknown_reports: dict[str, str] = {}
         #: the reports made after a hard timeout, by order id
         self.timeout_reports: dict[str, str] = {}
         self._last_full_poll: datetime | None = None
@@ -120,7 +128,10 @@ class OrderTracker:
                 continue
             if owner is not None and not owner.owns(order.order_id):
                 continue
-            if self._timed_out(order, now):
+            if self._unknown(order, now):
+                self._poll(order.order_id, order.client_order_id, result)
+                self._report_unknown(order.order_id, now)
+            elif self._timed_out(order, now):
                 self._cancel(order, now, result)
             elif poll_all or order.status is OrderStatus.PENDING_CANCEL:
                 self._poll(order.order_id, order.client_order_id, result)
@@ -168,6 +179,35 @@ class OrderTracker:
             self._last_full_poll = now
             return True
         return False
+
+    def _unknown(self, order: Order, now: datetime) -> bool:
+        if order.status is not OrderStatus.SUBMITTED:
+            return False
+        sent = order.submitted_at or order.created_at
+        return (now - sent).total_seconds() >= self.config.unknown_after
+
+    def _report_unknown(self, order_id: str, now: datetime) -> None:
+        """Past the bound and still unknown: one reconcile report, for a person."""
+        if order_id in self.unknown_reports:
+            return
+        order = self.engine.store.get_order(order_id)
+        if order is None or order.status is not OrderStatus.SUBMITTED:
+            return  # the look-up just settled it
+        sent = order.submitted_at or order.created_at
+        if (now - sent).total_seconds() < self.config.unknown_report_after:
+            return
+        try:
+            report = reconcile_order(self.engine, order_id)
+        except OrderGateError as exc:
+            log.warning("reconcile of an unknown order failed", order_id=order_id, error=str(exc))
+            return
+        self.unknown_reports[order_id] = report.report_id
+        log.error(
+            "order outcome still unknown; a person must check the broker",
+            order_id=order_id,
+            client_order_id=order.client_order_id,
+            report_id=report.report_id,
+        )
 
     def _timed_out(self, order: Order, now: datetime) -> bool:
         if order.parent_order_id:  # an attached SL/TP rests on purpose: it protects a fill
