@@ -426,6 +426,9 @@ def test_dry_run_refuses_a_broker_that_is_not_a_simulated_venue(
     store: SqliteStore, scripted: ScriptedBroker, clock: SimulatedClock
 ) -> None:
     """Fail closed: an engine told to dry-run never holds a broker it could send to."""
+    from dataclasses import replace
+
+    scripted.capabilities = replace(scripted.capabilities, simulated=False)  # a real account
     with pytest.raises(ConfigError, match="not a simulated venue"):
         ExecutionEngine(store, scripted, clock=clock, config=EngineConfig(dry_run=True))
     assert scripted.submits == []
