@@ -272,7 +272,10 @@ def build_runtime(
     store = store or build_store(settings)
     broker = broker or build_broker(settings, clock)
     config = EngineConfig(
-        mode=settings.mode, dry_run=settings.dry_run, trading_timezone=settings.trading_timezone
+        mode=settings.mode,
+        dry_run=settings.dry_run,
+        trading_timezone=settings.trading_timezone,
+        mark_max_age_s=settings.mark_max_age_s,
     )
     trading_day = trading_day_in(settings.trading_timezone)
     ledger = CashLedger(starting_cash(settings) if cash is None else cash)

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     #: and a second live process with the same id refuses to start. Unset: host, pid
     #: and start time, new at every start.
     engine_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    #: A mark older than this is stale: where the broker supplies quotes (the
+    #: market-data port), a fresh one is asked for before an order is gated.
+    mark_max_age_s: float | None = Field(5.0, gt=0)
     #: The simulated exchange process (``ordergate exchange``) for ``exchange``.
     exchange_url: str = "http://127.0.0.1:8700"
 

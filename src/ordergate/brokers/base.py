@@ -38,6 +38,7 @@ __all__ = [
     "MarketDataSink",
     "OrderListener",
     "OrderRequest",
+    "QuoteSource",
 ]
 
 
@@ -80,6 +81,16 @@ class BrokerAdapter(Protocol):
 
     def subscribe(self, listener: OrderListener) -> None:
         """Have every later change of any order pushed to ``listener`` (the stream)."""
+        ...
+
+
+@runtime_checkable
+class QuoteSource(Protocol):
+    """A broker that supplies market data (``capabilities.market_data``): the engine
+    asks it for a quote when it holds no fresh mark of a symbol it is to trade."""
+
+    def fetch_quote(self, symbol: str) -> Mark | None:
+        """The broker's current quote (``None`` when it has none for ``symbol``)."""
         ...
 
 

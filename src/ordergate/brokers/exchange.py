@@ -20,6 +20,7 @@ import http.client
 import json
 import threading
 from collections import deque
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ from ordergate.brokers.base import (
 from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lookup
 from ordergate.domain.enums import OrderType, TimeInForce
 from ordergate.domain.errors import BrokerRejected, BrokerTimeout, BrokerUnavailable
+from ordergate.domain.market import Mark
 from ordergate.exchange.protocol import (
     API,
     FAULT_HEADER,
@@ -64,6 +66,7 @@ def exchange_capabilities(*, dedupes: bool, lookup_miss_conclusive: bool) -> Bro
             {TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}
         ),
         stream_replays=True,
+        market_data=True,  # GET /marks/{symbol}: the venue's own last price
         simulated=True,
     )
 
@@ -140,6 +143,14 @@ class ExchangeBroker:
         """Every order the exchange holds, duplicates included (for crash tests)."""
         _, body = self._call("GET", "/orders?all=1", None, op="fetch_all_orders")
         return [o for o in (order_from_json(x) for x in body["orders"]) if self._mine(o)]
+
+    def fetch_quote(self, symbol: str) -> Mark | None:
+        """The exchange's last price for ``symbol`` (the market-data port)."""
+        status, body = self._call("GET", f"/marks/{symbol}", None, op="fetch_quote")
+        if status != 200:
+            return None
+        data = body["mark"]
+        return Mark.parse(symbol, data, datetime.fromisoformat(str(data["ts"])))
 
     def fetch_positions(self) -> list[BrokerPosition]:
         query = f"?account={self._account}" if self._account else ""

@@ -51,6 +51,8 @@ def submit_basket(
 ) -> list[ExecutionReport]:
     """Submit ``items`` as one basket; one report per item, in their order."""
     intents = [_parsed(engine, index, item) for index, item in enumerate(items)]
+    for symbol in sorted({intent.symbol for intent in intents}):
+        engine.refresh_mark(symbol)
     accepted = engine._accept_all(intents)
     sent: list[tuple[Order, OrderRequest, BrokerOrder]] = []
     failed: list[tuple[Order, OrderRequest, BrokerError]] = []

@@ -27,7 +27,13 @@ from zoneinfo import ZoneInfo
 import orjson
 import structlog
 
-from ordergate.brokers.base import BrokerAdapter, BrokerOrder, MarketDataSink, OrderRequest
+from ordergate.brokers.base import (
+    BrokerAdapter,
+    BrokerOrder,
+    MarketDataSink,
+    OrderRequest,
+    QuoteSource,
+)
 from ordergate.bus.memory import InProcessBus
 from ordergate.clock import Clock, IdGenerator, RandomIds, SystemClock
 from ordergate.domain.enums import OrderStatus, TradingMode
@@ -95,6 +101,9 @@ class EngineConfig:
     dry_run: bool = False
     #: Trading days (daily P&L, daily limits) roll over at midnight in this zone.
     trading_timezone: str = "UTC"
+    #: A mark older than this is stale: where the broker supplies market data, the
+    #: engine asks it for a quote before it gates an order (None: never stale).
+    mark_max_age_s: float | None = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +182,12 @@ class ExecutionEngine(EngineQueries):
         self._mark_listeners: list[Callable[[str], None]] = []
         #: the broker, when it simulates from our marks (asked once: a protocol check is slow)
         self._sink = broker if isinstance(broker, MarketDataSink) else None
+        #: the broker, when it supplies quotes (the market-data port in LIVE)
+        self._quotes = (
+            broker
+            if capabilities_of(broker).market_data and isinstance(broker, QuoteSource)
+            else None
+        )
         broker.subscribe(self.on_broker_update)
 
     # ------------------------------------------------------------ submit
@@ -187,6 +202,8 @@ class ExecutionEngine(EngineQueries):
         if not isinstance(intent, OrderIntent):
             intent = OrderIntent.parse(intent)
         check_not_expired(intent, self.clock.now())
+        if self._quotes is not None:
+            self.refresh_mark(intent.symbol)
         [(order, fresh)] = self._accept_all([intent])
         sent = fresh and order.status is OrderStatus.SUBMITTED  # not if a gate said no
         settled = self._send(order, intent) if sent else None
@@ -590,6 +607,32 @@ class ExecutionEngine(EngineQueries):
         return check
 
     # ------------------------------------------------------------ market
+
+    def refresh_mark(self, symbol: str) -> Mark | None:
+        """The market-data port: with no fresh mark of ``symbol``, ask the broker's
+        quotes (where it supplies them) and mark what it says. Gates, buying power and
+        slippage then read it as any mark. A failed quote leaves the gates to say
+        there is no market data: nothing is guessed."""
+        quotes = self._quotes
+        with self._marks_lock:
+            current = self._marks.get(symbol)
+        max_age = self.config.mark_max_age_s
+        if current is not None and (
+            quotes is None
+            or max_age is None
+            or (self.clock.now() - current.ts).total_seconds() <= max_age
+        ):
+            return current
+        if quotes is None:
+            return None
+        try:
+            quote = self.policy.call("fetch_quote", lambda: quotes.fetch_quote(symbol))
+        except BrokerError as exc:
+            log.warning("quote not available", symbol=symbol, error=exc.message)
+            return current
+        if quote is None:
+            return current
+        return self.mark(symbol, quote.last, quote.bid, quote.ask, quote.volume)
 
     def mark(
         self,

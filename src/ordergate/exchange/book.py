@@ -179,6 +179,11 @@ class ExchangeBook:
                 self._commit([order])
             return order.view()
 
+    def quote(self, symbol: str) -> Mark | None:
+        """The venue's last price for ``symbol`` (what it would match against)."""
+        with self.lock:
+            return self._marks.get(symbol.upper())
+
     def mark(self, mark: Mark) -> int:
         """A new price: fill what it makes marketable; return how many orders traded."""
         with self.lock:

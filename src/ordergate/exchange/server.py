@@ -135,6 +135,12 @@ class _Handler(BaseHTTPRequestHandler):
             data = self._body()
             mark = Mark.parse(str(data["symbol"]), data, datetime.now(UTC))
             self._reply(200, {"filled": book.mark(mark)})
+        elif head == "marks" and len(path) == 2:
+            quote = book.quote(path[1])
+            if quote is None:
+                self._reply(404, {"error": "not_found", "reason": f"no market in {path[1]}"})
+            else:
+                self._reply(200, {"mark": quote.to_dict()})
         elif head in ("orders", "positions", "account"):
             self._trading(method, path, query)
         else:
