@@ -7,6 +7,7 @@ Keys keep the seeds' names (``EXEC_BROKER_ADAPTER`` is ``exec_broker_adapter`` h
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import time
 from decimal import Decimal
@@ -14,13 +15,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ordergate.domain.enums import TradingMode
 from ordergate.domain.errors import ConfigError
 
 CONFIG_ENV = "ORDERGATE_CONFIG"
+log = logging.getLogger("ordergate.config")
+
+#: Seed 002's mode names, as the modes ordergate knows them.
+MODE_ALIASES = {"PRODUCTION": TradingMode.LIVE, "TRAINING": TradingMode.BACKTEST}
 
 
 class Settings(BaseSettings):
@@ -34,6 +39,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///ordergate.db"
     #: SQLite ``synchronous``: FULL survives power loss, NORMAL only a process crash.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    #: BACKTEST, PAPER or LIVE (seed 002's PRODUCTION and TRAINING are LIVE and BACKTEST).
     mode: TradingMode = TradingMode.PAPER
     #: LIVE with dry_run records everything and calls no broker (seed 003).
     dry_run: bool = False
@@ -110,6 +116,28 @@ class Settings(BaseSettings):
     retention_orders_days: int = Field(365, ge=1)
     #: Raw broker receipts and relayed outbox messages are kept this many days.
     retention_receipts_days: int = Field(30, ge=1)
+
+    #: Seed 003's switch between its old and new engine. ordergate always behaves as
+    #: ExecutionEngine v2; ``false`` is accepted so the seed's block loads verbatim, and
+    #: logs a notice saying it changes nothing.
+    use_execution_engine_v2: bool = True
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode_alias(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            name = value.strip().upper()
+            return MODE_ALIASES.get(name, name)
+        return value
+
+    @model_validator(mode="after")
+    def _engine_v2_notice(self) -> Settings:
+        if not self.use_execution_engine_v2:
+            log.warning(
+                "use_execution_engine_v2 is false: ordergate has one engine and always "
+                "behaves as ExecutionEngine v2; the setting changes nothing"
+            )
+        return self
 
     @field_validator("trading_timezone", "paper_session_tz")
     @classmethod
