@@ -183,6 +183,6 @@ def test_computed_prices_have_a_documented_default_tick() -> None:
 
     from ordergate.risk.limits import DEFAULT_TICK, InstrumentSpec
 
-    assert DEFAULT_TICK == Decimal("0.01")
+    assert Decimal("0.01") == DEFAULT_TICK
     assert InstrumentSpec().price_tick == DEFAULT_TICK
     assert InstrumentSpec(tick_size=Decimal("0.05")).price_tick == Decimal("0.05")

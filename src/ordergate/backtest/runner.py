@@ -176,13 +176,16 @@ class BacktestRunner:
             every=max(1, total // max(1, cfg.equity_points)),
         )
         engine.subscribe("executions.report", book.on_fill)
-        with FreezeLongLived(cfg.freeze_gc) as freezer:
-            counts = _Loop(clock, engine, broker, book, strategy_id, freezer).run(
-                events, strategy, on_progress
-            )
-            return build_result(
-                engine, book, cfg, counts, events_count=total, strategy_id=strategy_id
-            )
+        try:
+            with FreezeLongLived(cfg.freeze_gc) as freezer:
+                counts = _Loop(clock, engine, broker, book, strategy_id, freezer).run(
+                    events, strategy, on_progress
+                )
+                return build_result(
+                    engine, book, cfg, counts, events_count=total, strategy_id=strategy_id
+                )
+        finally:
+            engine.store.close()  # a run on a file ends checkpointed: no WAL left behind
 
 
 class _Loop:

@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-
 #: Where ``exchange_url``'s default looks (``http://127.0.0.1:8700``); a test keeps them equal.
 DEFAULT_PORT = 8700
 

@@ -31,7 +31,7 @@ from ordergate.resilience.timing import RealTimer, Timer
 log = structlog.get_logger("ordergate.resilience")
 
 #: A wait at least this long is logged (shorter ones are the normal pacing of a burst).
-NOTICE_AFTER_S = 1.0
+NOTICE_AFTER_S = 0.5
 
 
 class Limiter(Protocol):

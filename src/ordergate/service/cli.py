@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from importlib.util import find_spec
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ordergate.config import Settings, load_settings
-from ordergate.domain.errors import ConfigError, OrderGateError
+if TYPE_CHECKING:  # pydantic and the domain are imported by the command that runs
+    from ordergate.config import Settings
+    from ordergate.domain.errors import OrderGateError
 
 DbOption = Annotated[
     str | None,
@@ -25,6 +26,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _settings(db: str | None, **overrides: Any) -> Settings:
+    from ordergate.config import load_settings
+
     if db is not None and "://" not in db:
         db = f"sqlite:///{db}"
     return load_settings(database_url=db, **overrides)
@@ -47,6 +50,8 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Run the engine as a service: HTTP API, dashboard at /, SSE, /metrics."""
+        from ordergate.domain.errors import OrderGateError
+
         try:
             settings = _settings(db, api_host=host, api_port=port)
             _serve(settings)
@@ -89,6 +94,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _verify(db: str | None, head: str | None, as_json: bool) -> None:
+    from ordergate.domain.errors import OrderGateError
     from ordergate.obs.audit import verify_chain
     from ordergate.obs.db import open_chain
 
@@ -120,6 +126,7 @@ def _purge(
     dry_run: bool,
     as_json: bool,
 ) -> None:
+    from ordergate.domain.errors import OrderGateError
     from ordergate.obs.db import open_chain
     from ordergate.obs.retention import RetentionPolicy
     from ordergate.obs.retention import purge as run_purge
@@ -152,6 +159,8 @@ def _migrate(settings: Settings) -> None:
 
 
 def _serve(settings: Settings) -> None:
+    from ordergate.domain.errors import ConfigError
+
     missing = [m for m in ("fastapi", "uvicorn", "prometheus_client") if find_spec(m) is None]
     if missing:
         raise ConfigError(
