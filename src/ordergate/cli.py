@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, cast
 from zoneinfo import ZoneInfo
 
 import typer
@@ -130,13 +130,21 @@ def _settings(db: str | None) -> Settings:
 def _log_to_stderr() -> Redactor:
     """Warnings (a caller held by the throttle, a recovery that failed) on stderr, as JSON,
     so stdout carries only the command's own output. Returns the lines' redactor."""
+    import io
     import sys
 
     from ordergate.obs.logging import configure_logging
     from ordergate.obs.redact import Redactor
 
+    class CurrentStderr(io.TextIOBase):  # whatever sys.stderr is when a line is written
+        def write(self, text: str) -> int:
+            return sys.stderr.write(text)
+
+        def flush(self) -> None:
+            sys.stderr.flush()
+
     redactor = Redactor()
-    configure_logging(redactor, level="WARNING", stream=sys.stderr)
+    configure_logging(redactor, level="WARNING", stream=cast("TextIO", CurrentStderr()))
     return redactor
 
 
