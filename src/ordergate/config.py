@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     retention_orders_days: int = Field(365, ge=1)
     #: Raw broker receipts and relayed outbox messages are kept this many days.
     retention_receipts_days: int = Field(30, ge=1)
+    #: ``ordergate serve`` applies retention at start and then every this many hours
+    #: (0: never; ``ordergate purge`` by hand or from cron instead).
+    retention_interval_h: float = Field(24.0, ge=0)
 
     #: Seed 003's switch between its old and new engine. ordergate always behaves as
     #: ExecutionEngine v2; ``false`` is accepted so the seed's block loads verbatim, and
