@@ -163,7 +163,7 @@ class RetentionSchedule:
         while not self._stop.is_set():
             try:
                 removed = self._purge_once()
-            except Exception as exc:  # noqa: BLE001 - a failed turn must not end the schedule
+            except Exception as exc:  # a failed turn must not end the schedule
                 log.error("scheduled retention failed", error=str(exc))
             else:
                 log.info("scheduled retention", every_h=self.interval_s / 3600, **removed)
