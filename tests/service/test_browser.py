@@ -46,7 +46,12 @@ def _trading_route(app: Any, engine: ExecutionEngine) -> None:
     def controls() -> dict[str, Any]:
         c = desk.controls  # type: ignore[union-attr]
         return {
-            name: {"value": ch.value, "actor": ch.actor, "reason": ch.reason, "at": ch.at.isoformat()}
+            name: {
+                "value": ch.value,
+                "actor": ch.actor,
+                "reason": ch.reason,
+                "at": ch.at.isoformat(),
+            }
             for name, ch in (("state", c.state_change), ("posture", c.posture_change))
         }
 
@@ -131,9 +136,7 @@ def test_row_appears_and_fills_within_a_second(live: Live, page: Any) -> None:
     from playwright.sync_api import expect
 
     _mark(live, "150")
-    resting = _submit(
-        live, "ui-1", order_type="limit", limit_price="149.50", time_in_force="GTC"
-    )
+    resting = _submit(live, "ui-1", order_type="limit", limit_price="149.50", time_in_force="GTC")
     order_id = resting["order_id"]
     expect(page.locator(_status_of(order_id))).to_have_text("ACCEPTED", timeout=1000)
     started = time.monotonic()
@@ -251,7 +254,7 @@ def test_entry_linked_to_its_stop_and_take_profit(live: Live, page: Any) -> None
     legs = [o for o in live.client.get("/v1/orders").json()["orders"] if o["parent_order_id"]]
     assert len(legs) == 2
     for leg in legs:
-        link = page.locator(f'{_row(leg["order_id"])} td.bracket a[data-order-id]')
+        link = page.locator(f"{_row(leg['order_id'])} td.bracket a[data-order-id]")
         expect(link).to_have_attribute("data-order-id", entry["order_id"])
     shot(page, "dashboard-brackets.png")
 
