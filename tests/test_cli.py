@@ -594,3 +594,25 @@ def test_seed_modes_and_seed_003_execution_block_load(
     monkeypatch.setenv("ORDERGATE_MODE", "SIMULATION")
     out = run_json("config", "show", "--db", db, code=2)
     assert out["error"]["code"] == "E_CONFIG_INVALID"
+
+
+def test_help_loads_no_engine_settings_or_backtest() -> None:
+    """``ordergate --help`` starts in about a tenth of a second because it imports typer
+    and the command modules only; the engine, pydantic and the backtest load on use."""
+    code = (
+        "import sys\n"
+        "from ordergate.cli import app\n"
+        "heavy = ['ordergate.bootstrap', 'ordergate.config', 'ordergate.engine.engine',\n"
+        "         'ordergate.backtest.runner', 'ordergate.store.sqlite', 'pydantic',\n"
+        "         'rich.console', 'asyncio', 'structlog']\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"},
+    ).stdout.strip()
+    assert loaded == ""
