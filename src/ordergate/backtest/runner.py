@@ -185,7 +185,8 @@ class BacktestRunner:
                     engine, book, cfg, counts, events_count=total, strategy_id=strategy_id
                 )
         finally:
-            engine.store.close()  # a run on a file ends checkpointed: no WAL left behind
+            if cfg.store_path != ":memory:":
+                engine.store.close()  # a run on a file ends checkpointed: no WAL left behind
 
 
 class _Loop:
