@@ -15,6 +15,7 @@ RULES = Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "orderga
 def served_names() -> set[str]:
     """Every sample name ``GET /metrics`` can show (from the service's own registry)."""
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    suffixes["summary"] = ("_sum", "_count")
     names: set[str] = set()
     for family in ExecMetrics("paper").registry.collect():
         names.update(family.name + suffix for suffix in suffixes[family.type])

@@ -192,6 +192,15 @@ def build_risk_desk(
     )
 
 
+def build_desk(settings: Settings, store: Store, clock: Clock | None = None) -> RiskDesk:
+    """The risk desk of :func:`build_runtime` on its own, for an operator's command (a
+    kill switch, the trading state): the same switches, controls and limits, with no
+    broker built — an operator's switch must work while the broker is down."""
+    return build_risk_desk(
+        settings, store, clock or SystemClock(), trading_day_in(settings.trading_timezone)
+    )
+
+
 def trading_day_in(timezone: str) -> Callable[[datetime], str]:
     """The trading day of an instant: its date in the trading time zone."""
     zone = ZoneInfo(timezone)

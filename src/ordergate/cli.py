@@ -1,8 +1,14 @@
 """The ``ordergate`` command line.
 
 Every command opens the configured store (``--db`` or ``ORDERGATE_DATABASE_URL``) and
-the configured broker; ``--json`` prints machine-readable output. A rejection prints
-its error code and exits 2 (3 when retrying later can help).
+the configured broker, and closes the store when it is done; ``--json`` prints JSON
+and nothing else on stdout (warnings, such as a caller held by the throttle, go to
+stderr). A rejection prints its error code once and exits 2 (3 when retrying later can
+help). A command that only reads refuses a database that does not exist instead of
+creating an empty one.
+
+Start-up is kept short (``ordergate --help`` imports typer and this module only): the
+engine, the store, pydantic and rich are imported by the command that needs them.
 """
 
 from __future__ import annotations
@@ -11,38 +17,41 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, cast
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ordergate.backtest import cli as backtest_cli
-from ordergate.bootstrap import Runtime, build_engine, build_runtime
 from ordergate.bus import cli as bus_cli
-from ordergate.config import Settings, load_settings
-from ordergate.domain.errors import ConfigError, InvalidIntent, OrderGateError
-from ordergate.domain.money import fmt
-from ordergate.domain.report import ExecutionReport
-from ordergate.engine.engine import ExecutionEngine
 from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
-from ordergate.risk.desk import RiskDesk
-from ordergate.risk.killswitch import KillSwitchBoard
 from ordergate.service import cli as service_cli
-from ordergate.store.base import OrderQuery
-from ordergate.views import detail_view, order_view, pnl_view, positions_view
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ordergate.config import Settings
+    from ordergate.domain.errors import OrderGateError
+    from ordergate.domain.report import ExecutionReport
+    from ordergate.engine.engine import ExecutionEngine
+    from ordergate.obs.redact import Redactor
+    from ordergate.risk.desk import RiskDesk
+    from ordergate.risk.killswitch import KillSwitchBoard
+    from ordergate.store.base import Store
 
 app = typer.Typer(
     name="ordergate",
     help="Order execution engine: intents in, orders at a broker out, exactly once.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: rich's renderer alone costs ~45 ms a start
 )
-config_app = typer.Typer(help="Show the effective settings.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Show the effective settings.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(config_app, name="config")
 
-console = Console()
 DbOption = Annotated[
     str | None,
     typer.Option("--db", help="SQLite file or database URL (default ./ordergate.db)."),
@@ -50,10 +59,90 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+# ----------------------------------------------------------- lazy composition
+# The composition root and its parts are imported on first use, not at start-up.
+
+
+def build_engine(settings: Settings, **parts: Any) -> ExecutionEngine:
+    from ordergate.bootstrap import build_engine as build
+
+    return build(settings, **parts)
+
+
+def build_store(settings: Settings) -> Store:
+    from ordergate.bootstrap import build_store as build
+
+    return build(settings)
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _table(*columns: str) -> Table:
+    """A table whose ids and figures are never cut off: narrow terminals wrap them."""
+    from rich.table import Table
+
+    table = Table()
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def _print_table(table: Table) -> None:
+    from rich.console import Console
+
+    Console(highlight=False, width=max(_console().width, 160)).print(table)
+
+
+# ------------------------------------------------------------------ plumbing
+
+
 def _settings(db: str | None) -> Settings:
+    from ordergate.config import load_settings
+
+    redactor = _log_to_stderr()  # before the settings: loading them may warn
     if db is not None and "://" not in db:
         db = f"sqlite:///{db}"
-    return load_settings(database_url=db)
+    settings = load_settings(database_url=db)
+    redactor.add(settings.secret_values())
+    return settings
+
+
+def _log_to_stderr() -> Redactor:
+    """Warnings (a caller held by the throttle, a recovery that failed) on stderr, as JSON,
+    so stdout carries only the command's own output. Returns the lines' redactor."""
+    import io
+    import sys
+
+    from ordergate.obs.logging import configure_logging
+    from ordergate.obs.redact import Redactor
+
+    class CurrentStderr(io.TextIOBase):  # whatever sys.stderr is when a line is written
+        def write(self, text: str) -> int:
+            return sys.stderr.write(text)
+
+        def flush(self) -> None:
+            sys.stderr.flush()
+
+    redactor = Redactor()
+    configure_logging(redactor, level="WARNING", stream=cast("TextIO", CurrentStderr()))
+    return redactor
+
+
+def require_database(settings: Settings) -> None:
+    """A read command on a SQLite file that does not exist says so and creates nothing."""
+    from ordergate.domain.errors import ConfigError
+
+    path = settings.sqlite_path
+    if path is not None and path != ":memory:" and not Path(path).exists():
+        raise ConfigError(
+            f"no database at {path}: nothing has been recorded there yet "
+            "(give --db PATH or set ORDERGATE_DATABASE_URL)",
+            context={"database": path},
+        )
 
 
 @contextmanager
@@ -65,19 +154,37 @@ def _engine(db: str | None) -> Iterator[ExecutionEngine]:
         engine.store.close()
 
 
+@contextmanager
+def _reading_engine(db: str | None) -> Iterator[ExecutionEngine]:
+    require_database(_settings(db))
+    with _engine(db) as engine:
+        yield engine
+
+
 def _emit(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _message(code: str, message: str | None) -> str:
+    """``message`` without a leading copy of ``code`` (gates write ``CODE: context``)."""
+    text = (message or "").removeprefix(f"{code}: ")
+    return "" if text == code else text
 
 
 def _fail(exc: OrderGateError, as_json: bool) -> None:
     if as_json:
         _emit({"error": exc.to_dict()})
     else:
-        console.print(f"[red]{exc.code.name}[/red]: {exc.message}", highlight=False)
+        from rich.markup import escape
+
+        text = escape(_message(exc.code.name, exc.message))  # keeps 'ordergate[postgres]'
+        _console(stderr=True).print(f"[red]{exc.code.name}[/red]: {text}")
     raise typer.Exit(3 if exc.retryable else 2)
 
 
 def _guard(as_json: bool, action: Callable[[], None]) -> None:
+    from ordergate.domain.errors import OrderGateError
+
     try:
         action()
     except OrderGateError as exc:
@@ -85,17 +192,65 @@ def _guard(as_json: bool, action: Callable[[], None]) -> None:
 
 
 def _print_report(report: ExecutionReport, as_json: bool) -> None:
+    from ordergate.domain.positions import shown_money, shown_price
+
     if as_json:
         _emit(report.to_dict())
         return
     replay = " (replayed: this key was seen before)" if report.replayed else ""
-    console.print(
-        f"{report.order_id} {report.status.value} filled {fmt(report.filled_qty)} "
-        f"@ {fmt(report.avg_price) or '-'} fees {fmt(report.fees)}{replay}",
-        highlight=False,
+    typer.echo(
+        f"{report.order_id} {report.status.value} filled {fmt_qty(report.filled_qty)} "
+        f"@ {shown_price(report.avg_price) or '-'} fees {shown_money(report.fees)}{replay}"
     )
     if report.error_code:
-        console.print(f"  {report.error_code}: {report.error_message}", highlight=False)
+        typer.echo(f"  {report.error_code}: {_message(report.error_code, report.error_message)}")
+
+
+def fmt_qty(value: Any) -> str:
+    from ordergate.domain.money import fmt
+
+    return fmt(value) or "0"
+
+
+def _echo(data: dict[str, Any], as_json: bool) -> None:
+    """A result as JSON, or as ``key: value`` lines (never a Python repr)."""
+    if as_json:
+        _emit(data)
+        return
+    for key, value in data.items():
+        shown = value if isinstance(value, str | int | float) else json.dumps(value, default=str)
+        typer.echo(f"{key}: {shown}")
+
+
+def _offset(pct: str | None, side: str, *, loss: bool) -> str | None:
+    """A bracket distance as the intent signs it: a buy's stop below (−), its target above
+    (+); a sell's the other way round. The flag takes the distance; the side decides."""
+    from ordergate.domain.money import fmt, parse_decimal
+
+    if pct is None:
+        return None
+    field = "--sl-pct" if loss else "--tp-pct"
+    fraction = abs(parse_decimal(pct, field, positive=True)) / 100
+    below = loss == (side.strip().lower() == "buy")
+    return fmt(-fraction if below else fraction)
+
+
+def _parse_time(value: str, field: str) -> str:
+    """An ISO 8601 time with its zone (``2026-12-01T16:00:00-05:00``), checked here."""
+    from datetime import datetime
+
+    from ordergate.domain.errors import InvalidIntent
+
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidIntent(field, f"must be an ISO 8601 time, got {value!r}") from None
+    if when.tzinfo is None:
+        raise InvalidIntent(field, f"must name its time zone (…Z or …+00:00), got {value!r}")
+    return when.isoformat()
+
+
+# ------------------------------------------------------------------ commands
 
 
 @app.command()
@@ -108,15 +263,17 @@ def mark(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Set the paper market for SYMBOL (fills resting orders it crosses)."""
+    """Set the market for SYMBOL (the paper broker or the simulated exchange fills what
+    it crosses)."""
+    from ordergate.domain.money import fmt
 
     def run() -> None:
         with _engine(db) as engine:
             result = engine.mark(symbol, last, bid, ask, volume)
-            if as_json:
-                _emit(result.to_dict())
-            else:
-                console.print(f"{result.symbol} last {fmt(result.last)}", highlight=False)
+        if as_json:
+            _emit(result.to_dict())
+        else:
+            typer.echo(f"{result.symbol} last {fmt(result.last)}")
 
     _guard(as_json, run)
 
@@ -133,11 +290,28 @@ def submit(
     price: Annotated[str | None, typer.Option(help="Limit price.")] = None,
     stop_price: Annotated[str | None, typer.Option("--stop-price", help="Trigger price.")] = None,
     tif: Annotated[str, typer.Option(help="DAY, GTC, IOC, FOK, GTD.")] = "DAY",
+    expire_at: Annotated[
+        str | None, typer.Option("--expire-at", help="GTD: ISO 8601 time with zone.")
+    ] = None,
+    stop_loss: Annotated[
+        str | None,
+        typer.Option("--sl-pct", help="Stop-loss this many % from the fill (seed 004: 2)."),
+    ] = None,
+    take_profit: Annotated[
+        str | None,
+        typer.Option("--tp-pct", help="Take-profit this many % from the fill (seed 004: 3)."),
+    ] = None,
     strategy: Annotated[str, typer.Option(help="Strategy id.")] = "default",
+    account: Annotated[str | None, typer.Option(help="Account id.")] = None,
+    decision_id: Annotated[str | None, typer.Option("--decision-id")] = None,
+    profile_version_id: Annotated[str | None, typer.Option("--profile-version-id")] = None,
+    regime_id: Annotated[str | None, typer.Option("--regime-id")] = None,
+    universe_id: Annotated[str | None, typer.Option("--universe-id")] = None,
+    tag: Annotated[str | None, typer.Option(help="Free text kept with the order.")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Submit one order intent."""
+    """Submit one order intent (with a stop-loss / take-profit bracket when asked)."""
     intent: dict[str, Any] = {
         "symbol": symbol,
         "side": side,
@@ -147,17 +321,31 @@ def submit(
         "time_in_force": tif,
         "strategy_id": strategy,
     }
-    if price is not None:
-        intent["limit_price"] = price
-    if stop_price is not None:
-        intent["stop_price"] = stop_price
+    optional = {
+        "limit_price": price,
+        "stop_price": stop_price,
+        "sl_offset_pct": _offset(stop_loss, side, loss=True),
+        "tp_offset_pct": _offset(take_profit, side, loss=False),
+        "account_id": account,
+        "decision_id": decision_id,
+        "profile_version_id": profile_version_id,
+        "regime_id": regime_id,
+        "universe_id": universe_id,
+        "tag": tag,
+    }
+    intent.update({k: v for k, v in optional.items() if v is not None})
 
     def run() -> None:
+        if expire_at is not None:
+            intent["expire_at"] = _parse_time(expire_at, "expire_at")
         with _engine(db) as engine:
             report = engine.submit(intent)
-            _print_report(report, as_json)
-            if not report.ok and not report.replayed:
-                raise typer.Exit(2)
+        _print_report(report, as_json)
+        if not report.ok and not report.replayed:
+            from ordergate.domain.errors import ErrorCode
+
+            code = ErrorCode.__members__.get(report.error_code or "")
+            raise typer.Exit(3 if code is not None and code.retryable else 2)
 
     _guard(as_json, run)
 
@@ -171,6 +359,7 @@ def basket(
     as_json: JsonOption = False,
 ) -> None:
     """Submit several intents as one basket (two commits in all; see engine.submit_many)."""
+    from ordergate.domain.errors import InvalidIntent
 
     def run() -> None:
         try:
@@ -198,8 +387,9 @@ def cancel(order_id: str, db: DbOption = None, as_json: JsonOption = False) -> N
     """Cancel an open order."""
 
     def run() -> None:
-        with _engine(db) as engine:
-            _print_report(engine.cancel(order_id), as_json)
+        with _reading_engine(db) as engine:
+            report = engine.cancel(order_id)
+        _print_report(report, as_json)
 
     _guard(as_json, run)
 
@@ -213,9 +403,12 @@ def orders(
     as_json: JsonOption = False,
 ) -> None:
     """List orders, newest first."""
+    from ordergate.domain.positions import shown_price
+    from ordergate.store.base import OrderQuery
+    from ordergate.views import order_view
 
     def run() -> None:
-        with _engine(db) as engine:
+        with _reading_engine(db) as engine:
             query = OrderQuery(
                 status=tuple(s.upper() for s in status or ()),
                 symbol=symbol.upper() if symbol else None,
@@ -225,19 +418,34 @@ def orders(
         if as_json:
             _emit([order_view(o) for o in rows])
             return
-        table = Table("order_id", "symbol", "side", "qty", "type", "status", "filled", "avg px")
+        table = _table(
+            "order_id",
+            "strategy",
+            "symbol",
+            "side",
+            "qty",
+            "type",
+            "tif",
+            "status",
+            "filled",
+            "avg px",
+        )
         for o in rows:
             table.add_row(
                 o.order_id,
+                o.strategy_id,
                 o.symbol,
                 o.side.value,
-                fmt(o.qty),
+                fmt_qty(o.qty),
                 o.order_type.value,
+                o.time_in_force.value,
                 o.status.value,
-                fmt(o.filled_qty),
-                fmt(o.avg_fill_price) or "-",
+                fmt_qty(o.filled_qty),
+                shown_price(o.avg_fill_price) or "-",
             )
-        console.print(table)
+        _print_table(table)
+        if not rows:
+            typer.echo("no orders")
 
     _guard(as_json, run)
 
@@ -245,40 +453,53 @@ def orders(
 @app.command("order")
 def order_cmd(order_id: str, db: DbOption = None, as_json: JsonOption = False) -> None:
     """One order with its fills and events."""
+    from ordergate.views import detail_view
 
     def run() -> None:
-        with _engine(db) as engine:
+        with _reading_engine(db) as engine:
             order = engine.order(order_id)
             data = detail_view(order, engine.fills(order_id), engine.store.events_for(order_id))
         if as_json:
             _emit(data)
         else:
-            console.print_json(json.dumps(data, default=str))
+            _console().print_json(json.dumps(data, default=str))
 
     _guard(as_json, run)
 
 
 @app.command()
 def positions(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Positions with average cost, realized and unrealized P&L."""
+    """Positions with average cost, realized and unrealized P&L (rounded as shown here;
+    exact in --json)."""
+    from decimal import Decimal
+
+    from ordergate.domain.positions import shown_money, shown_price
+    from ordergate.views import positions_view
+
+    def money(text: str | None) -> str:
+        return "-" if text is None else shown_money(Decimal(text)) or "-"
 
     def run() -> None:
-        with _engine(db) as engine:
+        with _reading_engine(db) as engine:
             rows = positions_view(engine)
         if as_json:
             _emit(rows)
             return
-        table = Table("symbol", "qty", "avg price", "mark", "realized", "unrealized")
+        table = _table("symbol", "qty", "avg price", "mark", "realized", "unrealized", "fees")
         for r in rows:
+            avg = r["avg_price"]
             table.add_row(
                 r["symbol"],
                 r["qty"],
-                r["avg_price"],
+                "-" if avg is None else shown_price(Decimal(avg)) or "-",
                 r["mark"] or "-",
-                r["realized_pnl"],
-                r["unrealized_pnl"],
+                money(r["realized_pnl"]),
+                money(r["unrealized_pnl"]),
+                money(r["commission"]),
             )
-        console.print(table)
+        _print_table(table)
+        if not rows:
+            typer.echo("no positions")
 
     _guard(as_json, run)
 
@@ -286,15 +507,23 @@ def positions(db: DbOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def pnl(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Realized (net of commission), unrealized and daily P&L."""
+    from decimal import Decimal
+
+    from ordergate.domain.positions import shown_money
+    from ordergate.views import pnl_view
 
     def run() -> None:
-        with _engine(db) as engine:
+        with _reading_engine(db) as engine:
             data = pnl_view(engine)
         if as_json:
             _emit(data)
-        else:
-            for name, value in data.items():
-                console.print(f"{name}: {value}", highlight=False)
+            return
+        for name, value in data.items():
+            if isinstance(value, dict):
+                for day, amount in value.items():
+                    typer.echo(f"{name} {day}: {shown_money(Decimal(amount))}")
+            else:
+                typer.echo(f"{name}: {shown_money(Decimal(value))}")
 
     _guard(as_json, run)
 
@@ -304,9 +533,36 @@ def sync(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Look every open order up at the broker and apply what it says."""
 
     def run() -> None:
-        with _engine(db) as engine:
+        with _reading_engine(db) as engine:
             result = engine.sync_broker_state()
-        _emit(result) if as_json else console.print(result)
+        _echo(result, as_json)
+
+    _guard(as_json, run)
+
+
+@app.command()
+def recover(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Startup recovery without serving: settle every open order nobody else owns with the
+    broker (adopt, resend only if never received, or fail), then hand them back."""
+
+    def run() -> None:
+        from ordergate.bootstrap import build_ownership
+
+        done: dict[str, Any] = {}
+        with _reading_engine(db) as engine:
+            ownership = build_ownership(_settings(db), engine)
+            try:  # a heartbeat takes up to 100 orphans: beat until none is left
+                while (report := ownership.heartbeat(force=True)) is not None:
+                    for key, value in report.to_dict().items():
+                        done[key] = done.get(key, 0 if not isinstance(value, list) else []) + value
+            finally:
+                ownership.stop()
+        if as_json:
+            _emit(done or {"orders": 0})
+        elif not done:
+            typer.echo("nothing to recover: no open order without a live owner")
+        else:
+            _echo(done, False)
 
     _guard(as_json, run)
 
@@ -315,6 +571,8 @@ def sync(db: DbOption = None, as_json: JsonOption = False) -> None:
 def demo(db: DbOption = None, as_json: JsonOption = False) -> None:
     """A scripted paper session: marks, orders, fills, positions and P&L."""
     from ordergate.demo import run_demo
+    from ordergate.domain.positions import shown_price
+    from ordergate.views import order_view, pnl_view
 
     def run() -> None:
         with _engine(db or ":memory:") as engine:
@@ -328,49 +586,54 @@ def demo(db: DbOption = None, as_json: JsonOption = False) -> None:
             _emit(data)
             return
         for line in log:
-            console.print(line, highlight=False)
-        orders_table = Table("order_id", "symbol", "side", "qty", "status", "avg px")
+            typer.echo(line)
+        orders_table = _table("order_id", "symbol", "side", "qty", "status", "avg px")
         for o in data["orders"]:
+            avg = o["avg_fill_price"]
             orders_table.add_row(
                 o["order_id"],
                 o["symbol"],
                 o["side"],
                 o["qty"],
                 o["status"],
-                o["avg_fill_price"] or "-",
+                "-" if avg is None else shown_price(_dec(avg)) or "-",
             )
-        console.print(orders_table)
-        console.print(data["pnl"])
+        _print_table(orders_table)
+        _echo(data["pnl"], False)
 
     _guard(as_json, run)
 
 
+def _dec(text: str) -> Any:
+    from decimal import Decimal
+
+    return Decimal(text)
+
+
 @config_app.command("show")
-def config_show(db: DbOption = None) -> None:
-    """Print the effective settings (secrets masked)."""
-    try:
-        _emit(_settings(db).shown())
-    except OrderGateError as exc:
-        _fail(exc, True)
+def config_show(db: DbOption = None, as_json: JsonOption = True) -> None:
+    """Print the effective settings as JSON (secrets masked)."""
+    _guard(True, lambda: _emit(_settings(db).shown()))
 
 
-def _runtime(db: str | None) -> Runtime:
-    """The engine and its desk as every mode builds them (the one composition root)."""
-    return build_runtime(_settings(db))
+@contextmanager
+def _board(db: str | None, existing: bool = False) -> Iterator[KillSwitchBoard]:
+    """The risk desk's kill-switch board (the one the engine's gates check)."""
+    with _open_desk(db, existing) as desk:
+        yield desk.board
 
 
-def _board(db: str | None) -> KillSwitchBoard:
-    board = _runtime(db).board
-    if board is None:  # pragma: no cover - the root always builds a desk here
-        raise ConfigError("no kill-switch board is configured")
-    return board
+@contextmanager
+def _plain_engine(db: str | None) -> Iterator[ExecutionEngine]:
+    with _engine(db) as engine:
+        yield engine
 
 
-def _plain_engine(db: str | None) -> ExecutionEngine:
-    return build_engine(_settings(db))
+def _mode(db: str | None) -> Any:
+    return _settings(db).mode
 
 
-risk_cli.register(app, _board, _plain_engine, lambda db: _settings(db).mode)
+risk_cli.register(app, _board, _plain_engine, _mode)
 backtest_cli.register(app)
 bus_cli.register(app)
 service_cli.register(app)
@@ -379,17 +642,28 @@ exchange_cli.register(app)
 trading_app = typer.Typer(
     help="The desk's trading state (NORMAL, REDUCING, HALTED) and EMERGENCY posture.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(trading_app, name="trading")
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who (recorded).")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded).")]
 
 
-def _desk(db: str | None) -> RiskDesk:
-    desk = _runtime(db).desk
-    if desk is None:  # pragma: no cover - the root always builds a desk here
-        raise ConfigError("no risk desk is configured")
-    return desk
+@contextmanager
+def _open_desk(db: str | None, existing: bool = False) -> Iterator[RiskDesk]:
+    """The desk on the configured store, as the composition root builds it for the
+    engine (``bootstrap.build_desk``) — without the broker, so that an operator's
+    switch works while the broker is down — closed when the command is done."""
+    from ordergate.bootstrap import build_desk
+
+    settings = _settings(db)
+    if existing:
+        require_database(settings)
+    desk = build_desk(settings, build_store(settings))
+    try:
+        yield desk
+    finally:
+        desk.store.close()
 
 
 def _controls_dict(desk: RiskDesk) -> dict[str, Any]:
@@ -398,6 +672,14 @@ def _controls_dict(desk: RiskDesk) -> dict[str, Any]:
         name: {"value": ch.value, "actor": ch.actor, "reason": ch.reason, "at": ch.at.isoformat()}
         for name, ch in (("state", c.state_change), ("posture", c.posture_change))
     }
+
+
+def _print_controls(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _emit(data)
+        return
+    for name, ch in data.items():
+        typer.echo(f"{name}: {ch['value']} (by {ch['actor']} at {ch['at']}: {ch['reason']})")
 
 
 @trading_app.command("set")
@@ -409,16 +691,18 @@ def trading_set(
     as_json: JsonOption = False,
 ) -> None:
     """HALTED: no new orders (cancels pass). REDUCING: only orders that reduce exposure."""
+    from ordergate.domain.errors import ConfigError
 
     def run() -> None:
-        desk = _desk(db)
-        try:
-            desk.set_trading_state(state, actor=actor, reason=reason)
-        except ValueError:
-            raise ConfigError(
-                f"unknown trading state {state!r}: NORMAL, REDUCING or HALTED"
-            ) from None
-        _emit(_controls_dict(desk)) if as_json else console.print(_controls_dict(desk))
+        with _open_desk(db) as desk:
+            try:
+                desk.set_trading_state(state, actor=actor, reason=reason)
+            except ValueError:
+                raise ConfigError(
+                    f"unknown trading state {state!r}: NORMAL, REDUCING or HALTED"
+                ) from None
+            data = _controls_dict(desk)
+        _print_controls(data, as_json)
 
     _guard(as_json, run)
 
@@ -434,17 +718,24 @@ def trading_emergency(
     """EMERGENCY posture (seed 002's Black Swan): only exposure-reducing orders pass."""
 
     def run() -> None:
-        desk = _desk(db)
-        desk.set_posture("EMERGENCY" if on else "NORMAL", actor=actor, reason=reason)
-        _emit(_controls_dict(desk)) if as_json else console.print(_controls_dict(desk))
+        with _open_desk(db) as desk:
+            desk.set_posture("EMERGENCY" if on else "NORMAL", actor=actor, reason=reason)
+            data = _controls_dict(desk)
+        _print_controls(data, as_json)
 
     _guard(as_json, run)
 
 
 @trading_app.command("show")
-def trading_show(db: DbOption = None) -> None:
-    """The trading state and posture, with who set them and why."""
-    _guard(True, lambda: _emit(_controls_dict(_desk(db))))
+def trading_show(db: DbOption = None, as_json: JsonOption = True) -> None:
+    """The trading state and posture, with who set them and why (JSON, like config show)."""
+
+    def run() -> None:
+        with _open_desk(db, existing=True) as desk:
+            data = _controls_dict(desk)
+        _emit(data)
+
+    _guard(True, run)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ that is the adapter's own settings block, read by the adapter
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import time
 from decimal import Decimal
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ordergate.domain.enums import TradingMode
@@ -27,6 +28,11 @@ from ordergate.domain.errors import ConfigError
 CONFIG_ENV = "ORDERGATE_CONFIG"
 #: The entry point group broker adapters register under (``ordergate.brokers.registry``).
 BROKER_GROUP = "ordergate.brokers"
+
+log = logging.getLogger("ordergate.config")
+
+#: Seed 002's mode names, as the modes ordergate knows them.
+MODE_ALIASES = {"PRODUCTION": TradingMode.LIVE, "TRAINING": TradingMode.BACKTEST}
 
 
 class Settings(BaseSettings):
@@ -40,6 +46,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///ordergate.db"
     #: SQLite ``synchronous``: FULL survives power loss, NORMAL only a process crash.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    #: BACKTEST, PAPER or LIVE (seed 002's PRODUCTION and TRAINING are LIVE and BACKTEST).
     mode: TradingMode = TradingMode.PAPER
     #: Seed 003's dry run: every order is gated and recorded, then filled on the paper
     #: venue (the paper fill and fee models) against the live marks; no broker is called
@@ -129,6 +136,31 @@ class Settings(BaseSettings):
     retention_orders_days: int = Field(365, ge=1)
     #: Raw broker receipts and relayed outbox messages are kept this many days.
     retention_receipts_days: int = Field(30, ge=1)
+    #: ``ordergate serve`` applies retention at start and then every this many hours
+    #: (0: never; ``ordergate purge`` by hand or from cron instead).
+    retention_interval_h: float = Field(24.0, ge=0)
+
+    #: Seed 003's switch between its old and new engine. ordergate always behaves as
+    #: ExecutionEngine v2; ``false`` is accepted so the seed's block loads verbatim, and
+    #: logs a notice saying it changes nothing.
+    use_execution_engine_v2: bool = True
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode_alias(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            name = value.strip().upper()
+            return MODE_ALIASES.get(name, name)
+        return value
+
+    @model_validator(mode="after")
+    def _engine_v2_notice(self) -> Settings:
+        if not self.use_execution_engine_v2:
+            log.warning(
+                "use_execution_engine_v2 is false: ordergate has one engine and always "
+                "behaves as ExecutionEngine v2; the setting changes nothing"
+            )
+        return self
 
     @field_validator("trading_timezone", "paper_session_tz")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import typer
@@ -28,14 +29,14 @@ def make_app(
     def root() -> None:
         """test root"""
 
-    def engine_factory(db: str | None) -> ExecutionEngine:
+    def engine_factory(db: str | None) -> AbstractContextManager[ExecutionEngine]:
         if engine is None:
             raise AssertionError("this test needs no engine")
-        return engine
+        return nullcontext(engine)
 
     register(
         app,
-        lambda db: KillSwitchBoard(repo, clock),
+        lambda db, existing: nullcontext(KillSwitchBoard(repo, clock)),
         engine_factory,
         lambda db: TradingMode.PAPER,
     )

@@ -175,3 +175,14 @@ def test_duplicate_guard_per_strategy(
         assert gate.check(make_intent(strategy_id="a"), make_context()) is None
         passed = gate.check(make_intent(strategy_id="b"), make_context()) is None
         assert passed is second
+
+
+def test_computed_prices_have_a_documented_default_tick() -> None:
+    """Issue 21: an instrument with no tick still gives computed prices a cent tick."""
+    from decimal import Decimal
+
+    from ordergate.risk.limits import DEFAULT_TICK, InstrumentSpec
+
+    assert Decimal("0.01") == DEFAULT_TICK
+    assert InstrumentSpec().price_tick == DEFAULT_TICK
+    assert InstrumentSpec(tick_size=Decimal("0.05")).price_tick == Decimal("0.05")

@@ -5,8 +5,11 @@ the file through the engine (see :mod:`ordergate.backtest.runner`), prints a sum
 the whole result as JSON, and writes an HTML report with ``--html``. Long runs show a
 progress bar on stderr, so ``--json`` output on stdout stays clean.
 
-``tca --db FILE [--json] [--html FILE]`` analyses the orders in a store (a backtest run
-with ``--db``, or a paper/live database).
+``tca [--db FILE|URL] [--json] [--html FILE]`` analyses the orders in a store (a backtest
+run with ``--db``, or a paper/live database; the configured one by default, SQLite or
+PostgreSQL).
+
+The runner, the data readers and the store are imported by the command that runs.
 """
 
 from __future__ import annotations
@@ -16,21 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ordergate.backtest.data import load_events
-from ordergate.backtest.report import render_html
-from ordergate.backtest.runner import BacktestConfig, BacktestRunner, ProgressFn
-from ordergate.backtest.strategy import load_strategy
-from ordergate.backtest.tca import order_costs, slippage_values, tca_report
-from ordergate.config import load_settings
-from ordergate.domain.errors import OrderGateError
-from ordergate.store.base import OrderQuery
-from ordergate.store.sqlite import SqliteStore
+if TYPE_CHECKING:
+    from ordergate.backtest.runner import ProgressFn
 
 PROGRESS_FROM = 20_000
 FILL_MODELS = ("participation", "fixed_bps", "bid_ask", "sqrt_impact", "none")
@@ -38,10 +32,13 @@ FEE_MODELS = ("per_share", "bps", "flat", "maker_taker", "tiered", "none")
 
 
 def _fail(message: str, as_json: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
     if as_json:
         typer.echo(json.dumps({"error": message}))
     else:
-        Console(stderr=True).print(f"[red]error[/red]: {message}", highlight=False)
+        Console(stderr=True).print(f"[red]error[/red]: {escape(message)}", highlight=False)
     raise typer.Exit(2)
 
 
@@ -75,6 +72,13 @@ def backtest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Replay market data through the engine with a strategy; report fills, P&L and costs."""
+    from ordergate.backtest.data import load_events
+    from ordergate.backtest.report import render_html
+    from ordergate.backtest.runner import BacktestConfig, BacktestRunner
+    from ordergate.backtest.strategy import load_strategy
+    from ordergate.config import load_settings
+    from ordergate.domain.errors import OrderGateError
+
     _choice(fill_model, FILL_MODELS, "--fill-model")
     _choice(fee_model, FEE_MODELS, "--fee-model")
     try:
@@ -118,6 +122,9 @@ def backtest(
 @contextmanager
 def _progress() -> Iterator[ProgressFn]:
     """A rich progress bar on stderr; yields the runner's progress callback."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     columns = (
         TextColumn("backtest"),
         BarColumn(),
@@ -134,6 +141,8 @@ def _progress() -> Iterator[ProgressFn]:
 
 
 def _print_summary(summary: dict[str, Any], costs: dict[str, Any]) -> None:
+    from rich.console import Console
+
     console = Console()
     for key, value in summary.items():
         if not isinstance(value, dict):
@@ -143,15 +152,32 @@ def _print_summary(summary: dict[str, Any], costs: dict[str, Any]) -> None:
 
 
 def tca(
-    db: Annotated[Path, typer.Option("--db", help="The SQLite store to analyse.")],
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="SQLite file or database URL (default: the configured one)."),
+    ] = None,
     per_order: Annotated[bool, typer.Option("--per-order/--totals")] = True,
     html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Transaction cost analysis of the orders in a store: slippage, fees, shortfall."""
-    if not db.exists():
-        _fail(f"no such database: {db}", as_json)
-    store = SqliteStore(db)
+    from ordergate.backtest.report import render_html
+    from ordergate.backtest.tca import order_costs, slippage_values, tca_report
+    from ordergate.bootstrap import build_store
+    from ordergate.config import load_settings
+    from ordergate.domain.errors import OrderGateError
+    from ordergate.store.base import OrderQuery
+
+    try:
+        url = None if db is None else (db if "://" in db else f"sqlite:///{db}")
+        settings = load_settings(database_url=url)
+        path = settings.sqlite_path
+        if path is not None and path != ":memory:" and not Path(path).exists():
+            _fail(f"no database at {path}: nothing has been recorded there yet", as_json)
+        store = build_store(settings)
+    except OrderGateError as exc:
+        _fail(str(exc), as_json)
+        return
     try:
         orders = store.list_orders(OrderQuery(limit=1 << 62))
         prices = {symbol: mark.last for symbol, mark in store.marks().items()}

@@ -191,13 +191,17 @@ class BacktestRunner:
             every=max(1, total // max(1, cfg.equity_points)),
         )
         engine.subscribe("executions.report", book.on_fill)
-        with FreezeLongLived(cfg.freeze_gc) as freezer:
-            counts = _Loop(clock, engine, broker, book, strategy_id, freezer).run(
-                events, strategy, on_progress
-            )
-            return build_result(
-                engine, book, cfg, counts, events_count=total, strategy_id=strategy_id
-            )
+        try:
+            with FreezeLongLived(cfg.freeze_gc) as freezer:
+                counts = _Loop(clock, engine, broker, book, strategy_id, freezer).run(
+                    events, strategy, on_progress
+                )
+                return build_result(
+                    engine, book, cfg, counts, events_count=total, strategy_id=strategy_id
+                )
+        finally:
+            if cfg.store_path != ":memory:":
+                engine.store.close()  # a run on a file ends checkpointed: no WAL left behind
 
 
 class _Loop:

@@ -37,6 +37,7 @@ from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lo
 from ordergate.domain.enums import OrderType, TimeInForce
 from ordergate.domain.errors import BrokerRejected, BrokerTimeout, BrokerUnavailable
 from ordergate.domain.market import Mark
+from ordergate.domain.money import fmt
 from ordergate.exchange.protocol import (
     API,
     FAULT_HEADER,
@@ -183,6 +184,11 @@ class ExchangeBroker:
         body = {"symbol": symbol, "last": last, "bid": bid, "ask": ask}
         _, answer = self._call("POST", "/marks", body, op="mark")
         return int(answer["filled"])
+
+    def on_mark(self, mark: Mark) -> None:
+        """The engine was told the market (``ordergate mark``, ``POST /v1/marks``): pass
+        it on, so the exchange can fill market orders and the resting ones it crosses."""
+        self.mark(mark.symbol, fmt(mark.last) or "0", fmt(mark.bid), fmt(mark.ask))
 
     def set_faults(self, knobs: dict[str, Any]) -> None:
         self._call("POST", "/faults", knobs, op="faults")

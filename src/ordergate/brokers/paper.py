@@ -42,7 +42,7 @@ from ordergate.domain.enums import OrderType, TimeInForce
 from ordergate.domain.errors import BrokerRejected
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
-from ordergate.domain.positions import Position
+from ordergate.domain.positions import Position, book
 from ordergate.sim.data import MarketEvent, last_price
 from ordergate.sim.fees import FeeModel, PerShareFee
 from ordergate.sim.fills import FixedBps, PriceModel, as_slippage
@@ -191,7 +191,7 @@ class PaperBroker:
             for order in self._venue.orders.values():
                 for execution in order.executions:
                     flow = execution.last_qty * execution.last_px * order.request.side.sign
-                    cash -= flow + execution.commission
+                    cash -= book(flow) + book(execution.commission)  # per fill, to the cent
             equity = cash
             for position in self._positions():
                 event = self._venue.last_events.get(position.symbol)

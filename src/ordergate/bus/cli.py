@@ -7,13 +7,15 @@ the ``nats`` extra) still starts. ``python -m ordergate.bus.cli`` runs the group
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import signal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:  # asyncio (and ssl under it) is imported by the command that runs
+    import asyncio
 
 NatsOption = Annotated[
     str,
@@ -62,6 +64,8 @@ def _nats_config(url: str, prefix: str) -> Any:
 
 
 def _stop_on_signals() -> asyncio.Event:
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -79,6 +83,8 @@ def tail(
     count: Annotated[int, typer.Option(help="Stop after this many (0: never).")] = 0,
 ) -> None:
     """Print each event as one JSON line: its subject and payload."""
+    import asyncio
+
     config = _nats_config(nats_url, prefix)
     from ordergate.bus.nats import tail as run_tail
 
@@ -109,6 +115,8 @@ def relay(
     batch: Annotated[int, typer.Option(help="Messages per round.")] = 256,
 ) -> None:
     """Publish the store's outbox to JetStream until stopped (SIGINT/SIGTERM)."""
+    import asyncio
+
     config = _nats_config(nats_url, prefix)
     from ordergate.bootstrap import build_store
     from ordergate.bus.nats import relay_to_jetstream
@@ -137,6 +145,8 @@ def consume_intents(
     durable: Annotated[str, typer.Option(help="Durable consumer name.")] = "ordergate-intents",
 ) -> None:
     """Submit intents that arrive on ``<prefix>intents.submit`` until stopped."""
+    import asyncio
+
     config = _nats_config(nats_url, prefix)
     from ordergate.bootstrap import build_engine
     from ordergate.bus.nats import IntentConsumer, connect

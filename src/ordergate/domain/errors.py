@@ -1,10 +1,13 @@
 """The one table of error codes, and the exceptions that carry them.
 
 Every rejection ordergate gives names a code from :class:`ErrorCode`. A code has a
-meaning a trader can act on and a ``retryable`` flag: retryable means that sending
-the intent again *later* can succeed (with the same idempotency key when nothing was
-recorded, e.g. ``E_EXEC_PERSISTENCE``; with a new key when the order was recorded as
-``FAILED`` or ``REJECTED``, because a key always returns the outcome it first got).
+meaning a trader can act on, a ``retryable`` flag — sending the intent again *later*
+can succeed — and a ``keeps_key`` flag: whether the rejection keeps its idempotency
+key (DESIGN.md, submit path step 2). Validation errors and conditions a retry can cure
+before anything was sent (no market data yet, a full queue, an open circuit, a store
+that said no) leave the key free, so the same request can be sent again with the same
+key; every other outcome keeps it, and the key returns that outcome from then on (send
+again with a new key). Either way the earlier attempt stays in the append-only record.
 
 Exception tree (one line per leaf)::
 
@@ -35,6 +38,8 @@ from typing import Any
 class _Code:
     meaning: str
     retryable: bool
+    #: The rejection keeps the idempotency key (False: the same key may be sent again).
+    keeps_key: bool = True
 
 
 class ErrorCode(Enum):
@@ -42,21 +47,27 @@ class ErrorCode(Enum):
 
     # --- the intent ---
     E_INTENT_INVALID = _Code(
-        "The intent is malformed: a field is missing or has a bad value", False
+        "The intent is malformed: a field is missing or has a bad value", False, keeps_key=False
     )
-    E_INTENT_EXPIRED = _Code("The intent expired before it could be sent", False)
+    E_INTENT_EXPIRED = _Code("The intent expired before it could be sent", False, keeps_key=False)
     # --- execution (seed 000 codes first) ---
     E_EXEC_IDEMPOTENCY_CONFLICT = _Code(
         "The idempotency key was already used for a different intent", False
     )
     E_EXEC_BROKER_REJECTED = _Code("The broker rejected the order", False)
     E_EXEC_BROKER_TIMEOUT = _Code("The broker did not answer in time; outcome unknown", True)
-    E_EXEC_CIRCUIT_OPEN = _Code("The broker circuit breaker is open; calls are blocked", True)
-    E_EXEC_PERSISTENCE = _Code("The store could not record the order; nothing was sent", True)
+    E_EXEC_CIRCUIT_OPEN = _Code(
+        "The broker circuit breaker is open; calls are blocked", True, keeps_key=False
+    )
+    E_EXEC_PERSISTENCE = _Code(
+        "The store could not record the order; nothing was sent", True, keeps_key=False
+    )
     E_EXEC_BROKER_UNAVAILABLE = _Code("The broker could not be reached; nothing was received", True)
     E_EXEC_RETRIES_EXHAUSTED = _Code("Every submit attempt failed; the order was not placed", True)
-    E_EXEC_QUEUE_FULL = _Code("The submit queue is full; send again later", True)
-    E_EXEC_NO_MARKET_DATA = _Code("No price is known for the symbol; mark it first", True)
+    E_EXEC_QUEUE_FULL = _Code("The submit queue is full; send again later", True, keeps_key=False)
+    E_EXEC_NO_MARKET_DATA = _Code(
+        "No price is known for the symbol; mark it first", True, keeps_key=False
+    )
     E_EXEC_DRY_RUN = _Code("Dry run: recorded, not sent to the broker", False)
     E_EXEC_SENT_UNRECORDED = _Code(
         "The order was sent to the broker but its answer could not be recorded: it may be "
@@ -79,8 +90,10 @@ class ErrorCode(Enum):
     E_RISK_MAX_TRADES_STRATEGY = _Code("The strategy's maximum trades per day is reached", False)
     E_RISK_LOSS_STREAK = _Code("The maximum number of consecutive losses is reached", False)
     E_RISK_NOT_TRADABLE = _Code("The instrument is not on the tradable list", False)
-    E_RISK_TICK_SIZE = _Code("The price is not a multiple of the tick size", False)
-    E_RISK_LOT_SIZE = _Code("The quantity is not a multiple of the lot size", False)
+    E_RISK_TICK_SIZE = _Code("The price is not a multiple of the tick size", False, keeps_key=False)
+    E_RISK_LOT_SIZE = _Code(
+        "The quantity is not a multiple of the lot size", False, keeps_key=False
+    )
     E_RISK_MIN_QTY = _Code("The quantity is below the instrument minimum", False)
     E_RISK_MAX_QTY = _Code("The quantity is above the maximum order quantity", False)
     E_RISK_MAX_NOTIONAL = _Code("The order notional is above the maximum", False)
@@ -88,11 +101,17 @@ class ErrorCode(Enum):
     E_RISK_BUYING_POWER = _Code("Not enough buying power or margin", False)
     E_RISK_DUPLICATE_ORDER = _Code("The same order was sent moments ago", False)
     # --- operations ---
-    E_CONFIG_INVALID = _Code("A setting has a bad value", False)
+    E_CONFIG_INVALID = _Code("A setting has a bad value", False, keeps_key=False)
     # --- the HTTP service ---
-    E_API_UNAUTHORIZED = _Code("A valid bearer token is required for this route", False)
-    E_API_NOT_FOUND = _Code("No such route, or the method is not allowed on it", False)
-    E_API_TOO_LARGE = _Code("The request body is larger than the service accepts", False)
+    E_API_UNAUTHORIZED = _Code(
+        "A valid bearer token is required for this route", False, keeps_key=False
+    )
+    E_API_NOT_FOUND = _Code(
+        "No such route, or the method is not allowed on it", False, keeps_key=False
+    )
+    E_API_TOO_LARGE = _Code(
+        "The request body is larger than the service accepts", False, keeps_key=False
+    )
     E_API_INTERNAL = _Code(
         "Unexpected server error; resend with the same idempotency key to learn the outcome",
         True,
@@ -105,6 +124,11 @@ class ErrorCode(Enum):
     @property
     def retryable(self) -> bool:
         return self.value.retryable
+
+    @property
+    def keeps_key(self) -> bool:
+        """Whether a rejection with this code keeps its idempotency key."""
+        return self.value.keeps_key
 
 
 class OrderGateError(Exception):

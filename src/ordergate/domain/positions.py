@@ -1,18 +1,51 @@
-"""Positions and P&L by average cost: long, short and flips, exact in Decimal.
+"""Positions and P&L by average cost: long, short and flips, in Decimal.
 
 Realized P&L is booked when a fill reduces a position: ``closed × (price − avg)``
 times the position's sign. Commission is kept apart so that gross and net are both
-exact; ``realized_pnl`` on a position is *net* of commission (seed 001, scenario 5).
+known; ``realized_pnl`` on a position is *net* of commission (seed 001, scenario 5).
+
+**The rounding rule** (as a broker statement books it): realized P&L, fees and cash are
+booked *per fill*, rounded to the currency's minor unit, half-even (:func:`book`).
+Average cost and unrealized P&L stay exact inside — rounding them would drift with
+every fill — and are rounded only where a person reads them: :func:`shown_money`
+(the minor unit) and :func:`shown_price` (:data:`PRICE_PLACES_SHOWN` places).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from ordergate.domain.enums import Side
-from ordergate.domain.money import ZERO
+from ordergate.domain.money import ZERO, fmt
+
+#: Decimal places of each currency's minor unit (ISO 4217); any other currency: 2.
+MINOR_UNIT_PLACES = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
+#: Average cost and other prices ordergate derives are shown to this many places.
+PRICE_PLACES_SHOWN = 4
+
+
+def minor_unit(currency: str = "USD") -> Decimal:
+    """The currency's smallest booked amount: ``0.01`` for USD, ``1`` for JPY."""
+    return Decimal(1).scaleb(-MINOR_UNIT_PLACES.get(currency.upper(), 2))
+
+
+def book(amount: Decimal, currency: str = "USD") -> Decimal:
+    """``amount`` as a statement books it: the minor unit, half-even (``0.645`` → ``0.64``)."""
+    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_EVEN)
+
+
+def shown_money(amount: Decimal | None, currency: str = "USD") -> str | None:
+    """Money for a person to read (P&L, fees, exposure): booked to the minor unit."""
+    return None if amount is None else fmt(book(amount, currency))
+
+
+def shown_price(price: Decimal | None, places: int = PRICE_PLACES_SHOWN) -> str | None:
+    """A price for a person to read: at most ``places`` places, half-even, no trailing zeros."""
+    if price is None:
+        return None
+    return fmt(price.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +68,8 @@ class Position:
     avg_price: Decimal = ZERO
     realized_gross: Decimal = ZERO
     commission: Decimal = ZERO
+    #: The currency amounts are booked in (its minor unit rounds each fill's figures).
+    currency: str = "USD"
 
     def copy(self) -> Position:
         return Position(
@@ -44,6 +79,7 @@ class Position:
             avg_price=self.avg_price,
             realized_gross=self.realized_gross,
             commission=self.commission,
+            currency=self.currency,
         )
 
     @property
@@ -66,7 +102,11 @@ class Position:
     def apply_fill(
         self, side: Side, qty: Decimal, price: Decimal, commission: Decimal
     ) -> FillEffect:
-        """Fold one fill into the position and return what it realized."""
+        """Fold one fill into the position and return what it realized.
+
+        The realized P&L and the commission are booked to the minor unit (half-even);
+        the average cost stays exact.
+        """
         signed = qty if side is Side.BUY else -qty
         realized = ZERO
         if self.qty == 0 or (self.qty > 0) == (signed > 0):
@@ -76,12 +116,13 @@ class Position:
         else:
             closing = min(qty, abs(self.qty))
             direction = 1 if self.qty > 0 else -1
-            realized = closing * (price - self.avg_price) * direction
+            realized = book(closing * (price - self.avg_price) * direction, self.currency)
             self.qty += signed
             if self.qty == 0:
                 self.avg_price = ZERO
             elif (self.qty > 0) != (direction > 0):
                 self.avg_price = price  # flipped: the remainder opened at this price
+        commission = book(commission, self.currency)
         self.realized_gross += realized
         self.commission += commission
         return FillEffect(realized_gross=realized, commission=commission)

@@ -24,7 +24,7 @@ from typing import Any
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO, fmt
-from ordergate.domain.positions import Position
+from ordergate.domain.positions import Position, book
 from ordergate.domain.wire import Execution, OrderRequest
 from ordergate.exchange.faults import RequestFaults
 from ordergate.exchange.orders import XOrder
@@ -337,7 +337,7 @@ class ExchangeBook:
                 if req.account_id != account_id:
                     continue
                 for e in order.executions:
-                    cash -= e.last_qty * e.last_px * req.side.sign + e.commission
+                    cash -= book(e.last_qty * e.last_px * req.side.sign) + book(e.commission)
                     mark = self._marks.get(req.symbol)
                     equity_extra += e.last_qty * req.side.sign * (mark.last if mark else e.last_px)
             return {

@@ -14,6 +14,9 @@ from typing import Annotated
 
 import typer
 
+#: Where ``exchange_url``'s default looks (``http://127.0.0.1:8700``); a test keeps them equal.
+DEFAULT_PORT = 8700
+
 
 def register(app: typer.Typer) -> None:
     app.command("exchange")(exchange)
@@ -21,7 +24,10 @@ def register(app: typer.Typer) -> None:
 
 
 def exchange(
-    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0: any free port).")] = 8765,
+    port: Annotated[
+        int,
+        typer.Option(help="TCP port (0: any free one); the adapter's exchange_url looks at 8700."),
+    ] = DEFAULT_PORT,
     db: Annotated[Path, typer.Option(help="The exchange's own SQLite file.")] = Path("exchange.db"),
     host: Annotated[str, typer.Option(help="Address to listen on (loopback).")] = "127.0.0.1",
     faults: Annotated[str, typer.Option(help="Fault knobs as JSON (see faults.py).")] = "{}",

@@ -6,11 +6,17 @@ metric                         type       what
 ``exec_orders_total``          counter    status changes, by ``status`` and ``adapter``
 ``exec_latency_ms``            histogram  SUBMITTED → the broker's first answer, ms
 ``exec_reject_total``          counter    rejections (gate or broker) by ``reason`` code
-``exec_slippage_bps``          histogram  fill vs arrival price, bps (+ = worse for us)
+``exec_slippage_bps``          summary    fill vs arrival price, bps (+ = worse for us):
+                                         ``_sum`` / ``_count`` is the mean
+``exec_slippage_bps_dist``     histogram  the same, by bucket (negative = price improvement)
 ``exec_circuit_state``         gauge      0 closed, 1 half-open, 2 open, by ``adapter``
 ``exec_queue_depth``           gauge      calls waiting for the rate limiter/throttle
 ``exec_open_orders``           gauge      orders not yet in a final status
 =============================  =========  ===========================================
+
+Slippage is two series because a Prometheus histogram whose buckets go below zero is
+served without its ``_sum`` (OpenMetrics forbids it there): the summary carries the sum
+and count, the histogram the distribution.
 
 Each :class:`ExecMetrics` owns its :class:`CollectorRegistry` — no global state, so two
 apps in one process (tests) never share counters. It learns everything from the bus
@@ -26,7 +32,14 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    generate_latest,
+)
 
 from ordergate.bus.memory import Event
 
@@ -66,9 +79,14 @@ class ExecMetrics:
             registry=r,
         )
         self.rejects = Counter("exec_reject_total", "Rejections by code", ["reason"], registry=r)
-        self.slippage = Histogram(
+        self.slippage = Summary(
             "exec_slippage_bps",
-            "Fill price against arrival price in basis points (positive = worse)",
+            "Fill price against arrival price in basis points (positive = worse); sum/count",
+            registry=r,
+        )
+        self.slippage_dist = Histogram(
+            "exec_slippage_bps_dist",
+            "Fill price against arrival price in basis points, by bucket (negative = better)",
             buckets=_SLIPPAGE_BUCKETS,
             registry=r,
         )
@@ -147,7 +165,9 @@ class ExecMetrics:
         if bps is None and self._slippage_lookup is not None:
             bps = self._slippage_lookup(order_id)
         if bps is not None:
-            self.slippage.observe(float(bps))  # a metric sample, not money
+            sample = float(bps)  # a metric sample, not money
+            self.slippage.observe(sample)
+            self.slippage_dist.observe(sample)
 
 
 def _slippage(payload: dict[str, Any]) -> Decimal | None:

@@ -11,7 +11,10 @@ sleeps outside it until that slot comes. Slots are handed out in arrival order, 
 queue is FIFO, and the waiting happens on the injected timer, so tests do not wait.
 The queue is bounded: when ``max_queue`` callers are already waiting, the next one
 gets :class:`QueueFull` (``E_EXEC_QUEUE_FULL``, retryable) instead of waiting forever.
-A caller never sees a rate-limit error otherwise.
+A caller never sees a rate-limit error otherwise, but it is told when it is held: a
+wait of :data:`NOTICE_AFTER_S` or more logs a warning with the wait before the caller
+sleeps (``ordergate`` prints warnings on stderr), so the 121st order of a minute does not
+block in silence.
 """
 
 from __future__ import annotations
@@ -20,8 +23,15 @@ import threading
 from collections import deque
 from typing import Protocol
 
+import structlog
+
 from ordergate.domain.errors import ErrorCode, OrderGateError
 from ordergate.resilience.timing import RealTimer, Timer
+
+log = structlog.get_logger("ordergate.resilience")
+
+#: A wait at least this long is logged (shorter ones are the normal pacing of a burst).
+NOTICE_AFTER_S = 0.5
 
 
 class Limiter(Protocol):
@@ -47,6 +57,16 @@ class _Waiters:
             raise QueueFull(
                 f"{self.count} callers are already waiting for the {self.name}; send again later",
                 context={"limiter": self.name, "waiting": self.count},
+            )
+
+    def notice(self, wait: float, limit: str) -> None:
+        """Tell the caller (through the log) that it is held, for how long and why."""
+        if wait >= NOTICE_AFTER_S:
+            log.warning(
+                f"held by the {self.name}: waiting {wait:.1f} s for a slot ({limit})",
+                limiter=self.name,
+                wait_s=round(wait, 3),
+                waiting=self.count,
             )
 
 
@@ -91,6 +111,7 @@ class TokenBucket:
             self._tokens -= 1  # may go negative: a debt the later callers wait behind
         if wait <= 0:
             return 0.0
+        self._waiters.notice(wait, f"{self.rate:g} per second")
         try:
             self._timer.sleep(wait)
         finally:
@@ -135,6 +156,7 @@ class WindowThrottle:
             self._grants.append(at)
         if wait <= 0:
             return 0.0
+        self._waiters.notice(wait, f"{self.limit} in any {self.window:g} s")
         try:
             self._timer.sleep(wait)
         finally:

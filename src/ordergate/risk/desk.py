@@ -113,6 +113,11 @@ class RiskDesk:
         self._lock = threading.Lock()
         self.refresh()
 
+    @property
+    def store(self) -> Store:
+        """The store the desk reads and records on (its owner closes it)."""
+        return self._store
+
     def refresh(self) -> None:
         """Re-read switches and controls (another process may have changed them)."""
         self.board.refresh()

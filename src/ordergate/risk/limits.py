@@ -24,6 +24,11 @@ from ordergate.risk.base import Gate, no_market_data, reduces_exposure, referenc
 
 _SHOWN_BPS = Decimal("0.01")
 
+#: The tick every price ordergate *computes* (a stop or take-profit from a fill, an
+#: EMERGENCY repricing) lands on when the instrument names none: a cent, which every
+#: equity broker accepts. It does not reject prices a caller sends (that is ``tick_size``).
+DEFAULT_TICK = Decimal("0.01")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InstrumentSpec:
@@ -44,6 +49,11 @@ class InstrumentSpec:
                 raise ConfigError(f"{name} must be greater than zero (or unset), got {value}")
         if self.price_band_bps is not None and self.price_band_bps < 0:
             raise ConfigError(f"price_band_bps must not be negative, got {self.price_band_bps}")
+
+    @property
+    def price_tick(self) -> Decimal:
+        """The tick for prices ordergate computes: ``tick_size``, else :data:`DEFAULT_TICK`."""
+        return self.tick_size if self.tick_size is not None else DEFAULT_TICK
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

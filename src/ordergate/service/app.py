@@ -120,6 +120,7 @@ def _subscribe(engine: ExecutionEngine, c: ServiceContext) -> list[Callable[[], 
         for pattern in ("orders.*", "executions.*", "ops.*")
         for handler in (c.metrics.on_event, c.events.publish)
     ]
+    stops.append(engine.subscribe("market.*", c.events.publish))  # marks move unrealized P&L
     stops.append(engine.subscribe("orders.*", _log_status))
     breaker = getattr(engine.policy, "breaker", None)
     add_listener = getattr(breaker, "add_listener", None)

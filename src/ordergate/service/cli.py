@@ -8,14 +8,17 @@ Prometheus) happen inside ``serve`` only, so the other commands — and the CLI'
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.util import find_spec
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ordergate.config import Settings, load_settings
-from ordergate.domain.errors import ConfigError, OrderGateError
+if TYPE_CHECKING:  # pydantic and the domain are imported by the command that runs
+    from ordergate.config import Settings
+    from ordergate.domain.errors import OrderGateError
 
 DbOption = Annotated[
     str | None,
@@ -25,6 +28,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _settings(db: str | None, **overrides: Any) -> Settings:
+    from ordergate.config import load_settings
+
     if db is not None and "://" not in db:
         db = f"sqlite:///{db}"
     return load_settings(database_url=db, **overrides)
@@ -47,6 +52,8 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Run the engine as a service: HTTP API, dashboard at /, SSE, /metrics."""
+        from ordergate.domain.errors import OrderGateError
+
         try:
             settings = _settings(db, api_host=host, api_port=port)
             _serve(settings)
@@ -89,6 +96,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _verify(db: str | None, head: str | None, as_json: bool) -> None:
+    from ordergate.domain.errors import OrderGateError
     from ordergate.obs.audit import verify_chain
     from ordergate.obs.db import open_chain
 
@@ -113,6 +121,56 @@ def _verify(db: str | None, head: str | None, as_json: bool) -> None:
     raise typer.Exit(0 if result.ok else 1)
 
 
+def _purge_once(settings: Settings, dry_run: bool = False) -> dict[str, Any]:
+    """Apply the configured retention to the configured database once; what it removed."""
+    from ordergate.obs.db import open_chain
+    from ordergate.obs.retention import RetentionPolicy
+    from ordergate.obs.retention import purge as run_purge
+
+    policy = RetentionPolicy(
+        orders_days=settings.retention_orders_days,
+        receipts_days=settings.retention_receipts_days,
+    )
+    with open_chain(settings) as chain:
+        return run_purge(chain, policy, datetime.now(UTC), dry_run=dry_run).to_dict()
+
+
+class RetentionSchedule:
+    """``serve``'s retention: ``purge_once`` at start, then every ``interval_s``, in a
+    daemon thread, until :meth:`stop`. A purge that fails is logged and tried again at the
+    next turn (retention refuses to cut a chain that does not verify)."""
+
+    def __init__(self, purge_once: Callable[[], dict[str, Any]], interval_s: float) -> None:
+        self._purge_once = purge_once
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+        self.runs = 0
+
+    def start(self) -> None:
+        if self.interval_s > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        import structlog
+
+        log = structlog.get_logger("ordergate.retention")
+        while not self._stop.is_set():
+            try:
+                removed = self._purge_once()
+            except Exception as exc:  # a failed turn must not end the schedule
+                log.error("scheduled retention failed", error=str(exc))
+            else:
+                log.info("scheduled retention", every_h=self.interval_s / 3600, **removed)
+            self.runs += 1
+            self._stop.wait(self.interval_s)
+
+
 def _purge(
     db: str | None,
     orders_days: int | None,
@@ -120,6 +178,7 @@ def _purge(
     dry_run: bool,
     as_json: bool,
 ) -> None:
+    from ordergate.domain.errors import OrderGateError
     from ordergate.obs.db import open_chain
     from ordergate.obs.retention import RetentionPolicy
     from ordergate.obs.retention import purge as run_purge
@@ -152,6 +211,8 @@ def _migrate(settings: Settings) -> None:
 
 
 def _serve(settings: Settings) -> None:
+    from ordergate.domain.errors import ConfigError
+
     missing = [m for m in ("fastapi", "uvicorn", "prometheus_client") if find_spec(m) is None]
     if missing:
         raise ConfigError(
@@ -170,7 +231,13 @@ def _serve(settings: Settings) -> None:
     configure_logging(service.redactor, level=settings.log_level)
     log = structlog.get_logger("ordergate.service")
     if service.token_file is not None:
-        log.warning("no api_token configured; generated one", token_file=str(service.token_file))
+        kept_in = str(service.token_file.resolve())  # a path, not the token: not masked
+        log.warning("no api_token configured; generated one", kept_in=kept_in, mode="0600")
+        typer.echo(
+            f"API token generated and kept in {kept_in} (readable by you only); send it as "
+            "'Authorization: Bearer <token>' to mutating routes, or set ORDERGATE_API_TOKEN",
+            err=True,
+        )
     log.info(
         "serving",
         url=f"http://{settings.api_host}:{settings.api_port}/",
@@ -184,9 +251,14 @@ def _serve(settings: Settings) -> None:
     log.info("startup recovery", **(recovered.to_dict() if recovered else {"orders": 0}))
     tracker = build_tracker(settings, service.engine, ownership)
     tracker.start()
+    retention = RetentionSchedule(
+        lambda: _purge_once(settings), settings.retention_interval_h * 3600
+    )
+    retention.start()
     freeze_startup()  # what start-up built lives to the end: keep it out of collections
     try:
         uvicorn.Server(uvicorn_config(service.app, settings.api_host, settings.api_port)).run()
     finally:
+        retention.stop()
         tracker.stop()
         service.engine.store.close()
