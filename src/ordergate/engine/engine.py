@@ -557,6 +557,12 @@ class ExecutionEngine(EngineQueries):
     def _step(self) -> Any:
         return unit_of_work(self.store, self.bus, self._tz, self._terms)
 
+    def record_event(self, topic: str, key: str | None, body: Mapping[str, Any]) -> None:
+        """Record an event of no order (ops, risk) in the chain and the outbox, in its own
+        unit of work; published on the bus after the commit."""
+        with self._step() as step:
+            step.emit(topic, key, dict(body), self.clock.now())
+
     @staticmethod
     def _reload(step: Step, order_id: str) -> Order:
         order = step.tx.get_order(order_id)
