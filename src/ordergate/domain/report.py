@@ -17,7 +17,9 @@ class ExecutionReport:
     """What happened to one intent: status, fills, average price, fees and slippage.
 
     ``slippage`` is in basis points against the arrival price (the mark when the order
-    was accepted for execution), positive when the fill was worse for us.
+    was accepted for execution), positive when the fill was worse for us. ``warnings``
+    are what the pre-trade gates said while letting the order go ("kill switch
+    SYMBOL:AAPL is WARNING: …"), on the report of the submit that created the order.
     """
 
     order_id: str
@@ -33,6 +35,7 @@ class ExecutionReport:
     error_message: str = ""
     late: bool = False
     replayed: bool = False
+    warnings: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -84,6 +87,7 @@ class ExecutionReport:
             "error_message": self.error_message or None,
             "late": self.late,
             "replayed": self.replayed,
+            "warnings": list(self.warnings),
         }
 
 

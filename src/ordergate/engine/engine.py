@@ -19,7 +19,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +42,7 @@ from ordergate.domain.errors import (
     PersistenceError,
 )
 from ordergate.domain.events import (
+    RISK_WARNING_TOPIC,
     SCHEMA_VERSION,
     OrderCanceled,
     OrderCancelRejected,
@@ -150,6 +151,8 @@ class ExecutionEngine(EngineQueries):
         self.retry = retry or RetryPolicy()
         self._tz = ZoneInfo(self.config.trading_timezone)
         self._terms = TermsCache()
+        #: order id → the gates' warnings, from the check until the submit's report
+        self._warnings: dict[str, tuple[str, ...]] = {}
         self._marks: dict[str, Mark] = store.marks()
         self._marks_lock = threading.Lock()
         #: the broker, when it simulates from our marks (asked once: a protocol check is slow)
@@ -177,6 +180,13 @@ class ExecutionEngine(EngineQueries):
         self, order: Order, fresh: bool, settled: Settled | None, *, sent: bool
     ) -> ExecutionReport:
         """What the submit path tells the caller about one intent (alone or in a basket)."""
+        report = self._report_of(order, fresh, settled, sent=sent)
+        notes = self._warnings.pop(order.order_id, None) if fresh else None
+        return report if notes is None else replace(report, warnings=notes)
+
+    def _report_of(
+        self, order: Order, fresh: bool, settled: Settled | None, *, sent: bool
+    ) -> ExecutionReport:
         if not fresh:
             return self.report(order.order_id, replayed=True)
         if not sent:  # rejected by a gate, dry run: the broker never heard of it
@@ -333,7 +343,18 @@ class ExecutionEngine(EngineQueries):
             mark=mark,
             open_orders_qty=sum((o.leaves_qty * o.side.sign for o in working), ZERO),
         )
-        return self.gates.check(intent, context)
+        rejection = self.gates.check(intent, context)
+        warn = getattr(self.gates, "warnings", None)  # optional: a WarningCheck
+        if warn is not None and (notes := warn(intent, context)):
+            self._warn(step, order, notes)
+        return rejection
+
+    def _warn(self, step: Step, order: Order, notes: tuple[str, ...]) -> None:
+        """A gate said "go, but look": a stored event, a log line, the report's warnings."""
+        log.warning("pre-trade warning", order_id=order.order_id, warnings=notes)
+        body = {"order_id": order.order_id, "symbol": order.symbol, "warnings": list(notes)}
+        step.emit(RISK_WARNING_TOPIC, order.order_id, body, order.created_at)
+        self._warnings[order.order_id] = notes  # until the submit's report takes them
 
     def submit_many(
         self, intents: Sequence[OrderIntent | Mapping[str, Any]]

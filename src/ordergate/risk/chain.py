@@ -31,7 +31,7 @@ runs last and remembers only intents that every other gate accepted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ordergate.clock import Clock
@@ -46,6 +46,9 @@ from ordergate.risk.killswitch import KillSwitchBoard, KillSwitchGate
 from ordergate.risk.ledger import RiskLedger
 from ordergate.risk.limits import LIMIT_GATES
 from ordergate.risk.trading_state import TradingControls, TradingStateGate
+
+#: A gate's ``warnings`` method (:class:`~ordergate.risk.base.WarningSource`).
+WarnFn = Callable[[OrderIntent, GateContext], tuple[str, ...]]
 
 
 class ExpiryGate:
@@ -83,6 +86,10 @@ class GateChain:
 
     def __init__(self, gates: Iterable[Gate]) -> None:
         self.gates: tuple[Gate, ...] = tuple(gates)
+        #: the gates that can also warn (a kill switch in WARNING), asked by :meth:`warnings`
+        self._warners: tuple[WarnFn, ...] = tuple(
+            warn for gate in self.gates if callable(warn := getattr(gate, "warnings", None))
+        )
         names = [gate.name for gate in self.gates]
         if len(set(names)) != len(names):
             raise ConfigError(f"gate names must be unique, got {names}")
@@ -97,6 +104,13 @@ class GateChain:
             if rejection is not None:
                 return rejection
         return None
+
+    def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
+        """Every gate's "proceed, but look" (the engine's optional ``WarningCheck``)."""
+        notes: list[str] = []
+        for warn in self._warners:
+            notes.extend(warn(intent, context))
+        return tuple(notes)
 
     def evaluate(self, intent: OrderIntent, context: GateContext) -> Verdict:
         """Like :meth:`check`, also naming the gate and collecting warnings."""

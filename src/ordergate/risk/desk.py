@@ -155,6 +155,11 @@ class RiskDesk:
         with self._lock:
             return self.chain.check(intent, context)
 
+    def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
+        """What the chain says while letting an intent go (a kill switch in WARNING)."""
+        with self._lock:
+            return self.chain.warnings(intent, context)
+
     def on_event(self, event: Event) -> None:
         """Feed a committed ``executions.report`` to the loss ledger."""
         payload = event.payload
