@@ -11,9 +11,10 @@ The default order (:func:`build_gate_chain`), cheapest and most decisive first:
  5. ``tick_size``        limit/stop price off the tick               E_RISK_TICK_SIZE
  6. ``lot_size``         quantity off the lot                        E_RISK_LOT_SIZE
  7. ``min_qty``          quantity under the minimum                  E_RISK_MIN_QTY
- 8. ``max_qty``          quantity over the maximum                   E_RISK_MAX_QTY
+ 8. ``max_qty``          quantity over the maximum (1,000,000)       E_RISK_MAX_QTY
  9. ``price_band``       limit/stop too far from the last mark       E_RISK_PRICE_BAND
-10. ``max_notional``     qty × price over the maximum                E_RISK_MAX_NOTIONAL
+10. ``max_notional``     qty × price over the maximum, or over a     E_RISK_MAX_NOTIONAL
+                         share of the account's equity (25 %)
 11. ``daily_loss``       today's realized loss beyond the limit      E_RISK_DAILY_LOSS
 12. ``drawdown``         fall from today's equity peak too deep      E_RISK_DRAWDOWN
 13. ``loss_streak``      too many losing closes in a row             E_RISK_LOSS_STREAK
@@ -44,7 +45,7 @@ from ordergate.risk.breakers import BREAKER_GATES
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.killswitch import KillSwitchBoard, KillSwitchGate
 from ordergate.risk.ledger import RiskLedger
-from ordergate.risk.limits import LIMIT_GATES
+from ordergate.risk.limits import LIMIT_GATES, EquitySource, MaxNotionalGate
 from ordergate.risk.trading_state import TradingControls, TradingStateGate
 
 #: A gate's ``warnings`` method (:class:`~ordergate.risk.base.WarningSource`).
@@ -140,15 +141,20 @@ def build_gate_chain(
     board: KillSwitchBoard,
     controls: TradingControls,
     buying_power: BuyingPowerSource | None = None,
+    equity: EquitySource | None = None,
     trading_day: TradingDayFn = utc_trading_day,
 ) -> GateChain:
-    """The default chain in the documented order; ``buying_power`` adds gate 16."""
+    """The default chain in the documented order; ``buying_power`` adds gate 16.
+
+    ``equity`` is what ``max_notional_equity_pct`` is a share of (without a source that
+    limit does not apply; a source that answers None fails closed)."""
     gates: list[Gate] = [
         ExpiryGate(clock),
         KillSwitchGate(board),
         TradingStateGate(controls),
     ]
     gates.extend(kind(config.limits) for kind in LIMIT_GATES)
+    gates.append(MaxNotionalGate(config.limits, equity))
     gates.extend(
         kind(ledger, clock, config.breakers, trading_day=trading_day) for kind in BREAKER_GATES
     )

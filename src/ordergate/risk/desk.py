@@ -28,6 +28,7 @@ from ordergate.risk.killswitch import (
     KillSwitchState,
 )
 from ordergate.risk.ledger import RiskLedger
+from ordergate.risk.limits import EquitySource
 from ordergate.risk.trading_state import (
     ControlChange,
     Posture,
@@ -81,8 +82,12 @@ class RiskDesk:
         *,
         trading_day: Callable[..., str],
         buying_power: Callable[[str], Decimal | None] | None = None,
+        equity: EquitySource | None = None,
         refresh_seconds: float = 1.0,
     ) -> None:
+        """``equity`` (account id → equity, or None when unknown) is what the per-order
+        notional limit ``max_notional_equity_pct`` is a share of; the composition root
+        gives the engine's equity. Without a source that limit does not apply."""
         self.config = config or RiskConfig()
         self.clock = clock
         self.board = KillSwitchBoard(StoreKillSwitchRepository(store), clock)
@@ -97,6 +102,7 @@ class RiskDesk:
             board=self.board,
             controls=self.controls,
             buying_power=buying_power,
+            equity=equity,
             trading_day=trading_day,
         )
         self._store = store
