@@ -82,6 +82,7 @@ class ErrorCode(Enum):
     E_RISK_DUPLICATE_ORDER = _Code("The same order was sent moments ago", False)
     # --- operations ---
     E_CONFIG_INVALID = _Code("A setting has a bad value", False)
+    E_RECONCILE_NOT_FOUND = _Code("No such reconciliation report", False)
     # --- the HTTP service ---
     E_API_UNAUTHORIZED = _Code("A valid bearer token is required for this route", False)
     E_API_NOT_FOUND = _Code("No such route, or the method is not allowed on it", False)
