@@ -82,12 +82,12 @@ def get_report(log: ReconcileLog, report_id: str) -> dict[str, Any]:
 def _text(value: object, field: str, longest: int, *, required: bool, lines: bool = False) -> str:
     if not isinstance(value, str):
         raise InvalidIntent(field, "must be text")
+    allowed = "\n\t" if lines else ""
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+        raise InvalidIntent(field, "must not contain control characters")
     text = value.strip()
     if required and not text:
         raise InvalidIntent(field, "is required: say who resolved it and what was done")
     if len(text) > longest:
         raise InvalidIntent(field, f"must be at most {longest} characters, got {len(text)}")
-    allowed = "\n\t" if lines else ""
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
-        raise InvalidIntent(field, "must not contain control characters")
     return text
