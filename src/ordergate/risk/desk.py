@@ -162,9 +162,10 @@ class RiskDesk:
             return self.chain.check(intent, context)
 
     def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
-        """What the chain says while letting an intent go (a kill switch in WARNING)."""
-        with self._lock:
-            return self.chain.warnings(intent, context)
+        """What the chain says while letting an intent go (a kill switch in WARNING).
+
+        No lock: the warning gates read the board's switches, a tuple replaced whole."""
+        return self.chain.warnings(intent, context)
 
     def on_event(self, event: Event) -> None:
         """Feed a committed ``executions.report`` to the loss ledger."""
