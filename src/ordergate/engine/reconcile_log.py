@@ -6,7 +6,7 @@ SQLite backend writes it on a connection of its own, so reconciliation needs not
 from the store's unit of work; PostgreSQL gets the same table and a backend of its own.
 
 A person's **resolution** of a report (who, when, what was done, a note) is a row of
-``reconcile_resolutions`` (migration ``0009_reconcile_resolutions``): append-only like
+``reconcile_resolutions`` (migration ``0010_reconcile_resolutions``): append-only like
 the reports (triggers refuse UPDATE and DELETE), several per report, and a resolution
 never edits its report. A resolution for a report that is not stored is refused with
 ``E_RECONCILE_NOT_FOUND``; the check and the insert are one statement.

@@ -1,4 +1,4 @@
--- ordergate schema (PostgreSQL), the mirror of migrations/sqlite/0009_reconcile_resolutions.sql:
+-- ordergate schema (PostgreSQL), the mirror of migrations/sqlite/0010_reconcile_resolutions.sql:
 -- a person's resolutions of reconciliation reports (seed 004). Append-only like the
 -- reports: a resolution never edits its report, and is never edited or removed itself.
 
