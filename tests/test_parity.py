@@ -24,6 +24,11 @@ from ordergate.sim.matching import fill_model_from_name
 from ordergate.store.memory import MemoryStore
 
 START = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+#: The same settings for both modes: the defaults, with the fat-finger notional limit
+#: (25 % of equity an order by default) off, so that buying power and the breakers are
+#: what decide; ``DEFAULTS`` keeps it.
+RISK: dict[str, Any] = {"limits": {"default": {"max_notional_equity_pct": None}}}
+DEFAULTS: dict[str, Any] = {}
 STEP = timedelta(minutes=1)
 
 
@@ -40,14 +45,16 @@ def events(ticks: list[Tick]) -> list[Mark]:
     ]
 
 
-def run_backtest(ticks: list[Tick], config: BacktestConfig) -> tuple[list[Any], list[Any]]:
+def run_backtest(
+    ticks: list[Tick], config: BacktestConfig, risk: dict[str, Any] = RISK
+) -> tuple[list[Any], list[Any]]:
     by_ts = {START + i * STEP: t.order for i, t in enumerate(ticks)}
 
     def strategy(event: Any, ctx: Any) -> Any:
         order = by_ts.get(event.ts)
         return None if order is None else {"symbol": "AAPL", **order}
 
-    settings = load_settings(database_url="sqlite:///:memory:")
+    settings = load_settings(database_url="sqlite:///:memory:", risk=risk)
     result = BacktestRunner(config, settings=settings).run(events(ticks), strategy)
     decisions = [
         (o["status"], o.get("error_code") or None)
@@ -73,11 +80,13 @@ def paper_broker(clock: SimulatedClock, config: BacktestConfig) -> PaperBroker:
     )
 
 
-def run_paper(ticks: list[Tick], config: BacktestConfig | None) -> tuple[list[Any], list[Any]]:
+def run_paper(
+    ticks: list[Tick], config: BacktestConfig | None, risk: dict[str, Any] = RISK
+) -> tuple[list[Any], list[Any]]:
     """A paper engine driven by hand: the clock, a mark, then the intent — as a strategy
     in paper trading would. ``config`` None: the paper broker the settings build."""
     clock = SimulatedClock(START)
-    settings = load_settings(database_url="sqlite:///:memory:", mode=TradingMode.PAPER)
+    settings = load_settings(database_url="sqlite:///:memory:", mode=TradingMode.PAPER, risk=risk)
     broker = None if config is None else paper_broker(clock, config)
     runtime = build_runtime(
         settings, store=MemoryStore(), broker=broker, clock=clock, ids=SequentialIds()
@@ -133,6 +142,14 @@ def test_an_order_beyond_the_cash_is_refused_in_both_modes() -> None:
     config = BacktestConfig(fill_model="fixed_bps", fee_model="none")
     assert run_backtest(ticks, config)[0] == run_paper(ticks, config)[0]
     assert run_paper(ticks, config)[0] == [("REJECTED", "E_RISK_BUYING_POWER")]
+
+
+def test_a_fat_finger_is_refused_in_both_modes_on_the_defaults() -> None:
+    ticks = [Tick(Decimal(100), {"side": "BUY", "qty": "3000"}), Tick(Decimal(100), None)]
+    config = BacktestConfig(fill_model="fixed_bps", fee_model="none")
+    backtest = run_backtest(ticks, config, DEFAULTS)[0]
+    assert backtest == run_paper(ticks, config, DEFAULTS)[0]
+    assert backtest == [("REJECTED", "E_RISK_MAX_NOTIONAL")]
 
 
 orders = st.one_of(

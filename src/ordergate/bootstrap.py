@@ -33,6 +33,8 @@ from ordergate.engine.ownership import Ownership
 from ordergate.engine.ports import BrokerCallPolicy, PreTradeCheck
 from ordergate.engine.tracking import OrderTracker, TrackingConfig
 from ordergate.obs.redact import Redactor
+from ordergate.resilience.breaker import CircuitBreaker
+from ordergate.resilience.escalation import BreakerEscalation, EscalationConfig
 from ordergate.resilience.policy import ResilienceConfig, build_call_policy, build_retry
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
@@ -179,15 +181,18 @@ def build_risk_desk(
     *,
     cash: CashLedger | None = None,
     risk: RiskConfig | None = None,
+    equity: Callable[[str], Decimal | None] | None = None,
 ) -> RiskDesk:
     """The gate chain of every mode. With ``risk_enabled`` off only the gates no
-    setting can turn off remain (expiry, kill switches, trading state)."""
+    setting can turn off remain (expiry, kill switches, trading state). ``cash`` feeds
+    buying power, ``equity`` the per-order notional limit (a share of equity)."""
     return RiskDesk(
         store,
         clock,
         risk or RiskConfig.from_mapping(settings.risk_mapping()),
         trading_day=trading_day,
         buying_power=None if cash is None else cash.cash,
+        equity=equity,
         enabled=settings.risk_enabled,
     )
 
@@ -288,9 +293,16 @@ def build_runtime(
     )
     trading_day = trading_day_in(settings.trading_timezone)
     ledger = CashLedger(starting_cash(settings) if cash is None else cash)
+    built: list[ExecutionEngine] = []  # the desk is built first; equity is the engine's
+
+    def equity(account_id: str) -> Decimal | None:
+        return built[0].equity(account_id) if built else None
+
     desk = None
     if gates is None:
-        desk = build_risk_desk(settings, store, clock, trading_day, cash=ledger, risk=risk)
+        desk = build_risk_desk(
+            settings, store, clock, trading_day, cash=ledger, risk=risk, equity=equity
+        )
         gates = desk
     resilience = resilience_config(settings, in_process=isinstance(broker, PaperBroker))
     engine = ExecutionEngine(
@@ -308,9 +320,26 @@ def build_runtime(
         instruments=desk,
         cash=ledger,
     )
+    built.append(engine)
     if desk is not None and settings.risk_enabled:  # the breakers read what it feeds
         attach_risk(engine, desk)
+    escalate_breaker(settings, engine, desk)
     return Runtime(settings, engine, desk)
+
+
+def escalate_breaker(settings: Settings, engine: ExecutionEngine, desk: RiskDesk | None) -> None:
+    """Every opening of the broker's circuit breaker is recorded through the outbox
+    (``ops.broker.circuit_open``), and one that stays open past
+    ``exec_breaker_kill_after_s`` trips a ``RISK_LIMIT`` kill switch (seed 000)."""
+    breaker = getattr(engine.policy, "breaker", None)
+    if isinstance(breaker, CircuitBreaker):
+        breaker.add_listener(
+            BreakerEscalation(
+                None if desk is None else desk.board,
+                engine.record_event,
+                config=EscalationConfig(kill_after_s=settings.exec_breaker_kill_after_s or None),
+            )
+        )
 
 
 def build_engine(

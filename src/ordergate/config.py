@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     #: Consecutive failures that open the circuit, and how long it stays open.
     exec_breaker_failures: int = Field(5, gt=0)
     exec_breaker_reset_s: float = Field(30.0, gt=0)
+    #: A breaker that has not closed for this long since it opened trips a RISK_LIMIT
+    #: kill switch at its next failed probe (seed 000); 0 turns that off.
+    exec_breaker_kill_after_s: float = Field(120.0, ge=0)
     #: First retry delay; doubles per attempt (seed 001: 1 s, 2 s, 4 s).
     exec_retry_base_delay_s: float = Field(1.0, ge=0)
     #: Seed 004's hard timeout: an unfilled order (not GTC/GTD) is canceled after it.

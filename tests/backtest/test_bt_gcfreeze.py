@@ -70,11 +70,14 @@ def test_short_lived_cycles_between_freezes_are_still_collected() -> None:
 
 def test_it_stands_aside_when_something_else_froze_first() -> None:
     gc.freeze()
-    before = gc.get_freeze_count()
+    assert gc.get_freeze_count() > 0
     with FreezeLongLived(every=1) as freezer:
         freezer.tick()
         assert not freezer.active
-    assert gc.get_freeze_count() == before  # theirs to unfreeze
+    # theirs to unfreeze: still frozen (the count itself moves as frozen objects are
+    # freed by other threads, so it is not compared exactly)
+    assert gc.get_freeze_count() > 0
+    gc.unfreeze()
 
 
 def test_it_stands_aside_when_the_collector_is_off_or_asked_to() -> None:

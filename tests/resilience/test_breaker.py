@@ -10,6 +10,7 @@ from ordergate.clock import SimulatedClock
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerRejected, BrokerTimeout, BrokerUnavailable, ErrorCode
 from ordergate.resilience import CircuitBreaker, CircuitOpen, CircuitState, FakeTimer, ResilientCall
+from ordergate.resilience.escalation import BreakerEscalation
 from ordergate.store.sqlite import SqliteStore
 from tests.resilience.conftest import FlakyBroker, intent, make_engine
 
@@ -65,30 +66,14 @@ def test_failed_probe_reopens_and_rejects_do_not_count() -> None:
     assert breaker.snapshot()["opens_in_row"] == 2
 
 
-def test_kill_switch_hook_trips_when_it_keeps_opening() -> None:
-    timer = FakeTimer()
-    tripped: list[str] = []
-    breaker = CircuitBreaker(
-        "x",
-        failure_threshold=1,
-        reset_timeout=1,
-        timer=timer,
-        trip_after_opens=2,
-        on_trip=tripped.append,
-    )
-    breaker.record_failure()
-    timer.advance(1)
-    breaker.before_call()
-    breaker.record_failure()
-    assert tripped == ["x"]
-
-
 def test_engine_fails_fast_with_circuit_open_and_emits_the_ops_event(
     store: SqliteStore, clock: SimulatedClock
 ) -> None:
     broker = FlakyBroker(clock)
-    breaker = CircuitBreaker("flaky", failure_threshold=1, reset_timeout=60, timer=FakeTimer())
+    timer = FakeTimer()
+    breaker = CircuitBreaker("flaky", failure_threshold=1, reset_timeout=60, timer=timer)
     engine = make_engine(store, broker, clock, policy=ResilientCall(breaker))
+    breaker.add_listener(BreakerEscalation(None, engine.record_event, timer))
     seen: list[Any] = []
     engine.subscribe("ops.broker.*", seen.append)
     broker.submit_errors = [(BrokerUnavailable("refused"), False)]

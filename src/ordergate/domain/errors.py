@@ -102,6 +102,7 @@ class ErrorCode(Enum):
     E_RISK_DUPLICATE_ORDER = _Code("The same order was sent moments ago", False)
     # --- operations ---
     E_CONFIG_INVALID = _Code("A setting has a bad value", False, keeps_key=False)
+    E_RECONCILE_NOT_FOUND = _Code("No such reconciliation report", False)
     # --- the HTTP service ---
     E_API_UNAUTHORIZED = _Code(
         "A valid bearer token is required for this route", False, keeps_key=False

@@ -32,7 +32,12 @@ STATUS_TOPICS: dict[OrderStatus, str] = {
 }
 EXECUTION_REPORT_TOPIC = "executions.report"
 SUBMIT_ATTEMPT_TOPIC = "orders.submit_attempt"
+#: A broker's circuit breaker opened (once per opening, not per refused order).
 CIRCUIT_OPEN_TOPIC = "ops.broker.circuit_open"
+#: A kill switch set by the engine itself (a circuit breaker that stays open).
+KILL_SWITCH_TRIPPED_TOPIC = "risk.kill_switch_tripped"
+#: An intent passed the gates with advisories (a kill switch in WARNING): a person should look.
+RISK_WARNING_TOPIC = "risk.warning"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,9 @@ class ExecutionReport:
     """What happened to one intent: status, fills, average price, fees and slippage.
 
     ``slippage`` is in basis points against the arrival price (the mark when the order
-    was accepted for execution), positive when the fill was worse for us.
+    was accepted for execution), positive when the fill was worse for us. ``warnings``
+    are what the pre-trade gates said while letting the order go ("kill switch
+    SYMBOL:AAPL is WARNING: …"), on the report of the submit that created the order.
     """
 
     order_id: str
@@ -35,6 +37,7 @@ class ExecutionReport:
     replayed: bool = False
     #: a dry run's order: its fills were simulated on the paper venue, nothing was sent
     simulated: bool = False
+    warnings: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -93,6 +96,7 @@ class ExecutionReport:
             "late": self.late,
             "replayed": self.replayed,
             "simulated": self.simulated,
+            "warnings": list(self.warnings),
         }
 
 

@@ -48,6 +48,7 @@ from ordergate.domain.errors import (
     PersistenceError,
 )
 from ordergate.domain.events import (
+    RISK_WARNING_TOPIC,
     SCHEMA_VERSION,
     OrderCanceled,
     OrderCancelRejected,
@@ -176,6 +177,8 @@ class ExecutionEngine(EngineQueries):
         self.cash = cash or CashLedger(DEFAULT_STARTING_CASH)
         self.cash.rebuild(store.positions())
         self._terms = TermsCache()
+        #: order id → the gates' warnings, from the check until the submit's report
+        self._warnings: dict[str, tuple[str, ...]] = {}
         self._marks: dict[str, Mark] = store.marks()
         self._marks_lock = threading.Lock()
         #: called with the symbol after every mark (the equity feed of the risk desk)
@@ -213,6 +216,13 @@ class ExecutionEngine(EngineQueries):
         self, order: Order, fresh: bool, settled: Settled | None, *, sent: bool
     ) -> ExecutionReport:
         """What the submit path tells the caller about one intent (alone or in a basket)."""
+        report = self._report_of(order, fresh, settled, sent=sent)
+        notes = self._warnings.pop(order.order_id, None) if fresh else None
+        return report if notes is None else replace(report, warnings=notes)
+
+    def _report_of(
+        self, order: Order, fresh: bool, settled: Settled | None, *, sent: bool
+    ) -> ExecutionReport:
         if not fresh:
             return self.report(order.order_id, replayed=True)
         if not sent:  # rejected by a gate: the broker never heard of it
@@ -374,7 +384,18 @@ class ExecutionEngine(EngineQueries):
             open_orders_qty=sum((o.leaves_qty * o.side.sign for o in working), ZERO),
             reserved_notional=reserved,
         )
-        return self.gates.check(intent, context)
+        rejection = self.gates.check(intent, context)
+        warn = getattr(self.gates, "warnings", None)  # optional: a WarningCheck
+        if warn is not None and (notes := warn(intent, context)):
+            self._warn(step, order, notes)
+        return rejection
+
+    def _warn(self, step: Step, order: Order, notes: tuple[str, ...]) -> None:
+        """A gate said "go, but look": a stored event, a log line, the report's warnings."""
+        log.warning("pre-trade warning", order_id=order.order_id, warnings=notes)
+        body = {"order_id": order.order_id, "symbol": order.symbol, "warnings": list(notes)}
+        step.emit(RISK_WARNING_TOPIC, order.order_id, body, order.created_at)
+        self._warnings[order.order_id] = notes  # until the submit's report takes them
 
     def submit_many(
         self, intents: Sequence[OrderIntent | Mapping[str, Any]]
@@ -662,6 +683,12 @@ class ExecutionEngine(EngineQueries):
 
     def _step(self) -> Any:
         return unit_of_work(self.store, self.bus, self._tz, self._terms, self.cash)
+
+    def record_event(self, topic: str, key: str | None, body: Mapping[str, Any]) -> None:
+        """Record an event of no order (ops, risk) in the chain and the outbox, in its own
+        unit of work; published on the bus after the commit."""
+        with self._step() as step:
+            step.emit(topic, key, dict(body), self.clock.now())
 
     @staticmethod
     def _reload(step: Step, order_id: str) -> Order:

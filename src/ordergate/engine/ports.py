@@ -58,6 +58,17 @@ class PreTradeCheck(Protocol):
         ...
 
 
+class WarningCheck(Protocol):
+    """An optional second face of a :class:`PreTradeCheck`: "proceed, but look".
+
+    Where the check has it, the engine asks it after the check and, when it answers
+    anything, records a ``risk.warning`` event, logs it and copies the notes to the
+    execution report's ``warnings`` (a kill switch in WARNING: the order still goes).
+    """
+
+    def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]: ...
+
+
 @runtime_checkable
 class IntentAdjuster(Protocol):
     """A gate that may change an order's terms before it is built (not its identity)."""

@@ -5,8 +5,9 @@ Every failed attempt is an order event (``SubmitAttemptFailed``, topic
 what the failure says about the order:
 
 - **rejected** — a definitive no: ``REJECTED`` with the broker's reason;
-- **circuit open** — not sent: ``FAILED`` with ``E_EXEC_CIRCUIT_OPEN`` and the event
-  ``ops.broker.circuit_open`` (unless an earlier attempt may have arrived);
+- **circuit open** — not sent: ``FAILED`` with ``E_EXEC_CIRCUIT_OPEN`` (unless an
+  earlier attempt may have arrived); the alert ``ops.broker.circuit_open`` is recorded
+  once when the breaker opens (``resilience/escalation.py``), not per refused order;
 - **unavailable** (refused, 503, 429) — not received: safe to send again;
 - **timeout**, a lost reply, an unknown error — *maybe* received: the order is looked
   up by ``client_order_id`` first. Found → adopted (the receipt was only lost). The
@@ -46,7 +47,6 @@ from ordergate.domain.errors import (
     SentUnrecorded,
 )
 from ordergate.domain.events import (
-    CIRCUIT_OPEN_TOPIC,
     OrderFailed,
     OrderRejected,
     SubmitAttemptFailed,
@@ -181,9 +181,7 @@ def _send_loop(
             if maybe_received:
                 _record_attempt(engine, order, attempt, error, "may have arrived earlier")
             else:
-                fail_unsent(
-                    engine, order, error.code, error.message, circuit=engine.broker.adapter_id
-                )
+                fail_unsent(engine, order, error.code, error.message)
             return None
         spent = attempt > retry.max_retries
         note = "no retries left" if spent else f"retry {attempt} in {retry.delay(attempt):g}s"
@@ -247,20 +245,9 @@ def _record_reject(engine: ExecutionEngine, order: Order, exc: BrokerRejected) -
             step.record(current, event)
 
 
-def fail_unsent(
-    engine: ExecutionEngine,
-    order: Order,
-    code: ErrorCode,
-    message: str,
-    *,
-    circuit: str | None = None,
-) -> None:
+def fail_unsent(engine: ExecutionEngine, order: Order, code: ErrorCode, message: str) -> None:
     """Definitely not received by the broker: ``FAILED``, with the code that says why."""
     with engine._step() as step:
         current = engine._reload(step, order.order_id)
-        now = engine.clock.now()
         if current.status in _SENDABLE:
-            step.record(current, OrderFailed(ts=now, code=code, message=message))
-        if circuit is not None:
-            body = {"adapter": circuit, "order_id": order.order_id, "code": code.name}
-            step.emit(CIRCUIT_OPEN_TOPIC, circuit, body, now)
+            step.record(current, OrderFailed(ts=engine.clock.now(), code=code, message=message))

@@ -14,13 +14,15 @@ from typing import Annotated
 
 import typer
 
+from ordergate.engine.reconcile_cli import app as reconcile_app
+
 #: Where ``exchange_url``'s default looks (``http://127.0.0.1:8700``); a test keeps them equal.
 DEFAULT_PORT = 8700
 
 
 def register(app: typer.Typer) -> None:
     app.command("exchange")(exchange)
-    app.command("reconcile")(reconcile_cmd)
+    app.add_typer(reconcile_app, name="reconcile")  # engine/reconcile_cli.py
 
 
 def exchange(
@@ -49,41 +51,3 @@ def exchange(
         pass
     finally:
         server.server_close()
-
-
-def reconcile_cmd(
-    db: Annotated[str | None, typer.Option("--db", help="SQLite file or database URL.")] = None,
-    exchange_url: Annotated[
-        str | None, typer.Option(help="Reconcile against the exchange at this URL.")
-    ] = None,
-    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Compare orders, positions and SL/TP with the broker; list every mismatch.
-
-    Exits 1 when a mismatch needs a person (``requires_manual_resolution``)."""
-    from ordergate.bootstrap import build_engine
-    from ordergate.brokers.exchange import ExchangeBroker
-    from ordergate.config import load_settings
-    from ordergate.engine.reconcile import reconcile
-
-    if db is not None and "://" not in db:
-        db = f"sqlite:///{db}"
-    settings = load_settings(database_url=db)
-    broker = None
-    if exchange_url:
-        broker = ExchangeBroker(exchange_url, stream=False, account_id=account)
-    engine = build_engine(settings, broker=broker)
-    try:
-        report = reconcile(engine, account_id=account)
-    finally:
-        engine.store.close()
-    data = report.to_dict()
-    if as_json:
-        typer.echo(json.dumps(data, indent=2))
-    else:
-        typer.echo(f"{data['status']}: {len(data['mismatches'])} mismatch(es)")
-        for m in data["mismatches"]:
-            typer.echo(f"  {m['kind']}: {m['message']}")
-    if report.requires_manual_resolution:
-        raise typer.Exit(1)

@@ -8,9 +8,8 @@
 
 Only answers that say the broker is unhealthy count as failures (timeouts, refused
 connections, 5xx, 429); a rejected order is a healthy answer. Listeners hear every
-state change (metrics, the ``ops.broker.circuit_open`` alert) and, after the breaker
-has opened ``trip_after_opens`` times in a row without closing, the kill-switch hook
-is called once.
+state change: metrics, and :class:`~ordergate.resilience.escalation.BreakerEscalation`
+(the stored ``ops.broker.circuit_open`` alert and the kill switch when it stays open).
 """
 
 from __future__ import annotations
@@ -52,8 +51,6 @@ class CircuitBreaker:
         failure_threshold: int = 5,
         reset_timeout: float = 30.0,
         timer: Timer | None = None,
-        trip_after_opens: int = 0,
-        on_trip: Callable[[str], None] | None = None,
     ) -> None:
         if failure_threshold < 1 or reset_timeout < 0:
             raise ValueError("failure_threshold must be >= 1 and reset_timeout >= 0")
@@ -67,8 +64,6 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._probe_out = False
         self._opens_in_row = 0
-        self._trip_after = trip_after_opens
-        self._on_trip = on_trip
         self._listeners: list[StateListener] = []
 
     @property
@@ -120,7 +115,6 @@ class CircuitBreaker:
 
     def record_failure(self) -> None:
         changed: tuple[CircuitState, CircuitState] | None = None
-        trip = False
         with self._lock:
             self._failures += 1
             probe_failed = self._state is CircuitState.HALF_OPEN
@@ -132,12 +126,8 @@ class CircuitBreaker:
                 self._opened_at = self._timer.monotonic()
                 self._probe_out = False
                 self._opens_in_row += 1
-                trip = self._trip_after > 0 and self._opens_in_row == self._trip_after
         if changed:
             self._notify(*changed)
-        if trip and self._on_trip is not None:
-            log.error("circuit breaker keeps opening: tripping the kill switch", adapter=self.name)
-            self._on_trip(self.name)
 
     def release_probe(self) -> None:
         """The probe ended with an answer that says nothing about health (a reject)."""

@@ -11,9 +11,10 @@ The default order (:func:`build_gate_chain`), cheapest and most decisive first:
  5. ``tick_size``        limit/stop price off the tick               E_RISK_TICK_SIZE
  6. ``lot_size``         quantity off the lot                        E_RISK_LOT_SIZE
  7. ``min_qty``          quantity under the minimum                  E_RISK_MIN_QTY
- 8. ``max_qty``          quantity over the maximum                   E_RISK_MAX_QTY
+ 8. ``max_qty``          quantity over the maximum (1,000,000)       E_RISK_MAX_QTY
  9. ``price_band``       limit/stop too far from the last mark       E_RISK_PRICE_BAND
-10. ``max_notional``     qty × price over the maximum                E_RISK_MAX_NOTIONAL
+10. ``max_notional``     qty × price over the maximum, or over a     E_RISK_MAX_NOTIONAL
+                         share of the account's equity (25 %)
 11. ``daily_loss``       today's realized loss beyond the limit      E_RISK_DAILY_LOSS
 12. ``drawdown``         fall from today's equity peak too deep      E_RISK_DRAWDOWN
 13. ``loss_streak``      too many losing closes in a row             E_RISK_LOSS_STREAK
@@ -31,7 +32,7 @@ runs last and remembers only intents that every other gate accepted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ordergate.clock import Clock
@@ -44,8 +45,11 @@ from ordergate.risk.breakers import BREAKER_GATES
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.killswitch import KillSwitchBoard, KillSwitchGate
 from ordergate.risk.ledger import RiskLedger
-from ordergate.risk.limits import LIMIT_GATES
+from ordergate.risk.limits import LIMIT_GATES, EquitySource, MaxNotionalGate
 from ordergate.risk.trading_state import TradingControls, TradingStateGate
+
+#: A gate's ``warnings`` method (:class:`~ordergate.risk.base.WarningSource`).
+WarnFn = Callable[[OrderIntent, GateContext], tuple[str, ...]]
 
 
 class ExpiryGate:
@@ -83,6 +87,10 @@ class GateChain:
 
     def __init__(self, gates: Iterable[Gate]) -> None:
         self.gates: tuple[Gate, ...] = tuple(gates)
+        #: the gates that can also warn (a kill switch in WARNING), asked by :meth:`warnings`
+        self._warners: tuple[WarnFn, ...] = tuple(
+            warn for gate in self.gates if callable(warn := getattr(gate, "warnings", None))
+        )
         names = [gate.name for gate in self.gates]
         if len(set(names)) != len(names):
             raise ConfigError(f"gate names must be unique, got {names}")
@@ -97,6 +105,13 @@ class GateChain:
             if rejection is not None:
                 return rejection
         return None
+
+    def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
+        """Every gate's "proceed, but look" (the engine's optional ``WarningCheck``)."""
+        notes: list[str] = []
+        for warn in self._warners:
+            notes.extend(warn(intent, context))
+        return tuple(notes)
 
     def evaluate(self, intent: OrderIntent, context: GateContext) -> Verdict:
         """Like :meth:`check`, also naming the gate and collecting warnings."""
@@ -126,15 +141,20 @@ def build_gate_chain(
     board: KillSwitchBoard,
     controls: TradingControls,
     buying_power: BuyingPowerSource | None = None,
+    equity: EquitySource | None = None,
     trading_day: TradingDayFn = utc_trading_day,
 ) -> GateChain:
-    """The default chain in the documented order; ``buying_power`` adds gate 16."""
+    """The default chain in the documented order; ``buying_power`` adds gate 16.
+
+    ``equity`` is what ``max_notional_equity_pct`` is a share of (without a source that
+    limit does not apply; a source that answers None fails closed)."""
     gates: list[Gate] = [
         ExpiryGate(clock),
         KillSwitchGate(board),
         TradingStateGate(controls),
     ]
     gates.extend(kind(config.limits) for kind in LIMIT_GATES)
+    gates.append(MaxNotionalGate(config.limits, equity))
     gates.extend(
         kind(ledger, clock, config.breakers, trading_day=trading_day) for kind in BREAKER_GATES
     )

@@ -7,7 +7,8 @@ Example (YAML)::
       breakers: {max_daily_loss: "5000", max_daily_drawdown_pct: "0.02"}
       limits:
         tradable: [AAPL, MSFT]
-        default: {tick_size: "0.01", lot_size: "1", price_band_bps: "500"}
+        # fat-finger defaults: max_qty "1000000", max_notional_equity_pct "0.25"; null: off
+        default: {tick_size: "0.01", lot_size: "1", price_band_bps: "500", max_qty: "50000"}
         instruments: {AAPL: {tick_size: "0.01", max_notional: "250000"}}
       buying_power: {margin_rate: "1"}
       duplicate_window_ms: 2000          # null turns the guard off

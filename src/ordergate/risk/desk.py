@@ -28,6 +28,7 @@ from ordergate.risk.killswitch import (
     KillSwitchState,
 )
 from ordergate.risk.ledger import RiskLedger
+from ordergate.risk.limits import EquitySource
 from ordergate.risk.trading_state import (
     ControlChange,
     Posture,
@@ -85,9 +86,13 @@ class RiskDesk:
         *,
         trading_day: Callable[..., str],
         buying_power: Callable[[str], Decimal | None] | None = None,
+        equity: EquitySource | None = None,
         refresh_seconds: float = 1.0,
         enabled: bool = True,
     ) -> None:
+        """``equity`` (account id → equity, or None when unknown) is what the per-order
+        notional limit ``max_notional_equity_pct`` is a share of; the composition root
+        gives the engine's equity. Without a source that limit does not apply."""
         self.config = config or RiskConfig()
         self.clock = clock
         self.board = KillSwitchBoard(StoreKillSwitchRepository(store), clock)
@@ -102,6 +107,7 @@ class RiskDesk:
             board=self.board,
             controls=self.controls,
             buying_power=buying_power,
+            equity=equity,
             trading_day=trading_day,
         )
         #: with risk off, only what no setting may turn off: expiry, switches, state
@@ -168,6 +174,12 @@ class RiskDesk:
             self.refresh()
         with self._lock:
             return self.chain.check(intent, context)
+
+    def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
+        """What the chain says while letting an intent go (a kill switch in WARNING).
+
+        No lock: the warning gates read the board's switches, a tuple replaced whole."""
+        return self.chain.warnings(intent, context)
 
     def on_event(self, event: Event) -> None:
         """Feed a committed ``executions.report`` to the loss ledger."""

@@ -5,6 +5,15 @@ Each symbol gets an :class:`InstrumentSpec`: its own from ``instruments`` when l
 else ``default`` (a listed spec replaces the default whole, so a symbol can switch a
 limit off). ``None`` in a field means "no limit".
 
+Fat fingers are stopped out of the box: every spec has a maximum order quantity of
+1,000,000 units (``max_qty``) and a maximum notional of 25 % of the account's equity
+per order (``max_notional_equity_pct: "0.25"``, a fraction), beside the absolute
+``max_notional`` (no default). ``null`` in the ``risk: limits:`` block turns either off.
+The equity comes from the source the gate is given (the composition root gives the
+engine's equity per account; a gate given none has no percentage limit); while the
+percentage is set, an equity the source does not know fails closed. An intent that only
+reduces the position passes the percentage: it is bounded by the position already held.
+
 Odd lots: a partial fill can leave a position that is not a multiple of the lot or is
 under the minimum. An intent that closes exactly the whole position is therefore
 exempt from the lot size and minimum quantity checks — the desk can always get flat.
@@ -23,6 +32,14 @@ from ordergate.engine.ports import GateContext, Rejection
 from ordergate.risk.base import Gate, no_market_data, reduces_exposure, reference_price, reject
 
 _SHOWN_BPS = Decimal("0.01")
+_SHOWN_MONEY = Decimal("0.01")
+
+#: The default fat-finger limits (documented in the module docstring and the README).
+DEFAULT_MAX_QTY = Decimal(1_000_000)
+DEFAULT_MAX_NOTIONAL_EQUITY_PCT = Decimal("0.25")
+
+#: account id → its equity now, or ``None`` when it is not known.
+EquitySource = Callable[[str], Decimal | None]
 
 #: The tick every price ordergate *computes* (a stop or take-profit from a fill, an
 #: EMERGENCY repricing) lands on when the instrument names none: a cent, which every
@@ -32,18 +49,29 @@ DEFAULT_TICK = Decimal("0.01")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InstrumentSpec:
-    """One instrument's rules; every field defaults to ``None`` (no limit)."""
+    """One instrument's rules; ``None`` in a field means no limit. Every field defaults to
+    ``None`` but the fat-finger limits: ``max_qty`` 1,000,000 and
+    ``max_notional_equity_pct`` 0.25 (25 % of the account's equity per order)."""
 
     tick_size: Decimal | None = None
     lot_size: Decimal | None = None
     min_qty: Decimal | None = None
-    max_qty: Decimal | None = None
+    max_qty: Decimal | None = DEFAULT_MAX_QTY
     max_notional: Decimal | None = None
+    #: the largest notional of one order as a fraction of the account's equity
+    max_notional_equity_pct: Decimal | None = DEFAULT_MAX_NOTIONAL_EQUITY_PCT
     #: the widest distance of a limit or stop price from the last mark, in basis points
     price_band_bps: Decimal | None = None
 
     def __post_init__(self) -> None:
-        for name in ("tick_size", "lot_size", "min_qty", "max_qty", "max_notional"):
+        for name in (
+            "tick_size",
+            "lot_size",
+            "min_qty",
+            "max_qty",
+            "max_notional",
+            "max_notional_equity_pct",
+        ):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"{name} must be greater than zero (or unset), got {value}")
@@ -162,20 +190,48 @@ class PriceBandGate(_LimitGate):
 
 
 class MaxNotionalGate(_LimitGate):
-    """qty × reference price (limit, stop, quote or last) against ``max_notional``."""
+    """qty × reference price (limit, stop, quote or last) against ``max_notional`` and
+    against ``max_notional_equity_pct`` of the account's equity (from ``equity``)."""
 
     name = "max_notional"
 
+    def __init__(self, limits: InstrumentLimits, equity: EquitySource | None = None) -> None:
+        super().__init__(limits)
+        self.equity = equity
+
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
-        most = self.limits.spec(intent.symbol).max_notional
-        if most is None:
+        spec = self.limits.spec(intent.symbol)
+        most = spec.max_notional
+        share = None if self.equity is None else spec.max_notional_equity_pct
+        if most is None and share is None:
             return None
         price = reference_price(intent, context.mark)
         if price is None:
             return no_market_data(intent, self.name)
         notional = intent.qty * price
-        if notional > most:
+        if most is not None and notional > most:
             return reject(ErrorCode.E_RISK_MAX_NOTIONAL, notional=notional, max=most, price=price)
+        if share is None or reduces_exposure(intent, context):
+            return None
+        equity = self.equity(intent.account_id) if self.equity is not None else None
+        if equity is None:  # no clear yes without the equity: fail closed
+            return reject(
+                ErrorCode.E_RISK_MAX_NOTIONAL,
+                notional=notional,
+                equity="unknown",
+                max_equity_pct=share,
+                price=price,
+            )
+        cap = equity * share
+        if notional > cap:
+            return reject(
+                ErrorCode.E_RISK_MAX_NOTIONAL,
+                notional=notional,
+                max=cap.quantize(_SHOWN_MONEY),
+                equity=equity,
+                max_equity_pct=share,
+                price=price,
+            )
         return None
 
 
@@ -186,5 +242,4 @@ LIMIT_GATES: tuple[Callable[[InstrumentLimits], Gate], ...] = (
     MinQtyGate,
     MaxQtyGate,
     PriceBandGate,
-    MaxNotionalGate,
-)
+)  # then MaxNotionalGate, which also needs the equity source

@@ -28,7 +28,7 @@ from ordergate.engine.engine import ExecutionEngine
 from ordergate.obs.logging import clear_ids
 from ordergate.obs.metrics import ExecMetrics
 from ordergate.obs.redact import Redactor
-from ordergate.service import routes_ops, routes_orders
+from ordergate.service import routes_ops, routes_orders, routes_reconcile
 from ordergate.service.auth import TokenAuth, require_read
 from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.errors import install_error_handlers
@@ -87,6 +87,7 @@ def create_app(
     install_error_handlers(app, redactor)
     app.include_router(routes_orders.router)
     app.include_router(routes_ops.router)
+    app.include_router(routes_reconcile.router)
     if board is not None:
         app.include_router(routes_ops.kill_switch_router())
     _add_stream_and_docs(app)
