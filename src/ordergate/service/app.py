@@ -33,6 +33,7 @@ from ordergate.service.auth import TokenAuth, require_read
 from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.errors import install_error_handlers
 from ordergate.service.events import Broadcaster
+from ordergate.service.guard import RequestGuard
 from ordergate.service.schemas import BasketIn, IntentIn, MarkIn
 
 log = structlog.get_logger("ordergate.service")
@@ -91,6 +92,7 @@ def create_app(
         app.include_router(routes_ops.kill_switch_router())
     _add_stream_and_docs(app)
     _add_dashboard(app)
+    app.add_middleware(RequestGuard, redactor=redactor, max_body_bytes=max_body_bytes)
     app.add_middleware(RequestLog)
     return app
 
