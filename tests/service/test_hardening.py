@@ -9,6 +9,8 @@ import resource
 import select
 import socket
 import sqlite3
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from ordergate.domain.errors import BrokerUnavailable
 from ordergate.service.app import create_app
 from ordergate.service.runner import attach_board, server_thread
 from tests.service.conftest import TOKEN, Live, intent, make_engine
@@ -255,3 +258,113 @@ def test_odd_digits_and_controls_are_refused_naming_the_field(
     assert err["code"] == "E_INTENT_INVALID"
     assert err["context"]["field"] == field
     assert live.client.get("/v1/orders").json()["orders"] == []
+
+
+# ------------------------------------------------------------------ item 7: /readyz
+
+
+def test_readyz_is_ready_when_store_and_broker_are(live: Live) -> None:
+    response = live.anon.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ready", "checks": {"store": "ok", "broker": "ok"}}
+
+
+def test_readyz_fails_within_a_second_while_the_database_is_locked(live: Live) -> None:
+    path = str(live.engine.store.path)  # type: ignore[attr-defined]
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        started = time.monotonic()
+        response = live.anon.get("/readyz")
+        took = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        err = _error(response)
+        assert err["code"] == "E_API_NOT_READY"
+        assert err["retryable"] is True
+        assert "store" in err["message"]
+        assert "locked" in err["message"]
+        assert err["context"]["broker"] == "ok"
+        assert took < 1.0
+        assert live.anon.get("/healthz").status_code == 200  # alive, but not ready
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert live.anon.get("/readyz").status_code == 200
+
+
+def test_readyz_fails_when_the_broker_hangs_or_is_down(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def hang() -> None:
+        time.sleep(3)
+
+    monkeypatch.setattr(live.engine.broker, "fetch_account", hang)
+    started = time.monotonic()
+    response = live.anon.get("/readyz")
+    assert time.monotonic() - started < 1.0
+    assert response.status_code == 503
+    assert "broker: no answer within" in _error(response)["message"]
+    again = live.anon.get("/readyz")  # the hung probe is not started twice
+    assert "has not answered" in _error(again)["context"]["broker"]
+
+    def down() -> None:
+        raise BrokerUnavailable("connection refused")
+
+    time.sleep(3)
+    monkeypatch.setattr(live.engine.broker, "fetch_account", down)
+    response = live.anon.get("/readyz")
+    assert response.status_code == 503
+    assert "connection refused" in _error(response)["context"]["broker"]
+    assert _error(response)["context"]["store"] == "ok"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB tmpfs of its own (needs the right to mount; skipped where there is none)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        check=False,
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
+
+
+def test_readyz_fails_on_a_full_and_on_a_read_only_disk(small_disk: Path) -> None:
+    engine = make_engine(small_disk)
+    app = create_app(engine, token=TOKEN, board=attach_board(engine))
+    try:
+        with server_thread(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+            assert http.get("/readyz").status_code == 200
+            filler = small_disk / "filler"
+            with filler.open("wb") as out:
+                try:
+                    while True:
+                        out.write(b"\0" * 65536)
+                        out.flush()
+                except OSError:
+                    pass
+            full = http.get("/readyz")
+            assert full.status_code == 503
+            assert "store: the disk is full" in _error(full)["message"]
+            filler.unlink()
+            assert http.get("/readyz").status_code == 200
+            # a read-only mount over the directory (the kernel refuses to remount a
+            # filesystem read-only while files on it are open for writing)
+            ro = ["mount", "--bind", "-o", "ro", str(small_disk), str(small_disk)]
+            subprocess.run(ro, check=True)
+            try:
+                read_only = http.get("/readyz")
+                assert read_only.status_code == 503
+                assert "read-only" in _error(read_only)["context"]["store"]
+            finally:
+                subprocess.run(["umount", str(small_disk)], check=True)
+            assert http.get("/readyz").status_code == 200
+    finally:
+        engine.store.close()

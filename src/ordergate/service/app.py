@@ -34,6 +34,7 @@ from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.errors import install_error_handlers
 from ordergate.service.events import Broadcaster
 from ordergate.service.guard import RequestGuard
+from ordergate.service.ready import Readiness
 from ordergate.service.schemas import BasketIn, IntentIn, MarkIn
 
 log = structlog.get_logger("ordergate.service")
@@ -42,7 +43,7 @@ _STATIC = {
     "style.css": "text/css; charset=utf-8",
     "index.html": "text/html; charset=utf-8",
 }
-_QUIET_PATHS = frozenset({"/metrics", "/healthz", "/v1/events"})
+_QUIET_PATHS = frozenset({"/metrics", "/healthz", "/readyz", "/v1/events"})
 
 
 def create_app(
@@ -53,6 +54,7 @@ def create_app(
     board: Any = None,
     redactor: Redactor | None = None,
     max_body_bytes: int = 65_536,
+    readiness: Readiness | None = None,
 ) -> FastAPI:
     """An app serving ``engine``. ``board`` (a ``KillSwitchBoard``) adds the kill-switch
     routes and controls; ``protect_reads`` guards every route (listening beyond loopback).
@@ -65,6 +67,7 @@ def create_app(
         events=Broadcaster(redactor),
         board=board,
         max_body_bytes=max_body_bytes,
+        readiness=readiness or Readiness.for_engine(engine),
     )
     unsubscribe = _subscribe(engine, context)
 
@@ -73,6 +76,7 @@ def create_app(
         yield
         for stop in unsubscribe:
             stop()
+        context.readiness.close()
 
     app = FastAPI(
         title="ordergate",

@@ -40,6 +40,8 @@ _BY_CODE = {
     ErrorCode.E_API_UNAUTHORIZED: 401,
     ErrorCode.E_API_NOT_FOUND: 404,
     ErrorCode.E_API_TOO_LARGE: 413,
+    ErrorCode.E_API_NOT_READY: 503,
+    ErrorCode.E_INTENT_CONTAINS_SECRET: 422,
     ErrorCode.E_API_INTERNAL: 500,
 }
 #: Most specific first: the first matching type decides.

@@ -11,12 +11,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from ordergate.bus.memory import Event
-from ordergate.domain.errors import InvalidIntent, PersistenceError
+from ordergate.domain.errors import ErrorCode, InvalidIntent, OrderGateError, PersistenceError
 from ordergate.service.auth import require_read, require_write
 from ordergate.service.body import parse_json, read_body
 from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.routes_orders import ERROR_RESPONSES
-from ordergate.service.schemas import KillSwitchIn, KillSwitchOut
+from ordergate.service.schemas import KillSwitchIn, KillSwitchOut, ReadyOut
 from ordergate.views import pnl_view, positions_view
 
 if TYPE_CHECKING:
@@ -108,6 +108,25 @@ async def healthz(request: Request) -> JSONResponse:
     except Exception as exc:
         raise PersistenceError(f"the store did not answer: {type(exc).__name__}") from exc
     return JSONResponse({"status": "ok"})
+
+
+@router.get(
+    "/readyz",
+    dependencies=[Depends(require_read)],
+    responses={200: {"model": ReadyOut}, **ERROR_RESPONSES},
+)
+async def readyz(request: Request) -> JSONResponse:
+    """Ready to take an order: the store can *write* and the broker answers (within 1 s).
+
+    ``503 E_API_NOT_READY`` otherwise; ``context`` has every part's answer, the message
+    names the parts that failed (``store: a write did not commit: database is locked``).
+    """
+    checks = await ctx(request).readiness.check()
+    failed = {name: why for name, why in checks.items() if why != "ok"}
+    if failed:
+        message = "; ".join(f"{name}: {why}" for name, why in failed.items())
+        raise OrderGateError(message, code=ErrorCode.E_API_NOT_READY, context=checks)
+    return JSONResponse({"status": "ready", "checks": checks})
 
 
 @router.get(

@@ -158,6 +158,13 @@ class MarkIn(BaseModel):
     volume: DecimalIn | None = None
 
 
+class ReadyOut(BaseModel):
+    """``GET /readyz`` when every part is ready."""
+
+    status: Literal["ready"]
+    checks: dict[str, Literal["ok"]]
+
+
 class KillSwitchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
