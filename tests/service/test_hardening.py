@@ -368,3 +368,44 @@ def test_readyz_fails_on_a_full_and_on_a_read_only_disk(small_disk: Path) -> Non
             assert http.get("/readyz").status_code == 200
     finally:
         engine.store.close()
+
+
+# ------------------------------------------------------------- the trading state
+
+
+def test_trading_state_and_posture_over_http(live: Live) -> None:
+    _mark(live)
+    shown = live.anon.get("/v1/trading").json()
+    assert shown["state"]["value"] == "NORMAL"
+    assert shown["posture"]["value"] == "NORMAL"
+    halt = {"state": "HALTED", "actor": "ops", "reason": "exchange outage"}
+    assert live.anon.put("/v1/trading", json=halt).status_code == 401
+    changed = live.client.put("/v1/trading", json=halt)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["state"] == {
+        **changed.json()["state"],
+        "value": "HALTED",
+        "actor": "ops",
+        "reason": "exchange outage",
+    }
+    rejected = live.client.post("/v1/intents", json=intent("halted")).json()
+    assert rejected["status"] == "REJECTED"
+    assert rejected["error_code"] == "E_RISK_TRADING_HALTED"
+    emergency = {"state": "NORMAL", "posture": "EMERGENCY", "actor": "cro", "reason": "black swan"}
+    assert live.client.put("/v1/trading", json=emergency).json()["posture"]["value"] == "EMERGENCY"
+    opening = live.client.post("/v1/intents", json=intent("emergency")).json()
+    assert opening["error_code"] == "E_RISK_REDUCE_ONLY"
+    back = {"posture": "NORMAL", "actor": "cro", "reason": "over"}
+    assert live.client.put("/v1/trading", json=back).status_code == 200
+    assert live.client.post("/v1/intents", json=intent("normal")).json()["status"] == "FILLED"
+    for bad in (
+        {"state": "PAUSED", "actor": "a", "reason": "r"},
+        {"actor": "a", "reason": "r"},
+        {"state": "HALTED", "actor": "a", "reason": "   "},
+        {"state": "HALTED", "actor": "a", "reason": "r\x85"},
+        {"state": "HALTED", "reason": "r"},
+    ):
+        response = live.client.put("/v1/trading", json=bad)
+        assert response.status_code == 422, (bad, response.text)
+        assert _error(response)["code"] == "E_INTENT_INVALID"
+    assert live.anon.get("/v1/trading").json()["posture"]["value"] == "NORMAL"

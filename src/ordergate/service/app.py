@@ -94,6 +94,9 @@ def create_app(
     app.include_router(routes_ops.router)
     if board is not None:
         app.include_router(routes_ops.kill_switch_router())
+    desk = routes_ops.find_desk(engine)
+    if desk is not None:
+        app.include_router(routes_ops.trading_router(desk))
     _add_stream_and_docs(app)
     _add_dashboard(app)
     app.add_middleware(RequestGuard, redactor=redactor, max_body_bytes=max_body_bytes)
