@@ -28,14 +28,13 @@ from ordergate.engine.engine import ExecutionEngine
 from ordergate.obs.logging import clear_ids
 from ordergate.obs.metrics import ExecMetrics
 from ordergate.obs.redact import Redactor
-from ordergate.service import routes_ops, routes_orders
+from ordergate.service import openapi, routes_ops, routes_orders
 from ordergate.service.auth import TokenAuth, require_read
 from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.errors import install_error_handlers
 from ordergate.service.events import Broadcaster
 from ordergate.service.guard import RequestGuard
 from ordergate.service.ready import Readiness
-from ordergate.service.schemas import BasketIn, IntentIn, MarkIn
 
 log = structlog.get_logger("ordergate.service")
 _STATIC = {
@@ -97,7 +96,7 @@ def create_app(
     desk = routes_ops.find_desk(engine)
     if desk is not None:
         app.include_router(routes_ops.trading_router(desk))
-    _add_stream_and_docs(app)
+    _add_stream_and_docs(app, protect_reads=protect_reads)
     _add_dashboard(app)
     app.add_middleware(RequestGuard, redactor=redactor, max_body_bytes=max_body_bytes)
     app.add_middleware(RequestLog)
@@ -162,7 +161,7 @@ def _log_status(event: Event) -> None:
     )
 
 
-def _add_stream_and_docs(app: FastAPI) -> None:
+def _add_stream_and_docs(app: FastAPI, *, protect_reads: bool) -> None:
     @app.get(
         "/v1/events",
         tags=["events"],
@@ -179,18 +178,19 @@ def _add_stream_and_docs(app: FastAPI) -> None:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
+    fastapi_document = app.openapi
+    documents: list[dict[str, Any]] = []
+
     def openapi_document() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = app.openapi()
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (IntentIn, MarkIn, BasketIn):
-                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                body.pop("$defs", None)  # nested models are components of their own
-                components[model.__name__] = body
-        return app.openapi_schema or {}
+        """FastAPI's document with ours written over it (built once)."""
+        if not documents:
+            documents.append(openapi.document(fastapi_document(), protect_reads=protect_reads))
+        return documents[0]
+
+    app.openapi = openapi_document  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_read)])
-    async def openapi() -> JSONResponse:
+    async def openapi_json() -> JSONResponse:
         return JSONResponse(openapi_document())
 
     @app.get("/docs", include_in_schema=False)

@@ -16,7 +16,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ordergate.domain.errors import ErrorCode, OrderGateError
 
-bearer = HTTPBearer(auto_error=False, description="The service's api_token")
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer", description="The service's api_token")
+#: The same token for reads: needed only when the service listens beyond loopback. A
+#: scheme of its own so the OpenAPI document can tell reads from writes.
+bearer_read = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer_read",
+    description="The service's api_token, needed beyond loopback",
+)
 
 
 class Unauthorized(OrderGateError):
@@ -45,6 +52,7 @@ def _auth(request: Request) -> TokenAuth:
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+ReadCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_read)]
 
 
 async def require_write(request: Request, credentials: Credentials) -> None:
@@ -56,7 +64,7 @@ async def require_write(request: Request, credentials: Credentials) -> None:
     _auth(request).check(credentials)
 
 
-async def require_read(request: Request, credentials: Credentials) -> None:
+async def require_read(request: Request, credentials: ReadCredentials) -> None:
     """Dependency of every reading route: open on loopback, guarded beyond it."""
     auth = _auth(request)
     if auth.protect_reads:
