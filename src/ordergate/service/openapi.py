@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ordergate.domain.enums import OrderStatus
 from ordergate.domain.intent import MAX_METADATA_BYTES, MAX_METADATA_DEPTH
 from ordergate.service.schemas import BasketIn, MarkIn
 
@@ -31,7 +32,7 @@ POSITIVE = r"^(?:[1-9][0-9]{0,14}(?:\.[0-9]{1,10})?|0?\.[0-9]{0,9}[1-9])$"
 #: A fraction strictly between 0 and 1 (the size of a bracket offset), at most 10 places.
 FRACTION = r"0?\.[0-9]{0,9}[1-9]"
 TIME = (
-    r"^20[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"^20[3-9][0-9]-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
     r"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9])$"
 )
@@ -135,7 +136,8 @@ def intent_schema() -> dict[str, Any]:
                     properties["expire_at"] = {
                         "type": "string",
                         "pattern": TIME,
-                        "description": "ISO 8601 with offset; an expired intent is REJECTED",
+                        "description": "ISO 8601 with offset, in the future (the pattern"
+                        " asks for 2030 or later; an earlier future time is accepted too)",
                     }
                     required += ["time_in_force", "expire_at"]
                 else:
@@ -168,13 +170,50 @@ def mark_schema() -> dict[str, Any]:
     body["properties"] = {
         "symbol": {"type": "string", "pattern": SYMBOL},
         "last": positive_number("Last traded price"),
-        "bid": positive_number("Best bid"),
-        "ask": positive_number("Best ask"),
+        "bid": positive_number("Best bid, not above ask"),
+        "ask": positive_number("Best ask, not below bid"),
         "volume": positive_number("Volume"),
     }
     body["required"] = ["symbol", "last"]
     body["additionalProperties"] = False
     return body
+
+
+def kill_switch_schema(generated: dict[str, Any]) -> dict[str, Any]:
+    """A SYMBOL or STRATEGY switch needs a target other than ``*``."""
+    body = copy.deepcopy(generated)
+    targeted = {"type": "string", "pattern": r"^\s*[^\s*\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"}
+    body["oneOf"] = [
+        {"properties": {"kind": {"enum": ["GLOBAL", "RISK_LIMIT", "MANUAL"]}}},
+        {
+            "properties": {"kind": {"enum": ["SYMBOL", "STRATEGY"]}, "target": targeted},
+            "required": ["target"],
+        },
+    ]
+    return body
+
+
+def trading_schema(generated: dict[str, Any]) -> dict[str, Any]:
+    """A state, a posture or both."""
+    body = copy.deepcopy(generated)
+    body["anyOf"] = [{"required": ["state"]}, {"required": ["posture"]}]
+    for name in ("state", "posture"):  # null is the same as leaving it out: say "leave it out"
+        body["properties"][name] = next(
+            choice for choice in body["properties"][name]["anyOf"] if choice.get("type") != "null"
+        ) | {"description": body["properties"][name].get("description", "")}
+    return body
+
+
+def _order_filters(operation: dict[str, Any]) -> None:
+    statuses = [s.value for s in OrderStatus]
+    for parameter in operation.get("parameters", ()):
+        if parameter.get("name") == "status":
+            parameter["schema"] = {
+                "anyOf": [
+                    {"type": "array", "items": {"enum": statuses}, "maxItems": 16},
+                    {"type": "null"},
+                ]
+            }
 
 
 def basket_schema() -> dict[str, Any]:
@@ -238,6 +277,10 @@ def document(generated: dict[str, Any], *, protect_reads: bool) -> dict[str, Any
     components["IntentIn"] = intent_schema()
     components["MarkIn"] = mark_schema()
     components["BasketIn"] = basket_schema()
+    for name, tighten in (("KillSwitchIn", kill_switch_schema), ("TradingIn", trading_schema)):
+        if name in components:  # mounted only with a kill-switch board / a risk desk
+            components[name] = tighten(components[name])
+    _order_filters(schema.get("paths", {}).get("/v1/orders", {}).get("get", {}))
     schemes = schema["components"].setdefault("securitySchemes", {})
     schemes.pop("bearer_read", None)  # reads use the same token: one scheme in the document
     for path, operations in schema.get("paths", {}).items():
