@@ -131,14 +131,14 @@ def intent_schema() -> dict[str, Any]:
                 required = ["idempotency_key", "symbol", "side", "qty", *needed]
                 if kind != "MARKET":
                     required.append("order_type")
+                properties["expire_at"] = {
+                    "type": "string",
+                    "pattern": TIME,
+                    "description": "ISO 8601 with offset, in the future (the pattern asks"
+                    " for 2030 or later; an earlier future time is accepted too)",
+                }
                 if gtd:
                     properties["time_in_force"] = {"type": "string", "enum": ["GTD", "gtd"]}
-                    properties["expire_at"] = {
-                        "type": "string",
-                        "pattern": TIME,
-                        "description": "ISO 8601 with offset, in the future (the pattern"
-                        " asks for 2030 or later; an earlier future time is accepted too)",
-                    }
                     required += ["time_in_force", "expire_at"]
                 else:
                     tifs = ["DAY", "GTC", "IOC", "FOK"]
@@ -180,11 +180,12 @@ def mark_schema() -> dict[str, Any]:
 
 
 def kill_switch_schema(generated: dict[str, Any]) -> dict[str, Any]:
-    """A SYMBOL or STRATEGY switch needs a target other than ``*``."""
+    """A SYMBOL or STRATEGY switch needs a target other than ``*``; GLOBAL has none."""
     body = copy.deepcopy(generated)
     targeted = {"type": "string", "pattern": r"^\s*[^\s*\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"}
     body["oneOf"] = [
-        {"properties": {"kind": {"enum": ["GLOBAL", "RISK_LIMIT", "MANUAL"]}}},
+        {"properties": {"kind": {"enum": ["GLOBAL"]}, "target": {"enum": ["*", ""]}}},
+        {"properties": {"kind": {"enum": ["RISK_LIMIT", "MANUAL"]}}},
         {
             "properties": {"kind": {"enum": ["SYMBOL", "STRATEGY"]}, "target": targeted},
             "required": ["target"],
@@ -202,6 +203,19 @@ def trading_schema(generated: dict[str, Any]) -> dict[str, Any]:
             choice for choice in body["properties"][name]["anyOf"] if choice.get("type") != "null"
         ) | {"description": body["properties"][name].get("description", "")}
     return body
+
+
+def _key_header_in_prose(operation: dict[str, Any]) -> None:
+    """The ``Idempotency-Key`` header must equal the body's key when both are sent, a
+    relation JSON Schema cannot state: the document asks for the key in the body and
+    describes the header in words (it is still accepted)."""
+    kept = [p for p in operation.get("parameters", ()) if p.get("name") != "Idempotency-Key"]
+    operation["parameters"] = kept
+    operation["description"] = (
+        operation.get("description", "")
+        + "\n\nThe key may also come from an Idempotency-Key header (1-128 characters);"
+        " sent with a body key, the two must be equal."
+    ).strip()
 
 
 def _order_filters(operation: dict[str, Any]) -> None:
@@ -281,6 +295,7 @@ def document(generated: dict[str, Any], *, protect_reads: bool) -> dict[str, Any
         if name in components:  # mounted only with a kill-switch board / a risk desk
             components[name] = tighten(components[name])
     _order_filters(schema.get("paths", {}).get("/v1/orders", {}).get("get", {}))
+    _key_header_in_prose(schema.get("paths", {}).get("/v1/intents", {}).get("post", {}))
     schemes = schema["components"].setdefault("securitySchemes", {})
     schemes.pop("bearer_read", None)  # reads use the same token: one scheme in the document
     for path, operations in schema.get("paths", {}).items():
