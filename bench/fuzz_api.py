@@ -52,9 +52,10 @@ def main() -> None:
             # serve this checkout's code, whatever the working directory
             PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
         )
+        command = [sys.executable, "-m", "ordergate.service", "serve", "--db", f"{tmp}/f.db"]
+        command.extend(["--port", str(port)])
         serve = subprocess.Popen(
-            [sys.executable, "-m", "ordergate.service", "serve", "--db", f"{tmp}/f.db"]
-            + ["--port", str(port)],
+            command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
@@ -65,11 +66,12 @@ def main() -> None:
             auth = {"Authorization": f"Bearer {TOKEN}"}
             httpx.post(f"{url}/v1/marks", json={"symbol": "AAPL", "last": "100"}, headers=auth)
             har = Path(tmp) / "run.har"
+            fuzz = [st, "run", f"{url}/openapi.json", "-H", f"Authorization: Bearer {TOKEN}"]
+            fuzz.extend(["-n", str(args.examples), "--seed", str(args.seed), "-w", "1"])
+            fuzz.extend(["--phases", "examples,fuzzing", "--report", "har"])
+            fuzz.extend(["--report-har-path", str(har)])
             run = subprocess.run(
-                [st, "run", f"{url}/openapi.json", "-H", f"Authorization: Bearer {TOKEN}"]
-                + ["-n", str(args.examples), "--seed", str(args.seed), "-w", "1"]
-                + ["--phases", "examples,fuzzing", "--report", "har"]
-                + ["--report-har-path", str(har)],
+                fuzz,
                 capture_output=True,
                 text=True,
                 check=False,

@@ -409,3 +409,52 @@ def test_trading_state_and_posture_over_http(live: Live) -> None:
         assert response.status_code == 422, (bad, response.text)
         assert _error(response)["code"] == "E_INTENT_INVALID"
     assert live.anon.get("/v1/trading").json()["posture"]["value"] == "NORMAL"
+
+
+# ------------------------------------------------------- item 9: the OpenAPI document
+
+
+def test_the_document_says_who_needs_the_token_and_every_outcome(live: Live) -> None:
+    _mark(live)
+    doc = live.anon.get("/openapi.json").json()
+    writes = {("post", "/v1/intents"), ("post", "/v1/baskets"), ("put", "/v1/trading")}
+    writes |= {("post", "/v1/orders/{order_id}/cancel"), ("put", "/v1/kill-switches")}
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            needs = "token" if (method, path) in writes or method != "get" else "open-on-loopback"
+            assert op["x-ordergate-auth"] == needs, (method, path)
+            assert ({} in op["security"]) is (needs != "token")
+            assert {"401", "413", "422", "500"} <= set(op["responses"]), (method, path)
+    intents = doc["paths"]["/v1/intents"]["post"]["responses"]
+    assert "REJECTED" in intents["201"]["description"]
+    assert {"400", "409", "503"} <= set(intents)
+    assert "/readyz" in doc["paths"]
+    assert "/v1/trading" in doc["paths"]
+    assert len(doc["components"]["schemas"]["IntentIn"]["oneOf"]) == 16
+    # what the service answers is what the document lists, a rejected order included
+    live.client.put("/v1/kill-switches", json={"kind": "SYMBOL", "target": "MSFT", "reason": "r"})
+    seen = [
+        ("post", "/v1/intents", live.client.post("/v1/intents", json=intent("d1"))),
+        ("post", "/v1/intents", live.client.post("/v1/intents", json=intent("d2", symbol="MSFT"))),
+        ("post", "/v1/intents", live.client.post("/v1/intents", json=intent("d1", qty="2"))),
+        ("post", "/v1/intents", live.anon.post("/v1/intents", json=intent("d3"))),
+        ("post", "/v1/intents", live.client.post("/v1/intents", content=b"{")),
+        ("post", "/v1/intents", live.client.post("/v1/intents", json=intent("d4", qty="1_0"))),
+        ("post", "/v1/orders/{order_id}/cancel", live.client.post("/v1/orders/nope/cancel")),
+        ("get", "/v1/orders/{order_id}", live.anon.get("/v1/orders/nope")),
+        ("get", "/v1/orders", live.anon.get("/v1/orders", params={"limit": 0})),
+        ("put", "/v1/trading", live.client.put("/v1/trading", json={"actor": "a"})),
+    ]
+    assert seen[1][2].json()["status"] == "REJECTED"
+    for method, path, response in seen:
+        documented = doc["paths"][path][method]["responses"]
+        assert str(response.status_code) in documented, (method, path, response.status_code)
+
+
+def test_a_405_says_which_methods_are_allowed(live: Live) -> None:
+    response = live.client.delete("/v1/kill-switches")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, PUT"
+    assert _error(response)["code"] == "E_API_NOT_FOUND"
+    assert live.client.get("/v1/orders/x/cancel").headers["allow"] == "POST"
+    assert live.client.post("/readyz").headers["allow"] == "GET, HEAD"
