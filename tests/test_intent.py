@@ -165,3 +165,81 @@ def test_fuzzed_input_is_either_an_intent_or_invalid(data: dict[str, Any]) -> No
         assert error.code is ErrorCode.E_INTENT_INVALID
         assert error.field
         assert error.message
+
+
+# ------------------------------------------------------- issue 20 item 8, 6 and 3
+
+
+@pytest.mark.parametrize(
+    "text", ["1_000", "\u0661\u0660", "\uff11\uff10", "1 000", "1,5", "\u00b9", "1e", ".", "+-1"]
+)
+def test_numbers_are_read_with_an_ascii_grammar(text: str) -> None:
+    with pytest.raises(InvalidIntent) as caught:
+        parse_decimal(text, "qty")
+    assert caught.value.field == "qty"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [(" 5 ", "5"), ("+1.50", "1.50"), (".5", "0.5"), ("2.", "2"), ("1E3", "1E3")]
+)
+def test_plain_ascii_numbers_still_parse(text: str, value: str) -> None:
+    assert parse_decimal(text, "qty") == Decimal(value)
+
+
+@pytest.mark.parametrize("char", ["\x7f", "\x80", "\x85", "\x9f", "\u202e", "\ud800", "\x00"])
+@pytest.mark.parametrize("field", ["reason", "tag", "product", "decision_id"])
+def test_control_characters_are_refused_in_every_text_field(field: str, char: str) -> None:
+    with pytest.raises(InvalidIntent) as caught:
+        parse(**{field: f"a{char}b"})
+    assert caught.value.field == field
+
+
+def test_control_characters_are_refused_on_direct_construction_too() -> None:
+    with pytest.raises(InvalidIntent):
+        OrderIntent(idempotency_key="k", symbol="AAPL", side=Side.BUY, qty=Decimal(1), tag="\x9b")
+    with pytest.raises(InvalidIntent):
+        OrderIntent(idempotency_key="k", symbol="AAPL\n", side=Side.BUY, qty=Decimal(1))
+
+
+def test_symbol_and_enums_are_checked_before_upper_casing() -> None:
+    for changes in ({"symbol": "\u017fpy"}, {"side": "\u017fell"}, {"time_in_force": "\u0261tc"}):
+        with pytest.raises(InvalidIntent):
+            parse(**changes)
+
+
+@pytest.mark.parametrize("depth", [9, 50, 254, 3000])
+def test_metadata_depth_is_limited_without_recursion(depth: int) -> None:
+    nested: Any = 1
+    for _ in range(depth):
+        nested = {"a": nested}
+    with pytest.raises(InvalidIntent) as caught:
+        parse(metadata=nested)
+    assert "deeper than 8" in str(caught.value)
+
+
+def test_metadata_strings_keys_and_size_are_checked() -> None:
+    with pytest.raises(InvalidIntent) as caught:
+        parse(metadata={"note": ["ok", "bad\x85"]})
+    assert caught.value.field == "metadata.note[1]"
+    with pytest.raises(InvalidIntent):
+        parse(metadata={"k\x7f": 1})
+    with pytest.raises(InvalidIntent):
+        parse(metadata={"blob": "x" * 20_000})
+    eight = {"a": {"b": {"c": {"d": {"e": {"f": {"g": [1]}}}}}}}
+    assert parse(metadata=eight).metadata == eight
+
+
+def test_credential_named_metadata_is_masked_at_any_depth() -> None:
+    intent = parse(
+        metadata={
+            "API_KEY": "abc",
+            "legs": [{"broker_token": "t0k", "qty": 1}],
+            "auth": {"Password": "p", "user": "u"},
+        }
+    )
+    assert intent.metadata == {
+        "API_KEY": "***",
+        "legs": [{"broker_token": "***", "qty": 1}],
+        "auth": {"Password": "***", "user": "u"},
+    }
+    assert "abc" not in intent.canonical_json()

@@ -117,6 +117,16 @@ class ErrorCode(Enum):
         "Unexpected server error; resend with the same idempotency key to learn the outcome",
         True,
     )
+    E_INTENT_CONTAINS_SECRET = _Code(
+        "The request carries a credential of this service (the API token) outside the"
+        " Authorization header; it was refused and not recorded",
+        False,
+    )
+    E_API_NOT_READY = _Code(
+        "The service cannot take orders now: the store cannot write or the broker cannot"
+        " be reached (GET /readyz says which)",
+        True,
+    )
 
     @property
     def meaning(self) -> str:

@@ -4,13 +4,21 @@ An intent is immutable. :meth:`OrderIntent.parse` takes loose input (a dict from
 the CLI or a strategy) and either returns an intent or raises :class:`InvalidIntent`
 naming the field. The payload hash is what idempotency compares: the same key with the
 same hash returns the existing order, a different hash is a conflict.
+
+Text is held to what a person can read back unchanged: no C0, DEL or C1 control
+characters, no lone surrogates and no bidirectional overrides in any text field or
+metadata string; symbols and enum words in ASCII only (``"ſell".upper()`` is ``SELL``).
+Metadata is a JSON object at most :data:`MAX_METADATA_DEPTH` levels deep and
+:data:`MAX_METADATA_BYTES` encoded; values under credential-named keys
+(:mod:`ordergate.domain.credentials`) are masked before the intent exists, so no store,
+event or answer can hold them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
@@ -19,14 +27,20 @@ from typing import Any, TypeVar
 
 import orjson
 
+from ordergate.domain.credentials import MASK, is_credential_key
 from ordergate.domain.enums import OrderType, Side, TimeInForce
 from ordergate.domain.errors import ErrorCode, InvalidIntent
 from ordergate.domain.money import fmt, parse_decimal
 
 _TEXT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@#+=-]{0,127}$")
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/^$&-]{0,63}$")
-_CONTROL = re.compile(r"[\x00-\x1f]")
+#: C0, DEL, C1, lone surrogates, line/paragraph separators and bidirectional controls.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_SPACE = " \t\r\n"
+#: The most bytes metadata may take, encoded as canonical JSON.
 MAX_METADATA_BYTES = 16_384
+#: The deepest metadata may nest (``{"a": {"b": 1}}`` is 2 levels).
+MAX_METADATA_DEPTH = 8
 
 _ALIASES = {
     "quantity": "qty",
@@ -75,7 +89,7 @@ class OrderIntent:
         _check_id("idempotency_key", self.idempotency_key)
         _check_id("account_id", self.account_id)
         _check_id("strategy_id", self.strategy_id)
-        if not _SYMBOL.match(self.symbol):
+        if not _SYMBOL.fullmatch(self.symbol):
             raise InvalidIntent("symbol", f"is not a valid symbol: {self.symbol!r}")
         if self.qty <= 0:
             raise InvalidIntent("qty", f"must be greater than zero, got {fmt(self.qty)}")
@@ -94,11 +108,13 @@ class OrderIntent:
         for name in ("product", "tag", "reason"):
             if len(getattr(self, name)) > 256:
                 raise InvalidIntent(name, "is longer than 256 characters")
+            _check_chars(name, getattr(self, name))
         for name in ("decision_id", "profile_version_id", "regime_id", "universe_id"):
             value = getattr(self, name)
             if value:
                 _check_id(name, value)
         if self.metadata:
+            object.__setattr__(self, "metadata", clean_metadata(self.metadata))
             try:
                 encoded = _encode(dict(self.metadata))
             except (TypeError, ValueError) as exc:
@@ -152,7 +168,7 @@ class OrderIntent:
                 raise InvalidIntent(required, "is required")
         values: dict[str, Any] = {
             "idempotency_key": _text(raw, "idempotency_key"),
-            "symbol": _text(raw, "symbol").upper(),
+            "symbol": _symbol(raw),
             "side": _enum(Side, raw, "side"),
             "qty": parse_decimal(raw["qty"], "qty", positive=True),
         }
@@ -182,9 +198,7 @@ class OrderIntent:
             if raw.get(name) is not None:
                 values[name] = _text(raw, name)
         if raw.get("metadata") is not None:
-            if not isinstance(raw["metadata"], Mapping):
-                raise InvalidIntent("metadata", "must be an object")
-            values["metadata"] = dict(raw["metadata"])
+            values["metadata"] = clean_metadata(raw["metadata"])
         return cls(**values)
 
     # ------------------------------------------------------------- canonical
@@ -246,7 +260,7 @@ def _encode(value: dict[str, Any]) -> bytes:
 
 
 def _check_id(name: str, value: object) -> None:
-    if not isinstance(value, str) or not _TEXT_ID.match(value):
+    if not isinstance(value, str) or not _TEXT_ID.fullmatch(value):
         raise InvalidIntent(
             name, "must be 1-128 letters, digits or ._:/@#+=- and start with a letter or digit"
         )
@@ -256,14 +270,74 @@ def _text(raw: Mapping[str, Any], name: str) -> str:
     value = raw[name]
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidIntent(name, f"must be text, got {type(value).__name__}")
-    text = str(value).strip()
-    if _CONTROL.search(text):
-        raise InvalidIntent(name, "must not contain control characters")
+    text = str(value).strip(_SPACE)  # str.strip() would also eat NEL (U+0085), a C1 control
+    _check_chars(name, text)
     return text
+
+
+def _check_chars(name: str, text: str) -> None:
+    found = _CONTROL.search(text)
+    if found:
+        raise InvalidIntent(
+            name,
+            f"must not contain control characters (U+{ord(found.group()):04X} at {found.start()})",
+        )
+
+
+def _symbol(raw: Mapping[str, Any]) -> str:
+    """The symbol in upper case, checked *before* upper-casing (``ſ`` would become ``S``)."""
+    text = _text(raw, "symbol")
+    if not _SYMBOL.fullmatch(text):
+        raise InvalidIntent("symbol", f"is not a valid symbol: {text!r}")
+    return text.upper()
+
+
+def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``metadata`` with credential-named values masked, or :class:`InvalidIntent`.
+
+    Walks without recursion (a body nested 10,000 deep is a clear 422, never a
+    ``RecursionError``): keys must be text, strings free of control characters, and no
+    deeper than :data:`MAX_METADATA_DEPTH`. Each error names the path
+    (``metadata.a.b[2]``).
+    """
+    if not isinstance(metadata, Mapping):
+        raise InvalidIntent("metadata", "must be an object")
+    root: dict[str, Any] = {}
+    stack: list[tuple[Any, Any, int, str]] = [(metadata, root, 1, "metadata")]
+    while stack:
+        source, target, depth, path = stack.pop()
+        if depth > MAX_METADATA_DEPTH:
+            raise InvalidIntent(path, f"nests deeper than {MAX_METADATA_DEPTH} levels")
+        if isinstance(source, Mapping):
+            entries: list[tuple[Any, str, Any]] = []
+            for key, value in source.items():
+                if not isinstance(key, str):
+                    raise InvalidIntent(path, f"keys must be text, got {type(key).__name__}")
+                where = f"{path}.{key}"
+                _check_chars(where, key)
+                entries.append((key, where, MASK if is_credential_key(key) else value))
+        else:
+            entries = [(i, f"{path}[{i}]", v) for i, v in enumerate(source)]
+        for slot, where, value in entries:
+            if isinstance(value, Mapping):
+                child: Any = {}
+                stack.append((value, child, depth + 1, where))
+            elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+                child = [None] * len(value)
+                stack.append((value, child, depth + 1, where))
+            else:
+                if isinstance(value, str):
+                    _check_chars(where, value)
+                child = value
+            target[slot] = child
+    return root
 
 
 def _enum(kind: type[E], raw: Mapping[str, Any], name: str) -> E:
     value = raw[name]
+    if isinstance(value, str) and not value.isascii():
+        choices = ", ".join(member.value for member in kind)
+        raise InvalidIntent(name, f"must be one of {choices} (ASCII); got {value!r}")
     text = str(value).strip().upper().replace("-", "_") if isinstance(value, str) else value
     try:
         return kind(text)

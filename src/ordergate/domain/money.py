@@ -2,11 +2,16 @@
 
 Floats never enter the ledger. A float handed in from JSON or a caller is converted
 through its shortest repr (``Decimal(str(x))``), so ``150.01`` stays ``150.01``.
+
+Text is read with an explicit ASCII grammar (:data:`DECIMAL_TEXT`), not with
+``Decimal(str)``, which also takes ``1_000``, Arabic-Indic (``١٠``) and full-width
+(``１０``) digits: a quantity a person cannot read the same way everywhere is refused.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from ordergate.domain.errors import InvalidIntent
 
@@ -18,6 +23,12 @@ BPS = Decimal(10_000)
 MAX_PLACES = 10
 #: The largest magnitude accepted for a price, quantity or amount.
 MAX_MAGNITUDE = Decimal("1e15")
+#: What a number written as text may look like: optional sign, ASCII digits, at most
+#: one point, an optional ASCII exponent. No ``_``, no other script's digits, no space
+#: inside (surrounding spaces and tabs are dropped).
+DECIMAL_TEXT = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?", re.ASCII
+)
 
 
 def parse_decimal(
@@ -35,11 +46,15 @@ def parse_decimal(
         result = value
     elif isinstance(value, int):
         result = Decimal(value)
-    elif isinstance(value, float | str):
-        try:
-            result = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise InvalidIntent(field, f"must be a number, got {value!r}") from None
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip(" \t")
+        if not DECIMAL_TEXT.fullmatch(text):
+            raise InvalidIntent(
+                field, f"must be a number in ASCII digits such as 100 or 0.25, got {value!r}"
+            )
+        result = Decimal(text)  # the grammar admits only what Decimal reads exactly
     else:
         raise InvalidIntent(field, f"must be a number, got {type(value).__name__}")
     if not result.is_finite():

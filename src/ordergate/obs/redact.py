@@ -19,13 +19,11 @@ import re
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-MASK = "***"
-#: Key names whose values are always masked (matched case-insensitively, anywhere in
-#: the key: ``broker_api_key``, ``X-Auth-Token``, ``db_password``).
-SENSITIVE_KEY = re.compile(
-    r"(passw(or)?d|passphrase|secret|token|api[_-]?key|authori[sz]ation|credential|private[_-]?key|cookie)",
-    re.IGNORECASE,
-)
+from ordergate.domain.credentials import CREDENTIAL_KEY, MASK, is_credential_key
+
+#: Key names whose values are always masked: the one list of
+#: :mod:`ordergate.domain.credentials` (case-insensitive, anywhere in the key).
+SENSITIVE_KEY = CREDENTIAL_KEY
 #: Bearer credentials in free text (an echoed header, a URL) even when the value is unknown.
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 #: ``api_key=abc123`` or ``password: hunter2`` inside free text: the key kept, the value masked.
@@ -100,4 +98,4 @@ class Redactor:
 
 
 def _sensitive(key: object) -> bool:
-    return isinstance(key, str) and SENSITIVE_KEY.search(key) is not None
+    return is_credential_key(key)

@@ -28,12 +28,13 @@ from ordergate.engine.engine import ExecutionEngine
 from ordergate.obs.logging import clear_ids
 from ordergate.obs.metrics import ExecMetrics
 from ordergate.obs.redact import Redactor
-from ordergate.service import routes_ops, routes_orders, routes_reconcile
+from ordergate.service import openapi, routes_ops, routes_orders, routes_reconcile
 from ordergate.service.auth import TokenAuth, require_read
 from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.errors import install_error_handlers
 from ordergate.service.events import Broadcaster
-from ordergate.service.schemas import BasketIn, IntentIn, MarkIn
+from ordergate.service.guard import RequestGuard
+from ordergate.service.ready import Readiness
 
 log = structlog.get_logger("ordergate.service")
 _STATIC = {
@@ -41,7 +42,7 @@ _STATIC = {
     "style.css": "text/css; charset=utf-8",
     "index.html": "text/html; charset=utf-8",
 }
-_QUIET_PATHS = frozenset({"/metrics", "/healthz", "/v1/events"})
+_QUIET_PATHS = frozenset({"/metrics", "/healthz", "/readyz", "/v1/events"})
 
 
 def create_app(
@@ -52,6 +53,7 @@ def create_app(
     board: Any = None,
     redactor: Redactor | None = None,
     max_body_bytes: int = 65_536,
+    readiness: Readiness | None = None,
 ) -> FastAPI:
     """An app serving ``engine``. ``board`` (a ``KillSwitchBoard``) adds the kill-switch
     routes and controls; ``protect_reads`` guards every route (listening beyond loopback).
@@ -64,6 +66,7 @@ def create_app(
         events=Broadcaster(redactor),
         board=board,
         max_body_bytes=max_body_bytes,
+        readiness=readiness or Readiness.for_engine(engine),
     )
     unsubscribe = _subscribe(engine, context)
 
@@ -72,6 +75,7 @@ def create_app(
         yield
         for stop in unsubscribe:
             stop()
+        context.readiness.close()
 
     app = FastAPI(
         title="ordergate",
@@ -90,8 +94,12 @@ def create_app(
     app.include_router(routes_reconcile.router)
     if board is not None:
         app.include_router(routes_ops.kill_switch_router())
-    _add_stream_and_docs(app)
+    desk = routes_ops.find_desk(engine)
+    if desk is not None:
+        app.include_router(routes_ops.trading_router(desk))
+    _add_stream_and_docs(app, protect_reads=protect_reads)
     _add_dashboard(app)
+    app.add_middleware(RequestGuard, redactor=redactor, max_body_bytes=max_body_bytes)
     app.add_middleware(RequestLog)
     return app
 
@@ -155,7 +163,7 @@ def _log_status(event: Event) -> None:
     )
 
 
-def _add_stream_and_docs(app: FastAPI) -> None:
+def _add_stream_and_docs(app: FastAPI, *, protect_reads: bool) -> None:
     @app.get(
         "/v1/events",
         tags=["events"],
@@ -172,18 +180,19 @@ def _add_stream_and_docs(app: FastAPI) -> None:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
+    fastapi_document = app.openapi
+    documents: list[dict[str, Any]] = []
+
     def openapi_document() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = app.openapi()
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (IntentIn, MarkIn, BasketIn):
-                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                body.pop("$defs", None)  # nested models are components of their own
-                components[model.__name__] = body
-        return app.openapi_schema or {}
+        """FastAPI's document with ours written over it (built once)."""
+        if not documents:
+            documents.append(openapi.document(fastapi_document(), protect_reads=protect_reads))
+        return documents[0]
+
+    app.openapi = openapi_document  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_read)])
-    async def openapi() -> JSONResponse:
+    async def openapi_json() -> JSONResponse:
         return JSONResponse(openapi_document())
 
     @app.get("/docs", include_in_schema=False)

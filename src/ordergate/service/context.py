@@ -14,6 +14,7 @@ from ordergate.service.events import Broadcaster
 
 if TYPE_CHECKING:
     from ordergate.risk.killswitch import KillSwitchBoard
+    from ordergate.service.ready import Readiness
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,15 +26,22 @@ class ServiceContext:
     board: KillSwitchBoard | None
     max_body_bytes: int
 
+    readiness: Readiness
+
     def circuit(self) -> dict[str, Any]:
         """The broker circuit breaker as the call policy reports it (closed without one)."""
-        breaker = getattr(self.engine.policy, "breaker", None)
-        snapshot = getattr(breaker, "snapshot", None)
-        if callable(snapshot):
-            data = snapshot()
-            if isinstance(data, dict):
-                return {str(k): v for k, v in data.items()}
-        return {"adapter": self.engine.broker.adapter_id, "state": "closed"}
+        return circuit_of(self.engine)
+
+
+def circuit_of(engine: ExecutionEngine) -> dict[str, Any]:
+    """The broker circuit breaker as the engine's call policy reports it (closed without one)."""
+    breaker = getattr(engine.policy, "breaker", None)
+    snapshot = getattr(breaker, "snapshot", None)
+    if callable(snapshot):
+        data = snapshot()
+        if isinstance(data, dict):
+            return {str(k): v for k, v in data.items()}
+    return {"adapter": engine.broker.adapter_id, "state": "closed"}
 
 
 def ctx(request: Request) -> ServiceContext:

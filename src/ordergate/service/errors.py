@@ -10,6 +10,7 @@ back, even when the client put one in its input.
 
 from __future__ import annotations
 
+import re
 import traceback
 from typing import Any
 
@@ -18,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from ordergate.domain.errors import (
     BrokerError,
@@ -40,6 +42,8 @@ _BY_CODE = {
     ErrorCode.E_API_UNAUTHORIZED: 401,
     ErrorCode.E_API_NOT_FOUND: 404,
     ErrorCode.E_API_TOO_LARGE: 413,
+    ErrorCode.E_API_NOT_READY: 503,
+    ErrorCode.E_INTENT_CONTAINS_SECRET: 422,
     ErrorCode.E_API_INTERNAL: 500,
     # sent, its answer not yet recorded: accepted, not failed (the body names the order)
     ErrorCode.E_EXEC_SENT_UNRECORDED: 202,
@@ -98,6 +102,28 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on the request's path (the ``Allow`` of a 405).
+
+    Read from the OpenAPI document's paths (routers nest their routes), and from the
+    app's own top-level routes for those the document leaves out (the dashboard).
+    """
+    path = request.url.path
+    methods: set[str] = set()
+    app = request.app
+    document = app.openapi() if hasattr(app, "openapi") else {}
+    for template, operations in document.get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path):
+            methods.update(m.upper() for m in operations)
+    scope = {**request.scope, "method": "GET"}
+    for route in app.router.routes:
+        if isinstance(route, Route) and route.matches(scope)[0] is not Match.NONE:
+            methods.update(route.methods or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI, redactor: Redactor) -> None:
     """Map every failure a route can raise onto the one error shape."""
 
@@ -124,13 +150,20 @@ def install_error_handlers(app: FastAPI, redactor: Redactor) -> None:
             405: ErrorCode.E_API_NOT_FOUND,
             413: ErrorCode.E_API_TOO_LARGE,
         }.get(status, ErrorCode.E_INTENT_INVALID)
+        headers: dict[str, str] = {}
         if status == 405:
+            allowed = allowed_methods(request)
             message = f"{request.method} is not allowed on {request.url.path}"
+            if allowed:
+                message += f"; use {', '.join(allowed)}"
+                headers["Allow"] = ", ".join(allowed)
         elif status == 404:
             message = f"no route {request.url.path}"
         else:
             message = str(getattr(exc, "detail", "bad request"))
-        return error_response(redactor, status if status < 500 else 400, code, message)
+        response = error_response(redactor, status if status < 500 else 400, code, message)
+        response.headers.update(headers)
+        return response
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -11,16 +11,24 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from ordergate.bus.memory import Event
-from ordergate.domain.errors import InvalidIntent, PersistenceError
+from ordergate.domain.errors import ErrorCode, InvalidIntent, OrderGateError, PersistenceError
 from ordergate.service.auth import require_read, require_write
 from ordergate.service.body import parse_json, read_body
 from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.routes_orders import ERROR_RESPONSES
-from ordergate.service.schemas import KillSwitchIn, KillSwitchOut
+from ordergate.service.schemas import (
+    KillSwitchIn,
+    KillSwitchOut,
+    ReadyOut,
+    TradingIn,
+    TradingOut,
+)
 from ordergate.views import pnl_view, positions_view
 
 if TYPE_CHECKING:
+    from ordergate.engine.engine import ExecutionEngine
     from ordergate.risk.killswitch import KillSwitchBoard
+    from ordergate.risk.trading_state import ControlChange, TradingControls
 
 router = APIRouter(tags=["operations"])
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/^$&-]{0,63}$")
@@ -111,6 +119,25 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 @router.get(
+    "/readyz",
+    dependencies=[Depends(require_read)],
+    responses={200: {"model": ReadyOut}, **ERROR_RESPONSES},
+)
+async def readyz(request: Request) -> JSONResponse:
+    """Ready to take an order: the store can *write* and the broker answers (within 1 s).
+
+    ``503 E_API_NOT_READY`` otherwise; ``context`` has every part's answer, the message
+    names the parts that failed (``store: a write did not commit: database is locked``).
+    """
+    checks = await ctx(request).readiness.check()
+    failed = {name: why for name, why in checks.items() if why != "ok"}
+    if failed:
+        message = "; ".join(f"{name}: {why}" for name, why in failed.items())
+        raise OrderGateError(message, code=ErrorCode.E_API_NOT_READY, context=checks)
+    return JSONResponse({"status": "ready", "checks": checks})
+
+
+@router.get(
     "/metrics",
     dependencies=[Depends(require_read)],
     response_class=Response,
@@ -155,6 +182,79 @@ def kill_switch_router() -> APIRouter:
         return JSONResponse(data)
 
     return ks
+
+
+class TradingDesk(Protocol):
+    """What the trading routes need of the risk desk (``ordergate.risk.desk.RiskDesk``)."""
+
+    controls: TradingControls
+
+    def refresh(self) -> None: ...
+    def set_trading_state(self, state: str, *, actor: str, reason: str) -> ControlChange: ...
+    def set_posture(self, posture: str, *, actor: str, reason: str) -> ControlChange: ...
+
+
+def find_desk(engine: ExecutionEngine) -> TradingDesk | None:
+    """The risk desk behind the engine's gates, when there is one."""
+    gates = engine.gates
+    if all(hasattr(gates, name) for name in ("controls", "set_trading_state", "set_posture")):
+        return cast(TradingDesk, gates)
+    return None
+
+
+def trading_router(desk: TradingDesk) -> APIRouter:
+    """``GET``/``PUT /v1/trading``: the desk's trading state and posture (``ordergate trading``)."""
+    tr = APIRouter(prefix="/v1", tags=["risk"])
+
+    def view() -> dict[str, Any]:
+        c = desk.controls
+        return {
+            name: {
+                "value": ch.value,
+                "actor": ch.actor,
+                "reason": ch.reason,
+                "at": ch.at.isoformat(),
+            }
+            for name, ch in (("state", c.state_change), ("posture", c.posture_change))
+        }
+
+    @tr.get(
+        "/trading",
+        dependencies=[Depends(require_read)],
+        responses={200: {"model": TradingOut}, **ERROR_RESPONSES},
+    )
+    async def get_trading() -> JSONResponse:
+        """The trading state (NORMAL / REDUCING / HALTED) and posture (NORMAL / EMERGENCY)."""
+
+        def load() -> dict[str, Any]:
+            desk.refresh()  # another process (the CLI) may have changed them
+            return view()
+
+        return JSONResponse(await run_in_threadpool(load))
+
+    @tr.put(
+        "/trading",
+        dependencies=[Depends(require_write)],
+        responses={200: {"model": TradingOut}, **ERROR_RESPONSES},
+    )
+    async def set_trading(request: Request, body: TradingIn) -> JSONResponse:
+        """Change the state, the posture or both; the change is stored with actor and reason."""
+        if body.state is None and body.posture is None:
+            raise InvalidIntent("state", "give a state, a posture or both")
+        c = ctx(request)
+
+        def change() -> dict[str, Any]:
+            if body.state is not None:
+                desk.set_trading_state(body.state, actor=body.actor, reason=body.reason)
+            if body.posture is not None:
+                desk.set_posture(body.posture, actor=body.actor, reason=body.reason)
+            return view()
+
+        data = await run_in_threadpool(change)
+        c.events.publish(Event(c.engine.bus.prefix + "ops.trading_state", None, data))
+        return JSONResponse(data)
+
+    return tr
 
 
 def _board(c: ServiceContext) -> KillSwitchBoard:

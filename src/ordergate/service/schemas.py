@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 Money = str | None
 DecimalIn = str | int | float
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:/@#+=-]{0,127}$"
+#: Printable text: no C0, DEL or C1 control character (as intents' text fields).
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+#: Printable and not blank.
+_STATED = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 
 
 class IntentIn(BaseModel):
@@ -147,7 +151,9 @@ class OrdersPage(BaseModel):
 
 
 class CancelIn(BaseModel):
-    reason: str = Field("user", max_length=256)
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("user", max_length=256, pattern=PRINTABLE)
 
 
 class MarkIn(BaseModel):
@@ -158,14 +164,48 @@ class MarkIn(BaseModel):
     volume: DecimalIn | None = None
 
 
+class ReadyOut(BaseModel):
+    """``GET /readyz`` when every part is ready."""
+
+    status: Literal["ready"]
+    checks: dict[str, Literal["ok"]]
+
+
 class KillSwitchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["GLOBAL", "SYMBOL", "STRATEGY", "RISK_LIMIT", "MANUAL"]
-    target: str = Field("*", max_length=128)
+    target: str = Field("*", max_length=128, pattern=PRINTABLE)
     state: Literal["ACTIVE", "WARNING", "OFF"] = "ACTIVE"
-    reason: str = Field(min_length=1, max_length=512)
-    actor: str = Field("api", min_length=1, max_length=128)
+    reason: str = Field(min_length=1, max_length=512, pattern=_STATED)
+    actor: str = Field("api", min_length=1, max_length=128, pattern=_STATED)
+
+
+class TradingIn(BaseModel):
+    """Set the trading state, the posture, or both; who and why are recorded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["NORMAL", "REDUCING", "HALTED"] | None = Field(
+        None, description="HALTED: no new orders (cancels pass); REDUCING: only reducing ones"
+    )
+    posture: Literal["NORMAL", "EMERGENCY"] | None = Field(
+        None, description="EMERGENCY: only exposure-reducing orders pass"
+    )
+    actor: str = Field(min_length=1, max_length=128, pattern=_STATED)
+    reason: str = Field(min_length=1, max_length=512, pattern=_STATED)
+
+
+class ControlOut(BaseModel):
+    value: str
+    actor: str
+    reason: str
+    at: str
+
+
+class TradingOut(BaseModel):
+    state: ControlOut
+    posture: ControlOut
 
 
 class KillSwitchOut(BaseModel):
