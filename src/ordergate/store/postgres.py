@@ -74,7 +74,7 @@ class PostgresStore(SqlReads):
         audit: AuditTrail | None = None,
     ) -> None:
         """``audit``: the audit key and the head's checkpoint (``obs.keys.audit_trail``)."""
-        self._audit = audit
+        self.audit = audit
         if url.startswith("postgresql+"):  # SQLAlchemy-style driver suffix: libpq wants none
             url = "postgresql://" + url.split("://", 1)[1]
         self.url = url
@@ -118,27 +118,27 @@ class PostgresStore(SqlReads):
             with psycopg.connect(self.url, autocommit=True) as conn:
                 self._configure(conn)
                 apply_migrations(conn, "postgresql", self.url)
-                if self._audit is not None:
-                    seal_chain(PostgresChain(conn), self._audit.key)
+                if self.audit is not None:
+                    seal_chain(PostgresChain(conn), self.audit.key)
         except psycopg.Error as exc:
             raise translate(exc) from exc
 
     def close(self) -> None:
         self._pool.close()
-        if self._audit is not None and self._audit.checkpoint is not None:
-            self._audit.checkpoint.close()  # synced at shutdown
+        if self.audit is not None and self.audit.checkpoint is not None:
+            self.audit.checkpoint.close()  # synced at shutdown
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresUnitOfWork]:
-        key = None if self._audit is None else self._audit.key
+        key = None if self.audit is None else self.audit.key
         try:
             with self._pool.connection() as conn, conn.transaction():
                 uow = PostgresUnitOfWork(conn, key)
                 yield uow
         except psycopg.Error as exc:
             raise translate(exc) from exc
-        if uow.head_written is not None and self._audit and self._audit.checkpoint:
-            self._audit.checkpoint.committed(*uow.head_written)
+        if uow.head_written is not None and self.audit and self.audit.checkpoint:
+            self.audit.checkpoint.committed(*uow.head_written)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:

@@ -294,7 +294,7 @@ class SqliteStore(SqlReads):
         """``audit``: the audit key the chain is keyed with and the checkpoint of its head
         (``obs.keys.audit_trail``); without it the chain is plain sha256."""
         self.path = str(path)
-        self._audit = audit
+        self.audit = audit
         self.url = f"sqlite:///{self.path}"
         mode = synchronous.upper()
         if mode not in SYNCHRONOUS_MODES:
@@ -325,8 +325,8 @@ class SqliteStore(SqlReads):
         with self._lock:
             try:
                 apply_migrations(self._conn, "sqlite", self.url)
-                if self._audit is not None:
-                    seal_chain(SqliteChain(self._conn), self._audit.key)
+                if self.audit is not None:
+                    seal_chain(SqliteChain(self._conn), self.audit.key)
             except sqlite3.Error as exc:
                 raise _translate(exc) from exc
 
@@ -335,8 +335,8 @@ class SqliteStore(SqlReads):
             self._checkpointer.stop()
         with self._lock:
             self._conn.close()
-            if self._audit is not None and self._audit.checkpoint is not None:
-                self._audit.checkpoint.close()  # synced at shutdown
+            if self.audit is not None and self.audit.checkpoint is not None:
+                self.audit.checkpoint.close()  # synced at shutdown
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteUnitOfWork]:
@@ -348,7 +348,7 @@ class SqliteStore(SqlReads):
             self._chain.pending = None
             try:
                 yield SqliteUnitOfWork(
-                    self._conn, self._chain, None if self._audit is None else self._audit.key
+                    self._conn, self._chain, None if self.audit is None else self.audit.key
                 )
             except sqlite3.Error as exc:
                 self._rollback()
@@ -362,8 +362,8 @@ class SqliteStore(SqlReads):
                 self._rollback()
                 raise _translate(exc) from exc
             written = self._chain.committed()
-            if written is not None and self._audit is not None and self._audit.checkpoint:
-                self._audit.checkpoint.committed(*written)
+            if written is not None and self.audit is not None and self.audit.checkpoint:
+                self.audit.checkpoint.committed(*written)
 
     def _rollback(self) -> None:
         try:
