@@ -64,7 +64,8 @@ def test_every_event_carries_the_keys_mac(chained: SqliteStore) -> None:
     result = verify(chained)
     assert result.ok, result.problems
     assert (result.checked, result.head_hash, result.checkpoint_seq) == (16, prev, 16)
-    assert result.keyed and result.sealed_at == 0
+    assert result.keyed
+    assert result.sealed_at == 0
 
 
 def test_an_edited_event_is_named(chained: SqliteStore) -> None:

@@ -27,7 +27,8 @@ def test_a_key_is_generated_once_0600_outside_the_database_directory(
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'db' / 'og.db'}")
     assert load_key(settings, create=False) is None
     key = load_key(settings, create=True)
-    assert key is not None and len(key) == 32
+    assert key is not None
+    assert len(key) == 32
     (path,) = audit_dir.glob("og.db-*.key")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.parent != tmp_path / "db"
@@ -42,7 +43,7 @@ def test_the_key_from_the_settings_wins_and_must_be_long_enough(
     monkeypatch.setenv("ORDERGATE_AUDIT_KEY", KEY.hex())
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'og.db'}")
     assert load_key(settings, create=True) == KEY
-    assert "***" == settings.shown()["audit_key"]  # a secret: never shown
+    assert settings.shown()["audit_key"] == "***"  # a secret: never shown
     monkeypatch.setenv("ORDERGATE_AUDIT_KEY", "short")
     with pytest.raises(ConfigError, match="too short"):
         load_key(load_settings(), create=True)
@@ -53,7 +54,8 @@ def test_bootstrap_keys_and_checkpoints_a_file_store(tmp_path: Path, audit_dir: 
 
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'og.db'}")
     store = build_store(settings)
-    assert isinstance(store, SqliteStore) and store.audit is not None
+    assert isinstance(store, SqliteStore)
+    assert store.audit is not None
     fill_orders(ExecutionEngine(store, PaperBroker()), "b", 2)
     store.close()
     label = database_label(settings)
@@ -88,7 +90,9 @@ def test_a_torn_or_forged_checkpoint_slot(
     data[newer * SLOT : (newer + 1) * SLOT] = forged.encode().ljust(SLOT - 1) + b"\n"
     path.write_bytes(bytes(data))
     state = trail.checkpoint.read()
-    assert state.forged and state.seq is not None and state.seq < 8  # the other slot holds
+    assert state.forged
+    assert state.seq is not None
+    assert state.seq < 8
     assert "forged_checkpoint" in {p.kind for p in verify(store).problems}
 
 
@@ -162,5 +166,5 @@ def test_cli_verify_names_a_cut_tail_without_head(tmp_path: Path, audit_dir: Pat
     bad = runner.invoke(app, ["audit", "verify", "--db", db, "--json"])
     assert bad.exit_code == 1
     data = json.loads(bad.output)
-    assert [p["kind"] for p in data["problems"]][0] == "truncated"
+    assert next(p["kind"] for p in data["problems"]) == "truncated"
     assert data["checkpoint_seq"] == 12

@@ -34,7 +34,6 @@ def test_purges_old_final_orders_and_anchors_the_cut(
     old = fill_orders(engine, "old", 3)
     clock.advance(timedelta(days=400))
     new = fill_orders(engine, "new", 2)
-    conn = raw(store)
     result = purge_keyed(store, YEAR, clock.now())
     assert (result.orders, result.fills, result.intents) == (3, 3, 3)
     assert result.anchor_seq is not None
@@ -198,7 +197,8 @@ def test_a_keyed_purge_is_recorded_in_the_chain_and_positions_still_fold(
     assert stubs == (12, 12)  # every stub carries the key's MAC
     check = verify(store)
     assert check.ok, check.problems
-    assert check.baseline is not None and check.baseline[0] == seq
+    assert check.baseline is not None
+    assert check.baseline[0] == seq
     # the old fills are gone; the AAPL position is the purge's, with the later fills on it
     fill_orders(engine, "later", 1)
     engine.cancel(resting)
