@@ -7,6 +7,7 @@ Prints one JSON line: orders/s and p50/p99/max engine latency in milliseconds.
     python bench/bench_submit.py --synchronous NORMAL --gates   # every pre-trade gate on
     python bench/bench_submit.py --memory [--gates]             # the engine without disk
     python bench/bench_submit.py --synchronous FULL --basket 10  # engine.submit_many(10)
+    python bench/bench_submit.py --synchronous NORMAL --audit    # keyed chain + checkpoint
 
 With ``--basket N`` the orders go N at a time through ``engine.submit_many``: two
 commits per basket instead of two per order; latency is then per basket.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import secrets
 import statistics
 import tempfile
 import time
@@ -25,6 +27,7 @@ from pathlib import Path
 from ordergate.brokers.paper import PaperBroker
 from ordergate.clock import SystemClock
 from ordergate.engine.engine import ExecutionEngine
+from ordergate.obs.checkpoint import AuditTrail, Checkpoint
 from ordergate.risk.base import utc_trading_day
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
@@ -41,12 +44,17 @@ def run(
     gates: bool = False,
     memory: bool = False,
     basket: int = 1,
+    audit: bool = False,
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
+        trail = None
+        if audit:  # as ``serve`` runs: keyed chain, head checkpointed after each commit
+            key = secrets.token_bytes(32)
+            trail = AuditTrail(key, Checkpoint(Path(tmp) / "bench.head", key, "bench"))
         store: Store = (
             MemoryStore()
             if memory
-            else SqliteStore(Path(tmp) / "bench.db", synchronous=synchronous)
+            else SqliteStore(Path(tmp) / "bench.db", synchronous=synchronous, audit=trail)
         )
         store.migrate()
         engine = ExecutionEngine(store, PaperBroker(), gates=_desk(store) if gates else None)
@@ -79,6 +87,7 @@ def run(
         "synchronous": None if memory else synchronous,
         "gates": gates,
         "basket": basket,
+        "audit": audit,
         "orders": orders,
         "orders_per_s": round(orders / elapsed, 1),
         "p50_ms": round(statistics.median(measured) * 1000, 3),
@@ -115,9 +124,19 @@ def main() -> None:
         default=1,
         help="orders per engine.submit_many call (p50/p99 per call)",
     )
+    parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="the keyed audit chain and its head checkpoint, as serve runs",
+    )
     args = parser.parse_args()
     result = run(
-        args.orders, args.synchronous, gates=args.gates, memory=args.memory, basket=args.basket
+        args.orders,
+        args.synchronous,
+        gates=args.gates,
+        memory=args.memory,
+        basket=args.basket,
+        audit=args.audit,
     )
     print(json.dumps(result))
 

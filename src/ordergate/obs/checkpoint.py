@@ -6,7 +6,7 @@ after each commit that wrote any (one commit is one unit of work, or one group o
 them), and syncs the file at shutdown, so ``audit verify`` catches a cut tail up to the
 last commit.
 
-The file has two fixed-size slots, each one line of JSON with its own MAC; a writer
+The file has two fixed-size slots, each one line with its own MAC; a writer
 replaces the older slot, so a write torn by a crash leaves the other one whole. A lock
 on the file (``flock``) keeps several processes of one host in order, and a checkpoint
 never goes back: a process whose commit is older than the one recorded leaves it. The
@@ -18,7 +18,6 @@ when the store syncs its own commits (SQLite ``synchronous=FULL``).
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,27 +71,28 @@ class Checkpoint:
                 out.append(None)
                 continue
             try:
-                slot = json.loads(raw)
-                seq, digest, mac = int(slot["seq"]), str(slot["hash"]), slot["mac"]
-            except (ValueError, KeyError, TypeError):
+                seq_text, digest, mac, label = raw.decode().split(" ", 3)
+                seq = int(seq_text)
+            except ValueError:
                 out.append(False)
                 continue
-            out.append((seq, digest) if macs_equal(self._mac(seq, digest), mac) else False)
+            valid = label == self._label and macs_equal(self._mac(seq, digest), mac)
+            out.append((seq, digest) if valid else False)
         return out
 
     def write(self, seq: int, digest: str) -> None:
-        """Record ``(seq, digest)`` unless the file already holds a newer head."""
+        """Record ``(seq, digest)`` unless the file already holds a newer head.
+
+        A slot is ``<seq, 20 digits> <hash> <mac> <database>``: the writer reads only
+        the two seqs (the reader checks the MACs)."""
         fd = self._open()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            slots = self._slots(fd)
-            seqs = [s[0] if isinstance(s, tuple) else -1 for s in slots]
+            data = os.pread(fd, 2 * SLOT, 0)
+            seqs = [_seq_of(data[0:20]), _seq_of(data[SLOT : SLOT + 20])]
             if max(seqs) >= seq:
                 return
-            line = json.dumps(
-                {"db": self._label, "seq": seq, "hash": digest, "mac": self._mac(seq, digest)},
-                separators=(",", ":"),
-            ).encode()
+            line = f"{seq:020d} {digest} {self._mac(seq, digest)} {self._label}".encode()
             target = 0 if seqs[0] <= seqs[1] else 1
             os.pwrite(fd, line.ljust(SLOT - 1) + b"\n", target * SLOT)
         finally:
@@ -131,6 +131,14 @@ class Checkpoint:
             finally:
                 os.close(self._fd)
                 self._fd = None
+
+
+def _seq_of(field: bytes) -> int:
+    """The seq a slot starts with (-1: empty or unreadable)."""
+    try:
+        return int(field)
+    except ValueError:
+        return -1
 
 
 @dataclass(frozen=True, slots=True)
