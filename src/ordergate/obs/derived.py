@@ -18,12 +18,13 @@ memory holds one order at a time; positions hold one entry per (account, symbol)
 from __future__ import annotations
 
 import heapq
-import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from itertools import groupby
 from typing import Any
+
+import orjson
 
 from ordergate.domain.enums import Side
 from ordergate.domain.events import EXECUTION_REPORT_TOPIC
@@ -117,7 +118,7 @@ def _check_order(
             if rows:
                 result.add(Problem(kind, 0, order_id, "a row that no event of the chain records"))
         return
-    payloads = [json.loads(str(row[3])) for row in events]
+    payloads = [orjson.loads(str(row[3])) for row in events]
     last, last_seq, first_seq = payloads[-1], int(events[-1][1]), int(events[0][1])
     created = next((p for p in payloads if "intent_id" in p), None)
     if not orders:
@@ -212,7 +213,7 @@ def _check_positions(source: ChainSource, result: VerifyResult) -> None:
         "SELECT seq, payload FROM order_events WHERE topic = ? AND seq > ? ORDER BY seq",
         (EXECUTION_REPORT_TOPIC, base_seq),
     ):
-        body = json.loads(str(payload))
+        body = orjson.loads(str(payload))
         fill = body.get("fill")
         if not isinstance(fill, dict):
             continue

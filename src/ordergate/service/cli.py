@@ -144,15 +144,20 @@ def _purge(
             receipts_days=settings.retention_receipts_days,
         )
         trail = audit_trail(settings)
-        with open_chain(settings) as chain:
-            result = run_purge(
-                chain,
-                policy,
-                datetime.now(UTC),
-                dry_run=dry_run,
-                key=None if trail is None else trail.key,
-                checkpoint=None if trail is None else trail.checkpoint,
-            )
+        checkpoint = None if trail is None else trail.checkpoint
+        try:
+            with open_chain(settings) as chain:
+                result = run_purge(
+                    chain,
+                    policy,
+                    datetime.now(UTC),
+                    dry_run=dry_run,
+                    key=None if trail is None else trail.key,
+                    checkpoint=checkpoint,
+                )
+        finally:
+            if checkpoint is not None:
+                checkpoint.close()
     except OrderGateError as exc:
         _fail(exc)
         return
