@@ -102,9 +102,11 @@ def test_a_removed_event_is_named(chained: SqliteStore) -> None:
     removed = rows[5][0]
     after, after_order = rows[6]
     raw(chained).execute("DELETE FROM order_events WHERE seq = ?", (removed,))
-    problems = verify(chained).problems
-    assert [(p.kind, p.seq, p.order_id) for p in problems] == [("removed", after, after_order)]
-    assert f"seq {removed} removed" in problems[0].detail
+    result = verify(chained)
+    assert named(result) == [("removed", after, after_order)]
+    assert f"seq {removed} removed" in result.problems[0].detail
+    # the order row still says it was submitted; the chain no longer does
+    assert [(p.kind, p.order_id) for p in derived(result)] == [("order_row", after_order)]
 
 
 def test_an_inserted_event_is_named(chained: SqliteStore) -> None:
@@ -183,8 +185,7 @@ def test_a_fake_prune_is_named(chained: SqliteStore) -> None:
         (seq,),
     )
     conn.execute("DELETE FROM order_events WHERE seq = ?", (seq,))
-    problems = verify(chained).problems
-    assert [(p.kind, p.seq, p.order_id) for p in problems] == [("fake_prune", seq, order_id)]
+    assert named(verify(chained)) == [("fake_prune", seq, order_id)]
     # a MAC of the attacker's own making does not pass either
     conn.execute("UPDATE audit_pruned SET mac = ? WHERE seq = ?", ("0" * 64, seq))
     assert named(verify(chained)) == [("fake_prune", seq, order_id)]
@@ -242,3 +243,23 @@ def test_intent_digest_is_what_the_first_event_records(chained: SqliteStore) -> 
     )
     digest = hashlib.sha256(f"{payload_hash}\n{payload}".encode()).hexdigest()
     assert first["intent_digest"] == digest
+
+
+def test_an_event_inserted_in_the_middle_is_named(chained: SqliteStore) -> None:
+    """Room made by renumbering the later events, the forged event linked to the one
+    before it: its MAC fails, and the event after it no longer follows it."""
+    conn = tamperable(raw(chained))
+    rows = _rows(chained)
+    at, order_id = rows[5][0] + 1, rows[5][1]
+    for seq, _ in reversed(rows[6:]):
+        conn.execute("UPDATE order_events SET seq = seq + 1 WHERE seq = ?", (seq,))
+    prev, ts = conn.execute("SELECT hash, ts FROM order_events WHERE seq = ?", (at - 1,)).fetchone()
+    payload = '{"note":"forged"}'
+    forged = event_hash(prev, order_id, "ops.note", None, None, payload, datetime.fromisoformat(ts))
+    conn.execute(
+        f"INSERT INTO order_events ({_COLUMNS}) VALUES (?, ?, 'ops.note', NULL, NULL, ?, ?, ?, ?)",
+        (at, order_id, payload, ts, prev, forged),
+    )
+    problems = named(verify(chained))
+    assert problems[0] == ("edited", at, order_id)
+    assert problems[1][:2] == ("reordered", at + 1)

@@ -82,7 +82,7 @@ def test_an_edited_and_a_removed_event_are_named(pg_url: str, conn: Any) -> None
         (edited,),
     )
     conn.execute("DELETE FROM order_events WHERE seq = %s", (removed,))
-    assert [(p.kind, p.seq, p.order_id) for p in _verify(pg_url, conn).problems] == [
+    assert named(_verify(pg_url, conn)) == [
         ("edited", edited, edited_order),
         ("removed", after_removed, after_order),
     ]

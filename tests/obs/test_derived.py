@@ -111,3 +111,18 @@ def test_a_row_no_event_records_is_named(store: SqliteStore, booked: list[str]) 
     problem = _only(store)
     assert (problem.kind, problem.order_id) == ("fill_row", booked[0])
     assert "fill forged is recorded by no event" in problem.detail
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("submitted_at", "2020-01-01T00:00:00+00:00"), ("sl_offset_pct", "-0.5")],
+)
+def test_order_columns_outside_the_view_are_checked_too(
+    store: SqliteStore, booked: list[str], column: str, value: str
+) -> None:
+    """The submit time is the last ``orders.submitted`` event's; the bracket offsets
+    are what the order's first event fixed."""
+    raw(store).execute(f"UPDATE orders SET {column} = ? WHERE order_id = ?", (value, booked[2]))
+    problem = _only(store)
+    assert (problem.kind, problem.order_id) == ("order_row", booked[2])
+    assert problem.detail.startswith(f"differs from its events: {column}: row ")

@@ -91,7 +91,12 @@ class Step:
         """The order's first event names its intent row (``obs.chain.intent_digest``), so
         ``audit verify`` can check that row against the chain."""
         self._new[order.order_id] = (order, intent_id)
-        extra = {"intent_id": intent_id, "intent_digest": intent_digest or None}
+        extra = {
+            "intent_id": intent_id,
+            "intent_digest": intent_digest or None,
+            "sl_offset_pct": fmt(order.sl_offset_pct),
+            "tp_offset_pct": fmt(order.tp_offset_pct),
+        }
         self._write(order, STATUS_TOPICS[OrderStatus.PENDING], None, order.created_at, extra)
 
     def record(self, order: Order, event: OrderEvent) -> None:

@@ -3,8 +3,9 @@
 The events are the truth (and the chain vouches for them); every other table of the
 record is what the engine derived from them in the same unit of work:
 
-- an **order** row is its last event's view of the order (``views.order_view``), and
-  the ``intent_id`` its first event names;
+- an **order** row is its last event's view of the order (``views.order_view``), its
+  ``submitted_at`` the time of its last ``orders.submitted`` event, and its
+  ``intent_id`` and bracket offsets what its first event names;
 - a **fill** row is the fill its execution report carries, under the order's terms;
 - an **intent** row is the one its order's first event names, by id and by digest of
   its payload and payload hash (``chain.intent_digest``);
@@ -26,8 +27,8 @@ from typing import Any
 
 import orjson
 
-from ordergate.domain.enums import Side
-from ordergate.domain.events import EXECUTION_REPORT_TOPIC
+from ordergate.domain.enums import OrderStatus, Side
+from ordergate.domain.events import EXECUTION_REPORT_TOPIC, STATUS_TOPICS
 from ordergate.domain.positions import Position
 from ordergate.obs.audit import Problem, VerifyResult
 from ordergate.obs.chain import intent_digest
@@ -35,6 +36,7 @@ from ordergate.obs.sources import ChainSource
 from ordergate.store.rows import ORDER_COLUMNS, order_from_row
 from ordergate.views import order_view
 
+SUBMITTED_TOPIC = STATUS_TOPICS[OrderStatus.SUBMITTED]
 _TIMES = frozenset({"created_at", "updated_at", "submitted_at", "ts", "received_at"})
 _DECIMALS = frozenset(
     {
@@ -50,6 +52,8 @@ _DECIMALS = frozenset(
         "commission",
         "realized_gross",
         "avg_price",
+        "sl_offset_pct",
+        "tp_offset_pct",
     }
 )
 _FILL_FIELDS: tuple[str, ...] = (
@@ -125,12 +129,20 @@ def _check_order(
         result.add(Problem("order_row", last_seq, order_id, "the order's row was removed"))
     else:
         row = orders[0]
-        actual = order_view(order_from_row(row[: len(ORDER_COLUMNS)]))
-        if created is not None:
-            actual["intent_id"] = row[len(ORDER_COLUMNS)]
+        order = order_from_row(row[: len(ORDER_COLUMNS)])
+        actual = order_view(order)
         expected = dict(last)
-        if created is not None:
-            expected["intent_id"] = created["intent_id"]
+        actual["submitted_at"] = order.submitted_at
+        expected["submitted_at"] = next(
+            (p["ts"] for p in reversed(payloads) if p.get("topic") == SUBMITTED_TOPIC), None
+        )
+        if created is not None:  # what the order's first event fixed
+            actual["intent_id"] = row[len(ORDER_COLUMNS)]
+            actual["sl_offset_pct"] = order.sl_offset_pct
+            actual["tp_offset_pct"] = order.tp_offset_pct
+            for name in ("intent_id", "sl_offset_pct", "tp_offset_pct"):
+                if name in created:
+                    expected[name] = created[name]
         diffs = _diffs(actual, expected, actual.keys())
         if diffs:
             result.add(
