@@ -108,7 +108,7 @@ def test_a_store_with_another_key_refuses_to_open(
 
 def test_an_unkeyed_database_upgrades_and_stays_verifiable(tmp_path: Path) -> None:
     """A database from before the key (plain chain, old-style stubs and anchor, schema
-    without 0009) is sealed by the first store opened with the key: what it held is
+    without 0010) is sealed by the first store opened with the key: what it held is
     vouched for, what follows is keyed, and tampering on either side is named."""
     from datetime import timedelta
 
@@ -122,11 +122,11 @@ def test_an_unkeyed_database_upgrades_and_stays_verifiable(tmp_path: Path) -> No
     fill_orders(engine, "mid", 2)
     assert purge(raw(old), RetentionPolicy(), clock.now()).anchor_seq is not None
     old.close()
-    conn = raw(old)  # back to the schema before 0009
+    conn = raw(old)  # back to the schema before 0010
     conn.execute("DROP TABLE audit_seal")
     conn.execute("ALTER TABLE audit_pruned DROP COLUMN mac")
     conn.execute("ALTER TABLE audit_anchors DROP COLUMN mac")
-    conn.execute("DELETE FROM _yoyo_migration WHERE migration_id = '0009_audit_keyed'")
+    conn.execute("DELETE FROM _yoyo_migration WHERE migration_id = '0010_audit_keyed'")
     legacy_head = conn.execute("SELECT MAX(seq) FROM order_events").fetchone()[0]
 
     trail = AuditTrail(KEY, Checkpoint(tmp_path / "old.head", KEY, "old"))

@@ -1,4 +1,4 @@
--- The audit chain keyed (PostgreSQL), the mirror of migrations/sqlite/0009_audit_keyed.sql
+-- The audit chain keyed (PostgreSQL), the mirror of migrations/sqlite/0010_audit_keyed.sql
 -- (see ordergate/obs/chain.py, seal.py): what retention leaves of a purged event, each
 -- retention anchor, and the seal carry an HMAC with the audit key, which lives outside
 -- the database. Rows from before stay without one until the first store opened with the
