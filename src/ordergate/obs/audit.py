@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +42,8 @@ from ordergate.obs.chain import (
     record_mac,
 )
 from ordergate.obs.checkpoint import CheckpointState
+from ordergate.obs.derived import verify_derived
+from ordergate.obs.findings import Problem, VerifyResult
 from ordergate.obs.sources import (
     ChainSource,
     ChainStore,
@@ -63,67 +64,6 @@ __all__ = [
     "stub_mac",
     "verify_chain",
 ]
-
-MAX_PROBLEMS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    # edited | removed | reordered | unhashed | truncated | fake_prune | forged_anchor |
-    # forged_seal | unsealed | forged_checkpoint | order_row | fill_row | position_row |
-    # intent_row
-    kind: str
-    seq: int
-    order_id: str
-    detail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "seq": self.seq,
-            "order_id": self.order_id,
-            "detail": self.detail,
-        }
-
-
-@dataclass(slots=True)
-class VerifyResult:
-    checked: int = 0
-    pruned: int = 0
-    legacy: int = 0
-    anchor_seq: int = 0
-    head_seq: int = 0
-    head_hash: str = GENESIS
-    keyed: bool = False
-    #: the seal's last pre-key seq (None: not sealed, or no key given)
-    sealed_at: int | None = None
-    checkpoint_seq: int | None = None
-    #: the newest purge event, whose positions the fills after it are folded onto
-    baseline: tuple[int, list[Any]] | None = None
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def add(self, problem: Problem) -> None:
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(problem)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "checked": self.checked,
-            "pruned_stubs": self.pruned,
-            "legacy_unchained": self.legacy,
-            "anchor_seq": self.anchor_seq,
-            "head_seq": self.head_seq,
-            "head_hash": self.head_hash,
-            "keyed": self.keyed,
-            "sealed_at": self.sealed_at,
-            "checkpoint_seq": self.checkpoint_seq,
-            "problems": [p.to_dict() for p in self.problems],
-        }
 
 
 def stub_mac(key: bytes, seq: int, order_id: str, prev: str, digest: str, ts: Any) -> str:
@@ -161,11 +101,6 @@ _AT = (
 )
 
 
-def latest_anchor(conn: sqlite3.Connection | ChainSource) -> tuple[int, str]:
-    row = chain_of(conn).one("SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1")
-    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
-
-
 def verify_chain(
     conn: sqlite3.Connection | ChainSource,
     *,
@@ -179,8 +114,6 @@ def verify_chain(
     Without ``key`` only the plain chain is checked (what a database written without
     a key has); with it, everything the key vouches for (see the module).
     """
-    from ordergate.obs.derived import verify_derived
-
     source = chain_of(conn)
     result = VerifyResult(keyed=key is not None)
     with source.snapshot():
