@@ -199,3 +199,31 @@ def test_a_keyed_purge_on_postgres_keeps_the_chain_verifiable(audit_dir: object)
             fill_orders(engine, "later", 2)
             assert verify_chain(chain, key=KEY, checkpoint=trail.checkpoint.read()).ok
         store.close()
+
+
+def test_an_unkeyed_postgres_chain_is_sealed_by_the_first_keyed_store(audit_dir: object) -> None:
+    """What a database held before the key is vouched for by the seal; what follows is
+    keyed; another key than the seal's is refused."""
+    import psycopg
+
+    from ordergate.domain.errors import ConfigError
+    from ordergate.store.postgres import PostgresStore
+
+    with fresh_schema(server_url()) as url:
+        old = PostgresStore(url, min_size=1, max_size=2)
+        old.migrate()
+        fill_orders(ExecutionEngine(old, PaperBroker()), "plain", 2)
+        old.close()
+        trail = _trail(url)
+        keyed = PostgresStore(url, min_size=1, max_size=2, audit=trail)
+        keyed.migrate()
+        fill_orders(ExecutionEngine(keyed, PaperBroker()), "keyed", 1)
+        keyed.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            result = _verify(url, conn)
+            assert result.ok, result.problems
+            assert (result.sealed_at, result.checkpoint_seq) == (8, 12)
+        other = PostgresStore(url, min_size=1, max_size=2, audit=AuditTrail(b"x" * 32))
+        with pytest.raises(ConfigError, match="does not match"):
+            other.migrate()
+        other.close()
