@@ -8,11 +8,12 @@ settings, with these changes: the store file in a temporary directory (``--memor
 the in-memory store as its port), ``sqlite_synchronous`` as asked, the throttle and
 the broker rate limit raised out of the way (``exec_max_orders_per_min`` and
 ``exec_requests_per_second`` = 1e9), the paper broker's book kept in memory only (its
-port; ``serve`` keeps it in a file beside the database), and ``risk_enabled`` off unless
-``--gates`` (off,
-only the operator's gates run: expiry, kill switches, trading state). With ``--gates``
-every gate runs, with the trade-count breakers and the duplicate guard off and limits
-the benchmark's orders stay inside (see ``BENCH_RISK``).
+port; ``serve`` keeps it in a file beside the database), the audit key and head
+checkpoint in the temporary directory (``audit_dir``; the chain is keyed, as ``serve``
+runs it), and ``risk_enabled`` off unless ``--gates`` (off, only the operator's gates
+run: expiry, kill switches, trading state). With ``--gates`` every gate runs, with the
+trade-count breakers and the duplicate guard off and limits the benchmark's orders stay
+inside (see ``BENCH_RISK``).
 
     python bench/bench_submit.py --orders 20000 --synchronous FULL
     python bench/bench_submit.py --synchronous NORMAL --gates   # every pre-trade gate on
@@ -65,6 +66,7 @@ def run(
             exec_requests_per_second=1_000_000_000,
             risk_enabled=gates,
             risk=BENCH_RISK if gates else {},
+            audit_dir=str(Path(tmp) / "audit"),
         )
         store = MemoryStore() if memory else None
         broker = build_paper_broker(settings, SystemClock(), persistent=False)
@@ -123,7 +125,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     result = run(
-        args.orders, args.synchronous, gates=args.gates, memory=args.memory, basket=args.basket
+        args.orders,
+        args.synchronous,
+        gates=args.gates,
+        memory=args.memory,
+        basket=args.basket,
     )
     print(json.dumps(result))
 

@@ -13,6 +13,15 @@ from ordergate.engine.engine import ExecutionEngine
 from ordergate.store.sqlite import SqliteStore
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _audit_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Audit keys and checkpoints the tests' stores generate stay out of the home
+    directory (``audit_dir``; a subprocess inherits it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ORDERGATE_AUDIT_DIR", str(tmp_path_factory.mktemp("audit-state")))
+        yield
+
+
 @pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock()

@@ -32,6 +32,7 @@ from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.engine.ownership import Ownership
 from ordergate.engine.ports import BrokerCallPolicy, PreTradeCheck
 from ordergate.engine.tracking import OrderTracker, TrackingConfig
+from ordergate.obs.keys import audit_trail
 from ordergate.obs.redact import Redactor
 from ordergate.resilience.breaker import CircuitBreaker
 from ordergate.resilience.escalation import BreakerEscalation, EscalationConfig
@@ -57,11 +58,13 @@ def build_store(settings: Settings) -> Store:
                 "a postgresql:// database_url needs the PostgreSQL store: "
                 "pip install 'ordergate[postgres]'"
             ) from exc
-        store: Store = PostgresStore(settings.database_url)
+        store: Store = PostgresStore(settings.database_url, audit=audit_trail(settings))
     else:
         if path != ":memory:":
             check_writable(Path(path))
-        store = SqliteStore(path, synchronous=settings.sqlite_synchronous)
+        store = SqliteStore(
+            path, synchronous=settings.sqlite_synchronous, audit=audit_trail(settings)
+        )
     store.migrate()
     return store
 

@@ -134,6 +134,16 @@ class Settings(BaseSettings):
     #: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``; lines are JSON on stdout.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # --- the audit trail (``ordergate audit verify``; README "The audit trail") ---
+    #: The audit key (HMAC-SHA256 over the event chain): 64 hex digits, or any text of
+    #: 16+ characters. Unset: a random key is generated on first use into a 0600 file
+    #: in ``audit_dir``. Every process writing one database needs the same key.
+    audit_key: SecretStr | None = None
+    #: Where the generated key and the chain's head checkpoint live, one pair of files
+    #: per database. Default ``$XDG_STATE_HOME/ordergate/audit`` (else
+    #: ``~/.local/state/ordergate/audit``): outside the database's directory.
+    audit_dir: str | None = None
+
     # --- retention (seed 000; ``ordergate purge``) ---
     #: Final orders, their fills and events are kept this many days after their last change.
     retention_orders_days: int = Field(365, ge=1)

@@ -1,4 +1,4 @@
-"""The audit chain on PostgreSQL is verified by the same walk as SQLite's."""
+"""The keyed audit chain on PostgreSQL: the same walk as SQLite's names the same tampering."""
 
 from __future__ import annotations
 
@@ -11,20 +11,30 @@ import pytest
 from typer.testing import CliRunner
 
 from ordergate.brokers.paper import PaperBroker
+from ordergate.config import load_settings
 from ordergate.engine.engine import ExecutionEngine
-from ordergate.obs.audit import PostgresChain, verify_chain
-from tests.obs.chainkit import fill_orders
+from ordergate.obs.audit import PostgresChain, VerifyResult, verify_chain
+from ordergate.obs.chain import event_hash
+from ordergate.obs.checkpoint import AuditTrail
+from ordergate.obs.keys import checkpoint_for
+from tests.obs.chainkit import KEY, derived, fill_orders, named
 from tests.store.pg import fresh_schema, server_url
 
 pytestmark = pytest.mark.postgres
 
 
+def _trail(url: str) -> AuditTrail:
+    """The key, and the checkpoint where ``ordergate audit verify`` looks for it."""
+    return AuditTrail(KEY, checkpoint_for(load_settings(database_url=url), KEY))
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(audit_dir: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from ordergate.store.postgres import PostgresStore
 
+    monkeypatch.setenv("ORDERGATE_AUDIT_KEY", KEY.hex())
     with fresh_schema(server_url()) as url:
-        store = PostgresStore(url, min_size=1, max_size=2)
+        store = PostgresStore(url, min_size=1, max_size=2, audit=_trail(url))
         store.migrate()
         fill_orders(ExecutionEngine(store, PaperBroker()), "pg", 3)
         store.close()
@@ -36,7 +46,15 @@ def conn(pg_url: str) -> Iterator[Any]:
     import psycopg
 
     with psycopg.connect(pg_url, autocommit=True) as c:
+        c.execute("ALTER TABLE order_events DISABLE TRIGGER order_events_no_update")
         yield c
+
+
+def _verify(pg_url: str, conn: Any) -> VerifyResult:
+    checkpoint = _trail(pg_url).checkpoint
+    assert checkpoint is not None
+    state = checkpoint.read()
+    return verify_chain(PostgresChain(conn), key=KEY, checkpoint=state)
 
 
 def _rows(conn: Any) -> list[tuple[int, str]]:
@@ -46,28 +64,83 @@ def _rows(conn: Any) -> list[tuple[int, str]]:
     ]
 
 
-def test_a_clean_chain_verifies(conn: Any) -> None:
-    result = verify_chain(PostgresChain(conn))
+def test_a_clean_keyed_chain_verifies(pg_url: str, conn: Any) -> None:
+    result = _verify(pg_url, conn)
     assert result.ok, result.problems
     assert result.checked == len(_rows(conn)) == 3 * 4
+    assert result.checkpoint_seq == 12
 
 
-def test_an_edited_and_a_removed_event_are_named(conn: Any) -> None:
+def test_an_edited_and_a_removed_event_are_named(pg_url: str, conn: Any) -> None:
     rows = _rows(conn)
-    edited, edited_order = rows[2]
-    removed = rows[6][0]
-    after_removed, after_order = rows[7]
-    conn.execute("ALTER TABLE order_events DISABLE TRIGGER order_events_no_update")
+    edited, edited_order = rows[1]
+    removed = rows[5][0]
+    after_removed, after_order = rows[6]
     conn.execute(
         'UPDATE order_events SET payload = replace(payload, \'"qty":"1"\', \'"qty":"9"\') '
         "WHERE seq = %s",
         (edited,),
     )
     conn.execute("DELETE FROM order_events WHERE seq = %s", (removed,))
-    problems = verify_chain(PostgresChain(conn)).problems
-    assert [(p.kind, p.seq, p.order_id) for p in problems] == [
+    assert named(_verify(pg_url, conn)) == [
         ("edited", edited, edited_order),
         ("removed", after_removed, after_order),
+    ]
+
+
+def test_a_cut_tail_null_hashes_and_a_rehash_are_named(pg_url: str, conn: Any) -> None:
+    rows = _rows(conn)
+    conn.execute("DELETE FROM order_events WHERE seq = %s", (rows[-1][0],))
+    assert named(_verify(pg_url, conn)) == [("truncated", *rows[-2])]
+    # re-hashed without the key (plain sha256) from the second event on
+    prev = conn.execute("SELECT hash FROM order_events WHERE seq = 1").fetchone()[0]
+    for seq, oid, topic, f, t, payload, ts in conn.execute(
+        "SELECT seq, order_id, topic, from_status, to_status, payload, ts FROM order_events "
+        "WHERE seq > 1 ORDER BY seq"
+    ).fetchall():
+        digest = event_hash(prev, oid, topic, f, t, payload, ts)
+        conn.execute(
+            "UPDATE order_events SET prev_hash = %s, hash = %s WHERE seq = %s", (prev, digest, seq)
+        )
+        prev = digest
+    assert named(_verify(pg_url, conn))[0] == ("edited", *rows[1])
+    conn.execute("UPDATE order_events SET hash = NULL, prev_hash = NULL")
+    unhashed = {p[1] for p in named(_verify(pg_url, conn)) if p[0] == "unhashed"}
+    assert unhashed == {s for s, _ in rows[:-1]}
+
+
+def test_a_fake_prune_and_a_forged_anchor_are_named(pg_url: str, conn: Any) -> None:
+    rows = _rows(conn)
+    seq, order_id = rows[5]
+    conn.execute(
+        "INSERT INTO audit_pruned (seq, order_id, prev_hash, hash, ts) "
+        "SELECT seq, order_id, prev_hash, hash, ts FROM order_events WHERE seq = %s",
+        (seq,),
+    )
+    conn.execute("DELETE FROM order_events WHERE seq = %s", (seq,))
+    conn.execute(
+        "INSERT INTO audit_anchors (seq, hash, created_at, note) "
+        "SELECT seq, hash, now(), 'cut' FROM order_events ORDER BY seq DESC LIMIT 1"
+    )
+    assert named(_verify(pg_url, conn)) == [
+        ("forged_anchor", rows[-1][0], ""),
+        ("fake_prune", seq, order_id),
+    ]
+
+
+def test_edited_derived_rows_are_named(pg_url: str, conn: Any) -> None:
+    order_id = _rows(conn)[0][1]
+    conn.execute("UPDATE fills SET last_px = 1 WHERE order_id = %s", (order_id,))
+    conn.execute("UPDATE orders SET status = 'CANCELED' WHERE order_id = %s", (order_id,))
+    conn.execute("UPDATE positions SET qty = 100")
+    conn.execute("UPDATE intents SET payload = payload || ' ' WHERE order_id = %s", (order_id,))
+    result = _verify(pg_url, conn)
+    assert not named(result)
+    assert sorted(p.kind for p in derived(result)) == [
+        "fill_row",
+        "intent_row",
+        "order_row",
+        "position_row",
     ]
 
 
@@ -77,17 +150,18 @@ def test_cli_verifies_a_postgres_database(pg_url: str, conn: Any) -> None:
     runner = CliRunner()
     ok = runner.invoke(app, ["audit", "verify", "--db", pg_url, "--json"])
     assert ok.exit_code == 0, ok.output
-    head = json.loads(ok.output)["head_hash"]
+    assert json.loads(ok.output)["checkpoint_seq"] == 12
     last = _rows(conn)[-1][0]
     conn.execute("DELETE FROM order_events WHERE seq = %s", (last,))
-    cut = runner.invoke(app, ["audit", "verify", "--db", pg_url, "--head", head, "--json"])
+    cut = runner.invoke(app, ["audit", "verify", "--db", pg_url, "--json"])  # no --head
     assert cut.exit_code == 1
-    assert [p["kind"] for p in json.loads(cut.output)["problems"]] == ["truncated"]
+    assert [p["kind"] for p in json.loads(cut.output)["problems"]][:1] == ["truncated"]
 
 
-def test_purge_on_postgres_keeps_the_chain_verifiable() -> None:
+def test_a_keyed_purge_on_postgres_keeps_the_chain_verifiable(audit_dir: object) -> None:
     """Retention runs on PostgreSQL through the same code: old final orders go, the
-    cut is anchored, open orders stay and the chain goes on from the anchor."""
+    cut is anchored with the key's MAC, the purge is recorded in the chain, open
+    orders stay and the chain goes on from the anchor."""
     import psycopg
 
     from ordergate.clock import SequentialIds, SimulatedClock
@@ -96,7 +170,8 @@ def test_purge_on_postgres_keeps_the_chain_verifiable() -> None:
     from tests.obs.chainkit import resting_order
 
     with fresh_schema(server_url()) as url:
-        store = PostgresStore(url, min_size=1, max_size=2)
+        trail = _trail(url)
+        store = PostgresStore(url, min_size=1, max_size=2, audit=trail)
         store.migrate()
         clock = SimulatedClock()
         engine = ExecutionEngine(store, PaperBroker(clock=clock), clock=clock, ids=SequentialIds())
@@ -106,17 +181,49 @@ def test_purge_on_postgres_keeps_the_chain_verifiable() -> None:
         new = fill_orders(engine, "new", 2)
         with psycopg.connect(url, autocommit=True) as conn:
             chain = PostgresChain(conn)
-            dry = purge(chain, RetentionPolicy(), clock.now(), dry_run=True)
+            options: dict[str, Any] = {"key": KEY, "checkpoint": trail.checkpoint}
+            dry = purge(chain, RetentionPolicy(), clock.now(), dry_run=True, **options)
             assert dry.orders == 3
             assert all(store.get_order(o) is not None for o in old)
-            result = purge(chain, RetentionPolicy(), clock.now())
+            result = purge(chain, RetentionPolicy(), clock.now(), **options)
             assert (result.orders, result.fills, result.intents) == (3, 3, 3)
             assert result.anchor_seq is not None
             assert all(store.get_order(o) is None for o in old)
             assert all(store.get_order(o) is not None for o in [*new, resting])
-            check = verify_chain(chain)
+            assert trail.checkpoint is not None
+            check = verify_chain(chain, key=KEY, checkpoint=trail.checkpoint.read())
             assert check.ok, check.problems
             assert check.anchor_seq == result.anchor_seq
+            assert check.checkpoint_seq is not None
+            assert check.checkpoint_seq > result.anchor_seq  # the purge's own events
             fill_orders(engine, "later", 2)
-            assert verify_chain(chain).ok
+            assert verify_chain(chain, key=KEY, checkpoint=trail.checkpoint.read()).ok
         store.close()
+
+
+def test_an_unkeyed_postgres_chain_is_sealed_by_the_first_keyed_store(audit_dir: object) -> None:
+    """What a database held before the key is vouched for by the seal; what follows is
+    keyed; another key than the seal's is refused."""
+    import psycopg
+
+    from ordergate.domain.errors import ConfigError
+    from ordergate.store.postgres import PostgresStore
+
+    with fresh_schema(server_url()) as url:
+        old = PostgresStore(url, min_size=1, max_size=2)
+        old.migrate()
+        fill_orders(ExecutionEngine(old, PaperBroker()), "plain", 2)
+        old.close()
+        trail = _trail(url)
+        keyed = PostgresStore(url, min_size=1, max_size=2, audit=trail)
+        keyed.migrate()
+        fill_orders(ExecutionEngine(keyed, PaperBroker()), "keyed", 1)
+        keyed.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            result = _verify(url, conn)
+            assert result.ok, result.problems
+            assert (result.sealed_at, result.checkpoint_seq) == (8, 12)
+        other = PostgresStore(url, min_size=1, max_size=2, audit=AuditTrail(b"x" * 32))
+        with pytest.raises(ConfigError, match="does not match"):
+            other.migrate()
+        other.close()

@@ -80,6 +80,7 @@ from ordergate.engine.recorder import Step, unit_of_work
 from ordergate.engine.submitting import capabilities_of, send_with_retry
 from ordergate.engine.sync import apply_broker_order
 from ordergate.engine.tracking import late_fill_candidates
+from ordergate.obs.chain import intent_digest
 from ordergate.obs.redact import Redactor
 from ordergate.resilience.retry import RetryPolicy
 from ordergate.store.base import DuplicateKey, StaleOrder, Store, StoredIntent
@@ -340,7 +341,7 @@ class ExecutionEngine(EngineQueries):
             sl_offset_pct=intent.sl_offset_pct,
             tp_offset_pct=intent.tp_offset_pct,
         )
-        step.record_created(order, intent_id)
+        step.record_created(order, intent_id, intent_digest(payload_hash, canonical))
         # bracket children protect a filled position: they pass no gate (seed 004)
         rejection = None if parent is not None else self._check_gates(step, intent, mark, order)
         if rejection is not None:

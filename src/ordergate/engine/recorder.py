@@ -97,9 +97,17 @@ class Step:
         self._events.append(EventRecord(None, topic, None, None, text, ts))
         self.published.append((topic, key, payload))
 
-    def record_created(self, order: Order, intent_id: str) -> None:
+    def record_created(self, order: Order, intent_id: str, intent_digest: str = "") -> None:
+        """The order's first event names its intent row (``obs.chain.intent_digest``), so
+        ``audit verify`` can check that row against the chain."""
         self._new[order.order_id] = (order, intent_id)
-        self._write(order, STATUS_TOPICS[OrderStatus.PENDING], None, order.created_at, {})
+        extra = {
+            "intent_id": intent_id,
+            "intent_digest": intent_digest or None,
+            "sl_offset_pct": fmt(order.sl_offset_pct),
+            "tp_offset_pct": fmt(order.tp_offset_pct),
+        }
+        self._write(order, STATUS_TOPICS[OrderStatus.PENDING], None, order.created_at, extra)
 
     def record(self, order: Order, event: OrderEvent) -> None:
         """Apply ``event`` to ``order``; both are written at :meth:`flush`."""

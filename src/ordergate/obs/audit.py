@@ -1,173 +1,82 @@
-"""``ordergate audit verify``: walk the hash chain of ``order_events`` and name every
-event that was edited, removed or reordered.
+"""``ordergate audit verify``: walk the keyed hash chain of ``order_events`` and name
+every event, stub, anchor or derived row that was edited, removed, inserted or reordered.
 
-The walk starts after the newest anchor (the cut retention left, or the genesis
-hash) and goes in ``seq`` order over the live events and the stubs of purged ones:
+What the audit key (``ordergate.obs.keys``, kept outside the database) vouches for:
 
-- **edited**: an event's recomputed hash differs from its stored hash — or its
-  stored hash was rewritten too, which the next event's link gives away;
-- **removed**: an event's ``prev_hash`` names no event at all (the one it followed is
-  gone); the missing ``seq`` range is reported when there is a gap;
-- **reordered**: ``prev_hash`` names an event that exists, but elsewhere in the order;
-- **unhashed**: an event after the start of the chain carries no hash.
+- every event after the seal carries ``HMAC(key, prev_hash + event)``: an edit, an
+  insert, or an edit re-hashed without the key is **edited**; a row with no hash is
+  **unhashed** (rows from before the seal keep the plain sha256 chain they had);
+- a purged event's stub in ``audit_pruned`` carries a MAC made by the purge: a stub
+  without one (an event deleted and its link moved there) is a **fake_prune**;
+- a retention anchor carries a MAC: one without is a **forged_anchor**, and the walk
+  starts after the newest genuine anchor instead;
+- the seal (``audit_seal``: where the pre-key chain ends, positions there) carries one:
+  missing or altered, it is **unsealed** / **forged_seal**;
+- the checkpoint file outside the database holds the newest head a writer committed:
+  when that head is gone, the tail was **truncated** (or that event rewritten).
 
-A chain that was cut off at the end (the newest events deleted) is consistent in
-itself: pass the head recorded earlier (``--head``, printed by every verify) to
-detect that too.
+The walk starts after the newest anchor (the cut retention left, or the genesis hash)
+and goes in ``seq`` order over the live events and the stubs of purged ones; a broken
+link is **removed** (its predecessor is gone: the missing ``seq`` range is named) or
+**reordered** (its predecessor exists elsewhere). Then the rows derived from the events
+— orders, fills, positions, intents — are re-folded from them
+(:mod:`ordergate.obs.derived`).
 
-The walk reads through :class:`ChainSource`, one small port with a SQLite and a
-PostgreSQL side, so both stores' chains are verified by the same code.
+Read the checkpoint *before* the walk's snapshot (the CLI does): a writer checkpoints
+after it commits, so a checkpoint read first never names a head the snapshot lacks.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from ordergate.obs.chain import GENESIS, event_hash
+from ordergate.obs.chain import (
+    GENESIS,
+    PURGE_TOPIC,
+    canonical_ts,
+    event_hash,
+    macs_equal,
+    record_mac,
+)
+from ordergate.obs.checkpoint import CheckpointState
+from ordergate.obs.derived import verify_derived
+from ordergate.obs.findings import Problem, VerifyResult
+from ordergate.obs.sources import (
+    ChainSource,
+    ChainStore,
+    PostgresChain,
+    SqliteChain,
+    chain_of,
+)
 
-MAX_PROBLEMS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    kind: str  # edited | removed | reordered | unhashed | truncated
-    seq: int
-    order_id: str
-    detail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "seq": self.seq,
-            "order_id": self.order_id,
-            "detail": self.detail,
-        }
-
-
-@dataclass(slots=True)
-class VerifyResult:
-    checked: int = 0
-    pruned: int = 0
-    legacy: int = 0
-    anchor_seq: int = 0
-    head_seq: int = 0
-    head_hash: str = GENESIS
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "checked": self.checked,
-            "pruned_stubs": self.pruned,
-            "legacy_unchained": self.legacy,
-            "anchor_seq": self.anchor_seq,
-            "head_seq": self.head_seq,
-            "head_hash": self.head_hash,
-            "problems": [p.to_dict() for p in self.problems],
-        }
+__all__ = [
+    "ChainSource",
+    "ChainStore",
+    "PostgresChain",
+    "Problem",
+    "SqliteChain",
+    "VerifyResult",
+    "anchor_mac",
+    "chain_of",
+    "stub_mac",
+    "verify_chain",
+]
 
 
-class ChainSource(Protocol):
-    """What the walk reads: rows for SQL written with ``?`` marks, in one snapshot."""
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]: ...
-    def one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None: ...
-    def snapshot(self) -> AbstractContextManager[None]: ...
+def stub_mac(key: bytes, seq: int, order_id: str, prev: str, digest: str, ts: Any) -> str:
+    """The MAC a purge gives the stub it leaves of an event."""
+    return record_mac(key, "pruned", seq, order_id, prev, digest, canonical_ts(_ts(ts)))
 
 
-S = TypeVar("S", bound=ChainSource)
+def anchor_mac(key: bytes, seq: int, digest: str) -> str:
+    return record_mac(key, "anchor", seq, digest)
 
 
-class ChainStore(ChainSource, Protocol):
-    """A source that retention also writes through (``ordergate purge``)."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        """Run one statement (``?`` marks); the cursor has ``rowcount`` and rows."""
-        ...
-
-    def begin_write(self) -> None: ...
-    def has_table(self, name: str) -> bool: ...
-
-
-class SqliteChain:
-    """A SQLite connection (autocommit, as :func:`~ordergate.obs.db.open_sqlite` opens it)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(sql, tuple(params))
-
-    def begin_write(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def has_table(self, name: str) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ).fetchone()
-        return row is not None
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
-        return iter(self.conn.execute(sql, tuple(params)))
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None:
-        row: Sequence[Any] | None = self.conn.execute(sql, tuple(params)).fetchone()
-        return row
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        self.conn.execute("BEGIN")  # a writer beside us does not shift the walk
-        try:
-            yield
-        finally:
-            self.conn.execute("COMMIT")
-
-
-class PostgresChain:
-    """A psycopg connection in autocommit mode; the walk runs in one read-only
-    repeatable-read transaction, a purge in one read-committed one."""
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(sql.replace("?", "%s"), tuple(params))
-
-    def begin_write(self) -> None:
-        self.conn.execute("BEGIN")
-
-    def has_table(self, name: str) -> bool:
-        row = self.conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
-        return row is not None and row[0] is not None
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
-        return iter(self.conn.execute(sql.replace("?", "%s"), tuple(params)))
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None:
-        row: Sequence[Any] | None = self.conn.execute(
-            sql.replace("?", "%s"), tuple(params)
-        ).fetchone()
-        return row
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        with self.conn.transaction():
-            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield
-
-
-def chain_of(conn: sqlite3.Connection | S) -> SqliteChain | S:
-    """``conn`` as a chain source (a bare SQLite connection is wrapped)."""
-    return SqliteChain(conn) if isinstance(conn, sqlite3.Connection) else conn
+def seal_mac(key: bytes, legacy_seq: int, legacy_hash: str | None, positions: str) -> str:
+    return record_mac(key, "seal", legacy_seq, legacy_hash, positions)
 
 
 def _ts(value: Any) -> datetime:
@@ -176,72 +85,154 @@ def _ts(value: Any) -> datetime:
 
 
 _WALK = (
-    "SELECT seq, order_id, topic, from_status, to_status, payload, ts, prev_hash, hash, 0"
-    " FROM order_events WHERE seq > ?"
-    " UNION ALL SELECT seq, order_id, NULL, NULL, NULL, NULL, ts, prev_hash, hash, 1"
+    "SELECT seq, order_id, topic, from_status, to_status, payload, ts, prev_hash, hash,"
+    " 0, NULL FROM order_events WHERE seq > ?"
+    " UNION ALL SELECT seq, order_id, NULL, NULL, NULL, NULL, ts, prev_hash, hash, 1, mac"
     " FROM audit_pruned WHERE seq > ? ORDER BY seq"
 )
 _FIND = (
     "SELECT seq, order_id FROM order_events WHERE hash = ?"
     " UNION ALL SELECT seq, order_id FROM audit_pruned WHERE hash = ? LIMIT 1"
 )
-
-
-def latest_anchor(conn: sqlite3.Connection | ChainSource) -> tuple[int, str]:
-    row = chain_of(conn).one("SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1")
-    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+_AT = (
+    "SELECT hash FROM order_events WHERE seq = ?"
+    " UNION ALL SELECT hash FROM audit_pruned WHERE seq = ?"
+    " UNION ALL SELECT hash FROM audit_anchors WHERE seq = ?"
+)
 
 
 def verify_chain(
-    conn: sqlite3.Connection | ChainSource, *, expected_head: str | None = None
+    conn: sqlite3.Connection | ChainSource,
+    *,
+    key: bytes | None = None,
+    checkpoint: CheckpointState | None = None,
+    expected_head: str | None = None,
+    derived: bool = True,
 ) -> VerifyResult:
-    """Walk the whole chain once, in one consistent read of the database."""
+    """Walk the whole chain once, in one consistent read of the database.
+
+    Without ``key`` only the plain chain is checked (what a database written without
+    a key has); with it, everything the key vouches for (see the module).
+    """
     source = chain_of(conn)
-    result = VerifyResult()
+    result = VerifyResult(keyed=key is not None)
     with source.snapshot():
-        anchor_seq, prev = latest_anchor(source)
-        result.anchor_seq = anchor_seq
-        prev_seq = anchor_seq
-        started = anchor_seq > 0
-        for row in source.rows(_WALK, (anchor_seq, anchor_seq)):
-            seq, order_id, stored_prev, stored_hash, pruned = (
-                int(row[0]),
-                str(row[1]),
-                row[7],
-                row[8],
-                bool(row[9]),
-            )
-            if stored_hash is None:
-                if started:
-                    _add(result, Problem("unhashed", seq, order_id, "event has no hash"))
-                else:
-                    result.legacy += 1
-                prev_seq = seq
-                continue
-            started = True
-            result.checked += 1
-            result.pruned += pruned
-            if stored_prev != prev:
-                _add(result, _link_problem(source, seq, order_id, str(stored_prev), prev_seq))
-            if not pruned:
-                actual = event_hash(
-                    str(stored_prev),
-                    row[1],  # NULL for operational events: hashed as null
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    _ts(row[6]),
-                )
-                if actual != stored_hash:
-                    _add(result, Problem("edited", seq, order_id, "content does not match hash"))
-            prev, prev_seq = str(stored_hash), seq
-        result.head_seq, result.head_hash = prev_seq, prev
-    if expected_head is not None and expected_head != result.head_hash:
-        problem = _head_problem(source, expected_head, result)
-        if problem is not None:
-            _add(result, problem)
+        legacy_seq = _seal(source, key, result)
+        anchor_seq, prev = _start(source, key, result)
+        _walk(source, key, legacy_seq, anchor_seq, prev, result)
+        if checkpoint is not None:
+            _check_checkpoint(source, checkpoint, result)
+        if expected_head is not None and expected_head != result.head_hash:
+            _head_problem(source, expected_head, result)
+        if derived:
+            verify_derived(source, result)
     return result
+
+
+def _seal(source: ChainSource, key: bytes | None, result: VerifyResult) -> int | None:
+    """The last seq written before the key (None: no key given: all is plain sha256)."""
+    if key is None:
+        return None
+    row = source.one("SELECT legacy_seq, legacy_hash, positions, mac FROM audit_seal WHERE id = 1")
+    if row is None:
+        result.add(Problem("unsealed", 0, "", "the chain has no seal: it was removed"))
+        return 0
+    legacy_seq, legacy_hash, positions = int(row[0]), row[1], str(row[2])
+    if not macs_equal(seal_mac(key, legacy_seq, legacy_hash, positions), row[3]):
+        result.add(
+            Problem("forged_seal", legacy_seq, "", "the seal does not carry the audit key's MAC")
+        )
+        return 0
+    result.sealed_at = legacy_seq
+    result.baseline = (legacy_seq, json.loads(positions))
+    return legacy_seq
+
+
+def _start(source: ChainSource, key: bytes | None, result: VerifyResult) -> tuple[int, str]:
+    """The newest anchor the key vouches for (any newest one without a key)."""
+    for seq, digest, mac in source.rows(
+        "SELECT seq, hash, mac FROM audit_anchors ORDER BY seq DESC, id DESC"
+    ):
+        if key is None or macs_equal(anchor_mac(key, int(seq), str(digest)), mac):
+            result.anchor_seq = int(seq)
+            return int(seq), str(digest)
+        result.add(
+            Problem(
+                "forged_anchor",
+                int(seq),
+                "",
+                "a retention anchor without the audit key's MAC: verification does not start there",
+            )
+        )
+    return 0, GENESIS
+
+
+def _walk(
+    source: ChainSource,
+    key: bytes | None,
+    legacy_seq: int | None,
+    anchor_seq: int,
+    prev: str,
+    result: VerifyResult,
+) -> None:
+    prev_seq = anchor_seq
+    started = anchor_seq > 0
+    for row in source.rows(_WALK, (anchor_seq, anchor_seq)):
+        seq, order_id, stored_prev, stored_hash, pruned = (
+            int(row[0]),
+            "" if row[1] is None else str(row[1]),
+            row[7],
+            row[8],
+            bool(row[9]),
+        )
+        keyed = key is not None and (legacy_seq is None or seq > legacy_seq)
+        if stored_hash is None:
+            if started or keyed:
+                result.add(Problem("unhashed", seq, order_id, "event has no hash"))
+            else:
+                result.legacy += 1
+            prev_seq = seq
+            continue
+        started = True
+        result.checked += 1
+        result.pruned += pruned
+        if stored_prev != prev:
+            result.add(_link_problem(source, seq, order_id, str(stored_prev), prev_seq))
+        if pruned:
+            if key is not None and not macs_equal(
+                stub_mac(key, seq, order_id, str(stored_prev), str(stored_hash), row[6]), row[10]
+            ):
+                result.add(
+                    Problem(
+                        "fake_prune",
+                        seq,
+                        order_id,
+                        "marked purged, but no purge made with the audit key removed it "
+                        "(its stub has no valid MAC)",
+                    )
+                )
+        else:
+            actual = event_hash(
+                str(stored_prev),
+                row[1],  # NULL for operational events: hashed as null
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                _ts(row[6]),
+                key if keyed else None,
+            )
+            if actual != stored_hash:
+                detail = "content does not match hash"
+                if keyed:
+                    detail = "content does not match its MAC (edited, or written without the key)"
+                result.add(Problem("edited", seq, order_id, detail))
+            elif row[2] == PURGE_TOPIC:
+                positions = json.loads(str(row[5])).get("positions")
+                if positions is not None:
+                    result.baseline = (seq, positions)
+        prev, prev_seq = str(stored_hash), seq
+    result.head_seq, result.head_hash = prev_seq, prev
 
 
 def _link_problem(
@@ -268,17 +259,61 @@ def _link_problem(
     )
 
 
-def _head_problem(source: ChainSource, expected: str, result: VerifyResult) -> Problem | None:
+def _check_checkpoint(source: ChainSource, state: CheckpointState, result: VerifyResult) -> None:
+    """The head a writer checkpointed must still be in the chain, at its seq."""
+    if state.forged:
+        result.add(
+            Problem("forged_checkpoint", 0, "", "a checkpoint slot has no valid audit key MAC")
+        )
+    if state.seq is None or state.hash is None:
+        return
+    seq, digest = state.seq, state.hash
+    result.checkpoint_seq = seq
+    if seq <= result.anchor_seq:
+        return  # folded into an anchor the key vouches for
+    found = [row[0] for row in source.rows(_AT, (seq, seq, seq))]
+    if digest in found:
+        return
+    order_id = _order_of(source, seq)
+    if not found and result.head_seq < seq:
+        cut = f"seq {result.head_seq + 1}" + ("" if seq == result.head_seq + 1 else f"-{seq}")
+        result.add(
+            Problem(
+                "truncated",
+                result.head_seq,
+                _order_of(source, result.head_seq),
+                f"{cut} cut off the end of the chain: the checkpoint outside the database "
+                f"records head seq {seq}",
+            )
+        )
+    elif not found:
+        result.add(Problem("removed", seq, order_id, "the checkpointed head event is gone"))
+    elif found[0] is None:
+        result.add(Problem("unhashed", seq, order_id, "the checkpointed head has lost its hash"))
+    else:
+        result.add(
+            Problem(
+                "edited",
+                seq,
+                order_id,
+                "the checkpointed head was rewritten (its hash is not the checkpoint's)",
+            )
+        )
+
+
+def _head_problem(source: ChainSource, expected: str, result: VerifyResult) -> None:
     """A head recorded earlier must still be in the chain (later events may follow it)."""
     if source.one(_FIND, (expected, expected)) is not None:
-        return None
+        return
     if source.one("SELECT 1 FROM audit_anchors WHERE hash = ?", (expected,)):
-        return None
-    return Problem(
-        "truncated",
-        result.head_seq,
-        _order_of(source, result.head_seq),
-        "the recorded head is not in the chain: events up to it were removed or rewritten",
+        return
+    result.add(
+        Problem(
+            "truncated",
+            result.head_seq,
+            _order_of(source, result.head_seq),
+            "the recorded head is not in the chain: events up to it were removed or rewritten",
+        )
     )
 
 
@@ -289,8 +324,3 @@ def _order_of(source: ChainSource, seq: int) -> str:
         (seq, seq),
     )
     return "" if row is None or row[0] is None else str(row[0])
-
-
-def _add(result: VerifyResult, problem: Problem) -> None:
-    if len(result.problems) < MAX_PROBLEMS:
-        result.problems.append(problem)

@@ -3,10 +3,17 @@
 Each row of ``order_events`` carries ``prev_hash`` (the ``hash`` of the row before it
 in ``seq`` order, across all orders) and its own ``hash``::
 
-    hash = sha256(prev_hash + canonical(event))
+    hash = HMAC-SHA256(audit key, prev_hash + canonical(event))
 
-so editing an event changes its hash, and removing or reordering events breaks the
-link of the row after. The canonical form is key-sorted compact JSON of the event's
+so editing an event changes its hash, removing or reordering events breaks the link
+of the row after, and nobody without the audit key (kept outside the database) can
+compute a hash for an edited or inserted event. Rows written before the key existed
+(a store opened without one, or a database from before the key) are chained with plain
+``sha256(prev_hash + canonical(event))``; the seal (``audit_seal``) says where they end.
+
+Everything else the key vouches for — a purged event's stub, a retention anchor, the
+seal, the checkpoint kept outside the database — carries :func:`record_mac`, an HMAC
+over the record's kind and fields. The canonical form is key-sorted compact JSON of the event's
 fields with the time in UTC ISO 8601, then the payload text as stored (every backend
 stores it as text, so hashing never re-encodes it). ``seq`` is not hashed: the chain's
 order is what proves the sequence, and a backend need not know ``seq`` before insert.
@@ -15,6 +22,7 @@ order is what proves the sequence, and a backend need not know ``seq`` before in
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -64,10 +72,26 @@ def event_hash(
     to_status: str | None,
     payload: str | Mapping[str, Any],
     ts: datetime,
+    key: bytes | None = None,
 ) -> str:
-    """The ``hash`` of an event that follows ``prev_hash`` in the chain."""
-    text = canonical_event(order_id, topic, from_status, to_status, payload, ts)
-    return hashlib.sha256((prev_hash + text).encode()).hexdigest()
+    """The ``hash`` of an event that follows ``prev_hash`` in the chain: keyed with
+    ``key`` (the audit key), plain sha256 without one."""
+    data = prev_hash + canonical_event(order_id, topic, from_status, to_status, payload, ts)
+    if key is None:
+        return hashlib.sha256(data.encode()).hexdigest()
+    return hmac.digest(key, data.encode(), "sha256").hex()
+
+
+def record_mac(key: bytes, kind: str, *fields: object) -> str:
+    """HMAC-SHA256 of ``kind`` and ``fields`` (a stub, an anchor, the seal, a checkpoint).
+
+    Fields are joined with the unit separator, which none of them contains."""
+    text = "\x1f".join((kind, *("" if f is None else str(f) for f in fields)))
+    return hmac.digest(key, text.encode(), "sha256").hex()
+
+
+def macs_equal(expected: str, stored: object) -> bool:
+    return isinstance(stored, str) and hmac.compare_digest(expected, stored)
 
 
 class ChainedEvent(Protocol):
@@ -87,10 +111,12 @@ class ChainedEvent(Protocol):
     def ts(self) -> datetime: ...
 
 
-def chain_rows(head: Sequence[Any] | None, events: Iterable[ChainedEvent]) -> list[tuple[Any, ...]]:
+def chain_rows(
+    head: Sequence[Any] | None, events: Iterable[ChainedEvent], key: bytes | None = None
+) -> list[tuple[Any, ...]]:
     """Rows ``(seq, order_id, topic, from, to, payload, ts, prev_hash, hash)`` for
     ``events`` (an order's, or operational ones with no order), chained after ``head`` =
-    ``(seq, hash)`` or None.
+    ``(seq, hash)`` or None, keyed with ``key`` (see :func:`event_hash`).
 
     ``seq`` is given explicitly (head + 1, …) so it never goes back, even after
     retention removed the newest rows; a unit of work holds the write lock, so the
@@ -100,7 +126,9 @@ def chain_rows(head: Sequence[Any] | None, events: Iterable[ChainedEvent]) -> li
     prev = GENESIS if head is None or head[1] is None else str(head[1])  # NULL: pre-chain row
     rows: list[tuple[Any, ...]] = []
     for e in events:
-        digest = event_hash(prev, e.order_id, e.topic, e.from_status, e.to_status, e.payload, e.ts)
+        digest = event_hash(
+            prev, e.order_id, e.topic, e.from_status, e.to_status, e.payload, e.ts, key
+        )
         seq += 1
         rows.append(
             (
@@ -131,3 +159,26 @@ SQLITE_HEAD = (
     "  ORDER BY seq DESC LIMIT 1)"
     ") ORDER BY seq DESC LIMIT 1"
 )
+
+#: The same on PostgreSQL.
+PG_HEAD = (
+    "SELECT seq, hash FROM ("
+    "(SELECT seq, hash FROM order_events ORDER BY seq DESC LIMIT 1) UNION ALL "
+    "(SELECT seq, hash FROM audit_pruned ORDER BY seq DESC LIMIT 1) UNION ALL "
+    "(SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1)"
+    ") AS heads ORDER BY seq DESC LIMIT 1"
+)
+
+#: The event log's write lock on PostgreSQL (the one ``store.pg_uow`` takes).
+PG_EVENT_LOG_LOCK = (
+    "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.event_log', 0))"
+)
+
+#: Topics of the chain's own events (no order; never relayed differently).
+PURGE_TOPIC = "audit.purged"
+ANCHOR_TOPIC = "audit.anchored"
+
+
+def intent_digest(payload_hash: str, payload: str) -> str:
+    """What an order's first event records of its intent row (its two hashable fields)."""
+    return hashlib.sha256(f"{payload_hash}\n{payload}".encode()).hexdigest()

@@ -11,9 +11,14 @@ What goes (defaults from the settings):
 
 How the chain stays verifiable: a purged event leaves a stub in ``audit_pruned``
 (``seq``, ``order_id``, ``prev_hash``, ``hash``; no content), so the events around it
-still link. Stubs older than the oldest live event are then folded into one anchor
-(``audit_anchors``: the ``seq`` and ``hash`` at the cut), where verification starts.
-The chain is verified before anything is removed: purging never launders tampering.
+still link; the stub carries a MAC with the audit key, so a stub nobody purged is
+named. Stubs older than the oldest live event are then folded into one anchor
+(``audit_anchors``: the ``seq`` and ``hash`` at the cut, with its MAC), where
+verification starts. The purge itself is recorded in the chain: an ``audit.purged``
+event (what went, the positions at that point, from which verification re-folds the
+fills after it) and an ``audit.anchored`` event for a new anchor. The chain and its
+derived rows are verified before anything is removed: purging never launders
+tampering. The chain's own events are kept as long as orders (``orders_days``).
 
 It runs on SQLite and PostgreSQL alike, through the audit chain's small port
 (:class:`~ordergate.obs.audit.ChainStore`).
@@ -21,14 +26,22 @@ It runs on SQLite and PostgreSQL alike, through the audit chain's small port
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from ordergate.domain.errors import PersistenceError
-from ordergate.obs.audit import ChainStore, chain_of, verify_chain
+from ordergate.domain.events import SCHEMA_VERSION
+from ordergate.obs.audit import ChainStore, anchor_mac, chain_of, stub_mac, verify_chain
+from ordergate.obs.chain import ANCHOR_TOPIC, PURGE_TOPIC
+from ordergate.obs.checkpoint import Checkpoint
+from ordergate.obs.seal import append_events, positions_snapshot
+from ordergate.store.base import EventRecord
 
 FINAL = ("FILLED", "CANCELED", "REJECTED", "EXPIRED", "FAILED")
 _BATCH = 500
@@ -49,6 +62,8 @@ class PurgeResult:
     outbox: int = 0
     receipts: int = 0
     anchor_seq: int | None = None
+    #: the seq of the ``audit.purged`` event that records this purge
+    event_seq: int | None = None
     dry_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,10 +80,16 @@ def purge(
     now: datetime,
     *,
     dry_run: bool = False,
+    key: bytes | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> PurgeResult:
-    """Remove what the policy lets go, in one transaction; return what was removed."""
+    """Remove what the policy lets go, in one transaction; return what was removed.
+
+    ``key``: the audit key (stubs, anchor and the purge's events are keyed with it);
+    ``checkpoint``: where the new head is checkpointed once the purge commits.
+    """
     db = chain_of(conn)
-    check = verify_chain(db)
+    check = verify_chain(db, key=key, checkpoint=None if checkpoint is None else checkpoint.read())
     if not check.ok:
         first = check.problems[0]
         raise ChainBroken(
@@ -78,6 +99,7 @@ def purge(
     order_cut = _ts(now - timedelta(days=policy.orders_days))
     receipt_cut = _ts(now - timedelta(days=policy.receipts_days))
     result = PurgeResult(dry_run=dry_run)
+    pruned: list[tuple[int, str]] = []
     db.begin_write()
     try:
         ids = [
@@ -88,20 +110,77 @@ def purge(
             )
         ]
         for batch in _batches(ids):
-            _purge_orders(db, batch, result)
-        _purge_outbox(db, receipt_cut, result)
+            _purge_orders(db, batch, result, key, pruned)
+        _purge_outbox(db, receipt_cut, order_cut, result, key, pruned)
         _purge_receipts(db, receipt_cut, result)
-        result.anchor_seq = _fold_into_anchor(db, now, order_cut)
+        head = None
+        if pruned or result.receipts:
+            head = _record_purge(db, now, order_cut, receipt_cut, result, pruned, key)
+        result.anchor_seq, anchored = _fold_into_anchor(db, now, order_cut, key)
+        head = anchored or head
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("ROLLBACK" if dry_run else "COMMIT")
+    if head is not None and checkpoint is not None and not dry_run:
+        checkpoint.committed(*head)
     return result
 
 
-def _purge_orders(conn: ChainStore, ids: Sequence[str], result: PurgeResult) -> None:
+def _record_purge(
+    db: ChainStore,
+    now: datetime,
+    order_cut: str,
+    receipt_cut: str,
+    result: PurgeResult,
+    pruned: list[tuple[int, str]],
+    key: bytes | None,
+) -> tuple[int, str] | None:
+    """The ``audit.purged`` event: counts, cuts, a digest of the stubs, the positions."""
+    digest = hashlib.sha256("\n".join(f"{s}:{h}" for s, h in sorted(pruned)).encode())
+    body = {
+        "orders": result.orders,
+        "fills": result.fills,
+        "events": result.events,
+        "intents": result.intents,
+        "outbox": result.outbox,
+        "receipts": result.receipts,
+        "orders_before": order_cut,
+        "receipts_before": receipt_cut,
+        "pruned_seqs": _ranges(sorted(s for s, _ in pruned)),
+        "pruned_digest": digest.hexdigest(),
+        "positions": positions_snapshot(db),
+    }
+    head = append_events(db, [_chain_event(PURGE_TOPIC, body, now)], key)
+    result.event_seq = None if head is None else head[0]
+    return head
+
+
+def _chain_event(topic: str, body: dict[str, Any], now: datetime) -> EventRecord:
+    payload = {"schema_version": SCHEMA_VERSION, "topic": topic, "ts": now.isoformat(), **body}
+    return EventRecord(None, topic, None, None, orjson.dumps(payload).decode(), now)
+
+
+def _ranges(seqs: Sequence[int]) -> list[list[int]]:
+    """``[[first, last], …]`` runs of consecutive seqs."""
+    out: list[list[int]] = []
+    for seq in seqs:
+        if out and out[-1][1] == seq - 1:
+            out[-1][1] = seq
+        else:
+            out.append([seq, seq])
+    return out
+
+
+def _purge_orders(
+    conn: ChainStore,
+    ids: Sequence[str],
+    result: PurgeResult,
+    key: bytes | None,
+    pruned: list[tuple[int, str]],
+) -> None:
     marks = _marks(ids)
-    result.events += _prune_events(conn, f"order_id IN ({marks})", tuple(ids))
+    result.events += _prune_events(conn, f"order_id IN ({marks})", tuple(ids), key, pruned)
     result.fills += conn.execute(
         f"DELETE FROM fills WHERE order_id IN ({marks})", tuple(ids)
     ).rowcount
@@ -124,26 +203,49 @@ def _purge_orders(conn: ChainStore, ids: Sequence[str], result: PurgeResult) -> 
         ).rowcount
 
 
-def _prune_events(conn: ChainStore, where: str, params: tuple[Any, ...]) -> int:
-    """Delete the events ``where`` selects, leaving a stub of each chained one."""
-    conn.execute(
-        "INSERT INTO audit_pruned (seq, order_id, prev_hash, hash, ts) "
-        "SELECT seq, COALESCE(order_id, ''), prev_hash, hash, ts FROM order_events "
-        f"WHERE {where} AND hash IS NOT NULL",
-        params,
+def _prune_events(
+    conn: ChainStore,
+    where: str,
+    params: tuple[Any, ...],
+    key: bytes | None,
+    pruned: list[tuple[int, str]],
+) -> int:
+    """Delete the events ``where`` selects, leaving a stub of each chained one (with
+    its MAC when there is a key)."""
+    stubs = [
+        (int(seq), str(order_id), str(prev), str(digest), ts)
+        for seq, order_id, prev, digest, ts in conn.rows(
+            "SELECT seq, COALESCE(order_id, ''), prev_hash, hash, ts FROM order_events "
+            f"WHERE {where} AND hash IS NOT NULL",
+            params,
+        )
+    ]
+    conn.many(
+        "INSERT INTO audit_pruned (seq, order_id, prev_hash, hash, ts, mac) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(*s, None if key is None else stub_mac(key, *s)) for s in stubs],
     )
+    pruned.extend((s[0], s[3]) for s in stubs)
     return int(conn.execute(f"DELETE FROM order_events WHERE {where}", params).rowcount)
 
 
-def _purge_outbox(conn: ChainStore, cut: str, result: PurgeResult) -> None:
-    """Old messages with no order that every relay has passed (all, when none ever ran)."""
+def _purge_outbox(
+    conn: ChainStore,
+    cut: str,
+    audit_cut: str,
+    result: PurgeResult,
+    key: bytes | None,
+    pruned: list[tuple[int, str]],
+) -> None:
+    """Old messages with no order that every relay has passed (all, when none ever ran);
+    the chain's own events only after ``audit_cut`` (as long as orders are kept)."""
     row = conn.execute("SELECT MIN(last_id) FROM outbox_cursors").fetchone()
     relayed_up_to = None if row is None else row[0]
-    where = "order_id IS NULL AND ts < ?"
-    params: tuple[Any, ...] = (cut,)
+    where = "order_id IS NULL AND ts < ? AND (topic NOT IN (?, ?) OR ts < ?)"
+    params: tuple[Any, ...] = (cut, PURGE_TOPIC, ANCHOR_TOPIC, audit_cut)
     if relayed_up_to is not None:
-        where, params = f"{where} AND seq <= ?", (cut, relayed_up_to)
-    result.outbox += _prune_events(conn, where, params)
+        where, params = f"{where} AND seq <= ?", (*params, relayed_up_to)
+    result.outbox += _prune_events(conn, where, params, key, pruned)
 
 
 def _purge_receipts(conn: ChainStore, cut: str, result: PurgeResult) -> None:
@@ -154,8 +256,11 @@ def _purge_receipts(conn: ChainStore, cut: str, result: PurgeResult) -> None:
         ).rowcount
 
 
-def _fold_into_anchor(conn: ChainStore, now: datetime, cut: str) -> int | None:
-    """Replace the stubs before the oldest live event by one anchor at the newest of them."""
+def _fold_into_anchor(
+    conn: ChainStore, now: datetime, cut: str, key: bytes | None
+) -> tuple[int | None, tuple[int, str] | None]:
+    """Replace the stubs before the oldest live event by one anchor at the newest of
+    them; return its seq and the chain's head after the ``audit.anchored`` event."""
     row = conn.execute("SELECT MIN(seq) FROM order_events WHERE hash IS NOT NULL").fetchone()
     oldest_live = None if row is None else row[0]
     if oldest_live is None:
@@ -168,14 +273,16 @@ def _fold_into_anchor(conn: ChainStore, now: datetime, cut: str) -> int | None:
             (oldest_live,),
         ).fetchone()
     if stub is None:
-        return None
+        return None, None
     seq, digest = int(stub[0]), str(stub[1])
+    note = f"retention cut: final orders last changed before {cut}"
     conn.execute(
-        "INSERT INTO audit_anchors (seq, hash, created_at, note) VALUES (?, ?, ?, ?)",
-        (seq, digest, _ts(now), f"retention cut: final orders last changed before {cut}"),
+        "INSERT INTO audit_anchors (seq, hash, created_at, note, mac) VALUES (?, ?, ?, ?, ?)",
+        (seq, digest, _ts(now), note, None if key is None else anchor_mac(key, seq, digest)),
     )
     conn.execute("DELETE FROM audit_pruned WHERE seq <= ?", (seq,))
-    return seq
+    event = _chain_event(ANCHOR_TOPIC, {"seq": seq, "hash": digest, "note": note}, now)
+    return seq, append_events(conn, [event], key)
 
 
 def _ts(when: datetime) -> str:

@@ -68,10 +68,12 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Walk the hash chain of order events (SQLite or PostgreSQL); name any edited,
-        removed or reordered one.
+        """Walk the keyed hash chain of order events (SQLite or PostgreSQL); name any
+        edited, removed, inserted, reordered or cut-off event, forged stub, anchor or
+        seal, and any orders, fills, positions or intents row its events disagree with.
 
-        Exits 0 when the chain holds, 1 when it does not.
+        Needs the audit key (ORDERGATE_AUDIT_KEY or the key file in audit_dir) and reads
+        the head checkpoint beside it. Exits 0 when the chain holds, 1 when it does not.
         """
         _verify(db, head, as_json)
 
@@ -99,12 +101,16 @@ def _verify(db: str | None, head: str | None, as_json: bool) -> None:
     from ordergate.domain.errors import OrderGateError
     from ordergate.obs.audit import verify_chain
     from ordergate.obs.db import open_chain
+    from ordergate.obs.keys import checkpoint_for, load_key
 
     try:
         settings = _settings(db)
-        _migrate(settings)
+        _migrate(settings)  # a database opened with the key for the first time is sealed
+        key = load_key(settings, create=False)
+        checkpoint = None if key is None else checkpoint_for(settings, key)
+        state = None if checkpoint is None else checkpoint.read()  # before the snapshot
         with open_chain(settings) as chain:
-            result = verify_chain(chain, expected_head=head)
+            result = verify_chain(chain, key=key, checkpoint=state, expected_head=head)
     except OrderGateError as exc:
         _fail(exc)
         return
@@ -113,10 +119,13 @@ def _verify(db: str | None, head: str | None, as_json: bool) -> None:
     else:
         for p in result.problems:
             typer.echo(f"{p.kind.upper()} seq={p.seq} order_id={p.order_id}: {p.detail}")
+        if checkpoint is not None and result.checkpoint_seq is None:
+            typer.echo(f"note: no head checkpoint at {checkpoint.path}: a cut tail goes unseen")
         verdict = "OK" if result.ok else f"BROKEN ({len(result.problems)} problems)"
         typer.echo(
             f"{verdict}: {result.checked} events checked from seq {result.anchor_seq}; "
-            f"head seq={result.head_seq} hash={result.head_hash}"
+            f"head seq={result.head_seq} hash={result.head_hash}; "
+            f"checkpoint seq={result.checkpoint_seq}"
         )
     raise typer.Exit(0 if result.ok else 1)
 
@@ -180,6 +189,7 @@ def _purge(
 ) -> None:
     from ordergate.domain.errors import OrderGateError
     from ordergate.obs.db import open_chain
+    from ordergate.obs.keys import audit_trail
     from ordergate.obs.retention import RetentionPolicy
     from ordergate.obs.retention import purge as run_purge
 
@@ -192,8 +202,21 @@ def _purge(
             orders_days=settings.retention_orders_days,
             receipts_days=settings.retention_receipts_days,
         )
-        with open_chain(settings) as chain:
-            result = run_purge(chain, policy, datetime.now(UTC), dry_run=dry_run)
+        trail = audit_trail(settings)
+        checkpoint = None if trail is None else trail.checkpoint
+        try:
+            with open_chain(settings) as chain:
+                result = run_purge(
+                    chain,
+                    policy,
+                    datetime.now(UTC),
+                    dry_run=dry_run,
+                    key=None if trail is None else trail.key,
+                    checkpoint=checkpoint,
+                )
+        finally:
+            if checkpoint is not None:
+                checkpoint.close()
     except OrderGateError as exc:
         _fail(exc)
         return

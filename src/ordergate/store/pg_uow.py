@@ -19,7 +19,7 @@ from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
-from ordergate.obs.chain import chain_rows
+from ordergate.obs.chain import PG_HEAD, chain_rows
 from ordergate.store.base import DuplicateKey, EventRecord, StoredIntent
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, POSITION_SELECT
 from ordergate.store.rows import (
@@ -46,15 +46,6 @@ _ORDER_UPDATE = (
 )
 #: Advisory locks are per database; keying them by schema keeps two stores apart.
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || %s, 0))"
-#: The chain's head, ``(seq, hash)``: the newest among live events, pruned events'
-#: stubs and anchors (retention may have removed the newest events).
-_CHAIN_HEAD = (
-    "SELECT seq, hash FROM ("
-    "(SELECT seq, hash FROM order_events ORDER BY seq DESC LIMIT 1) UNION ALL "
-    "(SELECT seq, hash FROM audit_pruned ORDER BY seq DESC LIMIT 1) UNION ALL "
-    "(SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1)"
-    ") AS heads ORDER BY seq DESC LIMIT 1"
-)
 
 
 def translate(exc: psycopg.Error) -> PersistenceError:
@@ -75,8 +66,11 @@ def translated() -> Iterator[None]:
 class PostgresUnitOfWork:
     """One transaction on one pooled connection."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], key: bytes | None = None) -> None:
         self._c = conn
+        self._key = key  # the audit key (None: a plain sha256 chain)
+        #: the chain's head after this unit's events, to checkpoint once it commits
+        self.head_written: tuple[int, str] | None = None
 
     def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
         try:
@@ -154,8 +148,9 @@ class PostgresUnitOfWork:
         if not events:
             return
         self._all(_LOCK, (".event_log",))
-        rows = chain_rows(next(iter(self._all(_CHAIN_HEAD)), None), events)
+        rows = chain_rows(next(iter(self._all(PG_HEAD)), None), events, self._key)
         if rows:
+            self.head_written = (int(rows[-1][0]), str(rows[-1][8]))
             with translated():
                 self._c.cursor().executemany(
                     "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, "

@@ -36,6 +36,9 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ordergate.domain.errors import PersistenceError
+from ordergate.obs.audit import PostgresChain
+from ordergate.obs.checkpoint import AuditTrail
+from ordergate.obs.seal import seal_chain
 from ordergate.store.base import (
     DailyPnl,
     StoredControl,
@@ -68,7 +71,10 @@ class PostgresStore(SqlReads):
         schema: str | None = None,
         connect_timeout_s: float = 10.0,
         synchronous_commit: bool = True,
+        audit: AuditTrail | None = None,
     ) -> None:
+        """``audit``: the audit key and the head's checkpoint (``obs.keys.audit_trail``)."""
+        self.audit = audit
         if url.startswith("postgresql+"):  # SQLAlchemy-style driver suffix: libpq wants none
             url = "postgresql://" + url.split("://", 1)[1]
         self.url = url
@@ -112,19 +118,27 @@ class PostgresStore(SqlReads):
             with psycopg.connect(self.url, autocommit=True) as conn:
                 self._configure(conn)
                 apply_migrations(conn, "postgresql", self.url)
+                if self.audit is not None:
+                    seal_chain(PostgresChain(conn), self.audit.key)
         except psycopg.Error as exc:
             raise translate(exc) from exc
 
     def close(self) -> None:
         self._pool.close()
+        if self.audit is not None and self.audit.checkpoint is not None:
+            self.audit.checkpoint.close()  # synced at shutdown
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresUnitOfWork]:
+        key = None if self.audit is None else self.audit.key
         try:
             with self._pool.connection() as conn, conn.transaction():
-                yield PostgresUnitOfWork(conn)
+                uow = PostgresUnitOfWork(conn, key)
+                yield uow
         except psycopg.Error as exc:
             raise translate(exc) from exc
+        if uow.head_written is not None and self.audit and self.audit.checkpoint:
+            self.audit.checkpoint.committed(*uow.head_written)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:

@@ -26,6 +26,9 @@ from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.obs.chain import SQLITE_HEAD, chain_rows
+from ordergate.obs.checkpoint import AuditTrail
+from ordergate.obs.seal import seal_chain
+from ordergate.obs.sources import SqliteChain
 from ordergate.store.base import (
     DailyPnl,
     DuplicateKey,
@@ -87,20 +90,26 @@ class ChainHead:
         #: (head, version) written by the unit of work in progress
         self.pending: tuple[tuple[int, str], int] | None = None
 
-    def committed(self) -> None:
-        """The unit of work committed: its head is the head. (One that rolls back never
-        gets here, and the next one starts with no pending head.)"""
-        if self.pending is not None:
-            self.head, self.version = self.pending
-            self.pending = None
+    def committed(self) -> tuple[int, str] | None:
+        """The unit of work committed: its head is the head (returned; None when it
+        wrote no event). One that rolls back never gets here, and the next one starts
+        with no pending head."""
+        if self.pending is None:
+            return None
+        self.head, self.version = self.pending
+        self.pending = None
+        return self.head
 
 
 class SqliteUnitOfWork:
     """One ``BEGIN IMMEDIATE`` transaction on the store's connection."""
 
-    def __init__(self, conn: sqlite3.Connection, chain: ChainHead) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, chain: ChainHead, key: bytes | None = None
+    ) -> None:
         self._c = conn
         self._chain = chain
+        self._key = key
 
     def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None:
         row = self._c.execute(
@@ -168,7 +177,7 @@ class SqliteUnitOfWork:
         chain = self._chain
         version = self._c.execute("PRAGMA data_version").fetchone()[0]
         head = chain.head if chain.version == version else self._c.execute(SQLITE_HEAD).fetchone()
-        rows = chain_rows(head, events)
+        rows = chain_rows(head, events, self._key)
         self._c.executemany(
             "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, payload, "
             "ts, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -285,8 +294,12 @@ class SqliteStore(SqlReads):
         synchronous: str = "FULL",
         busy_timeout_ms: int = 5000,
         checkpoint_interval_s: float = 1.0,
+        audit: AuditTrail | None = None,
     ) -> None:
+        """``audit``: the audit key the chain is keyed with and the checkpoint of its head
+        (``obs.keys.audit_trail``); without it the chain is plain sha256."""
         self.path = str(path)
+        self.audit = audit
         self.url = f"sqlite:///{self.path}"
         mode = synchronous.upper()
         if mode not in SYNCHRONOUS_MODES:
@@ -317,6 +330,8 @@ class SqliteStore(SqlReads):
         with self._lock:
             try:
                 apply_migrations(self._conn, "sqlite", self.url)
+                if self.audit is not None:
+                    seal_chain(SqliteChain(self._conn), self.audit.key)
             except sqlite3.Error as exc:
                 raise _translate(exc) from exc
 
@@ -325,6 +340,8 @@ class SqliteStore(SqlReads):
             self._checkpointer.stop()
         with self._lock:
             self._conn.close()
+            if self.audit is not None and self.audit.checkpoint is not None:
+                self.audit.checkpoint.close()  # synced at shutdown
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteUnitOfWork]:
@@ -335,7 +352,9 @@ class SqliteStore(SqlReads):
                 raise _translate(exc) from exc
             self._chain.pending = None
             try:
-                yield SqliteUnitOfWork(self._conn, self._chain)
+                yield SqliteUnitOfWork(
+                    self._conn, self._chain, None if self.audit is None else self.audit.key
+                )
             except sqlite3.Error as exc:
                 self._rollback()
                 raise _translate(exc) from exc
@@ -347,7 +366,9 @@ class SqliteStore(SqlReads):
             except sqlite3.Error as exc:
                 self._rollback()
                 raise _translate(exc) from exc
-            self._chain.committed()
+            written = self._chain.committed()
+            if written is not None and self.audit is not None and self.audit.checkpoint:
+                self.audit.checkpoint.committed(*written)
 
     def _rollback(self) -> None:
         try:

@@ -1,0 +1,138 @@
+"""The audit chain's small port: what verification reads and retention writes, with a
+SQLite and a PostgreSQL side, so both stores' chains go through the same code."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol, TypeVar
+
+from ordergate.obs.chain import PG_EVENT_LOG_LOCK, PG_HEAD, SQLITE_HEAD
+
+
+class ChainSource(Protocol):
+    """What the walk reads: rows for SQL written with ``?`` marks, in one snapshot."""
+
+    #: appended to ``ORDER BY`` a text column so that rows come in Python's str order
+    collate: str
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]: ...
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None: ...
+    def snapshot(self) -> AbstractContextManager[None]: ...
+
+
+S = TypeVar("S", bound=ChainSource)
+
+
+class ChainStore(ChainSource, Protocol):
+    """A source that retention and the seal also write through."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement (``?`` marks); the cursor has ``rowcount`` and rows."""
+        ...
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement (``?`` marks) for each of ``rows``."""
+        ...
+
+    def begin_write(self) -> None:
+        """Begin a transaction that holds the event log's write lock until it ends."""
+        ...
+
+    def head(self) -> Sequence[Any] | None:
+        """The chain's ``(seq, hash)`` (inside :meth:`begin_write`), None when empty."""
+        ...
+
+    def has_table(self, name: str) -> bool: ...
+
+
+class SqliteChain:
+    """A SQLite connection (autocommit, as :func:`~ordergate.obs.db.open_sqlite` opens it)."""
+
+    collate = ""  # BINARY: byte order, as Python orders str
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql, tuple(params))
+
+    def begin_write(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, [tuple(r) for r in rows])
+
+    def head(self) -> Sequence[Any] | None:
+        return self.one(SQLITE_HEAD)
+
+    def has_table(self, name: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
+        return iter(self.conn.execute(sql, tuple(params)))
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None:
+        row: Sequence[Any] | None = self.conn.execute(sql, tuple(params)).fetchone()
+        return row
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        self.conn.execute("BEGIN")  # a writer beside us does not shift the walk
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+
+class PostgresChain:
+    """A psycopg connection in autocommit mode; the walk runs in one read-only
+    repeatable-read transaction, a purge in one read-committed one."""
+
+    collate = ' COLLATE "C"'  # byte order, as Python orders str
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql.replace("?", "%s"), tuple(params))
+
+    def begin_write(self) -> None:
+        """BEGIN, and the event log's lock the store's writers take (``store.pg_uow``)."""
+        self.conn.execute("BEGIN")
+        self.conn.execute(PG_EVENT_LOG_LOCK)
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.conn.cursor().executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+
+    def head(self) -> Sequence[Any] | None:
+        return self.one(PG_HEAD)
+
+    def has_table(self, name: str) -> bool:
+        row = self.conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+        return row is not None and row[0] is not None
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
+        return iter(self.conn.execute(sql.replace("?", "%s"), tuple(params)))
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any] | None:
+        row: Sequence[Any] | None = self.conn.execute(
+            sql.replace("?", "%s"), tuple(params)
+        ).fetchone()
+        return row
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        with self.conn.transaction():
+            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield
+
+
+def chain_of(conn: sqlite3.Connection | S) -> SqliteChain | S:
+    """``conn`` as a chain source (a bare SQLite connection is wrapped)."""
+    return SqliteChain(conn) if isinstance(conn, sqlite3.Connection) else conn
