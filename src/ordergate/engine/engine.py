@@ -57,6 +57,7 @@ from ordergate.domain.events import (
     OrderSubmitted,
 )
 from ordergate.domain.fills import Fill
+from ordergate.domain.idempotency import attempt_key
 from ordergate.domain.intent import OrderIntent, check_not_expired
 from ordergate.domain.market import Mark, market_state_entries
 from ordergate.domain.money import ZERO
@@ -65,6 +66,7 @@ from ordergate.domain.report import ExecutionReport
 from ordergate.engine.basket import submit_basket
 from ordergate.engine.brackets import bracket_children, oco_group, open_oco_siblings
 from ordergate.engine.cash import CashCheck, CashLedger, reserved_notional
+from ordergate.engine.keys import current_intent
 from ordergate.engine.payloads import TermsCache
 from ordergate.engine.ports import (
     BrokerCallPolicy,
@@ -269,11 +271,13 @@ class ExecutionEngine(EngineQueries):
                                 )
                             accepted.append((order, False))
                             continue
-                        existing = step.tx.find_intent(*key)
+                        existing, attempt = current_intent(step, *key)
                         if existing is not None:
                             accepted.append((self._replay(step, existing, payload_hash), False))
                         else:
-                            order = self._create(step, intent, canonical, payload_hash)
+                            order = self._create(
+                                step, intent, canonical, payload_hash, attempt=attempt
+                            )
                             created[key] = (order, payload_hash)
                             accepted.append((order, True))
                     return accepted
@@ -301,15 +305,17 @@ class ExecutionEngine(EngineQueries):
         payload_hash: str,
         *,
         parent: Order | None = None,
+        attempt: int = 1,
     ) -> Order:
         now = self.clock.now()
         intent_id = self.ids.next_id("int")
         order_id = self.ids.next_id("ord")
+        stored_key = attempt_key(intent.idempotency_key, attempt)
         step.tx.insert_intent(
             StoredIntent(
                 intent_id,
                 intent.account_id,
-                intent.idempotency_key,
+                stored_key,
                 payload_hash,
                 canonical,
                 now,
@@ -323,7 +329,7 @@ class ExecutionEngine(EngineQueries):
             intent = self.adjuster.adjust(intent, mark)
         order = Order(
             order_id=order_id,
-            client_order_id=client_order_id_for(intent.account_id, intent.idempotency_key),
+            client_order_id=client_order_id_for(intent.account_id, stored_key),
             idempotency_key=intent.idempotency_key,
             account_id=intent.account_id,
             strategy_id=intent.strategy_id,
