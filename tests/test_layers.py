@@ -6,7 +6,9 @@ this order, lowest first:
 2. ``sim``, the broker port (``brokers.base``), the store port (``store``);
 3. ``risk``, ``resilience``, ``obs``, ``bus``;
 4. ``engine``;
-5. ``backtest``, ``service``, ``cli``, ``bootstrap`` and the rest of the entry points.
+5. ``backtest``, ``service``, ``cli``, ``bootstrap`` and the rest of the entry points —
+   every command-line module (``*.cli``, ``*_cli``, ``__main__``) among them, wherever it
+   sits in the tree: a command is an entry point whatever package it speaks for.
 
 A module may import its own layer or a lower one, never a higher one.
 """
@@ -68,12 +70,13 @@ def imports_of(path: Path, name: str, known: set[str]) -> Iterator[str]:
             targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
         else:
             continue
-        for target in targets:
-            if not target.startswith("ordergate"):
+        for named in targets:
+            if not named.startswith("ordergate"):
                 continue
+            target = named
             while target and target not in known:
                 target = target.rpartition(".")[0]
-            if target and target != name and target != "ordergate":
+            if target and target not in (name, "ordergate"):
                 yield target
 
 
@@ -85,6 +88,8 @@ def graph() -> dict[str, set[str]]:
 
 def layer(module: str) -> int:
     rest = module.removeprefix("ordergate.")
+    if rest.endswith((".cli", "_cli")) or rest in ("cli", "__main__") or rest.endswith("__main__"):
+        return TOP  # a command line is an entry point, wherever it sits
     best, best_len = TOP, -1
     for prefix, value in LAYERS.items():
         if (rest == prefix or rest.startswith(prefix + ".")) and len(prefix) > best_len:

@@ -82,10 +82,10 @@ from ordergate.engine.recorder import Step, unit_of_work
 from ordergate.engine.submitting import capabilities_of, send_with_retry
 from ordergate.engine.sync import apply_broker_order
 from ordergate.engine.tracking import late_fill_candidates
-from ordergate.obs.chain import intent_digest
 from ordergate.obs.redact import Redactor
 from ordergate.resilience.retry import RetryPolicy
 from ordergate.store.base import DuplicateKey, StaleOrder, Store, StoredIntent
+from ordergate.store.chain import intent_digest
 
 log = structlog.get_logger("ordergate.engine")
 

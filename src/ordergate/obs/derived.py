@@ -31,9 +31,9 @@ from ordergate.domain.enums import OrderStatus, Side
 from ordergate.domain.events import EXECUTION_REPORT_TOPIC, STATUS_TOPICS
 from ordergate.domain.idempotency import sent_key
 from ordergate.domain.positions import Position
-from ordergate.obs.chain import intent_digest
 from ordergate.obs.findings import Problem, VerifyResult
-from ordergate.obs.sources import ChainSource
+from ordergate.store.chain import intent_digest
+from ordergate.store.chain_sources import ChainSource
 from ordergate.store.rows import ORDER_COLUMNS, order_from_row
 from ordergate.views import order_view
 

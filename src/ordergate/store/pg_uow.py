@@ -19,8 +19,8 @@ from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
-from ordergate.obs.chain import PG_HEAD, chain_rows
 from ordergate.store.base import DuplicateKey, EventRecord, StoredIntent
+from ordergate.store.chain import PG_HEAD, chain_rows
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, POSITION_SELECT
 from ordergate.store.rows import (
     FILL_INSERT,

@@ -15,7 +15,7 @@ it safe beside other processes:
   order.
 
 Events (the event log, which is also the outbox) extend one hash chain (see
-``ordergate.obs.chain``): a unit of work takes a transaction-scoped advisory lock, reads
+``ordergate.store.chain``): a unit of work takes a transaction-scoped advisory lock, reads
 the chain's head and writes the next ``seq`` numbers, and holds the lock until it
 commits. So ``seq`` order is commit order, and a relay's cursor never passes an event
 that commits later — at the price of one writer at a time for that last stretch of a
@@ -36,14 +36,13 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ordergate.domain.errors import PersistenceError
-from ordergate.obs.audit import PostgresChain
-from ordergate.obs.checkpoint import AuditTrail
-from ordergate.obs.seal import seal_chain
 from ordergate.store.base import (
     DailyPnl,
     StoredControl,
     StoredKillSwitch,
 )
+from ordergate.store.chain_sources import PostgresChain
+from ordergate.store.checkpoint import AuditTrail
 from ordergate.store.migrate import apply_migrations
 from ordergate.store.pg_uow import (
     PostgresUnitOfWork,
@@ -51,6 +50,7 @@ from ordergate.store.pg_uow import (
     translated,
 )
 from ordergate.store.reads import SqlReads
+from ordergate.store.seal import seal_chain
 
 __all__ = ["PostgresStore", "PostgresUnitOfWork", "translate"]
 
