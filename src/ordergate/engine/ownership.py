@@ -26,7 +26,7 @@ from datetime import timedelta
 import structlog
 
 from ordergate.bus.memory import Event
-from ordergate.engine.engine import ExecutionEngine
+from ordergate.engine.core import EngineCore
 from ordergate.engine.recovery import RecoveryReport, recover
 from ordergate.store.leases import OrderLeases
 
@@ -41,7 +41,7 @@ FINAL_TOPICS = (
 
 
 class Ownership:
-    def __init__(self, engine: ExecutionEngine, leases: OrderLeases, ttl: timedelta) -> None:
+    def __init__(self, engine: EngineCore, leases: OrderLeases, ttl: timedelta) -> None:
         self.engine = engine
         self.leases = leases
         self.ttl = ttl
