@@ -21,7 +21,7 @@ from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.cash import reserved_notional
-from ordergate.engine.core import EngineCore, Settled, client_order_id_for
+from ordergate.engine.core import ARMED, EngineCore, Settled, client_order_id_for
 from ordergate.engine.keys import current_intent
 from ordergate.engine.recorder import Step
 from ordergate.store.base import DuplicateKey, StoredIntent
@@ -87,9 +87,11 @@ def create(
     *,
     parent: Order | None = None,
     attempt: int = 1,
+    armed: bool = False,
 ) -> Order:
     """Record ``intent`` and its order; gate it (a child protecting a fill passes no
-    gate, seed 004); mark it ``SUBMITTED`` or ``REJECTED``."""
+    gate, seed 004); mark it ``SUBMITTED`` or ``REJECTED`` — or, ``armed``, leave it
+    ``PENDING`` for the engine to send when the market reaches it."""
     now = core.clock.now()
     intent_id = core.ids.next_id("int")
     order_id = core.ids.next_id("ord")
@@ -129,8 +131,11 @@ def create(
         parent_order_id=None if parent is None else parent.order_id,
         sl_offset_pct=intent.sl_offset_pct,
         tp_offset_pct=intent.tp_offset_pct,
+        reason=ARMED if armed else "",
     )
     step.record_created(order, intent_id, intent_digest(payload_hash, canonical))
+    if armed:
+        return order
     rejection = None if parent is not None else check_gates(core, step, intent, mark, order)
     if rejection is not None:
         step.record(order, OrderRejected(ts=now, code=rejection.code, message=rejection.message))
@@ -139,10 +144,12 @@ def create(
     return order
 
 
-def create_child(core: EngineCore, step: Step, intent: OrderIntent, parent: Order) -> Order:
+def create_child(
+    core: EngineCore, step: Step, intent: OrderIntent, parent: Order, *, armed: bool = False
+) -> Order:
     """A child order (a bracket leg): recorded like any order, under its own key."""
     canonical, payload_hash = intent.canonical()
-    return create(core, step, intent, canonical, payload_hash, parent=parent)
+    return create(core, step, intent, canonical, payload_hash, parent=parent, armed=armed)
 
 
 def check_gates(

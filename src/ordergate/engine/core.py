@@ -28,7 +28,7 @@ from ordergate.brokers.base import BrokerAdapter, MarketDataSink, QuoteSource
 from ordergate.bus.memory import InProcessBus
 from ordergate.clock import Clock, IdGenerator, RandomIds, SystemClock
 from ordergate.domain.capabilities import BrokerCapabilities
-from ordergate.domain.enums import TradingMode
+from ordergate.domain.enums import OrderStatus, TradingMode
 from ordergate.domain.errors import BrokerError, ConfigError, OrderNotFound
 from ordergate.domain.events import SCHEMA_VERSION
 from ordergate.domain.fills import Fill
@@ -96,15 +96,34 @@ class FollowUp:
 
     children: list[tuple[Order, OrderIntent, str]] = field(default_factory=list)
     cancels: list[tuple[str, str]] = field(default_factory=list)
+    #: legs recorded but held back by the engine (armed), to watch on every mark
+    armed: list[Order] = field(default_factory=list)
+    #: held legs to send now (their working sibling was canceled for them)
+    release: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.children or self.cancels)
+        return bool(self.children or self.cancels or self.armed or self.release)
 
 
 class ChildOrders(Protocol):
     """The one place where follow-up work is carried out (the child-order port)."""
 
     def carry_out(self, work: FollowUp) -> None: ...
+
+    def armed_mark(self, symbol: str, last: Decimal) -> None:
+        """A mark of a symbol with armed legs: trigger those it reaches."""
+        ...
+
+
+#: The ``reason`` of a bracket leg the engine holds back instead of sending (a broker
+#: whose working orders reserve quantity, with no native OCO): it stays PENDING, armed,
+#: until the market reaches it; then its working sibling is canceled and it is sent.
+ARMED = "armed"
+
+
+def is_armed(order: Order) -> bool:
+    """A held bracket leg, not sent yet."""
+    return order.status is OrderStatus.PENDING and order.reason == ARMED
 
 
 def client_order_id_for(account_id: str, idempotency_key: str) -> str:
@@ -187,6 +206,11 @@ class EngineCore(EngineQueries):
         )
         #: where follow-up work goes (the engine sets itself; None: dropped, logged)
         self.children: ChildOrders | None = None
+        #: bracket legs held by the engine (armed), by symbol: rebuilt from the store
+        self.armed: dict[str, set[str]] = {}
+        for order in store.open_orders():
+            if is_armed(order):
+                self.armed.setdefault(order.symbol, set()).add(order.order_id)
         self.attach()
 
     def attach(self) -> None:
@@ -284,6 +308,8 @@ class EngineCore(EngineQueries):
             self._sink.on_mark(mark)
         for listener in self._mark_listeners:
             listener(mark.symbol)
+        if self.armed.get(mark.symbol) and self.children is not None:
+            self.children.armed_mark(mark.symbol, mark.last)
         if self.bus.has_subscribers("market.mark"):  # in-process only: not an order event
             body = {"schema_version": SCHEMA_VERSION, "topic": "market.mark", **mark.to_dict()}
             self.bus.publish("market.mark", mark.symbol, body)

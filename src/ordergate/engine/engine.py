@@ -21,6 +21,7 @@ simulated clock; the HTTP service calls it from worker threads.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -35,13 +36,16 @@ from ordergate.domain.wire import BrokerOrder
 from ordergate.engine import cancelling, submitting
 from ordergate.engine.accepting import accept_all, report_for
 from ordergate.engine.basket import submit_basket
+from ordergate.engine.brackets import reached, siblings
 from ordergate.engine.core import (
     DEFAULT_STARTING_CASH,
+    ChildOrders,
     EngineConfig,
     EngineCore,
     FollowUp,
     Settled,
     client_order_id_for,
+    is_armed,
 )
 from ordergate.engine.queries import late_fill_candidates
 from ordergate.engine.updates import apply_broker_view, apply_broker_views
@@ -57,7 +61,7 @@ __all__ = [
 log = structlog.get_logger("ordergate.engine")
 
 
-class ExecutionEngine(EngineCore):
+class ExecutionEngine(EngineCore, ChildOrders):
     """Intents in, orders at the broker out: exactly once, fail-closed, recorded."""
 
     def attach(self) -> None:
@@ -133,7 +137,10 @@ class ExecutionEngine(EngineCore):
 
     def carry_out(self, work: FollowUp) -> None:
         """The child-order port: send the children an update created, cancel the
-        siblings it ended (each through the normal path, once the update committed)."""
+        siblings it ended, watch the legs it armed and send those it released (each
+        through the normal path, once the update committed)."""
+        for leg in work.armed:
+            self.armed.setdefault(leg.symbol, set()).add(leg.order_id)
         for child, intent, parent_client_id in work.children:
             submitting.send(self, child, intent, parent_client_id)
         for order_id, reason in work.cancels:
@@ -141,6 +148,42 @@ class ExecutionEngine(EngineCore):
                 self.cancel(order_id, reason=reason)
             except OrderGateError as exc:  # it finished on its own meanwhile
                 log.info("follow-up cancel not made", order_id=order_id, error=exc.message)
+        for order_id in work.release:
+            self._release(order_id)
+
+    def armed_mark(self, symbol: str, last: Decimal) -> None:
+        """Trigger the armed legs of ``symbol`` the market has reached (held brackets,
+        ``engine/brackets.py``): their working siblings are canceled first, and each leg
+        is sent once its sibling is confirmed canceled — never both working."""
+        for order_id in sorted(self.armed.get(symbol, ())):
+            leg = self.store.get_order(order_id)
+            if leg is None or not is_armed(leg):
+                self.armed.get(symbol, set()).discard(order_id)
+                continue
+            if not reached(leg, last):
+                continue
+            log.info("armed bracket leg triggered", order_id=order_id, last=str(last))
+            with self.step() as step:
+                others = siblings(step, leg)
+            working = [o for o in others if o.is_open and not is_armed(o)]
+            if any(o.status is OrderStatus.FILLED for o in others):
+                self.cancel(order_id, reason="oco")
+            elif not working:
+                self._release(order_id)
+            for sibling in working:  # its confirmed cancel releases the leg (updates.py)
+                try:
+                    self.cancel(sibling.order_id, reason="oco")
+                except OrderGateError as exc:
+                    log.info(
+                        "working leg not canceled", order_id=sibling.order_id, error=exc.message
+                    )
+
+    def _release(self, order_id: str) -> None:
+        leg = self.store.get_order(order_id)
+        if leg is None or not is_armed(leg):
+            return
+        self.armed.get(leg.symbol, set()).discard(order_id)
+        submitting.resend(self, order_id)
 
     # ------------------------------------------------------------ cancel
 

@@ -36,7 +36,7 @@ from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerError, ErrorCode, OrderGateError
 from ordergate.domain.order import Order
 from ordergate.engine.cancelling import cancel
-from ordergate.engine.core import EngineCore, capabilities_of
+from ordergate.engine.core import EngineCore, capabilities_of, is_armed
 from ordergate.engine.submitting import fail_unsent, resend
 from ordergate.engine.updates import apply_broker_view
 
@@ -86,6 +86,8 @@ def recover(
 
 
 def _recover_one(core: EngineCore, order: Order, report: RecoveryReport, *, resubmit: bool) -> None:
+    if is_armed(order):
+        return  # a held bracket leg was never meant to be sent yet: it stays armed
     cid = order.client_order_id
     try:
         view = core.policy.call("fetch_order", lambda: core.broker.fetch_order(cid))

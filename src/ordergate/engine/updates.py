@@ -16,12 +16,13 @@ from dataclasses import replace
 import orjson
 import structlog
 
+from ordergate.domain.enums import OrderStatus, OrderType
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.order import Order
 from ordergate.domain.wire import BrokerOrder
 from ordergate.engine.accepting import create_child
-from ordergate.engine.brackets import bracket_children, open_oco_siblings
-from ordergate.engine.core import EngineCore, FollowUp, Settled
+from ordergate.engine.brackets import armed_siblings, bracket_children, open_oco_siblings
+from ordergate.engine.core import EngineCore, FollowUp, Settled, capabilities_of, is_armed
 from ordergate.engine.recorder import Step
 from ordergate.engine.sync import apply_broker_order
 from ordergate.store.base import DuplicateKey, StaleOrder
@@ -81,12 +82,25 @@ def _apply_one(
         raw = orjson.dumps(core.redactor.scrub(view.raw), default=str).decode()
         step.tx.add_receipt(order.order_id, order.client_order_id, core.broker.adapter_id, raw, now)
     tick = None if core.instruments is None else core.instruments.tick_size(order.symbol)
+    caps = capabilities_of(core.broker)
+    native = caps.native_oco or caps.native_oca or caps.native_bracket
+    # where working orders reserve quantity and nothing native links the legs, a second
+    # full-size exit would be refused: the take-profit is held (armed) by the engine
+    hold = caps.reserves_quantity and not native and order.sl_offset_pct is not None
 
     def child(step: Step, intent: OrderIntent, parent: Order) -> Order:
-        return create_child(core, step, intent, parent)
+        armed = hold and intent.order_type is OrderType.LIMIT
+        return create_child(core, step, intent, parent, armed=armed)
 
     for leg, intent in bracket_children(step, order, child, tick):
-        work.children.append((leg, intent, order.client_order_id))
-    work.cancels.extend((sibling, "oco") for sibling in open_oco_siblings(step, order))
+        if is_armed(leg):
+            work.armed.append(leg)
+        else:
+            work.children.append((leg, intent, order.client_order_id))
+    if not native:  # a native OCO group cancels the other leg at the broker itself
+        work.cancels.extend((sibling, "oco") for sibling in open_oco_siblings(step, order))
+    if order.status is OrderStatus.CANCELED and order.reason == "oco":
+        # the working leg was canceled for its armed sibling, which goes out now
+        work.release.extend(s.order_id for s in armed_siblings(step, order))
     fills = [f for f in step.fills_booked[booked:] if f.order_id == order.order_id]
     return Settled(order, fills)
