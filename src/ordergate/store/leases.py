@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ordergate.domain.errors import PersistenceError
 from ordergate.store.base import Store
@@ -41,6 +41,8 @@ class Lease:
     order_id: str
     owner: str
     expires_at: datetime
+    #: the fencing token: a new number each time the order changes hands (PostgreSQL)
+    token: int = 0
 
 
 class OrderLeases(Protocol):
@@ -59,8 +61,10 @@ class OrderLeases(Protocol):
     def claim_orphans(self, ttl: timedelta, limit: int = 100) -> list[str]:
         """Take open orders that nobody holds (never leased, or lease expired).
 
-        An order changed less than ``ttl`` ago is left alone even without a lease: its
-        creator may be between committing it and claiming it, still sending it.
+        An order never leased and changed less than ``ttl`` ago is left alone: its
+        creator may be between committing it and claiming it, still sending it. On
+        PostgreSQL "ago" is the database's clock (the order's ``db_touched_at``), so a
+        host whose clock is off cannot make a live order look old.
         """
         ...
 
@@ -90,6 +94,29 @@ class OrderLeases(Protocol):
 
     def prune(self) -> int:
         """Drop the leases of orders that are no longer open; return how many."""
+        ...
+
+
+@runtime_checkable
+class SendFence(Protocol):
+    """Leases that mark a send in flight, so replays of the order can wait for it."""
+
+    def begin_send(self, order_id: str, ttl: timedelta) -> int | None:
+        """Claim the order for ``ttl`` now and mark it in flight; the fencing token, or
+        None when another owner holds a live lease."""
+        ...
+
+    def end_send(self, order_id: str) -> None:
+        """The send's answer is recorded: drop the in-flight mark."""
+        ...
+
+
+@runtime_checkable
+class SharedRoles(Protocol):
+    """Leases on a database several hosts share, where a role can be held exclusively."""
+
+    def hold_exclusive(self, role: str) -> bool:
+        """Take ``role`` for this process's life; False when another process has it."""
         ...
 
 

@@ -21,19 +21,32 @@ commits. So ``seq`` order is commit order, and a relay's cursor never passes an 
 that commits later — at the price of one writer at a time for that last stretch of a
 unit of work (bench/bench_postgres.py measures what it costs).
 
+Lock order: a step that reads an order takes the position lock of that order's
+(account, symbol) before the order's row lock; a receipt reads the position and then
+writes the row. One order everywhere, so a broker update and a submit's receipt of
+one instrument queue behind each other instead of deadlocking.
+
+A version check that fails raises :class:`StaleOrder`, as every backend does: the
+engine then applies the broker's answer again to the order as stored.
+
+A connection the server has closed (a restart, ``pg_terminate_backend``) is found
+out when a unit of work begins, before anything of it was done, and the unit of
+work starts again on a fresh connection; one that breaks midway fails the step.
+
 Every driver error leaves this module as :class:`PersistenceError` (unique violations
-as :class:`DuplicateKey`), with the driver's exception chained.
+as :class:`DuplicateKey`), with the driver's exception chained; its message names
+the SQLSTATE and never the server's text (see ``pg_uow.translate``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ordergate.domain.errors import PersistenceError
 from ordergate.store.base import (
@@ -68,19 +81,22 @@ class PostgresStore(SqlReads):
         schema: str | None = None,
         connect_timeout_s: float = 10.0,
         synchronous_commit: bool = True,
+        replay_wait_s: float = 5.0,
     ) -> None:
         if url.startswith("postgresql+"):  # SQLAlchemy-style driver suffix: libpq wants none
             url = "postgresql://" + url.split("://", 1)[1]
         self.url = url
         self.schema = schema
         self.synchronous_commit = synchronous_commit
+        #: a replay waits this long for another process's send of its order to settle
+        self.replay_wait_s = replay_wait_s
         try:
             self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
                 url,
                 min_size=min_size,
                 max_size=max_size,
                 kwargs={"autocommit": True},
-                configure=self._configure,
+                configure=self.configure,
                 timeout=connect_timeout_s,
                 open=False,
                 name="ordergate",
@@ -91,7 +107,7 @@ class PostgresStore(SqlReads):
                 f"cannot reach the PostgreSQL store at {_safe(url)}: {exc}"
             ) from exc
 
-    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+    def configure(self, conn: psycopg.Connection[Any]) -> None:
         """Every session in UTC, and in the store's schema when it has one.
 
         ``synchronous_commit=False`` acknowledges a commit before its WAL reaches disk:
@@ -110,7 +126,7 @@ class PostgresStore(SqlReads):
         """Apply pending migrations on a dedicated autocommit connection, as yoyo expects."""
         try:
             with psycopg.connect(self.url, autocommit=True) as conn:
-                self._configure(conn)
+                self.configure(conn)
                 apply_migrations(conn, "postgresql", self.url)
         except psycopg.Error as exc:
             raise translate(exc) from exc
@@ -120,11 +136,49 @@ class PostgresStore(SqlReads):
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresUnitOfWork]:
-        try:
-            with self._pool.connection() as conn, conn.transaction():
-                yield PostgresUnitOfWork(conn)
-        except psycopg.Error as exc:
-            raise translate(exc) from exc
+        wait_ms = int(self.replay_wait_s * 1000)
+        with ExitStack() as stack:
+            conn = self._begin(stack)
+            try:
+                yield PostgresUnitOfWork(conn, replay_wait_ms=wait_ms)
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            try:
+                stack.close()  # COMMIT, and the connection back to the pool
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+
+    def _begin(self, stack: ExitStack) -> psycopg.Connection[Any]:
+        """A pooled connection with its transaction begun, on ``stack``.
+
+        The server may have closed a connection while it idled in the pool (a restart,
+        ``pg_terminate_backend``): that shows when ``BEGIN`` fails, before anything of
+        the unit of work was done, so it is safe to begin again on another connection
+        (the pool drops the broken one). Costs nothing on a healthy connection.
+        """
+        attempts = self._pool.max_size + 1
+        for attempt in range(attempts):
+            inner = ExitStack()
+            try:
+                conn = inner.enter_context(self._pool.connection())
+                inner.enter_context(conn.transaction())
+            except PoolTimeout as exc:  # the pool is exhausted: waiting again will not help
+                inner.close()
+                raise translate(exc) from exc
+            except psycopg.OperationalError as exc:
+                inner.close()
+                if attempt + 1 < attempts:
+                    continue
+                raise translate(exc) from exc
+            except psycopg.Error as exc:
+                inner.close()
+                raise translate(exc) from exc
+            except BaseException:
+                inner.close()
+                raise
+            stack.push(inner.__exit__)
+            return conn
+        raise PersistenceError("no connection to the PostgreSQL store could begin a transaction")
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:

@@ -1,0 +1,116 @@
+"""The broker call path behind this process's leases: send only what we hold.
+
+:class:`FencedBroker` wraps the engine's adapter when several processes share a
+database (``engine/ownership.py`` installs it). Before every ``submit`` it asks the
+ownership for the order's lease *right now* — a claim in the database, on the
+database's clock, that returns a fencing token — and sends only if the lease is ours
+with at least ``send_margin`` of it left by this process's monotonic clock, measured
+from before the claim was asked. A peer may take the order over only once the
+database says the lease expired, which is after that; so a process that lost its
+lease has stopped sending before its peer may start, whatever either host's wall
+clock says.
+
+When the lease is another live process's, this process does not send: it waits for
+that process's outcome (the order leaves ``SUBMITTED`` in the store) and answers the
+broker's view of it, or takes the order back once the peer's lease has run out — then
+it looks the order up before sending, as recovery does. Everything else (look-ups,
+cancels, streams, capabilities) passes straight through.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ordergate.brokers.base import (
+    BrokerAccount,
+    BrokerAdapter,
+    BrokerOrder,
+    BrokerPosition,
+    OrderListener,
+    OrderRequest,
+)
+from ordergate.domain.enums import OrderStatus
+from ordergate.domain.errors import BrokerTimeout
+
+if TYPE_CHECKING:
+    from ordergate.engine.ownership import Ownership
+
+_SENDABLE = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
+
+
+class FencedBroker:
+    """A :class:`BrokerAdapter` whose submits are fenced by the order's lease."""
+
+    def __init__(self, inner: BrokerAdapter, ownership: Ownership) -> None:
+        self.inner = inner
+        self._ownership = ownership
+        self.adapter_id = inner.adapter_id
+        self.dedupes_client_order_id = inner.dedupes_client_order_id
+
+    def __getattr__(self, name: str) -> Any:  # the adapter's extras: stream_up, mark, close …
+        return getattr(self.inner, name)
+
+    def cancel(self, client_order_id: str) -> BrokerOrder:
+        return self.inner.cancel(client_order_id)
+
+    def fetch_order(self, client_order_id: str) -> BrokerOrder | None:
+        return self.inner.fetch_order(client_order_id)
+
+    def fetch_open_orders(self) -> list[BrokerOrder]:
+        return self.inner.fetch_open_orders()
+
+    def fetch_positions(self) -> list[BrokerPosition]:
+        return self.inner.fetch_positions()
+
+    def fetch_account(self) -> BrokerAccount:
+        return self.inner.fetch_account()
+
+    def subscribe(self, listener: OrderListener) -> None:
+        self.inner.subscribe(listener)
+
+    def submit(self, request: OrderRequest) -> BrokerOrder:
+        owner = self._ownership
+        order_id = owner.order_for(request.client_order_id)
+        if order_id is None or owner.begin_send(order_id):
+            try:
+                return self.inner.submit(request)
+            except BaseException:
+                if order_id is not None:
+                    owner.end_send(order_id)
+                raise
+        return self._peer_answer(order_id, request)
+
+    def _peer_answer(self, order_id: str, request: OrderRequest) -> BrokerOrder:
+        """Another process holds the lease: its outcome, or the order back once it died."""
+        owner = self._ownership
+        cid = request.client_order_id
+        give_up = time.monotonic() + 3 * owner.ttl.total_seconds()
+        pause = min(0.05, owner.ttl.total_seconds() / 20)
+        while time.monotonic() < give_up:
+            order = owner.engine.store.get_order(order_id)
+            if order is None or order.status not in _SENDABLE:
+                view = self.inner.fetch_order(cid)
+                if view is not None:
+                    return view
+                raise BrokerTimeout(
+                    f"order {order_id} was settled by another engine process without "
+                    "reaching the broker; this process did not send it",
+                    context={"order_id": order_id},
+                )
+            if owner.begin_send(order_id):  # the peer's lease ran out: ours now
+                view = self.inner.fetch_order(cid)  # it may have sent before it stopped
+                if view is not None:
+                    owner.end_send(order_id)
+                    return view
+                try:
+                    return self.inner.submit(request)
+                except BaseException:
+                    owner.end_send(order_id)
+                    raise
+            time.sleep(pause)
+        raise BrokerTimeout(
+            f"order {order_id} is being sent by another engine process that holds its "
+            "lease; this process did not send it, and the owner's outcome will be recorded",
+            context={"order_id": order_id},
+        )
