@@ -32,6 +32,7 @@ from ordergate.brokers.base import (
 )
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerTimeout
+from ordergate.store.leases import SendGrant
 
 if TYPE_CHECKING:
     from ordergate.engine.ownership import Ownership
@@ -72,17 +73,29 @@ class FencedBroker:
     def submit(self, request: OrderRequest) -> BrokerOrder:
         owner = self._ownership
         order_id = owner.order_for(request.client_order_id)
-        if order_id is None or owner.begin_send(order_id):
-            try:
-                return self.inner.submit(request)
-            except BaseException:
-                if order_id is not None:
+        if order_id is None:  # not an order of our store: nothing to fence
+            return self.inner.submit(request)
+        grant = owner.begin_send(order_id)
+        if grant is None:
+            return self._peer_answer(order_id, request)
+        return self._send(order_id, request, grant)
+
+    def _send(self, order_id: str, request: OrderRequest, grant: SendGrant) -> BrokerOrder:
+        owner = self._ownership
+        try:
+            if grant.taken_back:  # its last owner may have sent it before it stopped
+                view = self.inner.fetch_order(request.client_order_id)
+                if view is not None:
                     owner.end_send(order_id)
-                raise
-        return self._peer_answer(order_id, request)
+                    return view
+            return self.inner.submit(request)
+        except BaseException:
+            owner.end_send(order_id)
+            raise
 
     def _peer_answer(self, order_id: str, request: OrderRequest) -> BrokerOrder:
-        """Another process holds the lease: its outcome, or the order back once it died."""
+        """Another process holds the lease, or has recorded the order's answer: its
+        outcome, or the order back (looked up first) once that process is gone."""
         owner = self._ownership
         cid = request.client_order_id
         give_up = time.monotonic() + 3 * owner.ttl.total_seconds()
@@ -98,16 +111,9 @@ class FencedBroker:
                     "reaching the broker; this process did not send it",
                     context={"order_id": order_id},
                 )
-            if owner.begin_send(order_id):  # the peer's lease ran out: ours now
-                view = self.inner.fetch_order(cid)  # it may have sent before it stopped
-                if view is not None:
-                    owner.end_send(order_id)
-                    return view
-                try:
-                    return self.inner.submit(request)
-                except BaseException:
-                    owner.end_send(order_id)
-                    raise
+            grant = owner.begin_send(order_id)
+            if grant is not None:  # the holder's lease ran out: ours now
+                return self._send(order_id, request, SendGrant(grant.token, taken_back=True))
             time.sleep(pause)
         raise BrokerTimeout(
             f"order {order_id} is being sent by another engine process that holds its "

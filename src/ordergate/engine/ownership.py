@@ -39,7 +39,7 @@ from ordergate.domain.events import STATUS_TOPICS, SUBMIT_ATTEMPT_TOPIC
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.engine.fence import FencedBroker
 from ordergate.engine.recovery import RecoveryReport, recover
-from ordergate.store.leases import OrderLeases, SendFence, SharedRoles
+from ordergate.store.leases import OrderLeases, SendFence, SendGrant, SharedRoles
 
 log = structlog.get_logger("ordergate.engine")
 FINAL_TOPICS = (
@@ -55,6 +55,7 @@ _ANSWERED_TOPICS = (
     SUBMIT_ATTEMPT_TOPIC,
 )
 PAPER_ROLE = "paper-broker"
+_UNSENT = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
 MonotonicClock = Callable[[], float]
 
 
@@ -149,20 +150,25 @@ class Ownership:
             order_id = None if order is None else order.order_id
         return order_id
 
-    def begin_send(self, order_id: str) -> bool:
-        """True when this process holds ``order_id``'s lease with ``send_margin`` left,
-        claimed (or renewed) just now in the database; the send is marked in flight."""
+    def begin_send(self, order_id: str) -> SendGrant | None:
+        """The right to send ``order_id`` now: its lease claimed (or renewed) in the
+        database just now, with ``send_margin`` of it left by our monotonic clock, and
+        the order still unsent; the send is marked in flight. None: do not send."""
         asked = self._mono()
+        grant: SendGrant | None
         if isinstance(self.leases, SendFence):
-            got = self.leases.begin_send(order_id, self.ttl) is not None
-        else:
-            got = order_id in self.leases.claim([order_id], self.ttl)
-        if not got:
-            log.warning("not sending: another process holds the lease", order_id=order_id)
+            grant = self.leases.begin_send(order_id, self.ttl)
+        else:  # one host's file: the order's status is read apart from the claim
+            order = self.engine.store.get_order(order_id)
+            sendable = order is not None and order.status in _UNSENT
+            got = sendable and order_id in self.leases.claim([order_id], self.ttl)
+            grant = SendGrant(0, taken_back=False) if got else None
+        if grant is None:
+            log.warning("not sending: another process holds or settled it", order_id=order_id)
             with self._lock:
                 self._held.discard(order_id)
                 self._until.pop(order_id, None)
-            return False
+            return None
         until = asked + self.ttl.total_seconds()
         with self._lock:
             self._held.add(order_id)
@@ -172,8 +178,8 @@ class Ownership:
         if until - self._mono() < self.send_margin.total_seconds():
             log.warning("not sending: the lease claim took too long", order_id=order_id)
             self.end_send(order_id)
-            return False
-        return True
+            return None
+        return grant
 
     def end_send(self, order_id: str) -> None:
         with self._lock:

@@ -97,13 +97,23 @@ class OrderLeases(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SendGrant:
+    """The right to send one order now: its lease's fencing token, and whether the
+    lease came from another owner (who may have sent it: look it up before sending)."""
+
+    token: int
+    taken_back: bool
+
+
 @runtime_checkable
 class SendFence(Protocol):
     """Leases that mark a send in flight, so replays of the order can wait for it."""
 
-    def begin_send(self, order_id: str, ttl: timedelta) -> int | None:
-        """Claim the order for ``ttl`` now and mark it in flight; the fencing token, or
-        None when another owner holds a live lease."""
+    def begin_send(self, order_id: str, ttl: timedelta) -> SendGrant | None:
+        """Claim the order for ``ttl`` now, if it is still unsent here (``PENDING`` or
+        ``SUBMITTED``), and mark it in flight. None when another owner holds a live
+        lease or the order has moved on (another process's answer is recorded)."""
         ...
 
     def end_send(self, order_id: str) -> None:

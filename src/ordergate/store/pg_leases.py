@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 import structlog
 
-from ordergate.store.leases import OPEN_STATUSES, Lease
+from ordergate.store.leases import OPEN_STATUSES, Lease, SendGrant
 from ordergate.store.pg_uow import SENDING_KEY
 from ordergate.store.postgres import PostgresStore, translate
 
@@ -48,12 +48,15 @@ class _SessionConnection:
         self._store = store
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
+        store.on_close(self.close)
 
     def one(self, sql: str, params: tuple[Any, ...]) -> Any:
         with self._lock:
             try:
                 if self._conn is None or self._conn.closed or self._conn.broken:
-                    self._conn = psycopg.connect(self._store.url, autocommit=True)
+                    self._conn = psycopg.connect(
+                        self._store.url, autocommit=True, connect_timeout=10
+                    )
                     self._store.configure(self._conn)
                 row = self._conn.execute(sql, params).fetchone()
             except psycopg.Error as exc:
@@ -154,25 +157,29 @@ class PostgresLeases:
 
     # ------------------------------------------------------------ sends
 
-    def begin_send(self, order_id: str, ttl: timedelta) -> int | None:
-        """Claim ``order_id`` for ``ttl`` right before sending it, and mark the send
-        in flight; return the lease's fencing token, or None when another process
-        holds a live lease (then do not send).
+    def begin_send(self, order_id: str, ttl: timedelta) -> SendGrant | None:
+        """Claim ``order_id`` for ``ttl`` right before sending it, if it is still
+        unsent (``PENDING`` / ``SUBMITTED``), and mark the send in flight. None when
+        another process holds a live lease, or the order has moved on.
 
-        The mark is a session lock that replays of the order wait on. When a replay
-        holds it for a moment (shared, while it reads), the lease is ours but the
-        mark waits for the replay's unit of work to end.
+        ``taken_back`` says the lease was another owner's until now: that owner may
+        have sent the order before it stopped, so look it up first. The mark is a
+        session lock that replays of the order wait on; while a replay holds it for a
+        moment (shared, as it reads), the mark waits for the replay's step to end.
         """
         with self._sending_lock:
             marked = order_id in self._sending
         row = self._session.one(
-            "INSERT INTO order_leases (order_id, owner, expires_at) "
-            f"VALUES (%s, %s, clock_timestamp() + %s) {_UPSERT}",
-            (order_id, self.owner, ttl),
+            "WITH before AS (SELECT owner FROM order_leases WHERE order_id = %s), "
+            "taken AS (INSERT INTO order_leases (order_id, owner, expires_at) "
+            "SELECT order_id, %s, clock_timestamp() + %s FROM orders "
+            "WHERE order_id = %s AND status IN ('PENDING', 'SUBMITTED') "
+            f"{_UPSERT}) SELECT taken.token, (SELECT owner FROM before) FROM taken",
+            (order_id, self.owner, ttl, order_id),
         )
         if row is None:
             return None
-        token = int(row[1])
+        grant = SendGrant(int(row[0]), row[1] is not None and row[1] != self.owner)
         deadline = time.monotonic() + 2.0
         while not marked:
             got = self._session.one(f"SELECT pg_try_advisory_lock({SENDING_KEY})", (order_id,))
@@ -184,7 +191,7 @@ class PostgresLeases:
                 log.warning("send not marked in flight", order_id=order_id)
                 break
             time.sleep(0.005)
-        return token
+        return grant
 
     def end_send(self, order_id: str) -> None:
         """The send's answer is recorded (or the send given up): replays may read."""

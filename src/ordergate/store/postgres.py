@@ -40,7 +40,7 @@ the SQLSTATE and never the server's text (see ``pg_uow.translate``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from typing import Any
@@ -90,6 +90,8 @@ class PostgresStore(SqlReads):
         self.synchronous_commit = synchronous_commit
         #: a replay waits this long for another process's send of its order to settle
         self.replay_wait_s = replay_wait_s
+        #: what else to close with the store (the leases' session connections)
+        self._on_close: list[Callable[[], None]] = []
         try:
             self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
                 url,
@@ -132,7 +134,14 @@ class PostgresStore(SqlReads):
             raise translate(exc) from exc
 
     def close(self) -> None:
+        for close in self._on_close:
+            close()
+        self._on_close.clear()
         self._pool.close()
+
+    def on_close(self, close: Callable[[], None]) -> None:
+        """Have ``close`` called when the store closes."""
+        self._on_close.append(close)
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresUnitOfWork]:
