@@ -36,7 +36,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import Error as JsError
 from nats.js.errors import NotFoundError
 
-from ordergate.bus.relay import OutboxRelay, PublishFailed, RelayConfig
+from ordergate.bus.relay import OutboxRelay, Published, PublishFailed, RelayConfig
 from ordergate.domain.errors import ErrorCode, OrderGateError, PersistenceError
 from ordergate.domain.report import ExecutionReport
 from ordergate.store.base import OutboxMessage, Store
@@ -114,22 +114,36 @@ class JetStreamPublisher:
         self._config = config
         self.duplicates = 0
 
-    async def publish(self, message: OutboxMessage, msg_id: str) -> None:
+    async def publish(self, message: OutboxMessage, msg_id: str) -> Published:
         headers = {"Nats-Msg-Id": msg_id}
         if message.key:
             headers["Ordergate-Key"] = message.key
+        data = message.payload.encode()
+        subject = self._config.prefix + message.topic
         try:
             ack = await self._js.publish(
-                self._config.prefix + message.topic,
-                message.payload.encode(),
+                subject,
+                data,
                 timeout=self._config.ack_timeout_s,
                 stream=self._config.stream,
                 headers=headers,
             )
         except (NatsError, JsError, OSError) as exc:
             raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
-        if ack.duplicate:
-            self.duplicates += 1
+        if not ack.duplicate:
+            return Published.NEW
+        self.duplicates += 1
+        return await self._compare(ack.seq, subject, data)
+
+    async def _compare(self, seq: int, subject: str, data: bytes) -> Published:
+        """A duplicate ack: the stream's message under the id is ours, or another's."""
+        try:
+            held = await self._js.get_msg(self._config.stream, seq)
+        except (NatsError, JsError, OSError) as exc:
+            log.warning("cannot read the message a duplicate id names", seq=seq, error=str(exc))
+            return Published.REFUSED  # unknown: say so rather than drop an event in silence
+        same = held.subject == subject and held.data == data
+        return Published.REPEAT if same else Published.REFUSED
 
 
 async def relay_to_jetstream(

@@ -92,6 +92,7 @@ class PostgresStore(SqlReads):
         self.replay_wait_s = replay_wait_s
         #: what else to close with the store (the leases' session connections)
         self._on_close: list[Callable[[], None]] = []
+        self._incarnation: str | None = None
         try:
             self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
                 url,
@@ -132,6 +133,14 @@ class PostgresStore(SqlReads):
                 apply_migrations(conn, "postgresql", self.url)
         except psycopg.Error as exc:
             raise translate(exc) from exc
+
+    def incarnation(self) -> str | None:
+        """The id this database got when its schema was created (see migration 0010):
+        the same after a dump and restore or on a replica, new when it is re-created."""
+        if self._incarnation is None:
+            rows = self._read("SELECT id FROM store_incarnation")
+            self._incarnation = str(rows[0][0]) if rows else None
+        return self._incarnation
 
     def close(self) -> None:
         for close in self._on_close:
