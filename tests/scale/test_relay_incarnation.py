@@ -128,7 +128,7 @@ def test_a_relay_whose_ids_are_refused_says_so(schema_url: str, nats_server: Nat
         topics = [m.topic for m in second.outbox_after(0, 100_000)]
     finally:
         second.close()
-    assert relay.published == made  # acknowledged: yet none of them is in the stream
+    assert relay.published >= made  # every one acknowledged, yet none reached the stream
     assert relay.refused == made
     assert relay.registry.get_sample_value("relay_ids_refused_total") == made
     assert REFUSED_TOPIC in topics
