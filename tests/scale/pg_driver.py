@@ -19,8 +19,10 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +35,7 @@ from ordergate.engine.engine import ExecutionEngine, client_order_id_for
 from ordergate.engine.ownership import Ownership
 from ordergate.engine.tracking import OrderTracker, TrackingConfig
 from ordergate.resilience.crashpoint import crashpoint
+from ordergate.resilience.policy import ResilienceConfig, build_call_policy
 from ordergate.resilience.retry import RetryPolicy
 from ordergate.store.leases import leases_for
 from ordergate.store.postgres import PostgresStore
@@ -79,6 +82,7 @@ def run(argv: list[str], out: Any = None) -> dict[str, Any]:
     parser.add_argument("--ttl-ms", type=int, default=1500)
     parser.add_argument("--reverse", action="store_true")
     parser.add_argument("--settle-s", type=float, default=20.0)
+    parser.add_argument("--rps", type=int, default=3, help="the broker rate limit (0: none)")
     args = parser.parse_args(argv)
     out = out or sys.stdout
     structlog.configure(
@@ -98,6 +102,14 @@ def run(argv: list[str], out: Any = None) -> dict[str, Any]:
         broker,
         clock=SkewedClock(timedelta(seconds=args.clock_offset_s)),
         retry=RetryPolicy(max_retries=2, base_delay=0.01),
+        call_policy=None
+        if not args.rps
+        else build_call_policy(
+            broker.adapter_id,
+            ResilienceConfig(
+                timeout_ms=2000, requests_per_second=args.rps, max_orders_per_min=6000
+            ),
+        ),
     )
     ttl = timedelta(milliseconds=args.ttl_ms)
     ownership = Ownership(engine, leases_for(store, args.owner), ttl)
@@ -107,7 +119,9 @@ def run(argv: list[str], out: Any = None) -> dict[str, Any]:
     plan = intents(args.account, args.intents, args.seed)
     if args.reverse:
         plan.reverse()
-    for intent, fault in plan:
+    printing = threading.Lock()
+
+    def send(intent: dict[str, Any], fault: str) -> None:
         cid = client_order_id_for(args.account, intent["idempotency_key"])
         if fault and store.order_by_client_id(cid) is None:
             broker.inject("submit", fault)  # partial and late fills, as in the crash sweep
@@ -118,9 +132,15 @@ def run(argv: list[str], out: Any = None) -> dict[str, Any]:
             line |= {"replayed": report.replayed, "code": report.error_code}
         except OrderGateError as exc:
             line |= {"error": exc.code.name, "message": exc.message}
-        out.write(json.dumps(line) + "\n")
-        out.flush()
+        with printing:
+            out.write(json.dumps(line) + "\n")
+            out.flush()
         crashpoint("after_receipt_persisted")
+
+    # all at once, as concurrent clients do: the later sends wait in the rate limit's queue
+    with ThreadPoolExecutor(max_workers=len(plan)) as pool:
+        for done in [pool.submit(send, intent, fault) for intent, fault in plan]:
+            done.result()
     deadline = time.monotonic() + args.settle_s
     while open_orders(store, args.account) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -142,7 +142,7 @@ def run_trial(
     rng: random.Random,
     *,
     offset_s: float = 0.0,
-    intents: int = 6,
+    intents: int = 10,
 ) -> PgTrial:
     account = f"s{uuid.uuid4().hex[:10]}"
     seed = rng.randrange(1 << 30)
