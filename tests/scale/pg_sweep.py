@@ -7,7 +7,8 @@ A trial, on a fresh exchange account:
 1. forks two engine processes (``pg_driver.py``) that send the *same* intents, in
    opposite orders — every key is created by one and replayed by the other, often at
    the same moment. Process A dies by SIGKILL at the trial's step of the submit path
-   (its n-th pass, n random); its clock is ``offset_s`` off (the other's is right);
+   (its n-th pass, n random), or lives (label ``none``); its clock is ``offset_s``
+   off (the other's is right);
 2. B takes A's orders over once their leases run out and settles them; when both have
    ended, this process settles what is left (as a restarted ``serve`` would);
 3. checks, against the exchange, exactly: *duplicates* (a client order id with two
@@ -38,6 +39,8 @@ from ordergate.store.leases import leases_for
 from tests.crash.sweep import LABELS
 
 TTL_MS = 1200
+#: every step of the submit path, and a trial where both processes live to the end
+SWEEP_LABELS = (*LABELS, "none")
 
 
 @dataclass
@@ -239,7 +242,7 @@ def run_sweep(
     results = [
         run_trial(pg_url, exchange_url, label, rng, offset_s=offset)
         for offset in offsets
-        for label in LABELS
+        for label in SWEEP_LABELS
         for _ in range(trials_per_label)
     ]
     return {
@@ -247,7 +250,7 @@ def run_sweep(
         "offsets_s": list(offsets),
         "crashed": sum(t.crashed for t in results),
         "crashed_by_label": {
-            label: sum(t.crashed for t in results if t.label == label) for label in LABELS
+            label: sum(t.crashed for t in results if t.label == label) for label in SWEEP_LABELS
         },
         "answers": sum(t.answers for t in results),
         "duplicates": sum(t.duplicates for t in results),

@@ -5,6 +5,7 @@ per database, and replays that answer what the send left."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+import ordergate
 from ordergate.brokers.base import BrokerOrder, OrderRequest
 from ordergate.brokers.paper import PaperBroker
 from ordergate.domain.enums import OrderStatus
@@ -217,3 +219,42 @@ def test_a_replay_sent_while_the_creator_is_sending_answers_its_outcome(
     assert replay.order_id == created["order_id"]
     assert (replay.status.value, created["status"]) == ("FILLED", "FILLED")
     del out
+
+
+def test_serve_refuses_a_second_process_on_the_paper_broker(pg_url: str, tmp_path: Path) -> None:
+    """``ordergate serve`` twice on one PostgreSQL database with the in-process paper
+    broker: the second exits with E_CONFIG_INVALID and says why and what to do."""
+    from tests.serving import free_port, wait_until_serving
+
+    def serve(port: int) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "ORDERGATE_DATABASE_URL": pg_url,
+            "ORDERGATE_API_PORT": str(port),
+            "ORDERGATE_API_TOKEN": "t" * 32,
+            "ORDERGATE_EXEC_BROKER_ADAPTER": "paper",
+            # this checkout's package, whatever the working directory
+            "PYTHONPATH": str(Path(ordergate.__file__).resolve().parents[1]),
+        }
+        return subprocess.Popen(
+            [sys.executable, "-m", "ordergate.cli", "serve"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    port = free_port()
+    first = serve(port)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", first, timeout=30)
+        second = serve(free_port())
+        out, err = second.communicate(timeout=60)
+        said = (out + err).decode()
+        assert second.returncode == 2, said[-2000:]
+        assert "E_CONFIG_INVALID" in said
+        assert "paper broker" in said
+        assert "EXEC_BROKER_ADAPTER=exchange" in said
+    finally:
+        first.terminate()
+        first.communicate(timeout=30)
