@@ -42,26 +42,34 @@ _EXCLUSIVE_KEY = "hashtextextended(current_schema() || '.exclusive' || chr(31) |
 
 class _SessionConnection:
     """One autocommit connection of its own, for session locks (sends in flight, an
-    exclusive role). Lost with its locks when the server drops it; made again on use."""
+    exclusive role). Lost with its locks when the server drops it; made again on use,
+    and the exclusive roles taken again then (an error is logged if one cannot be)."""
 
     def __init__(self, store: PostgresStore) -> None:
         self._store = store
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
+        self.roles: set[str] = set()
         store.on_close(self.close)
 
     def one(self, sql: str, params: tuple[Any, ...]) -> Any:
         with self._lock:
             try:
-                if self._conn is None or self._conn.closed or self._conn.broken:
-                    self._conn = psycopg.connect(
-                        self._store.url, autocommit=True, connect_timeout=10
-                    )
-                    self._store.configure(self._conn)
-                row = self._conn.execute(sql, params).fetchone()
+                conn = self._conn
+                if conn is None or conn.closed or conn.broken:
+                    conn = self._conn = self._connect()
+                return conn.execute(sql, params).fetchone()
             except psycopg.Error as exc:
                 raise translate(exc) from exc
-            return None if row is None else row
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self._store.url, autocommit=True, connect_timeout=10)
+        self._store.configure(conn)
+        for role in sorted(self.roles):
+            row = conn.execute(f"SELECT pg_try_advisory_lock({_EXCLUSIVE_KEY})", (role,)).fetchone()
+            if not (row and row[0]):
+                log.error("an exclusive role was lost with its connection", role=role)
+        return conn
 
     def close(self) -> None:
         with self._lock:
@@ -210,7 +218,10 @@ class PostgresLeases:
         live process has it. Lost, and taken again on next use, if the server drops
         this process's session connection."""
         row = self._session.one(f"SELECT pg_try_advisory_lock({_EXCLUSIVE_KEY})", (role,))
-        return bool(row is not None and row[0])
+        held = bool(row is not None and row[0])
+        if held:
+            self._session.roles.add(role)
+        return held
 
     def close(self) -> None:
         self._session.close()
