@@ -173,6 +173,8 @@ async def relay_to_jetstream(
 # ------------------------------------------------------------------ intents
 
 SubmitFn = Callable[[Mapping[str, Any]], ExecutionReport]
+#: What a message carries to ``submit``: the intent, or None to acknowledge and drop it.
+PrepareFn = Callable[[dict[str, Any], Msg], dict[str, Any] | None]
 
 
 class IntentConsumer:
@@ -187,6 +189,9 @@ class IntentConsumer:
         durable: str = "ordergate-intents",
         retry_delay_s: float = 1.0,
         max_deliver: int = 50,
+        subject: str = INTENT_SUBJECT,
+        prepare: PrepareFn | None = None,
+        ack_wait_s: float = 60.0,
     ) -> None:
         self._nc = nc
         self._js = nc.jetstream(timeout=config.ack_timeout_s)
@@ -195,16 +200,21 @@ class IntentConsumer:
         self._durable = durable
         self._retry_delay_s = retry_delay_s
         self._max_deliver = max_deliver
+        self._subject = subject
+        self._prepare = prepare
+        self._ack_wait_s = ack_wait_s
         self.handled = 0
 
     async def run(self, stop: asyncio.Event, batch: int = 16) -> None:
         await ensure_stream(self._js, self._config)
         sub = await self._js.pull_subscribe(
-            self._config.prefix + INTENT_SUBJECT,
+            self._config.prefix + self._subject,
             durable=self._durable,
             stream=self._config.stream,
             config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT, ack_wait=60, max_deliver=self._max_deliver
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._ack_wait_s,
+                max_deliver=self._max_deliver,
             ),
         )
         while not stop.is_set():
@@ -225,10 +235,16 @@ class IntentConsumer:
             data = json.loads(msg.data)
             if not isinstance(data, dict):
                 raise ValueError("an intent must be a JSON object")
-        except ValueError as exc:
+            intent = data if self._prepare is None else self._prepare(data, msg)
+        except (ValueError, OrderGateError) as exc:
             await self._answer(msg, {"ok": False, "code": "E_INTENT_INVALID", "message": str(exc)})
             await msg.term()
             return
+        if intent is None:  # nothing to submit (a decision that did not allow it)
+            await msg.ack_sync()
+            self.handled += 1
+            return
+        data = intent
         try:
             report = await asyncio.to_thread(self._submit, data)
         except PersistenceError as exc:
