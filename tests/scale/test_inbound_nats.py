@@ -159,3 +159,29 @@ def test_a_decision_persisted_but_not_acknowledged_is_not_a_second_order(
     assert len(a.store.list_orders(OrderQuery(limit=10))) == 1
     for engine in (a, b):
         engine.store.close()
+
+
+def test_the_inbound_thread_a_serve_process_runs(pg_url: str, nats_server: NatsServer) -> None:
+    from ordergate.bus.inbound import InboundThread
+    from ordergate.bus.nats import NatsConfig, connect
+
+    [engine] = engines(pg_url, 1)
+    config = NatsConfig(url=nats_server.url)
+    inbound = InboundThread(engine.submit, engine.mark, config, process="serve-1")
+    inbound.start()
+
+    async def publish() -> None:
+        nc = await connect(config, attempts=5)
+        js = nc.jetstream()
+        await asyncio.sleep(0.5)
+        await js.publish("ordergate.risk.decision", decision(0))
+        await js.publish("ordergate.market.AAPL", json.dumps({"last": "149.00"}).encode())
+        await nc.close()
+
+    try:
+        asyncio.run(publish())
+        asyncio.run(settle(lambda: engine.marks()["AAPL"].last == Decimal("149.00")))
+        asyncio.run(settle(lambda: len(engine.store.list_orders(OrderQuery(limit=5))) == 1))
+    finally:
+        inbound.stop()
+        engine.store.close()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -164,3 +165,59 @@ class MarkConsumer:
         self._applied[symbol] = seq
         self.applied += 1
         await msg.ack_sync()
+
+
+async def consume_inbound(
+    nc: Client,
+    submit: SubmitFn,
+    mark: MarkFn,
+    config: NatsConfig,
+    stop: asyncio.Event,
+    *,
+    process: str,
+) -> None:
+    """Both consumers of one engine process, until ``stop`` is set."""
+    decisions = decision_consumer(nc, submit, config)
+    marks = MarkConsumer(nc, mark, config, process=process)
+    await asyncio.gather(decisions.run(stop), marks.run(stop))
+
+
+class InboundThread:
+    """The bus in on a thread of its own, for a process whose main loop is not ours
+    (``ordergate serve``: ``InboundThread(engine.submit, engine.mark, config,
+    process=owner).start()`` after recovery, ``.stop()`` before the store closes)."""
+
+    def __init__(self, submit: SubmitFn, mark: MarkFn, config: NatsConfig, *, process: str):
+        self._args = (submit, mark, config)
+        self._process = process
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="bus-inbound", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        from ordergate.bus.nats import connect
+
+        submit, mark, config = self._args
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._ready.set()
+        nc = await connect(config)
+        try:
+            await consume_inbound(nc, submit, mark, config, self._stop, process=self._process)
+        finally:
+            await nc.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
