@@ -83,6 +83,7 @@ def run(argv: list[str], out: Any = None) -> dict[str, Any]:
     parser.add_argument("--reverse", action="store_true")
     parser.add_argument("--settle-s", type=float, default=20.0)
     parser.add_argument("--rps", type=int, default=3, help="the broker rate limit (0: none)")
+    parser.add_argument("--start-delay-s", type=float, default=0.0, help="before submitting")
     args = parser.parse_args(argv)
     out = out or sys.stdout
     structlog.configure(
@@ -116,6 +117,7 @@ def run(argv: list[str], out: Any = None) -> dict[str, Any]:
     ownership.heartbeat(force=True)  # a dead peer's orders, before new work
     tracker = OrderTracker(engine, TrackingConfig(poll_interval=0.05), ownership=ownership)
     tracker.start()
+    time.sleep(args.start_delay_s)  # the peer creates first: this one replays, takes over
     plan = intents(args.account, args.intents, args.seed)
     if args.reverse:
         plan.reverse()

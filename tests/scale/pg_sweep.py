@@ -5,10 +5,11 @@ second submit of one client order id opens a second order) and one PostgreSQL sc
 A trial, on a fresh exchange account:
 
 1. forks two engine processes (``pg_driver.py``) that send the *same* intents, in
-   opposite orders — every key is created by one and replayed by the other, often at
-   the same moment. Process A dies by SIGKILL at the trial's step of the submit path
-   (its n-th pass, n random), or lives (label ``none``); its clock is ``offset_s``
-   off (the other's is right);
+   opposite orders, all at once behind a rate limit of 3 sends/s — every key is created
+   by one and replayed by the other, often while its send waits or is in flight (B
+   starts at once or half a second late). Process A dies by SIGKILL at the trial's
+   step of the submit path (its n-th pass, n random), or lives (label ``none``); its
+   clock is ``offset_s`` off (the other's is right);
 2. B takes A's orders over once their leases run out and settles them; when both have
    ended, this process settles what is left (as a restarted ``serve`` would);
 3. checks, against the exchange, exactly: *duplicates* (a client order id with two
@@ -154,7 +155,8 @@ def run_trial(
     argv = ["--db", pg_url, "--exchange", exchange_url, "--account", account]
     argv += ["--intents", str(intents), "--seed", str(seed), "--ttl-ms", str(TTL_MS)]
     a = _fork([*argv, "--owner", "proc-a", "--clock-offset-s", str(offset_s)], crash)
-    b = _fork([*argv, "--owner", "proc-b", "--reverse"], base)
+    delay = rng.choice(("0", "0.5"))  # B races A to create, or mostly replays A's sends
+    b = _fork([*argv, "--owner", "proc-b", "--reverse", "--start-delay-s", delay], base)
     code_a, lines_a = _wait(*a, timeout=90)
     code_b, lines_b = _wait(*b, timeout=90)
     if code_a not in (0, -signal.SIGKILL) or code_b != 0:

@@ -78,8 +78,6 @@ class Ownership:
         self._held: set[str] = set()
         #: held here, its lease row not written yet (the next heartbeat writes it)
         self._unwritten: set[str] = set()
-        #: when each lease we hold surely ends, by our monotonic clock
-        self._until: dict[str, float] = {}
         self._by_cid: dict[str, str] = {}
         self._sending: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -128,7 +126,6 @@ class Ownership:
         with self._lock:
             self._held.discard(order_id)
             self._unwritten.discard(order_id)
-            self._until.pop(order_id, None)
             cid = event.payload.get("client_order_id")
             if cid:
                 self._by_cid.pop(str(cid), None)
@@ -167,13 +164,11 @@ class Ownership:
             log.warning("not sending: another process holds or settled it", order_id=order_id)
             with self._lock:
                 self._held.discard(order_id)
-                self._until.pop(order_id, None)
             return None
         until = asked + self.ttl.total_seconds()
         with self._lock:
             self._held.add(order_id)
             self._unwritten.discard(order_id)
-            self._until[order_id] = until
             self._sending[order_id] = asked
         if until - self._mono() < self.send_margin.total_seconds():
             log.warning("not sending: the lease claim took too long", order_id=order_id)
@@ -188,12 +183,6 @@ class Ownership:
         if isinstance(self.leases, SendFence):
             self.leases.end_send(order_id)
 
-    def lease_left(self, order_id: str) -> float:
-        """Seconds of our lease on ``order_id`` surely left (0 when not held)."""
-        with self._lock:
-            until = self._until.get(order_id)
-        return 0.0 if until is None else max(0.0, until - self._mono())
-
     # ------------------------------------------------------------ heartbeat
 
     def beat(self) -> None:
@@ -207,11 +196,9 @@ class Ownership:
             if fresh:
                 self.leases.claim(fresh, self.ttl)  # what another process took is left out
             held = set(self.leases.renew(self.ttl))
-            until = asked + self.ttl.total_seconds()
             with self._lock:
                 # the orders submitted while this beat ran have no row yet, and stay ours
                 self._held = held | self._unwritten
-                self._until = dict.fromkeys(held, until)
         with self._lock:
             limit = 3 * self.ttl.total_seconds()
             stuck = [i for i, t in self._sending.items() if asked - t > limit]
@@ -221,12 +208,9 @@ class Ownership:
     def take_over(self) -> RecoveryReport | None:
         """Claim the orphans (expired or never-written leases) and recover them."""
         with self._claims:
-            asked = self._mono()
             orphans = self.leases.claim_orphans(self.ttl)
-            until = asked + self.ttl.total_seconds()
             with self._lock:
                 self._held |= set(orphans)
-                self._until.update(dict.fromkeys(orphans, until))
         if not orphans:
             return None
         log.info("taking over orphaned orders", count=len(orphans), owner=self.leases.owner)
@@ -274,4 +258,3 @@ class Ownership:
         with self._lock:
             self._held.clear()
             self._unwritten.clear()
-            self._until.clear()
