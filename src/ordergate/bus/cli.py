@@ -165,9 +165,11 @@ def consume_bus(
 ) -> None:
     """Submit allowed intents from ``<prefix>risk.decision`` (each by one consuming
     process) and take every mark from ``<prefix>market.<symbol>``, until stopped."""
-    config = _nats_config(nats_url, prefix)
+    import asyncio
     import os
     import socket
+
+    config = _nats_config(nats_url, prefix)
 
     from ordergate.bootstrap import build_engine
     from ordergate.bus.inbound import consume_inbound

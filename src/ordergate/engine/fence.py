@@ -20,6 +20,7 @@ cancels, streams, capabilities) passes straight through.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ordergate.brokers.base import (
@@ -32,12 +33,20 @@ from ordergate.brokers.base import (
 )
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerTimeout
-from ordergate.store.leases import SendGrant
 
 if TYPE_CHECKING:
     from ordergate.engine.ownership import Ownership
 
 _SENDABLE = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Clearance:
+    """This process may send the order now; ``look_up_first`` when someone else (or an
+    earlier life of this process) held its lease and may have sent it already."""
+
+    token: int
+    look_up_first: bool
 
 
 class FencedBroker:
@@ -75,15 +84,15 @@ class FencedBroker:
         order_id = owner.order_for(request.client_order_id)
         if order_id is None:  # not an order of our store: nothing to fence
             return self.inner.submit(request)
-        grant = owner.begin_send(order_id)
-        if grant is None:
+        clearance = owner.begin_send(order_id)
+        if clearance is None:
             return self._peer_answer(order_id, request)
-        return self._send(order_id, request, grant)
+        return self._send(order_id, request, clearance)
 
-    def _send(self, order_id: str, request: OrderRequest, grant: SendGrant) -> BrokerOrder:
+    def _send(self, order_id: str, request: OrderRequest, clearance: Clearance) -> BrokerOrder:
         owner = self._ownership
         try:
-            if grant.taken_back:  # its last owner may have sent it before it stopped
+            if clearance.look_up_first:  # its last holder may have sent it before it stopped
                 view = self.inner.fetch_order(request.client_order_id)
                 if view is not None:
                     owner.end_send(order_id)
@@ -111,9 +120,9 @@ class FencedBroker:
                     "reaching the broker; this process did not send it",
                     context={"order_id": order_id},
                 )
-            grant = owner.begin_send(order_id)
-            if grant is not None:  # the holder's lease ran out: ours now
-                return self._send(order_id, request, SendGrant(grant.token, taken_back=True))
+            clearance = owner.begin_send(order_id)
+            if clearance is not None:  # the holder's lease ran out: ours now
+                return self._send(order_id, request, Clearance(clearance.token, True))
             time.sleep(pause)
         raise BrokerTimeout(
             f"order {order_id} is being sent by another engine process that holds its "

@@ -37,7 +37,7 @@ from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import ConfigError
 from ordergate.domain.events import STATUS_TOPICS, SUBMIT_ATTEMPT_TOPIC
 from ordergate.engine.engine import ExecutionEngine
-from ordergate.engine.fence import FencedBroker
+from ordergate.engine.fence import Clearance, FencedBroker
 from ordergate.engine.recovery import RecoveryReport, recover
 from ordergate.store.leases import OrderLeases, SendFence, SendGrant, SharedRoles
 
@@ -79,6 +79,9 @@ class Ownership:
         #: held here, its lease row not written yet (the next heartbeat writes it)
         self._unwritten: set[str] = set()
         self._by_cid: dict[str, str] = {}
+        #: orders this life of the process created or claimed (a lease under our name
+        #: from before a restart is not proof that we did not send it)
+        self._mine: set[str] = set()
         self._sending: dict[str, float] = {}
         self._lock = threading.Lock()
         self._next_beat = 0.0
@@ -118,6 +121,7 @@ class Ownership:
         with self._lock:
             self._held.add(order_id)
             self._unwritten.add(order_id)
+            self._mine.add(order_id)
             if cid:
                 self._by_cid[str(cid)] = order_id
 
@@ -126,6 +130,7 @@ class Ownership:
         with self._lock:
             self._held.discard(order_id)
             self._unwritten.discard(order_id)
+            self._mine.discard(order_id)
             cid = event.payload.get("client_order_id")
             if cid:
                 self._by_cid.pop(str(cid), None)
@@ -147,10 +152,10 @@ class Ownership:
             order_id = None if order is None else order.order_id
         return order_id
 
-    def begin_send(self, order_id: str) -> SendGrant | None:
-        """The right to send ``order_id`` now: its lease claimed (or renewed) in the
+    def begin_send(self, order_id: str) -> Clearance | None:
+        """May this process send ``order_id`` now? Its lease claimed (or renewed) in the
         database just now, with ``send_margin`` of it left by our monotonic clock, and
-        the order still unsent; the send is marked in flight. None: do not send."""
+        the order still unsent: the send is marked in flight. None: do not send."""
         asked = self._mono()
         grant: SendGrant | None
         if isinstance(self.leases, SendFence):
@@ -159,7 +164,7 @@ class Ownership:
             order = self.engine.store.get_order(order_id)
             sendable = order is not None and order.status in _UNSENT
             got = sendable and order_id in self.leases.claim([order_id], self.ttl)
-            grant = SendGrant(0, taken_back=False) if got else None
+            grant = SendGrant(0, previous_owner=None) if got else None
         if grant is None:
             log.warning("not sending: another process holds or settled it", order_id=order_id)
             with self._lock:
@@ -167,14 +172,18 @@ class Ownership:
             return None
         until = asked + self.ttl.total_seconds()
         with self._lock:
+            known = order_id in self._mine
             self._held.add(order_id)
+            self._mine.add(order_id)
             self._unwritten.discard(order_id)
             self._sending[order_id] = asked
         if until - self._mono() < self.send_margin.total_seconds():
             log.warning("not sending: the lease claim took too long", order_id=order_id)
             self.end_send(order_id)
             return None
-        return grant
+        previous = grant.previous_owner
+        taken = previous is not None and previous != self.leases.owner
+        return Clearance(grant.token, look_up_first=taken or not known)
 
     def end_send(self, order_id: str) -> None:
         with self._lock:
@@ -211,6 +220,7 @@ class Ownership:
             orphans = self.leases.claim_orphans(self.ttl)
             with self._lock:
                 self._held |= set(orphans)
+                self._mine |= set(orphans)  # recovery looks each one up before any resend
         if not orphans:
             return None
         log.info("taking over orphaned orders", count=len(orphans), owner=self.leases.owner)

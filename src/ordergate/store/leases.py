@@ -99,11 +99,12 @@ class OrderLeases(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SendGrant:
-    """The right to send one order now: its lease's fencing token, and whether the
-    lease came from another owner (who may have sent it: look it up before sending)."""
+    """The right to send one order now: its lease's fencing token, and who held the
+    lease before this claim (None: nobody). An order that was someone else's — or this
+    owner's name in an earlier life of the process — may have been sent already."""
 
     token: int
-    taken_back: bool
+    previous_owner: str | None
 
 
 @runtime_checkable

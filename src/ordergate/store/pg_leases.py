@@ -63,8 +63,7 @@ class _SessionConnection:
                 raise translate(exc) from exc
 
     def _connect(self) -> psycopg.Connection[Any]:
-        conn = psycopg.connect(self._store.url, autocommit=True, connect_timeout=10)
-        self._store.configure(conn)
+        conn = self._store.open_session()
         for role in sorted(self.roles):
             row = conn.execute(f"SELECT pg_try_advisory_lock({_EXCLUSIVE_KEY})", (role,)).fetchone()
             if not (row and row[0]):
@@ -170,8 +169,8 @@ class PostgresLeases:
         unsent (``PENDING`` / ``SUBMITTED``), and mark the send in flight. None when
         another process holds a live lease, or the order has moved on.
 
-        ``taken_back`` says the lease was another owner's until now: that owner may
-        have sent the order before it stopped, so look it up first. The mark is a
+        ``previous_owner`` is who held the lease until now (None: nobody ever did);
+        another owner may have sent the order before it stopped. The mark is a
         session lock that replays of the order wait on; while a replay holds it for a
         moment (shared, as it reads), the mark waits for the replay's step to end.
         """
@@ -187,7 +186,7 @@ class PostgresLeases:
         )
         if row is None:
             return None
-        grant = SendGrant(int(row[0]), row[1] is not None and row[1] != self.owner)
+        grant = SendGrant(int(row[0]), None if row[1] is None else str(row[1]))
         deadline = time.monotonic() + 2.0
         while not marked:
             got = self._session.one(f"SELECT pg_try_advisory_lock({SENDING_KEY})", (order_id,))

@@ -99,7 +99,7 @@ class PostgresStore(SqlReads):
                 min_size=min_size,
                 max_size=max_size,
                 kwargs={"autocommit": True},
-                configure=self.configure,
+                configure=self._configure,
                 timeout=connect_timeout_s,
                 open=False,
                 name="ordergate",
@@ -110,7 +110,7 @@ class PostgresStore(SqlReads):
                 f"cannot reach the PostgreSQL store at {_safe(url)}: {exc}"
             ) from exc
 
-    def configure(self, conn: psycopg.Connection[Any]) -> None:
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
         """Every session in UTC, and in the store's schema when it has one.
 
         ``synchronous_commit=False`` acknowledges a commit before its WAL reaches disk:
@@ -129,10 +129,17 @@ class PostgresStore(SqlReads):
         """Apply pending migrations on a dedicated autocommit connection, as yoyo expects."""
         try:
             with psycopg.connect(self.url, autocommit=True) as conn:
-                self.configure(conn)
+                self._configure(conn)
                 apply_migrations(conn, "postgresql", self.url)
         except psycopg.Error as exc:
             raise translate(exc) from exc
+
+    def open_session(self) -> psycopg.Connection[Any]:
+        """A connection of its own, outside the pool, set up like the pool's (for
+        session locks, which must stay on one connection); the caller closes it."""
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        self._configure(conn)
+        return conn
 
     def incarnation(self) -> str | None:
         """The id this database got when its schema was created (see migration 0010):
