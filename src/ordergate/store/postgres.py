@@ -142,7 +142,7 @@ class PostgresStore(SqlReads):
         return conn
 
     def incarnation(self) -> str | None:
-        """The id this database got when its schema was created (see migration 0010):
+        """The id this database got when its schema was created (see migration 0011_scaleout):
         the same after a dump and restore or on a replica, new when it is re-created."""
         if self._incarnation is None:
             rows = self._read("SELECT id FROM store_incarnation")
