@@ -249,6 +249,8 @@ class OrderTracker:
     def start(self) -> None:
         if self._thread is not None:
             return
+        if self.ownership is not None:  # leases renewed on their own schedule, not per pass
+            self.ownership.start()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="order-tracker", daemon=True)
         self._thread.start()
