@@ -248,39 +248,59 @@ class FakeKite:
         self._snapshot(order)
         return order
 
+    #: seconds between the parts of an order that fills in parts
+    part_gap_s = 0.3
+
     def _fill(self, order: _Order, px: Decimal, parts: int) -> None:
+        """Fill what is left in ``parts`` trades: the first now, each next one a gap later."""
         row = order.row
         left = int(row["pending_quantity"])
-        sizes = [left // parts + (1 if i < left % parts else 0) for i in range(parts)]
-        for size in (s for s in sizes if s):
-            filled = int(row["filled_quantity"]) + size
-            avg = Decimal(str(row["average_price"]))
-            new_avg = (avg * (filled - size) + px * size) / filled
-            row.update(
-                filled_quantity=filled,
-                pending_quantity=int(row["quantity"]) - filled,
-                average_price=float(new_avg),
-                status="COMPLETE" if filled == int(row["quantity"]) else "OPEN",
-            )
-            self.trades.append(
-                {
-                    "trade_id": f"{next(self._trade_ids):08d}",
-                    "order_id": row["order_id"],
-                    "exchange_order_id": row["exchange_order_id"],
-                    "exchange": row["exchange"],
-                    "tradingsymbol": row["tradingsymbol"],
-                    "instrument_token": self._inst(row).token,
-                    "product": row["product"],
-                    "average_price": _num(px),
-                    "quantity": size,
-                    "transaction_type": row["transaction_type"],
-                    "fill_timestamp": _now_text(),
-                    "order_timestamp": row["order_timestamp"],
-                    "exchange_timestamp": _now_text(),
-                }
-            )
-            self._book_position(row, Decimal(size), px)
-            self._snapshot(order)
+        sizes = [s for s in (left // parts + (1 if i < left % parts else 0) for i in range(parts)) if s]
+        if not sizes:
+            return
+        self._fill_part(order, px, sizes[0])
+        rest = sizes[1:]
+        if rest:
+
+            def later() -> None:
+                for size in rest:
+                    time.sleep(self.part_gap_s)
+                    with self.lock:
+                        if order.row["status"] in ("OPEN", "CANCEL PENDING"):
+                            self._fill_part(order, px, size)
+
+            threading.Thread(target=later, daemon=True).start()
+
+    def _fill_part(self, order: _Order, px: Decimal, size: int) -> None:
+        row = order.row
+        filled = int(row["filled_quantity"]) + size
+        avg = Decimal(str(row["average_price"]))
+        new_avg = (avg * (filled - size) + px * size) / filled
+        row.update(
+            filled_quantity=filled,
+            pending_quantity=int(row["quantity"]) - filled,
+            average_price=float(new_avg),
+            status="COMPLETE" if filled == int(row["quantity"]) else "OPEN",
+        )
+        self.trades.append(
+            {
+                "trade_id": f"{next(self._trade_ids):08d}",
+                "order_id": row["order_id"],
+                "exchange_order_id": row["exchange_order_id"],
+                "exchange": row["exchange"],
+                "tradingsymbol": row["tradingsymbol"],
+                "instrument_token": self._inst(row).token,
+                "product": row["product"],
+                "average_price": _num(px),
+                "quantity": size,
+                "transaction_type": row["transaction_type"],
+                "fill_timestamp": _now_text(),
+                "order_timestamp": row["order_timestamp"],
+                "exchange_timestamp": _now_text(),
+            }
+        )
+        self._book_position(row, Decimal(size), px)
+        self._snapshot(order)
 
     def _book_position(self, row: dict[str, Any], size: Decimal, px: Decimal) -> None:
         key = (row["exchange"], row["tradingsymbol"], row["product"])

@@ -9,17 +9,18 @@ HTTP 429 (any type)                    BrokerUnavailable      BrokerUnavailable
 TokenException (403)                   SessionExpired         SessionExpired
 PermissionException (403)              BrokerRejected         BrokerUnavailable
 InputException (400)                   BrokerRejected         BrokerUnavailable
-OrderException, MarginException,
-HoldingException                       BrokerRejected         BrokerUnavailable
+OrderException; any other 4xx          BrokerRejected         BrokerUnavailable
 NetworkException (503),
-DataException (502), GeneralException  BrokerTimeout          BrokerUnavailable
+DataException (502), other 5xx         BrokerTimeout          BrokerUnavailable
 connect refused / connect timeout      BrokerUnavailable      BrokerUnavailable
 read timeout, dropped connection       BrokerTimeout          BrokerUnavailable
 =====================================  =====================  ==========================
 
 A 503 from Kite is "between Kite and the exchange's OMS": the order may have gone
 through, so on a write it is *unknown* (settled by finding its tag), never "not
-received". 429 is refused before anything is done.
+received". 429 is refused before anything is done. Kite's ``MarginException`` and
+``HoldingException`` have no class in the SDK (5.2.2): they arrive as
+``GeneralException`` with HTTP 400, hence the rule by HTTP code.
 """
 
 from __future__ import annotations
@@ -46,14 +47,7 @@ class SessionExpired(BrokerUnavailable):
     new token is installed."""
 
 
-_DEFINITIVE = (
-    kex.InputException,
-    kex.OrderException,
-    kex.MarginException,
-    kex.HoldingException,
-    kex.PermissionException,
-)
-_UNSURE = (kex.NetworkException, kex.DataException, kex.GeneralException)
+_DEFINITIVE = (kex.InputException, kex.OrderException, kex.PermissionException)
 
 
 def _never_connected(exc: BaseException) -> bool:
@@ -92,7 +86,10 @@ def map_kite_error(exc: Exception, *, op: str, writes: bool, scrub: Any = str) -
                 "one (ordergate kite token set, or POST /v1/brokers/kite/token)",
                 context=context,
             )
-        if isinstance(exc, _DEFINITIVE):
+        definitive = isinstance(exc, _DEFINITIVE) or (
+            400 <= code < 500 and not isinstance(exc, kex.NetworkException | kex.DataException)
+        )
+        if definitive:
             if writes:
                 return BrokerRejected(f"Kite {kind}: {message}", context=context)
             return BrokerUnavailable(f"Kite {kind} on {op}: {message}", context=context)
