@@ -503,21 +503,27 @@ def _fields(view: BrokerOrder) -> dict[str, Any]:
     return {name: getattr(view, name) for name in BrokerOrder.__dataclass_fields__}
 
 
+#: each window is held this much longer than Kite's, so that jitter on the way (one
+#: request delayed, the next not) never lands N+1 requests in one of Kite's windows
+WINDOW_MARGIN_S = 0.1
+
+
 class _Limits:
     """Kite's rate limits, each call queued for its slot (never a 429 to the caller)."""
 
     def __init__(self, settings: KiteSettings, timer: Timer | None) -> None:
+        second, minute = 1.0 + WINDOW_MARGIN_S, 60.0 + WINDOW_MARGIN_S
         self.orders_second = WindowThrottle(
-            settings.orders_per_second, 1.0, timer=timer, name="kite orders per second"
+            settings.orders_per_second, second, timer=timer, name="kite orders per second"
         )
         self.orders_minute = WindowThrottle(
-            settings.orders_per_minute, 60.0, timer=timer, name="kite orders per minute"
+            settings.orders_per_minute, minute, timer=timer, name="kite orders per minute"
         )
         self.requests = WindowThrottle(
-            settings.requests_per_second, 1.0, timer=timer, name="kite requests per second"
+            settings.requests_per_second, second, timer=timer, name="kite requests per second"
         )
         self.quotes = WindowThrottle(
-            settings.quotes_per_second, 1.0, timer=timer, name="kite quotes per second"
+            settings.quotes_per_second, second, timer=timer, name="kite quotes per second"
         )
 
     def acquire(self, op: str) -> None:
