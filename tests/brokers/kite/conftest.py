@@ -27,7 +27,11 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", guarded)
     import urllib3.util.connection
 
-    monkeypatch.setattr(urllib3.util.connection, "create_connection", _guard(urllib3.util.connection.create_connection))
+    monkeypatch.setattr(
+        urllib3.util.connection,
+        "create_connection",
+        _guard(urllib3.util.connection.create_connection),
+    )
 
 
 def _guard(real: Any) -> Any:

@@ -92,7 +92,9 @@ def _fork(fake: FakeKite, env: dict[str, str], *args: Any) -> int:
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
-def run_trial(fake: FakeKite, workdir: Path, label: str, rng: random.Random, intents: int = 4) -> dict[str, Any]:
+def run_trial(
+    fake: FakeKite, workdir: Path, label: str, rng: random.Random, intents: int = 4
+) -> dict[str, Any]:
     account = f"k{uuid.uuid4().hex[:10]}"
     db = str(workdir / f"{account}.db")
     seed = rng.randrange(1 << 30)
@@ -108,7 +110,14 @@ def run_trial(fake: FakeKite, workdir: Path, label: str, rng: random.Random, int
     ours = {client_order_id_for(account, f"{account}-{i}") for i in range(intents)}
     rows = [o for o in fake.all_orders() if o["order_id"] not in before]
     tags = Counter(client_id_for_tag(o.get("tag")) for o in rows)
-    result = {"label": label, "crashed": crashed, "duplicates": 0, "lost": 0, "unknown": 0, "problems": []}
+    result = {
+        "label": label,
+        "crashed": crashed,
+        "duplicates": 0,
+        "lost": 0,
+        "unknown": 0,
+        "problems": [],
+    }
     result["duplicates"] = sum(n - 1 for cid, n in tags.items() if cid is not None)
     orphans = set(tags) - ours
     result["lost"] += len(orphans)
@@ -128,10 +137,15 @@ def run_trial(fake: FakeKite, workdir: Path, label: str, rng: random.Random, int
                     result["lost"] += 1
                     result["problems"].append(f"{cid}: {order.status} here, none at Kite")
             else:
-                filled = sum(int(t["quantity"]) for t in fake.trades if t["order_id"] == theirs["order_id"])
+                filled = sum(
+                    int(t["quantity"]) for t in fake.trades if t["order_id"] == theirs["order_id"]
+                )
                 if order.status is not OrderStatus.FILLED or order.filled_qty != filled:
                     result["lost"] += 1
-                    result["problems"].append(f"{cid}: {order.status} {order.filled_qty} here, {theirs['status']} {filled} at Kite")
+                    result["problems"].append(
+                        f"{cid}: {order.status} {order.filled_qty} here, "
+                        f"{theirs['status']} {filled} at Kite"
+                    )
     finally:
         store.close()
     return result
@@ -155,7 +169,9 @@ def run_sweep(trials_per_label: int, workdir: Path, seed: int = 7) -> dict[str, 
         "adapter": "kite",
         "trials": len(results),
         "trials_per_label": trials_per_label,
-        "crashed_by_label": {l: sum(r["crashed"] for r in results if r["label"] == l) for l in LABELS},
+        "crashed_by_label": {
+            label: sum(r["crashed"] for r in results if r["label"] == label) for label in LABELS
+        },
         "duplicates": sum(r["duplicates"] for r in results),
         "lost": sum(r["lost"] for r in results),
         "unknown_reported": sum(r["unknown"] for r in results),
@@ -168,4 +184,6 @@ if __name__ == "__main__":
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
-        print(json.dumps(run_sweep(int(sys.argv[1]) if len(sys.argv) > 1 else 2, Path(d)), indent=2))
+        print(
+            json.dumps(run_sweep(int(sys.argv[1]) if len(sys.argv) > 1 else 2, Path(d)), indent=2)
+        )

@@ -20,6 +20,7 @@ and refused placement time, for rate-limit measurements.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -255,7 +256,9 @@ class FakeKite:
         """Fill what is left in ``parts`` trades: the first now, each next one a gap later."""
         row = order.row
         left = int(row["pending_quantity"])
-        sizes = [s for s in (left // parts + (1 if i < left % parts else 0) for i in range(parts)) if s]
+        sizes = [
+            s for s in (left // parts + (1 if i < left % parts else 0) for i in range(parts)) if s
+        ]
         if not sizes:
             return
         self._fill_part(order, px, sizes[0])
@@ -331,10 +334,8 @@ class FakeKite:
             request = urllib.request.Request(
                 url, data=body, headers={"Content-Type": "application/json"}
             )
-            try:
-                urllib.request.urlopen(request, timeout=5).read()  # noqa: S310 (loopback)
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(request, timeout=5).read()
 
         threading.Thread(target=send, daemon=True).start()
 
@@ -344,7 +345,9 @@ class FakeKite:
 
     # ------------------------------------------------------------ the API
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], form: dict[str, str]) -> Any:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], form: dict[str, str]
+    ) -> Any:
         parts = [p for p in path.split("/") if p]
         with self.lock:
             if method == "GET" and parts in (["orders"], ["trades"]) and self._fail_reads:
@@ -427,7 +430,9 @@ class FakeKite:
         order.parts, self._parts = self._parts, 1
         order.race, self._race = self._race, False
         if self._async_reject is not None:
-            order.row.update(status="REJECTED", status_message=self._async_reject, pending_quantity=0)
+            order.row.update(
+                status="REJECTED", status_message=self._async_reject, pending_quantity=0
+            )
             self._async_reject = None
             self._snapshot(order)
         elif form["order_type"] == "MARKET":
@@ -442,7 +447,9 @@ class FakeKite:
         order = self._get(oid)
         row = order.row
         if row["status"] in ("COMPLETE", "CANCELLED", "REJECTED"):
-            raise KiteError(400, "InputException", f"Order cannot be cancelled as it is {row['status']}")
+            raise KiteError(
+                400, "InputException", f"Order cannot be cancelled as it is {row['status']}"
+            )
         if order.race:
             row["status"] = "CANCEL PENDING"
         else:
@@ -502,17 +509,39 @@ class FakeKite:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(
-            ["instrument_token", "exchange_token", "tradingsymbol", "name", "last_price",
-             "expiry", "strike", "tick_size", "lot_size", "instrument_type", "segment",
-             "exchange"]
+            [
+                "instrument_token",
+                "exchange_token",
+                "tradingsymbol",
+                "name",
+                "last_price",
+                "expiry",
+                "strike",
+                "tick_size",
+                "lot_size",
+                "instrument_type",
+                "segment",
+                "exchange",
+            ]
         )
         for inst in self.instruments.values():
             if exchange and inst.exchange != exchange:
                 continue
             writer.writerow(
-                [inst.token, inst.token, inst.tradingsymbol, inst.tradingsymbol, str(inst.ltp),
-                 "", "0", str(inst.tick), inst.lot, "EQ" if inst.lot == 1 else "FUT",
-                 inst.exchange, inst.exchange]
+                [
+                    inst.token,
+                    inst.token,
+                    inst.tradingsymbol,
+                    inst.tradingsymbol,
+                    str(inst.ltp),
+                    "",
+                    "0",
+                    str(inst.tick),
+                    inst.lot,
+                    "EQ" if inst.lot == 1 else "FUT",
+                    inst.exchange,
+                    inst.exchange,
+                ]
             )
         return buffer.getvalue()
 
@@ -565,8 +594,12 @@ class FakeKite:
                     self._answer(200, body, "application/json")
                 except KiteError as exc:
                     body = json.dumps(
-                        {"status": "error", "message": exc.message, "error_type": exc.error_type,
-                         "data": None}
+                        {
+                            "status": "error",
+                            "message": exc.message,
+                            "error_type": exc.error_type,
+                            "data": None,
+                        }
                     ).encode()
                     self._answer(exc.status, body, "application/json")
 

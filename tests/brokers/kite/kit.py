@@ -9,10 +9,10 @@ from typing import Any
 
 from ordergate.brokers.kite.adapter import KiteBroker
 from ordergate.brokers.kite.settings import KiteSettings
+from ordergate.brokers.kite.tags import foreign_client_id
 from ordergate.domain.enums import Side
 from ordergate.domain.wire import OrderRequest
 from ordergate.risk.killswitch import KillSwitchBoard
-from ordergate.brokers.kite.tags import foreign_client_id
 from tests.brokers.kite.fake_kite import FakeKite
 
 

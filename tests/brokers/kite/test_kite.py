@@ -61,7 +61,8 @@ def test_tags_are_a_bijection_on_the_engines_ids() -> None:
     assert len(tags) == len(ids)
     for cid in ids:
         tag = tag_for(cid)
-        assert len(tag) == 20 and tag.isalnum()
+        assert len(tag) == 20
+        assert tag.isalnum()
         assert client_id_for_tag(tag) == cid
         assert client_id_for_tag(tag.upper()) == cid, "survives an upper-casing broker"
     assert client_id_for_tag("hand-placed") is None
@@ -128,7 +129,8 @@ def _install_through_the_api(
     bad = client.post(
         "/v1/brokers/kite/token", json={"access_token": "not-yet-issued"}, headers=headers
     )
-    assert bad.status_code >= 400 and board.is_active(), "a token Kite refuses is not installed"
+    assert bad.status_code >= 400
+    assert board.is_active(), "a token Kite refuses is not installed"
     assert "not-yet-issued" not in bad.text
     fake.issue_token("freshtoken0002")
     good = client.post(
@@ -142,7 +144,10 @@ def _install_through_the_api(
 
 
 def test_a_token_set_by_the_cli_reaches_the_running_adapter(
-    fake: FakeKite, adapter: KiteBroker, board: KillSwitchBoard, tmp_path: Path,
+    fake: FakeKite,
+    adapter: KiteBroker,
+    board: KillSwitchBoard,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from typer.testing import CliRunner
@@ -214,7 +219,8 @@ def test_numbers_that_do_not_survive_the_sdk_are_refused_before_sending(
 def test_prices_and_quantities_come_back_as_decimals(fake: FakeKite, adapter: KiteBroker) -> None:
     fake.add_instrument("NSE:ODD", "101.15")
     view = adapter.submit(_request(symbol="ODD", qty=Decimal(3)))
-    assert view.avg_price == Decimal("101.15") and isinstance(view.avg_price, Decimal)
+    assert view.avg_price == Decimal("101.15")
+    assert isinstance(view.avg_price, Decimal)
     assert all(isinstance(e.last_px, Decimal) for e in view.executions)
     [position] = [p for p in adapter.fetch_positions() if p.symbol == "ODD"]
     assert position.avg_price == Decimal("101.15")
@@ -225,13 +231,17 @@ def test_kites_products_exchanges_and_validity(fake: FakeKite, board: KillSwitch
     adapter.submit(_request())
     adapter.submit(
         _request(
-            "og" + "12" * 12, symbol="NFO:NIFTY26DECFUT", qty=Decimal(75),
-            order_type=OrderType.LIMIT, limit_price=Decimal("23000"),
+            "og" + "12" * 12,
+            symbol="NFO:NIFTY26DECFUT",
+            qty=Decimal(75),
+            order_type=OrderType.LIMIT,
+            limit_price=Decimal("23000"),
             time_in_force=TimeInForce.IOC,
         )
     )
     rows = {r["tradingsymbol"]: r for r in fake.all_orders()}
-    assert rows["INFY"]["product"] == "CNC" and rows["INFY"]["exchange"] == "NSE"
+    assert rows["INFY"]["product"] == "CNC"
+    assert rows["INFY"]["exchange"] == "NSE"
     nifty = rows["NIFTY26DECFUT"]
     assert (nifty["product"], nifty["exchange"], nifty["validity"]) == ("NRML", "NFO", "IOC")
     assert nifty["variety"] == "regular"
@@ -244,7 +254,11 @@ def test_kites_products_exchanges_and_validity(fake: FakeKite, board: KillSwitch
 def test_instrument_list_feeds_the_gates_tick_and_lot(adapter: KiteBroker) -> None:
     specs = adapter.instrument_specs("NFO")
     spec = specs["NFO:NIFTY26DECFUT"]
-    assert (spec.tick_size, spec.lot_size, spec.min_qty) == (Decimal("0.05"), Decimal(75), Decimal(75))
+    assert (spec.tick_size, spec.lot_size, spec.min_qty) == (
+        Decimal("0.05"),
+        Decimal(75),
+        Decimal(75),
+    )
     from ordergate.risk.limits import InstrumentLimits, LotSizeGate
 
     assert LotSizeGate(InstrumentLimits(instruments=specs)).limits.spec("NFO:NIFTY26DECFUT") is spec
@@ -292,17 +306,18 @@ def test_a_verified_postback_pushes_the_order_at_once(fake: FakeKite) -> None:
     adapter = make_adapter(fake, postbacks=True, poll_interval_s=3600)
     pushed: list[BrokerOrder] = []
     adapter.subscribe(pushed.append)
-    receipt = adapter.submit(
-        _request(order_type=OrderType.LIMIT, limit_price=Decimal("1000"))
-    )
+    receipt = adapter.submit(_request(order_type=OrderType.LIMIT, limit_price=Decimal("1000")))
     fake.trade(receipt.broker_order_id)
     row = fake.orders[receipt.broker_order_id].row
-    payload = dict(row, checksum=postback_checksum(row["order_id"], row["order_timestamp"], fake.api_secret))
+    payload = dict(
+        row, checksum=postback_checksum(row["order_id"], row["order_timestamp"], fake.api_secret)
+    )
     app = FastAPI()
     app.include_router(build_router(lambda: adapter))
     with server_thread(app) as url, httpx.Client(base_url=url, timeout=10) as client:
         forged = client.post("/v1/brokers/kite/postback", json=dict(payload, checksum="f" * 64))
-        assert forged.status_code == 403 and not pushed
+        assert forged.status_code == 403
+        assert not pushed
         assert client.post("/v1/brokers/kite/postback", json=payload).status_code == 200
     assert [v.status for v in pushed] == [OrderStatus.FILLED]
     adapter.close()
@@ -323,7 +338,8 @@ def test_the_mis_square_off_is_reported_as_the_brokers_own_orders(fake: FakeKite
     [view] = [v for v in pushed if v.broker_order_id == made]
     assert view.client_order_id == f"kite-{made}"
     assert (view.side, view.qty, view.status) == (Side.SELL, Decimal(4), OrderStatus.FILLED)
-    assert view.raw["origin"] == "broker" and view.executions
+    assert view.raw["origin"] == "broker"
+    assert view.executions
     assert adapter.fetch_order(view.client_order_id) == view
     assert [p for p in adapter.fetch_positions() if p.symbol == "INFY"] == []
     adapter.close()
@@ -347,15 +363,22 @@ def test_failed_polls_catch_up(fake: FakeKite) -> None:
 def test_quotes_for_the_market_data_port(adapter: KiteBroker) -> None:
     mark = adapter.fetch_quote("INFY")
     assert mark is not None
-    assert (mark.last, mark.bid, mark.ask) == (Decimal(1500), Decimal("1499.95"), Decimal("1500.05"))
+    assert (mark.last, mark.bid, mark.ask) == (
+        Decimal(1500),
+        Decimal("1499.95"),
+        Decimal("1500.05"),
+    )
     assert mark.ts <= datetime.now(UTC)
     assert adapter.fetch_quote("NOPE") is None
 
 
-def test_an_order_rejected_by_kites_rms_after_placement(fake: FakeKite, adapter: KiteBroker) -> None:
+def test_an_order_rejected_by_kites_rms_after_placement(
+    fake: FakeKite, adapter: KiteBroker
+) -> None:
     fake.arm_async_reject("RMS:Margin Exceeds")
     view = adapter.submit(_request())
-    assert view.status is OrderStatus.REJECTED and "Margin" in view.reason
+    assert view.status is OrderStatus.REJECTED
+    assert "Margin" in view.reason
 
 
 def test_a_written_token_file_is_private(tmp_path: Path) -> None:

@@ -70,7 +70,8 @@ def test_a_lost_reply_with_a_lagging_book_stays_unknown_and_is_reported(
         time.sleep(0.03)
     assert report.order_id in tracker.unknown_reports, "reported for a person"
     order = engine.store.get_order(report.order_id)
-    assert order is not None and order.status is OrderStatus.SUBMITTED
+    assert order is not None
+    assert order.status is OrderStatus.SUBMITTED
     assert len(fake.all_orders()) == 1, "never placed twice"
     placed = [p for p in fake.placements if p[1] == 200]
     assert len(placed) == 1
@@ -84,7 +85,8 @@ def test_a_lost_reply_with_a_lagging_book_stays_unknown_and_is_reported(
         if order is not None and order.status is OrderStatus.FILLED:
             break
         time.sleep(0.03)
-    assert order is not None and order.status is OrderStatus.FILLED
+    assert order is not None
+    assert order.status is OrderStatus.FILLED
     assert len(fake.all_orders()) == 1
 
 

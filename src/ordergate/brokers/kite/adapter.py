@@ -60,9 +60,9 @@ from .translate import (
     dec,
     order_params,
     order_view,
+    our_symbol,
     positions_of,
     split_symbol,
-    our_symbol,
 )
 
 log = structlog.get_logger("ordergate.brokers.kite")
@@ -234,7 +234,7 @@ class KiteBroker:
         params = order_params(
             probe, exchange="", product="", variety=variety, market_protection=None
         )
-        changes = {k: params[k] for k in ("price", "trigger_price") if k in params}
+        changes: dict[str, Any] = {k: params[k] for k in ("price", "trigger_price") if k in params}
         if qty is not None:
             changes["quantity"] = params["quantity"]
         oid = view.broker_order_id
@@ -288,7 +288,9 @@ class KiteBroker:
         specs: dict[str, InstrumentSpec] = {}
         for row in rows:
             tick, lot = dec(row.get("tick_size")), dec(row.get("lot_size"))
-            symbol = our_symbol(str(row["exchange"]), str(row["tradingsymbol"]), self.settings.exchange)
+            symbol = our_symbol(
+                str(row["exchange"]), str(row["tradingsymbol"]), self.settings.exchange
+            )
             specs[symbol] = InstrumentSpec(
                 tick_size=tick if tick > 0 else None,
                 lot_size=lot if lot > 0 else None,
@@ -328,7 +330,9 @@ class KiteBroker:
         try:
             profile = probe.profile()
         except Exception as exc:
-            raise map_kite_error(exc, op="install_token", writes=False, scrub=self.redactor) from None
+            raise map_kite_error(
+                exc, op="install_token", writes=False, scrub=self.redactor
+            ) from None
         user_id = str(profile.get("user_id") or "")
         if self._user_id is not None and user_id != self._user_id:
             raise BrokerRejected(
@@ -362,7 +366,11 @@ class KiteBroker:
     def _product(self, symbol: str) -> str:
         exchange, tradingsymbol = split_symbol(symbol, self.settings.exchange)
         products = self.settings.products
-        return products.get(symbol) or products.get(f"{exchange}:{tradingsymbol}") or self.settings.product
+        return (
+            products.get(symbol)
+            or products.get(f"{exchange}:{tradingsymbol}")
+            or self.settings.product
+        )
 
     def _after_send(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """requests' response hook: the request reached Kite and an answer is in hand,
@@ -397,7 +405,9 @@ class KiteBroker:
         trades = self._call("fetch_order", self._kite.trades)
         return self._views(orders, trades)
 
-    def _views(self, orders: Iterable[Mapping[str, Any]], trades: Iterable[Mapping[str, Any]]) -> list[BrokerOrder]:
+    def _views(
+        self, orders: Iterable[Mapping[str, Any]], trades: Iterable[Mapping[str, Any]]
+    ) -> list[BrokerOrder]:
         by_order: dict[str, list[Mapping[str, Any]]] = {}
         for trade in trades:
             by_order.setdefault(str(trade.get("order_id")), []).append(trade)
@@ -423,7 +433,8 @@ class KiteBroker:
             return None, self.settings.variety
         if len(hits) > 1:
             log.error(
-                "two Kite orders carry one client order id", client_order_id=client_order_id,
+                "two Kite orders carry one client order id",
+                client_order_id=client_order_id,
                 order_ids=[str(o.get("order_id")) for o in hits],
             )
         order = hits[0]
@@ -534,4 +545,3 @@ class _Limits:
             self.quotes.acquire()
         else:
             self.requests.acquire()
-

@@ -23,7 +23,9 @@ from .plugin import token_file_for
 from .session import write_token_file
 from .settings import KiteSettings
 
-kite_app = typer.Typer(help="Zerodha Kite: the daily access token, instruments.", no_args_is_help=True)
+kite_app = typer.Typer(
+    help="Zerodha Kite: the daily access token, instruments.", no_args_is_help=True
+)
 token_app = typer.Typer(help="Kite's access token (it expires every day).", no_args_is_help=True)
 kite_app.add_typer(token_app, name="token")
 
@@ -50,7 +52,9 @@ def _profile(block: KiteSettings, token: str) -> str:
     try:
         return str(client.profile().get("user_id") or "")
     except Exception as exc:
-        error = map_kite_error(exc, op="profile", writes=False, scrub=lambda t: str(t).replace(token, "***"))
+        error = map_kite_error(
+            exc, op="profile", writes=False, scrub=lambda t: str(t).replace(token, "***")
+        )
         raise error from None
 
 
@@ -110,7 +114,11 @@ def instruments(
     out = {
         symbol: {
             k: str(v)
-            for k, v in (("tick_size", s.tick_size), ("lot_size", s.lot_size), ("min_qty", s.min_qty))
+            for k, v in (
+                ("tick_size", s.tick_size),
+                ("lot_size", s.lot_size),
+                ("min_qty", s.min_qty),
+            )
             if v is not None
         }
         for symbol, s in sorted(specs.items())

@@ -102,8 +102,12 @@ def map_kite_error(exc: Exception, *, op: str, writes: bool, scrub: Any = str) -
         if _never_connected(exc):
             return BrokerUnavailable(f"cannot reach Kite: {message}", context=context)
         if writes:
-            return BrokerTimeout(f"no answer from Kite on {op}: {message}; outcome unknown", context=context)
+            return BrokerTimeout(
+                f"no answer from Kite on {op}: {message}; outcome unknown", context=context
+            )
         return BrokerUnavailable(f"no answer from Kite on {op}: {message}", context=context)
     if writes:
-        return BrokerTimeout(f"unexpected error on {op}: {message}; outcome unknown", context=context)
+        return BrokerTimeout(
+            f"unexpected error on {op}: {message}; outcome unknown", context=context
+        )
     return BrokerUnavailable(f"unexpected error on {op}: {message}", context=context)

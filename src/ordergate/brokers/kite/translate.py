@@ -27,7 +27,13 @@ from zoneinfo import ZoneInfo
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.errors import BrokerRejected, ErrorCode
 from ordergate.domain.money import ZERO
-from ordergate.domain.wire import BrokerAccount, BrokerOrder, BrokerPosition, Execution, OrderRequest
+from ordergate.domain.wire import (
+    BrokerAccount,
+    BrokerOrder,
+    BrokerPosition,
+    Execution,
+    OrderRequest,
+)
 
 from .tags import client_id_for_tag, foreign_client_id, tag_for
 
@@ -129,7 +135,12 @@ def _exact_float(value: Decimal, name: str, client_order_id: str) -> float:
 
 
 def order_params(
-    request: OrderRequest, *, exchange: str, product: str, variety: str, market_protection: int | None
+    request: OrderRequest,
+    *,
+    exchange: str,
+    product: str,
+    variety: str,
+    market_protection: int | None,
 ) -> dict[str, Any]:
     """``place_order``'s keyword arguments for ``request`` (refused here, before sending,
     when a number would not cross the SDK unchanged or Kite has no such order)."""
@@ -232,9 +243,7 @@ def order_view(
                 kept.append(e)
                 total += e.last_qty
         executions, filled = tuple(kept), total
-    avg = (
-        sum((e.last_qty * e.last_px for e in executions), ZERO) / filled if filled else None
-    )
+    avg = sum((e.last_qty * e.last_px for e in executions), ZERO) / filled if filled else None
     status = status_of(str(order.get("status") or ""), filled, qty)
     if status is OrderStatus.CANCELED and filled > 0:
         status = OrderStatus.CANCELED  # a cancel after a partial fill keeps cum_qty
@@ -243,8 +252,9 @@ def order_view(
     kite_type = str(order.get("order_type") or "")
     raw = {k: order.get(k) for k in _RAW_KEYS if k in order}
     for key in ("order_timestamp", "exchange_timestamp"):
-        if isinstance(raw.get(key), datetime):
-            raw[key] = raw[key].isoformat()
+        stamp = raw.get(key)
+        if isinstance(stamp, datetime):
+            raw[key] = stamp.isoformat()
     if order.get("placed_by") and client_id_for_tag(str(order.get("tag") or "")) is None:
         raw["origin"] = "broker"
     return BrokerOrder(
@@ -271,14 +281,18 @@ def order_view(
     )
 
 
-def positions_of(data: Mapping[str, Any], default_exchange: str, account_id: str) -> list[BrokerPosition]:
+def positions_of(
+    data: Mapping[str, Any], default_exchange: str, account_id: str
+) -> list[BrokerPosition]:
     """Kite's ``net`` positions (all products of a symbol summed)."""
     by_symbol: dict[str, tuple[Decimal, Decimal]] = {}
     for row in data.get("net") or []:
         qty = dec(row.get("quantity"))
         if qty == 0:
             continue
-        symbol = our_symbol(str(row.get("exchange")), str(row.get("tradingsymbol")), default_exchange)
+        symbol = our_symbol(
+            str(row.get("exchange")), str(row.get("tradingsymbol")), default_exchange
+        )
         held, cost = by_symbol.get(symbol, (ZERO, ZERO))
         by_symbol[symbol] = (held + qty, cost + qty * dec(row.get("average_price")))
     return [
