@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from ordergate.brokers.base import BrokerAdapter
+from ordergate.brokers.base import BrokerAdapter, KillSwitchAware
 from ordergate.brokers.paper import PaperBroker
 from ordergate.brokers.registry import build_broker_from_registry
 from ordergate.brokers.registry import load as load_adapter
@@ -324,6 +324,8 @@ def build_runtime(
         cash=ledger,
     )
     built.append(engine)
+    if desk is not None and isinstance(broker, KillSwitchAware):
+        broker.attach_kill_switches(desk.board)
     if desk is not None and settings.risk_enabled:  # the breakers read what it feeds
         attach_risk(engine, desk)
     escalate_breaker(settings, engine, desk)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO, cast
 import typer
 
 from ordergate.backtest import cli as backtest_cli
+from ordergate.brokers.kite.cli import kite_app
 from ordergate.bus import cli as bus_cli
 from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
@@ -638,6 +639,7 @@ backtest_cli.register(app)
 bus_cli.register(app)
 service_cli.register(app)
 exchange_cli.register(app)
+app.add_typer(kite_app, name="kite")
 
 trading_app = typer.Typer(
     help="The desk's trading state (NORMAL, REDUCING, HALTED) and EMERGENCY posture.",

@@ -92,6 +92,10 @@ def create_app(
     app.include_router(routes_orders.router)
     app.include_router(routes_ops.router)
     app.include_router(routes_reconcile.router)
+    if engine.broker.adapter_id == "kite":  # the daily token, installed without a restart
+        from ordergate.brokers.kite.routes import build_router as kite_router
+
+        app.include_router(kite_router(lambda: engine.broker))
     if board is not None:
         app.include_router(routes_ops.kill_switch_router())
     desk = routes_ops.find_desk(engine)
