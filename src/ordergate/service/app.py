@@ -142,6 +142,8 @@ def _subscribe(engine: ExecutionEngine, c: ServiceContext) -> list[Callable[[], 
         def on_circuit(adapter: str, old: Any, new: Any) -> None:
             state = str(getattr(new, "value", new))
             c.metrics.set_circuit(adapter, state)
+            if state == "open":  # recorded through the outbox (the escalation): the bus has it
+                return
             body = {"adapter": adapter, "state": state, "previous": str(getattr(old, "value", old))}
             c.events.publish(Event(f"{engine.bus.prefix}ops.broker.circuit_{state}", None, body))
 
