@@ -39,13 +39,47 @@ def test_an_order_decided_on_a_bar_close_never_fills_at_that_close() -> None:
     assert order.executions[0].last_px == D(102)  # the next open, not 100.5
 
 
-def test_an_order_arriving_during_a_bar_only_gets_its_close() -> None:
-    v = backtest_venue(latency=FixedLatency(timedelta(seconds=1)))
+def test_an_order_arriving_during_a_bar_trades_on_its_path_from_arrival() -> None:
+    v = backtest_venue(latency=FixedLatency(timedelta(seconds=10)))
     v.on_event(bar("100", "101", "99", "100.5", 60))
-    order = v.submit(req("BUY", "1"), at(60))  # arrives at 61, inside the next bar
+    order = v.submit(req("BUY", "1"), at(60))  # arrives at 70, inside the next bar
+    # the bar 60..120 goes O 102 @60, L 101 @80, H 103 @100, C 102.5 @120: at 70 the
+    # path is half way from 102 to 101
     v.on_event(bar("102", "103", "101", "102.5", 120))
-    assert order.executions[0].last_px == D("102.5")
-    assert order.arrival == at(61)
+    assert order.arrival == at(70)
+    assert order.executions[0].last_px == D("101.5")
+    assert order.executions[0].ts == at(70)
+
+
+def test_a_limit_arriving_during_a_bar_fills_where_the_rest_of_the_path_crosses_it() -> None:
+    v = backtest_venue(latency=FixedLatency(timedelta(seconds=30)))
+    v.on_event(bar("100", "101", "99", "100.5", 60))
+    order = v.submit(req("SELL", "1", "LIMIT", limit="102.75"), at(60))  # arrives at 90
+    # at 90 the path is half way from L 101 (80) to H 103 (100): 102, under the limit;
+    # it rests, and the move up to 103 goes through 102.75 at 97.5
+    v.on_event(bar("102", "103", "101", "102.5", 120))
+    fill = order.executions[0]
+    assert (fill.last_px, fill.liquidity, fill.ts) == (D("102.75"), "M", at(97.5))
+
+
+def test_one_millisecond_of_latency_on_daily_bars_still_gets_the_next_open() -> None:
+    from ordergate.sim.data import Bar, with_bar_starts
+
+    day = timedelta(days=1)
+    days = [
+        Bar(symbol="AAPL", ts=at(0) + i * day, open=D(o), high=D(h), low=D(lo), close=D(c))
+        for i, (o, h, lo, c) in enumerate(
+            [("100", "101", "99", "100"), ("104", "105", "103", "104.5")]
+        )
+    ]
+    first, second = with_bar_starts(days)
+    assert second.start == at(0)  # the span the series shows: one day
+    v = backtest_venue(latency=FixedLatency(timedelta(milliseconds=1)))
+    v.on_event(first)
+    order = v.submit(req("BUY", "1"), at(0))
+    v.on_event(second)
+    # 1 ms into a day that goes 104 -> 103 over 8 hours: 104 - 1/28,800,000, to the cent
+    assert order.executions[0].last_px == D("104.00")
 
 
 def test_latency_keeps_an_order_from_prices_before_it_arrives() -> None:
