@@ -22,12 +22,11 @@ data, strategy and seed give byte-identical results (:meth:`BacktestResult.to_js
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordergate.backtest.book import Book
 from ordergate.backtest.gates import GatesFactory
@@ -37,19 +36,24 @@ from ordergate.brokers.paper import PaperBroker
 from ordergate.bus.memory import InProcessBus
 from ordergate.clock import SequentialIds, SimulatedClock
 from ordergate.domain.enums import OrderStatus, TradingMode
+from ordergate.domain.errors import ConfigError
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.heap import FreezeLongLived
 from ordergate.risk.desk import RiskDesk
-from ordergate.sim.data import Bar, MarketEvent, Quote, last_tick
+from ordergate.sim.costs import CostConfig
+from ordergate.sim.data import Bar, MarketEvent, Quote, last_tick, missing_volume, with_bar_starts
 from ordergate.sim.fees import fee_model_from_name
-from ordergate.sim.latency import FixedLatency, LatencyModel, NoLatency, RandomLatency
+from ordergate.sim.latency import LatencyModel
 from ordergate.sim.matching import fill_model_from_name
 from ordergate.sim.tif import Session
 from ordergate.store.base import Store
 from ordergate.store.memory import MemoryStore
 from ordergate.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from ordergate.config import Settings
 
 ProgressFn = Callable[[int, int], None]
 
@@ -58,35 +62,92 @@ ProgressFn = Callable[[int, int], None]
 class BacktestConfig:
     """How a backtest simulates. Every field has a default; see :mod:`ordergate.sim`.
 
-    ``fill_model``: ``participation`` (5 bps, at most 10 % of each event's volume),
-    ``fixed_bps``, ``bid_ask``, ``sqrt_impact`` or ``none``. ``latency_ms`` plus up to
-    ``jitter_ms`` (drawn from ``random.Random(seed)``). ``store_path``: ``:memory:`` (the
-    in-memory store) or a fresh SQLite file. ``detail`` puts every order, fill and trade
-    row in the result. ``freeze_gc`` keeps the cycle collector off what the run has
-    already built (:mod:`~ordergate.heap`); it changes no result.
+    The cost fields are those of :class:`~ordergate.sim.costs.CostConfig`, with the same
+    defaults as the settings paper trading reads (:meth:`from_settings` takes them from
+    there): ``fill_model`` ``fixed_bps`` (5 bps), ``bid_ask``, ``participation`` (5 bps,
+    at most 10 % of each event's volume), ``sqrt_impact`` or ``none``; the ``fee_*``
+    knobs of the ``fee_model``; ``latency_ms`` plus up to ``jitter_ms`` (drawn from
+    ``random.Random(seed)``). Under a participation limit, data that does not say its
+    volume is refused unless ``allow_missing_volume`` (then those events trade uncapped,
+    and the summary says how many there were). ``session``: DAY orders expire at its
+    close. ``risk_free_rate``: a yearly rate for Sharpe and Sortino. ``store_path``:
+    ``:memory:`` (the in-memory store) or a fresh SQLite file. ``detail`` puts every
+    order, fill and trade row in the result. ``freeze_gc`` keeps the cycle collector off
+    what the run has already built (:mod:`~ordergate.heap`); it changes no result.
     """
 
-    fill_model: str = "participation"
+    fill_model: str = "fixed_bps"
     slippage_bps: Decimal = Decimal(5)
     participation: Decimal | None = None
     lot: Decimal = Decimal(1)
     fee_model: str = "per_share"
+    fee_per_share: Decimal = Decimal("0.005")
+    fee_minimum: Decimal = Decimal("1.00")
+    fee_bps: Decimal = Decimal(1)
+    fee_maker_bps: Decimal = Decimal(1)
+    fee_taker_bps: Decimal = Decimal(5)
+    fee_flat: Decimal = Decimal(1)
     latency_ms: int = 0
     jitter_ms: int = 0
     seed: int = 0
     session: Session | None = None
+    allow_missing_volume: bool = False
+    risk_free_rate: Decimal = Decimal(0)
     starting_cash: Decimal = Decimal(1_000_000)
     store_path: str = ":memory:"
     detail: bool = True
     equity_points: int = 2000
     freeze_gc: bool = True
 
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> BacktestConfig:
+        """The costs and session the settings name (as paper reads them), then
+        ``overrides`` (``None`` values are ignored: a CLI flag left out)."""
+        costs = CostConfig.from_settings(settings)
+        session = None
+        if settings.paper_session_close is not None:
+            session = Session(close=settings.paper_session_close, tz=settings.paper_session_tz)
+        values: dict[str, Any] = {
+            "fill_model": costs.fill_model,
+            "slippage_bps": costs.slippage_bps,
+            "participation": costs.participation,
+            "lot": costs.lot,
+            "fee_model": costs.fee_model,
+            "fee_per_share": costs.fee_per_share,
+            "fee_minimum": costs.fee_minimum,
+            "fee_bps": costs.fee_bps,
+            "fee_maker_bps": costs.fee_maker_bps,
+            "fee_taker_bps": costs.fee_taker_bps,
+            "fee_flat": costs.fee_flat,
+            "latency_ms": costs.latency_ms,
+            "jitter_ms": costs.jitter_ms,
+            "seed": costs.seed,
+            "session": session,
+            "starting_cash": settings.paper_starting_cash,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def costs(self) -> CostConfig:
+        return CostConfig(
+            fill_model=self.fill_model,
+            slippage_bps=self.slippage_bps,
+            participation=self.participation,
+            lot=self.lot,
+            fee_model=self.fee_model,
+            fee_per_share=self.fee_per_share,
+            fee_minimum=self.fee_minimum,
+            fee_bps=self.fee_bps,
+            fee_maker_bps=self.fee_maker_bps,
+            fee_taker_bps=self.fee_taker_bps,
+            fee_flat=self.fee_flat,
+            latency_ms=self.latency_ms,
+            jitter_ms=self.jitter_ms,
+            seed=self.seed,
+        )
+
     def latency(self) -> LatencyModel:
-        base = timedelta(milliseconds=self.latency_ms)
-        if self.jitter_ms:
-            jitter = timedelta(milliseconds=self.jitter_ms)
-            return RandomLatency(base, jitter, random.Random(self.seed))
-        return FixedLatency(base) if self.latency_ms else NoLatency()
+        return self.costs().latency()
 
 
 class _Context:
@@ -168,7 +229,11 @@ class BacktestRunner:
         cfg = self.config
         if not events:
             raise ValueError("a backtest needs at least one market event")
+        if any(type(e) is Bar and e.start is None for e in events):
+            events = with_bar_starts(events)
+        no_volume = check_volume(events, cfg.costs().fills().participation, cfg)
         clock, engine, broker = self.build(events[0].ts)
+        _use_fee_schedule(broker, cfg)
         total = len(events)
         book = Book(
             cash=cfg.starting_cash,
@@ -181,8 +246,39 @@ class BacktestRunner:
                 events, strategy, on_progress
             )
             return build_result(
-                engine, book, cfg, counts, events_count=total, strategy_id=strategy_id
+                engine,
+                book,
+                cfg,
+                counts,
+                events_count=total,
+                strategy_id=strategy_id,
+                venue=broker.venue,
+                no_volume=no_volume,
             )
+
+
+def _use_fee_schedule(broker: PaperBroker, cfg: BacktestConfig) -> None:
+    """The fee model with every ``fee_*`` knob of ``cfg`` (:meth:`build` names the
+    model only; the composition root is to pass ``cfg.costs().fees()`` itself)."""
+    broker.venue.fee_model = cfg.costs().fees()
+
+
+def check_volume(
+    events: Sequence[MarketEvent], participation: Decimal | None, cfg: BacktestConfig
+) -> int:
+    """How many events cannot be capped by ``participation`` for want of a volume;
+    refuses the run when there are any, unless ``cfg.allow_missing_volume``."""
+    if participation is None:
+        return 0
+    missing = sum(1 for e in events if missing_volume(e))
+    if missing and not cfg.allow_missing_volume:
+        raise ConfigError(
+            f"{missing:,} of {len(events):,} market events have no volume (or no bid/ask "
+            f"size), so the participation limit of {participation * 100:g} % cannot apply "
+            "to them: add a volume column, choose a fill model without a limit "
+            "(--fill-model fixed_bps), or pass --allow-missing-volume to trade them uncapped"
+        )
+    return missing
 
 
 class _Loop:
@@ -210,38 +306,62 @@ class _Loop:
 
     def run(
         self, events: Sequence[MarketEvent], strategy: StrategyFn, on_progress: ProgressFn | None
-    ) -> dict[str, int]:
+    ) -> dict[str, Any]:
+        """Every event of one timestamp reaches the venue and the engine before the
+        strategy is asked about any of them: what it decides at ``t`` sees every price
+        stamped ``t``, and (the venue's rule) trades on none of them, whatever the
+        order of the rows at ``t``."""
         book, broker, maker, working = self.book, self.broker, self.maker, self.working
         ctx = _Context(self.clock, book)
         # bound once: the loop runs once per event
         set_clock, mark, submit = self.clock.set, self.engine.mark, self.engine.submit
         sample, tick, last_prices = book.sample, self.freezer.tick, book.last
+        on_event = broker.on_event
         submitted = rejected = 0
+        rejections: dict[str, dict[str, Any]] = {}
         total = len(events)
         step = max(1, total // 200)
-        for index, event in enumerate(events):
-            ts = event.ts
+        index = 0
+        next_progress = 0
+        while index < total:
+            ts = events[index].ts
+            end = index + 1
+            while end < total and events[end].ts == ts:
+                end += 1
             set_clock(ts)
-            if type(event) is Mark:
-                last, bid, ask, volume = event.last, event.bid, event.ask, event.volume
-            else:
-                if not isinstance(event, Mark):
-                    broker.on_event(event)
-                last, bid, ask, volume = mark_fields(event)
-            mark(event.symbol, last, bid, ask, volume)
-            last_prices[event.symbol] = last
-            answer = strategy(event, ctx)
-            if answer:
-                for intent in maker.intents(answer, ctx, working):
-                    report = submit(intent)
-                    submitted += 1
-                    if report.status is OrderStatus.REJECTED:
-                        rejected += 1
+            for i in range(index, end):
+                event = events[i]
+                if type(event) is Mark:
+                    last, bid, ask, volume = event.last, event.bid, event.ask, event.volume
+                else:
+                    on_event(event)
+                    last, bid, ask, volume = mark_fields(event)
+                mark(event.symbol, last, bid, ask, volume)
+                last_prices[event.symbol] = last
+            for i in range(index, end):
+                answer = strategy(events[i], ctx)
+                if answer:
+                    for intent in maker.intents(answer, ctx, working):
+                        report = submit(intent)
+                        submitted += 1
+                        if report.status is OrderStatus.REJECTED:
+                            rejected += 1
+                            seen = rejections.get(report.error_code)
+                            if seen is None:
+                                rejections[report.error_code] = {
+                                    "count": 1,
+                                    "first_message": report.error_message,
+                                    "first_at": ts.isoformat(),
+                                }
+                            else:
+                                seen["count"] += 1
             sample(ts)
             tick()
-            if on_progress is not None and index % step == 0:
+            index = end
+            if on_progress is not None and index >= next_progress:
                 on_progress(index, total)
+                next_progress = index + step
         book.finish(events[-1].ts)
         if on_progress is not None:
             on_progress(total, total)
-        return {"submitted": submitted, "rejected": rejected}
+        return {"submitted": submitted, "rejected": rejected, "rejections": rejections}
