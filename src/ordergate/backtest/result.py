@@ -15,11 +15,13 @@ runs of the same inputs are byte-identical.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ordergate.backtest.book import Book
+from ordergate.backtest.report import ReportData
 from ordergate.backtest.tca import (
     first_slippage_values,
     order_costs,
@@ -56,6 +58,8 @@ class BacktestResult:
     first_slippage_bps: list[Decimal] = field(default_factory=list)
     #: symbol -> (ts, price) samples, for the report (not in the JSON)
     prices: dict[str, list[tuple[str, Decimal]]] = field(default_factory=dict)
+    #: the return of every period, for the report (not in the JSON)
+    returns: Sequence[float] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +72,20 @@ class BacktestResult:
             "trades": self.trades,
             "round_trips": self.round_trips,
         }
+
+    def report_data(self) -> ReportData:
+        """What the HTML report draws (:mod:`~ordergate.backtest.report`)."""
+        return ReportData(
+            summary=self.summary,
+            curve=self.equity_curve,
+            tca=self.tca,
+            slippage_bps=self.slippage_bps,
+            first_slippage_bps=self.first_slippage_bps,
+            returns=self.returns,
+            prices=self.prices,
+            fills=self.fills,
+            round_trips=self.round_trips,
+        )
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, indent=indent, separators=(",", ":"))
@@ -175,6 +193,7 @@ def build_result(
             symbol: [(t.isoformat(), px) for t, px in series]
             for symbol, series in book.prices.items()
         },
+        returns=book.performance.returns,
     )
     if config.detail:
         result.orders = [order_view(o) for o in orders]
