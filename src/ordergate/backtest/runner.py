@@ -38,7 +38,7 @@ from ordergate.clock import SequentialIds, SimulatedClock
 from ordergate.domain.enums import OrderStatus, TradingMode
 from ordergate.domain.errors import ConfigError
 from ordergate.domain.market import Mark
-from ordergate.domain.money import ZERO
+from ordergate.domain.money import ZERO, fmt
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.heap import FreezeLongLived
 from ordergate.risk.desk import RiskDesk
@@ -274,7 +274,7 @@ def check_volume(
     if missing and not cfg.allow_missing_volume:
         raise ConfigError(
             f"{missing:,} of {len(events):,} market events have no volume (or no bid/ask "
-            f"size), so the participation limit of {participation * 100:g} % cannot apply "
+            f"size), so the participation limit of {fmt(participation * 100)} % cannot apply "
             "to them: add a volume column, choose a fill model without a limit "
             "(--fill-model fixed_bps), or pass --allow-missing-volume to trade them uncapped"
         )
