@@ -118,7 +118,8 @@ def test_cli_backtest_json_is_deterministic_and_writes_html(tmp_path: Path) -> N
     page = (tmp_path / "r.html").read_text()
     assert page.startswith("<!doctype html>")
     assert 'id="equity"' in page  # plotly figures, drawn by the inlined plotly.js
-    assert "<script src" not in page and "<link" not in page  # nothing fetched
+    assert "<script src" not in page  # nothing fetched
+    assert "<link" not in page
 
 
 def test_cli_tca_reads_a_backtest_store(tmp_path: Path) -> None:
