@@ -5,10 +5,12 @@
 - ``sharpe`` and ``sortino``: the mean period return over the risk-free rate, over the
   standard deviation of returns (sample, n − 1) or the downside deviation (returns
   under the rate only, over all n), times ``sqrt(periods_per_year)``;
-- the period is the data's bar frequency: the most common gap between timestamps.
-  Data with a timestamp on a Saturday or Sunday is a 24/7 market: 365 days a year
-  of that period. Otherwise 252 trading days, times the median number of timestamps
-  a day for intraday data (the annualisation is stated in the summary);
+- annualised by the data's bar frequency: data with a timestamp on a Saturday or
+  Sunday is a 24/7 market, 365 days a year, other data 252 trading days; bars of a
+  day or more (the most common gap between timestamps) count that many days each,
+  intraday data the median number of timestamps a day (several symbols stamped at
+  different times of day count each time). The annualisation is stated in the
+  summary;
 - ``max_drawdown_pct`` and ``max_drawdown_duration``: the deepest fall from a peak, as
   a share of the peak, and the longest time from a peak to the first time equity is
   back at it (or to the end of the run);
@@ -25,13 +27,14 @@ import math
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from statistics import median
 from typing import Any
 
 DAY = timedelta(days=1)
 GAP_SAMPLE = 10_000
+SATURDAY = 5
 
 
 @dataclass(slots=True)
@@ -53,27 +56,25 @@ class Performance:
     weekend: bool = False
     gaps: Counter[timedelta] = field(default_factory=Counter)
     per_day: list[int] = field(default_factory=list)
-    _day: date | None = None
+    _day_end: datetime | None = None
 
     def add(self, ts: datetime, equity: Decimal, exposed: bool) -> None:
         value = float(equity)
-        if self.last_ts is None:
+        last = self.last_ts
+        if last is None:
             self.first_ts = ts
         else:
             if self.previous:
                 self.returns.append(value / self.previous - 1.0)
-            if len(self.gaps) < GAP_SAMPLE and self.periods < GAP_SAMPLE:
-                self.gaps[ts - self.last_ts] += 1
-        day = ts.date()
-        if day != self._day:
-            self._day = day
-            self.per_day.append(0)
-            if day.weekday() >= 5:
-                self.weekend = True
+            if self.periods < GAP_SAMPLE:
+                self.gaps[ts - last] += 1
+        if self._day_end is None or ts >= self._day_end:
+            self._new_day(ts)
         self.per_day[-1] += 1
         self.last_ts, self.previous = ts, value
         self.periods += 1
-        self.exposed += exposed
+        if exposed:
+            self.exposed += 1
         self.equity_sum += value
         if value >= self.peak:
             if self.under and self.peak_ts is not None:  # back at the peak
@@ -82,7 +83,15 @@ class Performance:
         else:
             self.under = True
             if self.peak > 0:
-                self.max_dd_pct = max(self.max_dd_pct, (self.peak - value) / self.peak)
+                drawdown = (self.peak - value) / self.peak
+                self.max_dd_pct = max(self.max_dd_pct, drawdown)
+
+    def _new_day(self, ts: datetime) -> None:
+        day = ts.date()
+        self._day_end = datetime.combine(day + DAY, time(0), tzinfo=ts.tzinfo)
+        self.per_day.append(0)
+        if day.weekday() >= SATURDAY:
+            self.weekend = True
 
     def annualisation(self) -> tuple[float, str]:
         """Periods a year, and how that was decided."""
@@ -90,12 +99,11 @@ class Performance:
             return 252.0, "one timestamp: 252 periods a year assumed"
         top = max(self.gaps.values())
         period = min(gap for gap, count in self.gaps.items() if count == top)
-        if self.weekend:
-            return DAY * 365 / period, f"365 days a year (24/7 data) of {period} bars"
+        days, kind = (365, "days a year (24/7 data)") if self.weekend else (252, "trading days")
         if period >= DAY:
-            return 252 * (DAY / period), f"252 trading days a year of {period} bars"
+            return days * (DAY / period), f"{days} {kind} of {period} bars"
         bars = median(self.per_day)
-        return 252 * bars, f"252 trading days a year × {bars:g} bars a day of {period}"
+        return days * bars, f"{days} {kind} × {bars:g} timestamps a day"
 
     def summary(
         self, start: Decimal, end: Decimal, traded: Decimal, risk_free: Decimal
