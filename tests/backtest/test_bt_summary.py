@@ -142,3 +142,16 @@ def test_fills_and_pnl_agree_with_an_independent_computation() -> None:
         for (_, buy, fb), (_, sell, fs) in zip(expected[::2], expected[1::2], strict=False)
     ]
     assert [D(t["pnl"]) for t in trips] == by_hand
+
+
+def test_the_default_gates_refusing_most_orders_are_reported_not_hidden() -> None:
+    from ordergate.backtest.examples import Alternate
+
+    result = BacktestRunner(BacktestConfig(), gates=risk_gates()).run(
+        bars(wave(500)), Alternate().on_event
+    )
+    rejections = result.summary["rejections"]
+    assert rejections["E_RISK_MAX_TRADES_STRATEGY"]["count"] == 450  # 50 a day per strategy
+    assert rejections["E_RISK_MAX_TRADES_STRATEGY"]["first_message"].endswith("limit=50")
+    (warning,) = result.summary["warnings"]
+    assert warning.startswith("pre-trade gates refused 450 of 500 orders (90.0 %)")

@@ -215,9 +215,10 @@ def _warnings(
         )
         out.append(
             f"pre-trade gates refused {refused:,} of {submitted:,} orders "
-            f"({Decimal(refused) * 100 / submitted:.1f} %), most with {top}: "
-            f"{rejections[top]['first_message']} — the result is mostly the gates', not "
-            "the strategy's (see rejections; --no-risk runs without them)"
+            f"({Decimal(refused) * 100 / submitted:.1f} %), most of them {top} "
+            f"({rejections[top]['count']:,}, the first: {rejections[top]['first_message']}): "
+            "the result is mostly the gates', not the strategy's (see rejections; "
+            "--no-risk runs without them)"
         )
     if no_volume:
         out.append(
