@@ -104,15 +104,17 @@ def test_bars_and_quotes_in_one_run_and_the_exports(tmp_path: Path) -> None:
     assert times == sorted(times)
     msft = [f for f in result["fills"] if f["symbol"] == "MSFT"]
     assert msft
-    # quotes: a buy pays the ask × 1.0005 and a sell gets the bid × 0.9995, never the mid
+    # quotes 0.02 wide around ~50: the mid ± 5 bps (0.025) is beyond the quote, and a
+    # fill never lands inside the spread
     with quotes.open() as f:
         book = {datetime.fromisoformat(r["ts"]): r for r in csv.DictReader(f)}
     for fill in msft:
         quote = book[datetime.fromisoformat(fill["ts"])]
+        mid = (D(quote["bid"]) + D(quote["ask"])) / 2
         if fill["side"] == "BUY":
-            assert D(fill["last_px"]) == D(quote["ask"]) * D("1.0005")
+            assert D(fill["last_px"]) == mid * D("1.0005") > D(quote["ask"])
         else:
-            assert D(fill["last_px"]) == D(quote["bid"]) * D("0.9995")
+            assert D(fill["last_px"]) == mid * D("0.9995") < D(quote["bid"])
     with trades.open() as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0]) == TRADE_COLUMNS

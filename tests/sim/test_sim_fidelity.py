@@ -65,8 +65,10 @@ def test_a_print_is_matched_once_and_the_cap_is_its_size() -> None:
 def test_a_market_order_on_a_quote_takes_the_far_side_plus_the_model() -> None:
     for model, buy, sell in [
         (NoSlippage(), D("100.02"), D("99.98")),
-        # 5 bps beyond the touch: 100.02 × 1.0005 and 99.98 × 0.9995
-        (FixedBps(D(5)), D("100.07001"), D("99.93001")),
+        # 5 bps from the mid is beyond this quote: 100 × 1.0005 and 100 × 0.9995
+        (FixedBps(D(5)), D("100.05"), D("99.95")),
+        # and inside a wide one, where it takes the far side
+        (FixedBps(D(1)), D("100.02"), D("99.98")),
         # impact 0.02 × sqrt(100 / 10,000) = 20 bps on the far side, no extra half-spread
         (SquareRootImpact(adv=D(10_000), spread_bps=D(5)), D("100.220040"), D("99.780040")),
     ]:

@@ -1,14 +1,16 @@
 """Price models: what a marketable (taker) order pays at one point of the market.
 
 Each model answers ``price(side, qty, tick)``; the venue asks it for every taker fill,
-with the fill's own quantity (impact grows with size). Every model starts from the
-price a taker meets (:func:`~ordergate.sim.data.reference`): on a quote the far side —
-the ask for a buy, the bid for a sell, never the mid — and otherwise the trade price;
-what the model adds comes on top of that.
+with the fill's own quantity (impact grows with size). No model fills a taker inside
+the spread: where the market has a quote, the price a taker meets is its far side
+(:func:`~ordergate.sim.data.reference`: the ask for a buy, the bid for a sell, never
+the mid), and what the model adds comes on top of that or of the trade price.
 
-- ``FixedBps`` (seed 000's ``fixed_bps``, seed 003's default 5 bps): the reference
-  ± ``bps``. A market buy at a last of 100.00 pays 100.05; against an ask of 100.02,
-  100.02 × 1.0005.
+- ``FixedBps`` (seed 000's ``fixed_bps``, seed 003's default 5 bps): the trade price
+  ± ``bps``, but never better than the far side of the quote. A market buy at a last
+  of 100.00 pays 100.05; against a quote of 99.90 / 100.10 it pays the ask, 100.10
+  (the mid plus 5 bps, 100.05, would be inside the spread); against 99.99 / 100.01
+  it pays 100.05, beyond the ask.
 - ``BidAsk`` (seed 003's ``use_bid_ask_spread``): a buy pays the ask, a sell gets the
   bid; without a quote (bars, prints) it falls back to ``FixedBps``.
 - ``SquareRootImpact``: the square-root law of market impact,
@@ -77,9 +79,10 @@ class FixedBps:
     bps: Decimal = Decimal(5)
 
     def price(self, side: Side, qty: Decimal, tick: Tick, volume: Decimal | None) -> Decimal:
+        far = reference(side, tick)
         if side is Side.BUY:
-            return reference(side, tick) * (BPS + self.bps) / BPS
-        return reference(side, tick) * (BPS - self.bps) / BPS
+            return max(far, tick.price * (BPS + self.bps) / BPS)
+        return min(far, tick.price * (BPS - self.bps) / BPS)
 
     def market_price(self, side: Side, mark: Mark) -> Decimal:
         return self.price(side, ZERO, _tick_of(mark), mark.volume)
