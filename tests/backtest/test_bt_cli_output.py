@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import typer
@@ -53,10 +55,11 @@ def write_quotes(path: Path, n: int) -> Path:
     return path
 
 
-def invoke(*args: str) -> dict:  # type: ignore[type-arg]
+def invoke(*args: str) -> dict[str, Any]:
     run = CliRunner().invoke(_app(), ["backtest", *args, "--json"])
     assert run.exit_code == 0, run.output
-    return json.loads(run.stdout)  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(run.stdout)
+    return result
 
 
 def test_a_run_of_20000_events_shows_progress_and_finishes(tmp_path: Path) -> None:
@@ -176,8 +179,6 @@ def test_session_close_expires_day_orders(tmp_path: Path) -> None:
         "        return {'symbol': 'AAPL', 'side': 'BUY', 'qty': 1, 'order_type': 'limit',\n"
         "                'limit_price': '1', 'time_in_force': 'DAY'}\n"
     )
-    import sys
-
     sys.path.insert(0, str(tmp_path))
     try:
         result = invoke(
