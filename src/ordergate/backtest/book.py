@@ -118,15 +118,17 @@ class Book:
     def sample(self, ts: datetime) -> None:
         """Equity at ``ts`` (cash plus positions at their last prices)."""
         equity = self.cash
+        exposed = False
         for symbol, qty in self.positions.items():
             if qty:
+                exposed = True
                 equity += qty * self.last.get(symbol, ZERO)
         self.equity = equity
         if self.peak is None or equity > self.peak:
             self.peak = equity
         drawdown = self.peak - equity
         self.max_drawdown = max(self.max_drawdown, drawdown)
-        self.performance.add(ts, equity, any(self.positions.values()))
+        self.performance.add(ts, equity, exposed)
         if self._seen % self.every == 0:
             self._point(ts, equity)
         self._seen += 1

@@ -29,6 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from statistics import median
 from typing import Any
 
@@ -54,7 +55,8 @@ class Performance:
     longest: timedelta = timedelta(0)
     under: bool = False
     weekend: bool = False
-    gaps: Counter[timedelta] = field(default_factory=Counter)
+    #: the first timestamps, for the most common gap
+    stamps: list[datetime] = field(default_factory=list)
     per_day: list[int] = field(default_factory=list)
     _day_end: datetime | None = None
 
@@ -63,11 +65,12 @@ class Performance:
         last = self.last_ts
         if last is None:
             self.first_ts = ts
+            self.stamps.append(ts)
         else:
             if self.previous:
                 self.returns.append(value / self.previous - 1.0)
             if self.periods < GAP_SAMPLE:
-                self.gaps[ts - last] += 1
+                self.stamps.append(ts)
         if self._day_end is None or ts >= self._day_end:
             self._new_day(ts)
         self.per_day[-1] += 1
@@ -95,10 +98,12 @@ class Performance:
 
     def annualisation(self) -> tuple[float, str]:
         """Periods a year, and how that was decided."""
-        if not self.gaps:
+        stamps = self.stamps
+        gaps = Counter(b - a for a, b in pairwise(stamps))
+        if not gaps:
             return 252.0, "one timestamp: 252 periods a year assumed"
-        top = max(self.gaps.values())
-        period = min(gap for gap, count in self.gaps.items() if count == top)
+        top = max(gaps.values())
+        period = min(gap for gap, count in gaps.items() if count == top)
         days, kind = (365, "days a year (24/7 data)") if self.weekend else (252, "trading days")
         if period >= DAY:
             return days * (DAY / period), f"{days} {kind} of {period} bars"

@@ -296,6 +296,8 @@ class _Loop:
         self.clock, self.engine, self.broker, self.book = clock, engine, broker, book
         self.maker = IntentMaker(strategy_id)
         self.freezer = freezer
+        self.submitted = self.rejected = 0
+        self.rejections: dict[str, dict[str, Any]] = {}
 
     def working(self) -> dict[str, Decimal]:
         """Signed quantity the open orders will still trade, by symbol (for targets)."""
@@ -311,57 +313,69 @@ class _Loop:
         strategy is asked about any of them: what it decides at ``t`` sees every price
         stamped ``t``, and (the venue's rule) trades on none of them, whatever the
         order of the rows at ``t``."""
-        book, broker, maker, working = self.book, self.broker, self.maker, self.working
+        book = self.book
         ctx = _Context(self.clock, book)
         # bound once: the loop runs once per event
-        set_clock, mark, submit = self.clock.set, self.engine.mark, self.engine.submit
+        set_clock, mark, send = self.clock.set, self.engine.mark, self._send
         sample, tick, last_prices = book.sample, self.freezer.tick, book.last
-        on_event = broker.on_event
-        submitted = rejected = 0
-        rejections: dict[str, dict[str, Any]] = {}
+        on_event = self.broker.on_event
         total = len(events)
+        last_index = total - 1
         step = max(1, total // 200)
-        index = 0
         next_progress = 0
-        while index < total:
-            ts = events[index].ts
-            end = index + 1
-            while end < total and events[end].ts == ts:
-                end += 1
-            set_clock(ts)
-            for i in range(index, end):
-                event = events[i]
-                if type(event) is Mark:
-                    last, bid, ask, volume = event.last, event.bid, event.ask, event.volume
-                else:
-                    on_event(event)
-                    last, bid, ask, volume = mark_fields(event)
-                mark(event.symbol, last, bid, ask, volume)
-                last_prices[event.symbol] = last
-            for i in range(index, end):
-                answer = strategy(events[i], ctx)
+        group: list[MarketEvent] = []
+        for index, event in enumerate(events):
+            ts = event.ts
+            if not group:
+                set_clock(ts)
+            if type(event) is Mark:
+                last, bid, ask, volume = event.last, event.bid, event.ask, event.volume
+            else:
+                on_event(event)
+                last, bid, ask, volume = mark_fields(event)
+            mark(event.symbol, last, bid, ask, volume)
+            last_prices[event.symbol] = last
+            if index < last_index and events[index + 1].ts == ts:
+                group.append(event)  # more at this time: decide once all are in
+                continue
+            if group:
+                group.append(event)
+                for one in group:
+                    answer = strategy(one, ctx)
+                    if answer:
+                        send(answer, ctx, ts)
+                group.clear()
+            else:
+                answer = strategy(event, ctx)
                 if answer:
-                    for intent in maker.intents(answer, ctx, working):
-                        report = submit(intent)
-                        submitted += 1
-                        if report.status is OrderStatus.REJECTED:
-                            rejected += 1
-                            seen = rejections.get(report.error_code)
-                            if seen is None:
-                                rejections[report.error_code] = {
-                                    "count": 1,
-                                    "first_message": report.error_message,
-                                    "first_at": ts.isoformat(),
-                                }
-                            else:
-                                seen["count"] += 1
+                    send(answer, ctx, ts)
             sample(ts)
             tick()
-            index = end
             if on_progress is not None and index >= next_progress:
-                on_progress(index, total)
+                on_progress(index + 1, total)
                 next_progress = index + step
         book.finish(events[-1].ts)
         if on_progress is not None:
             on_progress(total, total)
-        return {"submitted": submitted, "rejected": rejected, "rejections": rejections}
+        return {
+            "submitted": self.submitted,
+            "rejected": self.rejected,
+            "rejections": self.rejections,
+        }
+
+    def _send(self, answer: Any, ctx: _Context, ts: datetime) -> None:
+        """Submit what the strategy answered; count rejections by code."""
+        for intent in self.maker.intents(answer, ctx, self.working):
+            report = self.engine.submit(intent)
+            self.submitted += 1
+            if report.status is OrderStatus.REJECTED:
+                self.rejected += 1
+                seen = self.rejections.get(report.error_code)
+                if seen is None:
+                    self.rejections[report.error_code] = {
+                        "count": 1,
+                        "first_message": report.error_message,
+                        "first_at": ts.isoformat(),
+                    }
+                else:
+                    seen["count"] += 1
