@@ -168,3 +168,26 @@ def test_the_same_settings_give_the_same_fills_in_paper_and_in_a_backtest() -> N
     # it rested at 99 and the print at 98.7 went through it: a maker, at 98.7, 1 bp
     (fill,) = paper
     assert (fill.last_px, fill.liquidity, fill.commission) == (D("98.7"), "M", D("0.0987"))
+
+
+def test_a_quote_trades_once_in_a_backtest_capped_by_its_displayed_size() -> None:
+    from ordergate.sim.data import Quote
+
+    quotes = [
+        Quote(symbol="AAPL", ts=MONDAY + timedelta(seconds=i), bid=D("99.98"),
+              ask=D("100.02"), bid_size=D(500), ask_size=D(500))
+        for i in range(4)
+    ]  # fmt: skip
+    done: list[bool] = []
+
+    def buy_once(event: MarketEvent, ctx: StrategyContext) -> Any:
+        if done:
+            return None
+        done.append(True)
+        return {"symbol": "AAPL", "side": "BUY", "qty": 1000}
+
+    config = BacktestConfig(fill_model="participation", slippage_bps=D(0), fee_model="none")
+    result = BacktestRunner(config).run(quotes, buy_once)
+    # 10 % of 500 on each of the three quotes after the decision, at the ask: the engine's
+    # mark after each quote trades nothing more
+    assert [(f["last_qty"], f["last_px"]) for f in result.fills] == [("50", "100.02")] * 3

@@ -4,20 +4,24 @@ Nothing here fills an order or books a position. The runner builds the same obje
 graph as paper trading — :class:`~ordergate.engine.engine.ExecutionEngine` over a
 store (SQLite, in memory or on a file) and the paper broker over the simulated venue —
 with a :class:`~ordergate.clock.SimulatedClock` and :class:`~ordergate.clock.SequentialIds`,
-and then, for each event in time order:
+and then, for each timestamp in time order:
 
-1. moves the clock to the event's time;
-2. gives the event to the venue (bars, quotes, trades) and tells the engine the mark
-   (``engine.mark``: the engine's arrival price and the gates' reference; for a plain
-   mark this is also what reaches the venue). Fills arrive through the broker's
+1. moves the clock to it;
+2. gives each of its events to the venue (bars, quotes, trades) and tells the engine
+   the mark (``engine.mark``: the engine's arrival price and the gates' reference; for
+   a plain mark this is also what reaches the venue, for the others the venue takes it
+   as the event's echo and trades nothing more). Fills arrive through the broker's
    listener, exactly as in paper trading;
-3. asks the strategy, and submits what it answers through ``engine.submit`` — gates,
-   state machine, store.
+3. once every event of that time is in, asks the strategy about each, and submits
+   what it answers through ``engine.submit`` — gates, state machine, store — counting
+   rejections by error code.
 
-Because the venue trades an event before the strategy sees it and the backtest venue
-never fills an order at the market that stood when it arrived (``fill_at_arrival``
-off), a decision on an event can only trade on later events: no look-ahead. The same
-data, strategy and seed give byte-identical results (:meth:`BacktestResult.to_json`).
+The venue never fills an order at a price stamped at or before the time it arrived
+(``fill_at_arrival`` off): a decision at ``t`` can only trade on later prices, whatever
+the order of the file's rows at ``t`` — no look-ahead. Bars without a ``start`` get one
+from the series' span first (:func:`~ordergate.sim.data.with_bar_starts`), so latency
+trades a bar from the moment of arrival. The same data, strategy and seed give
+byte-identical results (:meth:`BacktestResult.to_json`).
 """
 
 from __future__ import annotations
