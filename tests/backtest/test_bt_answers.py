@@ -141,3 +141,7 @@ def test_tca_of_costs_is_the_report_of_the_same_orders() -> None:
     for row in result.tca["orders"]:
         if row["avg_price"] is not None:
             assert D(row["slippage_vs_first_bps"]) == D(5)
+            # the move before arrival and the cost of trading add up to the slippage
+            assert D(row["delay"]) + D(row["slippage_vs_first"]) == D(row["slippage"])
+    overall = result.tca["overall"]
+    assert D(overall["delay"]) + D(overall["slippage_vs_first"]) == D(overall["slippage"])
