@@ -73,13 +73,38 @@ def test_one_millisecond_of_latency_on_daily_bars_still_gets_the_next_open() -> 
         )
     ]
     first, second = with_bar_starts(days)
-    assert second.start == at(0)  # the span the series shows: one day
+    # the span the series shows is one day, and a daily bar keeps to its own date
+    midnight = datetime(2026, 1, 6, tzinfo=UTC)
+    assert second.start == midnight
     v = backtest_venue(latency=FixedLatency(timedelta(milliseconds=1)))
     v.on_event(first)
-    order = v.submit(req("BUY", "1"), at(0))
+    order = v.submit(req("BUY", "1"), at(0))  # arrives 1 ms after the first close
     v.on_event(second)
-    # 1 ms into a day that goes 104 -> 103 over 8 hours: 104 - 1/28,800,000, to the cent
-    assert order.executions[0].last_px == D("104.00")
+    assert order.executions[0].last_px == D("104")  # the open, when that day began
+    assert order.executions[0].ts == midnight
+
+
+def test_an_intraday_bar_keeps_its_span_and_arrival_inside_it_interpolates() -> None:
+    from ordergate.sim.data import Bar, with_bar_starts
+
+    minute = timedelta(minutes=1)
+    series = [
+        Bar(symbol="AAPL", ts=at(0) + i * minute, open=D(o), high=D(h), low=D(lo), close=D(c))
+        for i, (o, h, lo, c) in enumerate(
+            [("100", "101", "99", "100"), ("100", "100.6", "99.4", "100.6"),
+             ("100.6", "101", "100", "100.2")]
+        )
+    ]  # fmt: skip
+    _, second, third = with_bar_starts(series)
+    assert (second.start, third.start) == (at(0), at(60))
+    v = backtest_venue(latency=FixedLatency(timedelta(seconds=5)))
+    v.on_event(series[0])
+    order = v.submit(req("BUY", "1"), at(0))  # arrives at 5 s, a quarter of O -> L
+    v.on_event(second)
+    # up bar: O 100 @0, L 99.4 @20 s, H 100.6 @40 s, C 100.6 @60 s: 100 - 0.6 / 4 = 99.85,
+    # to the data's 0.1, half to even: 99.8
+    assert order.executions[0].last_px == D("99.8")
+    assert order.executions[0].ts == at(5)
 
 
 def test_latency_keeps_an_order_from_prices_before_it_arrives() -> None:

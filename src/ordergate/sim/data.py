@@ -14,8 +14,9 @@ that the open jumps over fills at the open, not at the stop.
 
 A bar is timestamped when it closes (``ts``): that is when its prices are known. Its
 ``start`` is when it opened; when the data does not say, :func:`with_bar_starts`
-infers the bar's span from the series (the most common gap between a symbol's bars)
-and the venue falls back to the time of the symbol's previous event. The four points
+infers the bar's span from the series (the most common gap between a symbol's bars;
+a daily bar keeps to its own date) and the venue falls back to the time of the
+symbol's previous event. The four points
 are spread evenly in time over ``[start, ts]`` (open at ``start``, close at ``ts``) and
 the price moves linearly between them, so every point of the path has a time: an
 order that reached the venue by ``start`` may trade anywhere on the path; one that
@@ -165,6 +166,7 @@ def crossing_time(begin: Tick, end: Tick, level: Decimal) -> datetime | None:
 
 
 _US = timedelta(microseconds=1)
+_DAY = timedelta(days=1)
 
 
 def _exponent(price: Decimal) -> int:
@@ -236,9 +238,12 @@ def bar_span(events: Sequence[MarketEvent]) -> dict[str, timedelta]:
 
 def with_bar_starts(events: Sequence[MarketEvent]) -> list[MarketEvent]:
     """``events`` with a ``start`` on every bar that has none: ``ts`` minus the symbol's
-    :func:`bar_span`, but never before the symbol's previous bar closed. A daily bar
-    after a weekend then starts the day before it, not on Friday's close; a symbol's
-    first bar starts one span before it. Other events are returned as they are."""
+    :func:`bar_span`, but never before the symbol's previous bar closed; a symbol's
+    first bar starts one span before it. A bar of a day or more is that day's trading:
+    it starts no earlier than midnight of its own date (in its own UTC offset), so a
+    fill at its open carries its date — a bar stamped at the close opens at midnight,
+    one stamped with the date alone (00:00) is a single moment. Other events are
+    returned as they are."""
     spans = bar_span(events)
     last: dict[str, datetime] = {}
     out: list[MarketEvent] = []
@@ -253,6 +258,8 @@ def with_bar_starts(events: Sequence[MarketEvent]) -> list[MarketEvent]:
             start = bar.ts if span is None else bar.ts - span
             if previous is not None and previous > start:
                 start = previous
+            if span is not None and span >= _DAY:
+                start = max(start, bar.ts.replace(hour=0, minute=0, second=0, microsecond=0))
             bar = replace(bar, start=start)
         last[bar.symbol] = bar.ts
         out.append(bar)
