@@ -155,3 +155,15 @@ def test_the_default_gates_refusing_most_orders_are_reported_not_hidden() -> Non
     assert rejections["E_RISK_MAX_TRADES_STRATEGY"]["first_message"].endswith("limit=50")
     (warning,) = result.summary["warnings"]
     assert warning.startswith("pre-trade gates refused 450 of 500 orders (90.0 %)")
+
+
+def test_a_span_too_short_to_annualise_gives_no_cagr_not_an_error() -> None:
+    from ordergate.backtest.performance import Performance
+
+    perf = Performance()
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    perf.add(start, D(100), False)
+    perf.add(start + timedelta(microseconds=1), D(300), True)  # x3 in a microsecond
+    summary = perf.summary(D(100), D(300), D(0), D(0))
+    assert summary["cagr"] is None
+    assert summary["total_return"] == 2.0

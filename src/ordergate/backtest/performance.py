@@ -2,6 +2,7 @@
 
 - ``total_return``: final over starting equity, less one;
 - ``cagr``: the total return compounded per year of the run's span (365.25 days);
+  none where the span is too short for that to be a number;
 - ``sharpe`` and ``sortino``: the mean period return over the risk-free rate, over the
   standard deviation of returns (sample, n − 1) or the downside deviation (returns
   under the rate only, over all n), times ``sqrt(periods_per_year)``;
@@ -134,7 +135,10 @@ class Performance:
         years = span / (DAY * 365.25) if span else 0.0
         cagr = None
         if total is not None and years > 0 and end > 0:
-            cagr = float(end / start) ** (1.0 / years) - 1.0
+            try:
+                cagr = float(end / start) ** (1.0 / years) - 1.0
+            except OverflowError:
+                cagr = None  # a span too short to compound into a yearly rate
         longest = self.longest
         if self.under and self.peak_ts is not None and self.last_ts is not None:
             longest = max(longest, self.last_ts - self.peak_ts)
