@@ -31,7 +31,7 @@ from ordergate.store.base import Store
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS shadow_orders ("
-    " real_order_id TEXT PRIMARY KEY, real_client_order_id TEXT NOT NULL,"
+    " seq {serial}, real_order_id TEXT NOT NULL UNIQUE, real_client_order_id TEXT NOT NULL,"
     " shadow_order_id TEXT NOT NULL, account_id TEXT NOT NULL, symbol TEXT NOT NULL,"
     " side TEXT NOT NULL, order_type TEXT NOT NULL, real_parent_order_id TEXT,"
     " submitted_at TEXT NOT NULL)",
@@ -146,10 +146,8 @@ class ShadowLinks:
         return _link(rows[0]) if rows else None
 
     def links(self) -> list[Link]:
-        """Every link, in the order the real orders were submitted."""
-        rows = self._run(
-            f"SELECT {_LINK_COLUMNS} FROM shadow_orders ORDER BY submitted_at, real_order_id"
-        )
+        """Every link, in the order the twin simulated them (the real submit order)."""
+        rows = self._run(f"SELECT {_LINK_COLUMNS} FROM shadow_orders ORDER BY seq")
         return [_link(row) for row in rows]
 
     # ------------------------------------------------------------- marks

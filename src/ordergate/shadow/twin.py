@@ -57,7 +57,7 @@ class ReplayClock:
     submitting threads can reach the queue a little out of order)."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime.now(UTC)
+        self._now = start or datetime(1970, 1, 1, tzinfo=UTC)  # until the first event
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
