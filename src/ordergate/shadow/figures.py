@@ -1,7 +1,7 @@
 """Simulated against real, per order and per group: pure arithmetic on recorded facts.
 
-Definitions (every figure is Decimal; means are taken exactly and rounded only here,
-half-even: bps to 0.01, seconds to 0.001, ratios to 0.0001):
+Definitions (every figure is Decimal; means are taken exactly and rounded only when shown,
+half-even, to fixed places: bps 0.01, seconds 0.001, ratios 0.0001):
 
 - **price difference (bps)** = side sign × (simulated avg − real avg) / real avg × 10,000.
   Positive: the simulation was more pessimistic than the market (a buy paid more, a
@@ -37,7 +37,7 @@ GROUPS = ("symbol", "side", "order_type", "hour")
 def rounded(value: Decimal | None, kind: str) -> str | None:
     if value is None:
         return None
-    return fmt(value.quantize(_PLACES[kind], rounding=ROUND_HALF_EVEN))
+    return str(value.quantize(_PLACES[kind], rounding=ROUND_HALF_EVEN))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
