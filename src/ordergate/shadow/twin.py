@@ -227,6 +227,11 @@ class Mirror:
             log.info("shadow order not canceled", order_id=order.order_id, error=exc.message)
 
     def seed_marks(self, marks: Mapping[str, Mark]) -> None:
-        """The real engine's marks at attach time, so the first orders have a market."""
-        for mark in marks.values():
-            self.marked({"ts": mark.ts.isoformat(), **mark.to_dict()})
+        """The real engine's marks at attach time, so the first orders have a market
+        (after a restart only those newer than the twin's own: a mark counted twice
+        would count its volume twice in the participation fit)."""
+        known = self.twin.engine.marks()
+        for symbol, mark in marks.items():
+            seen = known.get(symbol)
+            if seen is None or mark.ts > seen.ts:
+                self.marked(mark.to_dict())
