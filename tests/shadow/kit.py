@@ -16,7 +16,9 @@ from ordergate.shadow import Shadow, attach_shadow
 
 
 def settings_in(tmp_path: Path, **extra: Any) -> Settings:
-    return load_settings(database_url=f"sqlite:///{tmp_path / 'real.db'}", **{"shadow": True, **extra})
+    return load_settings(
+        database_url=f"sqlite:///{tmp_path / 'real.db'}", **{"shadow": True, **extra}
+    )
 
 
 @dataclass

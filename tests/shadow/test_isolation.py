@@ -30,8 +30,7 @@ def book(runtime: Any) -> dict[str, Any]:
     store = engine.store
     return {
         "positions": [
-            (p.symbol, p.qty, p.avg_price, p.realized_pnl, p.commission)
-            for p in engine.positions()
+            (p.symbol, p.qty, p.avg_price, p.realized_pnl, p.commission) for p in engine.positions()
         ],
         "cash": engine.cash.cash("default"),
         "fills": sorted(
@@ -69,7 +68,8 @@ def test_no_shadow_row_in_real_positions_cash_risk_state_or_events(tmp_path: Pat
     assert topics == plain_topics  # the real bus carried exactly what it carries alone
     assert not [t for t in topics if "shadow" in t]
     # the twin did simulate all of it, on its own bus, under its own prefix
-    assert twin_positions and twin_topics
+    assert twin_positions
+    assert twin_topics
     assert all(t.startswith("ordergate.shadow.") for t in twin_topics)
     with sqlite3.connect(tmp_path / "a" / "real.db") as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
@@ -111,4 +111,3 @@ def test_a_failing_event_is_counted_and_the_twin_goes_on(tmp_path: Path) -> None
         assert s.shadow.drain()
         assert s.shadow.stats()["failed"] >= 1
         assert len(s.shadow.twin.links.links()) == 1
-

@@ -74,9 +74,7 @@ def attach_shadow(
     twin = twin or build_twin(settings)
     mirror = Mirror(twin)
     links = twin.links
-    worker = ShadowWorker(
-        maxsize=queue_size, on_dropped=lambda n: links.add_to_counter(DROPPED, n)
-    )
+    worker = ShadowWorker(maxsize=queue_size, on_dropped=lambda n: links.add_to_counter(DROPPED, n))
     shadow = Shadow(twin, worker)
     worker.offer(mirror.seed_marks, engine.marks())
 

@@ -81,9 +81,7 @@ def _report(db: str | None, shadow_db: str | None, form: str) -> str:
         settings = load_settings(
             database_url=_url(db), shadow_database_url=_url(shadow_db), shadow=True
         )
-        twin_settings = settings.model_copy(
-            update={"database_url": shadow_database_url(settings)}
-        )
+        twin_settings = settings.model_copy(update={"database_url": shadow_database_url(settings)})
         _refuse_missing(settings, "database")
         _refuse_missing(twin_settings, "shadow database (is shadow mode on?)")
         real, twin = build_store(settings), build_store(twin_settings)

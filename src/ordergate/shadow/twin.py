@@ -65,8 +65,7 @@ class ReplayClock:
 
     def advance_to(self, when: datetime) -> datetime:
         with self._lock:
-            if when > self._now:
-                self._now = when
+            self._now = max(self._now, when)
             return self._now
 
 
