@@ -79,12 +79,15 @@ class ShadowLinks:
     ignore_insert = "INSERT OR IGNORE INTO"
     ignore_tail = ""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+        """``synchronous``: the twin store's (each write here is its own commit)."""
         try:
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._conn.execute("PRAGMA busy_timeout = 5000")
             if path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA wal_autocheckpoint = 0")  # the store's checkpointer
+            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
         except sqlite3.Error as exc:
             raise PersistenceError(f"the shadow link tables cannot be opened: {exc}") from exc
         self._lock = threading.Lock()
@@ -233,15 +236,16 @@ class PostgresShadowLinks(ShadowLinks):
         """The pool is the store's: closed with it."""
 
 
-def links_for(store: Store) -> ShadowLinks:
-    """The link tables in ``store``'s database (the twin's store)."""
+def links_for(store: Store, *, synchronous: str = "FULL") -> ShadowLinks:
+    """The link tables in ``store``'s database (the twin's store), committed as
+    ``synchronous`` says on SQLite."""
     from ordergate.store.memory import MemoryStore
     from ordergate.store.sqlite import SqliteStore
 
     if isinstance(store, MemoryStore):
         return ShadowLinks(":memory:")
     if isinstance(store, SqliteStore):
-        return ShadowLinks(str(store.path))
+        return ShadowLinks(str(store.path), synchronous=synchronous)
     if hasattr(store, "connection"):
         return PostgresShadowLinks(store)
     raise PersistenceError(f"no shadow link tables for a {type(store).__name__}")

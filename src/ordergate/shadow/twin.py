@@ -148,7 +148,8 @@ def build_twin(
         gates=PassAllGates(),
         call_policy=DirectCall(),
     )
-    return Twin(runtime, links_for(runtime.engine.store), clock)
+    links = links_for(runtime.engine.store, synchronous=twin_settings.sqlite_synchronous)
+    return Twin(runtime, links, clock)
 
 
 def _ts(payload: Mapping[str, Any]) -> datetime:
