@@ -26,7 +26,8 @@ def test_a_postgresql_twin_keeps_its_links_marks_and_drops(tmp_path: Path, twin_
         database_url=f"sqlite:///{tmp_path / 'real.db'}", shadow=True, shadow_database_url=twin_url
     )
     runtime = build_runtime(settings)
-    shadow = attach_shadow(settings, runtime.engine)
+    # the root attaches it itself once bootstrap builds the twin; until then, we do
+    shadow = getattr(runtime, "shadow", None) or attach_shadow(settings, runtime.engine)
     runtime.engine.mark("AAPL", "100", volume="1000")
     report = runtime.engine.submit(buy("pg1"))
     runtime.engine.submit(buy("pg1"))  # a replay: nothing new went out
