@@ -158,6 +158,16 @@ class Settings(BaseSettings):
     #: logs a notice saying it changes nothing.
     use_execution_engine_v2: bool = True
 
+    # --- shadow mode (``ordergate.shadow``; README "Shadow mode") ---
+    #: Simulate every order that really goes out (and every child order) on the paper
+    #: venue beside it, against the same marks, sending nothing: the simulated fills
+    #: are kept in a store of their own, for ``ordergate shadow report``. LIVE (and
+    #: PAPER, to try it); refused with ``dry_run`` and in BACKTEST, already simulated.
+    shadow: bool = False
+    #: The shadow twin's store; default: the SQLite file beside ``database_url`` with
+    #: ``.shadow`` in its name (required on PostgreSQL).
+    shadow_database_url: str | None = None
+
     @field_validator("mode", mode="before")
     @classmethod
     def _mode_alias(cls, value: Any) -> Any:
