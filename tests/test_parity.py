@@ -179,3 +179,19 @@ def test_same_prices_and_intents_give_the_same_decisions_and_fills(
 ) -> None:
     config = BacktestConfig(fill_model="fixed_bps", fee_model=fee_model)
     assert run_backtest(ticks, config) == run_paper(ticks, config)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    minutes=st.integers(min_value=0, max_value=60 * 24 * 400),
+    zone=st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"]),
+)
+def test_the_remembered_trading_day_is_the_zone_s_date(minutes: int, zone: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from ordergate.bootstrap import trading_day_in
+
+    day_of = trading_day_in(zone)
+    for offset in (0, 1, 14, 15, 29, 31, 44, 46):
+        when = START + timedelta(minutes=minutes + offset, seconds=offset)
+        assert day_of(when) == when.astimezone(ZoneInfo(zone)).date().isoformat()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -215,11 +215,23 @@ def build_desk(settings: Settings, store: Store, clock: Clock | None = None) -> 
 
 
 def trading_day_in(timezone: str) -> Callable[[datetime], str]:
-    """The trading day of an instant: its date in the trading time zone."""
+    """The trading day of an instant: its date in the trading time zone. The day is
+    remembered for the rest of the quarter hour the instant falls in — every zone's
+    offset is a whole number of quarter hours (India's +5:30, Nepal's +5:45), so no day
+    starts inside one — since the equity feed asks it on every mark."""
     zone = ZoneInfo(timezone)
+    remembered: list[Any] = [None, ""]  # (the quarter hour it holds for, the day)
 
     def trading_day(when: datetime) -> str:
-        return when.astimezone(zone).date().isoformat()
+        quarter = None
+        if when.tzinfo is not None:
+            quarter = when.replace(minute=when.minute - when.minute % 15, second=0, microsecond=0)
+            if quarter == remembered[0]:
+                return str(remembered[1])
+        day = when.astimezone(zone).date().isoformat()
+        if quarter is not None:
+            remembered[0], remembered[1] = quarter, day
+        return day
 
     return trading_day
 

@@ -135,15 +135,13 @@ class CashLedger:
         """Cash plus the positions at their last marks; ``None`` while a held symbol
         has no mark (an equity figure that leaves a position out would be wrong)."""
         with self._lock:
-            cash = self._cash.get(account_id, self.starting_cash(account_id))
-            held = dict(self._qty.get(account_id, {}))
-        value = ZERO
-        for symbol, qty in held.items():
-            mark = marks.get(symbol)
-            if mark is None:
-                return None
-            value += qty * mark.last
-        return cash + value
+            value = self._cash.get(account_id, self.starting_cash(account_id))
+            for symbol, qty in self._qty.get(account_id, {}).items():
+                mark = marks.get(symbol)
+                if mark is None:
+                    return None
+                value += qty * mark.last
+        return value
 
     def compare(self, account_id: str, broker_cash: Decimal, tolerance: Decimal) -> CashCheck:
         return CashCheck(account_id, self.cash(account_id), broker_cash, tolerance)
