@@ -26,6 +26,8 @@ class VenueOrder:
     deadline: datetime | None = None
     cancel_pending: bool = False
     filled_qty: Decimal = ZERO
+    #: the client ids of the replaces applied to it (a repeated replace is not applied again)
+    replaces: list[str] = field(default_factory=list)
 
     def view(self) -> BrokerOrder:
         filled = self.filled_qty

@@ -71,6 +71,7 @@ def order_to_json(order: VenueOrder) -> dict[str, Any]:
         "arrival": None if order.arrival is None else order.arrival.isoformat(),
         "deadline": None if order.deadline is None else order.deadline.isoformat(),
         "cancel_pending": order.cancel_pending,
+        "replaces": list(order.replaces),
         "executions": [
             {
                 "exec_id": e.exec_id,
@@ -127,6 +128,7 @@ def order_from_json(data: dict[str, Any]) -> VenueOrder:
         cancel_pending=bool(data.get("cancel_pending", False)),
         executions=executions,
         filled_qty=sum((e.last_qty for e in executions), ZERO),
+        replaces=list(data.get("replaces", ())),
     )
 
 
