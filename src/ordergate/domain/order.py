@@ -251,11 +251,8 @@ class Order:
                 self._request_replace(replace)
             case Replaced(replacement_order_id=replacement):
                 self._replaced(replacement)
-            case ReplaceRejected(code=code, message=message):
-                check_replace("ReplaceRejected", previous)
-                self._pending("ReplaceRejected")
-                self.pending_replace = None
-                self.error_code, self.error_message = code.name, message
+            case ReplaceRejected():
+                self._replace_rejected(event)
         self.updated_at = event.ts
         self.version += 1
         return previous
@@ -291,6 +288,12 @@ class Order:
             )
         self.replace_no = replace.number
         self.pending_replace = replace
+
+    def _replace_rejected(self, event: ReplaceRejected) -> None:
+        check_replace("ReplaceRejected", self.status)
+        self._pending("ReplaceRejected")
+        self.pending_replace = None
+        self.error_code, self.error_message = event.code.name, event.message
 
     def _replaced(self, replacement: str | None) -> None:
         check_replace("Replaced", self.status)

@@ -65,6 +65,7 @@ from ordergate.domain.report import ExecutionReport
 from ordergate.engine.basket import submit_basket
 from ordergate.engine.brackets import bracket_children, oco_group, open_oco_siblings
 from ordergate.engine.cash import CashCheck, CashLedger, reserved_notional
+from ordergate.engine.modify import handover, modify_order
 from ordergate.engine.payloads import TermsCache
 from ordergate.engine.ports import (
     BrokerCallPolicy,
@@ -511,6 +512,8 @@ class ExecutionEngine(EngineQueries):
                 settled[view.client_order_id] = Settled(order, fills)
                 follow_up.append((order, children, siblings))
         for order, children, siblings in follow_up:
+            if order.pending_replace is not None and not order.is_open:
+                handover(self, order.order_id)  # a replacement takes over, or nothing left
             for child, child_intent in children:
                 self._send(child, child_intent, order.client_order_id)
             for sibling_id in siblings:
@@ -519,6 +522,24 @@ class ExecutionEngine(EngineQueries):
                 except OrderGateError as exc:  # it finished on its own meanwhile
                     log.info("oco sibling not canceled", order_id=sibling_id, error=exc.message)
         return settled
+
+    # ------------------------------------------------------------ modify
+
+    def modify(
+        self,
+        order_id: str,
+        *,
+        qty: Any = None,
+        limit_price: Any = None,
+        stop_price: Any = None,
+        key: str | None = None,
+    ) -> ExecutionReport:
+        """Change a working order's total quantity or prices, exactly once (see
+        ``engine/modify.py``); ``key`` makes the command idempotent. The report's
+        ``extra["replace"]`` says whether the replace is done, pending or refused."""
+        return modify_order(
+            self, order_id, qty=qty, limit_price=limit_price, stop_price=stop_price, key=key
+        )
 
     # ------------------------------------------------------------ cancel
 
