@@ -80,6 +80,7 @@ from ordergate.engine.cash import reserved_notional
 from ordergate.engine.ports import GateContext, PreTradeCheck, Rejection
 from ordergate.engine.submitting import capabilities_of, send_with_retry
 from ordergate.obs.chain import intent_digest
+from ordergate.resilience.crashpoint import crashpoint
 from ordergate.store.base import StaleOrder, StoredIntent
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ def modify_order(
         step.record(current, ReplaceRequested(ts=engine.clock.now(), replace=pending))
         if caps.modify is Modify.NONE:
             step.record(current, OrderCancelRequested(ts=engine.clock.now(), reason="replace"))
+    crashpoint("after_replace_persisted")
     log.info(
         "replace requested",
         order_id=order_id,
@@ -168,7 +170,7 @@ def modify_order(
         client_order_id=pending.client_order_id,
     )
     send_replace(engine, current, pending)
-    return _answer(engine, order_id, pending, replayed=False)
+    return _answer(engine, order_id, _brief(pending), replayed=False)
 
 
 def _amount(name: str, value: Any) -> Decimal | None:
@@ -201,13 +203,12 @@ def _replay(engine: ExecutionEngine, order: Order, key: str, digest: str) -> Exe
     if pending is not None and pending.key == key:
         _same_change(pending.digest, digest, key)
         send_replace(engine, order, pending)  # safe: absolute terms, applied once
-        return _answer(engine, order.order_id, pending, replayed=True)
+        return _answer(engine, order.order_id, _brief(pending), replayed=True)
     for event in engine.store.events_for(order.order_id):
         body = event.payload.get("replace") if event.topic == REPLACE_REQUESTED_TOPIC else None
         if isinstance(body, dict) and body.get("key") == key:
             _same_change(str(body.get("digest")), digest, key)
-            report = engine.report(order.order_id, replayed=True)
-            return with_fields(report, extra={"replace": {**body, "pending": False}})
+            return _answer(engine, order.order_id, body, replayed=True)
     return None
 
 
@@ -478,28 +479,39 @@ def reject_pending(
 
 
 def _answer(
-    engine: ExecutionEngine, order_id: str, pending: PendingReplace, *, replayed: bool
+    engine: ExecutionEngine, order_id: str, replace: dict[str, Any], *, replayed: bool
 ) -> ExecutionReport:
+    """The order's report, with what became of replace ``replace["number"]``."""
     order = engine.order(order_id)
     report = engine.report(order_id, replayed=replayed)
+    number = replace["number"]
     state = "pending"
-    if order.pending_replace is None:
+    if order.pending_replace is None or order.pending_replace.number != number:
         state = "replaced"
         for event in reversed(engine.store.events_for(order_id)):
-            if event.payload.get("replace_no") == pending.number:
+            if event.payload.get("replace_no") == number:
                 state = "rejected" if event.topic == REPLACE_REJECTED_TOPIC else "replaced"
                 break
     body = {
-        "number": pending.number,
-        "client_order_id": pending.client_order_id,
-        "kind": pending.kind.value,
+        "number": number,
+        "client_order_id": replace["client_order_id"],
+        "kind": replace["kind"],
+        "key": replace["key"],
+        "state": state,
         "qty": fmt(order.qty),
         "limit_price": fmt(order.limit_price),
         "stop_price": fmt(order.stop_price),
-        "key": pending.key,
-        "state": state,
     }
     return with_fields(report, extra={"replace": body})
+
+
+def _brief(pending: PendingReplace) -> dict[str, Any]:
+    return {
+        "number": pending.number,
+        "client_order_id": pending.client_order_id,
+        "kind": pending.kind.value,
+        "key": pending.key,
+    }
 
 
 # ------------------------------------------------------------------ settling

@@ -17,6 +17,14 @@ For each order the store still has open — ``PENDING``, ``SUBMITTED``, ``ACCEPT
   is a reconciliation matter for a person, not for a guess;
 - **the look-up failed** → left alone and reported; tracking settles it later.
 
+Then every **pending replace** (a modify persisted before its broker call) is settled
+(:func:`_settle_replaces`): the look-up above already recorded a replace the broker
+applied in place (its view shows the new terms); one still pending on a working order
+is sent again — with the same replace id and absolute terms, so the broker applies it
+at most once; a replace by a new order hands over once the old order is final (the
+replacement is looked up by its own client order id, or submitted), and a
+cancel-replace that may never have arrived is sent again only under the resend rule.
+
 Recovery runs before the engine takes new intents; the crash sweep in
 ``tests/crash`` kills the engine at every step of the submit path to prove it.
 """
@@ -32,9 +40,13 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from ordergate.domain.capabilities import Modify
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerError, ErrorCode, OrderGateError
+from ordergate.domain.events import PendingReplace, ReplaceKind
+from ordergate.engine.modify import handover, reject_pending, send_replace
 from ordergate.engine.submitting import capabilities_of, fail_unsent
+from ordergate.store.base import OrderQuery
 
 if TYPE_CHECKING:
     from ordergate.domain.order import Order
@@ -51,6 +63,9 @@ class RecoveryReport:
     unresolved: list[str] = field(default_factory=list)
     #: in flight at the crash, not found, and not resendable under the resend rule
     unknown: list[str] = field(default_factory=list)
+    #: orders whose pending replace was settled, or sent again, by recovery
+    replaces_settled: list[str] = field(default_factory=list)
+    replaces_resent: list[str] = field(default_factory=list)
     fills_applied: int = 0
     seconds: float = 0.0
 
@@ -61,6 +76,8 @@ class RecoveryReport:
             "failed": self.failed,
             "unresolved": self.unresolved,
             "unknown": self.unknown,
+            "replaces_settled": self.replaces_settled,
+            "replaces_resent": self.replaces_resent,
             "fills_applied": self.fills_applied,
             "seconds": round(self.seconds, 6),
         }
@@ -80,6 +97,7 @@ def recover(
         except OrderGateError as exc:
             log.error("recovery of an order failed", order_id=order.order_id, error=str(exc))
             report.unresolved.append(order.order_id)
+    _settle_replaces(engine, report, only)
     report.seconds = time.perf_counter() - started
     log.info("recovery done", **report.to_dict())
     return report
@@ -126,6 +144,66 @@ def _recover_one(
         return
     engine.resend(order.order_id)
     report.resubmitted.append(order.order_id)
+
+
+#: how many recently final orders are searched for a replace left pending by a crash
+_FINAL_SCAN = 1000
+
+
+def _settle_replaces(
+    engine: ExecutionEngine, report: RecoveryReport, only: Collection[str] | None
+) -> None:
+    final = OrderQuery(status=("CANCELED", "FILLED", "EXPIRED", "REJECTED"), limit=_FINAL_SCAN)
+    candidates = [*engine.store.open_orders(), *engine.store.list_orders(final)]
+    for order in candidates:
+        pending = order.pending_replace
+        if pending is None or (only is not None and order.order_id not in only):
+            continue
+        try:
+            _settle_replace(engine, order, pending, report)
+        except OrderGateError as exc:
+            log.error("recovery of a replace failed", order_id=order.order_id, error=str(exc))
+            report.unresolved.append(order.order_id)
+
+
+def _settle_replace(
+    engine: ExecutionEngine, order: Order, pending: PendingReplace, report: RecoveryReport
+) -> None:
+    oid = order.order_id
+    if pending.kind is ReplaceKind.IN_PLACE:
+        if order.is_open:
+            send_replace(engine, order, pending)
+            report.replaces_resent.append(oid)
+        else:
+            reject_pending(
+                engine, oid, pending, ErrorCode.E_ORDER_NOT_MODIFIABLE, "the order ended first"
+            )
+            report.replaces_settled.append(oid)
+        return
+    if not order.is_open:
+        handover(engine, oid)
+        report.replaces_settled.append(oid)
+        return
+    caps = capabilities_of(engine.broker)
+    if caps.modify is Modify.NONE:
+        if order.status is OrderStatus.PENDING_CANCEL:
+            engine.cancel(oid, reason="replace")  # confirmed → the replacement goes
+            report.replaces_resent.append(oid)
+        return
+    try:  # a cancel-replace: the broker's new order, by the replace's own id
+        new = engine.policy.call(
+            "fetch_order", lambda: engine.broker.fetch_order(pending.client_order_id)
+        )
+    except BrokerError:
+        report.unresolved.append(oid)
+        return
+    if new is None and caps.may_resend_unknown:
+        send_replace(engine, order, pending)
+        report.replaces_resent.append(oid)
+    elif new is None:
+        report.unknown.append(oid)
+    else:
+        report.unresolved.append(oid)  # the new order exists, the old not yet canceled
 
 
 def _expired(engine: ExecutionEngine, order_id: str) -> bool:
