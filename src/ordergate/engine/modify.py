@@ -485,12 +485,13 @@ def _answer(
     order = engine.order(order_id)
     report = engine.report(order_id, replayed=replayed)
     number = replace["number"]
-    state = "pending"
+    state, replacement = "pending", None
     if order.pending_replace is None or order.pending_replace.number != number:
         state = "replaced"
         for event in reversed(engine.store.events_for(order_id)):
             if event.payload.get("replace_no") == number:
                 state = "rejected" if event.topic == REPLACE_REJECTED_TOPIC else "replaced"
+                replacement = event.payload.get("replacement_order_id")
                 break
     body = {
         "number": number,
@@ -498,6 +499,7 @@ def _answer(
         "kind": replace["kind"],
         "key": replace["key"],
         "state": state,
+        "replacement_order_id": replacement,
         "qty": fmt(order.qty),
         "limit_price": fmt(order.limit_price),
         "stop_price": fmt(order.stop_price),
