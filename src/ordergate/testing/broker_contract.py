@@ -379,7 +379,7 @@ class BrokerContract:
                 working = new_id
 
             def changed(cid: str = working, qty: Decimal = qty) -> BrokerOrder | None:
-                view = adapter.fetch_order(cid)
+                view = harness.adapter.fetch_order(cid)
                 return view if view is not None and view.qty == qty else None
 
             view = eventually(harness, changed, f"{working} working for {qty}")
@@ -417,7 +417,7 @@ class BrokerContract:
             )
 
         def traded() -> BrokerOrder | None:
-            view = adapter.fetch_order(request.client_order_id)
+            view = harness.adapter.fetch_order(request.client_order_id)
             return view if view is not None and view.filled_qty > 0 else None
 
         view = eventually(harness, traded, "the raced order's fill (not lost)")
