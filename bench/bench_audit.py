@@ -18,7 +18,7 @@ from pathlib import Path
 from ordergate.brokers.paper import PaperBroker
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.obs.audit import verify_chain
-from ordergate.obs.checkpoint import AuditTrail, Checkpoint
+from ordergate.store.checkpoint import AuditTrail, Checkpoint
 from ordergate.store.sqlite import SqliteStore
 
 

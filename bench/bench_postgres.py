@@ -5,6 +5,7 @@ own units of work (accept; receipt + fill + position), with distinct keys. Print
 JSON line: orders/s overall for 1 and for 2 processes, and per-order p50/p99.
 
     python bench/bench_postgres.py --orders 3000
+    python bench/bench_postgres.py --fenced   # as ``serve`` runs: ownership, the fenced send
     ORDERGATE_BENCH_PG_URL=postgresql://postgres@127.0.0.1:5432/test (the default)
 
 What limits it (see the note in the output): every order is 2 transactions with a
@@ -29,13 +30,31 @@ from urllib.parse import quote
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def child(url: str, orders: int, tag: str, warmup: int, sync: bool) -> None:
+class _OwnVenue:
+    """This process's paper book behind a plain adapter: each bench process trades at its
+    own venue (distinct keys), so the one-paper-broker-per-database rule does not apply."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+def child(url: str, orders: int, tag: str, warmup: int, sync: bool, fenced: bool) -> None:
+    from datetime import timedelta
+
     from ordergate.brokers.paper import PaperBroker
     from ordergate.engine.engine import ExecutionEngine
+    from ordergate.engine.ownership import Ownership
+    from ordergate.store.leases import leases_for
     from ordergate.store.postgres import PostgresStore
 
     store = PostgresStore(url, min_size=1, max_size=2, synchronous_commit=sync)
-    engine = ExecutionEngine(store, PaperBroker())
+    paper = PaperBroker()
+    engine = ExecutionEngine(store, _OwnVenue(paper) if fenced else paper)  # type: ignore[arg-type]
+    if fenced:  # the lease claim and in-flight mark before each send, the heartbeat
+        Ownership(engine, leases_for(store, tag), timedelta(seconds=10)).start()
     engine.mark("AAPL", "150.00", bid="149.99", ask="150.01", volume="1000000")
     latencies: list[float] = []
     started = 0.0
@@ -70,7 +89,9 @@ def child(url: str, orders: int, tag: str, warmup: int, sync: bool) -> None:
     )
 
 
-def run(base_url: str, processes: int, orders: int, warmup: int, sync: bool) -> dict[str, object]:
+def run(
+    base_url: str, processes: int, orders: int, warmup: int, sync: bool, fenced: bool = False
+) -> dict[str, object]:
     import psycopg
 
     from ordergate.store.postgres import PostgresStore
@@ -98,6 +119,7 @@ def run(base_url: str, processes: int, orders: int, warmup: int, sync: bool) -> 
                     str(warmup),
                     "--sync",
                     "on" if sync else "off",
+                    *(["--fenced"] if fenced else []),
                 ],
                 stdout=subprocess.PIPE,
                 text=True,
@@ -132,20 +154,24 @@ def main() -> None:
     parser.add_argument(
         "--sync", choices=["on", "off"], default="on", help="synchronous_commit of the store"
     )
+    parser.add_argument(
+        "--fenced", action="store_true", help="with ownership and the fenced send, as serve runs"
+    )
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.orders, args.tag, args.warmup, args.sync == "on")
+        child(args.child, args.orders, args.tag, args.warmup, args.sync == "on", args.fenced)
         return
     url = os.environ.get("ORDERGATE_BENCH_PG_URL", DEFAULT_URL)
     sync = args.sync == "on"
-    one = run(url, 1, args.orders, args.warmup, sync)
-    two = run(url, 2, args.orders, args.warmup, sync)
+    one = run(url, 1, args.orders, args.warmup, sync, args.fenced)
+    two = run(url, 2, args.orders, args.warmup, sync, args.fenced)
     print(
         json.dumps(
             {
                 "bench": "submit_path_postgres",
                 "cores": os.cpu_count(),
                 "synchronous_commit": args.sync,
+                "fenced": args.fenced,
                 "one_process": one,
                 "two_processes": two,
                 "note": (

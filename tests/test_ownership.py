@@ -66,9 +66,9 @@ def test_a_dead_processs_orders_are_taken_over_once(tmp_path: Path) -> None:
     assert {p.symbol: p.qty for p in b.positions()} == {"AAPL": 5}
 
 
-def test_orders_are_owned_at_once_and_leased_on_the_heartbeat(tmp_path: Path) -> None:
-    """No lease transaction per order: the row is written in the heartbeat's batch,
-    and an order that ended before it never gets one."""
+def test_orders_are_leased_before_they_are_sent_and_dropped_once_ended(tmp_path: Path) -> None:
+    """The fence claims an order's lease right before the broker call (no send on a
+    lease we may have lost); the heartbeat prunes the rows of orders that ended."""
     clock = wall_clock()
     engine, own = engine_on(tmp_path / "one.db", PaperBroker(clock=clock), clock, "proc-a")
     engine.mark("AAPL", "100")
@@ -80,11 +80,11 @@ def test_orders_are_owned_at_once_and_leased_on_the_heartbeat(tmp_path: Path) ->
     assert filled.status is OrderStatus.FILLED
     assert own.owns(resting.order_id)
     assert not own.owns(filled.order_id)
-    assert own.leases.lease(resting.order_id) is None  # not yet written
-
-    own.heartbeat(force=True)
     lease = own.leases.lease(resting.order_id)
     assert lease is not None
     assert lease.owner == "proc-a"
+
+    own.heartbeat(force=True)
     assert own.leases.lease(filled.order_id) is None
+    assert own.leases.lease(resting.order_id) is not None
     assert own.owns(resting.order_id)

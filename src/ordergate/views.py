@@ -6,16 +6,25 @@ Decimals are canonical strings, times ISO 8601, enums their names.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ordergate.domain.fills import Fill
+from ordergate.domain.market import Mark
 from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
+from ordergate.domain.positions import PnlSummary, Position
 from ordergate.domain.timestamps import iso
 from ordergate.store.base import StoredEvent
 
-if TYPE_CHECKING:
-    from ordergate.engine.engine import ExecutionEngine
+
+class Book(Protocol):
+    """What the position and P&L views read (the engine answers it)."""
+
+    def marks(self) -> dict[str, Mark]: ...
+
+    def positions(self, account_id: str | None = None) -> list[Position]: ...
+
+    def pnl(self, account_id: str | None = None) -> PnlSummary: ...
 
 
 #: What changes in an order from one event to the next, in this order (see
@@ -123,7 +132,7 @@ def detail_view(order: Order, fills: list[Fill], events: list[StoredEvent]) -> d
     return data
 
 
-def positions_view(engine: ExecutionEngine) -> list[dict[str, Any]]:
+def positions_view(engine: Book) -> list[dict[str, Any]]:
     marks = engine.marks()
     rows = []
     for p in engine.positions():
@@ -144,7 +153,7 @@ def positions_view(engine: ExecutionEngine) -> list[dict[str, Any]]:
     return rows
 
 
-def pnl_view(engine: ExecutionEngine) -> dict[str, Any]:
+def pnl_view(engine: Book) -> dict[str, Any]:
     summary = engine.pnl()
     return {
         "realized_pnl": fmt(summary.realized_pnl),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ordergate.obs.checkpoint import AuditTrail, Checkpoint
+from ordergate.store.checkpoint import AuditTrail, Checkpoint
 from ordergate.store.sqlite import SqliteStore
 from tests.obs.chainkit import KEY
 

@@ -11,7 +11,7 @@ import pytest
 
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.obs.audit import verify_chain
-from ordergate.obs.chain import GENESIS, event_hash
+from ordergate.store.chain import GENESIS, event_hash
 from ordergate.store.sqlite import SqliteStore
 from tests.obs.chainkit import KEY, derived, fill_orders, named, raw, tamperable, verify
 

@@ -14,9 +14,9 @@ from ordergate.brokers.paper import PaperBroker
 from ordergate.config import load_settings
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.obs.audit import PostgresChain, VerifyResult, verify_chain
-from ordergate.obs.chain import event_hash
-from ordergate.obs.checkpoint import AuditTrail
 from ordergate.obs.keys import checkpoint_for
+from ordergate.store.chain import event_hash
+from ordergate.store.checkpoint import AuditTrail
 from tests.obs.chainkit import KEY, derived, fill_orders, named
 from tests.store.pg import fresh_schema, server_url
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ordergate.obs.chain import canonical_event, canonical_ts
+from ordergate.store.chain import canonical_event, canonical_ts
 
 T0 = datetime(2026, 1, 2, 15, 0, tzinfo=UTC)
 

@@ -14,9 +14,9 @@ from ordergate.clock import SequentialIds, SimulatedClock
 from ordergate.config import load_settings
 from ordergate.domain.errors import ConfigError
 from ordergate.engine.engine import ExecutionEngine
-from ordergate.obs.checkpoint import SLOT, AuditTrail, Checkpoint
 from ordergate.obs.keys import audit_trail, database_label, load_key
 from ordergate.obs.retention import RetentionPolicy, purge
+from ordergate.store.checkpoint import SLOT, AuditTrail, Checkpoint
 from ordergate.store.sqlite import SqliteStore
 from tests.obs.chainkit import KEY, fill_orders, named, raw, tamperable, verify
 

@@ -20,13 +20,20 @@ import time
 import pytest
 
 from ordergate.brokers.paper import PaperBroker
+from ordergate.bus.relay import OutboxRelay, Published, RelayConfig
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.resilience.crashpoint import CRASH_AT_ENV, CRASH_SKIP_ENV
+from ordergate.store.base import OutboxMessage
 
 from .conftest import NatsServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 STORE_ID = "relaytest"
+
+
+class NoPublisher:
+    async def publish(self, message: OutboxMessage, msg_id: str) -> Published:
+        raise AssertionError("only names messages")
 
 
 def relay(pg_url: str, nats_url: str, **env: str) -> subprocess.Popen[bytes]:
@@ -111,13 +118,16 @@ def test_relay_killed_and_nats_restarted_every_event_once(
         second = relay(pg_url, nats_server.url)  # starts while NATS is down: keeps trying
         time.sleep(1.5)
         nats_server.start()  # same port and store dir: the stream and its msg ids survive
-        expected = [f"{STORE_ID}:{m.id}" for m in store.outbox_after(0, 10_000)]
+        namer = OutboxRelay(store, NoPublisher(), RelayConfig(store_id=STORE_ID))
+        outbox = store.outbox_after(0, 10_000)
+        expected = [namer.msg_id(m) for m in outbox]
+        assert all(i.startswith(f"{STORE_ID}:{store.incarnation()}:") for i in expected)
         ids = wait_for(nats_server.url, expected)
         assert ids == expected  # each once, in outbox order
         count, _ = asyncio.run(stream_ids(nats_server.url))
         assert count == len(expected)
         deadline = time.monotonic() + 10
-        while store.outbox_cursor("nats") < int(expected[-1].split(":")[1]):
+        while store.outbox_cursor("nats") < outbox[-1].id:
             assert time.monotonic() < deadline, "the cursor did not catch up"
             time.sleep(0.1)
     finally:

@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
     events.command("tail")(tail)
     events.command("relay")(relay)
     events.command("consume-intents")(consume_intents)
+    events.command("consume-bus")(consume_bus)
     app.add_typer(events, name="events")
 
 
@@ -158,6 +159,41 @@ def consume_intents(
         nc = await connect(config)
         try:
             await IntentConsumer(nc, engine.submit, config, durable=durable).run(_stop_on_signals())
+        finally:
+            await nc.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.store.close()
+
+
+def consume_bus(
+    db: DbOption = None,
+    nats_url: NatsOption = "nats://127.0.0.1:4222",
+    prefix: PrefixOption = "ordergate.",
+) -> None:
+    """Submit allowed intents from ``<prefix>risk.decision`` (each by one consuming
+    process) and take every mark from ``<prefix>market.<symbol>``, until stopped."""
+    import asyncio
+    import os
+    import socket
+
+    config = _nats_config(nats_url, prefix)
+
+    from ordergate.bootstrap import build_engine
+    from ordergate.bus.inbound import consume_inbound
+    from ordergate.bus.nats import connect
+    from ordergate.config import load_settings
+
+    engine = build_engine(load_settings(database_url=db))
+    process = f"{socket.gethostname()}-{os.getpid()}"
+
+    async def main() -> None:
+        nc = await connect(config)
+        try:
+            stop = _stop_on_signals()
+            await consume_inbound(nc, engine.submit, engine.mark, config, stop, process=process)
         finally:
             await nc.close()
 

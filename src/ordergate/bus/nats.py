@@ -36,7 +36,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import Error as JsError
 from nats.js.errors import NotFoundError
 
-from ordergate.bus.relay import OutboxRelay, PublishFailed, RelayConfig
+from ordergate.bus.relay import OutboxRelay, Published, PublishFailed, RelayConfig
 from ordergate.domain.errors import ErrorCode, OrderGateError, PersistenceError
 from ordergate.domain.report import ExecutionReport
 from ordergate.store.base import OutboxMessage, Store
@@ -114,22 +114,36 @@ class JetStreamPublisher:
         self._config = config
         self.duplicates = 0
 
-    async def publish(self, message: OutboxMessage, msg_id: str) -> None:
+    async def publish(self, message: OutboxMessage, msg_id: str) -> Published:
         headers = {"Nats-Msg-Id": msg_id}
         if message.key:
             headers["Ordergate-Key"] = message.key
+        data = message.payload.encode()
+        subject = self._config.prefix + message.topic
         try:
             ack = await self._js.publish(
-                self._config.prefix + message.topic,
-                message.payload.encode(),
+                subject,
+                data,
                 timeout=self._config.ack_timeout_s,
                 stream=self._config.stream,
                 headers=headers,
             )
         except (NatsError, JsError, OSError) as exc:
             raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
-        if ack.duplicate:
-            self.duplicates += 1
+        if not ack.duplicate:
+            return Published.NEW
+        self.duplicates += 1
+        return await self._compare(ack.seq, subject, data)
+
+    async def _compare(self, seq: int, subject: str, data: bytes) -> Published:
+        """A duplicate ack: the stream's message under the id is ours, or another's."""
+        try:
+            held = await self._js.get_msg(self._config.stream, seq)
+        except (NatsError, JsError, OSError) as exc:
+            log.warning("cannot read the message a duplicate id names", seq=seq, error=str(exc))
+            return Published.REFUSED  # unknown: say so rather than drop an event in silence
+        same = held.subject == subject and held.data == data
+        return Published.REPEAT if same else Published.REFUSED
 
 
 async def relay_to_jetstream(
@@ -159,6 +173,8 @@ async def relay_to_jetstream(
 # ------------------------------------------------------------------ intents
 
 SubmitFn = Callable[[Mapping[str, Any]], ExecutionReport]
+#: What a message carries to ``submit``: the intent, or None to acknowledge and drop it.
+PrepareFn = Callable[[dict[str, Any], Msg], dict[str, Any] | None]
 
 
 class IntentConsumer:
@@ -173,6 +189,9 @@ class IntentConsumer:
         durable: str = "ordergate-intents",
         retry_delay_s: float = 1.0,
         max_deliver: int = 50,
+        subject: str = INTENT_SUBJECT,
+        prepare: PrepareFn | None = None,
+        ack_wait_s: float = 60.0,
     ) -> None:
         self._nc = nc
         self._js = nc.jetstream(timeout=config.ack_timeout_s)
@@ -181,16 +200,21 @@ class IntentConsumer:
         self._durable = durable
         self._retry_delay_s = retry_delay_s
         self._max_deliver = max_deliver
+        self._subject = subject
+        self._prepare = prepare
+        self._ack_wait_s = ack_wait_s
         self.handled = 0
 
     async def run(self, stop: asyncio.Event, batch: int = 16) -> None:
         await ensure_stream(self._js, self._config)
         sub = await self._js.pull_subscribe(
-            self._config.prefix + INTENT_SUBJECT,
+            self._config.prefix + self._subject,
             durable=self._durable,
             stream=self._config.stream,
             config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT, ack_wait=60, max_deliver=self._max_deliver
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._ack_wait_s,
+                max_deliver=self._max_deliver,
             ),
         )
         while not stop.is_set():
@@ -211,10 +235,16 @@ class IntentConsumer:
             data = json.loads(msg.data)
             if not isinstance(data, dict):
                 raise ValueError("an intent must be a JSON object")
-        except ValueError as exc:
+            intent = data if self._prepare is None else self._prepare(data, msg)
+        except (ValueError, OrderGateError) as exc:
             await self._answer(msg, {"ok": False, "code": "E_INTENT_INVALID", "message": str(exc)})
             await msg.term()
             return
+        if intent is None:  # nothing to submit (a decision that did not allow it)
+            await msg.ack_sync()
+            self.handled += 1
+            return
+        data = intent
         try:
             report = await asyncio.to_thread(self._submit, data)
         except PersistenceError as exc:

@@ -4,9 +4,23 @@ Every event is written to the outbox in the same transaction as the change it re
 The relay reads the outbox after its cursor (``outbox_after``), publishes each message,
 and moves the cursor (``set_outbox_cursor``) only after the broker acknowledged it. A
 relay that dies between the two publishes the same messages again on restart; every
-message carries a stable id (``<store id>:<outbox id>``) so a broker that dedupes
-(JetStream's ``Nats-Msg-Id``) drops the repeat. Hence: at least once from here,
-exactly once in the stream.
+message carries a stable id so a broker that dedupes (JetStream's ``Nats-Msg-Id``)
+drops the repeat. Hence: at least once from here, exactly once in the stream.
+
+A message id is ``<store id>:<incarnation>:<outbox id>:<digest>``. The incarnation is
+made once in the database when its schema is created and travels with it (dump,
+restore, replica), so a database dropped and created again under the same URL starts
+new ids instead of repeating ones the stream still remembers (which it dropped in
+silence: 0 of 776 new events). The digest of the message's topic and payload keeps two
+different events apart even where the outbox ids repeat within one incarnation (a
+restore from an older backup forks the history): only the very same event has the same
+id. A store without an incarnation (SQLite) leaves that part out.
+
+A duplicate acknowledgement is expected for a repeat (a relay restarted after a crash,
+two relays racing on one cursor). The publisher compares the stream's message under
+that id with ours: when they differ the id was *refused* for a new event, and the relay
+says so loudly — an error log, the ``relay_ids_refused_total`` counter and an
+``ops.relay.ids_refused`` event in the store's own log.
 
 The loop is asyncio (the NATS client is); store calls run in a worker thread so a slow
 database never blocks the event loop. Which broker it publishes to is a
@@ -16,15 +30,21 @@ database never blocks the event loop. Which broker it publishes to is a
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Protocol, runtime_checkable
 
 import structlog
+from prometheus_client import CollectorRegistry, Counter
 
 from ordergate.domain.errors import OrderGateError
+from ordergate.domain.events import SCHEMA_VERSION
 from ordergate.resilience.crashpoint import crashpoint
-from ordergate.store.base import OutboxMessage, Store
+from ordergate.store.base import EventRecord, OutboxMessage, Store
 
 log = structlog.get_logger("ordergate.bus.relay")
 
@@ -36,10 +56,30 @@ class PublishFailed(Exception):
     """The broker did not acknowledge a message; the relay retries from its cursor."""
 
 
+REFUSED_TOPIC = "ops.relay.ids_refused"
+
+
+class Published(Enum):
+    """What the broker's acknowledgement said about one message."""
+
+    NEW = "new"
+    #: a duplicate id, and the stream holds this very message: a harmless repeat
+    REPEAT = "repeat"
+    #: a duplicate id for a different message: the stream dropped a new event
+    REFUSED = "refused"
+
+
 class Publisher(Protocol):
-    async def publish(self, message: OutboxMessage, msg_id: str) -> None:
+    async def publish(self, message: OutboxMessage, msg_id: str) -> Published:
         """Publish one message and return once the broker has acknowledged it; raise
         :class:`PublishFailed` when it did not."""
+        ...
+
+
+@runtime_checkable
+class Incarnated(Protocol):
+    def incarnation(self) -> str | None:
+        """The id this database was given when it was created (kept across restores)."""
         ...
 
 
@@ -61,14 +101,32 @@ class RelayConfig:
 class OutboxRelay:
     """Moves one store's outbox to one publisher."""
 
-    def __init__(self, store: Store, publisher: Publisher, config: RelayConfig | None = None):
+    def __init__(
+        self,
+        store: Store,
+        publisher: Publisher,
+        config: RelayConfig | None = None,
+        *,
+        registry: CollectorRegistry | None = None,
+    ):
         self.store = store
         self.publisher = publisher
         self.config = config or RelayConfig()
         self.published = 0
+        self.repeats = 0
+        self.refused = 0
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        self._refused_total = Counter(
+            "relay_ids_refused_total",
+            "Outbox messages whose id the broker already held for another message",
+            registry=self.registry,
+        )
+        incarnation = store.incarnation() if isinstance(store, Incarnated) else None
+        self._prefix = self.config.store_id + (f":{incarnation}" if incarnation else "")
 
     def msg_id(self, message: OutboxMessage) -> str:
-        return f"{self.config.store_id}:{message.id}"
+        digest = hashlib.sha256(f"{message.topic}\x1f{message.payload}".encode()).hexdigest()
+        return f"{self._prefix}:{message.id}:{digest[:16]}"
 
     async def pump(self) -> int:
         """One round: publish what waits after the cursor; return how many went out.
@@ -85,6 +143,10 @@ class OutboxRelay:
             return_exceptions=True,
         )
         done = _acknowledged_prefix(messages, outcomes)
+        refused = [m for m, o in zip(done, outcomes, strict=False) if o is Published.REFUSED]
+        self.repeats += sum(1 for o in outcomes[: len(done)] if o is Published.REPEAT)
+        if refused:
+            await asyncio.to_thread(self._say_refused, refused)
         if done:
             crashpoint(CRASH_AFTER_PUBLISH)
             await asyncio.to_thread(self.store.set_outbox_cursor, self.config.consumer, done[-1].id)
@@ -93,6 +155,32 @@ class OutboxRelay:
             failure = outcomes[len(done)]
             raise PublishFailed(f"message {messages[len(done)].id} not published: {failure}")
         return len(done)
+
+    def _say_refused(self, refused: Sequence[OutboxMessage]) -> None:
+        """Loudly: the stream dropped these events as duplicates of other messages."""
+        self.refused += len(refused)
+        self._refused_total.inc(len(refused))
+        ids = [self.msg_id(m) for m in refused]
+        log.error(
+            "the broker refused new events as duplicates: their ids name other messages "
+            "in the stream; these events did not reach it",
+            count=len(refused),
+            first=ids[0],
+            outbox_ids=[m.id for m in refused][:20],
+        )
+        now = datetime.now(UTC)
+        body = {
+            "schema_version": SCHEMA_VERSION,
+            "topic": REFUSED_TOPIC,
+            "ts": now.isoformat(),
+            "consumer": self.config.consumer,
+            "count": len(refused),
+            "outbox_ids": [m.id for m in refused][:100],
+            "msg_ids": ids[:100],
+        }
+        record = EventRecord(None, REFUSED_TOPIC, None, None, json.dumps(body), now)
+        with self.store.transaction() as tx:
+            tx.record_events([record])
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pump until ``stop`` is set, riding out broker and database outages."""

@@ -69,7 +69,6 @@ class ErrorCode(Enum):
     E_EXEC_NO_MARKET_DATA = _Code(
         "No price is known for the symbol; mark it first", True, keeps_key=False
     )
-    E_EXEC_DRY_RUN = _Code("Dry run: recorded, not sent to the broker", False)
     E_EXEC_SENT_UNRECORDED = _Code(
         "The order was sent to the broker but its answer could not be recorded: it may be "
         "working or filled — do not send it elsewhere; resend with the same idempotency "

@@ -22,7 +22,7 @@ by ``client_order_id`` on the next start.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
@@ -37,31 +37,31 @@ from ordergate.domain.intent import OrderIntent, check_not_expired
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.domain.wire import BrokerOrder, OrderRequest
+from ordergate.engine.accepting import accept_all, report_for
+from ordergate.engine.core import EngineCore, Settled
 from ordergate.engine.submitting import attempt_submit, send_with_retry
+from ordergate.engine.updates import apply_broker_view, apply_broker_views
 from ordergate.store.base import DuplicateKey, StaleOrder
-
-if TYPE_CHECKING:
-    from ordergate.engine.engine import ExecutionEngine, Settled
 
 log = structlog.get_logger("ordergate.engine")
 
 
 def submit_basket(
-    engine: ExecutionEngine, items: Sequence[OrderIntent | Mapping[str, Any]]
+    core: EngineCore, items: Sequence[OrderIntent | Mapping[str, Any]]
 ) -> list[ExecutionReport]:
     """Submit ``items`` as one basket; one report per item, in their order."""
-    intents = [_parsed(engine, index, item) for index, item in enumerate(items)]
+    intents = [_parsed(core, index, item) for index, item in enumerate(items)]
     for symbol in sorted({intent.symbol for intent in intents}):
-        engine.refresh_mark(symbol)
-    accepted = engine._accept_all(intents)
+        core.refresh_mark(symbol)
+    accepted = accept_all(core, intents)
     sent: list[tuple[Order, OrderRequest, BrokerOrder]] = []
     failed: list[tuple[Order, OrderRequest, BrokerError]] = []
     settled: dict[str, Settled | None] = {}
     for (order, fresh), intent in zip(accepted, intents, strict=True):
         if not fresh or order.status is not OrderStatus.SUBMITTED:
             continue
-        request = engine.order_request(order, intent)
-        outcome = attempt_submit(engine, order, request)
+        request = core.order_request(order, intent)
+        outcome = attempt_submit(core, order, request)
         if isinstance(outcome, BrokerOrder):
             sent.append((order, request, outcome))
         elif outcome is None:
@@ -69,7 +69,7 @@ def submit_basket(
         else:
             failed.append((order, request, outcome))
     try:
-        settled.update(_apply_receipts(engine, sent))
+        settled.update(_apply_receipts(core, sent))
     except PersistenceError as exc:
         raise SentUnrecorded(
             f"{len(sent)} order(s) of the basket were sent but their receipts could not be "
@@ -77,35 +77,31 @@ def submit_basket(
             context={"order_ids": ",".join(order.order_id for order, _, _ in sent)},
         ) from exc
     for order, request, error in failed:  # after the receipts: retries may wait seconds
-        settled[order.order_id] = send_with_retry(engine, order, request, first=error)
+        settled[order.order_id] = send_with_retry(core, order, request, first=error)
     return [
-        engine._report_for(
-            order, fresh, settled.get(order.order_id), sent=order.order_id in settled
-        )
+        report_for(core, order, fresh, settled.get(order.order_id), sent=order.order_id in settled)
         for order, fresh in accepted
     ]
 
 
-def _parsed(
-    engine: ExecutionEngine, index: int, item: OrderIntent | Mapping[str, Any]
-) -> OrderIntent:
+def _parsed(core: EngineCore, index: int, item: OrderIntent | Mapping[str, Any]) -> OrderIntent:
     try:
         intent = item if isinstance(item, OrderIntent) else OrderIntent.parse(item)
-        check_not_expired(intent, engine.clock.now())
+        check_not_expired(intent, core.clock.now())
     except InvalidIntent as exc:
         raise exc.inside(f"intents[{index}]") from exc
     return intent
 
 
 def _apply_receipts(
-    engine: ExecutionEngine, sent: list[tuple[Order, OrderRequest, BrokerOrder]]
+    core: EngineCore, sent: list[tuple[Order, OrderRequest, BrokerOrder]]
 ) -> dict[str, Settled | None]:
     """Record every receipt in one unit of work; alone, one by one, should that fail."""
     if not sent:
         return {}
     try:
-        by_client = engine.apply_broker_views([(receipt, order) for order, _, receipt in sent])
+        by_client = apply_broker_views(core, [(receipt, order) for order, _, receipt in sent])
         return {order.order_id: by_client[order.client_order_id] for order, _, _ in sent}
     except (StaleOrder, DuplicateKey) as exc:  # a stream update got to one of them first
         log.info("basket receipts applied one by one", error=str(exc))
-    return {order.order_id: engine.apply_broker_view(receipt) for order, _, receipt in sent}
+    return {order.order_id: apply_broker_view(core, receipt) for order, _, receipt in sent}

@@ -15,9 +15,16 @@ cents (``151.00`` gives 147.98; ``150.075`` gives 147.074): a multi-fill average
 divides, and a broker refuses a stop at 98.326666666666666666666666667 — or at
 4410.245 on a future that trades in quarters.
 
-The two legs of a tranche are one-cancels-other: when one starts to fill, the engine
-cancels the other (and passes a per-tranche OCO group to brokers that honour it
-natively). Children skip the pre-trade gates: a kill switch stops new exposure, never
+The two legs of a tranche are one-cancels-other, carried as the broker's capabilities
+allow: where it links orders natively (``native_oco`` / ``native_oca`` /
+``native_bracket``) both legs go out with a per-tranche OCO group and the broker
+cancels one when the other fills; where it does not, both go out and the engine
+cancels the other leg when one starts to fill; and where working orders reserve their
+quantity (``reserves_quantity``: a second full-size exit would be refused) with
+nothing native, the engine *holds* the take-profit — recorded ``PENDING``, armed,
+never sent — with only the stop working, and when a mark reaches the target it cancels
+the stop and sends the take-profit once the cancel is confirmed: one leg working at a
+time, never both. Children skip the pre-trade gates: a kill switch stops new exposure, never
 the protection of a position already open.
 
 Keys derive from the entry's (``<key>:sl``, ``<key>:tp``, then ``<key>:sl:2`` …), and
@@ -33,7 +40,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
-from ordergate.domain.enums import OrderType, TimeInForce
+from ordergate.domain.enums import OrderStatus, OrderType, TimeInForce
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.money import ONE, ZERO, fmt, quantize
 from ordergate.domain.order import Order
@@ -178,6 +185,36 @@ def sibling_keys(child: Order, parent_key: str) -> list[str]:
     """The other leg of ``child``'s tranche."""
     role, tranche = tranche_of(child.idempotency_key)
     return [child_key(parent_key, other, tranche) for other in ROLES if other != role]
+
+
+def siblings(step: Step, child: Order) -> list[Order]:
+    """The other legs of ``child``'s tranche, as stored."""
+    if child.parent_order_id is None:
+        return []
+    parent = step.tx.get_order(child.parent_order_id)
+    if parent is None:
+        return []
+    found = []
+    for key in sibling_keys(child, parent.idempotency_key):
+        stored = step.tx.find_intent(child.account_id, key)
+        sibling = None if stored is None else step.tx.get_order(stored.order_id)
+        if sibling is not None:
+            found.append(sibling)
+    return found
+
+
+def reached(leg: Order, last: Decimal) -> bool:
+    """Has the market reached a held take-profit leg (a limit: at or through it)?"""
+    if leg.limit_price is None:
+        return False
+    return last >= leg.limit_price if leg.side.value == "SELL" else last <= leg.limit_price
+
+
+def armed_siblings(step: Step, child: Order) -> list[Order]:
+    """The legs of ``child``'s tranche the engine holds back (armed, not sent)."""
+    return [
+        s for s in siblings(step, child) if s.status is OrderStatus.PENDING and s.reason == "armed"
+    ]
 
 
 def open_oco_siblings(step: Step, child: Order) -> list[str]:

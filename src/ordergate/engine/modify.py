@@ -1,6 +1,6 @@
 """Modify, exactly once: a working order's quantity or prices changed at the broker.
 
-``engine.modify(order_id, qty=…, limit_price=…, stop_price=…, key=…)`` is a command
+``core.modify(order_id, qty=…, limit_price=…, stop_price=…, key=…)`` is a command
 with its own idempotency key: the same key with the same change answers with the
 order as it is (``replayed``), the same key with another change is
 ``E_EXEC_IDEMPOTENCY_CONFLICT``. ``qty`` is the new *total* quantity, refused at or
@@ -42,7 +42,7 @@ import hashlib
 import json
 from dataclasses import replace as with_fields
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -77,14 +77,13 @@ from ordergate.domain.positions import Position
 from ordergate.domain.report import ExecutionReport
 from ordergate.domain.wire import BrokerOrder
 from ordergate.engine.cash import reserved_notional
+from ordergate.engine.core import EngineCore, capabilities_of
 from ordergate.engine.ports import GateContext, PreTradeCheck, Rejection
-from ordergate.engine.submitting import capabilities_of, send_with_retry
-from ordergate.obs.chain import intent_digest
+from ordergate.engine.submitting import send_with_retry
+from ordergate.engine.updates import apply_broker_view
 from ordergate.resilience.crashpoint import crashpoint
 from ordergate.store.base import StaleOrder, StoredIntent
-
-if TYPE_CHECKING:
-    from ordergate.engine.engine import ExecutionEngine
+from ordergate.store.chain import intent_digest
 
 log = structlog.get_logger("ordergate.engine.modify")
 S = OrderStatus
@@ -123,7 +122,7 @@ class Modifies(Protocol):
 
 
 def modify_order(
-    engine: ExecutionEngine,
+    core: EngineCore,
     order_id: str,
     *,
     qty: Any = None,
@@ -142,26 +141,26 @@ def modify_order(
             "name a new qty, limit_price or stop_price",
             code=ErrorCode.E_ORDER_MODIFY_INVALID,
         )
-    order = engine.store.get_order(order_id)
+    order = core.store.get_order(order_id)
     if order is None:
         raise OrderNotFound(f"no order {order_id}", context={"order_id": order_id})
-    command_key = key or engine.ids.next_id("mod")
+    command_key = key or core.ids.next_id("mod")
     digest = _digest(order_id, new_qty, new_limit, new_stop)
-    replayed = _replay(engine, order, command_key, digest)
+    replayed = _replay(core, order, command_key, digest)
     if replayed is not None:
         return replayed
-    caps = capabilities_of(engine.broker)
-    if caps.modify is not Modify.NONE and not isinstance(engine.broker, Modifies):
+    caps = capabilities_of(core.broker)
+    if caps.modify is not Modify.NONE and not isinstance(core.broker, Modifies):
         raise ConfigError(
-            f"broker {engine.broker.adapter_id!r} declares modify={caps.modify} but has no "
+            f"broker {core.broker.adapter_id!r} declares modify={caps.modify} but has no "
             "modify(): declare Modify.NONE or give it one"
         )
-    with engine._step() as step:
-        current = engine._reload(step, order_id)
-        pending = _plan(engine, current, caps, command_key, digest, new_qty, new_limit, new_stop)
-        step.record(current, ReplaceRequested(ts=engine.clock.now(), replace=pending))
+    with core.step() as step:
+        current = core.reload(step, order_id)
+        pending = _plan(core, current, caps, command_key, digest, new_qty, new_limit, new_stop)
+        step.record(current, ReplaceRequested(ts=core.clock.now(), replace=pending))
         if caps.modify is Modify.NONE:
-            step.record(current, OrderCancelRequested(ts=engine.clock.now(), reason="replace"))
+            step.record(current, OrderCancelRequested(ts=core.clock.now(), reason="replace"))
     crashpoint("after_replace_persisted")
     log.info(
         "replace requested",
@@ -169,8 +168,8 @@ def modify_order(
         replace=pending.number,
         client_order_id=pending.client_order_id,
     )
-    send_replace(engine, current, pending)
-    return _answer(engine, order_id, _brief(pending), replayed=False)
+    send_replace(core, current, pending)
+    return _answer(core, order_id, _brief(pending), replayed=False)
 
 
 def _amount(name: str, value: Any) -> Decimal | None:
@@ -197,18 +196,18 @@ def _digest(order_id: str, qty: Decimal | None, limit: Decimal | None, stop: Dec
     return hashlib.sha256(json.dumps(change, sort_keys=True).encode()).hexdigest()
 
 
-def _replay(engine: ExecutionEngine, order: Order, key: str, digest: str) -> ExecutionReport | None:
+def _replay(core: EngineCore, order: Order, key: str, digest: str) -> ExecutionReport | None:
     """The answer to a key used before on this order (None: a new command)."""
     pending = order.pending_replace
     if pending is not None and pending.key == key:
         _same_change(pending.digest, digest, key)
-        send_replace(engine, order, pending)  # safe: absolute terms, applied once
-        return _answer(engine, order.order_id, _brief(pending), replayed=True)
-    for event in engine.store.events_for(order.order_id):
+        send_replace(core, order, pending)  # safe: absolute terms, applied once
+        return _answer(core, order.order_id, _brief(pending), replayed=True)
+    for event in core.store.events_for(order.order_id):
         body = event.payload.get("replace") if event.topic == REPLACE_REQUESTED_TOPIC else None
         if isinstance(body, dict) and body.get("key") == key:
             _same_change(str(body.get("digest")), digest, key)
-            return _answer(engine, order.order_id, body, replayed=True)
+            return _answer(core, order.order_id, body, replayed=True)
     return None
 
 
@@ -221,7 +220,7 @@ def _same_change(recorded: str, digest: str, key: str) -> None:
 
 
 def _plan(
-    engine: ExecutionEngine,
+    core: EngineCore,
     order: Order,
     caps: BrokerCapabilities,
     key: str,
@@ -272,7 +271,7 @@ def _plan(
             f"order {order.order_id} already has these terms",
             code=ErrorCode.E_ORDER_MODIFY_INVALID,
         )
-    rejection = _gate(engine, order, total, new_limit, new_stop)
+    rejection = _gate(core, order, total, new_limit, new_stop)
     if rejection is not None:
         raise OrderNotModifiable(
             f"the modify did not pass the gates: {rejection.message}",
@@ -290,7 +289,7 @@ def _plan(
         stop_price=new_stop,
         key=key,
         digest=digest,
-        ts=engine.clock.now(),
+        ts=core.clock.now(),
     )
 
 
@@ -317,16 +316,16 @@ def replace_client_id(caps: BrokerCapabilities, client_order_id: str, number: in
 
 
 def _gate(
-    engine: ExecutionEngine,
+    core: EngineCore,
     order: Order,
     qty: Decimal,
     limit: Decimal | None,
     stop: Decimal | None,
 ) -> Rejection | None:
     """The gates that apply to the changed terms (module docstring, step 1)."""
-    if engine.gates is None:
+    if core.gates is None:
         return None
-    payload = engine.store.intent_payload(order.order_id)
+    payload = core.store.intent_payload(order.order_id)
     if payload is None:
         return None  # an order from before intents were kept: nothing to judge it by
     data = json.loads(payload)
@@ -340,22 +339,22 @@ def _gate(
     account = order.account_id
     others = [
         o
-        for o in engine.store.open_orders()
+        for o in core.store.open_orders()
         if o.account_id == account and o.order_id != order.order_id
     ]
-    held = [p for p in engine.store.positions(account) if p.symbol == order.symbol]
+    held = [p for p in core.store.positions(account) if p.symbol == order.symbol]
     context = GateContext(
         position=held[0] if held else Position(account_id=account, symbol=order.symbol),
-        mark=engine.refresh_mark(order.symbol),
+        mark=core.refresh_mark(order.symbol),
         open_orders_qty=sum(
             (o.leaves_qty * o.side.sign for o in others if o.symbol == order.symbol), ZERO
         ),
-        reserved_notional=lambda: reserved_notional(others, engine.cash.holdings(account)),
+        reserved_notional=lambda: reserved_notional(others, core.cash.holdings(account)),
     )
     wanted = TERM_GATES | (RISK_GATES if adds else frozenset())
-    members = getattr(getattr(engine.gates, "chain", engine.gates), "gates", None)
+    members = getattr(getattr(core.gates, "chain", core.gates), "gates", None)
     if members is None:  # a check that is not a chain of named gates: all of it
-        return engine.gates.check(total if not adds else leaves, context)
+        return core.gates.check(total if not adds else leaves, context)
     for gate in members:
         if gate.name in wanted:
             check: PreTradeCheck = gate
@@ -373,22 +372,22 @@ def _exposure(qty: Decimal, limit: Decimal | None, stop: Decimal | None, order: 
 # ------------------------------------------------------------------ sending
 
 
-def send_replace(engine: ExecutionEngine, order: Order, pending: PendingReplace) -> None:
+def send_replace(core: EngineCore, order: Order, pending: PendingReplace) -> None:
     """Send the pending replace of ``order`` (again, when it is a repeat) and record
     what came of it."""
     if pending.kind is ReplaceKind.IN_PLACE:
-        _send_in_place(engine, order, pending)
-    elif capabilities_of(engine.broker).modify is Modify.CANCEL_REPLACE:
-        _send_cancel_replace(engine, order, pending)
+        _send_in_place(core, order, pending)
+    elif capabilities_of(core.broker).modify is Modify.CANCEL_REPLACE:
+        _send_cancel_replace(core, order, pending)
     else:
-        _send_cancel(engine, order)
+        _send_cancel(core, order)
 
 
-def _call_modify(engine: ExecutionEngine, order: Order, pending: PendingReplace) -> BrokerOrder:
-    broker = engine.broker
+def _call_modify(core: EngineCore, order: Order, pending: PendingReplace) -> BrokerOrder:
+    broker = core.broker
     if not isinstance(broker, Modifies):
         raise ConfigError(f"broker {broker.adapter_id!r} has no modify()")
-    return engine.policy.call(
+    return core.policy.call(
         "modify",
         lambda: broker.modify(
             order.client_order_id,
@@ -400,24 +399,22 @@ def _call_modify(engine: ExecutionEngine, order: Order, pending: PendingReplace)
     )
 
 
-def _send_in_place(engine: ExecutionEngine, order: Order, pending: PendingReplace) -> None:
+def _send_in_place(core: EngineCore, order: Order, pending: PendingReplace) -> None:
     try:
-        view = _call_modify(engine, order, pending)
+        view = _call_modify(core, order, pending)
     except BrokerRejected as exc:
         # the broker's refusal is the record; then what it has (a fill may have raced)
-        reject_pending(engine, order.order_id, pending, exc.code, exc.message)
-        found = engine._lookup(order.client_order_id)
+        reject_pending(core, order.order_id, pending, exc.code, exc.message)
+        found = core.lookup(order.client_order_id)
         if found is not None:
-            engine.on_broker_update(found)
+            apply_broker_view(core, found)
         return
     except BrokerError as exc:
-        found = engine._lookup(order.client_order_id)
+        found = core.lookup(order.client_order_id)
         if found is not None:
-            engine.on_broker_update(found)
-        if exc.code is ErrorCode.E_EXEC_BROKER_UNAVAILABLE and _still_pending(engine, order):
-            reject_pending(
-                engine, order.order_id, pending, exc.code, f"not received: {exc.message}"
-            )
+            apply_broker_view(core, found)
+        if exc.code is ErrorCode.E_EXEC_BROKER_UNAVAILABLE and _still_pending(core, order):
+            reject_pending(core, order.order_id, pending, exc.code, f"not received: {exc.message}")
         else:
             log.warning(
                 "replace outcome unknown; recovery or the same modify again settles it",
@@ -425,70 +422,70 @@ def _send_in_place(engine: ExecutionEngine, order: Order, pending: PendingReplac
                 error=exc.message,
             )
         return
-    engine.on_broker_update(view)
+    apply_broker_view(core, view)
 
 
-def _send_cancel_replace(engine: ExecutionEngine, order: Order, pending: PendingReplace) -> None:
+def _send_cancel_replace(core: EngineCore, order: Order, pending: PendingReplace) -> None:
     try:
-        _call_modify(engine, order, pending)
+        _call_modify(core, order, pending)
     except BrokerRejected as exc:
-        reject_pending(engine, order.order_id, pending, exc.code, exc.message)
-        found = engine._lookup(order.client_order_id)
+        reject_pending(core, order.order_id, pending, exc.code, exc.message)
+        found = core.lookup(order.client_order_id)
         if found is not None:
-            engine.on_broker_update(found)
+            apply_broker_view(core, found)
         return
     except BrokerError as exc:
         log.warning("cancel-replace outcome unknown", order_id=order.order_id, error=exc.message)
     # the new order counts only once the old one is confirmed canceled: look it up
-    found = engine._lookup(order.client_order_id)
+    found = core.lookup(order.client_order_id)
     if found is not None:
-        engine.on_broker_update(found)  # CANCELED → hand over (engine follow-up)
+        apply_broker_view(core, found)  # CANCELED → hand over (engine follow-up)
 
 
-def _send_cancel(engine: ExecutionEngine, order: Order) -> None:
+def _send_cancel(core: EngineCore, order: Order) -> None:
     """No native modify: cancel; the confirmed cancel hands over (engine follow-up)."""
     view: BrokerOrder | None
     try:
-        view = engine.policy.call("cancel", lambda: engine.broker.cancel(order.client_order_id))
+        view = core.policy.call("cancel", lambda: core.broker.cancel(order.client_order_id))
     except BrokerError as exc:
-        view = engine._lookup(order.client_order_id)
+        view = core.lookup(order.client_order_id)
         if view is None:
             log.warning("replace's cancel not confirmed", order_id=order.order_id, error=str(exc))
             return
-    engine.on_broker_update(view)
+    apply_broker_view(core, view)
 
 
-def _still_pending(engine: ExecutionEngine, order: Order) -> bool:
-    current = engine.store.get_order(order.order_id)
+def _still_pending(core: EngineCore, order: Order) -> bool:
+    current = core.store.get_order(order.order_id)
     return current is not None and current.pending_replace is not None
 
 
 def reject_pending(
-    engine: ExecutionEngine,
+    core: EngineCore,
     order_id: str,
     pending: PendingReplace,
     code: ErrorCode,
     message: str,
 ) -> None:
     """Record that ``pending`` did not happen (if it is still the one pending)."""
-    with engine._step() as step:
-        current = engine._reload(step, order_id)
+    with core.step() as step:
+        current = core.reload(step, order_id)
         if current.pending_replace is not None and current.pending_replace.number == pending.number:
-            text = engine.redactor.reason(message)
-            step.record(current, ReplaceRejected(ts=engine.clock.now(), code=code, message=text))
+            text = core.redactor.reason(message)
+            step.record(current, ReplaceRejected(ts=core.clock.now(), code=code, message=text))
 
 
 def _answer(
-    engine: ExecutionEngine, order_id: str, replace: dict[str, Any], *, replayed: bool
+    core: EngineCore, order_id: str, replace: dict[str, Any], *, replayed: bool
 ) -> ExecutionReport:
     """The order's report, with what became of replace ``replace["number"]``."""
-    order = engine.order(order_id)
-    report = engine.report(order_id, replayed=replayed)
+    order = core.order(order_id)
+    report = core.report(order_id, replayed=replayed)
     number = replace["number"]
     state, replacement = "pending", None
     if order.pending_replace is None or order.pending_replace.number != number:
         state = "replaced"
-        for event in reversed(engine.store.events_for(order_id)):
+        for event in reversed(core.store.events_for(order_id)):
             if event.payload.get("replace_no") == number:
                 state = "rejected" if event.topic == REPLACE_REJECTED_TOPIC else "replaced"
                 replacement = event.payload.get("replacement_order_id")
@@ -519,33 +516,33 @@ def _brief(pending: PendingReplace) -> dict[str, Any]:
 # ------------------------------------------------------------------ settling
 
 
-def handover(engine: ExecutionEngine, order_id: str) -> None:
+def handover(core: EngineCore, order_id: str) -> None:
     """The old order of a NEW_ORDER replace is final: record the replacement and hand
     over to it (one unit of work), then submit it (``NONE``) or adopt the broker's
     (``CANCEL_REPLACE``). Does nothing when there is nothing pending (another thread
     did it)."""
     try:
-        made = _record_handover(engine, order_id)
+        made = _record_handover(core, order_id)
     except StaleOrder:
         return  # changed meanwhile: whoever changed it settles it
     if made is None:
         return
     replacement, intent = made
-    if capabilities_of(engine.broker).modify is Modify.CANCEL_REPLACE:
-        view = engine._lookup(replacement.client_order_id)
+    if capabilities_of(core.broker).modify is Modify.CANCEL_REPLACE:
+        view = core.lookup(replacement.client_order_id)
         if view is not None:
-            engine.apply_broker_view(view, replacement)
+            apply_broker_view(core, view, replacement)
         return
-    send_with_retry(engine, replacement, engine.order_request(replacement, intent))
+    send_with_retry(core, replacement, core.order_request(replacement, intent))
 
 
-def _record_handover(engine: ExecutionEngine, order_id: str) -> tuple[Order, OrderIntent] | None:
-    with engine._step() as step:
-        old = engine._reload(step, order_id)
+def _record_handover(core: EngineCore, order_id: str) -> tuple[Order, OrderIntent] | None:
+    with core.step() as step:
+        old = core.reload(step, order_id)
         pending = old.pending_replace
         if pending is None or pending.kind is not ReplaceKind.NEW_ORDER or old.is_open:
             return None
-        now = engine.clock.now()
+        now = core.clock.now()
         left = pending.qty - old.filled_qty
         if old.status is not S.CANCELED or left <= 0:
             why = f"order {old.order_id} ended {old.status} with {fmt(old.filled_qty)} filled"
@@ -558,7 +555,7 @@ def _record_handover(engine: ExecutionEngine, order_id: str) -> tuple[Order, Ord
                 ),
             )
             return None
-        payload = engine.store.intent_payload(old.order_id)
+        payload = core.store.intent_payload(old.order_id)
         if payload is None:
             raise OrderGateError(f"order {old.order_id} has no intent to replace it from")
         data = json.loads(payload)
@@ -569,20 +566,20 @@ def _record_handover(engine: ExecutionEngine, order_id: str) -> tuple[Order, Ord
             stop_price=fmt(pending.stop_price),
         )
         intent = OrderIntent.parse(data)  # its expiry, if any, is the old order's
-        replacement = _create_replacement(engine, step, old, pending, intent)
+        replacement = _create_replacement(core, step, old, pending, intent)
         step.record(old, Replaced(ts=now, replacement_order_id=replacement.order_id))
         return replacement, intent
 
 
 def _create_replacement(
-    engine: ExecutionEngine, step: Any, old: Order, pending: PendingReplace, intent: OrderIntent
+    core: EngineCore, step: Any, old: Order, pending: PendingReplace, intent: OrderIntent
 ) -> Order:
     """The replacement as the submit path records an order: intent row, order, events;
     under the replace's client order id, SUBMITTED (the gates judged the modify)."""
     canonical, payload_hash = intent.canonical()
-    now = engine.clock.now()
-    intent_id = engine.ids.next_id("int")
-    order_id = engine.ids.next_id("ord")
+    now = core.clock.now()
+    intent_id = core.ids.next_id("int")
+    order_id = core.ids.next_id("ord")
     step.tx.insert_intent(
         StoredIntent(
             intent_id,

@@ -7,7 +7,7 @@ engine module holds the submit path and nothing else.
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,18 @@ from ordergate.domain.positions import PnlSummary, Position
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine.cash import CashLedger
 from ordergate.store.base import OrderQuery, Store
+
+
+def late_fill_candidates(store: Store, now: datetime, window_s: float) -> list[Order]:
+    """Orders canceled or expired in the last ``window_s`` seconds with something left
+    unfilled: a late fill can still reach them (seed 004), so they are still looked up."""
+    since = now - timedelta(seconds=window_s)
+    query = OrderQuery(status=("CANCELED", "EXPIRED"), limit=1000)
+    return [
+        o
+        for o in store.list_orders(query)
+        if o.updated_at >= since and o.filled_qty < o.qty and o.broker_order_id
+    ]
 
 
 class EngineQueries:

@@ -34,7 +34,7 @@ from ordergate.store.base import OrderQuery
 
 if TYPE_CHECKING:
     from ordergate.domain.order import Order
-    from ordergate.engine.engine import ExecutionEngine
+    from ordergate.engine.core import EngineCore
 
 RECONCILE_TOPIC = "ops.reconcile.report"
 
@@ -92,7 +92,7 @@ class ReconcileReport:
 
 
 def reconcile(
-    engine: ExecutionEngine,
+    engine: EngineCore,
     *,
     account_id: str | None = None,
     log: ReconcileLog | None = None,
@@ -120,7 +120,7 @@ def reconcile(
 
 
 def reconcile_order(
-    engine: ExecutionEngine, order_id: str, *, log: ReconcileLog | None = None
+    engine: EngineCore, order_id: str, *, log: ReconcileLog | None = None
 ) -> ReconcileReport:
     """Reconcile one order (seed 004: after its hard timeout): the broker's view of it,
     looked up once by ``client_order_id``, and the position in its symbol. The report
@@ -178,7 +178,7 @@ def reconcile_order(
 
 
 def _report(
-    engine: ExecutionEngine,
+    engine: EngineCore,
     found: list[Mismatch],
     checked: dict[str, int],
     order_id: str | None,
@@ -203,14 +203,12 @@ def _report(
     )
     if persist:
         (log or reconcile_log_for(engine.store)).save(report.to_dict())
-        with engine._step() as step:
+        with engine.step() as step:
             step.emit(RECONCILE_TOPIC, order_id or report.report_id, report.to_dict(), now)
     return report
 
 
-def _orders(
-    engine: ExecutionEngine, ours: list[Order], theirs: list[BrokerOrder]
-) -> list[Mismatch]:
+def _orders(engine: EngineCore, ours: list[Order], theirs: list[BrokerOrder]) -> list[Mismatch]:
     out: list[Mismatch] = []
     by_cid = {o.client_order_id: o for o in theirs}
     for order in ours:
@@ -254,7 +252,7 @@ def _orders(
 
 
 def _positions(
-    engine: ExecutionEngine, account_id: str | None, theirs: list[BrokerPosition]
+    engine: EngineCore, account_id: str | None, theirs: list[BrokerPosition]
 ) -> list[Mismatch]:
     out: list[Mismatch] = []
     broker_qty = {(p.account_id, p.symbol): p.qty for p in theirs if p.qty != 0}
@@ -285,7 +283,7 @@ def _positions(
 
 
 def _brackets(
-    engine: ExecutionEngine, account_id: str | None, theirs: list[BrokerOrder]
+    engine: EngineCore, account_id: str | None, theirs: list[BrokerOrder]
 ) -> list[Mismatch]:
     """Each filled order with SL/TP offsets and an open position needs its children."""
     out: list[Mismatch] = []

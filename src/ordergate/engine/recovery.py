@@ -36,7 +36,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
@@ -44,13 +44,13 @@ from ordergate.domain.capabilities import Modify
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerError, ErrorCode, OrderGateError
 from ordergate.domain.events import PendingReplace, ReplaceKind
+from ordergate.domain.order import Order
+from ordergate.engine.cancelling import cancel
+from ordergate.engine.core import EngineCore, capabilities_of, is_armed
 from ordergate.engine.modify import handover, reject_pending, send_replace
-from ordergate.engine.submitting import capabilities_of, fail_unsent
+from ordergate.engine.submitting import fail_unsent, resend
+from ordergate.engine.updates import apply_broker_view
 from ordergate.store.base import OrderQuery
-
-if TYPE_CHECKING:
-    from ordergate.domain.order import Order
-    from ordergate.engine.engine import ExecutionEngine
 
 log = structlog.get_logger("ordergate.engine.recovery")
 
@@ -84,65 +84,65 @@ class RecoveryReport:
 
 
 def recover(
-    engine: ExecutionEngine, *, resubmit: bool = True, only: Collection[str] | None = None
+    core: EngineCore, *, resubmit: bool = True, only: Collection[str] | None = None
 ) -> RecoveryReport:
     """Settle every open order (or ``only`` these) with the broker; say what was done."""
     started = time.perf_counter()
     report = RecoveryReport()
-    for order in engine.store.open_orders():
+    for order in core.store.open_orders():
         if only is not None and order.order_id not in only:
             continue
         try:
-            _recover_one(engine, order, report, resubmit=resubmit)
+            _recover_one(core, order, report, resubmit=resubmit)
         except OrderGateError as exc:
             log.error("recovery of an order failed", order_id=order.order_id, error=str(exc))
             report.unresolved.append(order.order_id)
-    _settle_replaces(engine, report, only)
+    _settle_replaces(core, report, only)
     report.seconds = time.perf_counter() - started
     log.info("recovery done", **report.to_dict())
     return report
 
 
-def _recover_one(
-    engine: ExecutionEngine, order: Order, report: RecoveryReport, *, resubmit: bool
-) -> None:
+def _recover_one(core: EngineCore, order: Order, report: RecoveryReport, *, resubmit: bool) -> None:
+    if is_armed(order):
+        return  # a held bracket leg was never meant to be sent yet: it stays armed
     cid = order.client_order_id
     try:
-        view = engine.policy.call("fetch_order", lambda: engine.broker.fetch_order(cid))
+        view = core.policy.call("fetch_order", lambda: core.broker.fetch_order(cid))
     except BrokerError as exc:
         log.warning("recovery look-up failed", order_id=order.order_id, error=str(exc))
         report.unresolved.append(order.order_id)
         return
     if view is not None:
-        known = len(engine.store.fills_for(order.order_id))
-        engine.on_broker_update(view)
-        report.fills_applied += len(engine.store.fills_for(order.order_id)) - known
+        known = len(core.store.fills_for(order.order_id))
+        apply_broker_view(core, view)
+        report.fills_applied += len(core.store.fills_for(order.order_id)) - known
         report.adopted.append(order.order_id)
         if order.status is OrderStatus.PENDING_CANCEL and view.status.is_open:
-            engine.cancel(order.order_id, reason=order.reason or "recovery")
+            cancel(core, order.order_id, reason=order.reason or "recovery")
         return
     if order.status not in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
         log.error("the broker lost an order it acknowledged", order_id=order.order_id)
         report.unresolved.append(order.order_id)
         return
-    caps = capabilities_of(engine.broker)
+    caps = capabilities_of(core.broker)
     if order.status is OrderStatus.SUBMITTED and not caps.may_resend_unknown:
         # it may have been sent as we died, and this miss proves nothing (the broker
         # neither dedupes nor can prove absence): never resend blind (DESIGN.md)
         log.warning(
             "in-flight order not found, and a miss proves nothing here; left unknown",
             order_id=order.order_id,
-            adapter=engine.broker.adapter_id,
+            adapter=core.broker.adapter_id,
         )
         report.unknown.append(order.order_id)
         return
-    if not resubmit or _expired(engine, order.order_id):
+    if not resubmit or _expired(core, order.order_id):
         why = "expired before recovery could send it" if resubmit else "resubmission is off"
         code = ErrorCode.E_INTENT_EXPIRED if resubmit else ErrorCode.E_EXEC_BROKER_UNAVAILABLE
-        fail_unsent(engine, order, code, f"never received by the broker; {why}")
+        fail_unsent(core, order, code, f"never received by the broker; {why}")
         report.failed.append(order.order_id)
         return
-    engine.resend(order.order_id)
+    resend(core, order.order_id)
     report.resubmitted.append(order.order_id)
 
 
@@ -151,54 +151,54 @@ _FINAL_SCAN = 1000
 
 
 def _settle_replaces(
-    engine: ExecutionEngine, report: RecoveryReport, only: Collection[str] | None
+    core: EngineCore, report: RecoveryReport, only: Collection[str] | None
 ) -> None:
     final = OrderQuery(status=("CANCELED", "FILLED", "EXPIRED", "REJECTED"), limit=_FINAL_SCAN)
-    candidates = [*engine.store.open_orders(), *engine.store.list_orders(final)]
+    candidates = [*core.store.open_orders(), *core.store.list_orders(final)]
     for order in candidates:
         pending = order.pending_replace
         if pending is None or (only is not None and order.order_id not in only):
             continue
         try:
-            _settle_replace(engine, order, pending, report)
+            _settle_replace(core, order, pending, report)
         except OrderGateError as exc:
             log.error("recovery of a replace failed", order_id=order.order_id, error=str(exc))
             report.unresolved.append(order.order_id)
 
 
 def _settle_replace(
-    engine: ExecutionEngine, order: Order, pending: PendingReplace, report: RecoveryReport
+    core: EngineCore, order: Order, pending: PendingReplace, report: RecoveryReport
 ) -> None:
     oid = order.order_id
     if pending.kind is ReplaceKind.IN_PLACE:
         if order.is_open:
-            send_replace(engine, order, pending)
+            send_replace(core, order, pending)
             report.replaces_resent.append(oid)
         else:
             reject_pending(
-                engine, oid, pending, ErrorCode.E_ORDER_NOT_MODIFIABLE, "the order ended first"
+                core, oid, pending, ErrorCode.E_ORDER_NOT_MODIFIABLE, "the order ended first"
             )
             report.replaces_settled.append(oid)
         return
     if not order.is_open:
-        handover(engine, oid)
+        handover(core, oid)
         report.replaces_settled.append(oid)
         return
-    caps = capabilities_of(engine.broker)
+    caps = capabilities_of(core.broker)
     if caps.modify is Modify.NONE:
         if order.status is OrderStatus.PENDING_CANCEL:
-            engine.cancel(oid, reason="replace")  # confirmed → the replacement goes
+            cancel(core, oid, reason="replace")  # confirmed → the replacement goes
             report.replaces_resent.append(oid)
         return
     try:  # a cancel-replace: the broker's new order, by the replace's own id
-        new = engine.policy.call(
-            "fetch_order", lambda: engine.broker.fetch_order(pending.client_order_id)
+        new = core.policy.call(
+            "fetch_order", lambda: core.broker.fetch_order(pending.client_order_id)
         )
     except BrokerError:
         report.unresolved.append(oid)
         return
     if new is None and caps.may_resend_unknown:
-        send_replace(engine, order, pending)
+        send_replace(core, order, pending)
         report.replaces_resent.append(oid)
     elif new is None:
         report.unknown.append(oid)
@@ -206,9 +206,9 @@ def _settle_replace(
         report.unresolved.append(oid)  # the new order exists, the old not yet canceled
 
 
-def _expired(engine: ExecutionEngine, order_id: str) -> bool:
-    payload = engine.store.intent_payload(order_id)
+def _expired(core: EngineCore, order_id: str) -> bool:
+    payload = core.store.intent_payload(order_id)
     if payload is None:
         return False
     expire_at = json.loads(payload).get("expire_at")
-    return expire_at is not None and datetime.fromisoformat(expire_at) <= engine.clock.now()
+    return expire_at is not None and datetime.fromisoformat(expire_at) <= core.clock.now()

@@ -26,7 +26,7 @@ from ordergate.engine.reconcile_log import (
 )
 
 if TYPE_CHECKING:
-    from ordergate.engine.engine import ExecutionEngine
+    from ordergate.engine.core import EngineCore
 
 RESOLUTION_TOPIC = "ops.reconcile.resolution"
 #: The longest actor, action and note accepted, in characters.
@@ -34,7 +34,7 @@ LIMITS = {"actor": 100, "action": 200, "note": 4000}
 
 
 def resolve_report(
-    engine: ExecutionEngine,
+    engine: EngineCore,
     report_id: str,
     *,
     actor: str,

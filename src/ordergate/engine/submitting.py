@@ -31,11 +31,10 @@ have arrived is never failed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
 
 import structlog
 
-from ordergate.domain.capabilities import BrokerCapabilities
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import (
     BrokerError,
@@ -49,13 +48,15 @@ from ordergate.domain.errors import (
 from ordergate.domain.events import (
     OrderFailed,
     OrderRejected,
+    OrderSubmitted,
     SubmitAttemptFailed,
 )
+from ordergate.domain.intent import OrderIntent
+from ordergate.domain.order import Order
+from ordergate.domain.report import ExecutionReport
 from ordergate.domain.wire import BrokerOrder, OrderRequest
-
-if TYPE_CHECKING:
-    from ordergate.domain.order import Order
-    from ordergate.engine.engine import ExecutionEngine, Settled
+from ordergate.engine.core import EngineCore, Settled, capabilities_of
+from ordergate.engine.updates import apply_broker_view
 
 log = structlog.get_logger("ordergate.engine")
 _SENDABLE = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
@@ -65,13 +66,6 @@ _SENDABLE = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
 #: outcome open (retry, look-up), or None when the order was already settled here
 #: (rejected, refused before the call).
 Attempt = BrokerOrder | BrokerError | None
-
-
-def capabilities_of(broker: object) -> BrokerCapabilities:
-    """What the adapter declares; the safe defaults (no dedupe, no conclusive miss)
-    for an adapter that declares nothing."""
-    caps = getattr(broker, "capabilities", None)
-    return caps if isinstance(caps, BrokerCapabilities) else BrokerCapabilities()
 
 
 #: Errors that prove the broker never received the call.
@@ -98,13 +92,13 @@ def sent_unrecorded(order: Order, exc: PersistenceError, answer: str) -> SentUnr
     )
 
 
-def attempt_submit(engine: ExecutionEngine, order: Order, request: OrderRequest) -> Attempt:
+def attempt_submit(core: EngineCore, order: Order, request: OrderRequest) -> Attempt:
     """Call the broker once; record a definitive answer (a reject, a full queue) at once."""
     try:
-        return engine.policy.call("submit", lambda: engine.broker.submit(request))
+        return core.policy.call("submit", lambda: core.broker.submit(request))
     except BrokerRejected as exc:
         try:
-            _record_reject(engine, order, exc)
+            _record_reject(core, order, exc)
         except PersistenceError as failure:
             raise sent_unrecorded(order, failure, "rejected") from failure
         return None
@@ -113,7 +107,7 @@ def attempt_submit(engine: ExecutionEngine, order: Order, request: OrderRequest)
     except OrderGateError as exc:
         if exc.code is not ErrorCode.E_EXEC_QUEUE_FULL:
             raise
-        fail_unsent(engine, order, exc.code, exc.message)  # refused before the call
+        fail_unsent(core, order, exc.code, exc.message)  # refused before the call
         return None
     except Exception as exc:  # an adapter bug: the outcome is unknown, never assume
         log.exception("broker submit raised", order_id=order.order_id)
@@ -121,7 +115,7 @@ def attempt_submit(engine: ExecutionEngine, order: Order, request: OrderRequest)
 
 
 def send_with_retry(
-    engine: ExecutionEngine,
+    core: EngineCore,
     order: Order,
     request: OrderRequest,
     *,
@@ -137,7 +131,7 @@ def send_with_retry(
     """
     progress = _Progress(first is not None and first.code not in _NOT_RECEIVED)
     try:
-        return _send_loop(engine, order, request, first, progress)
+        return _send_loop(core, order, request, first, progress)
     except PersistenceError as exc:
         if not progress.reached:
             raise  # nothing reached the broker: "nothing was sent" is the truth
@@ -153,45 +147,45 @@ class _Progress:
 
 
 def _send_loop(
-    engine: ExecutionEngine,
+    core: EngineCore,
     order: Order,
     request: OrderRequest,
     first: BrokerError | None,
     progress: _Progress,
 ) -> Settled | None:
-    retry = engine.retry
+    retry = core.retry
     attempt = first_attempt = max(order.attempts, 1)
     maybe_received = False
     outcome: Attempt = first
     while True:
         if outcome is None:
-            outcome = attempt_submit(engine, order, request)
+            outcome = attempt_submit(core, order, request)
             if outcome is None:
                 return None
         if isinstance(outcome, BrokerOrder):
             progress.reached, progress.answer = True, outcome.status.value
             # the order as we recorded it, unless a failed attempt was recorded since
             known = order if attempt == first_attempt else None
-            return engine.apply_broker_view(outcome, known)
+            return apply_broker_view(core, outcome, known)
         error, outcome = outcome, None
         if error.code not in _NOT_RECEIVED:
             progress.reached, progress.answer = True, f"unknown after {error.code.name}"
 
         if error.code is ErrorCode.E_EXEC_CIRCUIT_OPEN:
             if maybe_received:
-                _record_attempt(engine, order, attempt, error, "may have arrived earlier")
+                _record_attempt(core, order, attempt, error, "may have arrived earlier")
             else:
-                fail_unsent(engine, order, error.code, error.message)
+                fail_unsent(core, order, error.code, error.message)
             return None
         spent = attempt > retry.max_retries
         note = "no retries left" if spent else f"retry {attempt} in {retry.delay(attempt):g}s"
-        _record_attempt(engine, order, attempt, error, note)
+        _record_attempt(core, order, attempt, error, note)
         if error.code is not ErrorCode.E_EXEC_BROKER_UNAVAILABLE:
-            view, looked = _look_up(engine, request.client_order_id)
+            view, looked = _look_up(core, request.client_order_id)
             if view is not None:
                 progress.answer = view.status.value
-                return engine.apply_broker_view(view)  # it arrived: only the answer was lost
-            caps = capabilities_of(engine.broker)
+                return apply_broker_view(core, view)  # it arrived: only the answer was lost
+            caps = capabilities_of(core.broker)
             if not looked or not caps.lookup_miss_conclusive:
                 # the outcome is unknown: the resend rule (DESIGN.md) allows a resend only
                 # where the broker dedupes by client order id; otherwise the order stays
@@ -200,23 +194,23 @@ def _send_loop(
                     return None
                 maybe_received = True
             elif not error.code.retryable:
-                fail_unsent(engine, order, error.code, error.message)
+                fail_unsent(core, order, error.code, error.message)
                 return None
         if spent:
             if not maybe_received:
                 code = ErrorCode.E_EXEC_RETRIES_EXHAUSTED if retry.max_retries else error.code
                 fail_unsent(
-                    engine, order, code, f"{attempt} attempt(s) failed; last: {error.message}"
+                    core, order, code, f"{attempt} attempt(s) failed; last: {error.message}"
                 )
             return None
         retry.wait_before(attempt)
         attempt += 1
 
 
-def _look_up(engine: ExecutionEngine, client_order_id: str) -> tuple[BrokerOrder | None, bool]:
+def _look_up(core: EngineCore, client_order_id: str) -> tuple[BrokerOrder | None, bool]:
     """(the broker's view or None, whether the look-up got an answer)."""
     try:
-        view = engine.policy.call("fetch_order", lambda: engine.broker.fetch_order(client_order_id))
+        view = core.policy.call("fetch_order", lambda: core.broker.fetch_order(client_order_id))
     except BrokerError as exc:
         log.warning("look-up after a failed submit failed", error=str(exc))
         return None, False
@@ -224,30 +218,53 @@ def _look_up(engine: ExecutionEngine, client_order_id: str) -> tuple[BrokerOrder
 
 
 def _record_attempt(
-    engine: ExecutionEngine, order: Order, attempt: int, error: BrokerError, note: str
+    core: EngineCore, order: Order, attempt: int, error: BrokerError, note: str
 ) -> None:
-    with engine._step() as step:
-        current = engine._reload(step, order.order_id)
+    with core.step() as step:
+        current = core.reload(step, order.order_id)
         if current.status in _SENDABLE:
             message = f"{error.message} ({note})"
             event = SubmitAttemptFailed(
-                ts=engine.clock.now(), attempt=attempt, code=error.code, message=message
+                ts=core.clock.now(), attempt=attempt, code=error.code, message=message
             )
             step.record(current, event)
 
 
-def _record_reject(engine: ExecutionEngine, order: Order, exc: BrokerRejected) -> None:
-    with engine._step() as step:
-        current = engine._reload(step, order.order_id)
+def _record_reject(core: EngineCore, order: Order, exc: BrokerRejected) -> None:
+    with core.step() as step:
+        current = core.reload(step, order.order_id)
         if current.status is OrderStatus.SUBMITTED:
-            message = engine.redactor.reason(exc.message)
-            event = OrderRejected(ts=engine.clock.now(), code=exc.code, message=message)
+            message = core.redactor.reason(exc.message)
+            event = OrderRejected(ts=core.clock.now(), code=exc.code, message=message)
             step.record(current, event)
 
 
-def fail_unsent(engine: ExecutionEngine, order: Order, code: ErrorCode, message: str) -> None:
+def fail_unsent(core: EngineCore, order: Order, code: ErrorCode, message: str) -> None:
     """Definitely not received by the broker: ``FAILED``, with the code that says why."""
-    with engine._step() as step:
-        current = engine._reload(step, order.order_id)
+    with core.step() as step:
+        current = core.reload(step, order.order_id)
         if current.status in _SENDABLE:
-            step.record(current, OrderFailed(ts=engine.clock.now(), code=code, message=message))
+            step.record(current, OrderFailed(ts=core.clock.now(), code=code, message=message))
+
+
+def send(
+    core: EngineCore, order: Order, intent: OrderIntent, parent_client_id: str | None = None
+) -> Settled | None:
+    """Steps 4-7 for a ``SUBMITTED`` order: call the broker, then record what it said."""
+    return send_with_retry(core, order, core.order_request(order, intent, parent_client_id))
+
+
+def resend(core: EngineCore, order_id: str) -> ExecutionReport:
+    """Send again an order the broker never received (startup recovery, after a look-up
+    by ``client_order_id`` proved it absent). A PENDING order is marked SUBMITTED first;
+    any other status is left alone."""
+    with core.step() as step:
+        order = core.reload(step, order_id)
+        if order.status is OrderStatus.PENDING:
+            step.record(order, OrderSubmitted(ts=core.clock.now(), attempt=1))
+    payload = core.store.intent_payload(order_id)
+    if order.status is OrderStatus.SUBMITTED and payload is not None:
+        parent = core.store.get_order(order.parent_order_id) if order.parent_order_id else None
+        parent_cid = None if parent is None else parent.client_order_id
+        send(core, order, OrderIntent.parse(json.loads(payload)), parent_cid)
+    return core.report(order_id)

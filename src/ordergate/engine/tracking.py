@@ -30,27 +30,17 @@ import structlog
 from ordergate.domain.enums import OrderStatus, TimeInForce
 from ordergate.domain.errors import OrderGateError
 from ordergate.domain.order import Order
+from ordergate.engine.cancelling import cancel
+from ordergate.engine.core import EngineCore
+from ordergate.engine.queries import late_fill_candidates
 from ordergate.engine.reconcile import reconcile_order
-from ordergate.store.base import OrderQuery, Store
+from ordergate.engine.updates import apply_broker_view
 
 if TYPE_CHECKING:
-    from ordergate.engine.engine import ExecutionEngine
     from ordergate.engine.ownership import Ownership
 
 log = structlog.get_logger("ordergate.engine.tracking")
 TIMEOUT_REASON = "timeout"
-
-
-def late_fill_candidates(store: Store, now: datetime, window_s: float) -> list[Order]:
-    """Orders canceled or expired in the last ``window_s`` seconds with something left
-    unfilled: a late fill can still reach them (seed 004), so they are still looked up."""
-    since = now - timedelta(seconds=window_s)
-    query = OrderQuery(status=("CANCELED", "EXPIRED"), limit=1000)
-    return [
-        o
-        for o in store.list_orders(query)
-        if o.updated_at >= since and o.filled_qty < o.qty and o.broker_order_id
-    ]
 
 
 @runtime_checkable
@@ -89,7 +79,7 @@ class OrderTracker:
 
     def __init__(
         self,
-        engine: ExecutionEngine,
+        engine: EngineCore,
         config: TrackingConfig | None = None,
         *,
         ownership: Ownership | None = None,
@@ -224,7 +214,7 @@ class OrderTracker:
         self._cancel_sent[order.order_id] = now
         reason = order.reason if order.status is OrderStatus.PENDING_CANCEL else TIMEOUT_REASON
         try:
-            report = self.engine.cancel(order.order_id, reason=reason or TIMEOUT_REASON)
+            report = cancel(self.engine, order.order_id, reason=reason or TIMEOUT_REASON)
         except OrderGateError as exc:  # ended meanwhile, or the store said no: next tick
             log.warning("hard-timeout cancel failed", order_id=order.order_id, error=str(exc))
             return
@@ -249,7 +239,7 @@ class OrderTracker:
         if view is None:
             return
         before = engine.store.get_order(order_id)
-        engine.on_broker_update(view)
+        apply_broker_view(engine, view)
         after = engine.store.get_order(order_id)
         if before is not None and after is not None and before.version != after.version:
             result.changed += 1
@@ -259,6 +249,8 @@ class OrderTracker:
     def start(self) -> None:
         if self._thread is not None:
             return
+        if self.ownership is not None:  # leases renewed on their own schedule, not per pass
+            self.ownership.start()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="order-tracker", daemon=True)
         self._thread.start()

@@ -30,27 +30,27 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
-from typing import Any
 
-from ordergate.obs.chain import (
-    GENESIS,
-    PURGE_TOPIC,
-    canonical_ts,
-    event_hash,
-    macs_equal,
-    record_mac,
-)
-from ordergate.obs.checkpoint import CheckpointState
 from ordergate.obs.derived import verify_derived
 from ordergate.obs.findings import Problem, VerifyResult
-from ordergate.obs.sources import (
+from ordergate.store.chain import (
+    GENESIS,
+    PURGE_TOPIC,
+    anchor_mac,
+    event_hash,
+    macs_equal,
+    seal_mac,
+    stored_ts,
+    stub_mac,
+)
+from ordergate.store.chain_sources import (
     ChainSource,
     ChainStore,
     PostgresChain,
     SqliteChain,
     chain_of,
 )
+from ordergate.store.checkpoint import CheckpointState
 
 __all__ = [
     "ChainSource",
@@ -64,24 +64,6 @@ __all__ = [
     "stub_mac",
     "verify_chain",
 ]
-
-
-def stub_mac(key: bytes, seq: int, order_id: str, prev: str, digest: str, ts: Any) -> str:
-    """The MAC a purge gives the stub it leaves of an event."""
-    return record_mac(key, "pruned", seq, order_id, prev, digest, canonical_ts(_ts(ts)))
-
-
-def anchor_mac(key: bytes, seq: int, digest: str) -> str:
-    return record_mac(key, "anchor", seq, digest)
-
-
-def seal_mac(key: bytes, legacy_seq: int, legacy_hash: str | None, positions: str) -> str:
-    return record_mac(key, "seal", legacy_seq, legacy_hash, positions)
-
-
-def _ts(value: Any) -> datetime:
-    """SQLite keeps times as ISO text, PostgreSQL hands back datetimes."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 _WALK = (
@@ -219,7 +201,7 @@ def _walk(
                 row[3],
                 row[4],
                 row[5],
-                _ts(row[6]),
+                stored_ts(row[6]),
                 key if keyed else None,
             )
             if actual != stored_hash:

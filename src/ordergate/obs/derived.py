@@ -29,10 +29,11 @@ import orjson
 
 from ordergate.domain.enums import OrderStatus, Side
 from ordergate.domain.events import EXECUTION_REPORT_TOPIC, STATUS_TOPICS
+from ordergate.domain.idempotency import sent_key
 from ordergate.domain.positions import Position
-from ordergate.obs.chain import intent_digest
 from ordergate.obs.findings import Problem, VerifyResult
-from ordergate.obs.sources import ChainSource
+from ordergate.store.chain import intent_digest
+from ordergate.store.chain_sources import ChainSource
 from ordergate.store.rows import ORDER_COLUMNS, order_from_row
 from ordergate.views import order_view
 
@@ -195,7 +196,7 @@ def _check_intents(
         actual = {
             "intent_id": intent_id,
             "account_id": account_id,
-            "idempotency_key": key,
+            "idempotency_key": sent_key(str(key)),  # a later attempt's row: key + "\x1e" + n
             "created_at": received_at,
             "intent_digest": intent_digest(str(payload_hash), str(payload)),
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ordergate.obs.chain import GENESIS
+from ordergate.store.chain import GENESIS
 
 MAX_PROBLEMS = 1000
 

@@ -6,7 +6,7 @@ that is unset, a random 32-byte key generated on first use into a 0600 file in
 ``~/.local/state/ordergate/audit``, outside the database's directory, so someone who
 can write the database file is not handed the key with it. Each database has its own
 pair of files there, named after the database: ``<name>-<id>.key`` and
-``<name>-<id>.head`` (the checkpoint, :mod:`ordergate.obs.checkpoint`).
+``<name>-<id>.head`` (the checkpoint, :mod:`ordergate.store.checkpoint`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ordergate.config import Settings
 from ordergate.domain.errors import ConfigError
-from ordergate.obs.checkpoint import AuditTrail, Checkpoint
+from ordergate.store.checkpoint import AuditTrail, Checkpoint
 
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 MIN_KEY_CHARS = 16

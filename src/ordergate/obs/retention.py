@@ -38,10 +38,10 @@ import orjson
 from ordergate.domain.errors import PersistenceError
 from ordergate.domain.events import SCHEMA_VERSION
 from ordergate.obs.audit import ChainStore, anchor_mac, chain_of, stub_mac, verify_chain
-from ordergate.obs.chain import ANCHOR_TOPIC, PURGE_TOPIC
-from ordergate.obs.checkpoint import Checkpoint
-from ordergate.obs.seal import append_events, positions_snapshot
 from ordergate.store.base import EventRecord
+from ordergate.store.chain import ANCHOR_TOPIC, PURGE_TOPIC
+from ordergate.store.checkpoint import Checkpoint
+from ordergate.store.seal import append_events, positions_snapshot
 
 FINAL = ("FILLED", "CANCELED", "REJECTED", "EXPIRED", "FAILED")
 _BATCH = 500

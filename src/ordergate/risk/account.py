@@ -12,9 +12,9 @@ from decimal import Decimal
 from ordergate.clock import Clock
 from ordergate.domain.enums import Side
 from ordergate.domain.errors import ConfigError, ErrorCode
+from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.money import ONE, ZERO
-from ordergate.engine.ports import GateContext, Rejection
 from ordergate.risk.base import no_market_data, reduces_exposure, reference_price, reject
 
 #: account id → buying power available now, or ``None`` when it is not known.

@@ -1,11 +1,11 @@
 """What every gate shares: the ``Gate`` shape, exposure arithmetic, reference prices.
 
 A gate answers one question about one intent and returns ``None`` (go) or a
-:class:`~ordergate.engine.ports.Rejection` (no, with a code and key=value context).
+:class:`~ordergate.domain.gates.Rejection` (no, with a code and key=value context).
 Gates read no wall clock and do no I/O: time comes from an injected
 :class:`~ordergate.clock.Clock`, state from objects the engine feeds.
 
-``open_orders_qty`` in :class:`~ordergate.engine.ports.GateContext` is read as the
+``open_orders_qty`` in :class:`~ordergate.domain.gates.GateContext` is read as the
 *signed* net quantity of the account's working orders in the symbol (buys positive,
 sells negative); exposure checks count working reducing orders against the position so
 that two closing orders sent back to back cannot flip it.
@@ -20,10 +20,10 @@ from typing import Protocol
 
 from ordergate.domain.enums import Side
 from ordergate.domain.errors import ErrorCode
+from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
-from ordergate.engine.ports import GateContext, Rejection
 
 #: Maps a moment to its trading day (``YYYY-MM-DD``); the engine passes its own.
 TradingDayFn = Callable[[datetime], str]

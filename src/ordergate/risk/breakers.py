@@ -27,8 +27,8 @@ from decimal import Decimal
 
 from ordergate.clock import Clock
 from ordergate.domain.errors import ConfigError, ErrorCode
+from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
-from ordergate.engine.ports import GateContext, Rejection
 from ordergate.risk.base import TradingDayFn, reduces_exposure, reject, utc_trading_day
 from ordergate.risk.ledger import AccountDay, RiskLedger
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 from ordergate.clock import Clock
 from ordergate.domain.errors import ConfigError, ErrorCode
+from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
-from ordergate.engine.ports import GateContext, Rejection
 from ordergate.risk.account import BuyingPowerGate, BuyingPowerSource, DuplicateOrderGate
 from ordergate.risk.base import Gate, TradingDayFn, reject, utc_trading_day
 from ordergate.risk.breakers import BREAKER_GATES
@@ -83,7 +83,7 @@ class Verdict:
 
 
 class GateChain:
-    """A :class:`~ordergate.engine.ports.PreTradeCheck` over gates in a fixed order."""
+    """A :class:`~ordergate.domain.gates.PreTradeCheck` over gates in a fixed order."""
 
     def __init__(self, gates: Iterable[Gate]) -> None:
         self.gates: tuple[Gate, ...] = tuple(gates)

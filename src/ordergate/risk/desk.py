@@ -16,9 +16,9 @@ from decimal import Decimal
 
 from ordergate.bus.memory import Event
 from ordergate.clock import Clock
+from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.market import Mark
-from ordergate.engine.ports import GateContext, Rejection
 from ordergate.risk.chain import GateChain, build_gate_chain
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.killswitch import (

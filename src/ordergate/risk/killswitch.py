@@ -32,8 +32,8 @@ from typing import Protocol, TypeVar
 
 from ordergate.clock import Clock
 from ordergate.domain.errors import ConfigError, ErrorCode
+from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
-from ordergate.engine.ports import GateContext, Rejection
 from ordergate.risk.base import reject
 
 ANY = "*"

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ordergate.domain.errors import ConfigError, ErrorCode
+from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.money import BPS, is_multiple
-from ordergate.engine.ports import GateContext, Rejection
 from ordergate.risk.base import Gate, no_market_data, reduces_exposure, reference_price, reject
 
 _SHOWN_BPS = Decimal("0.01")

@@ -21,10 +21,10 @@ from enum import StrEnum
 from ordergate.clock import Clock
 from ordergate.domain.enums import OrderType, Side
 from ordergate.domain.errors import ConfigError, ErrorCode
+from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.market import Mark
 from ordergate.domain.money import BPS
-from ordergate.engine.ports import GateContext, Rejection
 from ordergate.risk.base import reduces_exposure, reject
 
 

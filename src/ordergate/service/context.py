@@ -10,6 +10,7 @@ from starlette.requests import Request
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.obs.metrics import ExecMetrics
 from ordergate.obs.redact import Redactor
+from ordergate.service.circuit import circuit_of
 from ordergate.service.events import Broadcaster
 
 if TYPE_CHECKING:
@@ -31,17 +32,6 @@ class ServiceContext:
     def circuit(self) -> dict[str, Any]:
         """The broker circuit breaker as the call policy reports it (closed without one)."""
         return circuit_of(self.engine)
-
-
-def circuit_of(engine: ExecutionEngine) -> dict[str, Any]:
-    """The broker circuit breaker as the engine's call policy reports it (closed without one)."""
-    breaker = getattr(engine.policy, "breaker", None)
-    snapshot = getattr(breaker, "snapshot", None)
-    if callable(snapshot):
-        data = snapshot()
-        if isinstance(data, dict):
-            return {str(k): v for k, v in data.items()}
-    return {"adapter": engine.broker.adapter_id, "state": "closed"}
 
 
 def ctx(request: Request) -> ServiceContext:

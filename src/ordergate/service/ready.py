@@ -29,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ordergate.engine.engine import ExecutionEngine
-from ordergate.service.context import circuit_of
+from ordergate.service.circuit import circuit_of
 from ordergate.store.base import Store
 
 #: The longest ``/readyz`` takes to answer.

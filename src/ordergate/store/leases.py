@@ -26,71 +26,31 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from ordergate.domain.errors import PersistenceError
 from ordergate.store.base import Store
+from ordergate.store.lease_port import (
+    OPEN_STATUSES,
+    Lease,
+    OrderLeases,
+    SendFence,
+    SendGrant,
+    SharedRoles,
+)
 
-OPEN_STATUSES = ("PENDING", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "PENDING_CANCEL")
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    order_id: str
-    owner: str
-    expires_at: datetime
-
-
-class OrderLeases(Protocol):
-    """Leases on orders, held by one ``owner`` (a process: host, pid, start time)."""
-
-    owner: str
-
-    def claim(self, order_ids: Sequence[str], ttl: timedelta) -> list[str]:
-        """Take each order whose lease is free, expired or already ours, for ``ttl``.
-
-        Returns the ids now held by this owner; an order live-leased by another owner
-        is left out.
-        """
-        ...
-
-    def claim_orphans(self, ttl: timedelta, limit: int = 100) -> list[str]:
-        """Take open orders that nobody holds (never leased, or lease expired).
-
-        An order changed less than ``ttl`` ago is left alone even without a lease: its
-        creator may be between committing it and claiming it, still sending it.
-        """
-        ...
-
-    def renew(self, ttl: timedelta) -> list[str]:
-        """Extend every lease this owner still holds; return their ids.
-
-        A lease that expired and was taken over is gone from the answer: stop
-        tracking that order.
-        """
-        ...
-
-    def release(self, order_ids: Sequence[str]) -> None:
-        """Give up these orders (they ended, or the process is stopping)."""
-        ...
-
-    def release_all(self) -> None:
-        """Give up every lease of this owner: a clean stop hands work over at once."""
-        ...
-
-    def lease(self, order_id: str) -> Lease | None:
-        """The order's lease row, live or expired, or None."""
-        ...
-
-    def held(self) -> list[str]:
-        """The ids this owner holds a live lease on, sorted."""
-        ...
-
-    def prune(self) -> int:
-        """Drop the leases of orders that are no longer open; return how many."""
-        ...
+__all__ = [
+    "OPEN_STATUSES",
+    "Lease",
+    "MemoryLeases",
+    "OrderLeases",
+    "SendFence",
+    "SendGrant",
+    "SharedRoles",
+    "SqliteLeases",
+    "leases_for",
+]
 
 
 def leases_for(store: Store, owner: str) -> OrderLeases:

@@ -1,6 +1,9 @@
 """The unit of work of the PostgreSQL store: one transaction on one pooled connection.
 
-See :mod:`ordergate.store.postgres` for the locks it takes and why.
+See :mod:`ordergate.store.postgres` for the locks it takes and why. One lock order
+everywhere: an order's position lock (account, symbol), then the order's row. A step
+that books a receipt reads the position before it writes the order row, so a step
+that reads an order first takes that order's position lock before its row lock.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg import errors as pg_errors
+from psycopg_pool import PoolTimeout
 
 from ordergate.domain.errors import PersistenceError
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
-from ordergate.obs.chain import PG_HEAD, chain_rows
-from ordergate.store.base import DuplicateKey, EventRecord, StoredIntent
+from ordergate.store.base import DuplicateKey, EventRecord, StaleOrder, StoredIntent
+from ordergate.store.chain import PG_HEAD, chain_rows
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, POSITION_SELECT
 from ordergate.store.rows import (
     FILL_INSERT,
@@ -41,18 +46,68 @@ _ORDER_INSERT = (
     f"VALUES ({', '.join(['%s'] * (len(ORDER_COLUMNS) + 1))})"
 )
 _ORDER_UPDATE = (
-    f"UPDATE orders SET {', '.join(f'{c} = %s' for c in ORDER_MUTABLE)} "
-    "WHERE order_id = %s AND version = %s"
+    f"UPDATE orders SET {', '.join(f'{c} = %s' for c in ORDER_MUTABLE)}, "
+    "db_touched_at = clock_timestamp() WHERE order_id = %s AND version = %s"
 )
 #: Advisory locks are per database; keying them by schema keeps two stores apart.
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || %s, 0))"
+#: The position lock of the order(s) a step is about to read (see the module docstring).
+_POSITION_KEY = "'.position' || chr(31) || account_id || chr(31) || symbol"
+_LOCK_POSITION_OF = (
+    f"SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || {_POSITION_KEY}, 0)) "
+    "FROM orders WHERE {where} = %s"
+)
+#: Held (shared) by a replay, (exclusively, on a session) by a process sending the order.
+SENDING_KEY = "hashtextextended(current_schema() || '.sending' || chr(31) || %s, 0)"
+
+
+#: What a trader is told, by SQLSTATE class or code. The server's own text (backend
+#: PIDs, lock and transaction ids, SQL) stays in the chained exception and the log.
+_SAID_BY_CODE = {
+    "40P01": "a deadlock with another unit of work; this step was rolled back",
+    "40001": "a conflict with a concurrent unit of work; this step was rolled back",
+    "55P03": "a lock was held too long by another unit of work; this step was rolled back",
+    "57014": "the statement was canceled (timeout); this step was rolled back",
+    "57P01": "the database server ended the connection; this step was rolled back",
+    "57P02": "the database server ended the connection; this step was rolled back",
+    "57P03": "the database server is starting or stopping; try again shortly",
+    "53300": "the database has no free connections; try again shortly",
+}
+_SAID_BY_CLASS = {
+    "08": "the connection to the database was lost; this step was not recorded",
+    "53": "the database is out of resources (disk, memory or connections)",
+    "57": "the database server stopped this step; it was rolled back",
+    "40": "a conflict with a concurrent unit of work; this step was rolled back",
+}
+log = structlog.get_logger("ordergate.store.postgres")
 
 
 def translate(exc: psycopg.Error) -> PersistenceError:
-    """Map a driver error to ours: unique violations to DuplicateKey, the rest generic."""
+    """Map a driver error to ours: unique violations to DuplicateKey, the rest generic.
+
+    The message names the failure by its SQLSTATE and what it means for the step,
+    never with the server's text: that can carry backend PIDs, lock ids and SQL,
+    and our message reaches HTTP answers. The driver's exception stays chained (and
+    logged here) for the operator.
+    """
+    state = exc.sqlstate or ""
     if isinstance(exc, pg_errors.UniqueViolation):
-        return DuplicateKey(f"duplicate key: {exc}")
-    return PersistenceError(f"the PostgreSQL store failed: {type(exc).__name__}: {exc}")
+        constraint = getattr(exc.diag, "constraint_name", None) or "a unique key"
+        return DuplicateKey(f"duplicate key ({constraint})", context={"sqlstate": state})
+    said = _SAID_BY_CODE.get(state) or _SAID_BY_CLASS.get(state[:2])
+    if isinstance(exc, PoolTimeout):
+        said = "no database connection was free in time; try again shortly"
+    if said is None:
+        said = (
+            "the connection to the database was lost; this step was not recorded"
+            if isinstance(exc, psycopg.OperationalError)
+            else f"the database refused this step ({type(exc).__name__})"
+        )
+    log.warning("postgresql error", sqlstate=state, kind=type(exc).__name__, detail=str(exc))
+    suffix = f" [SQLSTATE {state}]" if state else ""
+    return PersistenceError(
+        f"the PostgreSQL store failed: {said}{suffix}", context={"sqlstate": state}
+    )
 
 
 @contextmanager
@@ -66,11 +121,15 @@ def translated() -> Iterator[None]:
 class PostgresUnitOfWork:
     """One transaction on one pooled connection."""
 
-    def __init__(self, conn: psycopg.Connection[Any], key: bytes | None = None) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], key: bytes | None = None, *, replay_wait_ms: int = 0
+    ) -> None:
         self._c = conn
         self._key = key  # the audit key (None: a plain sha256 chain)
         #: the chain's head after this unit's events, to checkpoint once it commits
         self.head_written: tuple[int, str] | None = None
+        #: how long a replay waits for another process's send of the order to settle
+        self.replay_wait_ms = replay_wait_ms
 
     def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
         try:
@@ -85,6 +144,8 @@ class PostgresUnitOfWork:
             raise translate(exc) from exc
 
     def _order(self, where: str, value: str) -> Order | None:
+        """The order, row-locked, after its position lock (one lock order: see module)."""
+        self._all(_LOCK_POSITION_OF.format(where=where), (value,))
         rows = self._all(f"{ORDER_SELECT} WHERE {where} = %s FOR UPDATE", (value,))
         return order_from_row(rows[0]) if rows else None
 
@@ -97,7 +158,25 @@ class PostgresUnitOfWork:
         if not rows:
             return None
         row = rows[0]
+        self._await_send(str(row[6]))
         return StoredIntent(row[0], row[1], row[2], row[3], row[4], ts_parse(row[5]), row[6])
+
+    def _await_send(self, order_id: str) -> None:
+        """A replay waits while another process is sending this order (see
+        ``pg_leases.PostgresLeases.begin_send``), up to ``replay_wait_ms``: it then
+        answers the order as the send left it, not a snapshot taken mid-flight. After the
+        wait it goes on (the order still ``SUBMITTED``: sent, no answer recorded yet)."""
+        if self.replay_wait_ms <= 0:
+            return
+        try:
+            with self._c.transaction():  # a savepoint: a lock timeout undoes only the wait
+                self._c.execute(f"SET LOCAL lock_timeout = {int(self.replay_wait_ms)}")
+                self._c.execute(f"SELECT pg_advisory_xact_lock_shared({SENDING_KEY})", (order_id,))
+                self._c.execute("SET LOCAL lock_timeout TO DEFAULT")
+        except pg_errors.LockNotAvailable:
+            log.info("replay answered while the order is still being sent", order_id=order_id)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
 
     def insert_intent(self, intent: StoredIntent) -> None:
         self._run(
@@ -122,7 +201,7 @@ class PostgresUnitOfWork:
             _ORDER_UPDATE, (*order_update_values(order), order.order_id, expected_version)
         )
         if count != 1:
-            raise PersistenceError(
+            raise StaleOrder(
                 f"order {order.order_id} changed underneath this update "
                 f"(expected version {expected_version})"
             )

@@ -15,35 +15,47 @@ it safe beside other processes:
   order.
 
 Events (the event log, which is also the outbox) extend one hash chain (see
-``ordergate.obs.chain``): a unit of work takes a transaction-scoped advisory lock, reads
+``ordergate.store.chain``): a unit of work takes a transaction-scoped advisory lock, reads
 the chain's head and writes the next ``seq`` numbers, and holds the lock until it
 commits. So ``seq`` order is commit order, and a relay's cursor never passes an event
 that commits later — at the price of one writer at a time for that last stretch of a
 unit of work (bench/bench_postgres.py measures what it costs).
 
+Lock order: a step that reads an order takes the position lock of that order's
+(account, symbol) before the order's row lock; a receipt reads the position and then
+writes the row. One order everywhere, so a broker update and a submit's receipt of
+one instrument queue behind each other instead of deadlocking.
+
+A version check that fails raises :class:`StaleOrder`, as every backend does: the
+engine then applies the broker's answer again to the order as stored.
+
+A connection the server has closed (a restart, ``pg_terminate_backend``) is found
+out when a unit of work begins, before anything of it was done, and the unit of
+work starts again on a fresh connection; one that breaks midway fails the step.
+
 Every driver error leaves this module as :class:`PersistenceError` (unique violations
-as :class:`DuplicateKey`), with the driver's exception chained.
+as :class:`DuplicateKey`), with the driver's exception chained; its message names
+the SQLSTATE and never the server's text (see ``pg_uow.translate``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ordergate.domain.errors import PersistenceError
-from ordergate.obs.audit import PostgresChain
-from ordergate.obs.checkpoint import AuditTrail
-from ordergate.obs.seal import seal_chain
 from ordergate.store.base import (
     DailyPnl,
     StoredControl,
     StoredKillSwitch,
 )
+from ordergate.store.chain_sources import PostgresChain
+from ordergate.store.checkpoint import AuditTrail
 from ordergate.store.migrate import apply_migrations
 from ordergate.store.pg_uow import (
     PostgresUnitOfWork,
@@ -51,6 +63,7 @@ from ordergate.store.pg_uow import (
     translated,
 )
 from ordergate.store.reads import SqlReads
+from ordergate.store.seal import seal_chain
 
 __all__ = ["PostgresStore", "PostgresUnitOfWork", "translate"]
 
@@ -72,6 +85,7 @@ class PostgresStore(SqlReads):
         connect_timeout_s: float = 10.0,
         synchronous_commit: bool = True,
         audit: AuditTrail | None = None,
+        replay_wait_s: float = 5.0,
     ) -> None:
         """``audit``: the audit key and the head's checkpoint (``obs.keys.audit_trail``)."""
         self.audit = audit
@@ -80,6 +94,11 @@ class PostgresStore(SqlReads):
         self.url = url
         self.schema = schema
         self.synchronous_commit = synchronous_commit
+        #: a replay waits this long for another process's send of its order to settle
+        self.replay_wait_s = replay_wait_s
+        #: what else to close with the store (the leases' session connections)
+        self._on_close: list[Callable[[], None]] = []
+        self._incarnation: str | None = None
         try:
             self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
                 url,
@@ -123,22 +142,82 @@ class PostgresStore(SqlReads):
         except psycopg.Error as exc:
             raise translate(exc) from exc
 
+    def open_session(self) -> psycopg.Connection[Any]:
+        """A connection of its own, outside the pool, set up like the pool's (for
+        session locks, which must stay on one connection); the caller closes it."""
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        self._configure(conn)
+        return conn
+
+    def incarnation(self) -> str | None:
+        """The id this database got when its schema was created (see migration 0011_scaleout):
+        the same after a dump and restore or on a replica, new when it is re-created."""
+        if self._incarnation is None:
+            rows = self._read("SELECT id FROM store_incarnation")
+            self._incarnation = str(rows[0][0]) if rows else None
+        return self._incarnation
+
     def close(self) -> None:
+        for close in self._on_close:
+            close()
+        self._on_close.clear()
         self._pool.close()
         if self.audit is not None and self.audit.checkpoint is not None:
             self.audit.checkpoint.close()  # synced at shutdown
 
+    def on_close(self, close: Callable[[], None]) -> None:
+        """Have ``close`` called when the store closes."""
+        self._on_close.append(close)
+
     @contextmanager
     def transaction(self) -> Iterator[PostgresUnitOfWork]:
+        wait_ms = int(self.replay_wait_s * 1000)
         key = None if self.audit is None else self.audit.key
-        try:
-            with self._pool.connection() as conn, conn.transaction():
-                uow = PostgresUnitOfWork(conn, key)
+        with ExitStack() as stack:
+            conn = self._begin(stack)
+            try:
+                uow = PostgresUnitOfWork(conn, key, replay_wait_ms=wait_ms)
                 yield uow
-        except psycopg.Error as exc:
-            raise translate(exc) from exc
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            try:
+                stack.close()  # COMMIT, and the connection back to the pool
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
         if uow.head_written is not None and self.audit and self.audit.checkpoint:
             self.audit.checkpoint.committed(*uow.head_written)
+
+    def _begin(self, stack: ExitStack) -> psycopg.Connection[Any]:
+        """A pooled connection with its transaction begun, on ``stack``.
+
+        The server may have closed a connection while it idled in the pool (a restart,
+        ``pg_terminate_backend``): that shows when ``BEGIN`` fails, before anything of
+        the unit of work was done, so it is safe to begin again on another connection
+        (the pool drops the broken one). Costs nothing on a healthy connection.
+        """
+        attempts = self._pool.max_size + 1
+        for attempt in range(attempts):
+            inner = ExitStack()
+            try:
+                conn = inner.enter_context(self._pool.connection())
+                inner.enter_context(conn.transaction())
+            except PoolTimeout as exc:  # the pool is exhausted: waiting again will not help
+                inner.close()
+                raise translate(exc) from exc
+            except psycopg.OperationalError as exc:
+                inner.close()
+                if attempt + 1 < attempts:
+                    continue
+                raise translate(exc) from exc
+            except psycopg.Error as exc:
+                inner.close()
+                raise translate(exc) from exc
+            except BaseException:
+                inner.close()
+                raise
+            stack.push(inner.__exit__)
+            return conn
+        raise PersistenceError("no connection to the PostgreSQL store could begin a transaction")
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:

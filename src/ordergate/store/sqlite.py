@@ -25,10 +25,6 @@ from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
-from ordergate.obs.chain import SQLITE_HEAD, chain_rows
-from ordergate.obs.checkpoint import AuditTrail
-from ordergate.obs.seal import seal_chain
-from ordergate.obs.sources import SqliteChain
 from ordergate.store.base import (
     DailyPnl,
     DuplicateKey,
@@ -38,6 +34,9 @@ from ordergate.store.base import (
     StoredIntent,
     StoredKillSwitch,
 )
+from ordergate.store.chain import SQLITE_HEAD, chain_rows
+from ordergate.store.chain_sources import SqliteChain
+from ordergate.store.checkpoint import AuditTrail
 from ordergate.store.migrate import apply_migrations
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, SqlReads
 from ordergate.store.rows import (
@@ -54,6 +53,7 @@ from ordergate.store.rows import (
     ts_parse,
     ts_text,
 )
+from ordergate.store.seal import seal_chain
 
 _ORDER_INSERT = (
     f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}, intent_id) "

@@ -182,3 +182,21 @@ ANCHOR_TOPIC = "audit.anchored"
 def intent_digest(payload_hash: str, payload: str) -> str:
     """What an order's first event records of its intent row (its two hashable fields)."""
     return hashlib.sha256(f"{payload_hash}\n{payload}".encode()).hexdigest()
+
+
+def stub_mac(key: bytes, seq: int, order_id: str, prev: str, digest: str, ts: Any) -> str:
+    """The MAC a purge gives the stub it leaves of an event."""
+    return record_mac(key, "pruned", seq, order_id, prev, digest, canonical_ts(stored_ts(ts)))
+
+
+def anchor_mac(key: bytes, seq: int, digest: str) -> str:
+    return record_mac(key, "anchor", seq, digest)
+
+
+def seal_mac(key: bytes, legacy_seq: int, legacy_hash: str | None, positions: str) -> str:
+    return record_mac(key, "seal", legacy_seq, legacy_hash, positions)
+
+
+def stored_ts(value: Any) -> datetime:
+    """SQLite keeps times as ISO text, PostgreSQL hands back datetimes."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, TypeVar
 
-from ordergate.obs.chain import PG_EVENT_LOG_LOCK, PG_HEAD, SQLITE_HEAD
+from ordergate.store.chain import PG_EVENT_LOG_LOCK, PG_HEAD, SQLITE_HEAD
 
 
 class ChainSource(Protocol):

@@ -25,7 +25,7 @@ from pathlib import Path
 import structlog
 
 from ordergate.domain.errors import ConfigError
-from ordergate.obs.chain import macs_equal, record_mac
+from ordergate.store.chain import macs_equal, record_mac
 
 SLOT = 256
 log = structlog.get_logger("ordergate.audit")

@@ -19,9 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ordergate.domain.errors import ConfigError
-from ordergate.obs.audit import anchor_mac, seal_mac, stub_mac
-from ordergate.obs.chain import ChainedEvent, chain_rows, macs_equal
-from ordergate.obs.sources import ChainStore
+from ordergate.store.chain import (
+    ChainedEvent,
+    anchor_mac,
+    chain_rows,
+    macs_equal,
+    seal_mac,
+    stub_mac,
+)
+from ordergate.store.chain_sources import ChainStore
 
 _INSERT = (
     "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, payload, ts,"

@@ -1,0 +1,108 @@
+"""What the broker says about our orders, applied: receipts, stream updates, polls.
+
+One unit of work applies one or several broker views (a basket's receipts): statuses
+through the transition table, every execution not seen yet (by ``exec_id``), the
+broker's receipt (redacted) when it changed something. The step decides the work
+that follows — bracket children to send for what filled, OCO siblings to cancel —
+and returns it, once committed, to the core's child-order port, the one place where
+follow-up work is carried out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import orjson
+import structlog
+
+from ordergate.domain.enums import OrderStatus, OrderType
+from ordergate.domain.intent import OrderIntent
+from ordergate.domain.order import Order
+from ordergate.domain.wire import BrokerOrder
+from ordergate.engine.accepting import create_child
+from ordergate.engine.brackets import armed_siblings, bracket_children, open_oco_siblings
+from ordergate.engine.core import EngineCore, FollowUp, Settled, capabilities_of, is_armed
+from ordergate.engine.recorder import Step
+from ordergate.engine.sync import apply_broker_order
+from ordergate.store.base import DuplicateKey, StaleOrder
+
+log = structlog.get_logger("ordergate.engine")
+
+
+def apply_broker_view(
+    core: EngineCore, view: BrokerOrder, known: Order | None = None
+) -> Settled | None:
+    """Apply ``view``; return the order as recorded and the fills booked now.
+
+    ``known`` is the order as the caller last recorded it (the receipt of a submit):
+    it saves reading the order again. Should the order have changed meanwhile (a
+    stream update won the race), the version check refuses the write and the view
+    is applied again to the order as stored.
+    """
+    if known is not None:
+        try:
+            return apply_broker_views(core, [(view, known)])[view.client_order_id]
+        except (StaleOrder, DuplicateKey):
+            log.info("order changed before its receipt; applied again", order=known.order_id)
+    return apply_broker_views(core, [(view, None)])[view.client_order_id]
+
+
+def apply_broker_views(
+    core: EngineCore, views: Sequence[tuple[BrokerOrder, Order | None]]
+) -> dict[str, Settled | None]:
+    """Apply several views in one unit of work (a basket's receipts); by client order
+    id, what each left. ``StaleOrder`` when an order in hand changed meanwhile."""
+    work = FollowUp()
+    settled: dict[str, Settled | None] = {}
+    with core.step() as step:
+        for given, known in views:
+            view = given  # the broker's words are kept redacted (seed 000)
+            if given.reason:
+                view = replace(given, reason=core.redactor.reason(given.reason))
+            order = known or step.tx.order_by_client_id(view.client_order_id)
+            if order is None:
+                log.warning(
+                    "broker update for an unknown order", client_order_id=view.client_order_id
+                )
+                settled[view.client_order_id] = None
+                continue
+            settled[view.client_order_id] = _apply_one(core, step, order, view, work)
+    core.carry_out(work)
+    return settled
+
+
+def _apply_one(
+    core: EngineCore, step: Step, order: Order, view: BrokerOrder, work: FollowUp
+) -> Settled:
+    booked, recorded = len(step.fills_booked), step.event_count
+    now = core.clock.now()
+    apply_broker_order(step, order, view, now)
+    if view.raw and step.event_count > recorded:  # what the broker said, when it mattered
+        raw = orjson.dumps(core.redactor.scrub(view.raw), default=str).decode()
+        step.tx.add_receipt(order.order_id, order.client_order_id, core.broker.adapter_id, raw, now)
+    tick = None if core.instruments is None else core.instruments.tick_size(order.symbol)
+    caps = capabilities_of(core.broker)
+    native = caps.native_oco or caps.native_oca or caps.native_bracket
+    # where working orders reserve quantity and nothing native links the legs, a second
+    # full-size exit would be refused: the take-profit is held (armed) by the engine
+    hold = caps.reserves_quantity and not native and order.sl_offset_pct is not None
+
+    def child(step: Step, intent: OrderIntent, parent: Order) -> Order:
+        armed = hold and intent.order_type is OrderType.LIMIT
+        return create_child(core, step, intent, parent, armed=armed)
+
+    for leg, intent in bracket_children(step, order, child, tick):
+        if is_armed(leg):
+            work.armed.append(leg)
+        else:
+            work.children.append((leg, intent, order.client_order_id))
+    if not native:  # a native OCO group cancels the other leg at the broker itself
+        work.cancels.extend((sibling, "oco") for sibling in open_oco_siblings(step, order))
+    if order.status is OrderStatus.CANCELED and order.reason == "oco":
+        # the working leg was canceled for its armed sibling, which goes out now
+        work.release.extend(s.order_id for s in armed_siblings(step, order))
+    if order.pending_replace is not None and not order.is_open:
+        work.handovers.append(order.order_id)  # a replacement takes over, or nothing left
+    fills = [f for f in step.fills_booked[booked:] if f.order_id == order.order_id]
+    return Settled(order, fills)
