@@ -270,8 +270,7 @@ class Order:
         check_replace("ReplaceRequested", self.status)
         if self.pending_replace is not None:
             raise IllegalTransition(
-                f"order {self.order_id} already has replace {self.pending_replace.number} "
-                "pending",
+                f"order {self.order_id} already has replace {self.pending_replace.number} pending",
                 context={"order_id": self.order_id},
             )
         if replace.number != self.replace_no + 1:

@@ -20,8 +20,10 @@ below what has filled. The steps:
    - ``REPLACE`` (in place): the broker's answer, a look-up, the stream or recovery
      shows the order on its new terms → ``Replaced`` (the terms change now); a refusal
      (a fill came first and left too little, the order ended) → ``ReplaceRejected``.
-     A replace whose answer was lost stays pending; sending it again is safe, since
-     its terms are absolute and the replace's id is applied once by the broker.
+     A replace whose answer was lost stays pending; sending it again is safe: its
+     terms are absolute (a total quantity, not a change), so a second delivery leaves
+     the order as the first did — and the paper venue and the simulated exchange also
+     apply a replace id only once (``replaces`` on their orders).
    - ``CANCEL_REPLACE`` (the broker opens a new order) and ``NONE`` (the engine
      cancels): the new order counts only once the old one is **confirmed canceled**;
      then, in one unit of work, the replacement order is recorded under the replace's

@@ -20,10 +20,11 @@ For each order the store still has open — ``PENDING``, ``SUBMITTED``, ``ACCEPT
 Then every **pending replace** (a modify persisted before its broker call) is settled
 (:func:`_settle_replaces`): the look-up above already recorded a replace the broker
 applied in place (its view shows the new terms); one still pending on a working order
-is sent again — with the same replace id and absolute terms, so the broker applies it
-at most once; a replace by a new order hands over once the old order is final (the
-replacement is looked up by its own client order id, or submitted), and a
-cancel-replace that may never have arrived is sent again only under the resend rule.
+is sent again — with the same replace id and absolute terms, so a second delivery
+changes nothing the first did not; a replace by a new order hands over once the old
+order is final (the replacement is looked up by its own client order id, or
+submitted), and a cancel-replace that may never have arrived is sent again only under
+the resend rule.
 
 Recovery runs before the engine takes new intents; the crash sweep in
 ``tests/crash`` kills the engine at every step of the submit path to prove it.
