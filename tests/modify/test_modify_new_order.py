@@ -16,10 +16,10 @@ from ordergate.clock import SequentialIds, SimulatedClock
 from ordergate.domain.capabilities import Modify
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import ErrorCode
-from ordergate.domain.wire import OrderRequest
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.engine.recovery import recover
 from ordergate.store.sqlite import SqliteStore
+from tests.modify.fakes import CancelReplacePaper
 
 D = Decimal
 LIMIT = {
@@ -30,37 +30,6 @@ LIMIT = {
     "limit_price": "90",
     "idempotency_key": "k-1",
 }
-
-
-class CancelReplacePaper(PaperBroker):
-    """A paper broker whose modify is a cancel-replace (Alpaca's PATCH): the old order
-    is canceled and a new one opened under ``new_client_order_id``."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.capabilities = replace(PAPER_CAPABILITIES, modify=Modify.CANCEL_REPLACE)
-        self.working_both = False
-
-    def modify(  # type: ignore[override]
-        self,
-        client_order_id: str,
-        *,
-        new_client_order_id: str,
-        qty: Decimal | None = None,
-        limit_price: Decimal | None = None,
-        stop_price: Decimal | None = None,
-    ) -> BrokerOrder:
-        old = self.venue.orders[client_order_id]
-        self.cancel(client_order_id)
-        left = (qty or old.request.qty) - old.filled_qty
-        request: OrderRequest = replace(
-            old.request,
-            client_order_id=new_client_order_id,
-            qty=left,
-            limit_price=limit_price or old.request.limit_price,
-            stop_price=stop_price or old.request.stop_price,
-        )
-        return self.submit(request)
 
 
 def open_at_venue(paper: PaperBroker) -> list[str]:

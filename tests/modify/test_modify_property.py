@@ -1,8 +1,8 @@
 """Never two working orders: random sequences of modify, fill and cancel on the paper
-venue, with an in-place replace (``REPLACE``) and with none (``NONE``: the engine
-cancels, confirms, submits the rest). After every step the venue has at most one open
-order of the chain, the engine agrees with the venue on every order of it, and every
-fill is booked once."""
+venue, with an in-place replace (``REPLACE``), a broker's cancel-replace
+(``CANCEL_REPLACE``) and none (``NONE``: the engine cancels, confirms, submits the
+rest). After every step the venue has at most one open order of the chain, the engine
+agrees with the venue on every order of it, and every fill is booked once."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from ordergate.domain.order import Order
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.sim.matching import FillModel
 from ordergate.store.memory import MemoryStore
+from tests.modify.fakes import CancelReplacePaper
 
 D = Decimal
 modify = st.tuples(st.just("modify"), st.integers(-6, 6), st.integers(-4, 4), st.booleans())
@@ -57,12 +58,16 @@ def check(engine: ExecutionEngine, paper: PaperBroker) -> None:
     assert position == total
 
 
-@pytest.mark.parametrize("kind", [Modify.REPLACE, Modify.NONE])
+@pytest.mark.parametrize("kind", [Modify.REPLACE, Modify.CANCEL_REPLACE, Modify.NONE])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(script=steps)
 def test_never_two_working_orders(kind: Modify, script: list[tuple[str, int, int, bool]]) -> None:
     clock = SimulatedClock()
-    paper = PaperBroker(clock=clock)
+    paper = (
+        CancelReplacePaper(clock=clock)
+        if kind is Modify.CANCEL_REPLACE
+        else PaperBroker(clock=clock)
+    )
     paper.capabilities = replace(PAPER_CAPABILITIES, modify=kind)
     paper.venue.fill_model = FillModel(participation=D("0.5"))
     engine = ExecutionEngine(MemoryStore(), paper, clock=clock, ids=SequentialIds())
