@@ -201,3 +201,36 @@ def _mark(price: str) -> Any:
     from ordergate.domain.market import Mark
 
     return Mark.parse("AAPL", {"last": price}, datetime(2030, 1, 1, tzinfo=UTC))
+
+
+def test_a_replace_never_received_is_refused_and_a_free_code_frees_its_key(
+    store: SqliteStore, paper: PaperBroker, clock: SimulatedClock
+) -> None:
+    """The circuit is open: nothing reached the broker, so the replace is refused with
+    that code, and (as for an intent) the same key may be sent again once it closes."""
+    from ordergate.domain.errors import OrderGateError
+
+    class Breaker:
+        open = False
+
+        def call(self, operation: str, fn: Any) -> Any:
+            if self.open and operation == "modify":
+                raise OrderGateError("the circuit is open", code=ErrorCode.E_EXEC_CIRCUIT_OPEN)
+            return fn()
+
+    breaker = Breaker()
+    engine = ExecutionEngine(store, paper, clock=clock, call_policy=breaker)
+    order_id = resting(engine)
+    breaker.open = True
+    refused = engine.modify(order_id, qty="12", key="m-1")
+    assert refused.extra["replace"]["state"] == "rejected"
+    assert engine.order(order_id).error_code == ErrorCode.E_EXEC_CIRCUIT_OPEN.name
+    assert engine.order(order_id).qty == D("10")
+    breaker.open = False
+    again = engine.modify(order_id, qty="12", key="m-1")
+    assert not again.replayed
+    assert again.extra["replace"]["state"] == "replaced"
+    assert engine.order(order_id).qty == D("12")
+    assert engine.modify(order_id, qty="12", key="m-1").replayed
+    with pytest.raises(InvalidIntent):
+        engine.modify(order_id, qty="13", key="has space")

@@ -164,3 +164,26 @@ def _mark(price: str) -> Any:
     from ordergate.domain.market import Mark
 
     return Mark.parse("AAPL", {"last": price}, datetime(2030, 1, 1, tzinfo=UTC))
+
+
+def test_a_refused_cancel_refuses_the_replace_and_the_order_works_on(
+    store: SqliteStore, none_paper: PaperBroker, clock: SimulatedClock
+) -> None:
+    from ordergate.domain.errors import BrokerRejected
+
+    engine = ExecutionEngine(store, none_paper, clock=clock, ids=SequentialIds())
+    engine.mark("AAPL", "100")
+    old_id = engine.submit(LIMIT).order_id
+
+    def refuse(client_order_id: str) -> BrokerOrder:
+        raise BrokerRejected("cancel refused by the venue (test)")
+
+    none_paper.cancel = refuse  # type: ignore[method-assign]
+    report = engine.modify(old_id, qty="12", key="m-1")
+    old = engine.order(old_id)
+    assert old.status is OrderStatus.ACCEPTED
+    assert old.pending_replace is None
+    assert report.extra["replace"]["state"] == "rejected"
+    assert "cancel refused" in old.error_message
+    assert len(engine.orders()) == 1
+    assert open_at_venue(none_paper) == [old.client_order_id]

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import replace as with_fields
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, runtime_checkable
@@ -78,6 +79,7 @@ from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.domain.report import ExecutionReport
 from ordergate.domain.wire import BrokerOrder
+from ordergate.engine.cancelling import cancel
 from ordergate.engine.cash import reserved_notional
 from ordergate.engine.core import EngineCore, capabilities_of
 from ordergate.engine.ports import GateContext, PreTradeCheck, Rejection
@@ -100,6 +102,8 @@ RISK_GATES = frozenset({"kill_switch", "trading_state", "max_notional", "buying_
 #: The money gates judge what will still be working: the remaining quantity.
 LEAVES_GATES = frozenset({"max_notional", "buying_power"})
 _LIMITS = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+#: a modify's idempotency key: what an intent's key may be
+_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 _STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})
 
 
@@ -146,6 +150,8 @@ def modify_order(
     order = core.store.get_order(order_id)
     if order is None:
         raise OrderNotFound(f"no order {order_id}", context={"order_id": order_id})
+    if key is not None and not _KEY.fullmatch(key):
+        raise InvalidIntent("key", "must be 1 to 128 printable characters, no spaces")
     command_key = key or core.ids.next_id("mod")
     digest = _digest(order_id, new_qty, new_limit, new_stop)
     replayed = _replay(core, order, command_key, digest)
@@ -205,12 +211,26 @@ def _replay(core: EngineCore, order: Order, key: str, digest: str) -> ExecutionR
         _same_change(pending.digest, digest, key)
         send_replace(core, order, pending)  # safe: absolute terms, applied once
         return _answer(core, order.order_id, _brief(pending), replayed=True)
-    for event in core.store.events_for(order.order_id):
+    events = core.store.events_for(order.order_id)
+    for index in range(len(events) - 1, -1, -1):  # the newest use of the key decides
+        event = events[index]
         body = event.payload.get("replace") if event.topic == REPLACE_REQUESTED_TOPIC else None
         if isinstance(body, dict) and body.get("key") == key:
             _same_change(str(body.get("digest")), digest, key)
+            if _frees_key(events[index + 1 :], body.get("number")):
+                return None  # refused before anything was sent: the same key may go again
             return _answer(core, order.order_id, body, replayed=True)
     return None
+
+
+def _frees_key(later: list[Any], number: object) -> bool:
+    """Replace ``number`` was refused with a code that leaves its key free (the circuit
+    open, a full queue: DESIGN.md, submit path step 2, as for an intent)."""
+    for event in later:
+        if event.payload.get("replace_no") == number and event.topic == REPLACE_REJECTED_TOPIC:
+            code = ErrorCode.__members__.get(str(event.payload.get("replace_error")))
+            return code is not None and not code.keeps_key
+    return False
 
 
 def _same_change(recorded: str, digest: str, key: str) -> None:
@@ -382,7 +402,7 @@ def send_replace(core: EngineCore, order: Order, pending: PendingReplace) -> Non
     elif capabilities_of(core.broker).modify is Modify.CANCEL_REPLACE:
         _send_cancel_replace(core, order, pending)
     else:
-        _send_cancel(core, order)
+        _send_cancel(core, order, pending)
 
 
 def _call_modify(core: EngineCore, order: Order, pending: PendingReplace) -> BrokerOrder:
@@ -401,28 +421,21 @@ def _call_modify(core: EngineCore, order: Order, pending: PendingReplace) -> Bro
     )
 
 
+#: Failures that prove the broker never received the call (nothing was changed).
+_NOT_RECEIVED = frozenset(
+    {
+        ErrorCode.E_EXEC_BROKER_UNAVAILABLE,
+        ErrorCode.E_EXEC_CIRCUIT_OPEN,
+        ErrorCode.E_EXEC_QUEUE_FULL,
+    }
+)
+
+
 def _send_in_place(core: EngineCore, order: Order, pending: PendingReplace) -> None:
     try:
         view = _call_modify(core, order, pending)
-    except BrokerRejected as exc:
-        # the broker's refusal is the record; then what it has (a fill may have raced)
-        reject_pending(core, order.order_id, pending, exc.code, exc.message)
-        found = core.lookup(order.client_order_id)
-        if found is not None:
-            apply_broker_view(core, found)
-        return
-    except BrokerError as exc:
-        found = core.lookup(order.client_order_id)
-        if found is not None:
-            apply_broker_view(core, found)
-        if exc.code is ErrorCode.E_EXEC_BROKER_UNAVAILABLE and _still_pending(core, order):
-            reject_pending(core, order.order_id, pending, exc.code, f"not received: {exc.message}")
-        else:
-            log.warning(
-                "replace outcome unknown; recovery or the same modify again settles it",
-                order_id=order.order_id,
-                error=exc.message,
-            )
+    except OrderGateError as exc:
+        _failed_call(core, order, pending, exc)
         return
     apply_broker_view(core, view)
 
@@ -430,31 +443,58 @@ def _send_in_place(core: EngineCore, order: Order, pending: PendingReplace) -> N
 def _send_cancel_replace(core: EngineCore, order: Order, pending: PendingReplace) -> None:
     try:
         _call_modify(core, order, pending)
-    except BrokerRejected as exc:
-        reject_pending(core, order.order_id, pending, exc.code, exc.message)
-        found = core.lookup(order.client_order_id)
-        if found is not None:
-            apply_broker_view(core, found)
+    except OrderGateError as exc:
+        _failed_call(core, order, pending, exc)
         return
-    except BrokerError as exc:
-        log.warning("cancel-replace outcome unknown", order_id=order.order_id, error=exc.message)
     # the new order counts only once the old one is confirmed canceled: look it up
     found = core.lookup(order.client_order_id)
     if found is not None:
-        apply_broker_view(core, found)  # CANCELED → hand over (engine follow-up)
+        apply_broker_view(core, found)  # CANCELED → hand over (the engine's follow-up)
 
 
-def _send_cancel(core: EngineCore, order: Order) -> None:
-    """No native modify: cancel; the confirmed cancel hands over (engine follow-up)."""
-    view: BrokerOrder | None
+def _failed_call(
+    core: EngineCore, order: Order, pending: PendingReplace, exc: OrderGateError
+) -> None:
+    """A modify call that failed: refused (recorded so), never received (recorded so),
+    or unknown (left pending). Whatever the broker now has is applied after."""
+    if isinstance(exc, BrokerRejected):
+        # the broker's refusal is the record; then what it has (a fill may have raced)
+        reject_pending(core, order.order_id, pending, exc.code, exc.message)
+    elif exc.code in _NOT_RECEIVED:
+        message = f"not received by the broker: {exc.message}"
+        reject_pending(core, order.order_id, pending, exc.code, message)
+    elif isinstance(exc, BrokerError):
+        log.warning(
+            "replace outcome unknown; recovery or the same modify again settles it",
+            order_id=order.order_id,
+            error=exc.message,
+        )
+    else:
+        raise exc
+    found = core.lookup(order.client_order_id)
+    if found is not None:
+        apply_broker_view(core, found)
+
+
+def _send_cancel(core: EngineCore, order: Order, pending: PendingReplace) -> None:
+    """No native modify: cancel (``cancelling.cancel``); the confirmed cancel hands
+    over (the engine's follow-up). A cancel the broker refuses puts the order back to
+    work on its old terms, and the replace is refused with it."""
     try:
-        view = core.policy.call("cancel", lambda: core.broker.cancel(order.client_order_id))
-    except BrokerError as exc:
-        view = core.lookup(order.client_order_id)
-        if view is None:
-            log.warning("replace's cancel not confirmed", order_id=order.order_id, error=str(exc))
-            return
-    apply_broker_view(core, view)
+        cancel(core, order.order_id, reason="replace")
+    except OrderGateError as exc:
+        if exc.code not in _NOT_RECEIVED:
+            raise
+    current = core.store.get_order(order.order_id)
+    if (
+        current is not None
+        and current.pending_replace is not None
+        and current.is_open
+        and current.status is not S.PENDING_CANCEL
+    ):
+        why = current.error_message or "the broker kept the order working"
+        message = f"the cancel for the replace was refused: {why}"
+        reject_pending(core, order.order_id, pending, ErrorCode.E_EXEC_BROKER_REJECTED, message)
 
 
 def _still_pending(core: EngineCore, order: Order) -> bool:
