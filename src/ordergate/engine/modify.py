@@ -375,8 +375,8 @@ def _gate(
     )
     wanted = TERM_GATES | (RISK_GATES if adds else frozenset())
     members = getattr(getattr(core.gates, "chain", core.gates), "gates", None)
-    if members is None:  # a check that is not a chain of named gates: all of it
-        return core.gates.check(total if not adds else leaves, context)
+    if members is None:  # a check that is not a chain of named gates: all of it,
+        return core.gates.check(total, context)  # on the order as it would be
     for gate in members:
         if gate.name in wanted:
             check: PreTradeCheck = gate
