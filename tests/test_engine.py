@@ -14,7 +14,7 @@ import pytest
 from ordergate.brokers.base import BrokerOrder, Execution, OrderRequest
 from ordergate.brokers.paper import PaperBroker
 from ordergate.clock import SequentialIds, SimulatedClock
-from ordergate.domain.enums import OrderStatus
+from ordergate.domain.enums import OrderStatus, Side
 from ordergate.domain.errors import (
     BrokerRejected,
     BrokerTimeout,
@@ -665,3 +665,33 @@ def test_stream_fills_racing_receipts_from_many_threads_book_each_fill_once(
         assert verify_chain(conn).ok
     finally:
         conn.close()
+
+
+def test_an_order_the_broker_placed_itself_is_adopted_and_booked(
+    scripted_engine: ExecutionEngine, scripted: ScriptedBroker, clock: SimulatedClock
+) -> None:
+    """Kite's intraday square-off, a liquidation, an order typed into the broker's own
+    terminal: the engine records it under the broker's id and books its fills."""
+    from ordergate.brokers.base import BrokerOrder, Execution
+
+    view = BrokerOrder(
+        client_order_id="broker-B77",
+        broker_order_id="B77",
+        status=OrderStatus.FILLED,
+        symbol="AAPL",
+        side=Side.SELL,
+        qty=D(30),
+        filled_qty=D(30),
+        avg_price=D(101),
+        executions=(Execution(exec_id="X1", last_qty=D(30), last_px=D(101), ts=clock.now()),),
+        originated_by_broker=True,
+    )
+    scripted.push(view)
+    scripted.push(view)  # reported twice: adopted and booked once
+    adopted = scripted_engine.store.order_by_client_id("broker-B77")
+    assert adopted is not None
+    assert adopted.status is OrderStatus.FILLED
+    assert adopted.strategy_id == "broker"
+    [position] = scripted_engine.positions()
+    assert position.qty == -30
+    assert len(scripted_engine.fills(adopted.order_id)) == 1

@@ -7,8 +7,9 @@ this order, lowest first:
 3. ``risk``, ``resilience``, ``obs``, ``bus``;
 4. ``engine``;
 5. ``backtest``, ``service``, ``cli``, ``bootstrap`` and the rest of the entry points —
-   every command-line module (``*.cli``, ``*_cli``, ``__main__``) among them, wherever it
-   sits in the tree: a command is an entry point whatever package it speaks for.
+   every command-line module (``*.cli``, ``*_cli``, ``__main__``) and every adapter's HTTP
+   routes (``*.routes``) among them, wherever they sit in the tree: a command or a route
+   is an entry point whatever package it speaks for.
 
 A module may import its own layer or a lower one, never a higher one.
 """
@@ -88,8 +89,9 @@ def graph() -> dict[str, set[str]]:
 
 def layer(module: str) -> int:
     rest = module.removeprefix("ordergate.")
-    if rest.endswith((".cli", "_cli")) or rest in ("cli", "__main__") or rest.endswith("__main__"):
-        return TOP  # a command line is an entry point, wherever it sits
+    leaf = rest.rpartition(".")[2]
+    if leaf in ("cli", "__main__", "routes") or leaf.endswith("_cli"):
+        return TOP  # a command line or HTTP routes: an entry point, wherever it sits
     best, best_len = TOP, -1
     for prefix, value in LAYERS.items():
         if (rest == prefix or rest.startswith(prefix + ".")) and len(prefix) > best_len:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
 
-from ordergate.brokers.base import BrokerAdapter
+from ordergate.brokers.base import BrokerAdapter, KillSwitchAware
 from ordergate.brokers.paper import PaperBroker
 from ordergate.brokers.registry import build_broker_from_registry
 from ordergate.brokers.registry import load as load_adapter
@@ -30,7 +31,7 @@ from ordergate.domain.errors import ConfigError
 from ordergate.engine.cash import CashLedger
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.engine.ownership import Ownership
-from ordergate.engine.ports import BrokerCallPolicy, PreTradeCheck
+from ordergate.engine.ports import BrokerCallPolicy, DirectCall, PreTradeCheck
 from ordergate.engine.tracking import OrderTracker, TrackingConfig
 from ordergate.obs.keys import audit_trail
 from ordergate.obs.redact import Redactor
@@ -44,6 +45,10 @@ from ordergate.store.base import Store
 from ordergate.store.engine_lock import lock_engine_id
 from ordergate.store.leases import leases_for
 from ordergate.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from ordergate.shadow.attach import Shadow
+    from ordergate.shadow.twin import Twin
 
 log = structlog.get_logger("ordergate.bootstrap")
 
@@ -249,6 +254,8 @@ class Runtime:
     settings: Settings
     engine: ExecutionEngine
     desk: RiskDesk | None
+    #: the shadow twin (``ORDERGATE_SHADOW``): simulated fills beside the real ones
+    shadow: Shadow | None = None
 
     @property
     def board(self) -> KillSwitchBoard | None:
@@ -324,10 +331,43 @@ def build_runtime(
         cash=ledger,
     )
     built.append(engine)
+    if desk is not None and isinstance(broker, KillSwitchAware):
+        broker.attach_kill_switches(desk.board)
     if desk is not None and settings.risk_enabled:  # the breakers read what it feeds
         attach_risk(engine, desk)
     escalate_breaker(settings, engine, desk)
-    return Runtime(settings, engine, desk)
+    shadow = None
+    if settings.shadow:  # the twin is this root again, with its own store and no gates
+        from ordergate.shadow.attach import attach_shadow
+
+        shadow = attach_shadow(engine, build_twin(settings))
+    return Runtime(settings, engine, desk, shadow)
+
+
+def build_twin(
+    settings: Settings, *, store: Store | None = None, broker: BrokerAdapter | None = None
+) -> Twin:
+    """Shadow mode's twin of the engine ``settings`` describe: this root again, with the
+    twin's settings (its own store, paper, no risk), the paper venue on a clock that
+    follows the real events, a gate that lets everything through (the twin mirrors what
+    really went out; it decides nothing) and a direct broker call. ``store`` / ``broker``:
+    a test's."""
+    from ordergate.shadow.links import links_for
+    from ordergate.shadow.twin import PassAllGates, ReplayClock, Twin, shadow_settings
+
+    twin_settings = shadow_settings(settings)
+    clock = ReplayClock()
+    broker = broker or build_paper_broker(twin_settings, clock)
+    runtime = build_runtime(
+        twin_settings,
+        store=store,
+        broker=broker,
+        clock=clock,
+        gates=PassAllGates(),
+        call_policy=DirectCall(),
+    )
+    links = links_for(runtime.engine.store, synchronous=twin_settings.sqlite_synchronous)
+    return Twin(runtime.engine, links, clock)
 
 
 def escalate_breaker(settings: Settings, engine: ExecutionEngine, desk: RiskDesk | None) -> None:

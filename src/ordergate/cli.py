@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO, cast
 import typer
 
 from ordergate.backtest import cli as backtest_cli
+from ordergate.brokers.kite.cli import kite_app
 from ordergate.bus import cli as bus_cli
 from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
 from ordergate.service import cli as service_cli
+from ordergate.shadow import cli as shadow_cli
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -674,6 +676,8 @@ backtest_cli.register(app)
 bus_cli.register(app)
 service_cli.register(app)
 exchange_cli.register(app)
+app.add_typer(kite_app, name="kite")
+shadow_cli.register(app)
 
 trading_app = typer.Typer(
     help="The desk's trading state (NORMAL, REDUCING, HALTED) and EMERGENCY posture.",

@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     # --- the paper broker (seed 003's execution block) ---
     slippage_bps: Decimal = Field(Decimal(5), ge=0, le=1000)
     use_bid_ask_spread: bool = False
-    fee_model: Literal["per_share", "bps", "flat", "none"] = "per_share"
+    fee_model: Literal["per_share", "bps", "flat", "maker_taker", "tiered", "none"] = "per_share"
     fee_per_share: Decimal = Field(Decimal("0.005"), ge=0)
     fee_minimum: Decimal = Field(Decimal("1.00"), ge=0)
     fee_bps: Decimal = Field(Decimal(1), ge=0)
@@ -158,6 +158,16 @@ class Settings(BaseSettings):
     #: logs a notice saying it changes nothing.
     use_execution_engine_v2: bool = True
 
+    # --- shadow mode (``ordergate.shadow``; README "Shadow mode") ---
+    #: Simulate every order that really goes out (and every child order) on the paper
+    #: venue beside it, against the same marks, sending nothing: the simulated fills
+    #: are kept in a store of their own, for ``ordergate shadow report``. LIVE (and
+    #: PAPER, to try it); refused with ``dry_run`` and in BACKTEST, already simulated.
+    shadow: bool = False
+    #: The shadow twin's store; default: the SQLite file beside ``database_url`` with
+    #: ``.shadow`` in its name (required on PostgreSQL).
+    shadow_database_url: str | None = None
+
     @field_validator("mode", mode="before")
     @classmethod
     def _mode_alias(cls, value: Any) -> Any:
@@ -174,6 +184,28 @@ class Settings(BaseSettings):
                 "behaves as ExecutionEngine v2; the setting changes nothing"
             )
         return self
+
+    # --- fills, fees and latency of the simulated venue: paper and backtests alike ---
+    #: ``fixed_bps``, ``bid_ask``, ``participation``, ``sqrt_impact`` or ``none``; unset:
+    #: ``exec_slippage_model`` (``bid_ask`` with ``use_bid_ask_spread``).
+    fill_model: Literal["fixed_bps", "bid_ask", "participation", "sqrt_impact", "none"] | None = (
+        None
+    )
+    #: Share of each event's volume an order may take (0.1 = 10 %). Unset: no limit,
+    #: except ``participation`` and ``sqrt_impact``, which default to 10 %.
+    fill_participation: Decimal | None = Field(None, gt=0, le=1)
+    #: Fills are rounded down to this quantity step.
+    fill_lot: Decimal = Field(Decimal(1), gt=0)
+    #: ``maker_taker`` fees in bps of notional; a negative maker rate is a rebate.
+    fee_maker_bps: Decimal = Field(Decimal(1), ge=-100, le=1000)
+    fee_taker_bps: Decimal = Field(Decimal(5), ge=0, le=1000)
+    #: ``flat`` fee per fill.
+    fee_flat: Decimal = Field(Decimal(1), ge=0)
+    #: Delay of an order or a cancel to the simulated venue, plus up to ``jitter`` drawn
+    #: from a generator seeded with ``latency_seed``.
+    latency_ms: int = Field(0, ge=0)
+    latency_jitter_ms: int = Field(0, ge=0)
+    latency_seed: int = 0
 
     @field_validator("trading_timezone", "paper_session_tz")
     @classmethod

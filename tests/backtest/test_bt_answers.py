@@ -125,7 +125,7 @@ def test_tca_of_costs_is_the_report_of_the_same_orders() -> None:
 
     def build(start: datetime) -> Any:
         graph = original(start)
-        clock_engine.append(graph[1])
+        clock_engine.extend(graph[1:])
         return graph
 
     runner.build = build  # type: ignore[method-assign]
@@ -133,4 +133,15 @@ def test_tca_of_costs_is_the_report_of_the_same_orders() -> None:
     orders = clock_engine[0].orders(OrderQuery(limit=1000))
     prices = {"Z": events[-1].last}
     assert tca_of_costs(order_costs(orders, prices)) == tca_report(orders, prices)
-    assert result.tca == tca_report(orders, prices)
+    venue = clock_engine[1].venue
+    firsts = {cid: o.first_px for cid, o in venue.orders.items() if o.first_px is not None}
+    assert result.tca == tca_report(orders, prices, first_prices=firsts)
+    # each market order met the next mark first and filled there: all of its slippage
+    # against the decision is the move to that mark plus the model's 5 bps
+    for row in result.tca["orders"]:
+        if row["avg_price"] is not None:
+            assert D(row["slippage_vs_first_bps"]) == D(5)
+            # the move before arrival and the cost of trading add up to the slippage
+            assert D(row["delay"]) + D(row["slippage_vs_first"]) == D(row["slippage"])
+    overall = result.tca["overall"]
+    assert D(overall["delay"]) + D(overall["slippage_vs_first"]) == D(overall["slippage"])

@@ -35,7 +35,7 @@ def test_an_order_decided_on_a_close_fills_at_the_next_open_plus_slippage() -> N
     )
     (fill,) = result.fills
     assert D(fill["last_px"]) == D(100) * D("1.0005")  # bar 2 opens at bar 1's close, 100
-    assert fill["ts"] == data[1].ts.isoformat()
+    assert fill["ts"] == data[0].ts.isoformat()  # stamped when that open was: bar 2's start
     (order,) = result.orders
     assert order["arrival_price"] == "100"
     assert order["status"] == "FILLED"

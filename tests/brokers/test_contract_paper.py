@@ -28,6 +28,9 @@ PARTICIPATION = Decimal("0.5")
 STEP = timedelta(milliseconds=250)
 
 
+CENT = Decimal("0.01")
+
+
 @dataclass
 class ArmedLatency:
     """No latency, except one armed cancel that takes ``cancel_s`` to reach the venue."""
@@ -73,9 +76,11 @@ class PaperHarness:
         parts, self._parts = self._parts, 1
         leaves = view.qty - view.filled_qty
         each = (leaves / parts).to_integral_value()
+        # a print through the limit (a touch does not fill a resting limit)
+        through = view.limit_price + (-CENT if view.side is Side.BUY else CENT)
         for _ in range(parts - 1):  # a capped mark fills one part
-            self._mark(view.limit_price, volume=each / PARTICIPATION)
-        self._mark(view.limit_price)  # an uncapped one the rest
+            self._mark(through, volume=each / PARTICIPATION)
+        self._mark(through)  # an uncapped one the rest
         self._mark(self.price)
 
     def settle(self) -> None:

@@ -98,10 +98,12 @@ def test_a_buy_limit_fills_at_the_limit_or_better_and_only_when_reached(
     order = v.submit(req("BUY", "1", "LIMIT", limit=str(limit)), at(0))
     for i, px in enumerate(prices):
         v.on_event(mark(str(px), i + 1))
-    slipped = [px * D("1.0005") for px in prices]
-    if any(s <= limit for s in slipped):
-        assert order.executions[0].last_px <= limit
-        assert order.executions[0].last_px == next(s for s in slipped if s <= limit)
+    if prices[0] <= limit:  # marketable at the first price it meets: a taker, capped
+        assert order.executions[0].last_px == min(limit, prices[0] * D("1.0005"))
+        assert order.executions[0].liquidity == "T"
+    elif any(px < limit for px in prices):  # it rested: the first print through it
+        assert order.executions[0].last_px == next(px for px in prices if px < limit)
+        assert order.executions[0].liquidity == "M"
     else:
         assert not order.executions
 

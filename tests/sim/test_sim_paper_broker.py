@@ -66,7 +66,9 @@ def test_resting_limit_fills_on_a_later_mark_and_listeners_hear_it() -> None:
     assert not seen
     b.on_mark(mark("98.9", 1))
     assert [v.status for v in seen] == [S.FILLED]
-    assert seen[0].executions[0].last_px == D("98.9") * D("1.0005")
+    # it rested: a maker, at the better price the mark gapped to, with no slippage
+    assert seen[0].executions[0].last_px == D("98.9")
+    assert seen[0].executions[0].liquidity == "M"
 
 
 def test_partial_fills_flow_as_cumulative_updates() -> None:

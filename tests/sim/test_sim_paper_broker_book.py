@@ -86,8 +86,8 @@ def test_a_listener_added_later_hears_only_later_changes() -> None:
     b.on_mark(mark("100"))
     b.submit(req("BUY", "1", "LIMIT", limit="99", cid="x"))
     b.submit(req("BUY", "1", "LIMIT", limit="98", cid="y"))
-    b.on_mark(mark("99", 1))  # fills x
+    b.on_mark(mark("98.99", 1))  # fills x (a print at 99 would only touch it)
     b.subscribe(late.append)
-    b.on_mark(mark("98", 2))  # fills y
+    b.on_mark(mark("97.99", 2))  # fills y
     assert [(o.client_order_id, o.status) for o in early] == [("x", S.FILLED), ("y", S.FILLED)]
     assert [(o.client_order_id, o.status) for o in late] == [("y", S.FILLED)]

@@ -39,13 +39,72 @@ def test_an_order_decided_on_a_bar_close_never_fills_at_that_close() -> None:
     assert order.executions[0].last_px == D(102)  # the next open, not 100.5
 
 
-def test_an_order_arriving_during_a_bar_only_gets_its_close() -> None:
-    v = backtest_venue(latency=FixedLatency(timedelta(seconds=1)))
+def test_an_order_arriving_during_a_bar_trades_on_its_path_from_arrival() -> None:
+    v = backtest_venue(latency=FixedLatency(timedelta(seconds=10)))
     v.on_event(bar("100", "101", "99", "100.5", 60))
-    order = v.submit(req("BUY", "1"), at(60))  # arrives at 61, inside the next bar
+    order = v.submit(req("BUY", "1"), at(60))  # arrives at 70, inside the next bar
+    # the bar 60..120 goes O 102 @60, L 101 @80, H 103 @100, C 102.5 @120: at 70 the
+    # path is half way from 102 to 101
     v.on_event(bar("102", "103", "101", "102.5", 120))
-    assert order.executions[0].last_px == D("102.5")
-    assert order.arrival == at(61)
+    assert order.arrival == at(70)
+    assert order.executions[0].last_px == D("101.5")
+    assert order.executions[0].ts == at(70)
+
+
+def test_a_limit_arriving_during_a_bar_fills_where_the_rest_of_the_path_crosses_it() -> None:
+    v = backtest_venue(latency=FixedLatency(timedelta(seconds=30)))
+    v.on_event(bar("100", "101", "99", "100.5", 60))
+    order = v.submit(req("SELL", "1", "LIMIT", limit="102.75"), at(60))  # arrives at 90
+    # at 90 the path is half way from L 101 (80) to H 103 (100): 102, under the limit;
+    # it rests, and the move up to 103 goes through 102.75 at 97.5
+    v.on_event(bar("102", "103", "101", "102.5", 120))
+    fill = order.executions[0]
+    assert (fill.last_px, fill.liquidity, fill.ts) == (D("102.75"), "M", at(97.5))
+
+
+def test_one_millisecond_of_latency_on_daily_bars_still_gets_the_next_open() -> None:
+    from ordergate.sim.data import Bar, with_bar_starts
+
+    day = timedelta(days=1)
+    days = [
+        Bar(symbol="AAPL", ts=at(0) + i * day, open=D(o), high=D(h), low=D(lo), close=D(c))
+        for i, (o, h, lo, c) in enumerate(
+            [("100", "101", "99", "100"), ("104", "105", "103", "104.5")]
+        )
+    ]
+    first, second = with_bar_starts(days)
+    # the span the series shows is one day, and a daily bar keeps to its own date
+    midnight = datetime(2026, 1, 6, tzinfo=UTC)
+    assert second.start == midnight
+    v = backtest_venue(latency=FixedLatency(timedelta(milliseconds=1)))
+    v.on_event(first)
+    order = v.submit(req("BUY", "1"), at(0))  # arrives 1 ms after the first close
+    v.on_event(second)
+    assert order.executions[0].last_px == D("104")  # the open, when that day began
+    assert order.executions[0].ts == midnight
+
+
+def test_an_intraday_bar_keeps_its_span_and_arrival_inside_it_interpolates() -> None:
+    from ordergate.sim.data import Bar, with_bar_starts
+
+    minute = timedelta(minutes=1)
+    series = [
+        Bar(symbol="AAPL", ts=at(0) + i * minute, open=D(o), high=D(h), low=D(lo), close=D(c))
+        for i, (o, h, lo, c) in enumerate(
+            [("100", "101", "99", "100"), ("100", "100.6", "99.4", "100.6"),
+             ("100.6", "101", "100", "100.2")]
+        )
+    ]  # fmt: skip
+    _, second, third = with_bar_starts(series)
+    assert (second.start, third.start) == (at(0), at(60))
+    v = backtest_venue(latency=FixedLatency(timedelta(seconds=5)))
+    v.on_event(series[0])
+    order = v.submit(req("BUY", "1"), at(0))  # arrives at 5 s, a quarter of O -> L
+    v.on_event(second)
+    # up bar: O 100 @0, L 99.4 @20 s, H 100.6 @40 s, C 100.6 @60 s: 100 - 0.6 / 4 = 99.85,
+    # to the data's 0.1, half to even: 99.8
+    assert order.executions[0].last_px == D("99.8")
+    assert order.executions[0].ts == at(5)
 
 
 def test_latency_keeps_an_order_from_prices_before_it_arrives() -> None:

@@ -4,7 +4,10 @@
 - :mod:`~ordergate.backtest.strategy` — the strategy callback, intents and targets;
 - :mod:`~ordergate.backtest.runner` — :class:`BacktestRunner` and :class:`BacktestConfig`;
 - :mod:`~ordergate.backtest.tca` — slippage, fees and implementation shortfall;
-- :mod:`~ordergate.backtest.report` — the HTML report;
+- :mod:`~ordergate.backtest.performance` — returns, Sharpe, drawdown, exposure, turnover;
+- :mod:`~ordergate.backtest.roundtrips` — round trips, win rate, profit factor;
+- :mod:`~ordergate.backtest.export` — tables to CSV or Parquet;
+- :mod:`~ordergate.backtest.report` — the HTML report (plotly, offline);
 - :mod:`~ordergate.backtest.cli` — ``register(app)`` adds ``backtest`` and ``tca``.
 """
 

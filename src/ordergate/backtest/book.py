@@ -4,8 +4,11 @@ It listens to the engine's ``executions.report`` events — the fills the engine
 booked, after they committed — so it is derived from the same truth as the store,
 and the runner can sample equity at every event without a query.
 
-The curve keeps at most ``max_points`` points (every k-th event, and the last), while
-the peak, the maximum drawdown and the final equity are computed over every event.
+The curve keeps at most ``max_points`` points (every k-th timestamp, and the last),
+and beside it the price of the first few symbols (for the report's fills-on-price
+chart), while the peak, the maximum drawdown, the final equity and the figures of
+:mod:`~ordergate.backtest.performance` are computed over every timestamp. Round trips
+(:mod:`~ordergate.backtest.roundtrips`) are followed fill by fill.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ordergate.backtest.performance import Performance
+from ordergate.backtest.roundtrips import RoundTrips
 from ordergate.bus.memory import Event
 from ordergate.domain.money import ZERO, fmt
 
@@ -68,6 +73,12 @@ class Book:
     peak: Decimal | None = None
     max_drawdown: Decimal = ZERO
     equity: Decimal = ZERO
+    traded: Decimal = ZERO
+    performance: Performance = field(default_factory=Performance)
+    trips: RoundTrips = field(default_factory=RoundTrips)
+    #: symbol -> (ts, price) samples at the curve's points, for the first few symbols
+    prices: dict[str, list[tuple[datetime, Decimal]]] = field(default_factory=dict)
+    price_symbols: int = 4
     _seen: int = 0
 
     def on_fill(self, event: Event) -> None:
@@ -81,6 +92,8 @@ class Book:
         self.cash -= signed * px + commission
         self.fees += commission
         self.fill_count += 1
+        self.traded += qty * px
+        self.trips.on_fill(symbol, side, qty, px, commission, fill["ts"])
         if self.keep_fills:
             self.fills.append(
                 FillRow(
@@ -105,21 +118,35 @@ class Book:
     def sample(self, ts: datetime) -> None:
         """Equity at ``ts`` (cash plus positions at their last prices)."""
         equity = self.cash
+        exposed = False
         for symbol, qty in self.positions.items():
             if qty:
+                exposed = True
                 equity += qty * self.last.get(symbol, ZERO)
         self.equity = equity
         if self.peak is None or equity > self.peak:
             self.peak = equity
         drawdown = self.peak - equity
         self.max_drawdown = max(self.max_drawdown, drawdown)
+        self.performance.add(ts, equity, exposed)
         if self._seen % self.every == 0:
-            self.curve.append((ts, equity, self.cash))
+            self._point(ts, equity)
         self._seen += 1
+
+    def _point(self, ts: datetime, equity: Decimal) -> None:
+        self.curve.append((ts, equity, self.cash))
+        prices = self.prices
+        for symbol, price in self.last.items():
+            series = prices.get(symbol)
+            if series is None:
+                if len(prices) >= self.price_symbols:
+                    continue
+                series = prices[symbol] = []
+            series.append((ts, price))
 
     def finish(self, ts: datetime) -> None:
         if not self.curve or self.curve[-1][0] != ts:
-            self.curve.append((ts, self.equity, self.cash))
+            self._point(ts, self.equity)
 
     def curve_rows(self) -> list[dict[str, Any]]:
         return [{"ts": t.isoformat(), "equity": fmt(e), "cash": fmt(c)} for t, e, c in self.curve]

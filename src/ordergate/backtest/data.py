@@ -13,8 +13,9 @@ What a file holds is told by its columns (case-insensitive):
 
 Every file needs a time column (``ts``, ``timestamp``, ``time``, ``datetime`` or
 ``date``): ISO 8601 text or a timestamp type; a time without a zone is UTC. A
-``symbol`` column is optional (``default_symbol`` otherwise). Rows are returned in
-time order; rows at the same time keep their file order.
+``symbol`` column is optional (``default_symbol`` otherwise, else the file's name).
+Rows are returned in time order; rows at the same time keep their file order.
+:func:`load_many` merges several files (bars and quotes in one run) by time.
 """
 
 from __future__ import annotations
@@ -36,6 +37,24 @@ def load_events(path: str | Path, *, default_symbol: str | None = None) -> list[
     """Read ``path`` (``.csv``, ``.csv.gz``, ``.parquet``/``.pq``) into market events."""
     columns = _read_columns(Path(path))
     return events_from_columns(columns, default_symbol=default_symbol or _stem(Path(path)))
+
+
+def load_many(
+    paths: Sequence[str | Path], *, default_symbol: str | None = None
+) -> list[MarketEvent]:
+    """Several files (bars from one, quotes from another …) merged by time; at one
+    time, the first file's rows come first."""
+    if len(paths) == 1:
+        return load_events(paths[0], default_symbol=default_symbol)
+    merged: list[MarketEvent] = []
+    for path in paths:
+        merged.extend(load_events(path, default_symbol=default_symbol))
+    merged.sort(key=_ts)  # stable: file order at one time
+    return merged
+
+
+def _ts(event: MarketEvent) -> datetime:
+    return event.ts
 
 
 def _stem(path: Path) -> str:

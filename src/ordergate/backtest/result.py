@@ -3,29 +3,45 @@
 Everything is read back from the engine's store (orders, positions, intents) and from
 the fills the engine published, so a backtest reports the same records paper and live
 trading keep. ``trades`` are seed 002's rows (one per fill, with the intent's
-attribution ids). :meth:`BacktestResult.to_json` is canonical — sorted keys, Decimals
-as text — so two runs of the same inputs are byte-identical.
+attribution ids); ``round_trips`` the position's trips from flat to flat
+(:mod:`~ordergate.backtest.roundtrips`). The summary holds the figures of
+:mod:`~ordergate.backtest.performance`, the costs that applied (``config``), the
+rejections by error code with the first message of each, and ``warnings`` (gates that
+refused a large share of the orders, events traded without a volume cap).
+:meth:`BacktestResult.to_json` is canonical — sorted keys, Decimals as text — so two
+runs of the same inputs are byte-identical.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ordergate.backtest.book import Book
-from ordergate.backtest.tca import order_costs, slippage_values, tca_of_costs
+from ordergate.backtest.report import ReportData
+from ordergate.backtest.tca import (
+    first_slippage_values,
+    order_costs,
+    slippage_values,
+    tca_of_costs,
+)
 from ordergate.domain.money import BPS, fmt
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.store.base import OrderQuery
 from ordergate.views import order_view
 
 if TYPE_CHECKING:
-    from ordergate.backtest.runner import BacktestConfig
+    from ordergate.backtest.config import BacktestConfig
+    from ordergate.sim.venue import SimulatedVenue
 
 ALL = 1 << 62
 ATTRIBUTION = ("decision_id", "profile_version_id", "regime_id", "universe_id")
+#: a warning when gates refused at least this share of the orders
+REFUSED_WARNING = Decimal("0.25")
+GATE_PREFIX = "E_RISK_"
 
 
 @dataclass(slots=True)
@@ -37,7 +53,13 @@ class BacktestResult:
     orders: list[dict[str, Any]] = field(default_factory=list)
     fills: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
+    round_trips: list[dict[str, Any]] = field(default_factory=list)
     slippage_bps: list[Decimal] = field(default_factory=list)
+    first_slippage_bps: list[Decimal] = field(default_factory=list)
+    #: symbol -> (ts, price) samples, for the report (not in the JSON)
+    prices: dict[str, list[tuple[str, Decimal]]] = field(default_factory=dict)
+    #: the return of every period, for the report (not in the JSON)
+    returns: Sequence[float] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,7 +70,22 @@ class BacktestResult:
             "orders": self.orders,
             "fills": self.fills,
             "trades": self.trades,
+            "round_trips": self.round_trips,
         }
+
+    def report_data(self) -> ReportData:
+        """What the HTML report draws (:mod:`~ordergate.backtest.report`)."""
+        return ReportData(
+            summary=self.summary,
+            curve=self.equity_curve,
+            tca=self.tca,
+            slippage_bps=self.slippage_bps,
+            first_slippage_bps=self.first_slippage_bps,
+            returns=self.returns,
+            prices=self.prices,
+            fills=self.fills,
+            round_trips=self.round_trips,
+        )
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, indent=indent, separators=(",", ":"))
@@ -82,21 +119,25 @@ def build_result(
     engine: ExecutionEngine,
     book: Book,
     config: BacktestConfig,
-    counts: dict[str, int],
+    counts: dict[str, Any],
     *,
     events_count: int,
     strategy_id: str,
+    venue: SimulatedVenue | None = None,
+    no_volume: int = 0,
 ) -> BacktestResult:
     orders = engine.orders(OrderQuery(limit=ALL))
     orders.sort(key=lambda o: o.order_id)
     end_prices = dict(book.last)
     positions = engine.positions()
     start, end = config.starting_cash, book.equity
+    rejections = {code: counts["rejections"][code] for code in sorted(counts["rejections"])}
     summary = {
         "strategy_id": strategy_id,
         "events": events_count,
         "orders": len(orders),
         "rejected": counts["rejected"],
+        "rejections": rejections,
         "fills": book.fill_count,
         "fees": fmt(book.fees),
         "starting_cash": fmt(start),
@@ -109,17 +150,26 @@ def build_result(
         "max_drawdown": fmt(book.max_drawdown),
         "realized_pnl": fmt(sum((p.realized_pnl for p in positions), Decimal(0))),
         "open_orders": sum(1 for o in orders if o.status.is_open),
+        "traded_notional": fmt(book.traded),
+        **book.performance.summary(start, end, book.traded, config.risk_free_rate),
+        **book.trips.stats(),
+        "warnings": _warnings(counts, rejections, no_volume, events_count),
         "config": {
-            "fill_model": config.fill_model,
-            "slippage_bps": fmt(config.slippage_bps),
-            "participation": fmt(config.participation),
-            "fee_model": config.fee_model,
-            "latency_ms": config.latency_ms,
-            "jitter_ms": config.jitter_ms,
-            "seed": config.seed,
+            **config.costs().effective(),
+            "session_close": None
+            if config.session is None
+            else f"{config.session.close.isoformat('minutes')} {config.session.tz}",
+            "allow_missing_volume": config.allow_missing_volume,
+            "events_without_volume": no_volume,
+            "starting_cash": fmt(config.starting_cash),
         },
     }
-    costs = order_costs(orders, end_prices)
+    firsts: dict[str, Decimal] = {}
+    if venue is not None:
+        firsts = {
+            cid: order.first_px for cid, order in venue.orders.items() if order.first_px is not None
+        }
+    costs = order_costs(orders, end_prices, firsts)
     result = BacktestResult(
         summary=summary,
         equity_curve=book.curve_rows(),
@@ -137,9 +187,42 @@ def build_result(
         ],
         tca=tca_of_costs(costs, per_order=config.detail),
         slippage_bps=slippage_values(costs),
+        first_slippage_bps=first_slippage_values(costs),
+        round_trips=book.trips.rows(),
+        prices={
+            symbol: [(t.isoformat(), px) for t, px in series]
+            for symbol, series in book.prices.items()
+        },
+        returns=book.performance.returns,
     )
     if config.detail:
         result.orders = [order_view(o) for o in orders]
         result.fills = [f.to_dict() for f in book.fills]
         result.trades = _trades(engine, book)
     return result
+
+
+def _warnings(
+    counts: dict[str, Any], rejections: dict[str, dict[str, Any]], no_volume: int, events: int
+) -> list[str]:
+    out = []
+    submitted = counts["submitted"]
+    refused = sum(v["count"] for k, v in rejections.items() if k.startswith(GATE_PREFIX))
+    if submitted and Decimal(refused) / submitted >= REFUSED_WARNING:
+        top = max(
+            (k for k in rejections if k.startswith(GATE_PREFIX)),
+            key=lambda k: (rejections[k]["count"], k),
+        )
+        out.append(
+            f"pre-trade gates refused {refused:,} of {submitted:,} orders "
+            f"({Decimal(refused) * 100 / submitted:.1f} %), most of them {top} "
+            f"({rejections[top]['count']:,}, the first: {rejections[top]['first_message']}): "
+            "the result is mostly the gates', not the strategy's (see rejections; "
+            "--no-risk runs without them)"
+        )
+    if no_volume:
+        out.append(
+            f"{no_volume:,} of {events:,} events had no volume: orders traded on them "
+            "without the participation limit"
+        )
+    return out

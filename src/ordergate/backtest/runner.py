@@ -4,32 +4,35 @@ Nothing here fills an order or books a position. The runner builds the same obje
 graph as paper trading — :class:`~ordergate.engine.engine.ExecutionEngine` over a
 store (SQLite, in memory or on a file) and the paper broker over the simulated venue —
 with a :class:`~ordergate.clock.SimulatedClock` and :class:`~ordergate.clock.SequentialIds`,
-and then, for each event in time order:
+and then, for each timestamp in time order:
 
-1. moves the clock to the event's time;
-2. gives the event to the venue (bars, quotes, trades) and tells the engine the mark
-   (``engine.mark``: the engine's arrival price and the gates' reference; for a plain
-   mark this is also what reaches the venue). Fills arrive through the broker's
+1. moves the clock to it;
+2. gives each of its events to the venue (bars, quotes, trades) and tells the engine
+   the mark (``engine.mark``: the engine's arrival price and the gates' reference; for
+   a plain mark this is also what reaches the venue, for the others the venue takes it
+   as the event's echo and trades nothing more). Fills arrive through the broker's
    listener, exactly as in paper trading;
-3. asks the strategy, and submits what it answers through ``engine.submit`` — gates,
-   state machine, store.
+3. once every event of that time is in, asks the strategy about each, and submits
+   what it answers through ``engine.submit`` — gates, state machine, store — counting
+   rejections by error code.
 
-Because the venue trades an event before the strategy sees it and the backtest venue
-never fills an order at the market that stood when it arrived (``fill_at_arrival``
-off), a decision on an event can only trade on later events: no look-ahead. The same
-data, strategy and seed give byte-identical results (:meth:`BacktestResult.to_json`).
+The venue never fills an order at a price stamped at or before the time it arrived
+(``fill_at_arrival`` off): a decision at ``t`` can only trade on later prices, whatever
+the order of the file's rows at ``t`` — no look-ahead. Bars without a ``start`` get one
+from the series' span first (:func:`~ordergate.sim.data.with_bar_starts`), so latency
+trades a bar from the moment of arrival. The same data, strategy and seed give
+byte-identical results (:meth:`BacktestResult.to_json`).
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordergate.backtest.book import Book
+from ordergate.backtest.config import BacktestConfig, ProgressFn
 from ordergate.backtest.result import BacktestResult, build_result
 from ordergate.backtest.strategy import IntentMaker, StrategyFn
 from ordergate.bootstrap import build_runtime
@@ -37,57 +40,23 @@ from ordergate.brokers.paper import PaperBroker
 from ordergate.clock import SequentialIds, SimulatedClock
 from ordergate.config import Settings, load_settings
 from ordergate.domain.enums import OrderStatus, TradingMode
+from ordergate.domain.errors import ConfigError
 from ordergate.domain.market import Mark
-from ordergate.domain.money import ZERO
+from ordergate.domain.money import ZERO, fmt
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.engine.ports import DirectCall
 from ordergate.heap import FreezeLongLived
 from ordergate.risk.config import RiskConfig
-from ordergate.sim.data import Bar, MarketEvent, Quote, last_tick
-from ordergate.sim.fees import fee_model_from_name
-from ordergate.sim.latency import FixedLatency, LatencyModel, NoLatency, RandomLatency
-from ordergate.sim.matching import fill_model_from_name
-from ordergate.sim.tif import Session
+from ordergate.sim.data import Bar, MarketEvent, Quote, last_tick, missing_volume, with_bar_starts
 from ordergate.store.base import Store
 from ordergate.store.memory import MemoryStore
 from ordergate.store.sqlite import SqliteStore
 
-ProgressFn = Callable[[int, int], None]
+if TYPE_CHECKING:
+    from ordergate.config import Settings
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BacktestConfig:
-    """How a backtest simulates. Every field has a default; see :mod:`ordergate.sim`.
-
-    ``fill_model``: ``participation`` (5 bps, at most 10 % of each event's volume),
-    ``fixed_bps``, ``bid_ask``, ``sqrt_impact`` or ``none``. ``latency_ms`` plus up to
-    ``jitter_ms`` (drawn from ``random.Random(seed)``). ``store_path``: ``:memory:`` (the
-    in-memory store) or a fresh SQLite file. ``detail`` puts every order, fill and trade
-    row in the result. ``freeze_gc`` keeps the cycle collector off what the run has
-    already built (:mod:`~ordergate.heap`); it changes no result.
-    """
-
-    fill_model: str = "participation"
-    slippage_bps: Decimal = Decimal(5)
-    participation: Decimal | None = None
-    lot: Decimal = Decimal(1)
-    fee_model: str = "per_share"
-    latency_ms: int = 0
-    jitter_ms: int = 0
-    seed: int = 0
-    session: Session | None = None
-    starting_cash: Decimal = Decimal(1_000_000)
-    store_path: str = ":memory:"
-    detail: bool = True
-    equity_points: int = 2000
-    freeze_gc: bool = True
-
-    def latency(self) -> LatencyModel:
-        base = timedelta(milliseconds=self.latency_ms)
-        if self.jitter_ms:
-            jitter = timedelta(milliseconds=self.jitter_ms)
-            return RandomLatency(base, jitter, random.Random(self.seed))
-        return FixedLatency(base) if self.latency_ms else NoLatency()
+__all__ = ["BacktestConfig", "BacktestRunner", "ProgressFn", "check_volume", "mark_fields"]
 
 
 class _Context:
@@ -151,10 +120,8 @@ class BacktestRunner:
         store.migrate()
         broker = PaperBroker(
             clock=clock,
-            fill_model=fill_model_from_name(
-                cfg.fill_model, bps=cfg.slippage_bps, participation=cfg.participation, lot=cfg.lot
-            ),
-            fee_model=fee_model_from_name(cfg.fee_model),
+            fill_model=cfg.costs().fills(),
+            fee_model=cfg.costs().fees(),
             starting_cash=cfg.starting_cash,
             latency=cfg.latency(),
             session=cfg.session,
@@ -183,6 +150,9 @@ class BacktestRunner:
         cfg = self.config
         if not events:
             raise ValueError("a backtest needs at least one market event")
+        if any(type(e) is Bar and e.start is None for e in events):
+            events = with_bar_starts(events)
+        no_volume = check_volume(events, cfg.costs().fills().participation, cfg)
         clock, engine, broker = self.build(events[0].ts)
         total = len(events)
         book = Book(
@@ -197,11 +167,36 @@ class BacktestRunner:
                     events, strategy, on_progress
                 )
                 return build_result(
-                    engine, book, cfg, counts, events_count=total, strategy_id=strategy_id
+                    engine,
+                    book,
+                    cfg,
+                    counts,
+                    events_count=total,
+                    strategy_id=strategy_id,
+                    venue=broker.venue,
+                    no_volume=no_volume,
                 )
         finally:
             if cfg.store_path != ":memory:":
                 engine.store.close()  # a run on a file ends checkpointed: no WAL left behind
+
+
+def check_volume(
+    events: Sequence[MarketEvent], participation: Decimal | None, cfg: BacktestConfig
+) -> int:
+    """How many events cannot be capped by ``participation`` for want of a volume;
+    refuses the run when there are any, unless ``cfg.allow_missing_volume``."""
+    if participation is None:
+        return 0
+    missing = sum(1 for e in events if missing_volume(e))
+    if missing and not cfg.allow_missing_volume:
+        raise ConfigError(
+            f"{missing:,} of {len(events):,} market events have no volume (or no bid/ask "
+            f"size), so the participation limit of {fmt(participation * 100)} % cannot apply "
+            "to them: add a volume column, choose a fill model without a limit "
+            "(--fill-model fixed_bps), or pass --allow-missing-volume to trade them uncapped"
+        )
+    return missing
 
 
 class _Loop:
@@ -219,6 +214,8 @@ class _Loop:
         self.clock, self.engine, self.broker, self.book = clock, engine, broker, book
         self.maker = IntentMaker(strategy_id)
         self.freezer = freezer
+        self.submitted = self.rejected = 0
+        self.rejections: dict[str, dict[str, Any]] = {}
 
     def working(self) -> dict[str, Decimal]:
         """Signed quantity the open orders will still trade, by symbol (for targets)."""
@@ -229,38 +226,74 @@ class _Loop:
 
     def run(
         self, events: Sequence[MarketEvent], strategy: StrategyFn, on_progress: ProgressFn | None
-    ) -> dict[str, int]:
-        book, broker, maker, working = self.book, self.broker, self.maker, self.working
+    ) -> dict[str, Any]:
+        """Every event of one timestamp reaches the venue and the engine before the
+        strategy is asked about any of them: what it decides at ``t`` sees every price
+        stamped ``t``, and (the venue's rule) trades on none of them, whatever the
+        order of the rows at ``t``."""
+        book = self.book
         ctx = _Context(self.clock, book)
         # bound once: the loop runs once per event
-        set_clock, mark, submit = self.clock.set, self.engine.mark, self.engine.submit
+        set_clock, mark, send = self.clock.set, self.engine.mark, self._send
         sample, tick, last_prices = book.sample, self.freezer.tick, book.last
-        submitted = rejected = 0
+        on_event = self.broker.on_event
         total = len(events)
+        last_index = total - 1
         step = max(1, total // 200)
+        next_progress = 0
+        group: list[MarketEvent] = []
         for index, event in enumerate(events):
             ts = event.ts
-            set_clock(ts)
+            if not group:
+                set_clock(ts)
             if type(event) is Mark:
                 last, bid, ask, volume = event.last, event.bid, event.ask, event.volume
             else:
-                if not isinstance(event, Mark):
-                    broker.on_event(event)
+                on_event(event)
                 last, bid, ask, volume = mark_fields(event)
             mark(event.symbol, last, bid, ask, volume)
             last_prices[event.symbol] = last
-            answer = strategy(event, ctx)
-            if answer:
-                for intent in maker.intents(answer, ctx, working):
-                    report = submit(intent)
-                    submitted += 1
-                    if report.status is OrderStatus.REJECTED:
-                        rejected += 1
+            if index < last_index and events[index + 1].ts == ts:
+                group.append(event)  # more at this time: decide once all are in
+                continue
+            if group:
+                group.append(event)
+                for one in group:
+                    answer = strategy(one, ctx)
+                    if answer:
+                        send(answer, ctx, ts)
+                group.clear()
+            else:
+                answer = strategy(event, ctx)
+                if answer:
+                    send(answer, ctx, ts)
             sample(ts)
             tick()
-            if on_progress is not None and index % step == 0:
-                on_progress(index, total)
+            if on_progress is not None and index >= next_progress:
+                on_progress(index + 1, total)
+                next_progress = index + step
         book.finish(events[-1].ts)
         if on_progress is not None:
             on_progress(total, total)
-        return {"submitted": submitted, "rejected": rejected}
+        return {
+            "submitted": self.submitted,
+            "rejected": self.rejected,
+            "rejections": self.rejections,
+        }
+
+    def _send(self, answer: Any, ctx: _Context, ts: datetime) -> None:
+        """Submit what the strategy answered; count rejections by code."""
+        for intent in self.maker.intents(answer, ctx, self.working):
+            report = self.engine.submit(intent)
+            self.submitted += 1
+            if report.status is OrderStatus.REJECTED:
+                self.rejected += 1
+                seen = self.rejections.get(report.error_code)
+                if seen is None:
+                    self.rejections[report.error_code] = {
+                        "count": 1,
+                        "first_message": report.error_message,
+                        "first_at": ts.isoformat(),
+                    }
+                else:
+                    seen["count"] += 1

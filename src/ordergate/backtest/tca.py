@@ -1,11 +1,17 @@
 """Transaction cost analysis: what execution cost, per order and in aggregate.
 
-For each order that reached the broker, against its *arrival price* (the engine's mark
-when the order was created — the decision price):
+For each order that reached the broker, against its *decision price* (``arrival_price``:
+the engine's mark when the order was created, what the strategy saw):
 
-- ``slippage_bps``: ``(avg_fill − arrival) / arrival × 10⁴``, signed so that positive is
-  worse for us (paid more on a buy, got less on a sell);
-- ``slippage``: the same in money, ``(avg_fill − arrival) × filled × side``;
+- ``slippage_bps``: ``(avg_fill − decision) / decision × 10⁴``, signed so that positive
+  is worse for us (paid more on a buy, got less on a sell);
+- ``slippage``: the same in money, ``(avg_fill − decision) × filled × side``;
+- and, where the venue says what it was (a backtest does), against the *first price*
+  the order met once it reached the venue (the next open, the next quote's mid, the
+  path's price at its arrival): ``slippage_vs_first`` (and ``_bps``) is the cost of
+  trading itself, and ``delay`` (and ``_bps``), ``(first − decision) × filled × side``,
+  the move between the decision and the arrival that no execution could have saved.
+  The two add up to ``slippage``;
 - ``fees``: the commissions of its fills;
 - ``opportunity``: what the unfilled rest cost, ``(end − arrival) × unfilled × side``,
   with ``end`` the last price of the run;
@@ -46,6 +52,25 @@ class OrderCost:
     slippage: Decimal
     fees: Decimal
     opportunity: Decimal
+    first_price: Decimal | None = None
+
+    @property
+    def delay(self) -> Decimal | None:
+        if self.first_price is None:
+            return None
+        return (self.first_price - self.arrival_price) * self.filled_qty * _sign(self.side)
+
+    @property
+    def slippage_vs_first(self) -> Decimal | None:
+        delay = self.delay
+        return None if delay is None else self.slippage - delay
+
+    @property
+    def slippage_vs_first_bps(self) -> Decimal | None:
+        cost = self.slippage_vs_first
+        if cost is None or self.first_price is None or not self.filled_qty:
+            return None
+        return _bps(cost, self.first_price * self.filled_qty)
 
     @property
     def shortfall(self) -> Decimal:
@@ -69,6 +94,15 @@ class OrderCost:
             "avg_price": fmt(self.avg_price),
             "slippage_bps": fmt(self.slippage_bps),
             "slippage": fmt(_money(self.slippage)),
+            "first_price": fmt(self.first_price),
+            "slippage_vs_first": _opt_money(self.slippage_vs_first),
+            "slippage_vs_first_bps": fmt(self.slippage_vs_first_bps),
+            "delay": _opt_money(self.delay),
+            "delay_bps": fmt(
+                None
+                if self.delay is None or not self.filled_qty
+                else _bps(self.delay, self.arrival_price * self.filled_qty)
+            ),
             "fees": fmt(_money(self.fees)),
             "opportunity": fmt(_money(self.opportunity)),
             "shortfall": fmt(_money(self.shortfall)),
@@ -80,14 +114,28 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(MONEY)
 
 
+def _opt_money(value: Decimal | None) -> str | None:
+    return None if value is None else fmt(_money(value))
+
+
+def _sign(side: str) -> int:
+    return 1 if side == "BUY" else -1
+
+
 def _bps(amount: Decimal, notional: Decimal) -> Decimal | None:
     if not notional:
         return None
     return (amount / notional * BPS).quantize(CENT_BPS)
 
 
-def order_costs(orders: Iterable[Order], end_prices: Mapping[str, Decimal]) -> list[OrderCost]:
-    """The cost of every order that was sent and has an arrival price, by order id."""
+def order_costs(
+    orders: Iterable[Order],
+    end_prices: Mapping[str, Decimal],
+    first_prices: Mapping[str, Decimal] | None = None,
+) -> list[OrderCost]:
+    """The cost of every order that was sent and has an arrival price, by order id;
+    ``first_prices`` by client order id (what the venue saw first, when known)."""
+    firsts = first_prices or {}
     costs = []
     for order in sorted(orders, key=lambda o: o.order_id):
         if order.status in NOT_SENT or not order.arrival_price:
@@ -112,6 +160,7 @@ def order_costs(orders: Iterable[Order], end_prices: Mapping[str, Decimal]) -> l
                 slippage=slippage,
                 fees=order.fees,
                 opportunity=(end - arrival) * unfilled * sign,
+                first_price=firsts.get(order.client_order_id),
             )
         )
     return costs
@@ -121,7 +170,15 @@ def aggregate(costs: Iterable[OrderCost]) -> dict[str, Any]:
     """Totals of a group of orders, bps weighted by value at arrival."""
     orders = filled = slippage = fees = shortfall = ZERO
     filled_value = order_value = ZERO
+    delay = versus_first = first_value = known_value = ZERO
+    known = 0
     for cost in costs:
+        if cost.delay is not None and cost.first_price is not None:
+            known += 1
+            delay += cost.delay
+            versus_first += cost.slippage - cost.delay
+            first_value += cost.first_price * cost.filled_qty
+            known_value += cost.arrival_price * cost.filled_qty
         orders += 1
         filled += cost.filled_qty
         slippage += cost.slippage
@@ -139,14 +196,28 @@ def aggregate(costs: Iterable[OrderCost]) -> dict[str, Any]:
         "fees_bps": fmt(_bps(fees, filled_value)),
         "shortfall": fmt(_money(shortfall)),
         "shortfall_bps": fmt(_bps(shortfall, order_value)),
+        **(
+            {
+                "slippage_vs_first": fmt(_money(versus_first)),
+                "slippage_vs_first_bps": fmt(_bps(versus_first, first_value)),
+                "delay": fmt(_money(delay)),
+                "delay_bps": fmt(_bps(delay, known_value)),
+            }
+            if known
+            else {}
+        ),
     }
 
 
 def tca_report(
-    orders: Iterable[Order], end_prices: Mapping[str, Decimal], *, per_order: bool = True
+    orders: Iterable[Order],
+    end_prices: Mapping[str, Decimal],
+    *,
+    per_order: bool = True,
+    first_prices: Mapping[str, Decimal] | None = None,
 ) -> dict[str, Any]:
     """Per order (optional), per strategy, per symbol and overall."""
-    return tca_of_costs(order_costs(orders, end_prices), per_order=per_order)
+    return tca_of_costs(order_costs(orders, end_prices, first_prices), per_order=per_order)
 
 
 def tca_of_costs(costs: list[OrderCost], *, per_order: bool = True) -> dict[str, Any]:
@@ -168,6 +239,11 @@ def tca_of_costs(costs: list[OrderCost], *, per_order: bool = True) -> dict[str,
 
 def slippage_values(costs: Iterable[OrderCost]) -> list[Decimal]:
     return [c.slippage_bps for c in costs if c.slippage_bps is not None]
+
+
+def first_slippage_values(costs: Iterable[OrderCost]) -> list[Decimal]:
+    """Per-order slippage against the first price at arrival, in bps."""
+    return [v for c in costs if (v := c.slippage_vs_first_bps) is not None]
 
 
 def slippage_histogram(bps: Iterable[Decimal], bins: int = 20) -> list[tuple[float, float, int]]:

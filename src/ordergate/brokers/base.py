@@ -16,7 +16,7 @@ Errors an adapter raises (translated from its SDK, most specific first):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ordergate.domain.capabilities import BrokerCapabilities
 from ordergate.domain.market import Mark
@@ -35,6 +35,7 @@ __all__ = [
     "BrokerOrder",
     "BrokerPosition",
     "Execution",
+    "KillSwitchAware",
     "MarketDataSink",
     "OrderListener",
     "OrderRequest",
@@ -82,6 +83,14 @@ class BrokerAdapter(Protocol):
     def subscribe(self, listener: OrderListener) -> None:
         """Have every later change of any order pushed to ``listener`` (the stream)."""
         ...
+
+
+@runtime_checkable
+class KillSwitchAware(Protocol):
+    """A broker that trips a kill switch by itself (an expired session: Kite's daily
+    token): the composition root hands it the risk desk's board."""
+
+    def attach_kill_switches(self, board: Any) -> None: ...
 
 
 @runtime_checkable

@@ -20,8 +20,7 @@ from ordergate.brokers.registry import BrokerPlugin
 from ordergate.brokers.settings import AdapterSettings
 from ordergate.clock import Clock
 from ordergate.config import Settings
-from ordergate.sim.fees import fee_model_from_name
-from ordergate.sim.fills import price_model_from_name
+from ordergate.sim.costs import CostConfig
 from ordergate.sim.tif import Session
 
 
@@ -44,17 +43,12 @@ def build_paper(block: PaperSettings, settings: Settings, clock: Clock) -> Paper
     path = settings.sqlite_path
     if state_file is None and block.persistent and path not in (None, ":memory:"):
         state_file = Path(str(path) + ".paper")
+    costs = CostConfig.from_settings(settings)  # the same names a backtest reads
     return PaperBroker(
         clock=clock,
-        price_model=price_model_from_name(
-            settings.exec_slippage_model, settings.slippage_bps, settings.use_bid_ask_spread
-        ),
-        fee_model=fee_model_from_name(
-            settings.fee_model,
-            rate=settings.fee_per_share,
-            minimum=settings.fee_minimum,
-            bps=settings.fee_bps,
-        ),
+        fill_model=costs.fills(),
+        fee_model=costs.fees(),
+        latency=costs.latency(),
         starting_cash=settings.paper_starting_cash,
         tradable=None if block.tradable is None else frozenset(s.upper() for s in block.tradable),
         state_file=state_file if block.persistent else None,

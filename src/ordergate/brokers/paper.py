@@ -3,12 +3,17 @@
 It translates between the broker port and :class:`~ordergate.sim.venue.SimulatedVenue`,
 which does the matching with pluggable fill, fee and latency models. By default it
 behaves as it always has: market orders fill at once at the price model's price
-against the last mark (``fill_at_arrival``); a limit fills when marketable (at its limit
-or better), otherwise it rests and fills when a later mark crosses it; stops trigger on
-a cross and then behave as market (STOP) or limit (STOP_LIMIT) orders; IOC/FOK cancel
-what did not trade at once. A repeated ``client_order_id`` is answered with the
-existing order. With a participation limit an order fills in parts over several marks,
-and listeners see each part as a :class:`BrokerOrder` with every execution so far.
+against the last mark (``fill_at_arrival``; the far side of its quote when the mark has
+one); a limit at or through the market (a buy limit at the ask) is marketable and fills
+as a taker, never beyond its limit; otherwise it rests and fills as a maker, at its own
+price, when a later mark trades through it or quotes at it (an exact touch by a trade
+is no fill; :mod:`~ordergate.sim.matching`); stops trigger on a cross and then behave
+as market (STOP) or limit (STOP_LIMIT) orders; IOC/FOK cancel what did not trade at
+once. Every fill, fee and latency model of a backtest can be given here
+(:class:`~ordergate.sim.costs.CostConfig` builds them from the settings). A repeated
+``client_order_id`` is answered with the existing order. With a participation limit
+an order fills in parts over several marks, and listeners see each part as a
+:class:`BrokerOrder` with every execution so far.
 
 Thread-safe: one lock around the book; listeners are called after it is released, so
 a listener may call back into the broker. Without a state file a change of the book is

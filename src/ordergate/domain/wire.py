@@ -90,6 +90,9 @@ class BrokerOrder:
     parent_client_order_id: str | None = None
     oco_group: str | None = None
     account_id: str | None = None
+    #: an order the broker placed itself (an intraday square-off, a liquidation, one
+    #: placed by hand in the broker's own terminal): the engine adopts and books it
+    originated_by_broker: bool = False
     #: the broker's own message, kept (redacted) as the receipt; never read for decisions
     raw: dict[str, Any] = field(default_factory=dict)
 

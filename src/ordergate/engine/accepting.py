@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import structlog
 
+from ordergate.domain.enums import OrderType, TimeInForce
 from ordergate.domain.errors import IdempotencyConflict, PersistenceError
 from ordergate.domain.events import RISK_WARNING_TOPIC, OrderRejected, OrderSubmitted
 from ordergate.domain.gates import GateContext, Rejection
@@ -20,6 +21,7 @@ from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
+from ordergate.domain.wire import BrokerOrder
 from ordergate.engine.cash import reserved_notional
 from ordergate.engine.core import ARMED, EngineCore, Settled, client_order_id_for
 from ordergate.engine.keys import current_intent
@@ -88,6 +90,7 @@ def create(
     parent: Order | None = None,
     attempt: int = 1,
     armed: bool = False,
+    client_order_id: str | None = None,
 ) -> Order:
     """Record ``intent`` and its order; gate it (a child protecting a fill passes no
     gate, seed 004); mark it ``SUBMITTED`` or ``REJECTED`` — or, ``armed``, leave it
@@ -114,7 +117,7 @@ def create(
         intent = core.adjuster.adjust(intent, mark)
     order = Order(
         order_id=order_id,
-        client_order_id=client_order_id_for(intent.account_id, stored_key),
+        client_order_id=client_order_id or client_order_id_for(intent.account_id, stored_key),
         idempotency_key=intent.idempotency_key,
         account_id=intent.account_id,
         strategy_id=intent.strategy_id,
@@ -136,12 +139,41 @@ def create(
     step.record_created(order, intent_id, intent_digest(payload_hash, canonical))
     if armed:
         return order
-    rejection = None if parent is not None else check_gates(core, step, intent, mark, order)
+    adopted = client_order_id is not None  # the broker's own order: nothing to decide
+    gated = parent is None and not adopted
+    rejection = check_gates(core, step, intent, mark, order) if gated else None
     if rejection is not None:
         step.record(order, OrderRejected(ts=now, code=rejection.code, message=rejection.message))
     else:
         step.record(order, OrderSubmitted(ts=now, attempt=1))
     return order
+
+
+def adopt_broker_order(core: EngineCore, step: Step, view: BrokerOrder) -> Order:
+    """Record an order the broker placed itself (``originated_by_broker``: Kite's MIS
+    square-off, a liquidation, one placed in the broker's own terminal) as ours, under
+    the broker's id, so that its fills are booked — positions, cash and P&L include
+    them — and it is tracked like any order. It passes no gate: it is already placed."""
+    intent = OrderIntent(
+        idempotency_key=f"broker:{core.broker.adapter_id}:{view.broker_order_id}",
+        account_id=view.account_id or "default",
+        strategy_id="broker",
+        symbol=view.symbol,
+        side=view.side,
+        qty=view.qty,
+        order_type=view.order_type or OrderType.MARKET,
+        limit_price=view.limit_price if view.order_type is OrderType.LIMIT else None,
+        stop_price=view.stop_price,
+        time_in_force=view.time_in_force or TimeInForce.DAY,
+        reason="placed by the broker",
+    )
+    canonical, payload_hash = intent.canonical()
+    log.warning(
+        "adopting an order the broker placed itself",
+        broker_order_id=view.broker_order_id,
+        symbol=view.symbol,
+    )
+    return create(core, step, intent, canonical, payload_hash, client_order_id=view.client_order_id)
 
 
 def create_child(

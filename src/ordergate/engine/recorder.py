@@ -173,7 +173,7 @@ class Step:
                     order.side,
                     fill.last_qty,
                     fill.last_px,
-                    fill.commission,
+                    effect.commission,  # as the position books it: to the minor unit
                 )
             )
         self.tx.insert_fill(

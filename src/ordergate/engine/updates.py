@@ -17,10 +17,11 @@ import orjson
 import structlog
 
 from ordergate.domain.enums import OrderStatus, OrderType
+from ordergate.domain.errors import InvalidIntent
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.order import Order
 from ordergate.domain.wire import BrokerOrder
-from ordergate.engine.accepting import create_child
+from ordergate.engine.accepting import adopt_broker_order, create_child
 from ordergate.engine.brackets import armed_siblings, bracket_children, open_oco_siblings
 from ordergate.engine.core import EngineCore, FollowUp, Settled, capabilities_of, is_armed
 from ordergate.engine.recorder import Step
@@ -55,6 +56,9 @@ def apply_broker_views(
     id, what each left. ``StaleOrder`` when an order in hand changed meanwhile."""
     work = FollowUp()
     settled: dict[str, Settled | None] = {}
+    for view, known in views:
+        if known is None and view.originated_by_broker:
+            _adopt(core, view)
     with core.step() as step:
         for given, known in views:
             view = given  # the broker's words are kept redacted (seed 000)
@@ -70,6 +74,17 @@ def apply_broker_views(
             settled[view.client_order_id] = _apply_one(core, step, order, view, work)
     core.carry_out(work)
     return settled
+
+
+def _adopt(core: EngineCore, view: BrokerOrder) -> None:
+    """Record the broker's own order, in a unit of work of its own, once."""
+    with core.step() as step:
+        if step.tx.order_by_client_id(view.client_order_id) is not None:
+            return
+        try:
+            adopt_broker_order(core, step, view)
+        except InvalidIntent as exc:  # terms we cannot hold: reconcile shows the position
+            log.error("the broker's own order not adopted", error=exc.message)
 
 
 def _apply_one(

@@ -92,6 +92,10 @@ def create_app(
     app.include_router(routes_orders.router)
     app.include_router(routes_ops.router)
     app.include_router(routes_reconcile.router)
+    if engine.broker.adapter_id == "kite":  # the daily token, installed without a restart
+        from ordergate.brokers.kite.routes import build_router as kite_router
+
+        app.include_router(kite_router(lambda: engine.broker))
     if board is not None:
         app.include_router(routes_ops.kill_switch_router())
     desk = routes_ops.find_desk(engine)
@@ -138,6 +142,8 @@ def _subscribe(engine: ExecutionEngine, c: ServiceContext) -> list[Callable[[], 
         def on_circuit(adapter: str, old: Any, new: Any) -> None:
             state = str(getattr(new, "value", new))
             c.metrics.set_circuit(adapter, state)
+            if state == "open":  # recorded through the outbox (the escalation): the bus has it
+                return
             body = {"adapter": adapter, "state": state, "previous": str(getattr(old, "value", old))}
             c.events.publish(Event(f"{engine.bus.prefix}ops.broker.circuit_{state}", None, body))
 

@@ -284,4 +284,6 @@ def _serve(settings: Settings) -> None:
     finally:
         retention.stop()
         tracker.stop()
+        if service.shadow is not None:
+            service.shadow.close()
         service.engine.store.close()

@@ -41,6 +41,8 @@ class Service:
     engine: ExecutionEngine
     redactor: Redactor
     token_file: Path | None
+    #: the shadow twin, when ``ORDERGATE_SHADOW`` is on (closed before the engine's store)
+    shadow: Any = None
 
 
 def is_loopback(host: str) -> bool:
@@ -94,7 +96,7 @@ def build_service(settings: Settings, *, host: str | None = None) -> Service:
         redactor=redactor,
         max_body_bytes=settings.api_max_body_bytes,
     )
-    return Service(app, engine, redactor, token_file)
+    return Service(app, engine, redactor, token_file, runtime.shadow)
 
 
 def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:

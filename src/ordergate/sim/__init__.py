@@ -8,10 +8,12 @@ fills is what paper trading does:
 - :mod:`~ordergate.sim.matching` — the fill model and the order-type rules;
 - :mod:`~ordergate.sim.fees` — fee schedules;
 - :mod:`~ordergate.sim.latency` — delays to the venue;
+- :mod:`~ordergate.sim.costs` — the three models from one set of settings;
 - :mod:`~ordergate.sim.tif` — time in force and sessions;
 - :mod:`~ordergate.sim.venue` — the deterministic venue.
 """
 
+from ordergate.sim.costs import CostConfig
 from ordergate.sim.data import Bar, MarketEvent, Quote, Tick, Trade
 from ordergate.sim.fees import (
     BpsFee,
@@ -34,6 +36,7 @@ __all__ = [
     "Bar",
     "BidAsk",
     "BpsFee",
+    "CostConfig",
     "FeeModel",
     "FillModel",
     "FixedBps",

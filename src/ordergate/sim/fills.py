@@ -1,21 +1,28 @@
 """Price models: what a marketable (taker) order pays at one point of the market.
 
 Each model answers ``price(side, qty, tick)``; the venue asks it for every taker fill,
-with the fill's own quantity (impact grows with size).
+with the fill's own quantity (impact grows with size). No model fills a taker inside
+the spread: where the market has a quote, the price a taker meets is its far side
+(:func:`~ordergate.sim.data.reference`: the ask for a buy, the bid for a sell, never
+the mid), and what the model adds comes on top of that or of the trade price.
 
 - ``FixedBps`` (seed 000's ``fixed_bps``, seed 003's default 5 bps): the trade price
-  ± ``bps``. A market buy at 100.00 pays 100.05.
+  ± ``bps``, but never better than the far side of the quote. A market buy at a last
+  of 100.00 pays 100.05; against a quote of 99.90 / 100.10 it pays the ask, 100.10
+  (the mid plus 5 bps, 100.05, would be inside the spread); against 99.99 / 100.01
+  it pays 100.05, beyond the ask.
 - ``BidAsk`` (seed 003's ``use_bid_ask_spread``): a buy pays the ask, a sell gets the
   bid; without a quote (bars, prints) it falls back to ``FixedBps``.
 - ``SquareRootImpact``: the square-root law of market impact,
   ``impact = coefficient × sigma × sqrt(qty / volume)`` as a fraction of price, on top
-  of a fixed half-spread ``spread_bps``. ``sigma`` is the daily volatility (0.02 = 2 %),
+  of a fixed half-spread ``spread_bps`` when there is no quote (a quote's far side
+  already pays the spread). ``sigma`` is the daily volatility (0.02 = 2 %),
   ``coefficient`` the market's constant (≈ 1 in Almgren et al. 2005 and Tóth et al.
   2011; 0.5-1 is typical), ``volume`` the daily volume ``adv`` when given, else the
   volume of the event the fill happens in. A buy of 1,000 against 100,000 with
   sigma 2 % pays 20 bps over the reference price. Prices are rounded against us to
   ``quantum`` because a square root has no finite Decimal expansion.
-- ``NoSlippage``: the trade price, for tests and idealised runs.
+- ``NoSlippage``: the reference itself, for tests and idealised runs.
 
 ``market_price(side, mark)`` is the older one-point interface (the paper broker's
 ``price_model``); every model here has both, and :class:`MarkPriceModel` lifts any
@@ -32,7 +39,7 @@ from typing import Protocol, runtime_checkable
 from ordergate.domain.enums import OrderType, Side
 from ordergate.domain.market import Mark
 from ordergate.domain.money import BPS, ZERO
-from ordergate.sim.data import Tick
+from ordergate.sim.data import Tick, reference
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -54,13 +61,17 @@ def _mark_of(tick: Tick) -> Mark:
     return Mark(symbol="X", last=tick.price, bid=tick.bid, ask=tick.ask, ts=_EPOCH)
 
 
+def _tick_of(mark: Mark) -> Tick:
+    return Tick(mark.last, mark.bid, mark.ask, mark.ts)
+
+
 @dataclass(frozen=True, slots=True)
 class NoSlippage:
     def price(self, side: Side, qty: Decimal, tick: Tick, volume: Decimal | None) -> Decimal:
-        return tick.price
+        return reference(side, tick)
 
     def market_price(self, side: Side, mark: Mark) -> Decimal:
-        return mark.last
+        return reference(side, _tick_of(mark))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +79,13 @@ class FixedBps:
     bps: Decimal = Decimal(5)
 
     def price(self, side: Side, qty: Decimal, tick: Tick, volume: Decimal | None) -> Decimal:
+        far = reference(side, tick)
         if side is Side.BUY:
-            return tick.price * (BPS + self.bps) / BPS
-        return tick.price * (BPS - self.bps) / BPS
+            return max(far, tick.price * (BPS + self.bps) / BPS)
+        return min(far, tick.price * (BPS - self.bps) / BPS)
 
     def market_price(self, side: Side, mark: Mark) -> Decimal:
-        return mark.last * (BPS + self.bps * side.sign) / BPS
+        return self.price(side, ZERO, _tick_of(mark), mark.volume)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +117,15 @@ class SquareRootImpact:
         return self.coefficient * self.sigma * (qty / base).sqrt()
 
     def price(self, side: Side, qty: Decimal, tick: Tick, volume: Decimal | None) -> Decimal:
-        cost = self.spread_bps / BPS + self.impact(qty, volume)
+        quoted = (tick.ask if side is Side.BUY else tick.bid) is not None
+        cost = (ZERO if quoted else self.spread_bps / BPS) + self.impact(qty, volume)
+        base = reference(side, tick)
         if side is Side.BUY:
-            return (tick.price * (1 + cost)).quantize(self.quantum, rounding=ROUND_CEILING)
-        return (tick.price * (1 - cost)).quantize(self.quantum, rounding=ROUND_FLOOR)
+            return (base * (1 + cost)).quantize(self.quantum, rounding=ROUND_CEILING)
+        return (base * (1 - cost)).quantize(self.quantum, rounding=ROUND_FLOOR)
 
     def market_price(self, side: Side, mark: Mark) -> Decimal:
-        return self.price(side, ZERO, Tick(mark.last, mark.bid, mark.ask), mark.volume)
+        return self.price(side, ZERO, _tick_of(mark), mark.volume)
 
 
 @dataclass(frozen=True, slots=True)

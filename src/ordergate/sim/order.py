@@ -13,7 +13,11 @@ from ordergate.domain.wire import BrokerOrder, Execution, OrderRequest
 
 @dataclass(slots=True, eq=False)
 class VenueOrder:
-    """One order as the venue holds it. ``arrival`` is ``None`` while still in flight."""
+    """One order as the venue holds it. ``arrival`` is ``None`` while still in flight.
+
+    ``resting``: its limit has rested in the book (later fills are maker fills);
+    ``first_px``: the first price it met after it arrived (TCA's arrival benchmark).
+    """
 
     request: OrderRequest
     broker_order_id: str
@@ -26,6 +30,8 @@ class VenueOrder:
     deadline: datetime | None = None
     cancel_pending: bool = False
     filled_qty: Decimal = ZERO
+    resting: bool = False
+    first_px: Decimal | None = None
     #: the client ids of the replaces applied to it (a repeated replace is not applied again)
     replaces: list[str] = field(default_factory=list)
 

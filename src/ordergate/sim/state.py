@@ -71,6 +71,8 @@ def order_to_json(order: VenueOrder) -> dict[str, Any]:
         "arrival": None if order.arrival is None else order.arrival.isoformat(),
         "deadline": None if order.deadline is None else order.deadline.isoformat(),
         "cancel_pending": order.cancel_pending,
+        "resting": order.resting,
+        "first_px": fmt(order.first_px),
         "replaces": list(order.replaces),
         "executions": [
             {
@@ -126,6 +128,9 @@ def order_from_json(data: dict[str, Any]) -> VenueOrder:
         arrival=_time(data["arrival"]) if "arrival" in data else ts,
         deadline=_time(data.get("deadline")),
         cancel_pending=bool(data.get("cancel_pending", False)),
+        # files from before makers were told apart: an arrived order had met the market
+        resting=bool(data.get("resting", "arrival" not in data or data["arrival"] is not None)),
+        first_px=_opt_dec(data.get("first_px")),
         executions=executions,
         filled_qty=sum((e.last_qty for e in executions), ZERO),
         replaces=list(data.get("replaces", ())),

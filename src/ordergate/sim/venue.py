@@ -16,11 +16,15 @@ One event, in order:
 3. the working orders of the symbol are matched against the event's price path
    (:mod:`~ordergate.sim.matching`), oldest first, sharing the event's volume cap.
 
-A backtest turns ``fill_at_arrival`` off: an order then trades only on events after
-it arrived, so an order decided on a bar's close never fills at that close. A bar is
-the whole story up to its ``ts``, so a :class:`~ordergate.domain.market.Mark` for the
+A backtest turns ``fill_at_arrival`` off: an order then trades only on events stamped
+*after* it arrived — an order decided at ``t`` never trades at a price stamped ``t``,
+whichever symbol's event at ``t`` comes first — so an order decided on a bar's close
+never fills at that close; an order that arrives during a bar trades on the bar's path
+from its arrival on (:func:`~ordergate.sim.data.path_from`). A bar, a quote or a print
+is the whole story up to its ``ts``, so a :class:`~ordergate.domain.market.Mark` for the
 same symbol and the same ``ts`` right after it is taken as its echo (the engine
-telling everyone the close) and only updates the last price.
+telling everyone the market) and only updates the last price: each event is matched
+once, and its volume is shared once.
 
 What one event costs does not grow with the size of the book: working orders are kept
 by symbol (an event looks only at its symbol's), orders with a deadline in a heap by
@@ -38,11 +42,19 @@ from datetime import datetime
 from decimal import Decimal
 
 from ordergate.brokers.base import Execution, OrderRequest
-from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from ordergate.domain.enums import OrderStatus, Side, TimeInForce
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
-from ordergate.sim.data import Bar, MarketEvent, Tick, event_volume, last_tick, price_path
-from ordergate.sim.fees import MAKER, TAKER, FeeModel, PerShareFee
+from ordergate.sim.data import (
+    Bar,
+    MarketEvent,
+    Tick,
+    event_volume,
+    last_tick,
+    path_from,
+    price_path,
+)
+from ordergate.sim.fees import FeeModel, PerShareFee
 from ordergate.sim.latency import NO_DELAY, LatencyModel, NoLatency
 from ordergate.sim.matching import FillModel, match
 from ordergate.sim.order import VenueOrder
@@ -51,7 +63,6 @@ from ordergate.sim.tif import Session, deadline
 S = OrderStatus
 SUBMIT, CANCEL = "submit", "cancel"
 _IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
-_TAKERS = frozenset({OrderType.MARKET, OrderType.STOP})
 
 
 class SimulatedVenue:
@@ -92,7 +103,8 @@ class SimulatedVenue:
         self._timed_seq = 0
         #: symbol -> side -> what the symbol's last event may still trade
         self._caps: dict[str, dict[Side, Decimal | None]] = {}
-        self._bar_ts: dict[str, datetime] = {}
+        #: symbol -> ts of its last bar, quote or print (a mark then at that ts is its echo)
+        self._echo_ts: dict[str, datetime] = {}
         self._changed: dict[str, VenueOrder] = {}
 
     # ------------------------------------------------------------ commands
@@ -191,6 +203,7 @@ class SimulatedVenue:
         self.inflight = sorted(inflight)
         self._cmd_seq = max((seq for _, seq, _, _ in inflight), default=0)
         self._working, self._open, self._timed, self._caps, self._changed = {}, {}, {}, {}, {}
+        self._echo_ts = {}
         for cid, order in orders.items():
             if order.status.is_terminal:
                 continue
@@ -254,24 +267,34 @@ class SimulatedVenue:
         symbol, now = event.symbol, event.ts
         if self.inflight or self._expiries:
             self.advance(now)
-        is_mark = isinstance(event, Mark)
-        if is_mark and self._bar_ts.get(symbol) == now:
-            self.last_events[symbol] = event  # the bar's echo: nothing new traded
-            return
-        start = now
-        if not is_mark and isinstance(event, Bar):
-            previous = self.last_events.get(symbol)
-            start = event.start or (previous.ts if previous is not None else now)
-            self._bar_ts[symbol] = now
+        if isinstance(event, Mark):
+            if self._echo_ts.get(symbol) == now:
+                self.last_events[symbol] = event  # the echo: nothing new traded
+                return
+            start = now
+        else:
+            start = now
+            if isinstance(event, Bar):
+                previous = self.last_events.get(symbol)
+                start = event.start or (previous.ts if previous is not None else now)
+            self._echo_ts[symbol] = now
         self._caps.pop(symbol, None)
         self.last_events[symbol] = event
         working = self._working.get(symbol)
         if not working:
             return
-        path = price_path(event)
+        path = price_path(event, start)
+        strict = not self.fill_at_arrival
         for order in list(working.values()):
-            late = order.arrival is not None and order.arrival > start
-            self._match(order, path[-1:] if late else path, event, now, arrival=False)
+            arrival = order.arrival
+            if arrival is None or arrival <= start:
+                if strict and arrival == now:
+                    continue  # decided at this event's time: not its prices
+                self._match(order, path, event, now)
+            elif not strict or arrival < now:
+                self._match(order, path_from(path, arrival), event, now)
+            else:
+                continue  # arrived at the event's time: its prices were already stamped
             if order.request.time_in_force in _IMMEDIATE:
                 self._finish_immediate(order, now)
 
@@ -297,7 +320,9 @@ class SimulatedVenue:
             return
         standing = self.last_events.get(request.symbol)
         if standing is not None and not isinstance(standing, Bar):
-            self._match(order, (last_tick(standing),), standing, at, arrival=True)
+            tick = last_tick(standing)  # still the market when the order arrives
+            here = Tick(tick.price, tick.bid, tick.ask, at)
+            self._match(order, (here,), standing, at)
         if request.time_in_force in _IMMEDIATE:
             self._finish_immediate(order, at)
 
@@ -363,10 +388,10 @@ class SimulatedVenue:
         path: tuple[Tick, ...],
         event: MarketEvent,
         at: datetime,
-        *,
-        arrival: bool,
     ) -> None:
         req = order.request
+        if order.first_px is None:
+            order.first_px = path[0].price
         leaves = req.qty - order.filled_qty
         cap = self._cap(req.symbol, req.side, event)
         qty = leaves if cap is None else min(leaves, cap)
@@ -375,18 +400,26 @@ class SimulatedVenue:
         if qty <= 0 and (order.triggered or req.stop_price is None):
             return  # nothing may trade, and there is no stop left to trigger
         volume = event_volume(event, req.side)
-        found = match(req, order.triggered, path, self.fill_model.slippage, qty or leaves, volume)
-        order.triggered = found.triggered
+        found = match(
+            req,
+            order.triggered,
+            path,
+            self.fill_model.slippage,
+            qty or leaves,
+            volume,
+            resting=order.resting,
+        )
+        order.triggered, order.resting = found.triggered, found.resting
         if found.price is None or qty <= 0:
             return
-        taker = arrival or req.order_type in _TAKERS
-        liquidity = TAKER if taker else MAKER
+        when = found.ts or at
+        liquidity = found.liquidity
         execution = Execution(
             exec_id=f"{order.broker_order_id}-E{self.next_exec}",
             last_qty=qty,
             last_px=found.price,
             commission=self.fee_model.commission(req.side, qty, found.price, liquidity),
-            ts=at,
+            ts=when,
             liquidity=liquidity,
         )
         self.next_exec += 1
@@ -400,6 +433,8 @@ class SimulatedVenue:
             self._unlist(order)
         else:
             order.status = S.PARTIALLY_FILLED
+            if req.limit_price is not None and (req.stop_price is None or order.triggered):
+                order.resting = True  # what is left of a limit waits in the book
         self._changed[req.client_order_id] = order
 
 

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ordergate.config import load_settings
 from ordergate.domain.errors import OrderGateError
 
-from .plugin import token_file_for
-from .session import write_token_file
-from .settings import KiteSettings
+if TYPE_CHECKING:  # settings load only when a command runs: ``ordergate --help`` stays fast
+    from .settings import KiteSettings
 
 kite_app = typer.Typer(
     help="Zerodha Kite: the daily access token, instruments.", no_args_is_help=True
@@ -33,6 +31,11 @@ DbOption = Annotated[str | None, typer.Option("--db", help="SQLite file or datab
 
 
 def _where(db: str | None) -> tuple[KiteSettings, Path]:
+    from ordergate.config import load_settings
+
+    from .plugin import token_file_for
+    from .settings import KiteSettings
+
     block = KiteSettings.load()
     settings = load_settings(database_url=db) if db else load_settings()
     path = token_file_for(block, settings)
@@ -73,6 +76,8 @@ def token_set(
         except OrderGateError as exc:
             typer.echo(f"{exc.code.name}: {exc.message}", err=True)
             raise typer.Exit(2) from None
+    from .session import write_token_file  # the SDK loads only when a command runs
+
     write_token_file(path, token)
     typer.echo(json.dumps({"installed": True, "token_file": str(path), "user_id": user_id}))
 

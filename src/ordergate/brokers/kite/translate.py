@@ -255,9 +255,13 @@ def order_view(
         stamp = raw.get(key)
         if isinstance(stamp, datetime):
             raw[key] = stamp.isoformat()
-    if order.get("placed_by") and client_id_for_tag(str(order.get("tag") or "")) is None:
+    foreign = (
+        bool(order.get("placed_by")) and client_id_for_tag(str(order.get("tag") or "")) is None
+    )
+    if foreign:
         raw["origin"] = "broker"
     return BrokerOrder(
+        originated_by_broker=foreign,
         client_order_id=client_id_of(order),
         broker_order_id=str(order["order_id"]),
         status=status,
