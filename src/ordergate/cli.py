@@ -397,6 +397,42 @@ def cancel(order_id: str, db: DbOption = None, as_json: JsonOption = False) -> N
 
 
 @app.command()
+def modify(
+    order_id: str,
+    qty: Annotated[
+        str | None, typer.Option("--qty", help="The new total quantity (above what has filled).")
+    ] = None,
+    limit: Annotated[str | None, typer.Option("--limit", help="The new limit price.")] = None,
+    stop: Annotated[str | None, typer.Option("--stop", help="The new stop price.")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Idempotency key of this modify (the same key replays it)."),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a working order's quantity or prices, exactly once."""
+
+    def run() -> None:
+        with _reading_engine(db) as engine:
+            report = engine.modify(order_id, qty=qty, limit_price=limit, stop_price=stop, key=key)
+        replace = report.extra.get("replace", {})
+        if as_json:
+            _emit({**report.to_dict(), "replace": replace})
+            return
+        _print_report(report, False)
+        terms = f"qty {replace.get('qty')}"
+        for name in ("limit_price", "stop_price"):
+            if replace.get(name) is not None:
+                terms += f" {name.split('_')[0]} {replace[name]}"
+        typer.echo(f"  replace {replace.get('number')} {replace.get('state')}: {terms}")
+        if replace.get("replacement_order_id"):
+            typer.echo(f"  replaced by {replace['replacement_order_id']}")
+
+    _guard(as_json, run)
+
+
+@app.command()
 def orders(
     status: Annotated[list[str] | None, typer.Option(help="Only these statuses.")] = None,
     symbol: Annotated[str | None, typer.Option()] = None,

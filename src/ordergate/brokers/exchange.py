@@ -21,6 +21,7 @@ import json
 import threading
 from collections import deque
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,7 +34,7 @@ from ordergate.brokers.base import (
     OrderListener,
     OrderRequest,
 )
-from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lookup
+from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lookup, Modify
 from ordergate.domain.enums import OrderType, TimeInForce
 from ordergate.domain.errors import BrokerRejected, BrokerTimeout, BrokerUnavailable
 from ordergate.domain.market import Mark
@@ -67,6 +68,7 @@ def exchange_capabilities(*, dedupes: bool, lookup_miss_conclusive: bool) -> Bro
             {TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}
         ),
         stream_replays=True,
+        modify=Modify.REPLACE,  # in place; a repeated replace id is not applied twice
         market_data=True,  # GET /marks/{symbol}: the venue's own last price
         simulated=True,
     )
@@ -128,6 +130,33 @@ class ExchangeBroker:
             return order_from_json(body["order"])
         raise BrokerRejected(
             f"the exchange does not know order {client_order_id}",
+            context={"client_order_id": client_order_id},
+        )
+
+    def modify(
+        self,
+        client_order_id: str,
+        *,
+        new_client_order_id: str,
+        qty: Decimal | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> BrokerOrder:
+        """Replace in place (``Modify.REPLACE``); ``new_client_order_id`` names the
+        replace, which the exchange applies once however often it is sent."""
+        body = {
+            "replace_id": new_client_order_id,
+            "qty": fmt(qty),
+            "limit_price": fmt(limit_price),
+            "stop_price": fmt(stop_price),
+        }
+        path = f"/orders/{client_order_id}/replace"
+        status, answer = self._call("POST", path, body, op="modify")
+        crashpoint("after_modify_reply")
+        if status == 200:
+            return order_from_json(answer["order"])
+        raise BrokerRejected(
+            str(answer.get("reason") or f"the exchange does not know order {client_order_id}"),
             context={"client_order_id": client_order_id},
         )
 
@@ -234,6 +263,8 @@ class ExchangeBroker:
                 conn.request(method, API + path, body=payload, headers=headers)
                 if op == "submit":
                     crashpoint("after_send")
+                elif op == "modify":
+                    crashpoint("after_modify_send")
                 response = conn.getresponse()
                 status, raw = response.status, response.read()
             except (OSError, http.client.HTTPException) as exc:

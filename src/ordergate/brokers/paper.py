@@ -42,7 +42,7 @@ from ordergate.brokers.base import (
 )
 from ordergate.brokers.paper_book import PaperBookFile
 from ordergate.clock import Clock, SystemClock
-from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lookup
+from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lookup, Modify
 from ordergate.domain.enums import OrderType, TimeInForce
 from ordergate.domain.errors import BrokerRejected
 from ordergate.domain.market import Mark
@@ -67,6 +67,7 @@ PAPER_CAPABILITIES = BrokerCapabilities(
     order_types=frozenset(OrderType),
     time_in_force=frozenset(TimeInForce),
     stream_replays=True,
+    modify=Modify.REPLACE,
     simulated=True,
 )
 
@@ -156,6 +157,35 @@ class PaperBroker:
             if order is None:
                 raise BrokerRejected(f"unknown order {client_order_id}")
             self._touched(client_order_id)
+            view = order.view()
+            others = self._drain(skip=order)
+        self._notify(others)
+        return view
+
+    def modify(
+        self,
+        client_order_id: str,
+        *,
+        new_client_order_id: str,
+        qty: Decimal | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> BrokerOrder:
+        """Replace in place (``Modify.REPLACE``): the order keeps its client id;
+        ``new_client_order_id`` names the replace, so a repeat is not applied twice."""
+        with self._changing():
+            refusal = self._venue.replace(
+                client_order_id,
+                replace_id=new_client_order_id,
+                qty=qty,
+                limit_price=limit_price,
+                stop_price=stop_price,
+                now=self._clock.now(),
+            )
+            if refusal:
+                raise BrokerRejected(refusal, context={"client_order_id": client_order_id})
+            self._touched(client_order_id)
+            order = self._venue.orders[client_order_id]
             view = order.view()
             others = self._drain(skip=order)
         self._notify(others)

@@ -19,6 +19,7 @@ Exception tree (one line per leaf)::
     ├── IllegalTransition               E_ORDER_ILLEGAL_TRANSITION : FROM -> TO not in the table
     ├── OrderNotFound                   E_ORDER_NOT_FOUND
     ├── OrderNotCancelable              E_ORDER_NOT_CANCELABLE
+    ├── OrderNotModifiable              E_ORDER_NOT_MODIFIABLE
     ├── ConfigError                     E_CONFIG_INVALID
     └── BrokerError                     raised by adapters, translated from SDK errors
         ├── BrokerRejected              E_EXEC_BROKER_REJECTED (definitive no)
@@ -79,6 +80,17 @@ class ErrorCode(Enum):
     E_ORDER_NOT_CANCELABLE = _Code("The order is already final and cannot be canceled", False)
     E_ORDER_ILLEGAL_TRANSITION = _Code("The order cannot move between these statuses", False)
     E_ORDER_OVERFILL = _Code("A fill would take the order past its quantity", False)
+    E_ORDER_NOT_MODIFIABLE = _Code(
+        "The order cannot be modified now: it is final, being canceled, not yet working at"
+        " the broker, or another replace of it is pending",
+        False,
+    )
+    E_ORDER_MODIFY_INVALID = _Code(
+        "The modify is invalid: no change, a quantity at or below what has filled, or a"
+        " price the order type does not have",
+        False,
+        keeps_key=False,
+    )
     # --- pre-trade gates ---
     E_RISK_KILL_SWITCH = _Code("A kill switch is active", False)
     E_RISK_TRADING_HALTED = _Code("Trading is halted", False)
@@ -212,6 +224,10 @@ class OrderNotFound(OrderGateError):
 
 class OrderNotCancelable(OrderGateError):
     default_code = ErrorCode.E_ORDER_NOT_CANCELABLE
+
+
+class OrderNotModifiable(OrderGateError):
+    default_code = ErrorCode.E_ORDER_NOT_MODIFIABLE
 
 
 class ConfigError(OrderGateError):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
 
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import ErrorCode
@@ -32,6 +34,10 @@ STATUS_TOPICS: dict[OrderStatus, str] = {
 }
 EXECUTION_REPORT_TOPIC = "executions.report"
 SUBMIT_ATTEMPT_TOPIC = "orders.submit_attempt"
+#: A modify's replace: persisted before the broker hears of it, then confirmed or refused.
+REPLACE_REQUESTED_TOPIC = "orders.replace_requested"
+REPLACED_TOPIC = "orders.replaced"
+REPLACE_REJECTED_TOPIC = "orders.replace_rejected"
 #: A broker's circuit breaker opened (once per opening, not per refused order).
 CIRCUIT_OPEN_TOPIC = "ops.broker.circuit_open"
 #: A kill switch set by the engine itself (a circuit breaker that stays open).
@@ -114,6 +120,62 @@ class OrderFailed:
     message: str
 
 
+class ReplaceKind(StrEnum):
+    """How a pending replace reaches the broker (from its ``capabilities.modify``)."""
+
+    #: the broker changes the working order in place; it keeps its client order id
+    IN_PLACE = "IN_PLACE"
+    #: a new order (the replacement, under the replace's client order id) takes over once
+    #: the old one is confirmed canceled: the broker's cancel-replace, or the engine's
+    #: own cancel-then-submit where the broker has no modify at all
+    NEW_ORDER = "NEW_ORDER"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingReplace:
+    """A replace persisted but not yet settled; kept on the order until it is."""
+
+    number: int
+    #: the replace's own client order id (``<client_order_id>.r<number>`` where it fits)
+    client_order_id: str
+    kind: ReplaceKind
+    #: the order's terms once replaced (qty is the new *total* quantity)
+    qty: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    #: the modify command's idempotency key and the digest of its change
+    key: str
+    digest: str
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceRequested:
+    """A modify accepted by the engine; the order keeps its status while it is pending."""
+
+    ts: datetime
+    replace: PendingReplace
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replaced:
+    """The broker confirmed the pending replace: in place, the order's terms change now;
+    with a new order, the old one (canceled) hands over to ``replacement_order_id``."""
+
+    ts: datetime
+    replacement_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceRejected:
+    """The pending replace did not happen (the broker or venue refused it, or the order
+    ended first); the order keeps the terms it had."""
+
+    ts: datetime
+    code: ErrorCode
+    message: str
+
+
 OrderEvent = (
     OrderCreated
     | OrderSubmitted
@@ -126,4 +188,7 @@ OrderEvent = (
     | OrderCanceled
     | OrderExpired
     | OrderFailed
+    | ReplaceRequested
+    | Replaced
+    | ReplaceRejected
 )

@@ -3,6 +3,11 @@
 A transition missing from :data:`TRANSITIONS` raises :class:`IllegalTransition` naming
 ``FROM -> TO``; nothing is ever silently overwritten. Self-edges exist only where a
 fill changes the filled quantity without changing the status.
+
+A modify changes no status: its replace is pending on the order (``pending_replace``)
+from ``ReplaceRequested`` until ``Replaced`` or ``ReplaceRejected``, and the statuses
+each of those may happen in are the table :data:`REPLACE_EDGES`. The order's terms
+(quantity, prices) change only with ``Replaced``, when the broker has confirmed.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ from ordergate.domain.events import (
     OrderFilled,
     OrderRejected,
     OrderSubmitted,
+    PendingReplace,
+    Replaced,
+    ReplaceKind,
+    ReplaceRejected,
+    ReplaceRequested,
     SubmitAttemptFailed,
 )
 from ordergate.domain.fills import Fill
@@ -71,6 +81,32 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], str] = {
 }
 
 
+#: In which statuses each replace event may happen, and why (no status changes).
+REPLACE_EDGES: dict[tuple[str, OrderStatus], str] = {
+    ("ReplaceRequested", S.ACCEPTED): "working at the broker: it may be changed",
+    ("ReplaceRequested", S.PARTIALLY_FILLED): "the rest is working: it may be changed",
+    ("Replaced", S.ACCEPTED): "the broker changed the working order",
+    ("Replaced", S.PARTIALLY_FILLED): "the broker changed the rest of the order",
+    ("Replaced", S.PENDING_CANCEL): "the replace landed before a cancel sent after it",
+    ("Replaced", S.CANCELED): "the old order is confirmed canceled: the new one takes over",
+    ("ReplaceRejected", S.ACCEPTED): "refused: the order works on its old terms",
+    ("ReplaceRejected", S.PARTIALLY_FILLED): "refused (a fill left too little to change)",
+    ("ReplaceRejected", S.PENDING_CANCEL): "refused while a cancel is in flight",
+    ("ReplaceRejected", S.FILLED): "the order filled before the replace could apply",
+    ("ReplaceRejected", S.CANCELED): "the order ended before the replace could apply",
+    ("ReplaceRejected", S.EXPIRED): "the order expired before the replace could apply",
+    ("ReplaceRejected", S.REJECTED): "the venue rejected the order after acknowledging it",
+}
+
+
+def check_replace(event: str, status: OrderStatus) -> None:
+    if (event, status) not in REPLACE_EDGES:
+        raise IllegalTransition(
+            f"{event} cannot happen to an order in {status}",
+            context={"event": event, "status": status},
+        )
+
+
 def check_transition(current: OrderStatus, target: OrderStatus) -> None:
     if (current, target) not in TRANSITIONS:
         raise IllegalTransition(
@@ -114,6 +150,10 @@ class Order:
     sl_offset_pct: Decimal | None = None
     tp_offset_pct: Decimal | None = None
     version: int = 0
+    #: the number of the last replace requested (0: never modified)
+    replace_no: int = 0
+    #: the replace persisted and not yet settled, if any
+    pending_replace: PendingReplace | None = None
 
     def copy(self) -> Order:
         """A shallow copy (every field is immutable).
@@ -153,6 +193,8 @@ class Order:
         c.sl_offset_pct = self.sl_offset_pct
         c.tp_offset_pct = self.tp_offset_pct
         c.version = self.version
+        c.replace_no = self.replace_no
+        c.pending_replace = self.pending_replace
         return c
 
     @property
@@ -205,9 +247,78 @@ class Order:
             case OrderFailed(code=code, message=message):
                 self._move(S.FAILED)
                 self.error_code, self.error_message = code.name, message
+            case ReplaceRequested(replace=replace):
+                self._request_replace(replace)
+            case Replaced(replacement_order_id=replacement):
+                self._replaced(replacement)
+            case ReplaceRejected():
+                self._replace_rejected(event)
         self.updated_at = event.ts
         self.version += 1
         return previous
+
+    def _pending(self, event: str) -> PendingReplace:
+        pending = self.pending_replace
+        if pending is None:
+            raise IllegalTransition(
+                f"{event}: order {self.order_id} has no pending replace",
+                context={"order_id": self.order_id},
+            )
+        return pending
+
+    def _request_replace(self, replace: PendingReplace) -> None:
+        check_replace("ReplaceRequested", self.status)
+        if self.pending_replace is not None:
+            raise IllegalTransition(
+                f"order {self.order_id} already has replace {self.pending_replace.number} pending",
+                context={"order_id": self.order_id},
+            )
+        if replace.number != self.replace_no + 1:
+            raise IllegalTransition(
+                f"replace {replace.number} of order {self.order_id} after {self.replace_no}",
+                context={"order_id": self.order_id},
+            )
+        if replace.qty <= self.filled_qty:
+            raise OrderGateError(
+                f"order {self.order_id} has {fmt(self.filled_qty)} filled; a new total of "
+                f"{fmt(replace.qty)} must be above it",
+                code=ErrorCode.E_ORDER_MODIFY_INVALID,
+                context={"order_id": self.order_id},
+            )
+        self.replace_no = replace.number
+        self.pending_replace = replace
+
+    def _replace_rejected(self, event: ReplaceRejected) -> None:
+        check_replace("ReplaceRejected", self.status)
+        self._pending("ReplaceRejected")
+        self.pending_replace = None
+        self.error_code, self.error_message = event.code.name, event.message
+
+    def _replaced(self, replacement: str | None) -> None:
+        check_replace("Replaced", self.status)
+        pending = self._pending("Replaced")
+        if replacement is None:  # in place: the terms change now
+            if pending.kind is not ReplaceKind.IN_PLACE or not self.is_open:
+                raise IllegalTransition(
+                    f"order {self.order_id}: an in-place replace needs a working order",
+                    context={"order_id": self.order_id},
+                )
+            if pending.qty <= self.filled_qty:
+                raise OrderGateError(
+                    f"order {self.order_id} has {fmt(self.filled_qty)} filled; it cannot "
+                    f"be replaced to {fmt(pending.qty)}",
+                    code=ErrorCode.E_ORDER_MODIFY_INVALID,
+                    context={"order_id": self.order_id},
+                )
+            self.qty = pending.qty
+            self.limit_price = pending.limit_price
+            self.stop_price = pending.stop_price
+        elif pending.kind is not ReplaceKind.NEW_ORDER or self.status is not S.CANCELED:
+            raise IllegalTransition(
+                f"order {self.order_id} hands over to a replacement only once canceled",
+                context={"order_id": self.order_id},
+            )
+        self.pending_replace = None
 
     def _submit_resolved(self, previous: OrderStatus) -> None:
         """The broker has the order: a failed submit attempt's error (a timeout whose

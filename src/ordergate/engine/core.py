@@ -100,9 +100,11 @@ class FollowUp:
     armed: list[Order] = field(default_factory=list)
     #: held legs to send now (their working sibling was canceled for them)
     release: list[str] = field(default_factory=list)
+    #: orders whose replace by a new order can hand over now (they ended)
+    handovers: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.children or self.cancels or self.armed or self.release)
+        return bool(self.children or self.cancels or self.armed or self.release or self.handovers)
 
 
 class ChildOrders(Protocol):

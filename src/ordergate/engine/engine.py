@@ -33,7 +33,7 @@ from ordergate.domain.market import market_state_entries
 from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.domain.wire import BrokerOrder
-from ordergate.engine import cancelling, submitting
+from ordergate.engine import cancelling, modify, submitting
 from ordergate.engine.accepting import accept_all, report_for
 from ordergate.engine.basket import submit_basket
 from ordergate.engine.brackets import reached, siblings
@@ -150,6 +150,8 @@ class ExecutionEngine(EngineCore, ChildOrders):
                 log.info("follow-up cancel not made", order_id=order_id, error=exc.message)
         for order_id in work.release:
             self._release(order_id)
+        for order_id in work.handovers:  # a replace by a new order: the old one ended
+            modify.handover(self, order_id)
 
     def armed_mark(self, symbol: str, last: Decimal) -> None:
         """Trigger the armed legs of ``symbol`` the market has reached (held brackets,
@@ -184,6 +186,24 @@ class ExecutionEngine(EngineCore, ChildOrders):
             return
         self.armed.get(leg.symbol, set()).discard(order_id)
         submitting.resend(self, order_id)
+
+    # ------------------------------------------------------------ modify
+
+    def modify(
+        self,
+        order_id: str,
+        *,
+        qty: Any = None,
+        limit_price: Any = None,
+        stop_price: Any = None,
+        key: str | None = None,
+    ) -> ExecutionReport:
+        """Change a working order's total quantity or prices, exactly once (see
+        ``engine/modify.py``); ``key`` makes the command idempotent. The report's
+        ``extra["replace"]`` says whether the replace is done, pending or refused."""
+        return modify.modify_order(
+            self, order_id, qty=qty, limit_price=limit_price, stop_price=stop_price, key=key
+        )
 
     # ------------------------------------------------------------ cancel
 

@@ -5,8 +5,8 @@ the event's own fields. Recording used to build and encode that whole view for e
 the four or five events of an order, which was a third of the engine's own time. Now:
 
 - an order's **terms** (ids, symbol, side, quantity, prices, time in force, creation
-  time) never change, so they are encoded once per order and kept in a small bounded
-  cache;
+  time) change only by a confirmed replace (which drops them from the cache), so they
+  are encoded once per order (and replace) and kept in a small bounded cache;
 - its **state** (status, quantities, fees, errors, version) is snapshotted as a tuple
   when the event happens (:data:`~ordergate.views.order_state`), and encoded when the
   payload is first read: at flush for the SQL stores, on read for the in-memory store,
@@ -38,6 +38,11 @@ class TermsCache:
         self._size = size
         self._terms: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def forget(self, order_id: str) -> None:
+        """Drop an order's terms: a replace changed them (quantity, prices)."""
+        with self._lock:
+            self._terms.pop(order_id, None)
 
     def __call__(self, order: Order) -> str:
         terms = self._terms.get(order.order_id)

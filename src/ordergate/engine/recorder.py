@@ -21,11 +21,17 @@ from ordergate.bus.memory import InProcessBus
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.events import (
     EXECUTION_REPORT_TOPIC,
+    REPLACE_REJECTED_TOPIC,
+    REPLACE_REQUESTED_TOPIC,
+    REPLACED_TOPIC,
     SCHEMA_VERSION,
     STATUS_TOPICS,
     SUBMIT_ATTEMPT_TOPIC,
     OrderEvent,
     OrderFilled,
+    Replaced,
+    ReplaceRejected,
+    ReplaceRequested,
     SubmitAttemptFailed,
 )
 from ordergate.domain.fills import Fill
@@ -112,11 +118,24 @@ class Step:
     def record(self, order: Order, event: OrderEvent) -> None:
         """Apply ``event`` to ``order``; both are written at :meth:`flush`."""
         self._track(order)
+        pending = order.pending_replace
         previous = order.apply(event)
         extra: dict[str, Any] = {}
         if isinstance(event, SubmitAttemptFailed):
             topic = SUBMIT_ATTEMPT_TOPIC
             extra = {"attempt": event.attempt, "attempt_error": event.code.name}
+        elif isinstance(event, ReplaceRequested):
+            topic, extra = REPLACE_REQUESTED_TOPIC, {"replace": replace_body(event)}
+        elif isinstance(event, Replaced):
+            self._terms.forget(order.order_id)  # in place, the terms just changed
+            topic = REPLACED_TOPIC
+            extra = {"replace_no": None if pending is None else pending.number}
+            extra["replacement_order_id"] = event.replacement_order_id
+        elif isinstance(event, ReplaceRejected):
+            topic = REPLACE_REJECTED_TOPIC
+            extra = {"replace_no": None if pending is None else pending.number}
+            extra["replace_error"] = event.code.name
+            extra["replace_message"] = event.message
         else:
             topic = STATUS_TOPICS[order.status]
         self._write(order, topic, previous, event.ts, extra)
@@ -200,6 +219,20 @@ class Step:
         record = EventRecord(order.order_id, topic, prev, order.status.value, payload, ts)
         self._events.append(record)
         self.published.append((topic, order.order_id, record))
+
+
+def replace_body(event: ReplaceRequested) -> dict[str, Any]:
+    r = event.replace
+    return {
+        "number": r.number,
+        "client_order_id": r.client_order_id,
+        "kind": r.kind.value,
+        "qty": fmt(r.qty),
+        "limit_price": fmt(r.limit_price),
+        "stop_price": fmt(r.stop_price),
+        "key": r.key,
+        "digest": r.digest,
+    }
 
 
 def position_ts(events: list[EventRecord]) -> datetime:

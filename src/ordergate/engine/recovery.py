@@ -17,6 +17,15 @@ For each order the store still has open — ``PENDING``, ``SUBMITTED``, ``ACCEPT
   is a reconciliation matter for a person, not for a guess;
 - **the look-up failed** → left alone and reported; tracking settles it later.
 
+Then every **pending replace** (a modify persisted before its broker call) is settled
+(:func:`_settle_replaces`): the look-up above already recorded a replace the broker
+applied in place (its view shows the new terms); one still pending on a working order
+is sent again — with the same replace id and absolute terms, so a second delivery
+changes nothing the first did not; a replace by a new order hands over once the old
+order is final (the replacement is looked up by its own client order id, or
+submitted), and a cancel-replace that may never have arrived is sent again only under
+the resend rule.
+
 Recovery runs before the engine takes new intents; the crash sweep in
 ``tests/crash`` kills the engine at every step of the submit path to prove it.
 """
@@ -32,13 +41,17 @@ from typing import Any
 
 import structlog
 
+from ordergate.domain.capabilities import Modify
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import BrokerError, ErrorCode, OrderGateError
+from ordergate.domain.events import PendingReplace, ReplaceKind
 from ordergate.domain.order import Order
 from ordergate.engine.cancelling import cancel
 from ordergate.engine.core import EngineCore, capabilities_of, is_armed
+from ordergate.engine.modify import handover, reject_pending, send_replace
 from ordergate.engine.submitting import fail_unsent, resend
 from ordergate.engine.updates import apply_broker_view
+from ordergate.store.base import OrderQuery
 
 log = structlog.get_logger("ordergate.engine.recovery")
 
@@ -51,6 +64,9 @@ class RecoveryReport:
     unresolved: list[str] = field(default_factory=list)
     #: in flight at the crash, not found, and not resendable under the resend rule
     unknown: list[str] = field(default_factory=list)
+    #: orders whose pending replace was settled, or sent again, by recovery
+    replaces_settled: list[str] = field(default_factory=list)
+    replaces_resent: list[str] = field(default_factory=list)
     fills_applied: int = 0
     seconds: float = 0.0
 
@@ -61,6 +77,8 @@ class RecoveryReport:
             "failed": self.failed,
             "unresolved": self.unresolved,
             "unknown": self.unknown,
+            "replaces_settled": self.replaces_settled,
+            "replaces_resent": self.replaces_resent,
             "fills_applied": self.fills_applied,
             "seconds": round(self.seconds, 6),
         }
@@ -80,6 +98,7 @@ def recover(
         except OrderGateError as exc:
             log.error("recovery of an order failed", order_id=order.order_id, error=str(exc))
             report.unresolved.append(order.order_id)
+    _settle_replaces(core, report, only)
     report.seconds = time.perf_counter() - started
     log.info("recovery done", **report.to_dict())
     return report
@@ -126,6 +145,66 @@ def _recover_one(core: EngineCore, order: Order, report: RecoveryReport, *, resu
         return
     resend(core, order.order_id)
     report.resubmitted.append(order.order_id)
+
+
+#: how many recently final orders are searched for a replace left pending by a crash
+_FINAL_SCAN = 1000
+
+
+def _settle_replaces(
+    core: EngineCore, report: RecoveryReport, only: Collection[str] | None
+) -> None:
+    final = OrderQuery(status=("CANCELED", "FILLED", "EXPIRED", "REJECTED"), limit=_FINAL_SCAN)
+    candidates = [*core.store.open_orders(), *core.store.list_orders(final)]
+    for order in candidates:
+        pending = order.pending_replace
+        if pending is None or (only is not None and order.order_id not in only):
+            continue
+        try:
+            _settle_replace(core, order, pending, report)
+        except OrderGateError as exc:
+            log.error("recovery of a replace failed", order_id=order.order_id, error=str(exc))
+            report.unresolved.append(order.order_id)
+
+
+def _settle_replace(
+    core: EngineCore, order: Order, pending: PendingReplace, report: RecoveryReport
+) -> None:
+    oid = order.order_id
+    if pending.kind is ReplaceKind.IN_PLACE:
+        if order.is_open:
+            send_replace(core, order, pending)
+            report.replaces_resent.append(oid)
+        else:
+            reject_pending(
+                core, oid, pending, ErrorCode.E_ORDER_NOT_MODIFIABLE, "the order ended first"
+            )
+            report.replaces_settled.append(oid)
+        return
+    if not order.is_open:
+        handover(core, oid)
+        report.replaces_settled.append(oid)
+        return
+    caps = capabilities_of(core.broker)
+    if caps.modify is Modify.NONE:
+        if order.status is OrderStatus.PENDING_CANCEL:
+            cancel(core, oid, reason="replace")  # confirmed → the replacement goes
+            report.replaces_resent.append(oid)
+        return
+    try:  # a cancel-replace: the broker's new order, by the replace's own id
+        new = core.policy.call(
+            "fetch_order", lambda: core.broker.fetch_order(pending.client_order_id)
+        )
+    except BrokerError:
+        report.unresolved.append(oid)
+        return
+    if new is None and caps.may_resend_unknown:
+        send_replace(core, order, pending)
+        report.replaces_resent.append(oid)
+    elif new is None:
+        report.unknown.append(oid)
+    else:
+        report.unresolved.append(oid)  # the new order exists, the old not yet canceled
 
 
 def _expired(core: EngineCore, order_id: str) -> bool:

@@ -19,18 +19,53 @@ import structlog
 
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import ErrorCode, IllegalTransition
-from ordergate.domain.events import OrderAccepted, OrderCanceled, OrderExpired, OrderRejected
+from ordergate.domain.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    PendingReplace,
+    Replaced,
+    ReplaceKind,
+    ReplaceRejected,
+)
 from ordergate.domain.fills import Fill
 from ordergate.domain.money import ZERO, fmt
 from ordergate.domain.order import Order
 from ordergate.domain.wire import BrokerOrder, Execution
 from ordergate.engine.recorder import Step
 
+
+def shows_replace(view: BrokerOrder, pending: PendingReplace) -> bool:
+    """The broker's view of the order carries the pending replace's terms (a price the
+    broker does not report is not taken as shown)."""
+    if view.qty != pending.qty:
+        return False
+    for seen, wanted in (
+        (view.limit_price, pending.limit_price),
+        (view.stop_price, pending.stop_price),
+    ):
+        if wanted is not None and seen != wanted:
+            return False
+    return True
+
+
 log = structlog.get_logger("ordergate.engine")
 S = OrderStatus
 
 
 def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
+    pending = order.pending_replace
+    if (
+        pending is not None
+        and pending.kind is ReplaceKind.IN_PLACE
+        and order.is_open
+        and order.status is not S.SUBMITTED
+        and shows_replace(view, pending)
+    ):
+        # the broker holds the order on its new terms: the replace is done (before the
+        # fills, which may already go beyond the old quantity)
+        step.record(order, Replaced(ts=view.ts or now))
     # a receipt that is already a full fill goes SUBMITTED -> FILLED (seed 001, scenario 1)
     acked = view.status not in (S.REJECTED, S.FILLED)
     if order.status is S.SUBMITTED and acked and view.broker_order_id:
@@ -51,6 +86,15 @@ def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetim
         )
         _book(step, order, synthetic, view.broker_order_id)
     _apply_final_status(step, order, view, now)
+    pending = order.pending_replace
+    if pending is not None and pending.kind is ReplaceKind.IN_PLACE and order.status.is_terminal:
+        message = f"the order ended {order.status} before replace {pending.number} applied"
+        step.record(
+            order,
+            ReplaceRejected(
+                ts=view.ts or now, code=ErrorCode.E_ORDER_NOT_MODIFIABLE, message=message
+            ),
+        )
 
 
 def _book(step: Step, order: Order, execution: Execution, broker_order_id: str) -> None:

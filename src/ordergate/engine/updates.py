@@ -117,5 +117,7 @@ def _apply_one(
     if order.status is OrderStatus.CANCELED and order.reason == "oco":
         # the working leg was canceled for its armed sibling, which goes out now
         work.release.extend(s.order_id for s in armed_siblings(step, order))
+    if order.pending_replace is not None and not order.is_open:
+        work.handovers.append(order.order_id)  # a replacement takes over, or nothing left
     fills = [f for f in step.fills_booked[booked:] if f.order_id == order.order_id]
     return Settled(order, fills)

@@ -12,6 +12,7 @@ with nothing to take are canceled. Fees follow the paper broker's per-share mode
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -177,6 +178,50 @@ class ExchangeBook:
                 if order.late_fill_s is not None:
                     order.late_due = order.ts.timestamp() + order.late_fill_s
                 self._commit([order])
+            return order.view()
+
+    def replace(
+        self,
+        client_order_id: str,
+        *,
+        replace_id: str,
+        qty: Decimal | None,
+        limit_price: Decimal | None,
+        stop_price: Decimal | None,
+    ) -> dict[str, Any] | None:
+        """Change a working order in place (``None``: that term stays) and match it on
+        its new terms; ``None`` for an unknown order. A replace already applied (its
+        ``replace_id``) returns the order as it is. Raises :class:`Rejected` when the
+        order is final or the new total quantity is not above what has filled."""
+        with self.lock:
+            order = self._first(client_order_id)
+            if order is None:
+                return None
+            if replace_id in order.replaces:
+                return order.view()
+            req = order.request
+            new_qty = req.qty if qty is None else qty
+            reason = ""
+            if not order.status.is_open:
+                reason = f"order {client_order_id} is {order.status}: too late to replace"
+            elif new_qty <= order.filled:
+                reason = (
+                    f"quantity {fmt(new_qty)} is at or below the {fmt(order.filled)} already "
+                    f"filled of order {client_order_id}"
+                )
+            if reason:
+                raise Rejected(reason, order.view())
+            order.request = dataclasses.replace(
+                req,
+                qty=new_qty,
+                limit_price=req.limit_price if limit_price is None else limit_price,
+                stop_price=req.stop_price if stop_price is None else stop_price,
+            )
+            order.replaces.append(replace_id)
+            now = datetime.now(UTC)
+            order.ts = now
+            self._match(order, now)
+            self._commit([order])
             return order.view()
 
     def quote(self, symbol: str) -> Mark | None:

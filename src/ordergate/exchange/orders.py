@@ -34,6 +34,8 @@ class XOrder:
     late_fill_s: float | None = None
     late_due: float | None = None  # epoch s: the late fill after a cancel
     hidden_until: float | None = None  # epoch s: look-ups do not show it before
+    #: the client ids of the replaces applied, in order (a repeat is not applied again)
+    replaces: list[str] = field(default_factory=list)
 
     def hidden(self, now: float) -> bool:
         return self.hidden_until is not None and now < self.hidden_until
@@ -43,7 +45,7 @@ class XOrder:
         return sum((e.last_qty for e in self.executions), ZERO)
 
     def view(self) -> dict[str, Any]:
-        return order_to_json(
+        body = order_to_json(
             self.request,
             broker_order_id=self.broker_order_id,
             status=self.status,
@@ -51,6 +53,8 @@ class XOrder:
             reason=self.reason,
             ts=self.ts,
         )
+        body["replaces"] = list(self.replaces)
+        return body
 
     def to_row(self) -> str:
         return json.dumps(
@@ -68,6 +72,7 @@ class XOrder:
                 "late_fill_s": self.late_fill_s,
                 "late_due": self.late_due,
                 "hidden_until": self.hidden_until,
+                "replaces": self.replaces,
             }
         )
 
@@ -88,4 +93,5 @@ class XOrder:
             late_fill_s=d["late_fill_s"],
             late_due=d["late_due"],
             hidden_until=d.get("hidden_until"),
+            replaces=list(d.get("replaces", ())),
         )

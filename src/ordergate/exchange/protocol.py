@@ -11,6 +11,11 @@ POST     /v1/orders                            200 ``{"order": O, "duplicate": b
                                                "order": O}`` — a definitive no
 GET      /v1/orders/{client_order_id}          200 ``{"order": O}`` | 404: never received
 POST     /v1/orders/{client_order_id}/cancel   200 ``{"order": O}`` | 404
+POST     /v1/orders/{client_order_id}/replace  200 ``{"order": O}`` | 404 | 422 (final, or
+                                               qty not above filled); body ``{"replace_id",
+                                               "qty"?, "limit_price"?, "stop_price"?}``,
+                                               in place; a repeated ``replace_id`` is
+                                               not applied again (``O.replaces``)
 GET      /v1/orders?open=1                     200 ``{"orders": [O…]}`` (``all=1``: every
                                                order, duplicates included)
 GET      /v1/positions[?account=A]             200 ``{"positions": [P…]}``

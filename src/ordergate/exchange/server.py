@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _trading(self, method: str, path: list[str], query: dict[str, list[str]]) -> None:
         book = self.server.book
         writes = method == "POST"
+        # a replace is a write to a standing order, as a cancel is (the same fault knobs)
         kind = "read" if not writes else ("submit" if len(path) == 1 else "cancel")
         faults = self.server.faults.decide(kind, self.headers.get(FAULT_HEADER))
         if faults.status is not None:  # answered before anything is done
@@ -169,6 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"orders": book.orders(open_only=open_only)}
         elif len(path) == 1:
             self._submit(faults)
+            return
+        elif writes and len(path) == 3 and path[2] == "replace":
+            self._replace(path[1], faults)
             return
         else:
             cid = path[1]
@@ -194,6 +199,26 @@ class _Handler(BaseHTTPRequestHandler):
         if not faults.drop_reply:
             self._reply(200, {"order": view, "duplicate": duplicate}, faults.latency_s)
 
+    def _replace(self, client_order_id: str, faults: Any) -> None:
+        data = self._body()
+        try:
+            view = self.server.book.replace(
+                client_order_id,
+                replace_id=str(data["replace_id"]),
+                qty=_decimal(data.get("qty")),
+                limit_price=_decimal(data.get("limit_price")),
+                stop_price=_decimal(data.get("stop_price")),
+            )
+        except Rejected as exc:
+            if not faults.drop_reply:
+                body = {"error": "rejected", "reason": exc.reason, "order": exc.view}
+                self._reply(422, body, faults.latency_s)
+            return
+        if view is None:
+            self._reply(404, {"error": "not_found", "reason": f"no order {client_order_id}"})
+        elif not faults.drop_reply:
+            self._reply(200, {"order": view}, faults.latency_s)
+
     def _reports(self, query: dict[str, list[str]]) -> None:
         down, cut = self.server.faults.stream()
         if down:
@@ -211,6 +236,15 @@ class _Handler(BaseHTTPRequestHandler):
             return  # the stream is cut mid-way: no answer, the cursor does not move
         shaped = self.server.faults.shape_reports(reports)
         self._reply(200, {"reports": shaped, "last": last})
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    amount = Decimal(str(value))
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError(f"{value!r} must be a positive number")
+    return amount
 
 
 def serve(

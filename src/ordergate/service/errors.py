@@ -31,6 +31,7 @@ from ordergate.domain.errors import (
     OrderGateError,
     OrderNotCancelable,
     OrderNotFound,
+    OrderNotModifiable,
     PersistenceError,
 )
 from ordergate.obs.redact import Redactor
@@ -54,6 +55,7 @@ _BY_TYPE: tuple[tuple[type[OrderGateError], int], ...] = (
     (IdempotencyConflict, 409),
     (OrderNotFound, 404),
     (OrderNotCancelable, 409),
+    (OrderNotModifiable, 409),
     (IllegalTransition, 409),
     (PersistenceError, 503),
     (ConfigError, 422),

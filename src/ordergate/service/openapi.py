@@ -21,7 +21,7 @@ from typing import Any
 
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.intent import MAX_METADATA_BYTES, MAX_METADATA_DEPTH
-from ordergate.service.schemas import BasketIn, MarkIn
+from ordergate.service.schemas import BasketIn, MarkIn, ModifyIn
 
 ID = r"^[A-Za-z0-9][A-Za-z0-9._:/@#+=-]{0,127}$"
 SYMBOL = r"^[A-Za-z0-9][A-Za-z0-9._:/^$&-]{0,63}$"
@@ -230,6 +230,14 @@ def _order_filters(operation: dict[str, Any]) -> None:
             }
 
 
+def modify_schema() -> dict[str, Any]:
+    """``POST /v1/orders/{id}/modify``'s body: at least one of the terms."""
+    body = ModifyIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    body.pop("$defs", None)
+    body["anyOf"] = [{"required": [name]} for name in ("qty", "limit_price", "stop_price")]
+    return body
+
+
 def basket_schema() -> dict[str, Any]:
     body = BasketIn.model_json_schema(ref_template="#/components/schemas/{model}")
     body.pop("$defs", None)
@@ -261,6 +269,7 @@ _EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/v1/intents"): (409, 503),
     ("post", "/v1/baskets"): (409, 503),
     ("post", "/v1/orders/{order_id}/cancel"): (404, 409, 502, 503),
+    ("post", "/v1/orders/{order_id}/modify"): (404, 409, 502, 503),
     ("get", "/v1/orders/{order_id}"): (404, 503),
     ("get", "/v1/orders"): (503,),
     ("post", "/v1/marks"): (503,),
@@ -281,6 +290,11 @@ _SUCCESS = {
         "One report per intent, in order; each may be REJECTED by a gate (an outcome)"
     ),
     ("post", "/v1/orders/{order_id}/cancel"): "The order after the cancel (CANCELED, or filled)",
+    ("post", "/v1/orders/{order_id}/modify"): (
+        "The order after the modify, new or replayed (Idempotent-Replayed: true), with its"
+        " replace: replaced (the new terms hold), rejected (the order keeps its terms; the"
+        " error says why) or pending (unconfirmed: send the same request again)"
+    ),
 }
 
 
@@ -291,6 +305,7 @@ def document(generated: dict[str, Any], *, protect_reads: bool) -> dict[str, Any
     components["IntentIn"] = intent_schema()
     components["MarkIn"] = mark_schema()
     components["BasketIn"] = basket_schema()
+    components["ModifyIn"] = modify_schema()
     for name, tighten in (("KillSwitchIn", kill_switch_schema), ("TradingIn", trading_schema)):
         if name in components:  # mounted only with a kill-switch board / a risk desk
             components[name] = tighten(components[name])

@@ -6,6 +6,7 @@ The engine is synchronous and thread-safe; every call into it runs on a worker t
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -24,6 +25,7 @@ from ordergate.service.schemas import (
     CancelIn,
     ErrorOut,
     IntentIn,
+    ModifyOut,
     OrderDetailOut,
     OrdersPage,
     ReportOut,
@@ -40,6 +42,11 @@ _INTENT_BODY = {
     "required": True,
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IntentIn"}}},
 }
+_MODIFY_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModifyIn"}}},
+}
+_MODIFY_FIELDS = frozenset({"qty", "limit_price", "stop_price", "idempotency_key"})
 _BASKET_BODY = {
     "required": True,
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BasketIn"}}},
@@ -205,6 +212,54 @@ async def cancel_order(
     reason = body.reason if body is not None else "user"
     report = await run_in_threadpool(ctx(request).engine.cancel, order_id, reason)
     return JSONResponse(report.to_dict())
+
+
+@router.post(
+    "/orders/{order_id}/modify",
+    dependencies=[Depends(require_write)],
+    responses={200: {"model": ModifyOut}, **ERROR_RESPONSES},
+    openapi_extra={"requestBody": _MODIFY_BODY},
+    summary="Modify a working order's quantity or prices (idempotent)",
+)
+async def modify_order(
+    request: Request,
+    order_id: Annotated[str, _ORDER_ID],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+) -> JSONResponse:
+    """Change the order's total quantity (above what has filled) or its prices, once.
+
+    The key comes from the body or the ``Idempotency-Key`` header: the same key and
+    change answer as the first time (``replayed: true``); the same key with another
+    change is ``409 E_EXEC_IDEMPOTENCY_CONFLICT``. ``replace.state`` says whether the
+    broker has confirmed (``replaced``), refused (``rejected``: the order keeps its
+    terms; a fill may have come first) or not yet answered (``pending``: send the
+    same request again). A final or busy order is ``409 E_ORDER_NOT_MODIFIABLE``.
+    """
+    c = ctx(request)
+    data = parse_json(await read_body(request, c.max_body_bytes))
+    if not isinstance(data, dict) or not set(data) <= _MODIFY_FIELDS:
+        allowed = ", ".join(sorted(_MODIFY_FIELDS))
+        raise InvalidIntent("body", f"must be a JSON object of {allowed}")
+    key = data.get("idempotency_key")
+    if key is not None and not isinstance(key, str):
+        raise InvalidIntent("idempotency_key", "must be a string")
+    if idempotency_key is not None:
+        if key is not None and key != idempotency_key:
+            raise InvalidIntent("idempotency_key", "differs from the Idempotency-Key header")
+        key = idempotency_key
+    terms = {name: data.get(name) for name in ("qty", "limit_price", "stop_price")}
+    for name, value in terms.items():
+        if value is not None and not isinstance(value, str | int | Decimal):
+            raise InvalidIntent(name, "must be a decimal number (a string keeps it exact)")
+    bind_ids(order_id=order_id, idempotency_key=key)
+
+    def run() -> dict[str, Any]:
+        report = c.engine.modify(order_id, key=key, **terms)
+        return {**report.to_dict(), "replace": report.extra.get("replace")}
+
+    body = await run_in_threadpool(run)
+    headers = {"Idempotent-Replayed": "true"} if body["replayed"] else {}
+    return JSONResponse(body, headers=headers)
 
 
 __all__ = ["IntentIn", "router"]

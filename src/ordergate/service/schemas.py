@@ -98,6 +98,40 @@ class ReportOut(BaseModel):
     replayed: bool
 
 
+class ModifyIn(BaseModel):
+    """A modify (``POST /v1/orders/{id}/modify``): at least one term. Unknown fields
+    are refused; numbers are read exactly (send strings to be sure)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    qty: DecimalIn | None = Field(None, description="The new total quantity, above what filled")
+    limit_price: DecimalIn | None = None
+    stop_price: DecimalIn | None = None
+    idempotency_key: str | None = Field(
+        None, pattern=_ID, description="Or send the Idempotency-Key header"
+    )
+
+
+class ReplaceOut(BaseModel):
+    """What became of the modify's replace."""
+
+    number: int
+    client_order_id: str
+    kind: Literal["IN_PLACE", "NEW_ORDER"]
+    key: str
+    state: Literal["pending", "replaced", "rejected"]
+    replacement_order_id: str | None
+    qty: str
+    limit_price: Money
+    stop_price: Money
+
+
+class ModifyOut(ReportOut):
+    """The order after the modify, and its replace."""
+
+    replace: ReplaceOut
+
+
 class BasketOut(BaseModel):
     """One report per intent of the basket, in its order."""
 

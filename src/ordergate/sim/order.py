@@ -32,6 +32,8 @@ class VenueOrder:
     filled_qty: Decimal = ZERO
     resting: bool = False
     first_px: Decimal | None = None
+    #: the client ids of the replaces applied to it (a repeated replace is not applied again)
+    replaces: list[str] = field(default_factory=list)
 
     def view(self) -> BrokerOrder:
         filled = self.filled_qty

@@ -73,6 +73,7 @@ def order_to_json(order: VenueOrder) -> dict[str, Any]:
         "cancel_pending": order.cancel_pending,
         "resting": order.resting,
         "first_px": fmt(order.first_px),
+        "replaces": list(order.replaces),
         "executions": [
             {
                 "exec_id": e.exec_id,
@@ -132,6 +133,7 @@ def order_from_json(data: dict[str, Any]) -> VenueOrder:
         first_px=_opt_dec(data.get("first_px")),
         executions=executions,
         filled_qty=sum((e.last_qty for e in executions), ZERO),
+        replaces=list(data.get("replaces", ())),
     )
 
 

@@ -37,6 +37,7 @@ positions from it, and its state file saves it.
 from __future__ import annotations
 
 import heapq
+from dataclasses import replace as with_terms
 from datetime import datetime
 from decimal import Decimal
 
@@ -143,6 +144,49 @@ class SimulatedVenue:
             order.cancel_pending = True
             self._send(now + delay, CANCEL, client_order_id)
         return order
+
+    def replace(
+        self,
+        client_order_id: str,
+        *,
+        replace_id: str,
+        qty: Decimal | None,
+        limit_price: Decimal | None,
+        stop_price: Decimal | None,
+        now: datetime,
+    ) -> str:
+        """Change a working order in place (``None``: that term stays); return ``""``
+        when done, or why the venue refuses. ``qty`` is the new total quantity, so it
+        must stay above what has filled (a fill may have come first). A replace whose
+        ``replace_id`` was applied already is not applied again. The order keeps its
+        place in time; it trades on its new terms from the next market event."""
+        self.advance(now)
+        order = self.orders.get(client_order_id)
+        if order is None:
+            return f"unknown order {client_order_id}"
+        if replace_id in order.replaces:
+            return ""
+        if order.status.is_terminal:
+            return f"order {client_order_id} is {order.status}: too late to replace"
+        if order.cancel_pending:
+            return f"order {client_order_id} is being canceled"
+        request = order.request
+        new_qty = request.qty if qty is None else qty
+        if new_qty <= order.filled_qty:
+            return (
+                f"quantity {new_qty} is at or below the {order.filled_qty} already filled "
+                f"of order {client_order_id}"
+            )
+        order.request = with_terms(
+            request,
+            qty=new_qty,
+            limit_price=request.limit_price if limit_price is None else limit_price,
+            stop_price=request.stop_price if stop_price is None else stop_price,
+        )
+        order.replaces.append(replace_id)
+        order.ts = now
+        self._changed[client_order_id] = order
+        return ""
 
     def restore(
         self,

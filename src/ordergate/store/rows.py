@@ -5,12 +5,14 @@ Decimals are stored as canonical text so that no backend ever rounds money.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from ordergate.domain.events import PendingReplace, ReplaceKind
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO, fmt
@@ -49,9 +51,16 @@ ORDER_COLUMNS = (
     "version",
     "sl_offset_pct",
     "tp_offset_pct",
+    "replace_no",
+    "pending_replace",
 )
-#: Columns an update may change (identity and terms never change).
+#: Columns an update may change (identity never changes; the terms only by a replace).
 ORDER_MUTABLE = (
+    "qty",
+    "limit_price",
+    "stop_price",
+    "replace_no",
+    "pending_replace",
     "status",
     "broker_order_id",
     "filled_qty",
@@ -127,11 +136,18 @@ def order_values(order: Order) -> tuple[Any, ...]:
         order.version,
         fmt(order.sl_offset_pct),
         fmt(order.tp_offset_pct),
+        order.replace_no,
+        pending_text(order.pending_replace),
     )
 
 
 def order_update_values(order: Order) -> tuple[Any, ...]:
     return (
+        fmt(order.qty),
+        fmt(order.limit_price),
+        fmt(order.stop_price),
+        order.replace_no,
+        pending_text(order.pending_replace),
         order.status.value,
         order.broker_order_id,
         fmt(order.filled_qty),
@@ -181,6 +197,8 @@ def order_from_row(row: Sequence[Any]) -> Order:
         version,
         sl_offset_pct,
         tp_offset_pct,
+        replace_no,
+        pending_replace,
     ) = row
     return Order(
         order_id=order_id,
@@ -213,6 +231,45 @@ def order_from_row(row: Sequence[Any]) -> Order:
         version=version,
         sl_offset_pct=_dec(sl_offset_pct),
         tp_offset_pct=_dec(tp_offset_pct),
+        replace_no=int(replace_no or 0),
+        pending_replace=pending_parse(pending_replace),
+    )
+
+
+def pending_text(pending: PendingReplace | None) -> str | None:
+    """A pending replace as the JSON text of its column (None: nothing pending)."""
+    if pending is None:
+        return None
+    return json.dumps(
+        {
+            "number": pending.number,
+            "client_order_id": pending.client_order_id,
+            "kind": pending.kind.value,
+            "qty": fmt(pending.qty),
+            "limit_price": fmt(pending.limit_price),
+            "stop_price": fmt(pending.stop_price),
+            "key": pending.key,
+            "digest": pending.digest,
+            "ts": iso(pending.ts),
+        },
+        sort_keys=True,
+    )
+
+
+def pending_parse(text: Any) -> PendingReplace | None:
+    if text is None:
+        return None
+    d = text if isinstance(text, dict) else json.loads(str(text))
+    return PendingReplace(
+        number=int(d["number"]),
+        client_order_id=str(d["client_order_id"]),
+        kind=ReplaceKind(d["kind"]),
+        qty=Decimal(d["qty"]),
+        limit_price=_dec(d["limit_price"]),
+        stop_price=_dec(d["stop_price"]),
+        key=str(d["key"]),
+        digest=str(d["digest"]),
+        ts=ts_parse(d["ts"]),
     )
 
 

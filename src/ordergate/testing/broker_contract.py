@@ -357,6 +357,73 @@ class BrokerContract:
         if caps.modify is Modify.CANCEL_REPLACE:
             assert self.final(harness, request.client_order_id).status.is_terminal
 
+    def modifier(self, harness: BrokerHarness) -> Modifies:
+        caps = self.caps(harness)
+        if caps.modify is Modify.NONE:
+            pytest.skip("no native modify declared")
+        adapter = harness.adapter
+        assert isinstance(adapter, Modifies), f"modify={caps.modify} declared, no modify()"
+        return adapter
+
+    def test_modify_the_quantity(self, harness: BrokerHarness) -> None:
+        """``qty`` is the new total: more, then less, each one replace."""
+        adapter, caps = self.modifier(harness), self.caps(harness)
+        request = self.request(harness, resting=True)
+        self.resting(harness, request)
+        working = request.client_order_id
+        for qty in (Decimal(15), Decimal(6)):
+            new_id = self.new_id(harness)
+            answer = adapter.modify(working, new_client_order_id=new_id, qty=qty)
+            assert_whole(answer)
+            if caps.modify is Modify.CANCEL_REPLACE:
+                working = new_id
+
+            def changed(cid: str = working, qty: Decimal = qty) -> BrokerOrder | None:
+                view = harness.adapter.fetch_order(cid)
+                return view if view is not None and view.qty == qty else None
+
+            view = eventually(harness, changed, f"{working} working for {qty}")
+            assert view.status.is_open
+            assert view.filled_qty == ZERO
+
+    def test_modify_of_a_filled_order_is_refused(self, harness: BrokerHarness) -> None:
+        """Too late to replace: a definitive no, and the fills stay as they were."""
+        adapter = self.modifier(harness)
+        request = self.request(harness)
+        before = self.filled(harness, request)
+        with pytest.raises(BrokerRejected):
+            adapter.modify(
+                request.client_order_id,
+                new_client_order_id=self.new_id(harness),
+                qty=request.qty + 5,
+            )
+        after = self.final(harness, request.client_order_id)
+        assert after.status is OrderStatus.FILLED
+        assert after.qty == request.qty
+        assert after.executions == before.executions
+
+    def test_a_fill_racing_a_modify_is_kept(self, harness: BrokerHarness) -> None:
+        """The market trades the order as the replace is sent: whichever lands first,
+        no fill is lost, and the order never ends up below what filled."""
+        adapter = self.modifier(harness)
+        request = self.request(harness, resting=True)
+        self.resting(harness, request)
+        harness.trade(request.client_order_id)
+        with contextlib.suppress(BrokerRejected):  # the fill may get there first
+            adapter.modify(
+                request.client_order_id,
+                new_client_order_id=self.new_id(harness),
+                qty=request.qty - 4,
+            )
+
+        def traded() -> BrokerOrder | None:
+            view = harness.adapter.fetch_order(request.client_order_id)
+            return view if view is not None and view.filled_qty > 0 else None
+
+        view = eventually(harness, traded, "the raced order's fill (not lost)")
+        assert_whole(view)
+        assert view.filled_qty in (request.qty, request.qty - 4), view
+
     # ------------------------------------------- unknown, missing, unseen
 
     def test_a_look_up_of_an_order_never_sent_misses(self, harness: BrokerHarness) -> None:
