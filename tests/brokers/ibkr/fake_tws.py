@@ -20,6 +20,7 @@ second (IB's pacing limit is 50).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
 import struct
@@ -43,7 +44,12 @@ CONTRACTS = {
     ),
     "EURUSD": FakeContract(12087792, "EUR", "CASH", "IDEALPRO", min_tick=Decimal("0.00005")),
 }
-PRICES = {"AAPL": Decimal("100"), "MSFT": Decimal("250"), "ES": Decimal("6000"), "EUR": Decimal("1.1")}
+PRICES = {
+    "AAPL": Decimal("100"),
+    "MSFT": Decimal("250"),
+    "ES": Decimal("6000"),
+    "EUR": Decimal("1.1"),
+}
 COMMISSION_PER_SHARE = Decimal("0.005")
 COMMISSION_MIN = Decimal("1.00")
 DONE = ("Filled", "Cancelled", "ApiCancelled", "Inactive")
@@ -101,11 +107,8 @@ class _Conn:
     def close(self) -> None:
         with self.lock:
             self.alive = False
-        for how in (socket.SHUT_RDWR,):
-            try:
-                self.sock.shutdown(how)
-            except OSError:
-                pass
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
 
     def read_exact(self, n: int) -> bytes:
@@ -188,15 +191,30 @@ class FakeTws:
         return self
 
     def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
+        self.refuse()
         self.drop_all()
 
+    def refuse(self) -> None:
+        """Stop listening: a connection attempt is refused at once (TWS is down)."""
+        if self._listener is not None:
+            # shutdown wakes the thread blocked in accept(): a bare close() would not
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+
+    def resume(self) -> None:
+        """Listen again on the same port (TWS is back)."""
+        if self._listener is None:
+            self._listener = socket.create_server(("127.0.0.1", self.port))
+            threading.Thread(target=self._accept, name="fake-tws", daemon=True).start()
+
     def _accept(self) -> None:
-        assert self._listener is not None
+        listener = self._listener
+        assert listener is not None
         while True:
             try:
-                sock, _ = self._listener.accept()
+                sock, _ = listener.accept()
             except OSError:
                 return
             if not self.accepting:
@@ -371,10 +389,21 @@ class FakeTws:
     def _cancel(self, conn: _Conn, f: list[str]) -> None:
         order = self.orders.get((conn.client_id, int(f[2])))
         if order is None or self._hidden(order):
-            conn.send(wire.error(int(f[2]), 10147, f"OrderId {f[2]} that needs to be cancelled is not found."))
+            conn.send(
+                wire.error(
+                    int(f[2]), 10147, f"OrderId {f[2]} that needs to be cancelled is not found."
+                )
+            )
             return
         if order.done:
-            conn.send(wire.error(order.view.order_id, 10148, f"OrderId {f[2]} that needs to be cancelled cannot be cancelled, state: {order.view.status}."))
+            conn.send(
+                wire.error(
+                    order.view.order_id,
+                    10148,
+                    f"OrderId {f[2]} that needs to be cancelled cannot be cancelled, "
+                    f"state: {order.view.status}.",
+                )
+            )
             return
         if order.race_cancel:
             order.view.status = "PendingCancel"
@@ -450,7 +479,9 @@ class FakeTws:
         req_id = int(f[2])
         contract = self._contract(f[4], f[5])
         if contract is None:
-            conn.send(wire.error(req_id, 200, "No security definition has been found for the request"))
+            conn.send(
+                wire.error(req_id, 200, "No security definition has been found for the request")
+            )
             return
         conn.send(wire.contract_details(req_id, contract))
         conn.send([52, 1, req_id])
@@ -477,13 +508,24 @@ class FakeTws:
         last = order.executions[-1][2] if order.executions else Decimal(0)
         conn.send(
             wire.order_status(
-                v.order_id, v.status, v.filled, order.leaves, order.avg, v.perm_id,
-                v.parent_id, last, v.client_id,
+                v.order_id,
+                v.status,
+                v.filled,
+                order.leaves,
+                order.avg,
+                v.perm_id,
+                v.parent_id,
+                last,
+                v.client_id,
             )
         )
 
     def _send_execs(
-        self, conn: _Conn, order: FakeOrder, execs: list[tuple[str, Decimal, Decimal, str]], req_id: int
+        self,
+        conn: _Conn,
+        order: FakeOrder,
+        execs: list[tuple[str, Decimal, Decimal, str]],
+        req_id: int,
     ) -> None:
         cum = Decimal(0)
         rows = []
@@ -494,7 +536,9 @@ class FakeTws:
         side = "BOT" if order.view.action == "BUY" else "SLD"
         for exec_id, qty, px, stamp, cum_qty in rows:
             avg = order.avg
-            conn.send(wire.exec_details(req_id, order.view, exec_id, stamp, side, qty, px, cum_qty, avg))
+            conn.send(
+                wire.exec_details(req_id, order.view, exec_id, stamp, side, qty, px, cum_qty, avg)
+            )
 
     def trade(self, client_id: int, order_id: int) -> None:
         """The market trades a resting order: all of it (in its parts)."""
@@ -543,9 +587,10 @@ class FakeTws:
             self._cancel_oca(order)
         if v.status == "Filled":
             for child in self.orders.values():
-                if child.view.parent_id == v.order_id and child.view.client_id == v.client_id:
-                    if self._marketable(child) and not child.done:
-                        self._fill(child, child.leaves)
+                cv = child.view
+                mine = cv.parent_id == v.order_id and cv.client_id == v.client_id
+                if mine and self._marketable(child) and not child.done:
+                    self._fill(child, child.leaves)
 
     def _book(self, order: FakeOrder, qty: Decimal, price: Decimal) -> None:
         v = order.view
@@ -577,10 +622,22 @@ class FakeTws:
         with self.lock:
             order = FakeOrder(
                 OrderView(
-                    order_id=0, client_id=0, perm_id=next(self._perm),
-                    contract=CONTRACTS[symbol], action=action, qty=qty, order_type="MKT",
-                    lmt=None, aux=None, tif="DAY", oca_group="", account=self.account,
-                    order_ref="", parent_id=0, status="Submitted", filled=Decimal(0),
+                    order_id=0,
+                    client_id=0,
+                    perm_id=next(self._perm),
+                    contract=CONTRACTS[symbol],
+                    action=action,
+                    qty=qty,
+                    order_type="MKT",
+                    lmt=None,
+                    aux=None,
+                    tif="DAY",
+                    oca_group="",
+                    account=self.account,
+                    order_ref="",
+                    parent_id=0,
+                    status="Submitted",
+                    filled=Decimal(0),
                 )
             )
             self.orders[(0, -order.view.perm_id)] = order
@@ -590,8 +647,8 @@ class FakeTws:
     def _fill_broadcast(self, order: FakeOrder) -> None:
         self._fill(order, order.leaves, silent=True)
         for conn in self._all():
-            self._send_execs(conn, order, order.executions, -1)
             self._report(order, conn)
+            self._send_execs(conn, order, order.executions, -1)
             for exec_id, *_ in order.executions:
                 conn.send(wire.commission_report(exec_id, order.commission[exec_id], "USD"))
 

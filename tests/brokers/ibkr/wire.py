@@ -74,7 +74,20 @@ def order_status(
     last: Decimal,
     client_id: int,
 ) -> list[object]:
-    return [3, order_id, status, filled, remaining, avg, perm_id, parent_id, last, client_id, "", ""]
+    return [
+        3,
+        order_id,
+        status,
+        filled,
+        remaining,
+        avg,
+        perm_id,
+        parent_id,
+        last,
+        client_id,
+        "",
+        "",
+    ]
 
 
 @dataclass(slots=True)
