@@ -540,11 +540,22 @@ class FakeTws:
                 wire.exec_details(req_id, order.view, exec_id, stamp, side, qty, px, cum_qty, avg)
             )
 
-    def trade(self, client_id: int, order_id: int) -> None:
-        """The market trades a resting order: all of it (in its parts)."""
+    def trade(self, client_id: int, order_id: int, *, silent: bool = False) -> None:
+        """The market trades a resting order: all of it (in its parts); ``silent``:
+        the reports are lost (IB's side of a 1101, "restored, data lost")."""
         with self.lock:
             order = self.orders[(client_id, order_id)]
-            self._fill(order, order.leaves)
+            self._fill(order, order.leaves, silent=silent)
+
+    def tell(self, order: FakeOrder, code: int, text: str) -> None:
+        """An error or warning about ``order`` to the client that placed it."""
+        with self.lock:
+            warning = code in (105, 110, 165, 321, 329, 399, 404, 434, 492, 10167)
+            if not warning and not 2100 <= code < 2200:
+                order.view.status = "Cancelled"  # an error ends the order at IB
+            conn = self.conns.get(order.view.client_id)
+        if conn is not None:
+            conn.send(wire.error(order.view.order_id, code, text))
 
     def _fill(self, order: FakeOrder, qty: Decimal, *, silent: bool = False) -> None:
         v = order.view

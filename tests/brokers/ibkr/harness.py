@@ -49,6 +49,7 @@ class IbkrHarness:
 
     def __init__(self, tws: FakeTws, tmp_path: Path, **overrides: Any) -> None:
         self.tws = tws
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.block = block_for(tws, tmp_path, **overrides)
         self.adapter = IbkrBroker(
             self.block, account_label=LABEL, timeout=1.5, ids_file=self.block.ids_file or tmp_path

@@ -230,7 +230,14 @@ class IbkrBroker:
         return await self._next_valid
 
     def _find(self, ib: IB, cid: str) -> Trade | None:
-        mine = [t for t in ib.wrapper.trades.values() if client_order_id_of(t) == cid]
+        """The newest order TWS has confirmed with ``orderRef`` = ``cid`` (a trade
+        ib_async made at ``placeOrder`` and TWS never answered proves nothing)."""
+        mine = [
+            t
+            for t in ib.wrapper.trades.values()
+            if client_order_id_of(t) == cid
+            and (t.order.permId or t.orderStatus.status != "PendingSubmit")
+        ]
         return max(mine, key=lambda t: (t.order.permId, t.order.orderId), default=None)
 
     def fetch_open_orders(self) -> list[BrokerOrder]:

@@ -46,8 +46,9 @@ def contract_for(symbol: str, block: IbkrSettings) -> Contract:
 
 def decimal_of(value: float) -> Decimal:
     """An SDK float as the decimal it prints as (``Decimal(str(x))``), never the
-    binary expansion."""
-    return Decimal(str(value))
+    binary expansion; a whole number without its ``.0``."""
+    number = Decimal(str(value))
+    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number
 
 
 def instrument_of(symbol: str, details: ContractDetails, block: IbkrSettings) -> Instrument:

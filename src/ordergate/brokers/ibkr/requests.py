@@ -27,8 +27,11 @@ def ib_order(
         prices["limit_price"] = request.limit_price
     if request.stop_price is not None:
         prices["stop_price"] = request.stop_price
-    check_increments(instrument, request.qty, prices)
     symbol = request.symbol
+    for what, price in prices.items():
+        as_float(price, what, symbol)
+    as_float(request.qty, "qty", symbol)
+    check_increments(instrument, request.qty, prices)
     order = Order(
         action="BUY" if request.side is Side.BUY else "SELL",
         totalQuantity=as_float(request.qty, "qty", symbol),

@@ -47,6 +47,14 @@ STARTUP = (
 )
 
 
+#: how long a client id TWS reports in use (326) is tried again before refusing
+IN_USE_GRACE_S = 3.0
+
+
+class _InUse(Exception):
+    """TWS answered 326 to this connection attempt."""
+
+
 class IbSession:
     def __init__(
         self,
@@ -78,6 +86,7 @@ class IbSession:
         self.requests: asyncio.Lock | None = None
         self._reconnector: asyncio.Task[None] | None = None
         self._in_use = False
+        self._connecting_task: asyncio.Future[IB] | None = None
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -113,35 +122,57 @@ class IbSession:
             return await self._connect()
 
     async def _connect(self) -> IB:
+        """Connect; TWS's 326 (the client id is held by a live connection) is tried
+        again for ``IN_USE_GRACE_S`` — the connection of a process that just died is
+        released once TWS has read its last messages — then refused."""
+        deadline = self.loop.time() + IN_USE_GRACE_S
+        while True:
+            try:
+                return await self._connect_once()
+            except _InUse as exc:
+                if self.loop.time() >= deadline:
+                    message = (
+                        f"IB client id {self.client_id} is in use by another connection "
+                        "(IB error 326): IB binds orders to the client id that placed "
+                        "them, so one process holds an id at a time; stop the other or "
+                        "set ORDERGATE_IBKR_CLIENT_ID"
+                    )
+                    if not self.ever_connected:
+                        raise ConfigError(message, context={"client_id": self.client_id}) from exc
+                    raise BrokerUnavailable(message) from exc
+                await asyncio.sleep(0.05)
+
+    async def _connect_once(self) -> IB:
         ib = IB()
         ib.RaiseRequestErrors = True
         ib.client.MaxRequests = self.max_messages_per_s
-        self._in_use = False
-        ib.errorEvent += self._on_error
-        try:
-            await ib.connectAsync(
+        task = asyncio.ensure_future(
+            ib.connectAsync(
                 self.host,
                 self.port,
                 clientId=self.client_id,
                 timeout=self.connect_timeout,
                 fetchFields=STARTUP,
             )
+        )
+        self._connecting_task = task
+        ib.errorEvent += self._on_error
+        try:
+            await task
+        except asyncio.CancelledError:
+            ib.errorEvent -= self._on_error
+            if task.cancelled() and self._in_use:
+                self._in_use = False
+                raise _InUse from None
+            raise
         except (OSError, TimeoutError, ConnectionError) as exc:
             ib.errorEvent -= self._on_error
-            if self._in_use:
-                message = (
-                    f"IB client id {self.client_id} is in use by another connection "
-                    "(IB error 326): IB binds orders to the client id that placed them, "
-                    "so one process holds an id at a time; stop the other or set "
-                    "ORDERGATE_IBKR_CLIENT_ID"
-                )
-                if not self.ever_connected:
-                    raise ConfigError(message, context={"client_id": self.client_id}) from exc
-                raise BrokerUnavailable(message) from exc
             raise BrokerUnavailable(
                 f"cannot reach TWS / IB Gateway at {self.host}:{self.port} "
                 f"({type(exc).__name__}: {exc}); nothing was sent"
             ) from exc
+        finally:
+            self._connecting_task = None
         self.ib = ib
         self.cut_off = False
         self.ever_connected = True
@@ -153,6 +184,8 @@ class IbSession:
     def _on_error(self, req_id: int, code: int, text: str, contract: object) -> None:
         if code == CLIENT_ID_IN_USE:
             self._in_use = True
+            if self._connecting_task is not None:
+                self._connecting_task.cancel()  # TWS closes the socket; no need to wait
         elif code == LOST:
             self.cut_off = True
             log.warning("IB 1100: TWS lost its connection to IB; nothing is sent until back")
