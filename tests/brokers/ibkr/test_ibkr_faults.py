@@ -8,6 +8,7 @@ in use refused; prices that would not survive the float wire refused before send
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -406,3 +407,52 @@ def test_the_adapter_is_an_isolated_plugin(tmp_path: Path) -> None:
     assert PLUGIN.make is build
     assert isinstance(PLUGIN.settings.model_fields["account"].annotation, type)
     assert IbkrBroker.capabilities.lookup_miss_conclusive
+
+
+# --------------------------------------------------------------- secrets
+
+
+def test_no_account_number_in_logs_receipts_events_or_errors(
+    ibkr: IbkrHarness,
+    tws: FakeTws,
+    engine: ExecutionEngine,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("ib_async").setLevel(logging.DEBUG)  # the SDK's wire dump on
+    ibkr.adapter.session.call(_reconnect_now(ibkr), 10, "a reconnect")  # logs the handshake
+    filled = engine.submit(intent("sec-1"))
+    tws.reject_next = f"account {ACCOUNT} has insufficient margin"
+    rejected = engine.submit(intent("sec-2"))
+    assert rejected.status is OrderStatus.REJECTED
+    resting = engine.submit(intent("sec-3", limit="50"))
+    engine.cancel(resting.order_id)
+    ibkr.adapter.fetch_account()
+    ibkr.adapter.fetch_positions()
+    until(lambda: booked(engine, filled.order_id), "the fill booked")
+    lines = [r.getMessage() for r in caplog.records] + [r.exc_text or "" for r in caplog.records]
+    assert any(line.startswith(">>> 3,") for line in lines), "the SDK's debug lines were on"
+    assert any("***" in line for line in lines), "lines that named the account were redacted"
+    assert not [line for line in lines if ACCOUNT in line]
+    out = capsys.readouterr()
+    assert ACCOUNT not in out.out
+    assert ACCOUNT not in out.err
+    for report in (filled, rejected, resting):
+        events = engine.store.events_for(report.order_id)
+        assert events
+        assert ACCOUNT not in repr(events)
+        order = engine.store.get_order(report.order_id)
+        assert ACCOUNT not in repr(order)
+    assert rejected.error_code == ErrorCode.E_EXEC_BROKER_REJECTED.name
+    assert "insufficient margin" in (rejected.error_message or "")
+
+
+def _reconnect_now(ibkr: IbkrHarness) -> Callable[[], Any]:
+    async def again() -> None:
+        session = ibkr.adapter.session
+        if session.ib is not None:
+            session.ib.disconnect()
+        await session.connected()
+
+    return again
