@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import random
 import socket
 import struct
 import threading
@@ -180,6 +181,8 @@ class FakeTws:
         self.hold_commissions = False
         self.held: list[tuple[str, Decimal]] = []
         self.fill_market = True
+        #: every order fills in 1, 2 or 3 parts, drawn from this (the crash sweep)
+        self.random_parts: random.Random | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -345,7 +348,9 @@ class FakeTws:
                 filled=Decimal(0),
                 oca_type=int(f[_OCA_TYPE] or 0) if len(f) > _OCA_TYPE else 0,
             ),
-            parts=self.parts_next,
+            parts=self.parts_next
+            if self.random_parts is None
+            else self.random_parts.choice((1, 2, 3)),
         )
         self.parts_next = 1
         if self.hide_next_s:
