@@ -456,3 +456,16 @@ def _reconnect_now(ibkr: IbkrHarness) -> Callable[[], Any]:
         await session.connected()
 
     return again
+
+
+def test_the_stream_connects_by_itself_when_tws_comes_up_late(tws: FakeTws, tmp_path: Path) -> None:
+    tws.refuse()  # TWS is down when the engine starts
+    late = IbkrHarness(tws, tmp_path)
+    try:
+        late.adapter.subscribe(lambda view: None)
+        time.sleep(0.3)
+        assert not late.adapter.session.ready()
+        tws.resume()
+        until(late.adapter.session.ready, "connected with nothing asked of IB")
+    finally:
+        late.close()

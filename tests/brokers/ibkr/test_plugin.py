@@ -33,7 +33,9 @@ def test_ibkr_is_registered_and_built_from_its_block(
     assert adapter_secret_values(paper) == [ACCOUNT]  # for the log redactor
     with pytest.raises(ConfigError, match="trades a real account"):
         build_broker_from_registry(paper, SimulatedClock())
-    live = load_settings(database_url=db, exec_broker_adapter="ibkr", mode="LIVE", account_id="main")
+    live = load_settings(
+        database_url=db, exec_broker_adapter="ibkr", mode="LIVE", account_id="main"
+    )
     adapter = build_broker_from_registry(live, SimulatedClock())
     try:
         assert isinstance(adapter, IbkrBroker)

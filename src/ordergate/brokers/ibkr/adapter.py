@@ -432,7 +432,7 @@ class IbkrBroker:
 
     def subscribe(self, listener: OrderListener) -> None:
         self._listeners.append(listener)
-        asyncio.run_coroutine_threadsafe(self._ib(), self.session.loop)
+        self.session.keep_connected()
 
     def _dispatch(self) -> None:
         while True:

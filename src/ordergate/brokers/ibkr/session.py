@@ -201,14 +201,23 @@ class IbSession:
         except Exception:  # a re-read that fails is retried at the next event
             log.exception("re-reading after IB restored the connection failed")
 
+    def keep_connected(self) -> None:
+        """Connect now, and keep trying every ``reconnect_s`` until connected (the
+        stream needs the socket even when nothing else is asked of IB)."""
+        self.loop.call_soon_threadsafe(self._start_reconnecting, 0.0)
+
     def _on_disconnected(self) -> None:
         log.warning("the IB API socket dropped; reconnecting", every_s=self.reconnect_s)
-        if not self.closed and (self._reconnector is None or self._reconnector.done()):
-            self._reconnector = self.loop.create_task(self._reconnect())
+        self._start_reconnecting(self.reconnect_s)
 
-    async def _reconnect(self) -> None:
+    def _start_reconnecting(self, first_wait: float) -> None:
+        if not self.closed and (self._reconnector is None or self._reconnector.done()):
+            self._reconnector = self.loop.create_task(self._reconnect(first_wait))
+
+    async def _reconnect(self, wait: float) -> None:
         while not self.closed and not self.ready():
-            await asyncio.sleep(self.reconnect_s)
+            await asyncio.sleep(wait)
+            wait = self.reconnect_s
             try:
                 await self.connected()
             except (BrokerUnavailable, ConfigError) as exc:
