@@ -43,7 +43,6 @@ from ordergate.brokers.ibkr.contracts import (
     decimal_of,
     instrument_of,
 )
-from ordergate.brokers.ibkr.errors import order_error
 from ordergate.brokers.ibkr.ids import IdLedger
 from ordergate.brokers.ibkr.requests import ib_order
 from ordergate.brokers.ibkr.session import IbSession
@@ -120,6 +119,7 @@ class IbkrBroker:
             max_messages_per_s=block.max_messages_per_s,
             on_connected=self._synced,
             on_restored=self._reread,
+            redact=self.redact,
         )
 
     @property
@@ -412,11 +412,7 @@ class IbkrBroker:
         if known is not None:
             return known
         ib = await self._ib()
-        try:
-            details = await ib.reqContractDetailsAsync(contract_for(symbol, self._block))
-        except Exception as exc:  # ib_async's RequestError: IB's own error for the request
-            code = getattr(exc, "code", 0)
-            raise order_error(code, self.redact(str(getattr(exc, "message", exc)))) from exc
+        details = await ib.reqContractDetailsAsync(contract_for(symbol, self._block))
         if len(details) != 1:
             raise BrokerRejected(
                 f"IB finds {len(details)} contracts for {symbol}: describe it in the "

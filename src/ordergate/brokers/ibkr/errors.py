@@ -16,7 +16,17 @@ The text is IB's own, redacted (account numbers, secrets) by the caller.
 
 from __future__ import annotations
 
-from ordergate.domain.errors import BrokerError, BrokerRejected, BrokerUnavailable
+from collections.abc import Callable
+
+from ib_async import RequestError
+
+from ordergate.domain.errors import (
+    BrokerError,
+    BrokerRejected,
+    BrokerTimeout,
+    BrokerUnavailable,
+    OrderGateError,
+)
 
 #: ib_async's warning codes (wrapper.py): the order stays live
 WARNING_CODES = frozenset({105, 110, 165, 321, 329, 399, 404, 434, 492, 10167})
@@ -44,3 +54,18 @@ def order_error(code: int, text: str) -> BrokerError:
         if code in codes:
             return kind(message, context={"ib_code": code})
     return BrokerRejected(message, context={"ib_code": code})
+
+
+def sdk_error(exc: BaseException, redact: Callable[[str], str]) -> OrderGateError:
+    """Ours for an exception ib_async raised, most specific first: IB's own error for
+    a request by its code; a socket not connected (ib_async writes nothing then) as
+    not received; a timeout as unknown; anything else as unknown too."""
+    if isinstance(exc, OrderGateError):
+        return exc
+    if isinstance(exc, RequestError):
+        return order_error(exc.code, redact(exc.message))
+    if isinstance(exc, TimeoutError):  # before OSError, its base class
+        return BrokerTimeout("IB did not answer in time; the outcome is unknown")
+    if isinstance(exc, ConnectionError | OSError):
+        return BrokerUnavailable(f"the IB API socket is not connected ({redact(str(exc))})")
+    return BrokerTimeout(f"ib_async failed ({type(exc).__name__}: {redact(str(exc))})")

@@ -31,8 +31,9 @@ from ordergate.brokers.ibkr.errors import (
     LOST,
     RESTORED_DATA_KEPT,
     RESTORED_DATA_LOST,
+    sdk_error,
 )
-from ordergate.domain.errors import BrokerTimeout, BrokerUnavailable, ConfigError
+from ordergate.domain.errors import BrokerTimeout, BrokerUnavailable, ConfigError, OrderGateError
 
 log = structlog.get_logger("ordergate.brokers.ibkr")
 T = TypeVar("T")
@@ -67,7 +68,9 @@ class IbSession:
         max_messages_per_s: int,
         on_connected: Callable[[IB], Awaitable[None]],
         on_restored: Callable[[IB], Awaitable[None]],
+        redact: Callable[[str], str],
     ) -> None:
+        self.redact = redact
         self.host, self.port, self.client_id = host, port, client_id
         self.connect_timeout = connect_timeout
         self.reconnect_s = reconnect_s
@@ -105,6 +108,10 @@ class IbSession:
         except FutureTimeout:
             future.cancel()
             raise BrokerTimeout(f"IB did not answer {what} within {timeout:g}s") from None
+        except OrderGateError:
+            raise
+        except Exception as exc:  # no SDK exception leaves the adapter
+            raise sdk_error(exc, self.redact) from exc
 
     def ready(self) -> bool:
         return self.ib is not None and self.ib.isConnected() and self.ib.client.isReady()
