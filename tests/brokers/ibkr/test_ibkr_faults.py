@@ -31,6 +31,7 @@ from ordergate.domain.errors import (
 )
 from ordergate.domain.wire import OrderRequest
 from ordergate.engine.engine import ExecutionEngine
+from ordergate.engine.ports import InstrumentInfo
 from ordergate.store.sqlite import SqliteStore
 from tests.brokers.ibkr.fake_tws import ACCOUNT, FakeTws
 from tests.brokers.ibkr.harness import CLIENT_ID, LABEL, IbkrHarness
@@ -293,6 +294,10 @@ def test_contracts_from_settings_give_tick_and_lot(ibkr: IbkrHarness) -> None:
     assert fx.tick == Decimal("0.00005")
     assert fx.contract.secType == "CASH"
     assert ibkr.adapter.instrument("AAPL").tick == Decimal("0.01")
+    info: InstrumentInfo = ibkr.adapter  # the engine's port for computed prices
+    assert info.tick_size("ESZ6") == Decimal("0.25")
+    assert ibkr.adapter.lot_size("AAPL") == Decimal(1)
+    assert info.tick_size("ZZZZ") is None
 
 
 def test_quotes_for_the_market_data_port(ibkr: IbkrHarness) -> None:

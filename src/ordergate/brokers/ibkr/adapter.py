@@ -56,7 +56,13 @@ from ordergate.domain.capabilities import (
     request_problems,
 )
 from ordergate.domain.enums import OrderStatus, OrderType, TimeInForce
-from ordergate.domain.errors import BrokerRejected, BrokerTimeout, BrokerUnavailable, ConfigError
+from ordergate.domain.errors import (
+    BrokerError,
+    BrokerRejected,
+    BrokerTimeout,
+    BrokerUnavailable,
+    ConfigError,
+)
 from ordergate.domain.market import Mark
 from ordergate.domain.wire import BrokerAccount, BrokerOrder, BrokerPosition, OrderRequest
 from ordergate.resilience.crashpoint import crashpoint
@@ -406,6 +412,21 @@ class IbkrBroker:
     def instrument(self, symbol: str) -> Instrument:
         """IB's tick and lot for ``symbol`` (from the contract details), for the gates."""
         return self._call(self._instrument(symbol), "contract details")
+
+    def tick_size(self, symbol: str) -> Decimal | None:
+        """IB's ``minTick`` of ``symbol`` (the engine's ``InstrumentInfo`` port), or None
+        when IB cannot be asked now."""
+        try:
+            return self.instrument(symbol).tick
+        except BrokerError:
+            return None
+
+    def lot_size(self, symbol: str) -> Decimal | None:
+        """IB's size increment of ``symbol``, or None when IB cannot be asked now."""
+        try:
+            return self.instrument(symbol).lot
+        except BrokerError:
+            return None
 
     async def _instrument(self, symbol: str) -> Instrument:
         known = self._instruments.get(symbol)
