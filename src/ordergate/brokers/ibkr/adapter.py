@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import queue
-import threading
 import time
 from collections.abc import Coroutine
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,7 +31,7 @@ import structlog
 from ib_async import IB, Fill, Trade
 
 from ordergate.brokers.base import OrderListener
-from ordergate.brokers.ibkr import redact
+from ordergate.brokers.ibkr import account, redact
 from ordergate.brokers.ibkr.contracts import (
     Instrument,
     as_float,
@@ -47,6 +44,7 @@ from ordergate.brokers.ibkr.ids import IdLedger
 from ordergate.brokers.ibkr.requests import ib_order
 from ordergate.brokers.ibkr.session import IbSession
 from ordergate.brokers.ibkr.settings import IbkrSettings
+from ordergate.brokers.ibkr.stream import Stream
 from ordergate.brokers.ibkr.translate import client_order_id_of, price_of, to_broker_order
 from ordergate.domain.capabilities import (
     BrokerCapabilities,
@@ -61,7 +59,6 @@ from ordergate.domain.errors import (
     BrokerRejected,
     BrokerTimeout,
     BrokerUnavailable,
-    ConfigError,
 )
 from ordergate.domain.market import Mark
 from ordergate.domain.wire import BrokerAccount, BrokerOrder, BrokerPosition, OrderRequest
@@ -110,12 +107,8 @@ class IbkrBroker:
         self._ledger = IdLedger(ids_file)
         self._instruments: dict[str, Instrument] = {}
         self._by_con_id: dict[int, str] = {}
-        self._listeners: list[OrderListener] = []
-        self._arrived: dict[str, float] = {}
+        self._stream = Stream(block.commission_wait_s)
         self._next_valid: asyncio.Future[int] | None = None
-        self._outbox: queue.Queue[BrokerOrder | None] = queue.Queue()
-        self._dispatcher = threading.Thread(target=self._dispatch, name="ibkr-stream", daemon=True)
-        self._dispatcher.start()
         self.session = IbSession(
             host=block.host,
             port=block.port,
@@ -342,58 +335,13 @@ class IbkrBroker:
 
     async def _positions(self) -> list[BrokerPosition]:
         ib = await self._ib()
-        out = []
-        for p in await ib.reqPositionsAsync():
-            if p.account != self._ib_account or not p.position:
-                continue
-            symbol = self._by_con_id.get(p.contract.conId) or self._symbol_for(p.contract)
-            mult = Decimal(p.contract.multiplier) if p.contract.multiplier else Decimal(1)
-            out.append(
-                BrokerPosition(
-                    symbol=symbol,
-                    qty=decimal_of(p.position),
-                    avg_price=decimal_of(p.avgCost) / mult,
-                    account_id=self._label,
-                )
-            )
-        return out
+        return await account.positions(ib, self._ib_account, self._label, self._contract_symbol)
 
     def fetch_account(self) -> BrokerAccount:
         return self._call(self._account(), "the account summary")
 
     async def _account(self) -> BrokerAccount:
-        ib = await self._ib()
-        managed = ib.managedAccounts()
-        if self._ib_account not in managed:
-            shown = ", ".join(f"…{a[-2:]}" for a in managed)
-            raise ConfigError(
-                f"the IB account in ORDERGATE_IBKR_ACCOUNT is not one this IB login manages "
-                f"({len(managed)} account(s): {shown}); refusing to trade it"
-            )
-        req_id = ib.client.getReqId()
-        client = _untyped(ib.client)
-        future = _untyped(ib.wrapper).startReq(req_id)
-        client.reqAccountSummary(req_id, "All", "TotalCashValue,NetLiquidation,BuyingPower")
-        await future
-        client.cancelAccountSummary(req_id)
-        values = {
-            v.tag: v
-            for v in ib.wrapper.acctSummary.values()
-            if v.account == self._ib_account
-            and v.tag in ("TotalCashValue", "NetLiquidation", "BuyingPower")
-        }
-
-        def amount(tag: str) -> Decimal:
-            return Decimal(values[tag].value) if tag in values else Decimal(0)
-
-        currency = values["TotalCashValue"].currency if "TotalCashValue" in values else "USD"
-        return BrokerAccount(
-            account_id=self._label,
-            cash=amount("TotalCashValue"),
-            equity=amount("NetLiquidation"),
-            buying_power=amount("BuyingPower"),
-            currency=currency,
-        )
+        return await account.summary(await self._ib(), self._ib_account, self._label)
 
     # ------------------------------------------------------- market data
 
@@ -402,12 +350,7 @@ class IbkrBroker:
 
     async def _quote(self, symbol: str) -> Mark | None:
         ib = await self._ib()
-        instrument = await self._instrument(symbol)
-        [ticker] = await ib.reqTickersAsync(instrument.contract)
-        last, bid, ask = (price_of(x) for x in (ticker.last, ticker.bid, ticker.ask))
-        if last is None:
-            return None
-        return Mark(symbol=symbol, last=last, ts=datetime.now(UTC), bid=bid, ask=ask)
+        return await account.quote(ib, (await self._instrument(symbol)).contract, symbol)
 
     def instrument(self, symbol: str) -> Instrument:
         """IB's tick and lot for ``symbol`` (from the contract details), for the gates."""
@@ -448,19 +391,8 @@ class IbkrBroker:
     # ------------------------------------------------------------- stream
 
     def subscribe(self, listener: OrderListener) -> None:
-        self._listeners.append(listener)
+        self._stream.listeners.append(listener)
         self.session.keep_connected()
-
-    def _dispatch(self) -> None:
-        while True:
-            view = self._outbox.get()
-            if view is None:
-                return
-            for listener in list(self._listeners):
-                try:
-                    listener(view)
-                except Exception:
-                    log.exception("an order listener failed", client_order_id=view.client_order_id)
 
     async def _synced(self, ib: IB) -> None:
         """On every (re)connection: hook the stream, push every order ib_async loaded
@@ -483,14 +415,14 @@ class IbkrBroker:
             self._next_valid.set_result(order_id)
 
     def _on_fill(self, trade: Trade, fill: Fill) -> None:
-        self._arrived.setdefault(fill.execution.execId, time.monotonic())
+        self._stream.arrived(fill)
         self._push(trade)
         wait = self._block.commission_wait_s
         self.session.loop.call_later(wait + 0.01, self._push, trade)
 
     def _push(self, trade: Trade) -> None:
-        if self._listeners:
-            self._outbox.put(self._view(trade))
+        if self._stream.listeners:
+            self._stream.put(self._view(trade))
 
     # -------------------------------------------------------- translation
 
@@ -499,18 +431,6 @@ class IbkrBroker:
         if sending and self.session.cut_off:
             raise BrokerUnavailable("TWS has lost its connection to IB (1100); nothing was sent")
         return ib
-
-    def _released(self, fill: Fill) -> bool:
-        if fill.commissionReport.execId:
-            return True
-        first = self._arrived.setdefault(fill.execution.execId, time.monotonic())
-        if time.monotonic() - first < self._block.commission_wait_s:
-            return False
-        log.warning(
-            "an IB execution came without its commission; reported without it",
-            exec_id=fill.execution.execId,
-        )
-        return True
 
     def _fills_of(self, trade: Trade) -> list[Fill]:
         ib = self.session.ib
@@ -524,9 +444,13 @@ class IbkrBroker:
         ]
 
     def _symbol_of(self, trade: Trade) -> str:
-        return self._by_con_id.get(trade.contract.conId) or self._symbol_for(trade.contract)
+        return self._contract_symbol(trade.contract)
 
-    def _symbol_for(self, contract: Any) -> str:
+    def _contract_symbol(self, contract: Any) -> str:
+        """Our symbol for an IB contract: by conId once qualified, else by the block."""
+        known = self._by_con_id.get(contract.conId)
+        if known is not None:
+            return known
         for ours, spec in self._block.contracts.items():
             if (spec.symbol or ours) == contract.symbol and spec.sec_type == contract.secType:
                 return ours
@@ -550,7 +474,7 @@ class IbkrBroker:
             trade,
             self._fills_of(trade),
             symbol=symbol or self._symbol_of(trade),
-            released=self._released,
+            released=self._stream.released,
             account_id=self._label if account in ("", self._ib_account) else None,
             redact=self.redact,
             parent_client_order_id=parent,
@@ -558,5 +482,5 @@ class IbkrBroker:
 
     def close(self) -> None:
         self.session.close()
-        self._outbox.put(None)
+        self._stream.close()
         self._ledger.close()
