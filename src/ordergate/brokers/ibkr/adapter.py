@@ -45,7 +45,8 @@ from ordergate.brokers.ibkr.requests import ib_order
 from ordergate.brokers.ibkr.session import IbSession
 from ordergate.brokers.ibkr.settings import IbkrSettings
 from ordergate.brokers.ibkr.stream import Stream
-from ordergate.brokers.ibkr.translate import client_order_id_of, price_of, to_broker_order
+from ordergate.brokers.ibkr.translate import client_order_id_of, price_of
+from ordergate.brokers.ibkr.views import Views
 from ordergate.domain.capabilities import (
     BrokerCapabilities,
     ClientIdDedupe,
@@ -108,6 +109,14 @@ class IbkrBroker:
         self._instruments: dict[str, Instrument] = {}
         self._by_con_id: dict[int, str] = {}
         self._stream = Stream(block.commission_wait_s)
+        self._views = Views(
+            block,
+            label=account_label,
+            ib_account=self._ib_account,
+            released=self._stream.released,
+            redact=self.redact,
+            by_con_id=self._by_con_id,
+        )
         self._next_valid: asyncio.Future[int] | None = None
         self.session = IbSession(
             host=block.host,
@@ -335,7 +344,7 @@ class IbkrBroker:
 
     async def _positions(self) -> list[BrokerPosition]:
         ib = await self._ib()
-        return await account.positions(ib, self._ib_account, self._label, self._contract_symbol)
+        return await account.positions(ib, self._ib_account, self._label, self._views.symbol_of)
 
     def fetch_account(self) -> BrokerAccount:
         return self._call(self._account(), "the account summary")
@@ -432,53 +441,11 @@ class IbkrBroker:
             raise BrokerUnavailable("TWS has lost its connection to IB (1100); nothing was sent")
         return ib
 
-    def _fills_of(self, trade: Trade) -> list[Fill]:
-        ib = self.session.ib
-        fills = list(ib.wrapper.fills.values()) if ib is not None else list(trade.fills)
-        perm, cid = trade.order.permId, trade.order.orderRef
-        return [
-            f
-            for f in fills
-            if (perm and f.execution.permId == perm)
-            or (not perm and cid and f.execution.orderRef == cid)
-        ]
+    def _view(self, trade: Trade, symbol: str | None = None) -> BrokerOrder:
+        return self._views.view(self.session.ib, trade, symbol)
 
     def _symbol_of(self, trade: Trade) -> str:
-        return self._contract_symbol(trade.contract)
-
-    def _contract_symbol(self, contract: Any) -> str:
-        """Our symbol for an IB contract: by conId once qualified, else by the block."""
-        known = self._by_con_id.get(contract.conId)
-        if known is not None:
-            return known
-        for ours, spec in self._block.contracts.items():
-            if (spec.symbol or ours) == contract.symbol and spec.sec_type == contract.secType:
-                return ours
-        return str(contract.symbol)
-
-    def _view(self, trade: Trade, symbol: str | None = None) -> BrokerOrder:
-        parent = None
-        ib = self.session.ib
-        if trade.order.parentId and ib is not None:
-            parent = next(
-                (
-                    client_order_id_of(t)
-                    for t in ib.wrapper.trades.values()
-                    if t.order.orderId == trade.order.parentId
-                    and t.order.clientId == trade.order.clientId
-                ),
-                None,
-            )
-        account = trade.order.account
-        return to_broker_order(
-            trade,
-            self._fills_of(trade),
-            symbol=symbol or self._symbol_of(trade),
-            released=self._stream.released,
-            account_id=self._label if account in ("", self._ib_account) else None,
-            redact=self.redact,
-            parent_client_order_id=parent,
-        )
+        return self._views.symbol_of(trade.contract)
 
     def close(self) -> None:
         self.session.close()
