@@ -8,6 +8,7 @@ in use refused; prices that would not survive the float wire refused before send
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -496,3 +497,34 @@ def test_a_symbol_ib_does_not_know_is_refused_with_ibs_text(
         ibkr.adapter.submit(request("og" + "f" * 24, symbol="ZZZZ"))
     assert "IB error 200" in info.value.message
     assert not [f for f in tws.received if f[0] == "3"], "nothing was sent"
+
+
+def test_protection_of_a_filled_parent_is_an_oca_pair_that_keeps_its_parent(
+    ibkr: IbkrHarness, tws: FakeTws, tmp_path: Path
+) -> None:
+    """How the engine sends a bracket: the entry fills, then its stop and take-profit
+    come with ``parent_client_order_id`` and one ``oco_group``."""
+    entry, stop, take = "og" + "1a" * 12, "og" + "1b" * 12, "og" + "1c" * 12
+    ibkr.adapter.submit(request(entry))
+    until(lambda: _final(ibkr, entry), "the entry filled")
+    group = f"{entry}:oco"
+    legs: dict[str, Any] = {"parent_client_order_id": entry, "oco_group": group}
+    ibkr.adapter.submit(request(take, limit="160", side=Side.SELL, **legs))
+    stop_loss = request(stop, side=Side.SELL, stop_price=Decimal("40"), **legs)
+    ibkr.adapter.submit(dataclasses.replace(stop_loss, order_type=OrderType.STOP))
+    for cid in (stop, take):
+        [order] = tws.by_ref(cid)
+        assert order.view.parent_id == 0, "no parentId on a filled parent"
+        assert order.view.oca_group == group
+    ibkr.trade(take)
+    view = until(lambda: _final(ibkr, stop), "the stop canceled by the OCA group")
+    assert view.status is OrderStatus.CANCELED
+    assert view.parent_client_order_id == entry
+    ibkr.close()
+    later = IbkrHarness(tws, tmp_path)  # a restart: the link comes from the ledger
+    try:
+        again = later.adapter.fetch_order(take)
+        assert again is not None
+        assert again.parent_client_order_id == entry
+    finally:
+        later.close()

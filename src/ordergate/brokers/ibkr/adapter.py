@@ -109,6 +109,7 @@ class IbkrBroker:
         self._instruments: dict[str, Instrument] = {}
         self._by_con_id: dict[int, str] = {}
         self._stream = Stream(block.commission_wait_s)
+        self._parents = self._ledger.parents()
         self._views = Views(
             block,
             label=account_label,
@@ -116,6 +117,7 @@ class IbkrBroker:
             released=self._stream.released,
             redact=self.redact,
             by_con_id=self._by_con_id,
+            parents=self._parents,
         )
         self._next_valid: asyncio.Future[int] | None = None
         self.session = IbSession(
@@ -152,18 +154,24 @@ class IbkrBroker:
             )
         cid = request.client_order_id
         parent_id = 0
-        if request.parent_client_order_id:
-            parent = self._ledger.get(request.parent_client_order_id)
+        parent_cid = request.parent_client_order_id
+        if parent_cid:
+            parent = self._ledger.get(parent_cid)
             if parent is None:
                 raise BrokerRejected(
-                    f"parent order {request.parent_client_order_id} was never placed at IB",
+                    f"parent order {parent_cid} was never placed at IB",
                     context={"client_order_id": cid},
                 )
-            parent_id = parent.order_id
+            # IB's parentId ties a child to a working parent; a child of a parent that
+            # has filled (how the engine sends protection) is held by its OCA group
+            if self._call(self._working(parent_cid), "the parent's status"):
+                parent_id = parent.order_id
+            self._parents[cid] = parent_cid
         instrument = self._call(self._instrument(request.symbol), "contract details")
         order = ib_order(request, instrument, account=self._ib_account, parent_id=parent_id)
         order.orderId = self._call(self._allocate(), "an order id")
-        self._ledger.reserve(cid, order.orderId, self._block.client_id)  # before placeOrder
+        # the id is durable before placeOrder: a later miss can be proven
+        self._ledger.reserve(cid, order.orderId, self._block.client_id, parent_cid)
         trade = self._call(self._place(instrument, order), "placeOrder")
         crashpoint("after_send")
         try:
@@ -181,6 +189,10 @@ class IbkrBroker:
             )
         self._ledger.note_perm_id(cid, int(view.raw.get("permId") or 0))
         return view
+
+    async def _working(self, cid: str) -> bool:
+        trade = self._find(await self._ib(), cid)
+        return trade is not None and trade.orderStatus.status not in _DONE
 
     async def _allocate(self) -> int:
         ib = await self._ib(sending=True)

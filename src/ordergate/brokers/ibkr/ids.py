@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS ib_order_ids (
     order_id INTEGER NOT NULL,
     ib_client_id INTEGER NOT NULL,
     perm_id INTEGER,
-    placed_at TEXT NOT NULL
+    placed_at TEXT NOT NULL,
+    parent_client_order_id TEXT
 )
 """
 
@@ -50,19 +51,22 @@ class IdLedger:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(_SCHEMA)
 
-    def reserve(self, client_order_id: str, order_id: int, ib_client_id: int) -> None:
-        """Durably note that ``order_id`` is about to carry ``client_order_id``.
+    def reserve(
+        self, client_order_id: str, order_id: int, ib_client_id: int, parent: str | None = None
+    ) -> None:
+        """Durably note that ``order_id`` is about to carry ``client_order_id`` (and
+        which order it protects, where IB's ``parentId`` does not say it).
 
         A failure raises :class:`BrokerUnavailable`: nothing was sent."""
         now = datetime.now(UTC).isoformat()
         try:
             with self._lock:
                 self._db.execute(
-                    "INSERT INTO ib_order_ids VALUES (?, ?, ?, NULL, ?) "
+                    "INSERT INTO ib_order_ids VALUES (?, ?, ?, NULL, ?, ?) "
                     "ON CONFLICT (client_order_id) DO UPDATE SET order_id = excluded.order_id,"
                     " ib_client_id = excluded.ib_client_id, perm_id = NULL,"
                     " placed_at = excluded.placed_at",
-                    (client_order_id, order_id, ib_client_id, now),
+                    (client_order_id, order_id, ib_client_id, now, parent),
                 )
         except sqlite3.Error as exc:
             raise BrokerUnavailable(
@@ -85,6 +89,15 @@ class IdLedger:
                 (client_order_id,),
             ).fetchone()
         return None if row is None else Placed(row[0], int(row[1]), int(row[2]), row[3])
+
+    def parents(self) -> dict[str, str]:
+        """Every child's parent ``client_order_id``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT client_order_id, parent_client_order_id FROM ib_order_ids "
+                "WHERE parent_client_order_id IS NOT NULL"
+            ).fetchall()
+        return {str(child): str(parent) for child, parent in rows}
 
     def close(self) -> None:
         with self._lock:

@@ -23,7 +23,9 @@ class Views:
         released: Callable[[Fill], bool],
         redact: Callable[[str], str],
         by_con_id: dict[int, str],
+        parents: dict[str, str],
     ) -> None:
+        self._parents = parents
         self._block = block
         self._label = label
         self._ib_account = ib_account
@@ -63,6 +65,8 @@ class Views:
                 ),
                 None,
             )
+        if parent is None:
+            parent = self._parents.get(client_order_id_of(trade))
         holder = trade.order.account
         return to_broker_order(
             trade,
