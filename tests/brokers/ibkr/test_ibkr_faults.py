@@ -528,3 +528,33 @@ def test_protection_of_a_filled_parent_is_an_oca_pair_that_keeps_its_parent(
         assert again.parent_client_order_id == entry
     finally:
         later.close()
+
+
+def test_a_fill_lost_across_midnight_ends_in_a_reconcile_report(
+    tws: FakeTws, tmp_path: Path
+) -> None:
+    from ordergate.engine.reconcile import reconcile
+
+    store = SqliteStore(tmp_path / "og.db")
+    store.migrate()
+    try:
+        day1 = IbkrHarness(tws, tmp_path / "day1")
+        report = ExecutionEngine(store, day1.adapter).submit(intent("night-1", limit="50"))
+        order = store.get_order(report.order_id)
+        assert order is not None
+        day1.close()  # the engine is down overnight; the order fills; midnight passes
+        tws.trade(*day1.order_of(order.client_order_id))
+        tws.midnight()
+        day2 = IbkrHarness(tws, tmp_path / "day1")
+        try:
+            engine = ExecutionEngine(store, day2.adapter)
+            engine.sync_broker_state()
+            assert booked(engine, report.order_id) == [], "no execution left to book"
+            found = reconcile(engine, persist=False)
+            assert found.requires_manual_resolution
+            kinds = {m.kind.value for m in found.mismatches}
+            assert "PHANTOM_POSITION" in kinds or "MISMATCH" in kinds, found.to_dict()
+        finally:
+            day2.close()
+    finally:
+        store.close()
