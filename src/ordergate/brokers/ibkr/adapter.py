@@ -245,9 +245,12 @@ class IbkrBroker:
         return ib
 
     async def _next_valid_id(self, ib: IB) -> int:
-        self._next_valid = asyncio.get_running_loop().create_future()
-        _untyped(ib.client).reqIds(1)
-        return await self._next_valid
+        """TWS's next valid order id, asked afresh (one question at a time)."""
+        assert self.session.requests is not None
+        async with self.session.requests:
+            self._next_valid = asyncio.get_running_loop().create_future()
+            _untyped(ib.client).reqIds(1)
+            return await self._next_valid
 
     def _find(self, ib: IB, cid: str) -> Trade | None:
         """The newest order TWS has confirmed with ``orderRef`` = ``cid`` (a trade
