@@ -28,7 +28,16 @@ class Redactor:
     """Replaces each secret (longest first) with ``***``."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        known = set(self._secrets) | {s for s in secrets if s}
+        self._secrets = sorted(known, key=len, reverse=True)
+
+    @property
+    def secrets(self) -> list[str]:
+        return list(self._secrets)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
@@ -38,9 +47,9 @@ class Redactor:
 
 
 class _Filter(logging.Filter):
-    def __init__(self, redactor: Redactor) -> None:
+    def __init__(self) -> None:
         super().__init__("ordergate.ibkr")
-        self.redactor = redactor
+        self.redactor = Redactor(())
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -54,8 +63,14 @@ class _Filter(logging.Filter):
         return True
 
 
+#: one filter on each ib_async logger, holding every adapter's secrets
+_FILTER = _Filter()
+
+
 def install(redactor: Redactor) -> None:
-    """Filter every ib_async logger through ``redactor`` (once per redactor)."""
+    """Filter every ib_async logger through ``redactor``'s secrets too."""
+    _FILTER.redactor.add(redactor.secrets)
     for name in IB_LOGGERS:
         logger = logging.getLogger(name)
-        logger.addFilter(_Filter(redactor))
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
