@@ -117,8 +117,8 @@ def test_a_bad_block_and_an_unregistered_block_are_refused(
     config.write_text("exchange:\n  timeout_ms: -1\n  colour: red\n")
     with pytest.raises(ConfigError, match=r"bad exchange settings .*timeout_ms.*colour"):
         load("exchange").block()
-    config.write_text("kite:\n  host: 127.0.0.1\n")  # no adapter of that name installed
-    with pytest.raises(ConfigError, match="kite"):
+    config.write_text("nobroker:\n  host: 127.0.0.1\n")  # no adapter of that name installed
+    with pytest.raises(ConfigError, match="nobroker"):
         load_settings()
 
 
