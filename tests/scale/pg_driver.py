@@ -95,6 +95,9 @@ def run(argv: list[str], out: Any = None) -> dict[str, Any]:
         args.exchange,
         timeout=2.0,
         dedupes_client_order_id=False,
+        # the exchange keeps its book durably and shows an order at once: a miss proves
+        # it never arrived, so the resend rule lets recovery send it (it dedupes nothing)
+        lookup_miss_conclusive=True,
         account_id=args.account,
         stream_wait=0.2,
     )

@@ -115,7 +115,11 @@ def settle(pg_url: str, exchange_url: str, account: str, timeout_s: float = 30) 
 
     store = PostgresStore(pg_url, min_size=1, max_size=2)
     broker = ExchangeBroker(
-        exchange_url, stream=False, dedupes_client_order_id=False, account_id=account
+        exchange_url,
+        stream=False,
+        dedupes_client_order_id=False,
+        lookup_miss_conclusive=True,  # as the driver: the exchange's misses prove absence
+        account_id=account,
     )
     engine = ExecutionEngine(store, broker)
     own = Ownership(engine, leases_for(store, f"settler-{account}"), timedelta(milliseconds=TTL_MS))

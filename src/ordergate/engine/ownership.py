@@ -225,7 +225,8 @@ class Ownership:
         with self._claims:
             orphans = self.leases.claim_orphans(self.ttl)
             with self._lock:
-                reclaimed = set(self._held) if self._first_take_over else set()
+                # held under our name but not made or claimed in this life: a restart's
+                reclaimed = self._held - self._mine if self._first_take_over else set()
                 self._first_take_over = False
                 self._held |= set(orphans)
                 self._mine |= set(orphans)  # recovery looks each one up before any resend
