@@ -63,6 +63,7 @@ def acceptor_settings(
     directory: Path, *, port: int, sender: str, target: str, heartbeat: int = 30
 ) -> Path:
     """Write the acceptor's QuickFIX settings file (a FileStore in ``directory``)."""
+    directory.mkdir(parents=True, exist_ok=True)
     dictionary = shipped_dictionary()
     lines = [
         "[DEFAULT]",
@@ -101,30 +102,54 @@ class Counterparty(fix.Application):  # type: ignore[misc]
 
     # --------------------------------------------------------- callbacks
 
+    # QuickFIX calls these on its own thread, through C++: an exception escaping one
+    # (a bug, a warning turned error) would unwind through QuickFIX. Each is guarded;
+    # only RejectLogon, QuickFIX's own way to refuse a logon, goes through.
     def onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802
-        self.session_id = session_id
+        _guard(self._onCreate, session_id)
 
     def onLogon(self, session_id: fix.SessionID) -> None:  # noqa: N802
+        _guard(self._onLogon, session_id)
+
+    def onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
+        _guard(self._onLogout, session_id)
+
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+        _guard(self._toAdmin, message, session_id)
+
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+        _guard(self._fromAdmin, message, session_id)
+
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+        _guard(self._toApp, message, session_id)
+
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+        _guard(self._fromApp, message, session_id)
+
+    def _onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802
+        self.session_id = session_id
+
+    def _onLogon(self, session_id: fix.SessionID) -> None:  # noqa: N802
         self.session_id = session_id
         self.logged_on.set()
 
-    def onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
         self.logged_on.clear()
 
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         log.debug("fix.acceptor.out", message=masked(message.toString()))
 
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         if codec.msg_type(message) == "A":
             if self.faults.refuse_logons:
                 raise fix.RejectLogon("logons are refused (fault)")
             if self.password is not None and codec.field(message, codec.PASSWORD) != self.password:
                 raise fix.RejectLogon("bad password")
 
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         log.debug("fix.acceptor.out", message=masked(message.toString()))
 
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         kind = codec.msg_type(message)
         with self._lock:
             self.received.append(kind)
@@ -196,7 +221,7 @@ class Counterparty(fix.Application):  # type: ignore[misc]
     def _status(self, message: fix.Message) -> None:
         cl_ord_id = codec.field(message, codec.CL_ORD_ID) or ""
         order = self.book.find(cl_ord_id)
-        if order is None or order.order_id == "NONE" or order.hidden_until > time.monotonic():
+        if order is None or order.hidden_until > time.monotonic():
             report = self._report_base("NONE", cl_ord_id, "0", "I", "8")
             report.setField(codec.SYMBOL, codec.field(message, codec.SYMBOL) or "NA")
             report.setField(codec.SIDE, codec.field(message, codec.SIDE) or "1")
@@ -360,10 +385,10 @@ class Acceptor:
         config = acceptor_settings(self.directory, port=port, sender=sender, target=target)
         self.book = Book(marks, commission=commission, state_file=state_file)
         self.counterparty = Counterparty(self.book, password=password)
-        settings = fix.SessionSettings(str(config))
-        self._engine = fix.SocketAcceptor(
-            self.counterparty, fix.FileStoreFactory(settings), settings
-        )
+        # QuickFIX keeps references, not copies: everything it is given must outlive it
+        self._settings = fix.SessionSettings(str(config))
+        self._store = fix.FileStoreFactory(self._settings)
+        self._engine = fix.SocketAcceptor(self.counterparty, self._store, self._settings)
 
     def start(self) -> None:
         self._engine.start()
@@ -413,3 +438,12 @@ def fix_acceptor(
         pass
     finally:
         acceptor.stop()
+
+
+def _guard(callback: Any, *args: Any) -> None:
+    try:
+        callback(*args)
+    except fix.RejectLogon:
+        raise
+    except Exception:
+        log.exception("fix.callback_failed", callback=callback.__name__)

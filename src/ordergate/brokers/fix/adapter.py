@@ -114,12 +114,13 @@ class FixBroker:
             on_change=self._changed,
             on_logon=self._resync,
         )
-        store: Any = (
+        # QuickFIX keeps references, not copies: everything it is given must outlive it
+        self._store: Any = (
             fix.FileStoreFactory(self.file.settings)
             if self.file.store is not None
             else fix.MemoryStoreFactory()
         )
-        self._initiator = fix.SocketInitiator(self.session, store, self.file.settings)
+        self._initiator = fix.SocketInitiator(self.session, self._store, self.file.settings)
         self._dispatcher = threading.Thread(target=self._dispatch, name="fix-dispatch", daemon=True)
         self._dispatcher.start()
         self._started = False
@@ -158,6 +159,7 @@ class FixBroker:
     # ---------------------------------------------------------- the port
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
+        self._require_logon("submit")
         problems = request_problems(self.capabilities, request)
         if problems:
             raise InvalidIntent("order", "; ".join(problems))
@@ -334,11 +336,7 @@ class FixBroker:
         self, message: fix.Message, match: Any, *, op: str, key: str = ""
     ) -> Incoming:
         """Send one request if logged on and wait for the message ``match`` picks."""
-        if not self.session.logged_on.is_set():
-            raise BrokerUnavailable(
-                f"the FIX session {self.file.name} is not logged on: nothing was sent",
-                context={"operation": op},
-            )
+        self._require_logon(op)
         waiter = self.session.expect(match)
         try:
             sent = fix.Session.sendToTarget(message, self.file.session_id)
@@ -369,6 +367,13 @@ class FixBroker:
                 context={"operation": op, "client_order_id": key},
             )
         return answer
+
+    def _require_logon(self, op: str) -> None:
+        if not self.session.logged_on.is_set():
+            raise BrokerUnavailable(
+                f"the FIX session {self.file.name} is not logged on: nothing was sent",
+                context={"operation": op},
+            )
 
     def _refusal(self, answer: Incoming, client_order_id: str, what: str) -> None:
         reason = None

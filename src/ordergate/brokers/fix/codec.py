@@ -52,7 +52,7 @@ TIFS = {
     TimeInForce.GTD: "6",
 }
 #: OrdStatus (39) onto ours; 5 Replaced and E Pending Replace keep the order working
-ORD_STATUS = {
+STATUS_OF = {
     "0": OrderStatus.ACCEPTED,
     "1": OrderStatus.PARTIALLY_FILLED,
     "2": OrderStatus.FILLED,
@@ -302,7 +302,7 @@ class Report:
 
     @property
     def status(self) -> OrderStatus:
-        return ORD_STATUS.get(self.ord_status, OrderStatus.ACCEPTED)
+        return STATUS_OF.get(self.ord_status, OrderStatus.ACCEPTED)
 
     @property
     def reason(self) -> str:

@@ -143,7 +143,7 @@ class Book:
 
     def find(self, cl_ord_id: str) -> VenueOrder | None:
         order_id = self.ids.get(cl_ord_id)
-        return None if order_id is None else self.orders[order_id]
+        return None if order_id is None else self.orders.get(order_id)
 
     def new(
         self,
@@ -164,12 +164,13 @@ class Book:
                 ]  # fmt: skip
             order = VenueOrder(order_id=f"O{next(self._order_ids)}", chain=[cl_ord_id], **terms)
             order.parts, order.cancel_race, order.hidden_until = parts, cancel_race, hidden_until
-            if order.symbol not in self.marks:
-                order.status = "8"
-                return [event(order, "8", cl_ord_id, text=f"unknown symbol {order.symbol}",
-                              rej_reason="1")]  # fmt: skip
             self.orders[order.order_id] = order
             self.ids[cl_ord_id] = order.order_id
+            if order.symbol not in self.marks:
+                order.status = "8"
+                self.save()
+                return [event(order, "8", cl_ord_id, text=f"unknown symbol {order.symbol}",
+                              rej_reason="1")]  # fmt: skip
             events = [event(order, "0", cl_ord_id)]
             if self._marketable(order):
                 events += self._fill(order, self.marks[order.symbol])
@@ -179,15 +180,19 @@ class Book:
     def reject(self, cl_ord_id: str, text: str, **terms: Any) -> list[Event]:
         """Refuse an order outright (a fault, or a risk check of the venue)."""
         with self.lock:
-            order = VenueOrder(order_id="NONE", chain=[cl_ord_id], **terms)
+            if self.find(cl_ord_id) is not None:
+                return self.new(cl_ord_id, **terms)  # the duplicate answer
+            order = VenueOrder(order_id=f"O{next(self._order_ids)}", chain=[cl_ord_id], **terms)
             order.status = "8"
-            self.ids.setdefault(cl_ord_id, order.order_id)
+            self.orders[order.order_id] = order
+            self.ids[cl_ord_id] = order.order_id
+            self.save()
             return [event(order, "8", cl_ord_id, text=text, rej_reason="99")]
 
     def cancel(self, cl_ord_id: str, orig: str) -> list[Event]:
         with self.lock:
             order = self.find(orig)
-            if order is None or order.order_id == "NONE":
+            if order is None:
                 raise Refused("1", f"unknown order {orig}", None)
             if cl_ord_id in self.ids:
                 raise Refused("6", f"duplicate ClOrdID {cl_ord_id}", order)
@@ -206,7 +211,7 @@ class Book:
     def replace(self, cl_ord_id: str, orig: str, qty: Decimal, price: Decimal | None) -> list[Event]:
         with self.lock:
             order = self.find(orig)
-            if order is None or order.order_id == "NONE":
+            if order is None:
                 raise Refused("1", f"unknown order {orig}", None)
             if cl_ord_id in self.ids:
                 raise Refused("6", f"duplicate ClOrdID {cl_ord_id}", order)
