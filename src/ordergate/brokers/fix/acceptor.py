@@ -388,13 +388,16 @@ class Acceptor:
         # QuickFIX keeps references, not copies: everything it is given must outlive it
         self._settings = fix.SessionSettings(str(config))
         self._store = fix.FileStoreFactory(self._settings)
-        self._engine = fix.SocketAcceptor(self.counterparty, self._store, self._settings)
+        self._engine: Any = fix.ThreadedSocketAcceptor(self.counterparty, self._store, self._settings)
 
     def start(self) -> None:
         self._engine.start()
 
     def stop(self) -> None:
-        self._engine.stop()
+        """Stop and free the engine now (QuickFIX registers sessions process-wide)."""
+        if self._engine is not None:
+            self._engine.stop()
+            self._engine = None
 
 
 def _marks(values: list[str]) -> dict[str, Decimal]:

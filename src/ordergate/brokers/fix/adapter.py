@@ -120,7 +120,7 @@ class FixBroker:
             if self.file.store is not None
             else fix.MemoryStoreFactory()
         )
-        self._initiator = fix.SocketInitiator(self.session, self._store, self.file.settings)
+        self._initiator: Any = fix.ThreadedSocketInitiator(self.session, self._store, self.file.settings)
         self._dispatcher = threading.Thread(target=self._dispatch, name="fix-dispatch", daemon=True)
         self._dispatcher.start()
         self._started = False
@@ -141,9 +141,15 @@ class FixBroker:
         return logged_on
 
     def close(self) -> None:
-        if self._started:
+        """Log out and free the initiator now: QuickFIX registers sessions process-wide
+        by SessionID, so a stopped initiator left for the garbage collector would hold
+        the ID a new one (a restart) needs."""
+        if self._initiator is None:
+            return
+        if self._started and self._initiator is not None:
             self._initiator.stop()
             self._started = False
+        self._initiator = None
         self.session.dispatch.put(None)
         self._dispatcher.join(5)
         self.journal.close()
