@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("quickfix", reason="the extra 'fix' (quickfix) is not installed")
 
-from tests.brokers.fix.kit import FixRig  # noqa: E402
+from tests.brokers.fix.kit import FixRig
 
 
 def _loopback(address: Any) -> bool:

@@ -8,8 +8,6 @@ per open order after the logon).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from ordergate.testing.broker_contract import BrokerContract
@@ -18,5 +16,5 @@ from tests.brokers.fix.kit import FixHarness, FixRig
 
 class TestFixContract(BrokerContract):
     @pytest.fixture
-    def harness(self, rig: FixRig) -> Iterator[FixHarness]:
-        yield FixHarness(rig)
+    def harness(self, rig: FixRig) -> FixHarness:
+        return FixHarness(rig)

@@ -105,51 +105,51 @@ class Counterparty(fix.Application):  # type: ignore[misc]
     # QuickFIX calls these on its own thread, through C++: an exception escaping one
     # (a bug, a warning turned error) would unwind through QuickFIX. Each is guarded;
     # only RejectLogon, QuickFIX's own way to refuse a logon, goes through.
-    def onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def onCreate(self, session_id: fix.SessionID) -> None:
         _guard(self._onCreate, session_id)
 
-    def onLogon(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def onLogon(self, session_id: fix.SessionID) -> None:
         _guard(self._onLogon, session_id)
 
-    def onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def onLogout(self, session_id: fix.SessionID) -> None:
         _guard(self._onLogout, session_id)
 
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         _guard(self._toAdmin, message, session_id)
 
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         _guard(self._fromAdmin, message, session_id)
 
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         _guard(self._toApp, message, session_id)
 
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         _guard(self._fromApp, message, session_id)
 
-    def _onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _onCreate(self, session_id: fix.SessionID) -> None:
         self.session_id = session_id
 
-    def _onLogon(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _onLogon(self, session_id: fix.SessionID) -> None:
         self.session_id = session_id
         self.logged_on.set()
 
-    def _onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _onLogout(self, session_id: fix.SessionID) -> None:
         self.logged_on.clear()
 
-    def _toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         log.debug("fix.acceptor.out", message=masked(message.toString()))
 
-    def _fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         if codec.msg_type(message) == "A":
             if self.faults.refuse_logons:
                 raise fix.RejectLogon("logons are refused (fault)")
             if self.password is not None and codec.field(message, codec.PASSWORD) != self.password:
                 raise fix.RejectLogon("bad password")
 
-    def _toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         log.debug("fix.acceptor.out", message=masked(message.toString()))
 
-    def _fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         kind = codec.msg_type(message)
         with self._lock:
             self.received.append(kind)
@@ -179,11 +179,14 @@ class Counterparty(fix.Application):  # type: ignore[misc]
 
     def _new(self, message: fix.Message) -> None:
         cl_ord_id = codec.field(message, codec.CL_ORD_ID) or ""
-        faults, self.faults = self.faults, Faults(
-            duplicate=self.faults.duplicate,
-            duplicate_poss_dup=self.faults.duplicate_poss_dup,
-            reorder=self.faults.reorder,
-            refuse_logons=self.faults.refuse_logons,
+        faults, self.faults = (
+            self.faults,
+            Faults(
+                duplicate=self.faults.duplicate,
+                duplicate_poss_dup=self.faults.duplicate_poss_dup,
+                reorder=self.faults.reorder,
+                refuse_logons=self.faults.refuse_logons,
+            ),
         )
         terms = self._terms(message)
         if faults.reject is not None:
@@ -214,7 +217,9 @@ class Counterparty(fix.Application):  # type: ignore[misc]
         orig = codec.field(message, codec.ORIG_CL_ORD_ID) or ""
         terms = self._terms(message)
         try:
-            self._emit(self.book.replace(cl_ord_id, orig, terms["qty"], terms["price"]), self.faults)
+            self._emit(
+                self.book.replace(cl_ord_id, orig, terms["qty"], terms["price"]), self.faults
+            )
         except Refused as refused:
             self._cancel_reject(cl_ord_id, orig, refused, "2")
 
@@ -349,7 +354,7 @@ class Counterparty(fix.Application):  # type: ignore[misc]
     def originate(self, cl_ord_id: str, account: str, symbol: str, side: str, qty: Decimal) -> None:
         """An order placed on the counterparty's side (another desk): reported to the
         session like ours (a drop copy)."""
-        terms = {"account": account, "symbol": symbol, "side": side, "qty": qty,
+        terms: dict[str, Any] = {"account": account, "symbol": symbol, "side": side, "qty": qty,
                  "ord_type": "1", "tif": "0", "price": None, "stop_px": None}  # fmt: skip
         self._emit(self.book.new(cl_ord_id, **terms), self.faults)
 
@@ -388,7 +393,9 @@ class Acceptor:
         # QuickFIX keeps references, not copies: everything it is given must outlive it
         self._settings = fix.SessionSettings(str(config))
         self._store = fix.FileStoreFactory(self._settings)
-        self._engine: Any = fix.ThreadedSocketAcceptor(self.counterparty, self._store, self._settings)
+        self._engine: Any = fix.ThreadedSocketAcceptor(
+            self.counterparty, self._store, self._settings
+        )
 
     def start(self) -> None:
         self._engine.start()
@@ -450,3 +457,7 @@ def _guard(callback: Any, *args: Any) -> None:
         raise
     except Exception:
         log.exception("fix.callback_failed", callback=callback.__name__)
+
+
+if __name__ == "__main__":
+    app()

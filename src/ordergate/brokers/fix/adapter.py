@@ -120,7 +120,9 @@ class FixBroker:
             if self.file.store is not None
             else fix.MemoryStoreFactory()
         )
-        self._initiator: Any = fix.ThreadedSocketInitiator(self.session, self._store, self.file.settings)
+        self._initiator: Any = fix.ThreadedSocketInitiator(
+            self.session, self._store, self.file.settings
+        )
         self._dispatcher = threading.Thread(target=self._dispatch, name="fix-dispatch", daemon=True)
         self._dispatcher.start()
         self._started = False
@@ -338,11 +340,9 @@ class FixBroker:
             account=self.block.account,
         )
 
-    def _send(
-        self, message: fix.Message, match: Any, *, op: str, key: str = ""
-    ) -> Incoming:
+    def _send(self, message: fix.Message, match: Any, *, op: str, key: str = "") -> Incoming:
         """Send one request if logged on and wait for the message ``match`` picks."""
-        self._require_logon(op)
+        self._require_logon(op, wait=self.timeout if op == "fetch_order" else 0.0)
         waiter = self.session.expect(match)
         try:
             sent = fix.Session.sendToTarget(message, self.file.session_id)
@@ -368,14 +368,15 @@ class FixBroker:
         assert answer is not None
         if answer.lost:
             raise BrokerTimeout(
-                f"the FIX session went down before the {op} request was answered: "
-                "outcome unknown",
+                f"the FIX session went down before the {op} request was answered: outcome unknown",
                 context={"operation": op, "client_order_id": key},
             )
         return answer
 
-    def _require_logon(self, op: str) -> None:
-        if not self.session.logged_on.is_set():
+    def _require_logon(self, op: str, wait: float = 0.0) -> None:
+        """Nothing is sent unless logged on (a look-up waits up to ``wait`` for the
+        session to come back; a submit does not wait)."""
+        if not self.session.logged_on.wait(wait) if wait else not self.session.logged_on.is_set():
             raise BrokerUnavailable(
                 f"the FIX session {self.file.name} is not logged on: nothing was sent",
                 context={"operation": op},

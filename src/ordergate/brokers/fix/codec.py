@@ -24,13 +24,33 @@ BEGIN_STRING = "FIX.4.4"
 
 # tags (FIX 4.4)
 ACCOUNT, AVG_PX, CL_ORD_ID, COMMISSION, CUM_QTY, EXEC_ID, LAST_PX, LAST_QTY = (
-    1, 6, 11, 12, 14, 17, 31, 32
+    1,
+    6,
+    11,
+    12,
+    14,
+    17,
+    31,
+    32,
 )
 MSG_SEQ_NUM, ORDER_ID, ORDER_QTY, ORD_STATUS, ORD_TYPE, ORIG_CL_ORD_ID, PRICE = (
-    34, 37, 38, 39, 40, 41, 44
+    34,
+    37,
+    38,
+    39,
+    40,
+    41,
+    44,
 )
 REF_SEQ_NUM, SIDE, SYMBOL, TEXT, TIF, TRANSACT_TIME, EXEC_REF_ID, STOP_PX = (
-    45, 54, 55, 58, 59, 60, 19, 99
+    45,
+    54,
+    55,
+    58,
+    59,
+    60,
+    19,
+    99,
 )
 POSS_DUP, TRADE_DATE, CXL_REJ_REASON, ORD_REJ_REASON, EXPIRE_TIME = 43, 75, 102, 103, 126
 CXL_REJ_RESPONSE_TO, EXEC_TYPE, LEAVES_QTY, REF_MSG_TYPE = 434, 150, 151, 372
@@ -333,7 +353,10 @@ class Report:
 
 def parse_report(message: fix.Message) -> Report:
     """An ExecutionReport's fields (unknown codes are kept as the counterparty sent them)."""
-    get = lambda tag: field(message, tag)  # noqa: E731
+
+    def get(tag: int) -> str | None:
+        return field(message, tag)
+
     side, kind, tif = get(SIDE), get(ORD_TYPE), get(TIF)
     seq = header(message, MSG_SEQ_NUM)
     return Report(
@@ -412,4 +435,6 @@ def reject_reason(message: fix.Message) -> tuple[int, str]:
 def check_decimal(name: str, value: Decimal | None) -> None:
     """FIX carries decimal text: refuse what has no plain finite form, before sending."""
     if value is not None and (not value.is_finite() or value <= 0):
-        raise InvalidIntent(name, f"{value} cannot be sent over FIX", code=ErrorCode.E_INTENT_INVALID)
+        raise InvalidIntent(
+            name, f"{value} cannot be sent over FIX", code=ErrorCode.E_INTENT_INVALID
+        )

@@ -20,7 +20,6 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-
 from typing import Any
 
 import quickfix as fix
@@ -119,44 +118,44 @@ class OrderSession(fix.Application):  # type: ignore[misc]
     # QuickFIX calls these on its own thread, through C++: an exception escaping one
     # (a bug, a warning turned error) would unwind through QuickFIX. Each is guarded;
     # only RejectLogon, QuickFIX's own way to refuse a logon, goes through.
-    def onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def onCreate(self, session_id: fix.SessionID) -> None:
         _guard(self._onCreate, session_id)
 
-    def onLogon(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def onLogon(self, session_id: fix.SessionID) -> None:
         _guard(self._onLogon, session_id)
 
-    def onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def onLogout(self, session_id: fix.SessionID) -> None:
         _guard(self._onLogout, session_id)
 
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         _guard(self._toAdmin, message, session_id)
 
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         _guard(self._fromAdmin, message, session_id)
 
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         _guard(self._toApp, message, session_id)
 
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         _guard(self._fromApp, message, session_id)
 
-    def _onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _onCreate(self, session_id: fix.SessionID) -> None:
         log.info("fix.session_created", session=session_id.toString())
 
-    def _onLogon(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _onLogon(self, session_id: fix.SessionID) -> None:
         self.logons += 1
         self.logged_on.set()
         log.info("fix.logon", session=session_id.toString(), logons=self.logons)
         self.dispatch.put(self._on_logon)
 
-    def _onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _onLogout(self, session_id: fix.SessionID) -> None:
         was_on = self.logged_on.is_set()
         self.logged_on.clear()
         if was_on:
             log.warning("fix.logout", session=session_id.toString())
         self._wake(Incoming(cl_ord_id="", lost=True))
 
-    def _toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         if codec.msg_type(message) == "A":
             if self._username is not None:
                 message.setField(codec.USERNAME, self._username.get_secret_value())
@@ -164,12 +163,12 @@ class OrderSession(fix.Application):  # type: ignore[misc]
                 message.setField(codec.PASSWORD, self._password.get_secret_value())
         log.debug("fix.out", message=masked(message.toString()))
 
-    def _fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         log.debug("fix.in", message=masked(message.toString()))
         if codec.msg_type(message) == "3":
             self._refused(message)
 
-    def _toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         kind = codec.msg_type(message)
         seq = codec.header(message, codec.MSG_SEQ_NUM)
         cl_ord_id = codec.field(message, codec.CL_ORD_ID)
@@ -179,7 +178,7 @@ class OrderSession(fix.Application):  # type: ignore[misc]
                 self._sent[int(seq)] = cl_ord_id
         log.debug("fix.out", message=masked(message.toString()))
 
-    def _fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def _fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         log.debug("fix.in", message=masked(message.toString()))
         kind = codec.msg_type(message)
         if kind == "8":

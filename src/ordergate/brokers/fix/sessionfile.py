@@ -10,9 +10,9 @@ What an order session must have, refused otherwise (fail closed, saying why):
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-import sys
 
 import quickfix as fix
 

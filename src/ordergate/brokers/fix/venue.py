@@ -208,7 +208,9 @@ class Book:
             self.save()
             return [event(order, "4", cl_ord_id, orig_cl_ord_id=orig)]
 
-    def replace(self, cl_ord_id: str, orig: str, qty: Decimal, price: Decimal | None) -> list[Event]:
+    def replace(
+        self, cl_ord_id: str, orig: str, qty: Decimal, price: Decimal | None
+    ) -> list[Event]:
         with self.lock:
             order = self.find(orig)
             if order is None:
