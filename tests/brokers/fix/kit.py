@@ -62,9 +62,9 @@ def initiator_settings(directory: Path, port: int, *, persist: bool = False) -> 
     return path
 
 
-def block(directory: Path, port: int, **more: Any) -> FixSettings:
+def block(directory: Path, port: int, *, persist: bool = False, **more: Any) -> FixSettings:
     return FixSettings.load(
-        config=initiator_settings(directory, port),
+        config=initiator_settings(directory, port, persist=persist),
         account=ACCOUNT,
         username="og-user",
         password=PASSWORD,
@@ -77,7 +77,7 @@ def block(directory: Path, port: int, **more: Any) -> FixSettings:
 class FixRig:
     """An acceptor and an adapter, each started once; restartable for crash-like tests."""
 
-    def __init__(self, directory: Path, **block_options: Any) -> None:
+    def __init__(self, directory: Path, *, persist: bool = False, **block_options: Any) -> None:
         self.directory = directory
         self.port = free_port()
         self.acceptor = Acceptor(
@@ -89,7 +89,7 @@ class FixRig:
         )
         (directory / "acceptor").mkdir(exist_ok=True)
         self.acceptor.start()
-        self.block = block(directory, self.port, **block_options)
+        self.block = block(directory, self.port, persist=persist, **block_options)
         self.adapter = self.new_adapter()
 
     @property
@@ -100,6 +100,17 @@ class FixRig:
         adapter = FixBroker(self.block, timeout=3.0)
         assert adapter.start(WAIT_S), "the adapter never logged on"
         return adapter
+
+    def down(self, refuse: bool = True) -> None:
+        """Cut the session (and keep it down while ``refuse``); return once the adapter
+        has noticed."""
+        self.counterparty.faults.refuse_logons = refuse
+        self.counterparty.drop_session()
+        until(lambda: not self.adapter.stream_up, "the adapter noticing the logout")
+
+    def up(self) -> None:
+        self.counterparty.faults.refuse_logons = False
+        until(lambda: self.adapter.stream_up, "the session logged on again")
 
     def restart_adapter(self) -> FixBroker:
         self.adapter.close()

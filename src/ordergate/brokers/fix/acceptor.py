@@ -97,7 +97,8 @@ class Counterparty(fix.Application):  # type: ignore[misc]
         self.faults = Faults()
         self.session_id: fix.SessionID | None = None
         self.logged_on = threading.Event()
-        self.received: list[str] = []  # MsgTypes, in order (tests count them)
+        #: what came in, in order: MsgType, ClOrdID, OrigClOrdID, PossDupFlag (tests)
+        self.received: list[dict[str, str | None]] = []
         self._lock = threading.Lock()
 
     # --------------------------------------------------------- callbacks
@@ -139,7 +140,19 @@ class Counterparty(fix.Application):  # type: ignore[misc]
     def _toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         log.debug("fix.acceptor.out", message=masked(message.toString()))
 
+    def _note(self, message: fix.Message) -> None:
+        with self._lock:
+            self.received.append(
+                {
+                    "35": codec.msg_type(message),
+                    "11": codec.field(message, codec.CL_ORD_ID),
+                    "41": codec.field(message, codec.ORIG_CL_ORD_ID),
+                    "43": codec.header(message, codec.POSS_DUP),
+                }
+            )
+
     def _fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        self._note(message)
         if codec.msg_type(message) == "A":
             if self.faults.refuse_logons:
                 raise fix.RejectLogon("logons are refused (fault)")
@@ -151,8 +164,7 @@ class Counterparty(fix.Application):  # type: ignore[misc]
 
     def _fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         kind = codec.msg_type(message)
-        with self._lock:
-            self.received.append(kind)
+        self._note(message)
         handler = {"D": self._new, "F": self._cancel, "G": self._replace, "H": self._status}.get(
             kind
         )

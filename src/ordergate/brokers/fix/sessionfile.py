@@ -45,6 +45,17 @@ def shipped_dictionary(version: str = "FIX44") -> Path | None:
     return None
 
 
+def persist_problem(persist: str | None) -> str | None:
+    """Why an order session's ``PersistMessages`` is unsafe (QuickFIX's default is Y)."""
+    if (persist or "Y").upper() in ("N", "NO"):
+        return None
+    return (
+        "set PersistMessages=N. With stored messages QuickFIX replays an order sent while "
+        "the session was down at the next logon, and the counterparty fills it stale; "
+        "without them it answers the resend with a gap fill instead"
+    )
+
+
 def read_session_file(path: Path) -> SessionFile:
     if not path.exists():
         raise ConfigError(f"ORDERGATE_FIX_CONFIG: {path} does not exist")
@@ -65,11 +76,8 @@ def read_session_file(path: Path) -> SessionFile:
         raise ConfigError(f"{where}: BeginString must be FIX.4.4")
     if (_get(values, "ConnectionType") or "").lower() != "initiator":
         raise ConfigError(f"{where}: ConnectionType must be initiator")
-    if (_get(values, "PersistMessages") or "Y").upper() not in ("N", "NO"):
-        raise ConfigError(
-            f"{where}: set PersistMessages=N. With stored messages QuickFIX replays an "
-            "order sent while the session was down at the next logon, and the "
-            "counterparty fills it stale; without them it sends a gap fill instead"
-        )
+    problem = persist_problem(_get(values, "PersistMessages"))
+    if problem is not None:
+        raise ConfigError(f"{where}: {problem}")
     store = _get(values, "FileStorePath")
     return SessionFile(path, settings, session_id, Path(store) if store else None)
