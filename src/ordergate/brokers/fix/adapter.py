@@ -142,14 +142,15 @@ class FixBroker:
             log.warning("fix.not_logged_on", session=self.file.name)
         return logged_on
 
-    def close(self) -> None:
-        """Log out and free the initiator now: QuickFIX registers sessions process-wide
-        by SessionID, so a stopped initiator left for the garbage collector would hold
-        the ID a new one (a restart) needs."""
+    def close(self, *, force: bool = False) -> None:
+        """Log out (``force``: without waiting for the counterparty's Logout) and free
+        the initiator now: QuickFIX registers sessions process-wide by SessionID, so a
+        stopped initiator left for the garbage collector would hold the ID a new one (a
+        restart) needs."""
         if self._initiator is None:
             return
-        if self._started and self._initiator is not None:
-            self._initiator.stop()
+        if self._started:
+            self._initiator.stop(force)
             self._started = False
         self._initiator = None
         self.session.dispatch.put(None)
