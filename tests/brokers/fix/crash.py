@@ -66,8 +66,9 @@ def acceptor_process(workdir: Path) -> Iterator[tuple[int, Path]]:
     cmd = [sys.executable, "-m", "ordergate.brokers.fix.acceptor", "--port", str(port)]
     cmd += ["--directory", str(workdir / "acceptor"), "--state", str(state)]
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    errors = (workdir / "acceptor.log").open("w")
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env
+        cmd, stdout=subprocess.PIPE, stderr=errors, text=True, cwd=ROOT, env=env
     )
     try:
         line = proc.stdout.readline() if proc.stdout else ""
@@ -78,11 +79,16 @@ def acceptor_process(workdir: Path) -> Iterator[tuple[int, Path]]:
             proc.stdout.close()
         proc.kill()  # QuickFIX's stop is not needed: the process ends
         proc.wait(10)
+        errors.close()
 
 
 def life(workdir: Path, port: int, account: str, count: int, seed: int) -> dict[str, Any]:
     """One life of the engine over FIX: recover, submit, settle."""
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+    level = logging.DEBUG if os.environ.get("ORDERGATE_FIX_CRASH_DEBUG") else logging.CRITICAL
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
     started = time.perf_counter()
     store = CrashingStore(workdir / f"{account}.db")
     store.migrate()
@@ -93,7 +99,7 @@ def life(workdir: Path, port: int, account: str, count: int, seed: int) -> dict[
         timeout=2.0,
     )
     if not broker.start(10.0):
-        raise RuntimeError("no logon")
+        raise RuntimeError(f"no logon ({workdir})")
     engine = ExecutionEngine(store, broker, retry=RetryPolicy(max_retries=2, base_delay=0.01))
     recovery = recover(engine)
     recovered_at = time.perf_counter()

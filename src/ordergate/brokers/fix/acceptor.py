@@ -19,6 +19,7 @@ no accept address setting): run it where only trusted networks reach the port.
 from __future__ import annotations
 
 import json
+import queue
 import tempfile
 import threading
 import time
@@ -26,11 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import quickfix as fix
 import structlog
-import typer
 
 from ordergate.brokers.fix import codec
 from ordergate.brokers.fix.session import masked
@@ -100,6 +100,9 @@ class Counterparty(fix.Application):  # type: ignore[misc]
         #: what came in, in order: MsgType, ClOrdID, OrigClOrdID, PossDupFlag (tests)
         self.received: list[dict[str, str | None]] = []
         self._lock = threading.Lock()
+        self._work: queue.Queue[fix.Message | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._serve, name="fix-acceptor", daemon=True)
+        self._worker.start()
 
     # --------------------------------------------------------- callbacks
 
@@ -163,8 +166,21 @@ class Counterparty(fix.Application):  # type: ignore[misc]
         log.debug("fix.acceptor.out", message=masked(message.toString()))
 
     def _fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        kind = codec.msg_type(message)
+        """Hand the request to the worker thread: nothing calls back into QuickFIX
+        (sending, disconnecting) from inside its own callback, while it holds the
+        session's lock, and a slow fault (a delay) never holds up the session."""
         self._note(message)
+        self._work.put(fix.Message(message))
+
+    def _serve(self) -> None:
+        while True:
+            message = self._work.get()
+            if message is None:
+                return
+            _guard(self._handle, message)
+
+    def _handle(self, message: fix.Message) -> None:
+        kind = codec.msg_type(message)
         handler = {"D": self._new, "F": self._cancel, "G": self._replace, "H": self._status}.get(
             kind
         )
@@ -360,6 +376,10 @@ class Counterparty(fix.Application):  # type: ignore[misc]
 
     # --------------------------------------------------- controls (tests)
 
+    def close(self) -> None:
+        self._work.put(None)
+        self._worker.join(5)
+
     def trade(self, cl_ord_id: str) -> None:
         self._emit(self.book.trade(cl_ord_id), self.faults)
 
@@ -417,9 +437,11 @@ class Acceptor:
         if self._engine is not None:
             self._engine.stop()
             self._engine = None
+            self.counterparty.close()
 
 
-def _marks(values: list[str]) -> dict[str, Decimal]:
+def parse_marks(values: list[str]) -> dict[str, Decimal]:
+    """``["AAPL=100", …]`` as marks."""
     marks = {}
     for item in values:
         symbol, _, price = item.partition("=")
@@ -427,32 +449,10 @@ def _marks(values: list[str]) -> dict[str, Decimal]:
     return marks
 
 
-app = typer.Typer(help="A FIX 4.4 counterparty (QuickFIX acceptor) for tests and trials.")
-
-
-@app.callback(invoke_without_command=True)
-def fix_acceptor(
-    port: Annotated[int, typer.Option(help="SocketAcceptPort")] = 9878,
-    sender: Annotated[str, typer.Option(help="the acceptor's SenderCompID")] = "ACCEPTOR",
-    target: Annotated[str, typer.Option(help="the initiator's CompID")] = "ORDERGATE",
-    mark: Annotated[list[str], typer.Option(help="SYMBOL=PRICE, repeatable")] = [],  # noqa: B006
-    commission: Annotated[str, typer.Option(help="per fill")] = "0",
-    directory: Annotated[Path | None, typer.Option(help="store and settings")] = None,
-    state: Annotated[Path | None, typer.Option(help="write the book here as JSON")] = None,
-) -> None:
-    """Run the acceptor until interrupted; prints one JSON line when listening."""
-    typer.echo(f"warning: {BINDS_EVERY_INTERFACE}", err=True)
-    acceptor = Acceptor(
-        port,
-        marks=_marks(mark or ["AAPL=100", "MSFT=250"]),
-        sender=sender,
-        target=target,
-        directory=directory,
-        commission=Decimal(commission),
-        state_file=state,
-    )
+def serve(acceptor: Acceptor) -> None:
+    """Run until interrupted; print one JSON line once listening."""
     acceptor.start()
-    typer.echo(json.dumps({"listening": port, "sender": sender, "target": target}))
+    print(json.dumps({"listening": acceptor.port}), flush=True)
     try:
         while True:
             time.sleep(3600)
@@ -472,4 +472,6 @@ def _guard(callback: Any, *args: Any) -> None:
 
 
 if __name__ == "__main__":
+    from ordergate.brokers.fix.cli import app
+
     app()
