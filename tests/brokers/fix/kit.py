@@ -118,7 +118,7 @@ class FixRig:
         return self.adapter
 
     def close(self) -> None:
-        self.adapter.close()
+        self.adapter.close(force=True)  # no Logout handshake: tests need not wait for it
         self.acceptor.stop()
 
 
