@@ -259,3 +259,21 @@ def test_decimals_cross_exactly(rig: FixRig) -> None:
     venue = rig.counterparty.book.find("og-exact")
     assert venue is not None
     assert (venue.price, venue.qty) == (price, Decimal("0.000001"))
+
+
+def test_a_counterparty_without_status_requests(tmp_path: Path) -> None:
+    """``status_requests=false``: look-ups read the journal (a scan, never conclusive)
+    and a reconnect sends no 35=H."""
+    rig = FixRig(tmp_path, status_requests=False)
+    try:
+        caps = rig.adapter.capabilities
+        assert caps.lookup.value == "SCAN"
+        assert not caps.lookup_miss_conclusive
+        rig.adapter.submit(request("og-scan", limit="50"))
+        until(lambda: rig.adapter.fetch_order("og-scan") is not None, "journaled")
+        rig.down(refuse=False)
+        until(lambda: rig.adapter.stream_up, "logged on again")
+        time.sleep(0.5)
+        assert not received(rig, "H")
+    finally:
+        rig.close()

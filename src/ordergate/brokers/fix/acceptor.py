@@ -100,6 +100,7 @@ class Counterparty(fix.Application):  # type: ignore[misc]
         #: what came in, in order: MsgType, ClOrdID, OrigClOrdID, PossDupFlag (tests)
         self.received: list[dict[str, str | None]] = []
         self._lock = threading.Lock()
+        self._reports = 0
         self._work: queue.Queue[fix.Message | None] = queue.Queue()
         self._worker = threading.Thread(target=self._serve, name="fix-acceptor", daemon=True)
         self._worker.start()
@@ -317,12 +318,11 @@ class Counterparty(fix.Application):  # type: ignore[misc]
             report.setField(codec.ORD_REJ_REASON, event.rej_reason)
         return report
 
-    _counter = 0
-
     def _exec_id(self) -> str:
+        """An ExecID for a report that carries no trade (a trade's is the book's)."""
         with self._lock:
-            Counterparty._counter += 1
-            return f"S{Counterparty._counter}"
+            self._reports += 1
+            return f"S{self._reports}"
 
     def _emit(self, events: list[Event], faults: Faults) -> None:
         reports = [self._report(e) for e in events]

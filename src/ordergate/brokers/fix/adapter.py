@@ -273,8 +273,8 @@ class FixBroker:
 
     def fetch_order(self, client_order_id: str) -> BrokerOrder | None:
         stored = self.journal.order(client_order_id)
-        if not self.block.status_requests:
-            return None if stored is None else self._view(stored.root)
+        if not self.block.status_requests:  # what the counterparty has reported, only
+            return None if stored is None or not stored.seen else self._view(stored.root)
         current = stored.current if stored is not None else client_order_id
         terms_symbol = stored.terms.symbol if stored is not None else ""
         side = stored.terms.side if stored is not None else None

@@ -32,6 +32,8 @@ from ordergate.brokers.fix.journal import Journal
 
 log = structlog.get_logger("ordergate.brokers.fix")
 
+#: how many of our last messages a session Reject can still be matched to
+_SENT_KEPT = 10_000
 _MASKED = re.compile(r"(?:(?<=\x01)|^)(1|553|554|96)=[^\x01]*")
 
 
@@ -176,6 +178,8 @@ class OrderSession(fix.Application):  # type: ignore[misc]
             self.sent_types[kind] = self.sent_types.get(kind, 0) + 1
             if seq and cl_ord_id:
                 self._sent[int(seq)] = cl_ord_id
+                if len(self._sent) > _SENT_KEPT:  # a reject names a recent message
+                    del self._sent[min(self._sent)]
         log.debug("fix.out", message=masked(message.toString()))
 
     def _fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
