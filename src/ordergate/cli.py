@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO, cast
 import typer
 
 from ordergate.backtest import cli as backtest_cli
+from ordergate.brokers.fix import cli as fix_cli
 from ordergate.brokers.kite.cli import kite_app
 from ordergate.bus import cli as bus_cli
 from ordergate.exchange import cli as exchange_cli
@@ -677,6 +678,7 @@ bus_cli.register(app)
 service_cli.register(app)
 exchange_cli.register(app)
 app.add_typer(kite_app, name="kite")
+app.add_typer(fix_cli.app, name="fix-acceptor")
 shadow_cli.register(app)
 
 trading_app = typer.Typer(

@@ -57,8 +57,9 @@ def test_an_unknown_name_lists_the_registry(install: Install) -> None:
         load("x")
     assert info.value.code is ErrorCode.E_CONFIG_INVALID
     assert str(info.value).startswith("E_CONFIG_INVALID: unknown broker adapter 'x'; available: ")
-    for name in ("exchange", "ibkr", "kite", "paper"):
-        assert name in str(info.value)
+    listed = str(info.value).split("available: ")[1].split(", ")
+    assert {"exchange", "fix", "ibkr", "kite", "paper"} <= set(listed), listed
+    assert listed == sorted(listed)
 
 
 def test_a_package_of_its_own_is_found_and_built(
