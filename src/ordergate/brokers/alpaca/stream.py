@@ -1,0 +1,66 @@
+"""alpaca-py's ``TradingStream`` on a thread of its own, telling us when it is up.
+
+The SDK's stream runs its own asyncio loop (``run()``), reconnects by itself with a
+1–30 s backoff, and replays nothing it missed. It has no hook for "connected again",
+so :class:`TradeUpdates` extends the two methods every (re)connect and every drop
+pass through, to call ``on_up`` / ``on_down``; the adapter then catches up by REST.
+Messages are handed to ``on_message`` raw (``raw_data=True``: quantities stay strings),
+never processed on the stream's loop: the adapter's dispatcher thread does the work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from alpaca.trading.stream import TradingStream
+
+
+class TradeUpdates(TradingStream):
+    """The ``trade_updates`` stream with up/down callbacks."""
+
+    def __init__(
+        self,
+        api_key: str,
+        secret_key: str,
+        *,
+        paper: bool,
+        url: str | None,
+        on_message: Callable[[dict[str, Any]], None],
+        on_up: Callable[[], None],
+        on_down: Callable[[], None],
+        reconnect_min_s: float,
+    ) -> None:
+        super().__init__(
+            api_key, secret_key, paper=paper, raw_data=True, url_override=url  # type: ignore[arg-type]
+        )
+        self._reconnect_min_backoff = reconnect_min_s
+        self._on_up, self._on_down = on_up, on_down
+
+        async def handler(message: dict[str, Any]) -> None:
+            on_message(message)
+
+        self.subscribe_trade_updates(handler)
+        self._thread: threading.Thread | None = None
+
+    async def _start_ws(self) -> None:
+        await super()._start_ws()  # type: ignore[no-untyped-call]
+        self._on_up()
+
+    async def close(self) -> None:
+        was_open = self._ws is not None
+        await super().close()
+        if was_open:
+            self._on_down()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="alpaca-stream", daemon=True)
+        self._thread.start()
+
+    def shutdown(self) -> None:
+        loop: Any = self._loop  # typed None by the SDK; its running loop once started
+        if loop is not None and loop.is_running():
+            self.stop()
+        if self._thread is not None:
+            self._thread.join(5)
