@@ -165,6 +165,8 @@ class AlpacaBroker:
         self._submitting = threading.local()
         self._stream: TradeUpdates | None = None
         self._stream_up = False
+        self._up_once = threading.Event()
+        self._first_connect_s = max(5.0, timeout * 5)
         if stream:
             self._stream = TradeUpdates(
                 api_key,
@@ -320,6 +322,9 @@ class AlpacaBroker:
             self._dispatcher.start()
             if self._stream is not None:
                 self._stream.start()
+                # "every later change": wait (bounded) for the first connection
+                if not self._up_once.wait(self._first_connect_s):
+                    log.warning("Alpaca trade_updates stream not up yet; tracking polls")
 
     # ------------------------------------------------------------ market data
 
@@ -352,6 +357,10 @@ class AlpacaBroker:
         if self._stream is not None:
             self._stream.shutdown()
         self._inbox.put(None)
+        if self._dispatcher is not None:
+            self._dispatcher.join(5)
+        self._trading._session.close()
+        self._data._session.close()
 
     # -------------------------------------------------------------- internals
 
@@ -442,6 +451,7 @@ class AlpacaBroker:
     def _on_up(self) -> None:
         self._stream_up = True
         self._inbox.put({"catch_up": True})
+        self._up_once.set()
 
     def _on_down(self) -> None:
         if self._stream_up:
