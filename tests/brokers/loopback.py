@@ -63,3 +63,5 @@ def only_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield attempts
+    # an SDK may swallow the error and carry on: the attempt itself fails the test
+    assert not attempts, f"the test tried to leave 127.0.0.1: {attempts}"

@@ -137,15 +137,23 @@ class FakeAlpaca:
             cid = f"desk-{self._desk}"
             batch: list[dict[str, Any]] = []
             self._create(
-                {"symbol": symbol, "qty": str(qty), "side": side, "type": "market",
-                 "time_in_force": "day", "client_order_id": cid},
+                {
+                    "symbol": symbol,
+                    "qty": str(qty),
+                    "side": side,
+                    "type": "market",
+                    "time_in_force": "day",
+                    "client_order_id": cid,
+                },
                 batch,
             )
         self.stream.publish(batch)
         return cid
 
     # ------------------------------------------------------------ book keeping
-    def _event(self, batch: list[dict[str, Any]], event: str, order: dict[str, Any], **extra: Any) -> None:
+    def _event(
+        self, batch: list[dict[str, Any]], event: str, order: dict[str, Any], **extra: Any
+    ) -> None:
         data = {"event": event, "timestamp": _now(), "order": dict(order), **extra}
         batch.append({"stream": "trade_updates", "data": data})
 
@@ -154,18 +162,43 @@ class FakeAlpaca:
         order_id = str(uuid.uuid4())
         kind = body.get("type") or body.get("order_type") or "market"
         order: dict[str, Any] = {
-            "id": order_id, "client_order_id": body["client_order_id"], "created_at": now,
-            "updated_at": now, "submitted_at": now, "filled_at": None, "expired_at": None,
-            "canceled_at": None, "failed_at": None, "replaced_at": None, "replaced_by": None,
-            "replaces": body.get("replaces"), "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, body["symbol"])),
-            "symbol": body["symbol"], "asset_class": "us_equity", "notional": None,
-            "qty": _s(Decimal(str(body["qty"]))), "filled_qty": "0", "filled_avg_price": None,
-            "order_class": "", "order_type": kind, "type": kind, "side": body["side"],
+            "id": order_id,
+            "client_order_id": body["client_order_id"],
+            "created_at": now,
+            "updated_at": now,
+            "submitted_at": now,
+            "filled_at": None,
+            "expired_at": None,
+            "canceled_at": None,
+            "failed_at": None,
+            "replaced_at": None,
+            "replaced_by": None,
+            "replaces": body.get("replaces"),
+            "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, body["symbol"])),
+            "symbol": body["symbol"],
+            "asset_class": "us_equity",
+            "notional": None,
+            "qty": _s(Decimal(str(body["qty"]))),
+            "filled_qty": "0",
+            "filled_avg_price": None,
+            "order_class": "",
+            "order_type": kind,
+            "type": kind,
+            "side": body["side"],
             "time_in_force": body.get("time_in_force", "day"),
-            "limit_price": _s(None if body.get("limit_price") is None else Decimal(str(body["limit_price"]))),
-            "stop_price": _s(None if body.get("stop_price") is None else Decimal(str(body["stop_price"]))),
-            "status": "new", "extended_hours": False, "legs": None, "trail_percent": None,
-            "trail_price": None, "hwm": None, "position_intent": None,
+            "limit_price": _s(
+                None if body.get("limit_price") is None else Decimal(str(body["limit_price"]))
+            ),
+            "stop_price": _s(
+                None if body.get("stop_price") is None else Decimal(str(body["stop_price"]))
+            ),
+            "status": "new",
+            "extended_hours": False,
+            "legs": None,
+            "trail_percent": None,
+            "trail_price": None,
+            "hwm": None,
+            "position_intent": None,
         }
         self.orders[order_id] = order
         self.by_cid[order["client_order_id"]] = order_id
@@ -176,10 +209,14 @@ class FakeAlpaca:
             Decimal(limit) >= price if order["side"] == "buy" else Decimal(limit) <= price
         )
         if kind == "market" or (kind == "limit" and marketable):
-            self._fill(order, Decimal(order["qty"]), price if kind == "market" else Decimal(limit), batch)
+            self._fill(
+                order, Decimal(order["qty"]), price if kind == "market" else Decimal(limit), batch
+            )
         return order
 
-    def _fill(self, order: dict[str, Any], qty: Decimal, px: Decimal, batch: list[dict[str, Any]]) -> None:
+    def _fill(
+        self, order: dict[str, Any], qty: Decimal, px: Decimal, batch: list[dict[str, Any]]
+    ) -> None:
         before = Decimal(order["filled_qty"])
         cum = before + qty
         avg_before = Decimal(order["filled_avg_price"] or 0)
@@ -193,7 +230,7 @@ class FakeAlpaca:
         sign = 1 if order["side"] == "buy" else -1
         held = self.positions.setdefault(order["symbol"], [Decimal(0), Decimal(0)])
         new_qty = held[0] + sign * qty
-        if held[0] == 0 or (held[0] > 0) != (new_qty > 0) and new_qty != 0:
+        if held[0] == 0 or ((held[0] > 0) != (new_qty > 0) and new_qty != 0):
             held[1] = px
         elif abs(new_qty) > abs(held[0]):
             held[1] = (abs(held[0]) * held[1] + qty * px) / abs(new_qty)
@@ -201,16 +238,30 @@ class FakeAlpaca:
         self.cash -= sign * qty * px
         self._seq += 1
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
-        self.activities.append({
-            "id": f"{stamp}{self._seq:06d}::{uuid.uuid4()}", "activity_type": "FILL",
-            "transaction_time": now, "type": "fill" if done else "partial_fill",
-            "price": _s(px), "qty": _s(qty), "side": order["side"], "symbol": order["symbol"],
-            "leaves_qty": _s(Decimal(order["qty"]) - cum), "order_id": order["id"],
-            "cum_qty": _s(cum), "order_status": order["status"],
-        })
+        self.activities.append(
+            {
+                "id": f"{stamp}{self._seq:06d}::{uuid.uuid4()}",
+                "activity_type": "FILL",
+                "transaction_time": now,
+                "type": "fill" if done else "partial_fill",
+                "price": _s(px),
+                "qty": _s(qty),
+                "side": order["side"],
+                "symbol": order["symbol"],
+                "leaves_qty": _s(Decimal(order["qty"]) - cum),
+                "order_id": order["id"],
+                "cum_qty": _s(cum),
+                "order_status": order["status"],
+            }
+        )
         self._event(
-            batch, "fill" if done else "partial_fill", order, execution_id=str(uuid.uuid4()),
-            price=_s(px), qty=_s(qty), position_qty=_s(held[0]),
+            batch,
+            "fill" if done else "partial_fill",
+            order,
+            execution_id=str(uuid.uuid4()),
+            price=_s(px),
+            qty=_s(qty),
+            position_qty=_s(held[0]),
         )
 
     def visible(self, order: dict[str, Any]) -> bool:
@@ -232,7 +283,9 @@ class FakeAlpaca:
         self.stream.publish(batch)
         return answer
 
-    def _route(self, method: str, path: str, q: dict[str, str], body: Any, batch: list[dict[str, Any]]) -> tuple[int, Any]:
+    def _route(
+        self, method: str, path: str, q: dict[str, str], body: Any, batch: list[dict[str, Any]]
+    ) -> tuple[int, Any]:
         if method == "POST" and path == "/v2/orders":
             return self._submit(body, batch)
         if method == "GET" and path == "/v2/orders:by_client_order_id":
@@ -263,21 +316,36 @@ class FakeAlpaca:
                 return self._replace(order, body, batch)
         if method == "GET" and path == "/v2/positions":
             return 200, [
-                {"asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, s)), "symbol": s, "exchange": "NASDAQ",
-                 "asset_class": "us_equity", "qty": _s(abs(q_)), "avg_entry_price": _s(avg),
-                 "side": "long" if q_ > 0 else "short",
-                 "market_value": _s(q_ * self.prices.get(s, avg))}
-                for s, (q_, avg) in self.positions.items() if q_ != 0
+                {
+                    "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, s)),
+                    "symbol": s,
+                    "exchange": "NASDAQ",
+                    "asset_class": "us_equity",
+                    "qty": _s(abs(q_)),
+                    "avg_entry_price": _s(avg),
+                    "side": "long" if q_ > 0 else "short",
+                    "market_value": _s(q_ * self.prices.get(s, avg)),
+                }
+                for s, (q_, avg) in self.positions.items()
+                if q_ != 0
             ]
         if method == "GET" and path == "/v2/account":
             equity = self.cash + sum(
-                (q_ * self.prices.get(s, avg) for s, (q_, avg) in self.positions.items()), Decimal(0)
+                (q_ * self.prices.get(s, avg) for s, (q_, avg) in self.positions.items()),
+                Decimal(0),
             )
             return 200, {
-                "id": ACCOUNT_ID, "account_number": ACCOUNT_NUMBER, "status": "ACTIVE",
-                "currency": "USD", "cash": _s(self.cash), "buying_power": _s(self.cash * 2),
-                "equity": _s(equity), "portfolio_value": _s(equity), "pattern_day_trader": False,
-                "trading_blocked": False, "created_at": "2024-01-02T00:00:00Z",
+                "id": ACCOUNT_ID,
+                "account_number": ACCOUNT_NUMBER,
+                "status": "ACTIVE",
+                "currency": "USD",
+                "cash": _s(self.cash),
+                "buying_power": _s(self.cash * 2),
+                "equity": _s(equity),
+                "portfolio_value": _s(equity),
+                "pattern_day_trader": False,
+                "trading_blocked": False,
+                "created_at": "2024-01-02T00:00:00Z",
             }
         if method == "GET" and path == "/v2/account/activities/FILL":
             rows = list(self.activities)
@@ -291,9 +359,17 @@ class FakeAlpaca:
             for s in q.get("symbols", "").split(","):
                 if s in self.prices:
                     p = self.prices[s]
-                    quotes[s] = {"ap": float(p + Decimal("0.05")), "as": 3, "ax": "V",
-                                 "bp": float(p - Decimal("0.05")), "bs": 2, "bx": "V",
-                                 "c": ["R"], "t": _now(), "z": "C"}
+                    quotes[s] = {
+                        "ap": float(p + Decimal("0.05")),
+                        "as": 3,
+                        "ax": "V",
+                        "bp": float(p - Decimal("0.05")),
+                        "bs": 2,
+                        "bx": "V",
+                        "c": ["R"],
+                        "t": _now(),
+                        "z": "C",
+                    }
             return 200, {"quotes": quotes}
         return 404, {"code": 40410000, "message": f"no route {method} {path}"}
 
@@ -322,7 +398,10 @@ class FakeAlpaca:
 
     def _cancel(self, order: dict[str, Any], batch: list[dict[str, Any]]) -> tuple[int, Any]:
         if order["status"] in ("filled", "canceled", "expired", "rejected", "replaced"):
-            return 422, {"code": 42210000, "message": f"order is not cancelable (status {order['status']})"}
+            return 422, {
+                "code": 42210000,
+                "message": f"order is not cancelable (status {order['status']})",
+            }
         order["updated_at"] = _now()
         if order["id"] in self._race:
             order["status"] = "pending_cancel"
@@ -332,20 +411,27 @@ class FakeAlpaca:
             self._event(batch, "canceled", order)
         return 204, None
 
-    def _replace(self, order: dict[str, Any], body: dict[str, Any], batch: list[dict[str, Any]]) -> tuple[int, Any]:
+    def _replace(
+        self, order: dict[str, Any], body: dict[str, Any], batch: list[dict[str, Any]]
+    ) -> tuple[int, Any]:
         if order["status"] not in ("new", "accepted", "partially_filled"):
             return 422, {"code": 42210000, "message": "order is not replaceable"}
         cid = body.get("client_order_id") or str(uuid.uuid4())
         if cid in self.by_cid:
             return 422, _UNIQUE
-        terms = {k: order[k] for k in ("symbol", "side", "type", "time_in_force", "limit_price", "stop_price")}
+        terms = {
+            k: order[k]
+            for k in ("symbol", "side", "type", "time_in_force", "limit_price", "stop_price")
+        }
         terms["qty"] = str(Decimal(order["qty"]) - Decimal(order["filled_qty"]))
         terms.update({k: v for k, v in body.items() if v is not None and k != "client_order_id"})
         terms["client_order_id"] = cid
         terms["replaces"] = order["id"]
         new_batch: list[dict[str, Any]] = []
         new = self._create(terms, new_batch)
-        order.update(status="replaced", replaced_by=new["id"], replaced_at=_now(), updated_at=_now())
+        order.update(
+            status="replaced", replaced_by=new["id"], replaced_at=_now(), updated_at=_now()
+        )
         new["status"] = new["status"] if new["status"] != "new" else "new"
         self._event(batch, "replaced", order)
         batch.extend(new_batch)
@@ -405,8 +491,17 @@ class _Hub:
         auth = json.loads(await ws.recv())
         data = auth.get("data", {})
         ok = data.get("key_id") == self.fake.key and data.get("secret_key") == self.fake.secret
-        await ws.send(json.dumps({"stream": "authorization", "data": {
-            "action": "authenticate", "status": "authorized" if ok else "unauthorized"}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "stream": "authorization",
+                    "data": {
+                        "action": "authenticate",
+                        "status": "authorized" if ok else "unauthorized",
+                    },
+                }
+            )
+        )
         if not ok:
             await ws.close()
             return
@@ -464,18 +559,25 @@ def _handler(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
-            if (self.headers.get("APCA-API-KEY-ID"), self.headers.get("APCA-API-SECRET-KEY")) != (fake.key, fake.secret):
+            if (self.headers.get("APCA-API-KEY-ID"), self.headers.get("APCA-API-SECRET-KEY")) != (
+                fake.key,
+                fake.secret,
+            ):
                 status, answer = 401, {"code": 40110000, "message": "request is not authorized"}
             else:
                 status, answer = fake.handle(self.command, parts.path, query, body)
             if status == -1:  # the reply is lost: close the socket unanswered
                 self.close_connection = True
                 return
-            payload = b"" if answer is None else (
-                answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
+            payload = (
+                b""
+                if answer is None
+                else (answer.encode() if isinstance(answer, str) else json.dumps(answer).encode())
             )
             self.send_response(status)
-            self.send_header("Content-Type", "text/html" if isinstance(answer, str) else "application/json")
+            self.send_header(
+                "Content-Type", "text/html" if isinstance(answer, str) else "application/json"
+            )
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

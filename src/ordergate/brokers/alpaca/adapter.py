@@ -40,10 +40,12 @@ from alpaca.trading.requests import (
     GetOrdersRequest,
     LimitOrderRequest,
     MarketOrderRequest,
-    OrderRequest as AlpacaOrderRequest,
     ReplaceOrderRequest,
     StopLimitOrderRequest,
     StopOrderRequest,
+)
+from alpaca.trading.requests import (
+    OrderRequest as AlpacaOrderRequest,
 )
 
 from ordergate.brokers.alpaca.errors import DuplicateClientId, NotFound, translate
@@ -337,7 +339,9 @@ class AlpacaBroker:
             raise BrokerRejected(f"Alpaca has no quote for {symbol}", context={"symbol": symbol})
         bid, ask_px = dec(row.get("bp")), dec(row.get("ap"))
         if not bid or not ask_px:
-            raise BrokerRejected(f"Alpaca's quote for {symbol} has no bid/ask", context={"symbol": symbol})
+            raise BrokerRejected(
+                f"Alpaca's quote for {symbol} has no bid/ask", context={"symbol": symbol}
+            )
         return Mark(
             symbol=symbol.upper(),
             last=(bid + ask_px) / 2,
@@ -480,7 +484,11 @@ class AlpacaBroker:
             return
         order = data["order"]
         if data.get("event") in ("fill", "partial_fill"):
-            cum, qty, px = dec(order.get("filled_qty")), dec(data.get("qty")), dec(data.get("price"))
+            cum, qty, px = (
+                dec(order.get("filled_qty")),
+                dec(data.get("qty")),
+                dec(data.get("price")),
+            )
             ts = parse_ts(data.get("timestamp")) or datetime.now(UTC)
             if cum is not None and qty is not None and px is not None:
                 order_id = str(order["id"])
@@ -537,4 +545,3 @@ def _order_model(request: OrderRequest) -> AlpacaOrderRequest:
     if kind is OrderType.STOP:
         return StopOrderRequest(**common, stop_price=stop)
     return StopLimitOrderRequest(**common, limit_price=limit, stop_price=stop)
-

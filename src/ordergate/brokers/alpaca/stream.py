@@ -33,7 +33,11 @@ class TradeUpdates(TradingStream):
         reconnect_min_s: float,
     ) -> None:
         super().__init__(
-            api_key, secret_key, paper=paper, raw_data=True, url_override=url  # type: ignore[arg-type]
+            api_key,
+            secret_key,
+            paper=paper,
+            raw_data=True,
+            url_override=url,  # type: ignore[arg-type]
         )
         self._reconnect_min_backoff = reconnect_min_s
         self._on_up, self._on_down = on_up, on_down

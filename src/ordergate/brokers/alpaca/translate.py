@@ -116,9 +116,7 @@ def to_broker_order(
     """One Alpaca order; ``executions`` are the ones its ``filled_qty`` is made of."""
     fills = tuple(executions)
     filled = sum((e.last_qty for e in fills), ZERO)
-    avg = (
-        sum((e.last_qty * e.last_px for e in fills), ZERO) / filled if filled else None
-    )
+    avg = sum((e.last_qty * e.last_px for e in fills), ZERO) / filled if filled else None
     status = _STATUS.get(str(raw.get("status")), OrderStatus.SUBMITTED)
     if status is OrderStatus.ACCEPTED and filled > 0:
         status = OrderStatus.PARTIALLY_FILLED
