@@ -111,3 +111,15 @@ def test_our_adapters_declare_and_the_old_flag_follows() -> None:
     assert not exchange.capabilities.may_resend_unknown
     for adapter in (paper, exchange):
         assert client_order_id_problem(adapter.capabilities, client_order_id_for("a", "k")) is None
+
+
+def test_the_suites_engine_id_example_has_the_engines_shape() -> None:
+    """The contract suite checks declarations against an example of the engine's ids
+    (it does not import the engine); the example must keep the engine's shape."""
+    import re
+
+    from ordergate.testing.broker_contract import ENGINE_ID_EXAMPLE
+
+    shape = re.compile(r"og[0-9a-f]{24}")
+    assert shape.fullmatch(ENGINE_ID_EXAMPLE)
+    assert shape.fullmatch(client_order_id_for("acct", "any key at all"))
