@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -125,7 +126,8 @@ class CcxtBroker:
             "enableRateLimit": True,  # ccxt's limiter stays on; ours queues above it
             "timeout": int(timeout * 1000),
             "options": {
-                "fetchCurrencies": False,  # a private sapi call we do not need
+                "fetchCurrencies": False,  # private sapi calls we do not need
+                "fetchMargins": False,
                 "fetchMarkets": {"types": ["spot"]},
                 "maxRetriesOnFailure": 0,  # never a blind retry of a POST
             },
@@ -223,7 +225,7 @@ class CcxtBroker:
     def fetch_open_orders(self) -> list[BrokerOrder]:
         views: list[BrokerOrder] = []
         for symbol in self.symbols:
-            rows = self._call("fetch_open_orders", lambda s=symbol: self._ex.fetch_open_orders(s))
+            rows = self._call("fetch_open_orders", partial(self._ex.fetch_open_orders, symbol))
             views.extend(self._view(row) for row in rows)
         return views
 
@@ -394,7 +396,7 @@ class CcxtBroker:
                 return None
             return order
         for fetch in (self._ex.fetch_open_orders, self._ex.fetch_closed_orders):
-            rows = self._call("fetch_order", lambda f=fetch: f(symbol))
+            rows = self._call("fetch_order", partial(fetch, symbol))
             for row in rows:
                 if row.get("clientOrderId") == client_order_id:
                     return dict(row)
@@ -521,10 +523,8 @@ class CcxtBroker:
         touched: dict[str, str] = {}  # exchange id -> symbol
         for symbol in self.symbols:
             since = self._last_trade.get(symbol, 0)
-            rows = self._call(
-                "fetch_fills",
-                lambda s=symbol, f=since: self._ex.fetch_my_trades(s, None, 1000, {"fromId": f + 1}),
-            )
+            ask = partial(self._ex.fetch_my_trades, symbol, None, 1000, {"fromId": since + 1})
+            rows = self._call("fetch_fills", ask)
             for trade in rows:
                 touched[str(trade["order"])] = symbol
                 self._last_trade[symbol] = max(self._last_trade.get(symbol, 0), int(trade["id"]))
@@ -532,9 +532,7 @@ class CcxtBroker:
             for symbol, order_id in self._working.values():
                 touched[order_id] = symbol
         for order_id, symbol in touched.items():
-            order = self._call(
-                "fetch_order", lambda o=order_id, s=symbol: self._ex.fetch_order(o, s)
-            )
+            order = self._call("fetch_order", partial(self._ex.fetch_order, order_id, symbol))
             view = self._view(order)
             seen = (view.status, view.filled_qty)
             if self._pushed.get(order_id) == seen:
