@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (Binance's documented shapes, kept one object per line)
 """A fake Binance spot REST API on 127.0.0.1 (``/api/v3/...``), answering with
 Binance's documented shapes, checking the HMAC signature and the API key header.
 
@@ -31,21 +32,49 @@ UID = 354937868
 FEE_RATE = Decimal("0.001")
 _FINAL = ("FILLED", "CANCELED", "EXPIRED", "REJECTED")
 SYMBOL_INFO = {
-    "symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "baseAssetPrecision": 8,
-    "quoteAsset": "USDT", "quotePrecision": 8, "quoteAssetPrecision": 8,
-    "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
+    "symbol": "BTCUSDT",
+    "status": "TRADING",
+    "baseAsset": "BTC",
+    "baseAssetPrecision": 8,
+    "quoteAsset": "USDT",
+    "quotePrecision": 8,
+    "quoteAssetPrecision": 8,
+    "baseCommissionPrecision": 8,
+    "quoteCommissionPrecision": 8,
     "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-    "icebergAllowed": True, "ocoAllowed": True, "otoAllowed": True,
-    "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": True, "cancelReplaceAllowed": True,
-    "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
+    "icebergAllowed": True,
+    "ocoAllowed": True,
+    "otoAllowed": True,
+    "quoteOrderQtyMarketAllowed": True,
+    "allowTrailingStop": True,
+    "cancelReplaceAllowed": True,
+    "isSpotTradingAllowed": True,
+    "isMarginTradingAllowed": False,
     "filters": [
-        {"filterType": "PRICE_FILTER", "minPrice": "0.01000000", "maxPrice": "1000000.00000000", "tickSize": "0.01000000"},
-        {"filterType": "LOT_SIZE", "minQty": "0.00001000", "maxQty": "9000.00000000", "stepSize": "0.00001000"},
-        {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": True,
-         "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": "0.01000000",
+            "maxPrice": "1000000.00000000",
+            "tickSize": "0.01000000",
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": "0.00001000",
+            "maxQty": "9000.00000000",
+            "stepSize": "0.00001000",
+        },
+        {
+            "filterType": "NOTIONAL",
+            "minNotional": "5.00000000",
+            "applyMinToMarket": True,
+            "maxNotional": "9000000.00000000",
+            "applyMaxToMarket": False,
+            "avgPriceMins": 5,
+        },
         {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
     ],
-    "permissions": [], "permissionSets": [["SPOT"]],
+    "permissions": [],
+    "permissionSets": [["SPOT"]],
     "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
     "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
 }
@@ -65,7 +94,11 @@ class FakeBinance:
         self.lock = threading.RLock()
         self.orders: dict[int, dict[str, Any]] = {}
         self.trades: list[dict[str, Any]] = []
-        self.balances: dict[str, Decimal] = {"USDT": Decimal(1_000_000), "BTC": Decimal(0), "BNB": Decimal(10)}
+        self.balances: dict[str, Decimal] = {
+            "USDT": Decimal(1_000_000),
+            "BTC": Decimal(0),
+            "BNB": Decimal(10),
+        }
         self.locked: dict[str, Decimal] = {}
         self.prices = {"BTCUSDT": Decimal(100)}
         self.bnb_price = Decimal(400)
@@ -122,22 +155,41 @@ class FakeBinance:
     def originate(self, side: str, qty: Decimal) -> str:
         with self.lock:
             cid = f"web_{self._next_order}"
-            self._create({"symbol": "BTCUSDT", "side": side, "type": "MARKET",
-                          "quantity": str(qty), "newClientOrderId": cid})
+            self._create(
+                {
+                    "symbol": "BTCUSDT",
+                    "side": side,
+                    "type": "MARKET",
+                    "quantity": str(qty),
+                    "newClientOrderId": cid,
+                }
+            )
         return cid
 
     def _create(self, p: dict[str, str]) -> dict[str, Any]:
         self._next_order += 1
         now = _ms()
         order: dict[str, Any] = {
-            "symbol": p["symbol"], "orderId": self._next_order, "orderListId": -1,
+            "symbol": p["symbol"],
+            "orderId": self._next_order,
+            "orderListId": -1,
             "clientOrderId": p.get("newClientOrderId") or f"x-{self._next_order}",
-            "price": _s(Decimal(p.get("price", "0"))), "origQty": _s(Decimal(p["quantity"])),
-            "executedQty": _s(Decimal(0)), "cummulativeQuoteQty": _s(Decimal(0)), "status": "NEW",
-            "timeInForce": p.get("timeInForce", "GTC"), "type": p["type"], "side": p["side"],
-            "stopPrice": _s(Decimal(0)), "icebergQty": _s(Decimal(0)), "time": now,
-            "updateTime": now, "isWorking": True, "workingTime": now,
-            "origQuoteOrderQty": _s(Decimal(0)), "selfTradePreventionMode": "EXPIRE_MAKER",
+            "price": _s(Decimal(p.get("price", "0"))),
+            "origQty": _s(Decimal(p["quantity"])),
+            "executedQty": _s(Decimal(0)),
+            "cummulativeQuoteQty": _s(Decimal(0)),
+            "status": "NEW",
+            "timeInForce": p.get("timeInForce", "GTC"),
+            "type": p["type"],
+            "side": p["side"],
+            "stopPrice": _s(Decimal(0)),
+            "icebergQty": _s(Decimal(0)),
+            "time": now,
+            "updateTime": now,
+            "isWorking": True,
+            "workingTime": now,
+            "origQuoteOrderQty": _s(Decimal(0)),
+            "selfTradePreventionMode": "EXPIRE_MAKER",
         }
         self.orders[order["orderId"]] = order
         market = self.prices[p["symbol"]]
@@ -166,12 +218,23 @@ class FakeBinance:
         self.balances["USDT"] += -notional if buy else notional
         self.balances[self.fee_asset] -= fee
         self._next_trade += 1
-        self.trades.append({
-            "symbol": order["symbol"], "id": self._next_trade, "orderId": order["orderId"],
-            "orderListId": -1, "price": _s(px), "qty": _s(qty), "quoteQty": _s(notional),
-            "commission": _s(fee), "commissionAsset": self.fee_asset, "time": _ms(),
-            "isBuyer": buy, "isMaker": order["type"] == "LIMIT", "isBestMatch": True,
-        })
+        self.trades.append(
+            {
+                "symbol": order["symbol"],
+                "id": self._next_trade,
+                "orderId": order["orderId"],
+                "orderListId": -1,
+                "price": _s(px),
+                "qty": _s(qty),
+                "quoteQty": _s(notional),
+                "commission": _s(fee),
+                "commissionAsset": self.fee_asset,
+                "time": _ms(),
+                "isBuyer": buy,
+                "isMaker": order["type"] == "LIMIT",
+                "isBestMatch": True,
+            }
+        )
 
     def _visible(self, order: dict[str, Any]) -> bool:
         return self._hidden.get(order["orderId"], 0) <= time.monotonic()
@@ -193,8 +256,13 @@ class FakeBinance:
 
     def _route(self, method: str, path: str, p: dict[str, str]) -> tuple[int, Any]:
         if path == "/api/v3/exchangeInfo":
-            return 200, {"timezone": "UTC", "serverTime": _ms(), "rateLimits": [],
-                         "exchangeFilters": [], "symbols": [SYMBOL_INFO]}
+            return 200, {
+                "timezone": "UTC",
+                "serverTime": _ms(),
+                "rateLimits": [],
+                "exchangeFilters": [],
+                "symbols": [SYMBOL_INFO],
+            }
         if path == "/api/v3/time":
             return 200, {"serverTime": _ms()}
         if method == "POST" and path == "/api/v3/order":
@@ -213,9 +281,13 @@ class FakeBinance:
             order["updateTime"] = _ms()
             return 200, order
         if method == "GET" and path == "/api/v3/openOrders":
-            return 200, [o for o in self.orders.values()
-                         if o["status"] not in _FINAL and self._visible(o)
-                         and o["symbol"] == p.get("symbol", o["symbol"])]
+            return 200, [
+                o
+                for o in self.orders.values()
+                if o["status"] not in _FINAL
+                and self._visible(o)
+                and o["symbol"] == p.get("symbol", o["symbol"])
+            ]
         if method == "GET" and path == "/api/v3/myTrades":
             rows = [t for t in self.trades if t["symbol"] == p["symbol"]]
             if "orderId" in p:
@@ -225,11 +297,19 @@ class FakeBinance:
             return 200, rows[: int(p.get("limit", 500))]
         if method == "GET" and path == "/api/v3/account":
             body: dict[str, Any] = {
-                "makerCommission": 10, "takerCommission": 10, "canTrade": True,
-                "canWithdraw": True, "canDeposit": True, "brokered": False,
-                "updateTime": _ms(), "accountType": "SPOT", "permissions": ["SPOT"],
-                "balances": [{"asset": a, "free": _s(v), "locked": _s(Decimal(0))}
-                             for a, v in self.balances.items()],
+                "makerCommission": 10,
+                "takerCommission": 10,
+                "canTrade": True,
+                "canWithdraw": True,
+                "canDeposit": True,
+                "brokered": False,
+                "updateTime": _ms(),
+                "accountType": "SPOT",
+                "permissions": ["SPOT"],
+                "balances": [
+                    {"asset": a, "free": _s(v), "locked": _s(Decimal(0))}
+                    for a, v in self.balances.items()
+                ],
             }
             if self.report_uid:
                 body["uid"] = UID
@@ -244,7 +324,10 @@ class FakeBinance:
         if any(o["status"] not in _FINAL for o in self.orders_for(cid)):
             return 400, {"code": -2010, "msg": "Duplicate order sent."}
         if fault == "reject":
-            return 400, {"code": -2010, "msg": "Account has insufficient balance for requested action."}
+            return 400, {
+                "code": -2010,
+                "msg": "Account has insufficient balance for requested action.",
+            }
         order = self._create(p)
         oid = order["orderId"]
         if fault.startswith("hide="):
@@ -256,7 +339,10 @@ class FakeBinance:
         if fault == "drop_reply":
             return -1, None
         if fault == "-1007":
-            return 408, {"code": -1007, "msg": "Timeout waiting for response from backend server. Send status unknown; execution status unknown."}
+            return 408, {
+                "code": -1007,
+                "msg": "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+            }
         body = dict(order)
         body["transactTime"] = order["updateTime"]
         return 200, body
@@ -280,9 +366,15 @@ def _handler(fake: FakeBinance) -> type[BaseHTTPRequestHandler]:
                 payload, _, sig = signed.rpartition("&signature=")
                 want = hmac.new(fake.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
                 if self.headers.get("X-MBX-APIKEY") != fake.key:
-                    status, answer = 401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
+                    status, answer = (
+                        401,
+                        {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."},
+                    )
                 elif sig != want:
-                    status, answer = 400, {"code": -1022, "msg": "Signature for this request is not valid."}
+                    status, answer = (
+                        400,
+                        {"code": -1022, "msg": "Signature for this request is not valid."},
+                    )
             if answer is None:
                 status, answer = fake.handle(self.command, parts.path, params)
             if status == -1:

@@ -20,10 +20,10 @@
 from __future__ import annotations
 
 import threading
-from functools import partial
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 import ccxt
@@ -31,6 +31,7 @@ import structlog
 
 from ordergate.brokers.base import OrderListener
 from ordergate.brokers.ccxt.errors import DuplicateOrder, NotFound, translate
+from ordergate.brokers.ccxt.redact import mask
 from ordergate.domain.capabilities import (
     BrokerCapabilities,
     ClientIdDedupe,
@@ -120,6 +121,7 @@ class CcxtBroker:
                 "the ccxt adapter needs ORDERGATE_CCXT_SYMBOLS (the symbols it trades and polls)",
                 code=ErrorCode.E_CONFIG_INVALID,
             )
+        mask(api_key, secret)
         config: dict[str, Any] = {
             "apiKey": api_key,
             "secret": secret,
@@ -264,7 +266,10 @@ class CcxtBroker:
         total = dec((balance.get("total") or {}).get(self.cash_currency)) or ZERO
         free = dec((balance.get("free") or {}).get(self.cash_currency)) or ZERO
         return BrokerAccount(
-            account_id=uid, cash=total, equity=total, buying_power=free,
+            account_id=uid,
+            cash=total,
+            equity=total,
+            buying_power=free,
             currency=self.cash_currency,
         )
 
@@ -405,10 +410,11 @@ class CcxtBroker:
     def _order_trades(self, symbol: str, order_id: str, filled: Decimal) -> list[dict[str, Any]]:
         with self._lock:
             cached = self._trades.get(order_id)
-        if cached is not None and sum((dec(t["amount"]) or ZERO for t in cached), ZERO) == filled:
+        if cached is not None and _total(cached) == filled:
             return cached
         rows = self._call(
-            "fetch_fills", lambda: self._ex.fetch_my_trades(symbol, None, None, {"orderId": order_id})
+            "fetch_fills",
+            lambda: self._ex.fetch_my_trades(symbol, None, None, {"orderId": order_id}),
         )
         trades = [t for t in rows if str(t.get("order")) == order_id]
         with self._lock:
@@ -543,6 +549,10 @@ class CcxtBroker:
                     listener(view)
                 except Exception:
                     log.exception("a listener failed", client_order_id=view.client_order_id)
+
+
+def _total(trades: list[dict[str, Any]]) -> Decimal:
+    return sum((dec(t["amount"]) or ZERO for t in trades), ZERO)
 
 
 def _ts(value: Any) -> datetime | None:
