@@ -44,7 +44,7 @@ class ExchangeHarness:
         self._knobs: dict[str, Any] = {"dedupe": dedupe}
         server.faults.set(FaultKnobs.parse(self._knobs))
         self.adapter = ExchangeBroker(
-            server.url, timeout=1.0, stream_wait=0.2, dedupes_client_order_id=dedupe
+            server.url, timeout=3.0, stream_wait=0.2, dedupes_client_order_id=dedupe
         )
         self.adapter.mark(self.symbol, fmt(self.price) or "100")
         self._foreign = 0

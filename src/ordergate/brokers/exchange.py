@@ -153,10 +153,15 @@ class ExchangeBroker:
         return account_from_json(body["account"])
 
     def subscribe(self, listener: OrderListener) -> None:
+        """Push every change from now on. The stream's cursor is taken here, before
+        the thread starts, so a change right after this call is never skipped."""
         self._listeners.append(listener)
         if self._stream_enabled and self._stream_thread is None:
             self._stream_thread = threading.Thread(
-                target=self._stream, name="exchange-stream", daemon=True
+                target=self._stream,
+                args=(self._cursor_now(),),
+                name="exchange-stream",
+                daemon=True,
             )
             self._stream_thread.start()
 
@@ -241,9 +246,18 @@ class ExchangeBroker:
             return BrokerTimeout(f"{message}; outcome unknown", context={"operation": op})
         return BrokerUnavailable(message, context={"operation": op})
 
-    def _stream(self) -> None:
-        """Long-poll the report stream until closed; reconnect with backoff."""
-        cursor: int | None = None
+    def _cursor_now(self) -> int | None:
+        """The stream's last sequence number now; ``None`` when the exchange cannot
+        say (the stream thread asks again once it is back; tracking polls meanwhile)."""
+        try:
+            _, health = self._call("GET", "/health", None, op="stream")
+        except (BrokerUnavailable, BrokerTimeout, BrokerRejected):
+            return None
+        return int(health["last_seq"])
+
+    def _stream(self, cursor: int | None) -> None:
+        """Long-poll the report stream after ``cursor`` until closed; reconnect with
+        backoff, resuming after the last report seen (so nothing missed is lost)."""
         backoff = 0.05
         while not self._stop.is_set():
             try:

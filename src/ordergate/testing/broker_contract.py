@@ -394,7 +394,7 @@ class BrokerContract:
             "look-ups can lag behind a submit here, so a miss proves nothing: "
             "declare lookup_miss_conclusive=False"
         )
-        harness.hide_next(0.5)
+        harness.hide_next(1.5)
         request = self.request(harness, resting=True)
         receipt = self.resting(harness, request)
         assert harness.adapter.fetch_order(request.client_order_id) is None
