@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -138,6 +139,8 @@ class CcxtBroker:
             config["urls"] = urls
         self._ex: Any = getattr(ccxt, exchange)(config)
         self._ex.number = str  # answers as strings: Decimal without a float between
+        self._submitting = threading.local()
+        self._ex.session.hooks["response"].append(self._on_response)
         self.exchange = exchange
         self.capabilities = capabilities_for(exchange)
         self.symbols = list(symbols)
@@ -164,7 +167,13 @@ class CcxtBroker:
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         cid = request.client_order_id
-        problems = request_problems(self.capabilities, request)
+        checked = request
+        if request.order_type is OrderType.MARKET:
+            # a market order takes no time in force on a spot exchange (the engine's
+            # default DAY means nothing to it); a DAY *limit* is refused: it would rest
+            # for ever on a 24/7 market
+            checked = replace(request, time_in_force=TimeInForce.GTC)
+        problems = request_problems(self.capabilities, checked)
         if problems:
             raise BrokerRejected(
                 f"{self.exchange} cannot take this order: " + "; ".join(problems),
@@ -179,6 +188,7 @@ class CcxtBroker:
         side = request.side.value.lower()
         with self._lock:
             self._symbol_of[cid] = request.symbol
+        self._submitting.active = True
         try:
             order = self._call(
                 "submit",
@@ -194,6 +204,8 @@ class CcxtBroker:
                     context={"client_order_id": cid},
                 ) from None
             return found
+        finally:
+            self._submitting.active = False
         crashpoint("after_reply")
         return self._view(order)
 
@@ -321,6 +333,10 @@ class CcxtBroker:
             return fn()
         except Exception as exc:
             raise translate(exc, operation=operation, writes=writes) from exc
+
+    def _on_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        if getattr(self._submitting, "active", False):
+            crashpoint("after_send")  # the exchange has answered; we have not read it
 
     def _markets(self) -> None:
         if not self._markets_loaded:
