@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -107,12 +108,13 @@ def run_sweep(
             ]
             db = workdir / f"{run}.db"
             env = {"ORDERGATE_CRASH_AT": label, "ORDERGATE_CRASH_SKIP": str(rng.randrange(intents))}
-            code = _fork(lambda: _life(make, db, account, batch), env)
+            life = partial(_life, make, db, account, batch)
+            code = _fork(life, env)
             if code not in (0, -signal.SIGKILL):
                 raise RuntimeError(f"the engine failed ({code}) at {label}")
             result["crashed"][label] += code == -signal.SIGKILL
             clean = {"ORDERGATE_CRASH_AT": ""}
-            if _fork(lambda: _life(make, db, account, batch), clean) != 0:
+            if _fork(life, clean) != 0:
                 raise RuntimeError(f"the restart failed after {label}")
             result["trials"] += 1
             checker = make()

@@ -1,5 +1,6 @@
 """SIGKILL at every submit-path step against the ccxt adapter and the fake Binance: no
-duplicate, nothing lost (one trial a step here; ``ORDERGATE_CRASH_TRIALS=200`` runs the full sweep)."""
+duplicate, nothing lost (one trial a step here;
+``ORDERGATE_CRASH_TRIALS=200`` runs the full sweep)."""
 
 from __future__ import annotations
 
