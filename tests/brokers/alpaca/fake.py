@@ -448,6 +448,7 @@ class _Hub:
         self.down = False
         self.server: Server | None = None
         self.sent = 0
+        self.listen_delay_s = 0.0
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -507,6 +508,7 @@ class _Hub:
             return
         listen = json.loads(await ws.recv())
         streams = listen.get("data", {}).get("streams", [])
+        await asyncio.sleep(self.listen_delay_s)  # a slow subscription: nothing flows yet
         await ws.send(json.dumps({"stream": "listening", "data": {"streams": streams}}))
         self.clients.add(ws)
         try:

@@ -146,6 +146,23 @@ def test_updates_missed_while_the_stream_was_down_arrive_after_it_returns(
     assert [e.last_qty for e in filled.executions] == [Decimal(10)]
 
 
+def test_the_stream_counts_as_up_only_once_alpaca_confirms_the_subscription(
+    fake_alpaca: FakeAlpaca, adapter: AlpacaBroker
+) -> None:
+    """Between the socket and Alpaca's ``listening`` nothing flows: a change made in
+    that gap must not fall between the catch-up and the stream."""
+    fake_alpaca.stream.listen_delay_s = 1.0
+    adapter.submit(_request("og-gap", limit="50"))
+    seen: list[BrokerOrder] = []
+    adapter.subscribe(seen.append)
+    time.sleep(0.3)  # any catch-up is done by now
+    fake_alpaca.trade(fake_alpaca.by_cid["og-gap"])
+    deadline = time.monotonic() + 5
+    while not any(v.status is OrderStatus.FILLED for v in seen):
+        assert time.monotonic() < deadline, "the fill made right after subscribe was lost"
+        time.sleep(0.02)
+
+
 def test_the_rate_at_the_fake_never_exceeds_the_limit(fake_alpaca: FakeAlpaca) -> None:
     fake_alpaca.limit = (8, 1.0)  # the fake answers 429 past 8 requests in any second
     broker = build(fake_alpaca, rate_limit=8, rate_window_s=1.0, stream=False)

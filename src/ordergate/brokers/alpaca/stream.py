@@ -2,8 +2,9 @@
 
 The SDK's stream runs its own asyncio loop (``run()``), reconnects by itself with a
 1–30 s backoff, and replays nothing it missed. It has no hook for "connected again",
-so :class:`TradeUpdates` extends the two methods every (re)connect and every drop
-pass through, to call ``on_up`` / ``on_down``; the adapter then catches up by REST.
+so :class:`TradeUpdates` calls ``on_up`` when Alpaca confirms the subscription (its
+``listening`` message, after every (re)connect) and ``on_down`` when the socket goes;
+the adapter then catches up by REST.
 Messages are handed to ``on_message`` raw (``raw_data=True``: quantities stay strings),
 never processed on the stream's loop: the adapter's dispatcher thread does the work.
 """
@@ -48,9 +49,13 @@ class TradeUpdates(TradingStream):
         self.subscribe_trade_updates(handler)
         self._thread: threading.Thread | None = None
 
-    async def _start_ws(self) -> None:
-        await super()._start_ws()  # type: ignore[no-untyped-call]
-        self._on_up()
+    async def _dispatch(self, msg: dict[str, Any]) -> None:
+        # "up" is Alpaca's ``listening`` answer, not the socket: only from then on does
+        # the stream carry our updates, so the catch-up runs after it, never before
+        if msg.get("stream") == "listening":
+            self._on_up()
+            return
+        await super()._dispatch(msg)
 
     async def close(self) -> None:
         was_open = self._ws is not None
