@@ -98,6 +98,31 @@ def test_a_504_after_acceptance_ends_with_one_order(
     store.close()
 
 
+def test_a_bracket_is_held_by_the_engine_its_legs_sent_plain(
+    fake_alpaca: FakeAlpaca, adapter: AlpacaBroker, tmp_path: Path
+) -> None:
+    store = SqliteStore(tmp_path / "og.db")
+    store.migrate()
+    engine = ExecutionEngine(store, adapter)
+    engine.submit(
+        {
+            "idempotency_key": "k-br",
+            "account_id": ACCOUNT_ID,
+            "symbol": "AAPL",
+            "side": "BUY",
+            "qty": "10",
+            "sl_offset_pct": "-0.02",
+            "tp_offset_pct": "0.03",
+        }
+    )
+    adapter.close()  # its updates go to the engine: stop them before the store
+    store.close()
+    legs = {o["type"]: o for o in fake_alpaca.orders.values() if o["side"] == "sell"}
+    assert set(legs) == {"stop", "limit"}, "both legs reached Alpaca (oco group not a refusal)"
+    assert (legs["stop"]["stop_price"], legs["limit"]["limit_price"]) == ("98", "103")
+    assert {o["order_class"] for o in legs.values()} == {""}, "plain orders: the engine holds OCO"
+
+
 def test_a_504_raises_unknown_and_the_look_up_finds_it(
     fake_alpaca: FakeAlpaca, adapter: AlpacaBroker
 ) -> None:

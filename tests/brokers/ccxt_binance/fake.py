@@ -41,7 +41,15 @@ SYMBOL_INFO = {
     "quoteAssetPrecision": 8,
     "baseCommissionPrecision": 8,
     "quoteCommissionPrecision": 8,
-    "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+    "orderTypes": [
+        "LIMIT",
+        "LIMIT_MAKER",
+        "MARKET",
+        "STOP_LOSS",
+        "STOP_LOSS_LIMIT",
+        "TAKE_PROFIT",
+        "TAKE_PROFIT_LIMIT",
+    ],
     "icebergAllowed": True,
     "ocoAllowed": True,
     "otoAllowed": True,
@@ -148,7 +156,8 @@ class FakeBinance:
             with self.lock:
                 left = Decimal(order["origQty"]) - Decimal(order["executedQty"])
                 qty = left if i == parts - 1 else (left / (parts - i)).quantize(Decimal("0.00001"))
-                self._fill(order, qty, Decimal(order["price"]))
+                px = Decimal(order["price"]) or Decimal(order["stopPrice"])
+                self._fill(order, qty, px)
             if i < parts - 1:
                 time.sleep(self.part_gap_s)
 
@@ -182,7 +191,7 @@ class FakeBinance:
             "timeInForce": p.get("timeInForce", "GTC"),
             "type": p["type"],
             "side": p["side"],
-            "stopPrice": _s(Decimal(0)),
+            "stopPrice": _s(Decimal(p.get("stopPrice", "0"))),
             "icebergQty": _s(Decimal(0)),
             "time": now,
             "updateTime": now,
@@ -194,6 +203,8 @@ class FakeBinance:
         self.orders[order["orderId"]] = order
         market = self.prices[p["symbol"]]
         price = Decimal(order["price"])
+        if p["type"] in ("STOP_LOSS", "STOP_LOSS_LIMIT"):
+            return order  # rests until the market reaches its stop (:meth:`trade`)
         if p["type"] == "MARKET":
             self._fill(order, Decimal(order["origQty"]), market)
         elif (p["side"] == "BUY" and price >= market) or (p["side"] == "SELL" and price <= market):

@@ -92,6 +92,38 @@ def test_duplicate_order_sent_adopts_the_open_order(
     assert again.status is OrderStatus.ACCEPTED
 
 
+def test_a_bracket_is_held_by_the_engine_its_legs_sent_plain(
+    fake_binance: FakeBinance, adapter: CcxtBroker, tmp_path: Path
+) -> None:
+    from ordergate.engine.engine import ExecutionEngine
+    from ordergate.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "og.db")
+    store.migrate()
+    engine = ExecutionEngine(store, adapter)
+    engine.submit(
+        {
+            "idempotency_key": "k-br",
+            "account_id": str(UID),
+            "symbol": "BTC/USDT",
+            "side": "BUY",
+            "qty": "0.5",
+            "sl_offset_pct": "-0.02",
+            "tp_offset_pct": "0.03",
+            "time_in_force": "GTC",
+        }
+    )
+    adapter.close()  # its updates go to the engine: stop them before the store
+    store.close()
+    legs = {o["type"]: o for o in fake_binance.orders.values() if o["side"] == "SELL"}
+    assert set(legs) == {"STOP_LOSS", "LIMIT"}, legs
+    assert legs["STOP_LOSS"]["stopPrice"] == "98.00000000"
+    assert legs["LIMIT"]["price"] == "103.00000000"
+    view = adapter.fetch_order(legs["STOP_LOSS"]["clientOrderId"])
+    assert view is not None
+    assert (view.order_type, view.stop_price) == (OrderType.STOP, Decimal(98))
+
+
 def test_send_status_unknown_is_unknown_and_found(
     fake_binance: FakeBinance, adapter: CcxtBroker
 ) -> None:

@@ -22,6 +22,7 @@ module (``account_id`` is the account's UUID, which LIVE checks).
 from __future__ import annotations
 
 import queue
+from dataclasses import replace
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -93,6 +94,9 @@ ALPACA_CAPABILITIES = BrokerCapabilities(
     order_types=frozenset(OrderType),
     time_in_force=frozenset(ALPACA_TIF),
     modify=Modify.CANCEL_REPLACE,  # PATCH makes a new order, the old one ``replaced``
+    # a working sell holds the shares ("insufficient qty available"): the engine keeps
+    # one bracket leg working and the other armed
+    reserves_quantity=True,
     stream_replays=False,
     market_data=True,
 )
@@ -194,7 +198,9 @@ class AlpacaBroker:
     # ---------------------------------------------------------------- the port
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
-        problems = request_problems(self.capabilities, request)
+        # a bracket leg's OCO group is the engine's to hold (it cancels the sibling): it
+        # is not sent, so it is not a reason to refuse the leg
+        problems = request_problems(self.capabilities, replace(request, oco_group=None))
         if problems:
             raise BrokerRejected(
                 "Alpaca cannot take this order: " + "; ".join(problems),
@@ -518,8 +524,6 @@ def _signed(row: dict[str, Any]) -> Decimal:
 
 
 def _replace_status(view: BrokerOrder, status: OrderStatus) -> BrokerOrder:
-    from dataclasses import replace
-
     return replace(view, status=status)
 
 

@@ -62,8 +62,10 @@ BINANCE_CAPABILITIES = BrokerCapabilities(
     lookup_miss_conclusive=False,
     client_id_max_length=36,
     client_id_alphabet=r"[.A-Z:/a-z0-9_-]+",
-    order_types=frozenset({OrderType.MARKET, OrderType.LIMIT}),
+    # STOP is Binance's STOP_LOSS, STOP_LIMIT its STOP_LOSS_LIMIT (ccxt's triggerPrice)
+    order_types=frozenset(OrderType),
     time_in_force=frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}),
+    reserves_quantity=True,  # an open sell locks the base asset
 )
 #: any other exchange: the safe side of every field, looked up by scanning
 GENERIC_CAPABILITIES = BrokerCapabilities(
@@ -73,7 +75,14 @@ GENERIC_CAPABILITIES = BrokerCapabilities(
     client_id_alphabet=r"[A-Za-z0-9_-]+",
     order_types=frozenset({OrderType.MARKET, OrderType.LIMIT}),
     time_in_force=frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}),
+    reserves_quantity=True,
 )
+_TYPES = {
+    "market": OrderType.MARKET,
+    "limit": OrderType.LIMIT,
+    "stop_loss": OrderType.STOP,
+    "stop_loss_limit": OrderType.STOP_LIMIT,
+}
 _STATUS = {
     "closed": OrderStatus.FILLED,
     "canceled": OrderStatus.CANCELED,
@@ -167,12 +176,13 @@ class CcxtBroker:
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         cid = request.client_order_id
-        checked = request
+        # a bracket leg's OCO group is the engine's to hold: not sent, not a refusal
+        checked = replace(request, oco_group=None)
         if request.order_type is OrderType.MARKET:
             # a market order takes no time in force on a spot exchange (the engine's
             # default DAY means nothing to it); a DAY *limit* is refused: it would rest
             # for ever on a 24/7 market
-            checked = replace(request, time_in_force=TimeInForce.GTC)
+            checked = replace(checked, time_in_force=TimeInForce.GTC)
         problems = request_problems(self.capabilities, checked)
         if problems:
             raise BrokerRejected(
@@ -180,11 +190,13 @@ class CcxtBroker:
                 code=ErrorCode.E_INTENT_INVALID,
                 context={"client_order_id": cid},
             )
-        amount, price = self._check_terms(request)
+        amount, price, stop = self._check_terms(request)
         params: dict[str, Any] = {"clientOrderId": cid}
-        if request.order_type is OrderType.LIMIT:
+        if request.order_type.needs_limit_price:
             params["timeInForce"] = request.time_in_force.value
-        kind = "market" if request.order_type is OrderType.MARKET else "limit"
+        kind = "market" if request.order_type in (OrderType.MARKET, OrderType.STOP) else "limit"
+        if stop is not None:
+            params["triggerPrice"] = stop
         side = request.side.value.lower()
         with self._lock:
             self._symbol_of[cid] = request.symbol
@@ -343,7 +355,7 @@ class CcxtBroker:
             self._call("load_markets", self._ex.load_markets)
             self._markets_loaded = True
 
-    def _check_terms(self, request: OrderRequest) -> tuple[float, float | None]:
+    def _check_terms(self, request: OrderRequest) -> tuple[float, float | None, float | None]:
         """What ccxt would send must be what we recorded (its precision truncates)."""
         self._markets()
         symbol = request.symbol
@@ -370,17 +382,10 @@ class CcxtBroker:
                 code=ErrorCode.E_RISK_MIN_QTY,
                 context={"symbol": symbol},
             )
+        stop = None if request.stop_price is None else self._on_tick(symbol, request.stop_price)
         if request.limit_price is None:
-            return amount, None
-        price = float(request.limit_price)
-        sent_px = dec(self._ex.price_to_precision(symbol, price))
-        if sent_px != request.limit_price:
-            raise BrokerRejected(
-                f"price {fmt(request.limit_price)} is off {symbol}'s tick "
-                f"{market['precision'].get('price')}: ccxt would send {fmt(sent_px)}",
-                code=ErrorCode.E_RISK_TICK_SIZE,
-                context={"symbol": symbol},
-            )
+            return amount, None, stop
+        price = self._on_tick(symbol, request.limit_price)
         notional = dec(((market.get("limits") or {}).get("cost") or {}).get("min"))
         if notional is not None and request.qty * request.limit_price < notional:
             raise BrokerRejected(
@@ -389,7 +394,20 @@ class CcxtBroker:
                 code=ErrorCode.E_RISK_MIN_QTY,
                 context={"symbol": symbol},
             )
-        return amount, price
+        return amount, price, stop
+
+    def _on_tick(self, symbol: str, value: Decimal) -> float:
+        """``value`` as the float ccxt takes, refused unless ccxt would send it as is."""
+        number = float(value)
+        sent = dec(self._ex.price_to_precision(symbol, number))
+        if sent != value:
+            tick = self._ex.market(symbol)["precision"].get("price")
+            raise BrokerRejected(
+                f"price {fmt(value)} is off {symbol}'s tick {tick}: ccxt would send {fmt(sent)}",
+                code=ErrorCode.E_RISK_TICK_SIZE,
+                context={"symbol": symbol},
+            )
+        return number
 
     def _find(self, client_order_id: str) -> tuple[str, dict[str, Any]] | None:
         """(symbol, order) by our id: in its symbol when known, else in each watched one."""
@@ -452,7 +470,8 @@ class CcxtBroker:
         if status is OrderStatus.FILLED and done != qty:
             status = OrderStatus.PARTIALLY_FILLED  # trades lag the order: say what is known
         avg = sum((e.last_qty * e.last_px for e in executions), ZERO) / done if done else None
-        kind = {"market": OrderType.MARKET, "limit": OrderType.LIMIT}.get(str(order.get("type")))
+        native = str((order.get("info") or {}).get("type") or "").lower()
+        kind = _TYPES.get(native) or _TYPES.get(str(order.get("type")))
         tif = {t.value: t for t in TimeInForce}.get(str(order.get("timeInForce")))
         view = BrokerOrder(
             client_order_id=cid,
@@ -467,7 +486,8 @@ class CcxtBroker:
             ts=_ts(order.get("lastUpdateTimestamp") or order.get("timestamp")),
             order_type=kind,
             time_in_force=tif,
-            limit_price=dec(order.get("price")) if kind is OrderType.LIMIT else None,
+            limit_price=dec(order.get("price")) if kind and kind.needs_limit_price else None,
+            stop_price=dec(order.get("triggerPrice")) if kind and kind.needs_stop_price else None,
             account_id=self._account,
             raw={"order": order.get("info") or {}, "fees": fees},
         )
