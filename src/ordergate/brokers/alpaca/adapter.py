@@ -22,9 +22,9 @@ module (``account_id`` is the account's UUID, which LIVE checks).
 from __future__ import annotations
 
 import queue
-from dataclasses import replace
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
