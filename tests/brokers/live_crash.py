@@ -46,10 +46,10 @@ def _life(make: MakeBroker, db: Path, account: str, intents: list[dict[str, Any]
     while store.open_orders() and time.monotonic() < deadline:
         time.sleep(0.05)
         engine.sync_broker_state()
-    store.close()
     close = getattr(broker, "close", None)
     if close is not None:
-        close()
+        close()  # first: its stream or poller writes through the engine
+    store.close()
 
 
 def _fork(fn: Callable[[], None], env: dict[str, str], timeout: float = 60) -> int:
