@@ -144,6 +144,16 @@ class FakeBinance:
         with self.lock:
             return [o for o in self.orders.values() if o["clientOrderId"] == cid]
 
+    def max_in_window(self, window: float) -> int:
+        with self.lock:
+            times = [t for t, _, _ in self.requests]
+        best, start = 0, 0
+        for end, t in enumerate(times):
+            while t - times[start] >= window:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
     def posts(self) -> int:
         return sum(1 for _, m, p in self.requests if (m, p) == ("POST", "/api/v3/order"))
 

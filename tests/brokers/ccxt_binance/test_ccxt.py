@@ -175,6 +175,18 @@ def test_fractional_fills_and_fees_in_any_asset_are_exact(
     assert spent == Decimal(fee), "the fee booked is the fee charged, to the satoshi"
 
 
+def test_our_queue_bounds_the_rate_and_ccxts_limiter_stays_on(fake_binance: FakeBinance) -> None:
+    broker = build(fake_binance, rate_limit=5, rate_window_s=1.0)
+    try:
+        assert broker._ex.enableRateLimit
+        for _ in range(12):
+            broker.fetch_open_orders()
+    finally:
+        broker.close()
+    assert len(fake_binance.requests) >= 13
+    assert fake_binance.max_in_window(1.0) <= 5
+
+
 def test_live_is_refused_where_the_exchange_reports_no_account(
     fake_binance: FakeBinance, install: Install, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -107,22 +107,30 @@ _FILL_SLACK = timedelta(seconds=2)
 
 
 class _TimeoutSession(requests.Session):
-    """A session that puts our timeout on every request (alpaca-py passes none)."""
+    """A session that puts our timeout on every request (alpaca-py passes none), each
+    request first waiting its turn in the rate-limit queue."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, before: Callable[[], object]) -> None:
         super().__init__()
         self._timeout = timeout
+        self._before = before
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs.setdefault("timeout", self._timeout)
+        self._before()
         return super().request(method, url, *args, **kwargs)
 
 
-def _tame(client: RESTClient, timeout: float, hook: Callable[..., Any] | None = None) -> None:
-    """No SDK retries, our timeout (see the module docstring)."""
+def _tame(
+    client: RESTClient,
+    timeout: float,
+    before: Callable[[], object],
+    hook: Callable[..., Any] | None = None,
+) -> None:
+    """No SDK retries, our timeout and queue (see the module docstring)."""
     client._retry = 0
     client._retry_codes = []
-    session = _TimeoutSession(timeout)
+    session = _TimeoutSession(timeout, before)
     if hook is not None:
         session.hooks["response"].append(hook)
     client._session = session
@@ -149,18 +157,18 @@ class AlpacaBroker:
         reconnect_min_s: float = 1.0,
         stream: bool = True,
     ) -> None:
-        self._trading = TradingClient(
-            api_key, secret_key, paper=paper, raw_data=True, url_override=base_url
-        )
-        _tame(self._trading, timeout, hook=self._on_response)
-        self._data = StockHistoricalDataClient(
-            api_key, secret_key, raw_data=True, url_override=data_url
-        )
-        _tame(self._data, timeout)
         # a margin over the window: a grant's request may reach Alpaca a little late
         self.limiter = WindowThrottle(
             rate_limit, rate_window_s * 1.02 + 0.05, name="Alpaca rate limit"
         )
+        self._trading = TradingClient(
+            api_key, secret_key, paper=paper, raw_data=True, url_override=base_url
+        )
+        _tame(self._trading, timeout, self.limiter.acquire, hook=self._on_response)
+        self._data = StockHistoricalDataClient(
+            api_key, secret_key, raw_data=True, url_override=data_url
+        )
+        _tame(self._data, timeout, self.limiter.acquire)
         self._lock = threading.Lock()
         self._fills: dict[str, dict[Decimal, Execution]] = {}
         self._working: dict[str, str] = {}  # client id -> Alpaca id, for the catch-up
@@ -376,8 +384,8 @@ class AlpacaBroker:
 
     def _call(self, operation: str, fn: Callable[[], object], *, writes: bool = False) -> Any:
         """One SDK call in the rate-limit queue, its errors translated; with
-        ``raw_data=True`` the SDK answers Alpaca's JSON, which is what this returns."""
-        self.limiter.acquire()
+        ``raw_data=True`` the SDK answers Alpaca's JSON, which is what this returns.
+        (Each HTTP request waits in the rate-limit queue: see ``_TimeoutSession``.)"""
         try:
             return fn()
         except Exception as exc:

@@ -149,12 +149,24 @@ class CcxtBroker:
         self._ex: Any = getattr(ccxt, exchange)(config)
         self._ex.number = str  # answers as strings: Decimal without a float between
         self._submitting = threading.local()
+        # every HTTP request ccxt makes (a markets load inside a call included) waits in
+        # our queue first, then in ccxt's own limiter
+        send = self._ex.fetch
+
+        def fetch(*args: Any, **kwargs: Any) -> Any:
+            self.limiter.acquire()
+            return send(*args, **kwargs)
+
+        self._ex.fetch = fetch
         self._ex.session.hooks["response"].append(self._on_response)
         self.exchange = exchange
         self.capabilities = capabilities_for(exchange)
         self.symbols = list(symbols)
         self.cash_currency = cash_currency or self.symbols[0].split("/")[1]
-        self.limiter = WindowThrottle(rate_limit, rate_window_s, name=f"{exchange} rate limit")
+        # a margin over the window: a grant's request may reach the exchange a little late
+        self.limiter = WindowThrottle(
+            rate_limit, rate_window_s * 1.02 + 0.05, name=f"{exchange} rate limit"
+        )
         self.poll_interval_s = poll_interval_s
         self._lock = threading.Lock()
         self._markets_loaded = False
@@ -340,7 +352,6 @@ class CcxtBroker:
     # -------------------------------------------------------------- internals
 
     def _call(self, operation: str, fn: Callable[[], Any], *, writes: bool = False) -> Any:
-        self.limiter.acquire()
         try:
             return fn()
         except Exception as exc:
