@@ -111,7 +111,7 @@ class FakeBinance:
         self.prices = {"BTCUSDT": Decimal(100)}
         self.bnb_price = Decimal(400)
         self.fee_asset = "USDT"
-        self.part_gap_s = 0.4
+        self.part_gap_s = 2.0  # longer than a poll cycle under ccxt's limiter (myTrades ~1 s)
         self.requests: deque[tuple[float, str, str]] = deque()
         self.report_uid = True
         self._armed: list[str] = []
