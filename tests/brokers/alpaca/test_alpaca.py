@@ -134,6 +134,19 @@ def test_a_504_raises_unknown_and_the_look_up_finds_it(
     assert view.status is OrderStatus.FILLED
 
 
+def test_a_429_is_not_taken_and_not_retried_by_the_sdk(
+    fake_alpaca: FakeAlpaca, adapter: AlpacaBroker
+) -> None:
+    fake_alpaca.arm("429")
+    started = time.monotonic()
+    with pytest.raises(BrokerError) as info:
+        adapter.submit(_request("og-429"))
+    assert info.value.code is ErrorCode.E_EXEC_BROKER_UNAVAILABLE
+    assert time.monotonic() - started < 2, "alpaca-py's 3 s retry is off"
+    assert _posts(fake_alpaca) == 1
+    assert fake_alpaca.orders_for("og-429") == []
+
+
 def test_must_be_unique_adopts_the_existing_order(
     fake_alpaca: FakeAlpaca, adapter: AlpacaBroker
 ) -> None:
