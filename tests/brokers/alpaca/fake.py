@@ -66,7 +66,7 @@ class FakeAlpaca:
         self.duplicate = False
         self.reorder = False
         self.stream = _Hub(self)
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.http = _Server(("127.0.0.1", 0), _handler(self))
         self.http.daemon_threads = True
         self._thread = threading.Thread(target=self.http.serve_forever, daemon=True)
 
@@ -546,6 +546,11 @@ class _Hub:
                         break
 
         asyncio.run_coroutine_threadsafe(send(), self.loop).result(5)
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client killed mid-request (the crash sweep) resets its socket: expected
 
 
 def _handler(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:

@@ -120,7 +120,7 @@ class FakeBinance:
         self._race: set[int] = set()
         self._next_order = 1000
         self._next_trade = 5000
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.http = _Server(("127.0.0.1", 0), _handler(self))
         self.http.daemon_threads = True
         self._thread = threading.Thread(target=self.http.serve_forever, daemon=True)
 
@@ -367,6 +367,11 @@ class FakeBinance:
         body = dict(order)
         body["transactTime"] = order["updateTime"]
         return 200, body
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client killed mid-request (the crash sweep) resets its socket: expected
 
 
 def _handler(fake: FakeBinance) -> type[BaseHTTPRequestHandler]:
