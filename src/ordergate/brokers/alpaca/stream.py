@@ -11,6 +11,7 @@ never processed on the stream's loop: the adapter's dispatcher thread does the w
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -71,5 +72,8 @@ class TradeUpdates(TradingStream):
         loop: Any = self._loop  # typed None by the SDK; its running loop once started
         if loop is not None and loop.is_running():
             self.stop()
+            # the SDK notices its stop flag only between 5 s receive timeouts: close the
+            # socket too, so the loop ends now
+            asyncio.run_coroutine_threadsafe(self.close(), loop).result(5)
         if self._thread is not None:
             self._thread.join(5)
