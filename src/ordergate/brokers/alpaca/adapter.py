@@ -437,7 +437,9 @@ class AlpacaBroker:
 
     def _remember(self, order_id: str, cum: Decimal, fill: Execution) -> None:
         with self._lock:
-            self._fills.setdefault(order_id, {})[cum] = fill
+            # first report wins: an execution, once told, never changes (the stream's
+            # timestamp and the activity's may differ by a tick)
+            self._fills.setdefault(order_id, {}).setdefault(cum, fill)
             self._last_fill_at = max(self._last_fill_at, fill.ts)
 
     def _load_fills(self, after: datetime | None) -> set[str]:
