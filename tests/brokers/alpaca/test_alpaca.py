@@ -184,6 +184,24 @@ def test_updates_missed_while_the_stream_was_down_arrive_after_it_returns(
     assert [e.last_qty for e in filled.executions] == [Decimal(10)]
 
 
+def test_a_foreign_fill_made_while_the_stream_was_down_arrives_after_it_returns(
+    fake_alpaca: FakeAlpaca, adapter: AlpacaBroker
+) -> None:
+    """An order we never knew (placed on Alpaca's dashboard) is found through the FILL
+    activities, not through our list of working orders."""
+    seen: list[BrokerOrder] = []
+    adapter.subscribe(seen.append)
+    fake_alpaca.drop_stream()
+    while adapter.stream_up:
+        time.sleep(0.01)
+    cid = fake_alpaca.originate("buy", Decimal(4), "AAPL")
+    fake_alpaca.restore_stream()
+    deadline = time.monotonic() + 10
+    while not any(v.client_order_id == cid and v.status is OrderStatus.FILLED for v in seen):
+        assert time.monotonic() < deadline, "the foreign fill never arrived"
+        time.sleep(0.02)
+
+
 def test_the_stream_counts_as_up_only_once_alpaca_confirms_the_subscription(
     fake_alpaca: FakeAlpaca, adapter: AlpacaBroker
 ) -> None:
