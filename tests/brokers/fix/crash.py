@@ -1,6 +1,6 @@
 """The crash sweep over FIX: SIGKILL the engine at every step of the submit path.
 
-The acceptor runs as its own process (``python -m ordergate.brokers.fix.acceptor``),
+The acceptor runs as its own process (``python -m ordergate.brokers.fix``),
 keeping its book and writing it to a JSON file after every change; one FIX session
 (its sequence numbers in a FileStore shared by every engine life, as in production)
 serves every trial, each on its own account, engine database and journal. A trial:
@@ -63,7 +63,7 @@ STATUS = {"0": "ACCEPTED", "1": "PARTIALLY_FILLED", "2": "FILLED", "4": "CANCELE
 def acceptor_process(workdir: Path) -> Iterator[tuple[int, Path]]:
     port = free_port()
     state = workdir / "venue.json"
-    cmd = [sys.executable, "-m", "ordergate.brokers.fix.acceptor", "--port", str(port)]
+    cmd = [sys.executable, "-m", "ordergate.brokers.fix", "--port", str(port)]
     cmd += ["--directory", str(workdir / "acceptor"), "--state", str(state)]
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
     errors = (workdir / "acceptor.log").open("w")

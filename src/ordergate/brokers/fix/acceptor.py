@@ -474,9 +474,3 @@ def _guard(callback: Any, *args: Any) -> None:
         raise
     except Exception:
         log.exception("fix.callback_failed", callback=callback.__name__)
-
-
-if __name__ == "__main__":
-    from ordergate.brokers.fix.cli import app
-
-    app()

@@ -1,0 +1,89 @@
+"""Crash sweep against the live adapters (Alpaca, ccxt/Binance) and their fakes; prints JSON.
+
+``python bench/bench_crash_live.py --trials 200`` (per step of the submit path; the
+target: 0 duplicates, 0 lost). The fake runs in this process; every engine life is a
+forked child killed by SIGKILL at one step, then restarted and recovered
+(see ``tests/brokers/live_crash.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import structlog
+from tests.brokers.alpaca.conftest import KEY as ALPACA_KEY
+from tests.brokers.alpaca.conftest import SECRET as ALPACA_SECRET
+from tests.brokers.alpaca.fake import ACCOUNT_ID, FakeAlpaca
+from tests.brokers.alpaca.harness import build as build_alpaca
+from tests.brokers.ccxt_binance.conftest import KEY as BINANCE_KEY
+from tests.brokers.ccxt_binance.conftest import SECRET as BINANCE_SECRET
+from tests.brokers.ccxt_binance.fake import UID, FakeBinance
+from tests.brokers.ccxt_binance.harness import build as build_binance
+from tests.brokers.live_crash import run_sweep
+
+
+def alpaca(trials: int, workdir: Path, seed: int) -> dict[str, Any]:
+    fake = FakeAlpaca(ALPACA_KEY, ALPACA_SECRET).start()
+    fake.mark("AAPL", Decimal(100))
+    try:
+        return run_sweep(
+            lambda: build_alpaca(fake, stream=False),
+            lambda cid: len(fake.orders_for(cid)),
+            workdir,
+            account=ACCOUNT_ID,
+            symbol="AAPL",
+            qty=lambda rng: str(rng.randint(1, 20)),
+            trials_per_label=trials,
+            seed=seed,
+        )
+    finally:
+        fake.stop()
+
+
+def binance(trials: int, workdir: Path, seed: int) -> dict[str, Any]:
+    fake = FakeBinance(BINANCE_KEY, BINANCE_SECRET).start()
+    try:
+        return run_sweep(
+            lambda: build_binance(fake),
+            lambda cid: len(fake.orders_for(cid)),
+            workdir,
+            account=str(UID),
+            symbol="BTC/USDT",
+            qty=lambda rng: f"{rng.randint(1, 2000) / 1000:.3f}",
+            trials_per_label=trials,
+            seed=seed,
+        )
+    finally:
+        fake.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--trials", type=int, default=200, help="trials per step")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only", choices=("alpaca", "ccxt"), default=None)
+    args = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
+    out: dict[str, Any] = {}
+    for name, sweep in (("alpaca", alpaca), ("ccxt", binance)):
+        if args.only not in (None, name):
+            continue
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"ordergate-crash-{name}-") as workdir:
+            result = sweep(args.trials, Path(workdir), args.seed)
+        result["wall_seconds"] = round(time.perf_counter() - started, 2)
+        out[name] = result
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
