@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ordergate.sim.costs import FEE_MODELS, FILL_MODELS
+from ordergate.sim.names import FEE_MODELS, FILL_MODELS
 
 if TYPE_CHECKING:
     from ordergate.backtest.runner import ProgressFn

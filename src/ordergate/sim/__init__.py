@@ -13,24 +13,42 @@ fills is what paper trading does:
 - :mod:`~ordergate.sim.venue` — the deterministic venue.
 """
 
-from ordergate.sim.costs import CostConfig
-from ordergate.sim.data import Bar, MarketEvent, Quote, Tick, Trade
-from ordergate.sim.fees import (
-    BpsFee,
-    FeeModel,
-    FlatFee,
-    MakerTaker,
-    NoFees,
-    PerShareFee,
-    TieredFee,
-    fee_model_from_name,
-)
-from ordergate.sim.fills import BidAsk, FixedBps, NoSlippage, SlippageModel, SquareRootImpact
-from ordergate.sim.latency import FixedLatency, LatencyModel, NoLatency, RandomLatency
-from ordergate.sim.matching import FillModel, fill_model_from_name
-from ordergate.sim.order import VenueOrder
-from ordergate.sim.tif import Session
-from ordergate.sim.venue import SimulatedVenue
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# imported on first use: the command line's start-up must not load every model
+_HOMES = {
+    "Bar": "ordergate.sim.data",
+    "BidAsk": "ordergate.sim.fills",
+    "BpsFee": "ordergate.sim.fees",
+    "CostConfig": "ordergate.sim.costs",
+    "FeeModel": "ordergate.sim.fees",
+    "FillModel": "ordergate.sim.matching",
+    "FixedBps": "ordergate.sim.fills",
+    "FixedLatency": "ordergate.sim.latency",
+    "FlatFee": "ordergate.sim.fees",
+    "LatencyModel": "ordergate.sim.latency",
+    "MakerTaker": "ordergate.sim.fees",
+    "MarketEvent": "ordergate.sim.data",
+    "NoFees": "ordergate.sim.fees",
+    "NoLatency": "ordergate.sim.latency",
+    "NoSlippage": "ordergate.sim.fills",
+    "PerShareFee": "ordergate.sim.fees",
+    "Quote": "ordergate.sim.data",
+    "RandomLatency": "ordergate.sim.latency",
+    "Session": "ordergate.sim.tif",
+    "SimulatedVenue": "ordergate.sim.venue",
+    "SlippageModel": "ordergate.sim.fills",
+    "SquareRootImpact": "ordergate.sim.fills",
+    "Tick": "ordergate.sim.data",
+    "TieredFee": "ordergate.sim.fees",
+    "Trade": "ordergate.sim.data",
+    "VenueOrder": "ordergate.sim.order",
+    "fee_model_from_name": "ordergate.sim.fees",
+    "fill_model_from_name": "ordergate.sim.matching",
+}
 
 __all__ = [
     "Bar",
@@ -62,3 +80,10 @@ __all__ = [
     "fee_model_from_name",
     "fill_model_from_name",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'ordergate.sim' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

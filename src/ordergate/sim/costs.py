@@ -23,9 +23,6 @@ from ordergate.sim.matching import FillModel, fill_model_from_name
 if TYPE_CHECKING:
     from ordergate.config import Settings
 
-FILL_MODELS = ("fixed_bps", "bid_ask", "participation", "sqrt_impact", "none")
-FEE_MODELS = ("per_share", "bps", "flat", "maker_taker", "tiered", "none")
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CostConfig:

@@ -13,7 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-import structlog
 import typer
 
 app = typer.Typer(help="A FIX 4.4 counterparty (a QuickFIX acceptor) for tests and trials.")
@@ -44,6 +43,8 @@ def fix_acceptor(
     except ImportError as exc:
         typer.echo(f"the fix acceptor needs the extra 'fix' (pip install 'ordergate[fix]'): {exc}")
         raise typer.Exit(2) from exc
+    import structlog  # loaded when the command runs: ``ordergate --help`` stays fast
+
     # stdout carries one JSON line only; the log goes to stderr
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(
