@@ -33,8 +33,8 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.client import JetStreamContext
+from nats.js.errors import BadRequestError, NotFoundError
 from nats.js.errors import Error as JsError
-from nats.js.errors import NotFoundError
 
 from ordergate.bus.relay import OutboxRelay, Published, PublishFailed, RelayConfig
 from ordergate.domain.errors import ErrorCode, OrderGateError, PersistenceError
@@ -97,13 +97,18 @@ async def ensure_stream(js: JetStreamContext, config: NatsConfig) -> None:
         return
     except NotFoundError:
         pass
-    await js.add_stream(
-        StreamConfig(
-            name=config.stream,
-            subjects=[f"{config.prefix}>"],
-            duplicate_window=config.duplicate_window_s,
+    try:
+        await js.add_stream(
+            StreamConfig(
+                name=config.stream,
+                subjects=[f"{config.prefix}>"],
+                duplicate_window=config.duplicate_window_s,
+            )
         )
-    )
+    except BadRequestError:
+        # another process (or consumer) created it between our look-up and our add: the
+        # server then refuses ours as overlapping; the stream is there, which is the point
+        await js.stream_info(config.stream)
 
 
 class JetStreamPublisher:

@@ -101,6 +101,13 @@ def test_a_504_after_acceptance_ends_with_one_order(
 def test_a_bracket_is_held_by_the_engine_its_legs_sent_plain(
     fake_alpaca: FakeAlpaca, adapter: AlpacaBroker, tmp_path: Path
 ) -> None:
+    """Alpaca's working orders reserve their quantity and the adapter sends no order
+    class: the engine holds the target armed with only the stop working, and sends the
+    target once a mark reaches it and the stop's cancel is confirmed — never both."""
+    import time
+
+    from ordergate.domain.enums import OrderType
+
     store = SqliteStore(tmp_path / "og.db")
     store.migrate()
     engine = ExecutionEngine(store, adapter)
@@ -115,12 +122,26 @@ def test_a_bracket_is_held_by_the_engine_its_legs_sent_plain(
             "tp_offset_pct": "0.03",
         }
     )
+    deadline = time.monotonic() + 5
+    legs: dict[str, dict[str, str]] = {}
+    while time.monotonic() < deadline and not legs:
+        legs = {o["type"]: o for o in fake_alpaca.orders.values() if o["side"] == "sell"}
+        time.sleep(0.05)
+    assert set(legs) == {"stop"}, "only the stop works; the target is held by the engine"
+    assert legs["stop"]["stop_price"] == "98"
+    assert legs["stop"]["order_class"] == "", "a plain order: the engine holds the OCO"
+    held = [o for o in engine.orders() if o.order_type is OrderType.LIMIT]
+    assert [(o.status.value, o.reason) for o in held] == [("PENDING", "armed")]
+    engine.mark("AAPL", "103.50")  # the target is reached: the stop goes first
+    while time.monotonic() < deadline + 5:
+        legs = {o["type"]: o for o in fake_alpaca.orders.values() if o["side"] == "sell"}
+        if "limit" in legs:
+            break
+        time.sleep(0.05)
     adapter.close()  # its updates go to the engine: stop them before the store
     store.close()
-    legs = {o["type"]: o for o in fake_alpaca.orders.values() if o["side"] == "sell"}
-    assert set(legs) == {"stop", "limit"}, "both legs reached Alpaca (oco group not a refusal)"
-    assert (legs["stop"]["stop_price"], legs["limit"]["limit_price"]) == ("98", "103")
-    assert {o["order_class"] for o in legs.values()} == {""}, "plain orders: the engine holds OCO"
+    assert legs["limit"]["limit_price"] == "103"
+    assert legs["stop"]["status"] in ("canceled", "pending_cancel")
 
 
 def test_a_504_raises_unknown_and_the_look_up_finds_it(

@@ -95,6 +95,11 @@ def test_duplicate_order_sent_adopts_the_open_order(
 def test_a_bracket_is_held_by_the_engine_its_legs_sent_plain(
     fake_binance: FakeBinance, adapter: CcxtBroker, tmp_path: Path
 ) -> None:
+    """Binance's open orders lock their quantity and no OCO is sent: the engine holds
+    the target armed with only the stop working, and sends it once a mark reaches it and
+    the stop's cancel is confirmed — one exit working at a time."""
+    import time
+
     from ordergate.engine.engine import ExecutionEngine
     from ordergate.store.sqlite import SqliteStore
 
@@ -113,15 +118,25 @@ def test_a_bracket_is_held_by_the_engine_its_legs_sent_plain(
             "time_in_force": "GTC",
         }
     )
-    adapter.close()  # its updates go to the engine: stop them before the store
-    store.close()
-    legs = {o["type"]: o for o in fake_binance.orders.values() if o["side"] == "SELL"}
-    assert set(legs) == {"STOP_LOSS", "LIMIT"}, legs
+    deadline = time.monotonic() + 10
+    legs: dict[str, dict[str, str]] = {}
+    while time.monotonic() < deadline and "STOP_LOSS" not in legs:
+        legs = {o["type"]: o for o in fake_binance.orders.values() if o["side"] == "SELL"}
+        time.sleep(0.05)
+    assert set(legs) == {"STOP_LOSS"}, legs
     assert legs["STOP_LOSS"]["stopPrice"] == "98.00000000"
-    assert legs["LIMIT"]["price"] == "103.00000000"
     view = adapter.fetch_order(legs["STOP_LOSS"]["clientOrderId"])
     assert view is not None
     assert (view.order_type, view.stop_price) == (OrderType.STOP, Decimal(98))
+    held = [o for o in engine.orders() if o.order_type is OrderType.LIMIT]
+    assert [(o.status.value, o.reason) for o in held] == [("PENDING", "armed")]
+    engine.mark("BTC/USDT", "103.50")  # the target is reached: the stop goes first
+    while time.monotonic() < deadline + 10 and "LIMIT" not in legs:
+        legs = {o["type"]: o for o in fake_binance.orders.values() if o["side"] == "SELL"}
+        time.sleep(0.05)
+    adapter.close()  # its updates go to the engine: stop them before the store
+    store.close()
+    assert legs["LIMIT"]["price"] == "103.00000000"
 
 
 def test_send_status_unknown_is_unknown_and_found(
