@@ -125,7 +125,7 @@ class MarkConsumer:
         while not stop.is_set():
             try:
                 messages = await sub.fetch(batch, timeout=0.5)
-            except NatsTimeout:
+            except (TimeoutError, NatsTimeout):  # fetch raises either
                 continue
             except (NatsError, JsError) as exc:
                 log.warning("mark fetch failed; retrying", error=str(exc))

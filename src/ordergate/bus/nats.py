@@ -225,7 +225,7 @@ class IntentConsumer:
         while not stop.is_set():
             try:
                 messages = await sub.fetch(batch, timeout=0.5)
-            except NatsTimeout:
+            except (TimeoutError, NatsTimeout):  # fetch raises either
                 continue
             except (NatsError, JsError) as exc:
                 log.warning("intent fetch failed; retrying", error=str(exc))
@@ -309,7 +309,7 @@ async def tail(
         while not stop.is_set() and (count == 0 or seen < count):
             try:
                 msg = await sub.next_msg(timeout=0.5)
-            except NatsTimeout:
+            except (TimeoutError, NatsTimeout):  # fetch raises either
                 continue
             try:
                 payload: Any = json.loads(msg.data)
