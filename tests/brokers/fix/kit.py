@@ -151,9 +151,9 @@ class FixHarness:
 
     def arm_parts(self, parts: int) -> None:
         self._cp.faults.parts = parts
-        # a second apart: the adapter pushes a view built from its journal, so two
-        # reports handled back to back (a busy machine) would be pushed as one FILLED
-        self._cp.faults.part_gap_s = 1.0
+        # back to back: the adapter takes each report's view as it journals it, so a
+        # burst of parts still reaches the stream as PARTIALLY_FILLED, then FILLED
+        self._cp.faults.part_gap_s = 0.0
 
     def arm_reject(self, request: OrderRequest) -> tuple[OrderRequest, str]:
         self._cp.faults.reject = "rejected by the venue: credit limit"

@@ -398,14 +398,20 @@ class FixBroker:
             )
 
     def _changed(self, root: str) -> None:
+        """Called on QuickFIX's thread right after a report is journaled: the view is
+        taken now, so each report is pushed as the order stood after it (a later
+        report read back on the dispatcher would coalesce two partial fills into one
+        FILLED), and handed to the dispatcher, which calls the listeners."""
         view = self._view(root)
-        if view is None:
-            return
+        if view is not None:
+            self.session.dispatch.put(lambda: self._notify(view))
+
+    def _notify(self, view: BrokerOrder) -> None:
         for listener in list(self._listeners):
             try:
                 listener(view)
             except Exception:  # a listener's failure must not stop the stream
-                log.exception("fix.listener_failed", client_order_id=root)
+                log.exception("fix.listener_failed", client_order_id=view.client_order_id)
 
     def _resync(self) -> None:
         """After a logon: one OrderStatusRequest per open order (answers go to the

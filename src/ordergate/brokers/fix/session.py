@@ -7,8 +7,9 @@ its callbacks run on its own thread. This module:
   logs every message with them (and the account) masked; QuickFIX itself is given no
   log, so it writes none;
 - journals every ExecutionReport inside ``fromApp`` (before QuickFIX counts it as
-  received), then wakes whoever waits for it and queues it for the stream listeners,
-  which a dispatcher thread calls (never QuickFIX's thread);
+  received), then wakes whoever waits for it and tells ``on_change``, which takes the
+  order's view at once and queues it for the stream listeners, called by a dispatcher
+  thread (never QuickFIX's thread);
 - fails every request still waiting when the session goes down (its outcome is
   unknown), and after every logon asks the status (35=H) of each open order.
 """
@@ -197,8 +198,7 @@ class OrderSession(fix.Application):  # type: ignore[misc]
                 )
             )
             if applied.root is not None and not (applied.duplicate or applied.unknown):
-                root = applied.root
-                self.dispatch.put(lambda: self._on_change(root))
+                self._on_change(applied.root)
         elif kind == "9":
             reject = codec.parse_cancel_reject(message)
             self._wake(Incoming(cl_ord_id=reject.cl_ord_id, cancel_reject=reject))
