@@ -36,19 +36,47 @@ def _nothing_reserved() -> Decimal:
     return Decimal(0)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class GateContext:
     """What a gate may look at: the engine's view at the moment of the check.
 
-    ``reserved_notional`` is asked only by a gate that needs it (buying power): the
-    notional the account's working orders that add exposure tie up, counted inside the
-    same unit of work as the check.
+    ``position`` and ``open_orders_qty`` may be given as values or as functions that
+    read them; a function is called on the first read of its field and only then, so
+    that a chain whose gates read neither (the operator's gates, with risk off) costs
+    no read of the store. ``reserved_notional`` is asked only by a gate that needs it
+    (buying power): the notional the account's working orders that add exposure tie
+    up, counted inside the same unit of work as the check.
     """
 
-    position: Position
-    mark: Mark | None
-    open_orders_qty: Decimal
-    reserved_notional: Callable[[], Decimal] = _nothing_reserved
+    __slots__ = ("_open_qty", "_position", "mark", "reserved_notional")
+
+    def __init__(
+        self,
+        *,
+        position: Position | Callable[[], Position],
+        mark: Mark | None,
+        open_orders_qty: Decimal | Callable[[], Decimal],
+        reserved_notional: Callable[[], Decimal] = _nothing_reserved,
+    ) -> None:
+        self._position = position
+        self.mark = mark
+        self._open_qty = open_orders_qty
+        self.reserved_notional = reserved_notional
+
+    @property
+    def position(self) -> Position:
+        """The account's position in the intent's symbol (flat when it holds none)."""
+        position = self._position
+        if not isinstance(position, Position):
+            position = self._position = position()
+        return position
+
+    @property
+    def open_orders_qty(self) -> Decimal:
+        """The signed net quantity still working in the symbol (buys +, sells −)."""
+        qty = self._open_qty
+        if not isinstance(qty, Decimal):
+            qty = self._open_qty = qty()
+        return qty
 
 
 class PreTradeCheck(Protocol):

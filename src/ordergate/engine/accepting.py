@@ -192,22 +192,27 @@ def check_gates(
     if core.gates is None:
         return None
     account = intent.account_id
-    working = [
-        *step.tx.open_orders_for(account, intent.symbol),
-        *(o for o in step.created_for(account, intent.symbol) if o is not order),
-    ]
+    tx = step.tx
+
+    def working_qty() -> Decimal:
+        working = [
+            *tx.open_orders_for(account, intent.symbol),
+            *(o for o in step.created_for(account, intent.symbol) if o is not order),
+        ]
+        return sum((o.leaves_qty * o.side.sign for o in working), ZERO)
 
     def reserved() -> Decimal:
         orders = [
-            *step.tx.open_orders_for(account),
+            *tx.open_orders_for(account),
             *(o for o in step.created_for(account, None) if o is not order),
         ]
         return reserved_notional(orders, core.cash.holdings(account))
 
+    # read only by the gates that look at them (none of the operator's, with risk off)
     context = GateContext(
-        position=step.tx.get_position(account, intent.symbol),
+        position=lambda: tx.get_position(account, intent.symbol),
         mark=mark,
-        open_orders_qty=sum((o.leaves_qty * o.side.sign for o in working), ZERO),
+        open_orders_qty=working_qty,
         reserved_notional=reserved,
     )
     rejection = core.gates.check(intent, context)
