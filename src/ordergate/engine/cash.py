@@ -110,9 +110,20 @@ class CashLedger:
         """Book one fill's cash; return the move, so that a failed commit can undo it."""
         signed = qty if side is Side.BUY else -qty
         delta = -(signed * price) - commission
-        move = (account_id, delta, symbol, signed)
-        self._apply(move, 1)
-        return move
+        with self._lock:  # one move per booked fill: kept free of calls and copies
+            cash = self._cash.get(account_id)
+            if cash is None:
+                cash = self._start.get(account_id, self._default)
+            self._cash[account_id] = cash + delta
+            book = self._qty.get(account_id)
+            if book is None:
+                book = self._qty[account_id] = {}
+            left = book.get(symbol, ZERO) + signed
+            if left:
+                book[symbol] = left
+            else:
+                book.pop(symbol, None)
+        return (account_id, delta, symbol, signed)
 
     def undo(self, moves: Iterable[CashMove]) -> None:
         for move in moves:
