@@ -175,6 +175,27 @@ def resilience_config(settings: Settings, *, in_process: bool) -> ResilienceConf
     )
 
 
+#: Broker calls per second no engine can make: each costs the engine well over a
+#: microsecond, so a throttle or rate limit at or above this never holds a call back.
+UNREACHABLE_RATE = 1_000_000
+
+
+def build_broker_policy(broker: BrokerAdapter, config: ResilienceConfig) -> BrokerCallPolicy:
+    """The call policy around ``broker``: throttle, rate limit and circuit breaker — or a
+    direct call where none of them can act: an in-process broker (the paper venue)
+    cannot time out or be unavailable, so its breaker never opens, and a throttle and a
+    rate limit raised to :data:`UNREACHABLE_RATE` or beyond (a benchmark's) never make
+    a call wait. Configured limits an engine can reach are always kept."""
+    in_process = isinstance(broker, PaperBroker)
+    unreachable = (
+        config.max_orders_per_min / 60 >= UNREACHABLE_RATE
+        and config.requests_per_second >= UNREACHABLE_RATE
+    )
+    if in_process and unreachable:
+        return DirectCall()
+    return build_call_policy(broker.adapter_id, config)
+
+
 def build_ownership(settings: Settings, engine: ExecutionEngine) -> Ownership:
     """This process's share of the open orders (leases in the engine's own store),
     under its configured ``engine_id`` (locked for the life of the process) or a name
@@ -260,9 +281,11 @@ def trading_day_in(timezone: str) -> Callable[[datetime], str]:
 
 
 def attach_risk(engine: ExecutionEngine, desk: RiskDesk) -> None:
-    """Feed the desk: fills to the loss ledger, and the account's equity (the cash
+    """Feed the desk what its armed breakers read, and only that: fills to the loss
+    ledger while a breaker that counts them is armed (daily loss, losing streak, trade
+    counts), and — while a drawdown limit is set — the account's equity (the cash
     ledger's cash plus positions at their marks) after every fill and every mark of a
-    symbol it holds."""
+    symbol it holds. The same in every mode: it follows the configuration alone."""
 
     def equity_after_fill(event: Event) -> None:
         account = str(event.payload.get("account_id", ""))
@@ -276,9 +299,11 @@ def attach_risk(engine: ExecutionEngine, desk: RiskDesk) -> None:
             if value is not None:
                 desk.on_equity(value, account)
 
-    engine.subscribe("executions.report", desk.on_event)
-    engine.subscribe("executions.report", equity_after_fill)
-    engine.on_marked(equity_after_mark)
+    if desk.reads_fills:
+        engine.subscribe("executions.report", desk.on_event)
+    if desk.reads_equity:
+        engine.subscribe("executions.report", equity_after_fill)
+        engine.on_marked(equity_after_mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +381,7 @@ def build_runtime(
         clock=clock,
         ids=ids,
         gates=gates,
-        call_policy=call_policy or build_call_policy(broker.adapter_id, resilience),
+        call_policy=call_policy or build_broker_policy(broker, resilience),
         retry=build_retry(resilience),
         bus=InProcessBus(settings.topic_prefix),
         config=config,

@@ -102,8 +102,13 @@ class _Breaker:
             return None
         return self._rule(intent, self.ledger.day(intent.account_id, self._today()))
 
+    @property
+    def armed(self) -> bool:
+        """False when the configuration turns every limit of this breaker off (it can
+        only say go, and needs nothing fed)."""
+        return self._armed()
+
     def _armed(self) -> bool:
-        """False when the configuration turns every limit of this breaker off."""
         return True
 
     def _today(self) -> str:

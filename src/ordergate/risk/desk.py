@@ -19,6 +19,7 @@ from ordergate.clock import Clock
 from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.market import Mark
+from ordergate.risk.breakers import DrawdownGate
 from ordergate.risk.chain import GateChain, build_gate_chain
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.killswitch import (
@@ -73,6 +74,8 @@ class StoreKillSwitchRepository:
 
 #: The gates that run even with ``risk_enabled`` off: an operator's controls.
 ALWAYS_ON = frozenset({"expiry", "kill_switch", "trading_state"})
+#: The breakers that read the fills the ledger books (P&L, streaks, trade counts).
+FILL_BREAKERS = frozenset({"daily_loss", "loss_streak", "max_trades", "strategy_trades"})
 
 
 class RiskDesk:
@@ -118,6 +121,18 @@ class RiskDesk:
         self._refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
         self.refresh()
+
+    @property
+    def reads_fills(self) -> bool:
+        """True when an armed breaker of the chain reads the fills fed to the ledger."""
+        return any(
+            gate.name in FILL_BREAKERS and getattr(gate, "armed", True) for gate in self.chain.gates
+        )
+
+    @property
+    def reads_equity(self) -> bool:
+        """True when the chain's drawdown breaker is armed (it reads the equity fed)."""
+        return any(isinstance(g, DrawdownGate) and g.armed for g in self.chain.gates)
 
     @property
     def store(self) -> Store:
