@@ -108,10 +108,12 @@ class GateChain:
 
     def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
         """Every gate's "proceed, but look" (the engine's optional ``WarningCheck``)."""
-        notes: list[str] = []
+        notes: tuple[str, ...] = ()
         for warn in self._warners:
-            notes.extend(warn(intent, context))
-        return tuple(notes)
+            found = warn(intent, context)
+            if found:  # most orders meet none: nothing built for them
+                notes += found
+        return notes
 
     def evaluate(self, intent: OrderIntent, context: GateContext) -> Verdict:
         """Like :meth:`check`, also naming the gate and collecting warnings."""

@@ -221,9 +221,12 @@ class KillSwitchGate:
         return None
 
     def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
+        switches = self.board.in_force(intent.symbol, intent.strategy_id)
+        if not switches:
+            return ()
         return tuple(
             f"kill switch {s.kind.value}:{s.target} is WARNING: {s.reason} ({s.actor})"
-            for s in self.board.in_force(intent.symbol, intent.strategy_id)
+            for s in switches
             if s.state is KillSwitchState.WARNING
         )
 
