@@ -163,3 +163,28 @@ def test_a_drawdown_limit_is_fed_the_equity_of_fills_and_marks(tmp_path: Path) -
     assert _buy(engine, "long", "1500") == "FILLED"  # within 25 % of the equity
     engine.mark("AAPL", "135.00", bid="134.99", ask="135.01", volume="1000000")  # -2.25 %
     assert _buy(engine, "more") == "REJECTED E_RISK_DRAWDOWN"
+
+
+def test_disarmed_breakers_stay_listed_and_let_go_an_armed_one_still_says_no() -> None:
+    from ordergate.clock import SimulatedClock
+    from ordergate.domain.market import Mark
+    from ordergate.risk.breakers import BreakerConfig, DailyLossGate, MaxTradesGate
+    from ordergate.risk.chain import GateChain
+    from ordergate.risk.ledger import RiskLedger
+
+    clock = SimulatedClock()
+    ledger = RiskLedger()
+    day = clock.now().date().isoformat()
+    ledger.on_fill("s", "AAPL", Decimal(-10), clock.now(), day, closing=True, order_id="o1")
+    off = BreakerConfig(max_daily_loss=None, max_trades_per_day=None)
+    on = BreakerConfig(max_daily_loss=None, max_trades_per_day=1)
+    intent = OrderIntent.parse({"idempotency_key": "k", "symbol": "AAPL", "side": "buy", "qty": 1})
+    mark = Mark(symbol="AAPL", last=Decimal(100), ts=clock.now())
+    context = GateContext(position=Position(symbol="AAPL"), mark=mark, open_orders_qty=Decimal(0))
+    disarmed = GateChain([DailyLossGate(ledger, clock, off), MaxTradesGate(ledger, clock, off)])
+    assert disarmed.names == ("daily_loss", "max_trades")  # listed, not asked
+    assert disarmed.check(intent, context) is None
+    armed = GateChain([DailyLossGate(ledger, clock, off), MaxTradesGate(ledger, clock, on)])
+    rejection = armed.check(intent, context)
+    assert rejection is not None
+    assert rejection.code.name == "E_RISK_MAX_TRADES"

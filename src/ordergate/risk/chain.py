@@ -87,6 +87,11 @@ class GateChain:
 
     def __init__(self, gates: Iterable[Gate]) -> None:
         self.gates: tuple[Gate, ...] = tuple(gates)
+        #: what :meth:`check` asks: every gate but a breaker the configuration disarmed
+        #: (every limit of it off: it can only say go), each check bound once
+        self._checks: tuple[Callable[[OrderIntent, GateContext], Rejection | None], ...] = tuple(
+            gate.check for gate in self.gates if getattr(gate, "armed", True)
+        )
         #: the gates that can also warn (a kill switch in WARNING), asked by :meth:`warnings`
         self._warners: tuple[WarnFn, ...] = tuple(
             warn for gate in self.gates if callable(warn := getattr(gate, "warnings", None))
@@ -100,8 +105,8 @@ class GateChain:
         return tuple(gate.name for gate in self.gates)
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
-        for gate in self.gates:
-            rejection = gate.check(intent, context)
+        for check in self._checks:
+            rejection = check(intent, context)
             if rejection is not None:
                 return rejection
         return None
