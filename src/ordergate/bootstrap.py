@@ -59,8 +59,8 @@ PYTHON_THRESHOLDS = (700, 10, 10)
 #: What the root sets instead (issue 22: no full collection on the submit path). A young
 #: collection every 700 net allocations as before (tens of microseconds); the middle one
 #: every 100 of those instead of 10, so that fewer than one order in a thousand meets one
-#: (p99.9 of an order's CPU time over 100,000 orders on the in-memory store: 0.76 ms,
-#: against 2.2 ms at 10); the full one never by itself — it walks every object alive,
+#: (p99.9 of an order's CPU time over 100,000 orders on the in-memory store: 0.6-0.8 ms,
+#: against 2.0-2.2 ms at 10); the full one never by itself — it walks every object alive,
 #: and an engine on the in-memory store keeps every order (1.8 s at 100,000 orders). The
 #: submit path makes no reference cycles (``tests/test_collector.py``), so nothing of it
 #: waits for a full collection; a process that makes cycles calls ``gc.collect()`` when
