@@ -781,7 +781,30 @@ def trading_show(db: DbOption = None, as_json: JsonOption = True) -> None:
 
 
 def main() -> None:
+    _hold_collector()
     app()
+
+
+def _hold_collector(seconds: float = 1.0) -> None:
+    """Keep the cyclic garbage collector off while the process starts.
+
+    Start-up builds a few hundred thousand objects (modules, classes, schemas) that live
+    as long as the process; the collector would walk them again and again, ~150 passes
+    and a tenth of a one-shot ``submit``'s time. It resumes after ``seconds`` (a long
+    command, ``serve`` or a backtest, then collects as usual), with what start-up built
+    frozen out of its passes.
+    """
+    import gc
+    import threading
+
+    def resume() -> None:
+        gc.freeze()
+        gc.enable()
+
+    gc.disable()
+    timer = threading.Timer(seconds, resume)
+    timer.daemon = True
+    timer.start()
 
 
 if __name__ == "__main__":
