@@ -12,6 +12,10 @@ The public API, pinned by ``tests/test_public_api.py``::
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ordergate._lean import import_structlog
+
+import_structlog()  # before any module that logs: see ordergate/_lean.py
+
 if TYPE_CHECKING:
     from ordergate.bootstrap import build_engine, build_store
     from ordergate.brokers.base import (
