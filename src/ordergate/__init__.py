@@ -12,9 +12,9 @@ The public API, pinned by ``tests/test_public_api.py``::
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ordergate._lean import import_structlog
+from ordergate import _lean
 
-import_structlog()  # before any module that logs: see ordergate/_lean.py
+_lean.install()  # structlog, when first imported, without Twisted and rich: see _lean.py
 
 if TYPE_CHECKING:
     from ordergate.bootstrap import build_engine, build_store

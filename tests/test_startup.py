@@ -1,0 +1,73 @@
+"""Start-up (issue 21): what a one-shot ``ordergate submit`` does not load or do."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from ordergate.store.migrate import MIGRATION_TABLE, at_head, migration_ids
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def loaded_after(code: str, cwd: Path) -> set[str]:
+    """The modules in ``sys.modules`` after ``code`` runs in a fresh interpreter."""
+    script = code + "\nimport sys\nprint(','.join(sorted(sys.modules)))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"},
+    ).stdout.strip()
+    return set(out.splitlines()[-1].split(","))
+
+
+SUBMIT = (
+    "from ordergate.cli import main\n"
+    "sys.argv = ['ordergate', 'submit', '--symbol', 'AAPL', '--side', 'buy', '--qty', '1',"
+    " '--key', 'k', '--db', 'og.db']\n"
+    "try:\n    main()\nexcept SystemExit:\n    pass\n"
+)
+
+
+def test_a_submit_on_a_migrated_store_loads_no_yoyo_twisted_or_rich_tracebacks(
+    tmp_path: Path,
+) -> None:
+    first = loaded_after("import sys\n" + SUBMIT, tmp_path)  # creates and migrates og.db
+    assert "yoyo" in first
+    again = loaded_after("import sys\n" + SUBMIT, tmp_path)
+    assert "ordergate.engine.engine" in again  # it did submit
+    assert "structlog" in again
+    assert not {"yoyo", "twisted", "structlog.twisted", "rich.traceback", "yaml"} & again
+
+
+def test_structlog_keeps_what_it_skipped_importable(tmp_path: Path) -> None:
+    code = (
+        "import ordergate.obs.logging, structlog\n"
+        "assert structlog.twisted is None and structlog.dev.rich is None\n"
+        "import rich.traceback\n"  # still there for whoever asks
+    )
+    assert "rich.traceback" in loaded_after(code, tmp_path)
+
+
+def test_at_head_only_when_every_migration_file_is_applied(tmp_path: Path) -> None:
+    from ordergate.store.sqlite import SqliteStore
+
+    path = tmp_path / "s.db"
+    conn = sqlite3.connect(path)
+    assert not at_head(conn, "sqlite")  # no yoyo table yet: the locked path decides
+    conn.close()
+    store = SqliteStore(str(path))
+    store.migrate()
+    store.close()
+    conn = sqlite3.connect(path)
+    assert at_head(conn, "sqlite")
+    newest = max(migration_ids("sqlite"))
+    conn.execute(f"DELETE FROM {MIGRATION_TABLE} WHERE migration_id = ?", (newest,))
+    conn.commit()
+    assert not at_head(conn, "sqlite")  # one file not applied: yoyo runs it
+    conn.close()
