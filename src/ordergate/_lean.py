@@ -1,36 +1,40 @@
 """structlog without the integrations ordergate does not use.
 
 ``import structlog`` imports ``structlog.twisted`` (all of Twisted, when the kite extra
-has installed it) and, in ``structlog.dev``, rich's traceback renderer (with pygments):
-~50 ms of every start, a fifth of a one-shot ``ordergate submit`` (issue 21). ordergate
-renders its lines as JSON (:mod:`ordergate.obs.logging`) and runs no Twisted reactor,
-so neither is needed.
+has installed it) and rich's console, pretty-printer and traceback renderer (for
+``structlog.dev``'s console and ``structlog.tracebacks``' locals): ~60 ms of every
+start, a fifth of a one-shot ``ordergate submit`` (issue 21). ordergate renders its
+lines as JSON (:mod:`ordergate.obs.logging`) and runs no Twisted reactor, so none of
+it is needed.
 
 :func:`install` (called by ``ordergate/__init__.py``) puts a finder on
 ``sys.meta_path`` that waits for the first ``import structlog`` — ``ordergate --help``
-never imports it — and runs that import with the two modules marked absent:
+never imports it — and runs that import with :data:`SKIPPED` marked absent:
 structlog's own ``ImportError`` fallbacks then apply (``structlog.twisted`` is
-``None``; ``structlog.dev`` formats tracebacks as plain text). The marks go as soon as
-structlog is loaded, so ``rich.traceback`` (or ``structlog.twisted``) still imports
-normally for whoever asks for it later; the finder removes itself on first use. A
-process that imported structlog before ordergate keeps structlog as it is.
+``None``; ``structlog.dev`` formats tracebacks as plain text, ``structlog.tracebacks``
+uses ``repr``). The marks go as soon as structlog is loaded, so rich (and
+``structlog.twisted``) still import normally for whoever asks later; the finder
+removes itself on first use. A process that imported structlog before ordergate keeps
+structlog as it is.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from importlib.abc import Loader, MetaPathFinder
-from importlib.machinery import ModuleSpec
 from importlib.util import find_spec
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # importlib.abc alone costs ~10 ms (importlib.resources): duck-typed here
+    from importlib.abc import Loader
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
 #: what structlog imports only to offer it, and ordergate never asks for
-SKIPPED = ("structlog.twisted", "rich.traceback")
+SKIPPED = ("structlog.twisted", "rich.console", "rich.pretty", "rich.traceback")
 
 
-class _LeanLoader(Loader):
+class _LeanLoader:
     """structlog's own loader, run with :data:`SKIPPED` marked absent."""
 
     def __init__(self, loader: Loader) -> None:
@@ -54,7 +58,7 @@ class _LeanLoader(Loader):
         return getattr(self._loader, name)
 
 
-class _LeanFinder(MetaPathFinder):
+class _LeanFinder:
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
@@ -63,7 +67,7 @@ class _LeanFinder(MetaPathFinder):
         sys.meta_path.remove(self)  # once: the real finders answer from here on
         spec = find_spec(fullname)
         if spec is not None and spec.loader is not None:
-            spec.loader = _LeanLoader(spec.loader)
+            spec.loader = _LeanLoader(spec.loader)  # type: ignore[assignment]
         return spec
 
 
