@@ -71,3 +71,30 @@ def test_at_head_only_when_every_migration_file_is_applied(tmp_path: Path) -> No
     conn.commit()
     assert not at_head(conn, "sqlite")  # one file not applied: yoyo runs it
     conn.close()
+
+
+def test_a_top_level_command_alone_answers_as_the_whole_tree_does() -> None:
+    """``main`` runs a top-level command without building its siblings; its help, its
+    usage errors and its exit codes are the ones the whole tree gives."""
+    import typer
+    from typer.testing import CliRunner
+
+    from ordergate.cli import _alone, app
+
+    runner = CliRunner()
+    names = [
+        info.name or typer.main.get_command_name(info.callback.__name__)
+        for info in app.registered_commands
+        if info.callback is not None
+    ]
+    assert "submit" in names
+    for name in names:
+        for args in (["--help"], ["--no-such-option"]):
+            one = _alone([name, *args])
+            assert one is not None, name
+            whole = runner.invoke(app, [name, *args], prog_name="ordergate")
+            alone = runner.invoke(one, args, prog_name=f"ordergate {name}")
+            assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output), name
+    assert _alone(["events", "tail"]) is None  # a group: the whole tree
+    assert _alone(["--help"]) is None
+    assert _alone(["no-such-command"]) is None
