@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace as with_fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -186,6 +187,11 @@ class MemoryUnitOfWork:
         self._set(self._d.positions, (position.account_id, position.symbol), position.copy())
 
     def save_mark(self, mark: Mark) -> None:
+        current = self._d.marks.get(mark.symbol)
+        if not mark.newer_than(current):
+            return  # an older sequence number than the one stored: see Mark.seq
+        if mark.seq is None and current is not None:
+            mark = with_fields(mark, seq=current.seq)
         self._set(self._d.marks, mark.symbol, mark)
 
 

@@ -29,6 +29,7 @@ from ordergate.store.chain import PG_HEAD, chain_rows
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, POSITION_SELECT
 from ordergate.store.rows import (
     FILL_INSERT,
+    MARK_UPSERT,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
     fill_values,
@@ -287,9 +288,7 @@ class PostgresUnitOfWork:
 
     def save_mark(self, mark: Mark) -> None:
         self._run(
-            "INSERT INTO marks (symbol, last, bid, ask, volume, ts) "
-            "VALUES (%s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (symbol) DO UPDATE SET last = excluded.last, bid = excluded.bid, "
-            "ask = excluded.ask, volume = excluded.volume, ts = excluded.ts",
+            "INSERT INTO marks (symbol, last, bid, ask, volume, ts, seq) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) " + MARK_UPSERT,
             mark_values(mark),
         )

@@ -109,7 +109,7 @@ class SqlReads(ABC):
         return [position_from_row(row) for row in rows]
 
     def marks(self) -> dict[str, Mark]:
-        rows = self._query("SELECT symbol, last, bid, ask, volume, ts FROM marks")
+        rows = self._query("SELECT symbol, last, bid, ask, volume, ts, seq FROM marks")
         return {row[0]: mark_from_row(row) for row in rows}
 
     def intent_payload(self, order_id: str) -> str | None:

@@ -41,6 +41,7 @@ from ordergate.store.migrate import apply_migrations
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, SqlReads
 from ordergate.store.rows import (
     FILL_INSERT,
+    MARK_UPSERT,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
     fill_values,
@@ -237,9 +238,8 @@ class SqliteUnitOfWork:
 
     def save_mark(self, mark: Mark) -> None:
         self._c.execute(
-            "INSERT INTO marks (symbol, last, bid, ask, volume, ts) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (symbol) DO UPDATE SET last = excluded.last, bid = excluded.bid, "
-            "ask = excluded.ask, volume = excluded.volume, ts = excluded.ts",
+            "INSERT INTO marks (symbol, last, bid, ask, volume, ts, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) " + MARK_UPSERT,
             mark_values(mark),
         )
 
