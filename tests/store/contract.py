@@ -396,6 +396,28 @@ class StoreContract:
         assert sorted(marks) == ["AAPL", "MSFT"]
         assert marks["AAPL"] == second
 
+    def test_a_mark_older_than_the_stored_one_changes_nothing(self, store: Store) -> None:
+        """Bus marks carry the stream's sequence number (issue 24): a redelivered or late
+        copy never takes a price back; a mark without one (a local ``mark``) takes
+        effect and keeps the number in effect."""
+
+        def save(last: str, seq: int | None) -> None:
+            with store.transaction() as tx:
+                tx.save_mark(Mark(symbol="AAPL", last=Decimal(last), ts=T0, seq=seq))
+
+        save("150", 5)
+        save("149", 4)  # older: nothing changes
+        save("148", 5)  # the same one again: nothing changes
+        assert (store.marks()["AAPL"].last, store.marks()["AAPL"].seq) == (Decimal(150), 5)
+        save("151", 7)
+        assert (store.marks()["AAPL"].last, store.marks()["AAPL"].seq) == (Decimal(151), 7)
+        save("152", None)  # a local mark: in effect, the sequence kept
+        assert (store.marks()["AAPL"].last, store.marks()["AAPL"].seq) == (Decimal(152), 7)
+        save("140", 6)
+        assert store.marks()["AAPL"].last == Decimal(152)
+        save("153", 8)
+        assert (store.marks()["AAPL"].last, store.marks()["AAPL"].seq) == (Decimal(153), 8)
+
     def test_open_orders_for_an_account_and_symbol(self, store: Store) -> None:
         seed(store, 1, 2, 3)
         with store.transaction() as tx:
