@@ -179,6 +179,14 @@ def consume_bus(
             "name after a restart resumes where it stopped)."
         ),
     ] = None,
+    ack_wait_s: Annotated[
+        float | None,
+        typer.Option(
+            "--ack-wait-s",
+            help="How long a message taken by a process that died waits before it is "
+            "handed out again (default 60 s for decisions, 30 s for marks).",
+        ),
+    ] = None,
 ) -> None:
     """Submit allowed intents from ``<prefix>risk.decision`` (each by one consuming
     process) and take every mark from ``<prefix>market.<symbol>``, until stopped."""
@@ -200,7 +208,9 @@ def consume_bus(
         nc = await connect(config)
         try:
             stop = _stop_on_signals()
-            await consume_inbound(nc, engine.submit, engine.mark, config, stop, process=name)
+            await consume_inbound(
+                nc, engine.submit, engine.mark, config, stop, process=name, ack_wait_s=ack_wait_s
+            )
         finally:
             await nc.close()
 

@@ -167,10 +167,14 @@ async def consume_inbound(
     stop: asyncio.Event,
     *,
     process: str,
+    ack_wait_s: float | None = None,
 ) -> None:
-    """Both consumers of one engine process, until ``stop`` is set."""
-    decisions = decision_consumer(nc, submit, config)
-    marks = MarkConsumer(nc, mark, config, process=process)
+    """Both consumers of one engine process, until ``stop`` is set. ``ack_wait_s``: how
+    long a message a process took and did not acknowledge (it died) waits before
+    JetStream hands it out again (default: each consumer's own, 60 s and 30 s)."""
+    waits = {} if ack_wait_s is None else {"ack_wait_s": ack_wait_s}
+    decisions = decision_consumer(nc, submit, config, **waits)
+    marks = MarkConsumer(nc, mark, config, process=process, **waits)
     await asyncio.gather(decisions.run(stop), marks.run(stop))
 
 
