@@ -100,3 +100,22 @@ def test_a_top_level_command_alone_answers_as_the_whole_tree_does() -> None:
     assert _alone(["events", "tail"]) is None  # a group: the whole tree
     assert _alone(["--help"]) is None
     assert _alone(["no-such-command"]) is None
+
+
+def test_the_collector_is_held_at_start_up_and_comes_back() -> None:
+    """A long command (``serve``, a backtest) collects as usual once started."""
+    import gc
+    import time
+
+    from ordergate.cli import _hold_collector
+
+    assert gc.isenabled()
+    _hold_collector(0.05)
+    try:
+        assert not gc.isenabled()
+        deadline = time.monotonic() + 5
+        while not gc.isenabled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert gc.isenabled()
+    finally:
+        gc.enable()

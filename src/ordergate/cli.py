@@ -821,19 +821,14 @@ def _hold_collector(seconds: float = 1.0) -> None:
 
     Start-up builds a few hundred thousand objects (modules, classes, schemas) that live
     as long as the process; the collector would walk them again and again, ~150 passes
-    and a tenth of a one-shot ``submit``'s time. It resumes after ``seconds`` (a long
-    command, ``serve`` or a backtest, then collects as usual), with what start-up built
-    frozen out of its passes.
+    and a tenth of a one-shot ``submit``'s time (issue 21). It resumes after ``seconds``,
+    so a long command (``serve``, a backtest) collects as usual from then on.
     """
     import gc
     import threading
 
-    def resume() -> None:
-        gc.freeze()
-        gc.enable()
-
     gc.disable()
-    timer = threading.Timer(seconds, resume)
+    timer = threading.Timer(seconds, gc.enable)
     timer.daemon = True
     timer.start()
 
