@@ -24,13 +24,17 @@ def migrations_dir(dialect: str) -> str:
 
 
 def migration_ids(dialect: str) -> set[str]:
-    """The ids yoyo gives this backend's migration files (the file name, no suffix)."""
+    """The ids yoyo gives this backend's migration files (the file name, no suffix:
+    ``.sql`` and ``.py`` migrations alike, not rollbacks or yoyo's hooks)."""
     root = files("ordergate.store") / "migrations" / dialect
-    return {
-        entry.name.removesuffix(".sql")
-        for entry in root.iterdir()
-        if entry.name.endswith(".sql") and not entry.name.endswith(".rollback.sql")
-    }
+    ids = set()
+    for entry in root.iterdir():
+        name = entry.name
+        if name.endswith(".rollback.sql") or name.startswith(("__", "post-apply")):
+            continue
+        if name.endswith((".sql", ".py")):
+            ids.add(name.rsplit(".", 1)[0])
+    return ids
 
 
 def at_head(connection: Any, dialect: str) -> bool:
