@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ordergate.domain.enums import TradingMode
 from ordergate.domain.errors import ConfigError
+from ordergate.envsettings import EnvConfigDict, EnvSettings
 
 CONFIG_ENV = "ORDERGATE_CONFIG"
 #: The entry point group broker adapters register under (``ordergate.brokers.registry``).
@@ -34,12 +34,11 @@ log = logging.getLogger("ordergate.config")
 MODE_ALIASES = {"PRODUCTION": TradingMode.LIVE, "TRAINING": TradingMode.BACKTEST}
 
 
-class Settings(BaseSettings):
-    """Every setting of ordergate, each with its default documented here."""
+class Settings(EnvSettings):
+    """Every setting of ordergate, each with its default documented here (read as
+    :mod:`ordergate.envsettings` says: defaults, the file, ``ORDERGATE_*``, arguments)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ORDERGATE_", extra="forbid", frozen=True, case_sensitive=False
-    )
+    model_config = EnvConfigDict(env_prefix="ORDERGATE_", extra="forbid", frozen=True)
 
     #: Where the store lives: a SQLite path/URL (default) or ``postgresql://…``.
     database_url: str = "sqlite:///ordergate.db"
@@ -218,15 +217,10 @@ class Settings(BaseSettings):
         return value
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _YamlSource(settings_cls))
+    def file_values(cls) -> dict[str, Any]:
+        """The file named by ``ORDERGATE_CONFIG`` (or ``./ordergate.yaml`` when present)."""
+        path = settings_file()
+        return {} if path is None else load_yaml(path)
 
     @property
     def sqlite_path(self) -> str | None:
@@ -266,17 +260,6 @@ class Settings(BaseSettings):
             else:
                 out[name] = value
         return out
-
-
-class _YamlSource(PydanticBaseSettingsSource):
-    """The file named by ``ORDERGATE_CONFIG`` (or ``./ordergate.yaml`` when present)."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        path = settings_file()
-        return {} if path is None else load_yaml(path)
 
 
 def settings_file() -> Path | None:
