@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ordergate.store.migrate import MIGRATION_TABLE, at_head, migration_ids
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -117,5 +119,23 @@ def test_the_collector_is_held_at_start_up_and_comes_back() -> None:
         while not gc.isenabled() and time.monotonic() < deadline:
             time.sleep(0.01)
         assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize(("command", "held"), [("submit", True), ("backtest", False)])
+def test_the_collector_is_held_for_one_shot_commands_only(
+    command: str, held: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backtest freezes what it builds (``ordergate.heap``) only with the collector on."""
+    import gc
+
+    from ordergate import cli
+
+    monkeypatch.setattr(sys, "argv", ["ordergate", command, "--help"])
+    try:
+        with pytest.raises(SystemExit):
+            cli.main()
+        assert gc.isenabled() is not held
     finally:
         gc.enable()

@@ -783,12 +783,19 @@ def trading_show(db: DbOption = None, as_json: JsonOption = True) -> None:
 def main() -> None:
     import sys
 
-    _hold_collector()
     one = _alone(sys.argv[1:])
     if one is None:
         app()
-    else:  # the command alone, as ``app`` would run it: same help, usage and errors
-        one(args=sys.argv[2:], prog_name=f"{app.info.name} {sys.argv[1]}")
+        return
+    if sys.argv[1] not in RUNS_LONG:
+        _hold_collector()
+    # the command alone, as ``app`` would run it: same help, usage and errors
+    one(args=sys.argv[2:], prog_name=f"{app.info.name} {sys.argv[1]}")
+
+
+#: Top-level commands that run for long, with their own memory habits (a backtest
+#: freezes what it builds, ``ordergate.heap``): the collector is not held for them.
+RUNS_LONG = frozenset({"serve", "backtest", "exchange", "demo"})
 
 
 def _alone(argv: list[str]) -> typer.Typer | None:
