@@ -27,7 +27,7 @@ from ordergate.risk.killswitch import (
     KillSwitchKind,
     KillSwitchState,
 )
-from ordergate.risk.ledger import RiskLedger
+from ordergate.risk.ledger import RiskLedger, trade_id
 from ordergate.risk.limits import EquitySource
 from ordergate.risk.trading_state import (
     ControlChange,
@@ -73,6 +73,11 @@ class StoreKillSwitchRepository:
 
 #: The gates that run even with ``risk_enabled`` off: an operator's controls.
 ALWAYS_ON = frozenset({"expiry", "kill_switch", "trading_state"})
+#: The gates an algorithm's child passes (issue 18): those that can change between its
+#: slices. Size, notional and trade counts were checked once, on the parent as a whole.
+SLICE_GATES = frozenset(
+    {"kill_switch", "trading_state", "daily_loss", "drawdown", "loss_streak", "buying_power"}
+)
 
 
 class RiskDesk:
@@ -175,6 +180,16 @@ class RiskDesk:
         with self._lock:
             return self.chain.check(intent, context)
 
+    def check_slice(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        """The :data:`SLICE_GATES` alone, for an algorithm's child."""
+        if time.monotonic() - self._refreshed >= self._refresh_seconds:
+            self.refresh()
+        with self._lock:
+            for gate in self.chain.gates:
+                if gate.name in SLICE_GATES and (rejection := gate.check(intent, context)):
+                    return rejection
+        return None
+
     def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
         """What the chain says while letting an intent go (a kill switch in WARNING).
 
@@ -201,6 +216,7 @@ class RiskDesk:
                 account_id=payload["account_id"],
                 order_id=payload["order_id"],
                 exec_id=fill["exec_id"],
+                trade_id=trade_id(payload["order_id"], payload.get("parent_order_id")),
             )
 
     def on_equity(self, equity: Decimal, account_id: str = "default") -> None:
