@@ -100,8 +100,8 @@ class AlgoTerms:
         if kind in (AlgoKind.TWAP, AlgoKind.VWAP):
             if self.end_at is None and self.horizon_s is None:
                 raise InvalidIntent("algo.horizon_s", f"{kind} needs horizon_s or end_at")
-            if self.slices is None and self.interval_s is None:
-                raise InvalidIntent("algo.slices", f"{kind} needs slices or interval_s")
+            if self.slices is None and self.interval_s is None and not self.profile:
+                raise InvalidIntent("algo.slices", f"{kind} needs slices, interval_s or a profile")
         self._check_kind_fields()
 
     def _check_kind_fields(self) -> None:
