@@ -330,24 +330,29 @@ class AlgoDesk:
         return merged
 
     def _work(self, parent: ParentOrder) -> int:
-        """One step of one parent; the number of children sent (0 or 1)."""
-        terms = parent.intent.algo
-        if terms is None or parent.status.is_terminal:
-            self._untrack(parent)
-            return 0
-        parent = self._absorb(parent)
-        now = self.core.clock.now()
-        children = self.children(parent)
-        filled = sum((c.filled for c in children), ZERO)
-        slot = self._slot(parent, terms, now, filled)
-        step = decide.next_step(terms, parent.qty, parent.status, children, slot, now)
-        if isinstance(step, decide.Send):
-            return self._send(parent, step)
-        if isinstance(step, decide.CancelChildren):
+        """Steps of one parent until it has to wait; the number of children sent (0 or
+        1). A cancel the broker confirms at once is followed by the next step now."""
+        for _ in range(3):
+            terms = parent.intent.algo
+            if terms is None or parent.status.is_terminal:
+                self._untrack(parent)
+                return 0
+            parent = self._absorb(parent)
+            now = self.core.clock.now()
+            children = self.children(parent)
+            filled = sum((c.filled for c in children), ZERO)
+            slot = self._slot(parent, terms, now, filled)
+            step = decide.next_step(terms, parent.qty, parent.status, children, slot, now)
+            if isinstance(step, decide.Send):
+                return self._send(parent, step)
+            if isinstance(step, decide.Finish):
+                self._save(parent.with_(now, status=step.status))
+                log.info("parent order ended", parent_id=parent.parent_id, status=step.status.value)
+                return 0
+            if not isinstance(step, decide.CancelChildren) or not step.order_ids:
+                return 0
             self._cancel_children(step.order_ids, step.reason)
-        elif isinstance(step, decide.Finish):
-            self._save(parent.with_(now, status=step.status))
-            log.info("parent order ended", parent_id=parent.parent_id, status=step.status.value)
+            parent = self._parents().get(parent.parent_id, parent)
         return 0
 
     def _slot(
