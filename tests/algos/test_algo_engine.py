@@ -28,7 +28,8 @@ def test_a_partial_slice_is_canceled_at_its_end_and_the_next_catches_up(tmp_path
     r = rig(tmp_path)
     pid = limit_twap(r)
     [first] = r.working(pid)
-    assert first.qty == Decimal(25) and first.idempotency_key == "p1/slice-1"
+    assert first.qty == Decimal(25)
+    assert first.idempotency_key == "p1/slice-1"
     r.fill(first, "10")
     assert r.advance(30) == 0  # mid-slice: the child keeps working, nothing new
     r.advance(30)  # the slice ends: its child is canceled
@@ -53,7 +54,8 @@ def test_a_refused_child_is_not_retried_within_its_slice_and_rolls_over(tmp_path
     r.broker.on_submit = None
     r.advance(60)
     kids = r.children(pid)
-    assert len(kids) == 2 and kids[1].qty == Decimal(50)  # slice 2 carries slice 1's 25
+    assert len(kids) == 2
+    assert kids[1].qty == Decimal(50)
     r.invariant(pid, Decimal(100))
 
 
@@ -89,7 +91,8 @@ def test_modify_down_cancels_what_would_exceed_and_never_goes_below_the_fills(
     assert len(r.children(pid)) == 1  # 20 filled is ahead of 11 due after two slices
     r.advance(120)  # the last slice: the schedule wants all 22
     kids = r.children(pid)
-    assert kids[-1].qty == Decimal(2) and kids[-1].is_open  # only what is left
+    assert kids[-1].qty == Decimal(2)
+    assert kids[-1].is_open
     r.fill(kids[-1], "2")
     r.advance(1)
     assert r.engine.algos.report(pid).status is OrderStatus.FILLED
@@ -104,7 +107,8 @@ def test_modify_up_and_a_new_limit_reach_the_next_slices(tmp_path: Path) -> None
     r.engine.algos.modify(pid, qty="200", limit_price="101")
     r.advance(60)
     second = r.working(pid)[0]
-    assert second.qty == Decimal(75) and second.limit_price == Decimal(101)  # 100 of 200 due
+    assert second.qty == Decimal(75)
+    assert second.limit_price == Decimal(101)
     r.invariant(pid, Decimal(200))
 
 
@@ -124,7 +128,8 @@ def test_a_kill_switch_or_halted_stops_new_children_at_once(tmp_path: Path, stop
         code = "E_RISK_TRADING_HALTED"
     r.advance(60)
     refused = r.children(pid)[-1]
-    assert refused.status is OrderStatus.REJECTED and refused.error_code == code
+    assert refused.status is OrderStatus.REJECTED
+    assert refused.error_code == code
     sent_before = len(r.broker.submits)
     for _ in range(10):
         r.advance(5)

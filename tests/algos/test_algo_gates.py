@@ -19,14 +19,16 @@ TWAP = {"kind": "twap", "horizon_s": 100, "slices": 10}
 
 def limits(**spec: object) -> RiskConfig:
     return RiskConfig(
-        duplicate_guard=None, limits=InstrumentLimits(default=InstrumentSpec(**spec))  # type: ignore[arg-type]
+        duplicate_guard=None,
+        limits=InstrumentLimits(default=InstrumentSpec(**spec)),  # type: ignore[arg-type]
     )
 
 
 def test_the_parents_full_size_meets_the_size_limit_once(tmp_path: Path) -> None:
     r = rig(tmp_path, limits(max_qty=Decimal(500)))
     report = r.submit(qty="1000", algo=TWAP)  # each slice (100) would pass alone
-    assert report.status is OrderStatus.REJECTED and report.error_code == "E_RISK_MAX_QTY"
+    assert report.status is OrderStatus.REJECTED
+    assert report.error_code == "E_RISK_MAX_QTY"
     assert r.children(report.order_id) == []
     assert r.broker.submits == []
     # a parent within the limit is not refused again slice by slice
@@ -38,7 +40,8 @@ def test_the_parents_full_size_meets_the_size_limit_once(tmp_path: Path) -> None
 def test_the_parents_full_notional_meets_the_notional_limit(tmp_path: Path) -> None:
     r = rig(tmp_path, limits(max_notional=Decimal(50_000)))
     report = r.submit(qty="1000", algo=TWAP)  # 100,000 at 100; a slice is 10,000
-    assert report.status is OrderStatus.REJECTED and report.error_code == "E_RISK_MAX_NOTIONAL"
+    assert report.status is OrderStatus.REJECTED
+    assert report.error_code == "E_RISK_MAX_NOTIONAL"
 
 
 def test_the_parents_full_size_meets_buying_power(tmp_path: Path) -> None:
@@ -49,7 +52,8 @@ def test_the_parents_full_size_meets_buying_power(tmp_path: Path) -> None:
     r = rig(tmp_path, risk)
     # the account's 1,000,000 cash cannot pay 20,000 x 100, though a slice (200,000) could
     report = r.submit(qty="20000", algo=TWAP)
-    assert report.status is OrderStatus.REJECTED and report.error_code == "E_RISK_BUYING_POWER"
+    assert report.status is OrderStatus.REJECTED
+    assert report.error_code == "E_RISK_BUYING_POWER"
     alone = r.engine.submit({"idempotency_key": "plain", "symbol": "AAPL", "side": "BUY",
                              "qty": "2000"})  # fmt: skip
     assert alone.status is not OrderStatus.REJECTED
@@ -88,4 +92,5 @@ def test_children_pass_the_loss_breaker_between_slices(tmp_path: Path) -> None:
     r.fill(first, "10", "80")  # closes the long at a loss of 200
     r.advance(10)
     second = r.children(pid)[-1]
-    assert second.status is OrderStatus.REJECTED and second.error_code == "E_RISK_DAILY_LOSS"
+    assert second.status is OrderStatus.REJECTED
+    assert second.error_code == "E_RISK_DAILY_LOSS"

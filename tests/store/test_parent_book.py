@@ -79,7 +79,8 @@ def test_a_parent_reads_back_as_written(book: ParentBook) -> None:
     book.insert(written)
     assert book.get("alg_0001") == written
     assert book.find("default", "p1") == written
-    assert book.get("alg_none") is None and book.find("default", "none") is None
+    assert book.get("alg_none") is None
+    assert book.find("default", "none") is None
 
 
 def test_the_key_is_unique_per_account(book: ParentBook) -> None:

@@ -333,6 +333,7 @@ class AlgoDesk:
         """Steps of one parent until it has to wait; the number of children sent (0 or
         1). A cancel the broker confirms at once is followed by the next step now."""
         for _ in range(3):
+            parent = self._fresh(parent)
             terms = parent.intent.algo
             if terms is None or parent.status.is_terminal:
                 self._untrack(parent)
@@ -354,6 +355,20 @@ class AlgoDesk:
             self._cancel_children(step.order_ids, step.reason)
             parent = self._parents().get(parent.parent_id, parent)
         return 0
+
+    def _fresh(self, parent: ParentOrder) -> ParentOrder:
+        """The parent as stored, when another process (a CLI cancel) changed it; the
+        volume counted here since the last write is kept."""
+        stored = self.book.get(parent.parent_id)
+        if stored is None or stored.version <= parent.version:
+            return parent
+        fresh = replace(
+            stored,
+            market_volume=max(stored.market_volume, parent.market_volume),
+            market_notional=max(stored.market_notional, parent.market_notional),
+        )
+        self._parents()[parent.parent_id] = fresh
+        return fresh
 
     def _slot(
         self, parent: ParentOrder, terms: AlgoTerms, at: datetime, filled: Decimal
