@@ -27,6 +27,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -59,8 +60,12 @@ def parent_intent(account: str) -> dict[str, Any]:
     }
 
 
-def engine_life(db: str, url: str, account: str, seed: int) -> dict[str, Any]:
-    """One life of the engine: recover, (re)submit the parent, work it until it ends."""
+def engine_life(
+    db: str, url: str, account: str, seed: int, ready: Callable[[], None] = lambda: None
+) -> dict[str, Any]:
+    """One life of the engine: recover, (re)submit the parent, work it until it ends.
+    ``ready`` is called once the schema is migrated: the kill may come from then on (a
+    kill inside yoyo's migration lock leaves the lock behind, which is not this test)."""
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
@@ -68,6 +73,7 @@ def engine_life(db: str, url: str, account: str, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     store = SqliteStore(db)
     store.migrate()
+    ready()
     broker = ExchangeBroker(
         url,
         timeout=2.0,
@@ -98,14 +104,17 @@ def engine_life(db: str, url: str, account: str, seed: int) -> dict[str, Any]:
 
 
 def _fork(args: tuple[str, str, str, int], kill_after: float | None) -> tuple[bool, Any]:
-    """Run one life in a forked process; SIGKILL it after ``kill_after`` seconds."""
+    """Run one life in a forked process; SIGKILL it ``kill_after`` seconds after it has
+    migrated its store."""
     read_fd, write_fd = os.pipe()
+    ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
             os.close(read_fd)
-            summary = engine_life(*args)
+            os.close(ready_r)
+            summary = engine_life(*args, ready=lambda: os.write(ready_w, b"r") and None)
             os.write(write_fd, json.dumps(summary).encode())
             code = 0
         except BaseException:
@@ -115,14 +124,29 @@ def _fork(args: tuple[str, str, str, int], kill_after: float | None) -> tuple[bo
         finally:
             os._exit(code)
     os.close(write_fd)
+    os.close(ready_w)
+    os.set_blocking(ready_r, False)
     started = time.monotonic()
+    ready_at: float | None = None
     killed = False
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
+        if ready_at is None:
+            try:
+                if os.read(ready_r, 1):
+                    ready_at = time.monotonic()
+            except BlockingIOError:
+                pass
         elapsed = time.monotonic() - started
-        if kill_after is not None and elapsed >= kill_after and not killed:
+        since_ready = None if ready_at is None else time.monotonic() - ready_at
+        if (
+            kill_after is not None
+            and since_ready is not None
+            and since_ready >= kill_after
+            and not killed
+        ):
             os.kill(pid, signal.SIGKILL)
             killed = True
         if elapsed > 60:
@@ -130,6 +154,7 @@ def _fork(args: tuple[str, str, str, int], kill_after: float | None) -> tuple[bo
             os.waitpid(pid, 0)
             raise RuntimeError("the engine process hung")
         time.sleep(0.005)
+    os.close(ready_r)
     with os.fdopen(read_fd, "rb") as pipe:
         data = pipe.read()
     crashed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
