@@ -27,10 +27,13 @@ def test_a_parent_is_submitted_shown_modified_and_canceled(live: Live) -> None:
     assert body["status"] == "ACCEPTED"
     assert body["algo"]["children"][0]["qty"] == "10"
     again = live.client.post("/v1/intents", json=twap())
-    assert again.json()["replayed"] is True and again.json()["order_id"] == parent_id
+    assert again.json()["replayed"] is True
+    assert again.json()["order_id"] == parent_id
 
     view = live.client.get(f"/v1/algos/{parent_id}").json()
-    assert view["status"] == "WORKING" and view["left"] == "40" and view["working"] == "10"
+    assert view["status"] == "WORKING"
+    assert view["left"] == "40"
+    assert view["working"] == "10"
     assert view["tca"]["arrival_price"] == "100"
     child = view["children"][0]["order_id"]
     order = live.client.get(f"/v1/orders/{child}").json()
@@ -51,8 +54,6 @@ def test_a_parent_is_submitted_shown_modified_and_canceled(live: Live) -> None:
 
 
 def test_an_invalid_algo_block_is_a_422_naming_the_field(live: Live) -> None:
-    bad = live.client.post(
-        "/v1/intents", json=intent("p2", algo={"kind": "twap", "slices": 4})
-    )
+    bad = live.client.post("/v1/intents", json=intent("p2", algo={"kind": "twap", "slices": 4}))
     assert bad.status_code == 422
     assert "algo.horizon_s" in bad.text
