@@ -23,7 +23,6 @@ quantity never exceeds what the parent has left with everything working counted.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -38,9 +37,9 @@ from ordergate.algos.parent import (
     ParentStatus,
     progress_of,
     slice_key,
-    tca_of,
 )
 from ordergate.algos.terms import AlgoKind, AlgoTerms
+from ordergate.algos.views import parent_report, parent_view
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import (
     ErrorCode,
@@ -51,17 +50,14 @@ from ordergate.domain.errors import (
     OrderNotFound,
     OrderNotModifiable,
 )
-from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.money import ZERO, fmt
-from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.engine import cancelling, submitting
 from ordergate.engine.accepting import create
-from ordergate.engine.cash import reserved_notional
+from ordergate.engine.algo_children import ChildBook
+from ordergate.engine.algo_gates import SliceGates, gate_parent
 from ordergate.engine.core import EngineCore
-from ordergate.engine.ports import PreTradeCheck
-from ordergate.risk.desk import SLICE_GATES
 from ordergate.store.base import DuplicateKey
 from ordergate.store.parents import ParentBook, parent_book_for
 
@@ -70,14 +66,6 @@ log = structlog.get_logger("ordergate.algos")
 #: The id prefix of a parent (``risk.ledger.trade_id`` counts its children as it).
 PARENT_ID_PREFIX = "alg"
 
-_STATUS_AS_ORDER = {
-    ParentStatus.PENDING_CANCEL: OrderStatus.PENDING_CANCEL,
-    ParentStatus.COMPLETED: OrderStatus.FILLED,
-    ParentStatus.EXPIRED: OrderStatus.EXPIRED,
-    ParentStatus.CANCELED: OrderStatus.CANCELED,
-    ParentStatus.REJECTED: OrderStatus.REJECTED,
-}
-
 
 class VolumeProfiles(Protocol):
     """Where VWAP learns a volume profile when its terms give none (a backtest's data)."""
@@ -85,34 +73,6 @@ class VolumeProfiles(Protocol):
     def profile(
         self, symbol: str, start: datetime, end: datetime, slices: int
     ) -> tuple[Decimal, ...]: ...
-
-
-class SliceGates:
-    """The engine's gates as a child sees them: only those that change between slices
-    (``risk.desk.SLICE_GATES``). A check of its own (a test's) is asked whole."""
-
-    def __init__(self, gates: PreTradeCheck | None) -> None:
-        self._gates = gates
-
-    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
-        gates = self._gates
-        if gates is None:
-            return None
-        slice_check = getattr(gates, "check_slice", None)
-        if callable(slice_check):
-            rejection: Rejection | None = slice_check(intent, context)
-            return rejection
-        members = getattr(gates, "gates", None)  # a GateChain
-        if isinstance(members, tuple):
-            for gate in members:
-                if gate.name in SLICE_GATES and (found := gate.check(intent, context)):
-                    return found  # type: ignore[no-any-return]
-            return None
-        return gates.check(intent, context)
-
-    def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
-        warn = getattr(self._gates, "warnings", None)
-        return tuple(warn(intent, context)) if callable(warn) else ()
 
 
 @dataclass(slots=True)
@@ -158,8 +118,7 @@ class AlgoDesk:
         self._working: dict[str, ParentOrder] | None = None
         self._by_symbol: dict[str, set[str]] = {}
         self._flow: dict[str, _Flow] = {}
-        self._children: dict[str, list[str]] = {}
-        self._final: dict[str, ChildState] = {}
+        self._kids = ChildBook(core.store, self._ends_at)
         self._learned: dict[str, tuple[Decimal, ...]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -194,7 +153,7 @@ class AlgoDesk:
                 core.refresh_mark(intent.symbol)
             mark = core.current_mark(intent.symbol)
             now = core.clock.now()
-            rejection = self._gate_parent(replace(intent, algo=None), mark)
+            rejection = gate_parent(core, replace(intent, algo=None), mark)
             parent = ParentOrder(
                 parent_id=core.ids.next_id(PARENT_ID_PREFIX),
                 intent=intent,
@@ -237,27 +196,6 @@ class AlgoDesk:
                 context={"idempotency_key": parent.idempotency_key},
             )
         return replace(self.report(parent.parent_id), replayed=True)
-
-    def _gate_parent(self, plain: OrderIntent, mark: Any) -> Rejection | None:
-        """The whole parent through every gate, once: its full size against size,
-        notional and buying power, and one trade against the trade counts."""
-        core = self.core
-        if core.gates is None:
-            return None
-        account, symbol = plain.account_id, plain.symbol
-        with core.store.transaction() as tx:
-            working = tx.open_orders_for(account, symbol)
-
-            def reserved() -> Decimal:
-                return reserved_notional(tx.open_orders_for(account), core.cash.holdings(account))
-
-            context = GateContext(
-                position=tx.get_position(account, symbol),
-                mark=mark,
-                open_orders_qty=sum((o.leaves_qty * o.side.sign for o in working), ZERO),
-                reserved_notional=reserved,
-            )
-            return core.gates.check(plain, context)
 
     # -------------------------------------------------------------- tick
 
@@ -383,6 +321,12 @@ class AlgoDesk:
             learned=self._profile(parent, terms),
         )
 
+    def _ends_at(self, parent: ParentOrder, created_at: datetime) -> datetime | None:
+        """When the slice of a child made at ``created_at`` ends (None: it lives until
+        it fills)."""
+        terms = parent.intent.algo
+        return None if terms is None else self._slot(parent, terms, created_at, ZERO).ends_at
+
     def _profile(self, parent: ParentOrder, terms: AlgoTerms) -> tuple[Decimal, ...]:
         if terms.kind is not AlgoKind.VWAP or terms.profile or self.profiles is None:
             return ()
@@ -403,7 +347,7 @@ class AlgoDesk:
         with core.step() as step:
             existing = step.tx.find_intent(intent.account_id, intent.idempotency_key)
             if existing is not None:  # made before a crash: it is the slice, never a second
-                self._children.setdefault(parent.parent_id, []).append(existing.order_id)
+                self._kids.add(parent, existing.order_id)
                 return 0
             order = create(
                 core,
@@ -414,7 +358,7 @@ class AlgoDesk:
                 parent_id=parent.parent_id,
                 gates=self.gates,
             )
-        self._children.setdefault(parent.parent_id, []).append(order.order_id)
+        self._kids.add(parent, order.order_id)
         self._save(parent.with_(core.clock.now(), slices=send.slice_no), untrack=False)
         if order.status is not OrderStatus.SUBMITTED:
             log.info(
@@ -445,62 +389,9 @@ class AlgoDesk:
         else:
             self._parents()[parent.parent_id] = parent
 
-    # ---------------------------------------------------------- children
-
     def children(self, parent: ParentOrder) -> list[ChildState]:
         """The parent's children as stored, slice 1 first."""
-        ids = self._child_ids(parent)
-        states: list[ChildState] = []
-        terms = parent.intent.algo
-        for number, order_id in enumerate(ids, start=1):
-            state = self._final.get(order_id)
-            if state is None:
-                order = self.core.store.get_order(order_id)
-                if order is None:
-                    continue
-                state = self._state(parent, terms, number, order)
-                if _settled(order):
-                    self._final[order_id] = state
-            states.append(state)
-        return states
-
-    def _child_ids(self, parent: ParentOrder) -> list[str]:
-        ids = self._children.get(parent.parent_id)
-        if ids is None:  # first look since this engine started: the store has them all
-            ids = self._children[parent.parent_id] = list(self._probe(parent))
-        return ids
-
-    def _probe(self, parent: ParentOrder) -> Iterator[str]:
-        number = 1
-        with self.core.store.transaction() as tx:
-            while True:
-                stored = tx.find_intent(
-                    parent.account_id, slice_key(parent.idempotency_key, number)
-                )
-                if stored is None:
-                    return
-                yield stored.order_id
-                number += 1
-
-    def _state(
-        self, parent: ParentOrder, terms: AlgoTerms | None, number: int, order: Order
-    ) -> ChildState:
-        ends_at = None
-        if terms is not None:
-            ends_at = self._slot(parent, terms, order.created_at, ZERO).ends_at
-        return ChildState(
-            order_id=order.order_id,
-            slice_no=number,
-            qty=order.qty,
-            filled=order.filled_qty,
-            leaves=order.leaves_qty if order.is_open else ZERO,
-            is_open=order.is_open,
-            cancel_pending=order.status is OrderStatus.PENDING_CANCEL,
-            created_at=order.created_at,
-            ends_at=ends_at,
-            avg_price=order.avg_fill_price,
-            status=order.status.value,
-        )
+        return self._kids.states(parent)
 
     # ------------------------------------------------------- commands
 
@@ -582,21 +473,8 @@ class AlgoDesk:
         return self._report(parent, self.children(parent))
 
     def _report(self, parent: ParentOrder, children: list[ChildState]) -> ExecutionReport:
-        progress = progress_of(parent.qty, children)
-        status = _STATUS_AS_ORDER.get(parent.status)
-        if status is None:
-            status = OrderStatus.PARTIALLY_FILLED if progress.filled else OrderStatus.ACCEPTED
-        return ExecutionReport(
-            order_id=parent.parent_id,
-            client_order_id="",
-            status=status,
-            filled_qty=progress.filled,
-            avg_price=progress.avg_price,
-            error_code=parent.error_code,
-            error_message=parent.error_message if parent.error_code else "",
-            simulated=self.core.simulated,
-            extra={"algo": self._view(parent, children)},
-        )
+        view = self._view(parent, children)
+        return parent_report(parent, children, view, simulated=self.core.simulated)
 
     def view(self, parent_id: str) -> dict[str, Any]:
         """The parent with its progress, TCA and children (CLI, API, dashboard)."""
@@ -604,12 +482,10 @@ class AlgoDesk:
         return self._view(parent, self.children(parent))
 
     def _view(self, parent: ParentOrder, children: list[ChildState]) -> dict[str, Any]:
-        progress = progress_of(parent.qty, children)
         terms = parent.intent.algo
-        now = self.core.clock.now()
         scheduled = None
         if terms is not None and terms.kind is not AlgoKind.ICEBERG:
-            at = now if not parent.status.is_terminal else parent.updated_at
+            at = self.core.clock.now() if not parent.status.is_terminal else parent.updated_at
             scheduled = schedules.scheduled(
                 terms,
                 parent.qty,
@@ -618,38 +494,7 @@ class AlgoDesk:
                 volume=parent.market_volume,
                 learned=self._profile(parent, terms),
             )
-        return {
-            "parent_id": parent.parent_id,
-            "idempotency_key": parent.idempotency_key,
-            "account_id": parent.account_id,
-            "symbol": parent.symbol,
-            "side": parent.side.value,
-            "qty": fmt(parent.qty),
-            "limit_price": fmt(parent.limit_price),
-            "algo": None if terms is None else terms.to_dict(),
-            "status": parent.status.value,
-            "created_at": parent.created_at.isoformat(),
-            "updated_at": parent.updated_at.isoformat(),
-            "filled": fmt(progress.filled),
-            "working": fmt(progress.working),
-            "left": fmt(parent.qty - progress.filled),
-            "scheduled": fmt(scheduled),
-            "deviation": None if scheduled is None else fmt(progress.filled - scheduled),
-            "tca": tca_of(parent, progress).to_dict(),
-            "error_code": parent.error_code or None,
-            "children": [
-                {
-                    "order_id": c.order_id,
-                    "slice": c.slice_no,
-                    "qty": fmt(c.qty),
-                    "filled": fmt(c.filled),
-                    "avg_price": fmt(c.avg_price),
-                    "status": c.status,
-                    "created_at": c.created_at.isoformat(),
-                }
-                for c in children
-            ],
-        }
+        return parent_view(parent, children, scheduled)
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
         """The most recent parents with their progress, newest first."""
@@ -679,14 +524,6 @@ class AlgoDesk:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-
-
-def _settled(order: Order) -> bool:
-    """A child whose figures can no longer change: filled in full, or refused before
-    any broker saw it (a cancel can still be followed by a late fill: not settled)."""
-    if order.status is OrderStatus.FILLED:
-        return True
-    return order.status in (OrderStatus.REJECTED, OrderStatus.FAILED) and order.filled_qty == 0
 
 
 def _amount(name: str, value: Any) -> Decimal | None:
