@@ -10,6 +10,7 @@ from pathlib import Path
 from ordergate.domain.enums import OrderStatus
 from ordergate.risk.breakers import BreakerConfig
 from ordergate.risk.config import RiskConfig
+from ordergate.risk.desk import RiskDesk
 from ordergate.risk.limits import InstrumentLimits, InstrumentSpec
 
 from .kit import rig
@@ -70,8 +71,11 @@ def test_the_parent_counts_as_one_trade(tmp_path: Path) -> None:
     assert r.engine.algos.report(pid).status is OrderStatus.FILLED
     desk = r.runtime.desk
     assert desk is not None
-    day = desk.ledger.day("default", r.clock.now().date().isoformat())
-    assert day.trades == 1
+    today = r.clock.now().date().isoformat()
+    assert desk.ledger.day("default", today).trades == 1
+    # and so it stays for a desk rebuilt from the stored fills (a restart)
+    rebuilt = RiskDesk(r.store, r.clock, risk, trading_day=lambda ts: ts.date().isoformat())
+    assert rebuilt.ledger.day("default", today).trades == 1
     # one more plain order is the second trade; the third is refused
     plain = {"symbol": "AAPL", "side": "BUY", "qty": "1"}
     first = r.engine.submit({"idempotency_key": "t2", **plain})

@@ -178,6 +178,7 @@ class RiskLedger:
                 account_id=fill.account_id,
                 order_id=fill.order_id,
                 exec_id=fill.exec_id,
+                trade_id=trade_id(fill.order_id, getattr(fill, "parent_order_id", None)),
             )
         return ledger
 

@@ -125,6 +125,8 @@ class StoredFill:
     commission: Decimal
     trading_day: str
     ts: datetime
+    #: the fill's order's parent (an algorithm's, or a bracket's entry), if any
+    parent_order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,6 +166,7 @@ class MemoryUnitOfWork:
                 fill.commission,
                 trading_day,
                 fill.ts,
+                None if (order := d.orders.get(fill.order_id)) is None else order.parent_order_id,
             )
         )
 

@@ -128,13 +128,24 @@ class SqlReads(ABC):
 
     def fills_since(self, trading_day: str) -> list[StoredFill]:
         rows = self._query(
-            "SELECT account_id, strategy_id, symbol, order_id, exec_id, realized_gross, "
-            "commission, trading_day, ts FROM fills WHERE trading_day >= ? ORDER BY fill_id",
+            "SELECT f.account_id, f.strategy_id, f.symbol, f.order_id, f.exec_id, "
+            "f.realized_gross, f.commission, f.trading_day, f.ts, o.parent_order_id "
+            "FROM fills f LEFT JOIN orders o ON o.order_id = f.order_id "
+            "WHERE f.trading_day >= ? ORDER BY f.fill_id",
             (trading_day,),
         )
         return [
             StoredFill(
-                r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), Decimal(r[6]), r[7], ts_parse(r[8])
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                Decimal(r[5]),
+                Decimal(r[6]),
+                r[7],
+                ts_parse(r[8]),
+                r[9],
             )
             for r in rows
         ]
