@@ -12,6 +12,7 @@ import pytest
 
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import InvalidIntent, OrderNotCancelable
+from ordergate.domain.intent import OrderIntent
 
 from .kit import Rig, rejecting, rig
 
@@ -169,3 +170,22 @@ def test_random_partial_fills_ticks_and_modifies_never_overfill(tmp_path: Path) 
             r.advance(rng.choice((1, 10, 30, 60)))
             r.invariant(pid, qty)
         assert sum(o.filled_qty for o in r.children(pid)) <= qty
+
+
+def test_a_parent_recorded_elsewhere_is_taken_up_and_never_resent(tmp_path: Path) -> None:
+    from ordergate.engine.algos import AlgoDesk
+
+    r = rig(tmp_path)
+    serving = r.engine.algos
+    serving.reload_s = 0.0
+    assert serving.tick() == 0  # it knows of no parent
+    elsewhere = AlgoDesk(r.engine)  # a command line's engine, on the same store
+    intent = {"idempotency_key": "p9", "symbol": "AAPL", "side": "BUY", "qty": "100"}
+    pid = elsewhere.submit(OrderIntent.parse({**intent, "algo": TWAP})).order_id
+    [first] = r.children(pid)
+    r.fill(first, "25")
+    r.advance(60)  # the serving desk takes the parent up: slice 2, never slice 1 again
+    assert [o.idempotency_key for o in r.children(pid)] == ["p9/slice-1", "p9/slice-2"]
+    r.engine.algos.cancel(pid)
+    elsewhere_view = elsewhere.view(pid)
+    assert elsewhere_view["status"] == "CANCELED"

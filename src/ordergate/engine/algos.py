@@ -23,6 +23,7 @@ quantity never exceeds what the parent has left with everything working counted.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -108,6 +109,7 @@ class AlgoDesk:
         book: ParentBook | None = None,
         *,
         profiles: VolumeProfiles | None = None,
+        reload_s: float = 1.0,
     ) -> None:
         self.core = core
         self._book = book
@@ -120,6 +122,9 @@ class AlgoDesk:
         self._flow: dict[str, _Flow] = {}
         self._kids = ChildBook(core.store, self._ends_at)
         self._learned: dict[str, tuple[Decimal, ...]] = {}
+        #: how often (wall seconds) the book is read for parents recorded elsewhere
+        self.reload_s = reload_s
+        self._loaded_at = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         core.on_marked(self._on_mark)
@@ -202,8 +207,11 @@ class AlgoDesk:
     def tick(self) -> int:
         """Take the next step of every working parent; return how many children it sent."""
         working = self._working
-        if working is not None and not working:
+        due = time.monotonic() - self._loaded_at >= self.reload_s
+        if working is not None and not working and not due:
             return 0  # the common case in a backtest: nothing to do, nothing read
+        if due and working is not None:
+            self._reload()
         sent = 0
         with self._lock:
             for parent in list(self._parents().values()):
@@ -216,9 +224,18 @@ class AlgoDesk:
     def _parents(self) -> dict[str, ParentOrder]:
         if self._working is None:
             self._working = {}
-            for parent in self.book.working():
-                self._track(parent)
+            self._reload()
         return self._working
+
+    def _reload(self) -> None:
+        """Take up the working parents this desk does not know (another process — a
+        command line — recorded them, or this engine restarted)."""
+        self._loaded_at = time.monotonic()
+        with self._lock:
+            known = self._parents()
+            for parent in self.book.working():
+                if parent.parent_id not in known:
+                    self._track(parent)
 
     def _track(self, parent: ParentOrder) -> None:
         self._parents()[parent.parent_id] = parent
@@ -461,7 +478,8 @@ class AlgoDesk:
             return self.report(parent_id)
 
     def _get(self, parent_id: str) -> ParentOrder:
-        parent = self._parents().get(parent_id) or self.book.get(parent_id)
+        known = self._parents().get(parent_id)
+        parent = self._fresh(known) if known is not None else self.book.get(parent_id)
         if parent is None:
             raise OrderNotFound(f"no parent order {parent_id}", context={"order_id": parent_id})
         return parent
