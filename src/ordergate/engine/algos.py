@@ -376,7 +376,12 @@ class AlgoDesk:
                 gates=self.gates,
             )
         self._kids.add(parent, order.order_id)
-        self._save(parent.with_(core.clock.now(), slices=send.slice_no), untrack=False)
+        try:  # a hint (the children are the truth): it must never keep a child from going
+            self._save(parent.with_(core.clock.now(), slices=send.slice_no), untrack=False)
+        except OrderGateError as exc:
+            log.warning(
+                "parent progress not written", parent_id=parent.parent_id, error=exc.message
+            )
         if order.status is not OrderStatus.SUBMITTED:
             log.info(
                 "slice refused", parent_id=parent.parent_id, slice=send.slice_no,
