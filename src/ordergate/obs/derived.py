@@ -243,10 +243,14 @@ def _check_positions(source: ChainSource, result: VerifyResult) -> None:
         key = (str(body["account_id"]), str(body["symbol"]))
         left = body.get("position")
         if isinstance(left, dict):  # a bust or correction: the position it left
+            qty, avg, gross, fees = (Decimal(str(left[f])) for f in _POSITION_FIELDS)
             book[key] = Position(
                 account_id=key[0],
                 symbol=key[1],
-                **{f: Decimal(str(left[f])) for f in _POSITION_FIELDS},
+                qty=qty,
+                avg_price=avg,
+                realized_gross=gross,
+                commission=fees,
             )
             continue
         position = book.setdefault(key, Position(account_id=key[0], symbol=key[1]))
