@@ -202,7 +202,7 @@ class MemoryUnitOfWork:
         d = self._d
         key = (before.order_id, before.exec_id)
         old = d.booked[key]
-        kept = old.fill if after is None else after
+        kept = replace(old.fill, commission=ZERO) if after is None else after
         self._set(d.booked, key, BookedFill(kept, realized_gross, after is None, amend_id))
         rows = d.fill_rows[before.order_id]
         old_rows = list(rows)
