@@ -130,6 +130,34 @@ def test_a_commission_after_its_fill_is_booked_with_it(
     assert len(booked(engine, report.order_id)) == 1, "the fill is booked once"
 
 
+def test_a_commission_later_than_the_wait_is_added_to_the_booked_fill(
+    ibkr: IbkrHarness, tws: FakeTws, engine: ExecutionEngine
+) -> None:
+    """Past ``commission_wait_s`` the fill is booked without its commission; when the
+    report comes, the fill, the order's fees, the position and cash take it, once."""
+    tws.hold_commissions = True
+    report = engine.submit(intent("comm-late"))
+    [bare] = until(lambda: booked(engine, report.order_id), "booked without its commission")
+    assert bare.commission == 0
+    cash = engine.cash.cash(LABEL)
+    tws.release_commissions()
+    until(
+        lambda: [f.commission for f in booked(engine, report.order_id)] == [Decimal("1.00")],
+        "the commission amended onto the fill",
+    )
+    order = engine.store.get_order(report.order_id)
+    assert order is not None
+    assert order.fees == Decimal("1.00")
+    [position] = [p for p in engine.store.positions(LABEL) if p.symbol == "AAPL"]
+    assert position.commission == Decimal("1.00")
+    assert engine.cash.cash(LABEL) == cash - Decimal("1.00")
+    ibkr.adapter.fetch_order(order.client_order_id)
+    engine.sync_broker_state()  # every view again: the commission is not taken twice
+    topics = [e.topic for e in engine.store.events_for(report.order_id)]
+    assert topics.count("executions.corrected") == 1
+    assert engine.cash.cash(LABEL) == cash - Decimal("1.00")
+
+
 def test_a_socket_dropped_between_fill_and_commission(
     ibkr: IbkrHarness, tws: FakeTws, engine: ExecutionEngine
 ) -> None:
