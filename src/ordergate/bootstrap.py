@@ -38,6 +38,7 @@ from ordergate.obs.redact import Redactor
 from ordergate.resilience.breaker import CircuitBreaker
 from ordergate.resilience.escalation import BreakerEscalation, EscalationConfig
 from ordergate.resilience.policy import ResilienceConfig, build_call_policy, build_retry
+from ordergate.risk.broker_instruments import InstrumentSizes
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
 from ordergate.risk.killswitch import KillSwitchBoard
@@ -190,10 +191,13 @@ def build_risk_desk(
     cash: CashLedger | None = None,
     risk: RiskConfig | None = None,
     equity: Callable[[str], Decimal | None] | None = None,
+    sizes: InstrumentSizes | None = None,
 ) -> RiskDesk:
     """The gate chain of every mode. With ``risk_enabled`` off only the gates no
     setting can turn off remain (expiry, kill switches, trading state). ``cash`` feeds
-    buying power, ``equity`` the per-order notional limit (a share of equity)."""
+    buying power, ``equity`` the per-order notional limit (a share of equity),
+    ``sizes`` (a broker that knows its instruments) tick and lot where no instrument
+    is configured."""
     return RiskDesk(
         store,
         clock,
@@ -202,6 +206,7 @@ def build_risk_desk(
         buying_power=None if cash is None else cash.cash,
         equity=equity,
         enabled=settings.risk_enabled,
+        sizes=sizes,
     )
 
 
@@ -322,8 +327,16 @@ def build_runtime(
 
     desk = None
     if gates is None:
+        sizes = broker if isinstance(broker, InstrumentSizes) else None
         desk = build_risk_desk(
-            settings, store, clock, trading_day, cash=ledger, risk=risk, equity=equity
+            settings,
+            store,
+            clock,
+            trading_day,
+            cash=ledger,
+            risk=risk,
+            equity=equity,
+            sizes=sizes,
         )
         gates = desk
     resilience = resilience_config(settings, in_process=isinstance(broker, PaperBroker))

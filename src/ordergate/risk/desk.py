@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from ordergate.clock import Clock
 from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.market import Mark
+from ordergate.risk.broker_instruments import InstrumentSizes, with_broker_sizes
 from ordergate.risk.chain import GateChain, build_gate_chain
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.killswitch import (
@@ -89,11 +91,17 @@ class RiskDesk:
         equity: EquitySource | None = None,
         refresh_seconds: float = 1.0,
         enabled: bool = True,
+        sizes: InstrumentSizes | None = None,
     ) -> None:
         """``equity`` (account id → equity, or None when unknown) is what the per-order
         notional limit ``max_notional_equity_pct`` is a share of; the composition root
-        gives the engine's equity. Without a source that limit does not apply."""
+        gives the engine's equity. Without a source that limit does not apply.
+        ``sizes`` (a broker that knows its instruments) gives tick and lot to symbols
+        the limits do not describe (``risk/broker_instruments.py``)."""
         self.config = config or RiskConfig()
+        if sizes is not None:
+            limits = with_broker_sizes(self.config.limits, sizes)
+            self.config = replace(self.config, limits=limits)
         self.clock = clock
         self.board = KillSwitchBoard(StoreKillSwitchRepository(store), clock)
         self.controls = TradingControls(clock)

@@ -21,6 +21,7 @@ import pytest
 from ordergate.brokers.ibkr import session as ib_session
 from ordergate.brokers.ibkr.adapter import IbkrBroker
 from ordergate.brokers.live import check_live_account
+from ordergate.clock import SimulatedClock
 from ordergate.config import Settings
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.errors import (
@@ -30,9 +31,14 @@ from ordergate.domain.errors import (
     ConfigError,
     ErrorCode,
 )
+from ordergate.domain.gates import GateContext
+from ordergate.domain.intent import OrderIntent
+from ordergate.domain.positions import Position
 from ordergate.domain.wire import OrderRequest
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.engine.ports import InstrumentInfo
+from ordergate.risk.broker_instruments import InstrumentSizes
+from ordergate.risk.desk import RiskDesk
 from ordergate.store.sqlite import SqliteStore
 from tests.brokers.ibkr.fake_tws import ACCOUNT, FakeTws
 from tests.brokers.ibkr.harness import CLIENT_ID, LABEL, IbkrHarness
@@ -327,6 +333,26 @@ def test_contracts_from_settings_give_tick_and_lot(ibkr: IbkrHarness) -> None:
     assert info.tick_size("ESZ6") == Decimal("0.25")
     assert ibkr.adapter.lot_size("AAPL") == Decimal(1)
     assert info.tick_size("ZZZZ") is None
+
+
+def test_the_desks_gates_take_ibs_tick_where_no_instrument_is_configured(
+    ibkr: IbkrHarness, tmp_path: Path
+) -> None:
+    assert isinstance(ibkr.adapter, InstrumentSizes)
+    store = SqliteStore(tmp_path / "desk.db")
+    store.migrate()
+    clock = SimulatedClock()
+    desk = RiskDesk(store, clock, trading_day=lambda when: when.date().isoformat(),
+                    sizes=ibkr.adapter)  # fmt: skip
+    context = GateContext(position=Position(symbol="ESZ6"), mark=None, open_orders_qty=Decimal(0))
+    body = {"idempotency_key": "k", "account_id": LABEL, "symbol": "ESZ6", "side": "BUY",
+            "qty": "1", "order_type": "LIMIT", "limit_price": "5000.10"}  # fmt: skip
+    refused = desk.check(OrderIntent.parse(body), context)
+    assert refused is not None
+    assert refused.code is ErrorCode.E_RISK_TICK_SIZE
+    assert "tick=0.25" in refused.message
+    assert desk.tick_size("ESZ6") == Decimal("0.25")  # the bracket prices' grid too
+    store.close()
 
 
 def test_quotes_for_the_market_data_port(ibkr: IbkrHarness) -> None:
