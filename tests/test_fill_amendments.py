@@ -14,13 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ordergate.bootstrap import build_runtime
 from ordergate.clock import SequentialIds, SimulatedClock
+from ordergate.config import load_settings
 from ordergate.domain.enums import OrderStatus, Side
 from ordergate.domain.fills import Amend
 from ordergate.domain.positions import Position, book
 from ordergate.domain.wire import Execution
 from ordergate.engine.cash import CashLedger
 from ordergate.engine.engine import ExecutionEngine
+from ordergate.risk.ledger import RiskLedger
 from ordergate.store.base import Store
 from ordergate.store.checkpoint import AuditTrail, Checkpoint
 from ordergate.store.memory import MemoryStore
@@ -333,3 +336,26 @@ def test_the_amendment_survives_a_restart_on_a_file(tmp_path: Path) -> None:
     assert reopened.fills_for(order.order_id) == []
     assert [p.qty for p in reopened.positions()] == [D(0)]
     reopened.close()
+
+
+def test_the_risk_desks_loss_ledger_takes_the_amendment(tmp_path: Path) -> None:
+    """The daily loss breaker reads the ledger: a busted winning sale takes its profit
+    back there too, live and when the ledger is rebuilt from the stored fills."""
+    clock = SimulatedClock()
+    broker = ScriptedBroker(clock)
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'risk.db'}")
+    runtime = build_runtime(settings, broker=broker, clock=clock, ids=SequentialIds())
+    engine, desk = runtime.engine, runtime.desk
+    assert desk is not None
+    engine.mark("AAPL", "10")
+    buy = order_for(engine, "l-buy", "100")
+    broker.fill(buy, "100", "10", "b1")
+    engine.mark("AAPL", "12")
+    sell = order_for(engine, "l-sell", "100", side="sell")
+    broker.fill(sell, "100", "12", "s1", fee="1")
+    day = engine.trading_day()
+    assert desk.ledger.day("default", day).realized == D(199)
+    amend(broker, sell, "s1", Amend.BUST, amend_id="h1")
+    assert desk.ledger.day("default", day).realized == D(0)
+    rebuilt = RiskLedger.from_fills(engine.store.fills_since(day))
+    assert rebuilt.day("default", day).realized == D(0)

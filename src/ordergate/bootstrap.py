@@ -28,6 +28,7 @@ from ordergate.clock import Clock, IdGenerator, SystemClock
 from ordergate.config import Settings
 from ordergate.domain.enums import TradingMode
 from ordergate.domain.errors import ConfigError
+from ordergate.domain.events import FILL_BUSTED_TOPIC, FILL_CORRECTED_TOPIC
 from ordergate.engine.cash import CashLedger
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.engine.ownership import Ownership
@@ -260,6 +261,9 @@ def attach_risk(engine: ExecutionEngine, desk: RiskDesk) -> None:
 
     engine.subscribe("executions.report", desk.on_event)
     engine.subscribe("executions.report", equity_after_fill)
+    for amended in (FILL_BUSTED_TOPIC, FILL_CORRECTED_TOPIC):
+        engine.subscribe(amended, desk.on_amendment)
+        engine.subscribe(amended, equity_after_fill)
     engine.on_marked(equity_after_mark)
 
 

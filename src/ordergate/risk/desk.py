@@ -3,7 +3,8 @@
 It owns the kill-switch board (persisted in the store, re-read at most once a second
 so a switch set from the CLI or another process takes effect), the trading controls,
 and the loss ledger — rebuilt from today's stored fills at start, then fed by the
-engine's ``executions.report`` events after each commit.
+engine's ``executions.report`` events after each commit (and its busts and corrections,
+``executions.busted`` / ``executions.corrected``).
 """
 
 from __future__ import annotations
@@ -209,6 +210,27 @@ class RiskDesk:
                 account_id=payload["account_id"],
                 order_id=payload["order_id"],
                 exec_id=fill["exec_id"],
+            )
+
+    def on_amendment(self, event: Event) -> None:
+        """Feed a committed bust or correction (``executions.busted`` / ``.corrected``)
+        to the loss ledger: the change of realized P&L it made, on the fill's day."""
+        payload = event.payload
+        amend, fill = payload.get("amend"), payload.get("fill")
+        if not isinstance(amend, dict) or not isinstance(fill, dict):
+            return
+        change = Decimal(amend["realized_gross"]) - Decimal(amend["commission"])
+        ts = datetime.fromisoformat(fill["ts"])
+        with self._lock:
+            self.ledger.on_fill(
+                payload["strategy_id"],
+                payload["symbol"],
+                change,
+                ts,
+                self._trading_day(ts),
+                closing=False,  # a correction neither extends nor ends a losing streak
+                account_id=payload["account_id"],
+                order_id=payload["order_id"],
             )
 
     def on_equity(self, equity: Decimal, account_id: str = "default") -> None:
