@@ -256,52 +256,66 @@ _fill = st.tuples(
 
 
 @st.composite
-def scenarios(draw: Any) -> tuple[list[Any], list[Any]]:
+def scenarios(draw: Any) -> tuple[list[Any], list[Any], list[tuple[int, int]]]:
+    """Fills, amendments, and the order they all arrive in: ``(0, i)`` books fill ``i``,
+    ``(1, k)`` applies amendment ``k`` — anywhere after the fill it amends, before or
+    after later fills and other amendments."""
     fills = draw(st.lists(_fill, min_size=1, max_size=8))
+    n = len(fills)
     amendment = st.tuples(
-        st.integers(0, len(fills) - 1),
+        st.integers(0, n - 1),
         st.sampled_from([Amend.BUST, Amend.CORRECT]),
         st.integers(1, 60),
         st.integers(900, 1100),
         st.integers(0, 300),
         st.booleans(),  # delivered twice
     )
-    return fills, draw(st.lists(amendment, max_size=10))
+    amendments = draw(st.lists(amendment, max_size=10))
+    keys: list[tuple[int, int, int, int]] = [(i, 0, 0, i) for i in range(n)]
+    for k, (i, *_) in enumerate(amendments):
+        later = draw(st.integers(0, n - 1 - i))  # how many later fills come before it
+        keys.append((i + later, 1, draw(st.integers(0, 3)), k))
+    return fills, amendments, [(kind, index) for _, kind, _, index in sorted(keys)]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_fills_then_amendments_in_any_order_equal_the_surviving_fills(
-    scenario: tuple[list[Any], list[Any]],
+def test_fills_and_amendments_in_any_order_equal_the_surviving_fills(
+    scenario: tuple[list[Any], list[Any], list[tuple[int, int]]],
 ) -> None:
-    fills, amendments = scenario
+    fills, amendments, arrivals = scenario
     engine, broker = make_engine(MemoryStore(), SimulatedClock())
     cents = D("0.01")
-    cids = []
-    # each fill is its own order, with room for a correction up to 60
-    state: list[tuple[Side, D, D, D] | None] = []
-    for i, (side, qty, px, fee) in enumerate(fills):
-        cid = order_for(engine, f"o{i}", "60", side=side.value)
-        broker.fill(cid, str(qty), str(px * cents), f"e{i}", fee=str(fee * cents))
-        cids.append(cid)
-        state.append((side, D(qty), px * cents, fee * cents))
-    for n, (i, kind, qty, px, fee, twice) in enumerate(amendments):
+    # each fill is its own order (every order opened first), with room for a correction
+    cids = [order_for(engine, f"o{i}", "60", side=side.value) for i, (side, *_) in enumerate(fills)]
+    state: list[tuple[Side, D, D, D] | None] = [None] * len(fills)
+    booked: list[int] = []  # fill indexes in the order they were booked
+    for kind, index in arrivals:
+        if kind == 0:
+            side, qty, px, fee = fills[index]
+            broker.fill(cids[index], str(qty), str(px * cents), f"e{index}", fee=str(fee * cents))
+            state[index] = (side, D(qty), px * cents, fee * cents)
+            booked.append(index)
+            continue
+        i, amend_kind, qty, px, fee, twice = amendments[index]
         for _ in range(2 if twice else 1):
             amend(
                 broker,
                 cids[i],
                 f"e{i}",
-                kind,
+                amend_kind,
                 qty=str(qty),
                 px=str(px * cents),
                 fee=str(fee * cents),
-                amend_id=f"a{n}",
+                amend_id=f"a{index}",
             )
         current = state[i]
-        if current is None:
-            continue
-        state[i] = None if kind is Amend.BUST else (current[0], D(qty), px * cents, fee * cents)
-    survivors = [s for s in state if s is not None]
+        if current is not None:
+            corrected = (current[0], D(qty), px * cents, fee * cents)
+            state[i] = None if amend_kind is Amend.BUST else corrected
+        else:
+            state[i] = None  # busted before: a correction of a busted trade is ignored
+    survivors = [s for s in (state[i] for i in booked) if s is not None]  # booking order
     expected = Position.replay("AAPL", survivors)
     positions = engine.positions()
     got = positions[0] if positions else Position(symbol="AAPL")
