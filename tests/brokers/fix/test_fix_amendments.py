@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from ordergate.domain.enums import OrderStatus
+from ordergate.domain.fills import Amend
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.store.sqlite import SqliteStore
+from ordergate.testing.broker_contract import assert_whole
 from tests.brokers.fix.kit import ACCOUNT, FixRig, until
 
 D = Decimal
@@ -69,6 +71,8 @@ def test_a_trade_cancel_unbooks_the_fill(rig: FixRig, engine: ExecutionEngine) -
     # the journal's view of it applied again: nothing changes
     view = rig.adapter.fetch_order(report.client_order_id)
     assert view is not None
+    assert_whole(view)  # the busted trade is listed, marked, and counts for nothing
+    assert [e.amend for e in view.executions] == [Amend.BUST, Amend.NONE]
     engine.on_broker_update(view)
     topics = [e.topic for e in engine.store.events_for(report.order_id)]
     assert topics.count("executions.busted") == 1
