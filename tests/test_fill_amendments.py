@@ -373,3 +373,19 @@ def test_the_risk_desks_loss_ledger_takes_the_amendment(tmp_path: Path) -> None:
     assert desk.ledger.day("default", day).realized == D(0)
     rebuilt = RiskLedger.from_fills(engine.store.fills_since(day))
     assert rebuilt.day("default", day).realized == D(0)
+
+
+def test_a_correction_past_the_orders_quantity_is_refused_and_changes_nothing(
+    rig: tuple[ExecutionEngine, ScriptedBroker], store: SqliteStore
+) -> None:
+    engine, broker = rig
+    cid = order_for(engine, "over", "10")
+    broker.fill(cid, "10", "100", "o1")
+    amend(broker, cid, "o1", Amend.CORRECT, qty="12", px="100", amend_id="g-over")
+    order = engine.store.order_by_client_id(cid)
+    assert order is not None
+    assert (order.status, order.filled_qty) == (OrderStatus.FILLED, D(10))
+    assert engine.positions()[0].qty == D(10)
+    assert engine.cash.cash("default") == START - D(1000)
+    assert "executions.corrected" not in topics(engine, order.order_id)
+    assert not derived(verify(store))

@@ -211,10 +211,15 @@ class Step:
         realized = new.realized_gross - position.realized_gross
         commission = new.commission - position.commission
         overwrite(position, new)
-        if self._cash is not None:
-            moves = [(before.side, -before.last_qty, before.last_px, -book(before.commission))]
+        if self._cash is not None:  # fees as the position books them: to the minor unit
+            unit = position.currency
+            moves = [
+                (before.side, -before.last_qty, before.last_px, -book(before.commission, unit))
+            ]
             if after is not None:
-                moves.append((after.side, after.last_qty, after.last_px, book(after.commission)))
+                moves.append(
+                    (after.side, after.last_qty, after.last_px, book(after.commission, unit))
+                )
             for side, qty, px, fee in moves:
                 move = self._cash.apply_fill(order.account_id, order.symbol, side, qty, px, fee)
                 self.cash_moves.append(move)

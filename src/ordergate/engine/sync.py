@@ -55,6 +55,10 @@ def shows_replace(view: BrokerOrder, pending: PendingReplace) -> bool:
 
 log = structlog.get_logger("ordergate.engine")
 S = OrderStatus
+#: what ``Order.apply(FillAmended)`` refuses with, before it changes anything
+_REFUSED_BY_THE_ORDER = frozenset(
+    {ErrorCode.E_ORDER_OVERFILL, ErrorCode.E_ORDER_ILLEGAL_TRANSITION}
+)
 
 
 def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
@@ -122,7 +126,11 @@ def _amend(
         return
     try:
         step.record_amendment(order, booked, after, execution.amend_id, ts)
-    except OrderGateError as exc:  # an amendment the order cannot take: a person looks
+    except OrderGateError as exc:
+        if exc.code not in _REFUSED_BY_THE_ORDER:
+            raise  # the store failed: the whole step rolls back
+        # an amendment the order cannot take (past its quantity): refused before anything
+        # changed; the reconcile report shows the difference to a person
         log.error(
             "fill amendment not applied",
             order_id=order.order_id,
