@@ -4,6 +4,7 @@ adopted as the broker's."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -105,3 +106,31 @@ def test_the_counterpartys_own_order_is_adopted(rig: FixRig, engine: ExecutionEn
     view = rig.adapter.fetch_order("desk-77")
     assert view is not None
     assert view.originated_by_broker
+
+
+def test_a_bust_sent_while_the_engine_was_down_is_taken_back_after_its_restart(
+    rig: FixRig, tmp_path: Path
+) -> None:
+    """The counterparty resends the 150=H at the next logon, which happens before the
+    new engine subscribes: the adapter hands it to its first listener."""
+    store = SqliteStore(tmp_path / "restart.db")
+    store.migrate()
+    engine = ExecutionEngine(store, rig.adapter)
+    report = engine.submit(intent("down-bust"))
+    until(lambda: bool(store.fills_for(report.order_id)), "the fill booked")
+    [exec_id] = venue_exec_ids(rig, report.client_order_id)
+    rig.adapter.close()  # the engine's process is gone, its session with it
+    rig.counterparty.bust(report.client_order_id, exec_id)  # waits in the acceptor's store
+    rig.adapter = rig.new_adapter()
+    journal = rig.adapter.journal
+    until(
+        lambda: any(e.busted for e in journal.executions(report.client_order_id)),
+        "the resent 150=H journaled before anyone listens",
+    )
+    until(rig.adapter.session.dispatch.empty, "the stream's pushes done, to nobody")
+    time.sleep(0.5)  # the last one handed over
+    ExecutionEngine(store, rig.adapter)  # the restarted engine subscribes
+    until(lambda: not store.fills_for(report.order_id), "the bust taken back")
+    [position] = [p for p in store.positions(ACCOUNT) if p.symbol == "AAPL"]
+    assert position.qty == 0
+    store.close()
