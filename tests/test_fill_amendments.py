@@ -18,6 +18,7 @@ from ordergate.bootstrap import build_runtime
 from ordergate.clock import SequentialIds, SimulatedClock
 from ordergate.config import load_settings
 from ordergate.domain.enums import OrderStatus, Side
+from ordergate.domain.errors import ErrorCode, PersistenceError
 from ordergate.domain.fills import Amend
 from ordergate.domain.positions import Position, book
 from ordergate.domain.wire import Execution
@@ -27,7 +28,7 @@ from ordergate.risk.ledger import RiskLedger
 from ordergate.store.base import Store
 from ordergate.store.checkpoint import AuditTrail, Checkpoint
 from ordergate.store.memory import MemoryStore
-from ordergate.store.sqlite import SqliteStore
+from ordergate.store.sqlite import SqliteStore, SqliteUnitOfWork
 from tests.fakes import ScriptedBroker
 from tests.obs.chainkit import KEY, derived, verify
 
@@ -388,4 +389,37 @@ def test_a_correction_past_the_orders_quantity_is_refused_and_changes_nothing(
     assert engine.positions()[0].qty == D(10)
     assert engine.cash.cash("default") == START - D(1000)
     assert "executions.corrected" not in topics(engine, order.order_id)
+    assert not derived(verify(store))
+
+
+def test_a_store_failure_mid_amendment_leaves_everything_as_it_was(
+    rig: tuple[ExecutionEngine, ScriptedBroker],
+    store: SqliteStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bust is one unit of work: the order, the position, the fill row and the cash
+    ledger move together or not at all; the broker's next word applies it once."""
+    engine, broker = rig
+    cid = order_for(engine, "fail", "10")
+    broker.fill(cid, "10", "100", "f1", fee="1")
+    cash = engine.cash.cash("default")
+
+    def refuse(*args: Any) -> None:
+        raise PersistenceError("disk I/O error", code=ErrorCode.E_EXEC_PERSISTENCE)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SqliteUnitOfWork, "amend_fill", refuse)
+        with pytest.raises(PersistenceError):
+            amend(broker, cid, "f1", Amend.BUST, amend_id="h-fail")
+    order = engine.store.order_by_client_id(cid)
+    assert order is not None
+    assert (order.status, order.filled_qty) == (OrderStatus.FILLED, D(10))
+    assert engine.positions()[0].qty == D(10)
+    assert engine.cash.cash("default") == cash
+    assert [f.exec_id for f in engine.store.fills_for(order.order_id)] == ["f1"]
+
+    broker.push(broker.orders[cid])  # the same view again, the store well
+    assert [p.qty for p in engine.store.positions()] == [0]
+    assert engine.cash.cash("default") == START
+    assert topics(engine, order.order_id).count("executions.busted") == 1
     assert not derived(verify(store))
