@@ -85,7 +85,9 @@ class SqlReads(ABC):
         return [order_from_row(row) for row in self._query(sql)]
 
     def fills_for(self, order_id: str) -> list[Fill]:
-        rows = self._query(f"{FILL_SELECT} WHERE order_id = ? ORDER BY fill_id", (order_id,))
+        rows = self._query(
+            f"{FILL_SELECT} WHERE order_id = ? AND busted = 0 ORDER BY fill_id", (order_id,)
+        )
         return [fill_from_row(row) for row in rows]
 
     def events_for(self, order_id: str) -> list[StoredEvent]:
