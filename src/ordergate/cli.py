@@ -25,6 +25,7 @@ from ordergate.backtest import cli as backtest_cli
 from ordergate.brokers.fix import cli as fix_cli
 from ordergate.brokers.kite.cli import kite_app
 from ordergate.bus import cli as bus_cli
+from ordergate.engine import algos_cli
 from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
 from ordergate.service import cli as service_cli
@@ -674,6 +675,7 @@ def _mode(db: str | None) -> Any:
 
 risk_cli.register(app, _board, _plain_engine, _mode)
 backtest_cli.register(app)
+algos_cli.register(app, _engine)
 bus_cli.register(app)
 service_cli.register(app)
 exchange_cli.register(app)

@@ -100,10 +100,14 @@ def build_exchange(block: ExchangeSettings, settings: Settings, clock: Clock) ->
 
 
 PAPER = BrokerPlugin(
-    settings=PaperSettings, make=build_paper, description="in-process simulated broker"
+    settings=PaperSettings,
+    make=build_paper,
+    description="in-process simulated broker",
+    simulated=True,
 )
 EXCHANGE = BrokerPlugin(
     settings=ExchangeSettings,
     make=build_exchange,
     description="the simulated exchange process (ordergate exchange)",
+    simulated=True,
 )

@@ -91,9 +91,13 @@ async def submit_intent(
     report = await run_in_threadpool(c.engine.submit, intent)
     bind_ids(order_id=report.order_id)
     headers = {"Location": f"/v1/orders/{report.order_id}"}
+    body = report.to_dict()
+    if intent.algo is not None:  # a parent order: shown with its progress and children
+        headers["Location"] = f"/v1/algos/{report.order_id}"
+        body["algo"] = report.extra.get("algo")
     if report.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(report.to_dict(), status_code=201, headers=headers)
+    return JSONResponse(body, status_code=201, headers=headers)
 
 
 @router.post(

@@ -24,7 +24,14 @@ from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
-from ordergate.store.base import DuplicateKey, EventRecord, StaleOrder, StoredIntent
+from ordergate.store.amendments import (
+    AMEND_FILL,
+    BOOKED_FILL,
+    POSITION_FILLS,
+    amend_values,
+    booked_from_row,
+)
+from ordergate.store.base import BookedFill, DuplicateKey, EventRecord, StaleOrder, StoredIntent
 from ordergate.store.chain import PG_HEAD, chain_rows
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, POSITION_SELECT
 from ordergate.store.rows import (
@@ -32,6 +39,7 @@ from ordergate.store.rows import (
     MARK_UPSERT,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
+    fill_from_row,
     fill_values,
     mark_values,
     order_from_row,
@@ -265,6 +273,20 @@ class PostgresUnitOfWork:
             FILL_INSERT.replace("?", "%s"),
             fill_values(fill, account_id, strategy_id, realized_gross, trading_day, fill.ts),
         )
+
+    def booked_fill(self, order_id: str, exec_id: str) -> BookedFill | None:
+        rows = self._all(BOOKED_FILL.replace("?", "%s"), (order_id, exec_id))
+        return booked_from_row(rows[0]) if rows else None
+
+    def position_fills(self, account_id: str, symbol: str) -> list[Fill]:
+        rows = self._all(POSITION_FILLS.replace("?", "%s"), (account_id, symbol))
+        return [fill_from_row(row) for row in rows]
+
+    def amend_fill(
+        self, before: Fill, after: Fill | None, realized_gross: Decimal, amend_id: str
+    ) -> None:
+        values = amend_values(before, after, realized_gross, amend_id)
+        self._run(AMEND_FILL.replace("?", "%s"), values)
 
     def get_position(self, account_id: str, symbol: str) -> Position:
         """Read the position under a lock on (account, symbol) held until commit."""

@@ -25,7 +25,15 @@ from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
+from ordergate.store.amendments import (
+    AMEND_FILL,
+    BOOKED_FILL,
+    POSITION_FILLS,
+    amend_values,
+    booked_from_row,
+)
 from ordergate.store.base import (
+    BookedFill,
     DailyPnl,
     DuplicateKey,
     EventRecord,
@@ -44,6 +52,7 @@ from ordergate.store.rows import (
     MARK_UPSERT,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
+    fill_from_row,
     fill_values,
     mark_values,
     order_from_row,
@@ -215,6 +224,19 @@ class SqliteUnitOfWork:
                 fill, account_id, strategy_id, realized_gross, trading_day, ts_text(fill.ts)
             ),
         )
+
+    def booked_fill(self, order_id: str, exec_id: str) -> BookedFill | None:
+        row = self._c.execute(BOOKED_FILL, (order_id, exec_id)).fetchone()
+        return None if row is None else booked_from_row(row)
+
+    def position_fills(self, account_id: str, symbol: str) -> list[Fill]:
+        rows = self._c.execute(POSITION_FILLS, (account_id, symbol)).fetchall()
+        return [fill_from_row(row) for row in rows]
+
+    def amend_fill(
+        self, before: Fill, after: Fill | None, realized_gross: Decimal, amend_id: str
+    ) -> None:
+        self._c.execute(AMEND_FILL, amend_values(before, after, realized_gross, amend_id))
 
     def get_position(self, account_id: str, symbol: str) -> Position:
         row = self._c.execute(
