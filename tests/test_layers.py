@@ -32,7 +32,6 @@ LAYERS: dict[str, int] = {
     "brokers.base": 2,
     "store": 2,
     "config": 2,
-    "envsettings": 2,
     "risk": 3,
     "resilience": 3,
     "obs": 3,

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ordergate.domain.enums import TradingMode
 from ordergate.domain.errors import ConfigError
-from ordergate.envsettings import EnvConfigDict, EnvSettings
 
 CONFIG_ENV = "ORDERGATE_CONFIG"
 #: The entry point group broker adapters register under (``ordergate.brokers.registry``).
@@ -34,11 +34,12 @@ log = logging.getLogger("ordergate.config")
 MODE_ALIASES = {"PRODUCTION": TradingMode.LIVE, "TRAINING": TradingMode.BACKTEST}
 
 
-class Settings(EnvSettings):
-    """Every setting of ordergate, each with its default documented here (read as
-    :mod:`ordergate.envsettings` says: defaults, the file, ``ORDERGATE_*``, arguments)."""
+class Settings(BaseSettings):
+    """Every setting of ordergate, each with its default documented here."""
 
-    model_config = EnvConfigDict(env_prefix="ORDERGATE_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERGATE_", extra="forbid", frozen=True, case_sensitive=False
+    )
 
     #: Where the store lives: a SQLite path/URL (default) or ``postgresql://…``.
     database_url: str = "sqlite:///ordergate.db"
@@ -217,10 +218,15 @@ class Settings(EnvSettings):
         return value
 
     @classmethod
-    def file_values(cls) -> dict[str, Any]:
-        """The file named by ``ORDERGATE_CONFIG`` (or ``./ordergate.yaml`` when present)."""
-        path = settings_file()
-        return {} if path is None else load_yaml(path)
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
 
     @property
     def sqlite_path(self) -> str | None:
@@ -260,6 +266,17 @@ class Settings(EnvSettings):
             else:
                 out[name] = value
         return out
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """The file named by ``ORDERGATE_CONFIG`` (or ``./ordergate.yaml`` when present)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = settings_file()
+        return {} if path is None else load_yaml(path)
 
 
 def settings_file() -> Path | None:

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from ordergate.brokers.paper import PaperBroker
 from ordergate.brokers.registry import BrokerPlugin
 from ordergate.brokers.settings import AdapterSettings
 from ordergate.clock import Clock
 from ordergate.config import Settings
-from ordergate.envsettings import EnvConfigDict
 from ordergate.sim.costs import CostConfig
 from ordergate.sim.tif import Session
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # its HTTP client loads with the adapter, not with the paper 
 class PaperSettings(AdapterSettings):
     """The paper broker's block (``paper:``, ``ORDERGATE_PAPER_*``)."""
 
-    model_config = EnvConfigDict(env_prefix="ORDERGATE_PAPER_")
+    model_config = SettingsConfigDict(env_prefix="ORDERGATE_PAPER_")
     block: ClassVar[str] = "paper"
 
     #: keep the paper book in a file, so that separate commands share one account
@@ -65,7 +65,7 @@ def build_paper(block: PaperSettings, settings: Settings, clock: Clock) -> Paper
 class ExchangeSettings(AdapterSettings):
     """The simulated exchange's block (``exchange:``, ``ORDERGATE_EXCHANGE_*``)."""
 
-    model_config = EnvConfigDict(env_prefix="ORDERGATE_EXCHANGE_")
+    model_config = SettingsConfigDict(env_prefix="ORDERGATE_EXCHANGE_")
     block: ClassVar[str] = "exchange"
 
     #: where the exchange listens (default: the top-level ``exchange_url``)

@@ -21,24 +21,30 @@ from __future__ import annotations
 from typing import Any, ClassVar, Self
 
 from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ordergate.config import adapter_block
 from ordergate.domain.errors import ConfigError
-from ordergate.envsettings import EnvConfigDict, EnvSettings
 
 
-class AdapterSettings(EnvSettings):
-    """Base of every adapter's settings block (read as :mod:`ordergate.envsettings` says)."""
+class AdapterSettings(BaseSettings):
+    """Base of every adapter's settings block."""
 
-    model_config = EnvConfigDict(extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(extra="forbid", frozen=True, case_sensitive=False)
 
     #: the top-level mapping of the settings file this block reads (``paper``, ``ibkr`` …)
     block: ClassVar[str] = ""
 
     @classmethod
-    def file_values(cls) -> dict[str, Any]:
-        """The adapter's mapping of the settings file."""
-        return adapter_block(cls.block) if cls.block else {}
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _BlockSource(settings_cls, cls.block))
 
     @classmethod
     def load(cls, **overrides: Any) -> Self:
@@ -62,3 +68,17 @@ class AdapterSettings(EnvSettings):
             for value in (getattr(self, name) for name in type(self).model_fields)
             if isinstance(value, SecretStr) and value.get_secret_value()
         ]
+
+
+class _BlockSource(PydanticBaseSettingsSource):
+    """The adapter's mapping of the settings file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], block: str) -> None:
+        super().__init__(settings_cls)
+        self._block = block
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return adapter_block(self._block) if self._block else {}
