@@ -57,6 +57,7 @@ from ordergate.store.base import (
 from ordergate.store.chain_sources import PostgresChain
 from ordergate.store.checkpoint import AuditTrail
 from ordergate.store.migrate import apply_migrations
+from ordergate.store.pg_chain_head import ChainHead
 from ordergate.store.pg_uow import (
     PostgresUnitOfWork,
     translate,
@@ -99,6 +100,11 @@ class PostgresStore(SqlReads):
         #: what else to close with the store (the leases' session connections)
         self._on_close: list[Callable[[], None]] = []
         self._incarnation: str | None = None
+        #: this process's belief about the event chain's head (see ``pg_chain_head``)
+        self.chain_head = ChainHead()
+        #: pipelines (round trips) and statements the units of work sent (the bench's count)
+        self.round_trips = 0
+        self.statements = 0
         try:
             self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
                 url,
@@ -171,53 +177,43 @@ class PostgresStore(SqlReads):
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresUnitOfWork]:
+        """A unit of work on a pooled connection: committed when the block ends, rolled
+        back when it raises. Its statements are pipelined (see ``pg_uow``)."""
         wait_ms = int(self.replay_wait_s * 1000)
         key = None if self.audit is None else self.audit.key
         with ExitStack() as stack:
-            conn = self._begin(stack)
+            held = [self._checkout(stack)]
+
+            def reconnect() -> psycopg.Connection[Any]:
+                """Nothing was done on the broken connection yet: another one instead."""
+                held.pop().close()
+                held.append(self._checkout(stack))
+                return held[-1].conn
+
+            uow = PostgresUnitOfWork(
+                held[0].conn,
+                key,
+                replay_wait_ms=wait_ms,
+                chain=self.chain_head,
+                reconnect=reconnect,
+            )
             try:
-                uow = PostgresUnitOfWork(conn, key, replay_wait_ms=wait_ms)
                 yield uow
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
-            try:
-                stack.close()  # COMMIT, and the connection back to the pool
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
+                uow.commit()
+            except BaseException:
+                uow.rollback()
+                raise
+            finally:
+                self.round_trips += uow.round_trips
+                self.statements += uow.statements
         if uow.head_written is not None and self.audit and self.audit.checkpoint:
             self.audit.checkpoint.committed(*uow.head_written)
 
-    def _begin(self, stack: ExitStack) -> psycopg.Connection[Any]:
-        """A pooled connection with its transaction begun, on ``stack``.
-
-        The server may have closed a connection while it idled in the pool (a restart,
-        ``pg_terminate_backend``): that shows when ``BEGIN`` fails, before anything of
-        the unit of work was done, so it is safe to begin again on another connection
-        (the pool drops the broken one). Costs nothing on a healthy connection.
-        """
-        attempts = self._pool.max_size + 1
-        for attempt in range(attempts):
-            inner = ExitStack()
-            try:
-                conn = inner.enter_context(self._pool.connection())
-                inner.enter_context(conn.transaction())
-            except PoolTimeout as exc:  # the pool is exhausted: waiting again will not help
-                inner.close()
-                raise translate(exc) from exc
-            except psycopg.OperationalError as exc:
-                inner.close()
-                if attempt + 1 < attempts:
-                    continue
-                raise translate(exc) from exc
-            except psycopg.Error as exc:
-                inner.close()
-                raise translate(exc) from exc
-            except BaseException:
-                inner.close()
-                raise
-            stack.push(inner.__exit__)
-            return conn
-        raise PersistenceError("no connection to the PostgreSQL store could begin a transaction")
+    def _checkout(self, stack: ExitStack) -> _Checkout:
+        """A pooled connection, given back when ``stack`` (or the checkout) closes."""
+        checkout = _Checkout(self._pool)
+        stack.callback(checkout.close)
+        return checkout
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -291,6 +287,25 @@ class PostgresStore(SqlReads):
         """One statement in its own (autocommit) transaction."""
         with self.connection() as conn, translated():
             conn.execute(sql, params)
+
+
+class _Checkout:
+    """One connection taken from the pool, until :meth:`close` gives it back."""
+
+    def __init__(self, pool: ConnectionPool[psycopg.Connection[Any]]) -> None:
+        self._pool = pool
+        try:
+            self.conn = pool.getconn()
+        except PoolTimeout as exc:  # the pool is exhausted
+            raise translate(exc) from exc
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        self._open = True
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._pool.putconn(self.conn)
 
 
 def _safe(url: str) -> str:
