@@ -59,7 +59,6 @@ _EVENT_INSERT = (
 )
 _STALE = "OGS01"  # og_expect_one: the order's version moved on
 _MOVED = "OGC01"  # og_chain_expect: the chain's head is not the one the events follow
-_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +159,7 @@ class PostgresUnitOfWork:
         *,
         replay_wait_ms: int = 0,
         chain: ChainHead | None = None,
-        reconnect: Callable[[], psycopg.Connection[Any]] | None = None,
+        reconnect: Callable[[], psycopg.Connection[Any] | None] | None = None,
     ) -> None:
         self._c = conn
         self._key = key  # the audit key (None: a plain sha256 chain)
@@ -169,7 +168,8 @@ class PostgresUnitOfWork:
         #: how long a replay waits for another process's send of the order to settle
         self.replay_wait_ms = replay_wait_ms
         self._head = chain if chain is not None else ChainHead()
-        #: a fresh connection, while nothing of this unit was done (see ``_pipeline``)
+        #: a fresh connection while nothing of this unit was done, None when there are
+        #: no more to try (see ``_pipeline``)
         self._reconnect = reconnect
         self._queue: list[_Statement] = []
         self._begun = False
@@ -202,14 +202,14 @@ class PostgresUnitOfWork:
         if not self._begun:
             statements.insert(0, _BEGIN)
             self._begun = True
-        for attempt in range(_ATTEMPTS):
+        while True:
             try:
                 return self._send(statements, len(tail))
             except psycopg.OperationalError:
-                if not first or self._reconnect is None or attempt + 1 == _ATTEMPTS:
+                fresh = self._reconnect() if first and self._reconnect is not None else None
+                if fresh is None:
                     raise
-                self._c = self._reconnect()
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+                self._c = fresh
 
     def _send(self, statements: Sequence[_Statement], answers: int) -> list[Any]:
         conn = self._c

@@ -184,9 +184,14 @@ class PostgresStore(SqlReads):
         with ExitStack() as stack:
             held = [self._checkout(stack)]
 
-            def reconnect() -> psycopg.Connection[Any]:
+            spare = [self._pool.max_size]  # every pooled connection may have been dropped
+
+            def reconnect() -> psycopg.Connection[Any] | None:
                 """Nothing was done on the broken connection yet: another one instead."""
-                held.pop().close()
+                held.pop().close()  # the pool drops it
+                if spare[0] <= 0:
+                    return None
+                spare[0] -= 1
                 held.append(self._checkout(stack))
                 return held[-1].conn
 
