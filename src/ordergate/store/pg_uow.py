@@ -105,6 +105,17 @@ _SAID_BY_CLASS = {
 log = structlog.get_logger("ordergate.store.postgres")
 
 
+def _forget_prepared(conn: psycopg.Connection[Any]) -> None:
+    """After a failed pipeline, drop the statements the driver prepared, on both sides.
+
+    The driver counts a statement as prepared once it has queued its Parse; when an earlier
+    statement of the pipeline fails, the server skips that Parse, and the next use of the
+    statement names one that does not exist (SQLSTATE 26000). psycopg has no public call
+    for this: clearing its cache also queues a ``DEALLOCATE ALL`` for the next statement.
+    """
+    conn._prepared.clear()
+
+
 def translate(exc: psycopg.Error) -> PersistenceError:
     """Map a driver error to ours: unique violations to DuplicateKey, the rest generic.
 
@@ -219,13 +230,17 @@ class PostgresUnitOfWork:
             cursor = conn.execute(statements[0].sql, statements[0].params)
             return [cursor.fetchall() if cursor.description else cursor.rowcount]
         cursors: list[psycopg.Cursor[Any] | None] = []
-        with conn.pipeline():
-            for s in statements:
-                if s.many:
-                    conn.cursor().executemany(s.sql, s.params)
-                    cursors.append(None)
-                else:
-                    cursors.append(conn.execute(s.sql, s.params))
+        try:
+            with conn.pipeline():
+                for s in statements:
+                    if s.many:
+                        conn.cursor().executemany(s.sql, s.params)
+                        cursors.append(None)
+                    else:
+                        cursors.append(conn.execute(s.sql, s.params))
+        except psycopg.Error:
+            _forget_prepared(conn)
+            raise
         return [
             c.fetchall() if c is not None and c.description else None
             for c in cursors[len(cursors) - answers :]
