@@ -135,15 +135,18 @@ def test_threads_of_one_store_chain_one_after_another(url: str) -> None:
 
 
 def test_a_dropped_chain_head_is_read_again_under_the_lock(url: str) -> None:
-    """A step that moved the belief and then failed leaves it unknown: the next step
-    reads the head (and believes again once the head is its own)."""
+    """A step that hashed and then failed leaves the belief unknown: the next step reads
+    the head under the lock, and the one after believes again."""
     store = _store(url)
     engine = ExecutionEngine(store, PaperBroker())
     engine.mark("AAPL", "100")
     _submit(engine, "a")
-    store.chain_head.forget()
-    _submit(engine, "b")
-    _submit(engine, "c")
-    assert store.chain_head.take() is not None
+    with store.chain_head.lock:
+        store.chain_head.forget()
+    before = store.round_trips
+    _submit(engine, "b")  # its accept reads the head: one round trip more
+    assert store.round_trips - before == 5
+    with store.chain_head.lock:
+        assert store.chain_head.believed()[0]
     store.close()
     _verified(url)

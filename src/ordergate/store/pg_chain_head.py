@@ -7,62 +7,54 @@ migration 0013) ahead of its events, which takes the event log's lock and refuse
 head is another; the step then reads the head under that lock and hashes again. So the
 belief only decides how fast a step is, never what it writes.
 
-Threads of one process chain one after another: each takes the head under :attr:`lock`,
-hashes after it and moves the belief on to its own last row before it commits, so the next
-thread hashes after that one (if the first fails, the next is refused and hashes again).
-Once a check was refused (another process or retention wrote), the belief is dropped and
-steps read the head under the lock until one finds the head this process wrote last: the
-chain is this process's alone again.
+A unit of work holds :attr:`ChainHead.lock` from hashing its events until its commit has
+ended: the threads of one process chain one after another, as the event log's lock on the
+server makes them anyway (it is held through the commit's flush), and never refuse each
+other. After a refusal (another process or retention wrote) the next few steps read the
+head under the lock instead (two round trips for the commit instead of one) before this
+process believes again: with several writers on one chain, reading costs less than being
+refused.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 #: ``(seq, hash)`` of the chain's newest row (hash None: a row from before the chain)
 Head = tuple[int, str | None]
 
-
-@dataclass(slots=True)
-class _Belief:
-    head: Head | None  # None: the chain is empty
+#: steps that read the head after a refusal before the belief is tried again
+READ_AFTER_REFUSAL = 8
 
 
 class ChainHead:
-    """This process's belief about the chain's head, shared by its units of work."""
+    """This process's belief about the chain's head, shared by its units of work; every
+    method but :meth:`__init__` is called with :attr:`lock` held."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self._belief: _Belief | None = None  # None: not known, read it under the lock
-        self._last_written: Head | None = None
+        self._known = False
+        self._head: Head | None = None  # None: the chain is empty
+        self._reads_left = 0
         #: steps whose check was refused (a measure of contention; the bench reports it)
         self.refused = 0
 
-    def take(self) -> _Belief | None:
-        """The belief (with :attr:`lock` held), or None when the head must be read."""
-        return self._belief
+    def believed(self) -> tuple[bool, Head | None]:
+        """(True, the head) to hash after without reading; (False, None): read it."""
+        if self._reads_left > 0:
+            self._reads_left -= 1
+            return False, None
+        return self._known, self._head
 
-    def advance(self, head: Head) -> None:
-        """A step chained up to ``head`` and is about to commit (with :attr:`lock` held)."""
-        self._belief = _Belief(head)
-        self._last_written = head
-
-    def committed(self, read: Head | None, written: Head) -> None:
-        """A step that read the head (``read``) under the lock committed up to ``written``:
-        believe again if the head it read was this process's own last one."""
-        with self.lock:
-            if self._belief is None and read == self._last_written:
-                self._belief = _Belief(written)
-            self._last_written = written
+    def committed(self, head: Head) -> None:
+        """A step committed up to ``head``: the next one follows it."""
+        self._known, self._head = True, head
 
     def refuse(self) -> None:
-        """A step's check was refused, or a step that moved the belief failed."""
-        with self.lock:
-            self._belief = None
-            self.refused += 1
+        """A step's check was refused: another writer moved the head."""
+        self.refused += 1
+        self._reads_left = READ_AFTER_REFUSAL
 
     def forget(self) -> None:
-        """A step that moved the belief did not commit: read the head next time."""
-        with self.lock:
-            self._belief = None
+        """A step that had hashed did not commit: read the head next time."""
+        self._known, self._head = False, None

@@ -189,6 +189,8 @@ class PostgresUnitOfWork:
         self._after: Head | None = None
         self._believed = False  # hashed after this process's belief, not a head read
         self._based = False  # the head the events follow is decided
+        self._holding = False  # this unit holds the chain's belief (``ChainHead.lock``)
+        self._hashed = False  # rows hashed and not committed
         self._rows: list[tuple[Any, ...]] = []
         #: statements and pipelines sent (round trips), for the bench's count
         self.statements = 0
@@ -268,9 +270,9 @@ class PostgresUnitOfWork:
     def commit(self) -> None:
         """Send what is queued, this unit's events and ``COMMIT``: one round trip when
         the chain's head was as this process believed (see ``pg_chain_head``)."""
-        if not self._begun and not self._queue and not self._events:
-            return  # nothing was read or written: no transaction to end
         try:
+            if not self._begun and not self._queue and not self._events:
+                return  # nothing was read or written: no transaction to end
             if self._events and self._believed:
                 try:
                     self._pipeline(
@@ -278,50 +280,58 @@ class PostgresUnitOfWork:
                     )
                 except psycopg.Error as exc:
                     if exc.sqlstate != _MOVED:
-                        self._head.forget()
                         raise
                     self._head.refuse()  # another writer: hash again after the real head
                     self._c.execute("ROLLBACK TO SAVEPOINT og_chain")
                     self._rechain(self._read_head())
                     self._pipeline([*self._inserts(), _COMMIT])
             else:
-                read = self._after
                 self._pipeline([*self._inserts(), _COMMIT])
-                if self._events and self.head_written is not None:
-                    self._head.committed(read, self.head_written)
+            if self.head_written is not None:
+                self._head.committed(self.head_written)
+                self._hashed = False
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
+        finally:
+            self._let_go()
 
     def rollback(self) -> None:
         """End the transaction without keeping anything (a broken connection: nothing to end)."""
-        if self._believed:
-            self._head.forget()
-        if not self._begun or self._c.broken or self._c.closed:
-            return
         try:
-            self._c.execute("ROLLBACK")
-        except psycopg.Error:
-            log.warning("rollback failed; the pool drops the connection")
+            if not self._begun or self._c.broken or self._c.closed:
+                return
+            try:
+                self._c.execute("ROLLBACK")
+            except psycopg.Error:
+                log.warning("rollback failed; the pool drops the connection")
+        finally:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """Release the chain's belief (held since this unit hashed its events)."""
+        if self._holding:
+            if self._hashed:  # hashed and did not commit: nobody follows these rows
+                self._head.forget()
+            self._holding = False
+            self._head.lock.release()
 
     # ------------------------------------------------------------ the chain
 
     def record_events(self, events: Sequence[EventRecord]) -> None:
         """Hash ``events`` onto the chain: after this process's belief about its head
         when it has one (checked at commit), else after the head read under the event
-        log's lock (see ``pg_chain_head``)."""
+        log's lock (see ``pg_chain_head``). Holds the belief until the commit ends."""
         if not events:
             return
         self._events.extend(events)
+        if not self._holding:
+            self._head.lock.acquire()
+            self._holding = True
         if self._based:  # a second call in this unit: after the same head as the first
-            with self._head.lock:
-                self._rechain(self._after, believed=self._believed)
+            self._rechain(self._after, believed=self._believed)
             return
-        with self._head.lock:
-            belief = self._head.take()
-            if belief is not None:
-                self._rechain(belief.head, believed=True)
-                return
-        self._rechain(self._read_head())
+        known, head = self._head.believed()
+        self._rechain(head if known else self._read_head(), believed=known)
 
     def _read_head(self) -> Head | None:
         """The head, under the event log's lock held until this unit ends."""
@@ -329,13 +339,11 @@ class PostgresUnitOfWork:
         return (int(rows[0][0]), rows[0][1]) if rows else None
 
     def _rechain(self, after: Head | None, *, believed: bool = False) -> None:
-        """Hash this unit's events after ``after``; ``believed``: with the belief's lock
-        held, and the belief moved on to this unit's last row."""
+        """Hash this unit's events after ``after`` (``believed``: not read, to check)."""
         self._after, self._believed, self._based = after, believed, True
         self._rows = chain_rows(after, self._events, self._key)
         self.head_written = (int(self._rows[-1][0]), str(self._rows[-1][8]))
-        if believed:
-            self._head.advance(self.head_written)
+        self._hashed = True
 
     def _expect(self) -> _Statement:
         after = self._after
