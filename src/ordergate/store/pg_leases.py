@@ -176,19 +176,26 @@ class PostgresLeases:
         """
         with self._sending_lock:
             marked = order_id in self._sending
+        # the claim and, when it is granted, the in-flight mark: one statement
+        mark = "true" if marked else f"pg_try_advisory_lock({SENDING_KEY})"
         row = self._session.one(
             "WITH before AS (SELECT owner FROM order_leases WHERE order_id = %s), "
             "taken AS (INSERT INTO order_leases (order_id, owner, expires_at) "
             "SELECT order_id, %s, clock_timestamp() + %s FROM orders "
             "WHERE order_id = %s AND status IN ('PENDING', 'SUBMITTED') "
-            f"{_UPSERT}) SELECT taken.token, (SELECT owner FROM before) FROM taken",
-            (order_id, self.owner, ttl, order_id),
+            f"{_UPSERT}) SELECT taken.token, (SELECT owner FROM before), {mark} FROM taken",
+            (order_id, self.owner, ttl, order_id, *(() if marked else (order_id,))),
         )
         if row is None:
             return None
         grant = SendGrant(int(row[0]), None if row[1] is None else str(row[1]))
+        if marked or row[2]:
+            if not marked:
+                with self._sending_lock:
+                    self._sending.add(order_id)
+            return grant
         deadline = time.monotonic() + 2.0
-        while not marked:
+        while True:  # a replay holds the mark for a moment (shared, as it reads)
             got = self._session.one(f"SELECT pg_try_advisory_lock({SENDING_KEY})", (order_id,))
             if got is not None and got[0]:
                 with self._sending_lock:
