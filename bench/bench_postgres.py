@@ -99,6 +99,7 @@ def child(
         worker.start()
     warm.wait()
     round_trips, statements = store.round_trips, store.statements
+    chain_commits, chain_seconds = store.chain_commits, store.chain_seconds
     refused = store.chain_head.refused
     started = time.time()
     go.wait()
@@ -121,6 +122,8 @@ def child(
                 "round_trips": store.round_trips - round_trips,
                 "statements": store.statements - statements,
                 "head_refused": store.chain_head.refused - refused,
+                "chain_commits": store.chain_commits - chain_commits,
+                "chain_seconds": store.chain_seconds - chain_seconds,
             }
         )
     )
@@ -233,6 +236,13 @@ def run(
         "round_trips_per_order": round(sum(r["round_trips"] for r in results) / total, 2),
         "statements_per_order": round(sum(r["statements"] for r in results) / total, 2),
         "head_refused_per_order": round(sum(r["head_refused"] for r in results) / total, 3),
+        # the event log's lock is held for at most the commit round trip (flush included)
+        "chain_commit_ms": round(
+            1000
+            * sum(r["chain_seconds"] for r in results)
+            / max(1, sum(r["chain_commits"] for r in results)),
+            3,
+        ),
     }
 
 

@@ -105,6 +105,9 @@ class PostgresStore(SqlReads):
         #: pipelines (round trips) and statements the units of work sent (the bench's count)
         self.round_trips = 0
         self.statements = 0
+        #: commits that held the event chain's lock, and how long they took in all
+        self.chain_commits = 0
+        self.chain_seconds = 0.0
         try:
             self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
                 url,
@@ -211,6 +214,9 @@ class PostgresStore(SqlReads):
             finally:
                 self.round_trips += uow.round_trips
                 self.statements += uow.statements
+                if uow.chain_seconds:
+                    self.chain_commits += 1
+                    self.chain_seconds += uow.chain_seconds
         if uow.head_written is not None and self.audit and self.audit.checkpoint:
             self.audit.checkpoint.committed(*uow.head_written)
 
