@@ -190,8 +190,6 @@ class PostgresUnitOfWork:
         self._after: Head | None = None
         self._believed = False  # hashed after this process's belief, not a head read
         self._based = False  # the head the events follow is decided
-        self._holding = False  # this unit holds the chain's belief (``ChainHead.lock``)
-        self._hashed = False  # rows hashed and not committed
         self._rows: list[tuple[Any, ...]] = []
         #: statements and pipelines sent (round trips), for the bench's count
         self.statements = 0
@@ -285,71 +283,72 @@ class PostgresUnitOfWork:
                 except psycopg.Error as exc:
                     if exc.sqlstate != _MOVED:
                         raise
-                    self._head.refuse()  # another writer: hash again after the real head
+                    with self._head.lock:
+                        self._head.refuse()  # another writer: hash again after the real head
                     self._c.execute("ROLLBACK TO SAVEPOINT og_chain")
                     self._rechain(self._read_head())
                     self._pipeline([*self._inserts(), _COMMIT])
             else:
                 self._pipeline([*self._inserts(), _COMMIT])
-            if self.head_written is not None:
-                self._head.committed(self.head_written)
-                self._hashed = False
+            if self._events and not self._believed and self.head_written is not None:
+                with self._head.lock:
+                    self._head.committed(self.head_written)
+            self._believed = False
+            if self._events:  # the event log's lock was held for (at most) this long
+                self.chain_seconds = time.perf_counter() - started
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
         finally:
-            if self._holding:  # the event log's lock was held for (at most) this long
-                self.chain_seconds = time.perf_counter() - started
-            self._let_go()
+            self._forget_belief()
 
     def rollback(self) -> None:
         """End the transaction without keeping anything (a broken connection: nothing to end)."""
+        self._forget_belief()
+        if not self._begun or self._c.broken or self._c.closed:
+            return
         try:
-            if not self._begun or self._c.broken or self._c.closed:
-                return
-            try:
-                self._c.execute("ROLLBACK")
-            except psycopg.Error:
-                log.warning("rollback failed; the pool drops the connection")
-        finally:
-            self._let_go()
+            self._c.execute("ROLLBACK")
+        except psycopg.Error:
+            log.warning("rollback failed; the pool drops the connection")
 
-    def _let_go(self) -> None:
-        """Release the chain's belief (held since this unit hashed its events)."""
-        if self._holding:
-            if self._hashed:  # hashed and did not commit: nobody follows these rows
+    def _forget_belief(self) -> None:
+        """This unit moved the belief on and did not commit: nobody follows its rows."""
+        if self._believed:
+            self._believed = False
+            with self._head.lock:
                 self._head.forget()
-            self._holding = False
-            self._head.lock.release()
 
     # ------------------------------------------------------------ the chain
 
     def record_events(self, events: Sequence[EventRecord]) -> None:
         """Hash ``events`` onto the chain: after this process's belief about its head
         when it has one (checked at commit), else after the head read under the event
-        log's lock (see ``pg_chain_head``). Holds the belief until the commit ends."""
+        log's lock (see ``pg_chain_head``)."""
         if not events:
             return
         self._events.extend(events)
-        if not self._holding:
-            self._head.lock.acquire()
-            self._holding = True
-        if self._based:  # a second call in this unit: after the same head as the first
-            self._rechain(self._after, believed=self._believed)
+        if self._based and not self._believed:  # a second call, after the head read
+            self._rechain(self._after)
             return
-        known, head = self._head.believed()
-        self._rechain(head if known else self._read_head(), believed=known)
+        with self._head.lock:
+            known, head = (True, self._after) if self._based else self._head.believed()
+            if known:
+                self._rechain(head)
+                self._believed = True
+                self._head.advance(self.head_written or (0, None))
+                return
+        self._rechain(self._read_head())
 
     def _read_head(self) -> Head | None:
         """The head, under the event log's lock held until this unit ends."""
         rows = self._reads(_Statement(PG_EVENT_LOG_LOCK, ()), _Statement(PG_HEAD, ()))[-1]
         return (int(rows[0][0]), rows[0][1]) if rows else None
 
-    def _rechain(self, after: Head | None, *, believed: bool = False) -> None:
-        """Hash this unit's events after ``after`` (``believed``: not read, to check)."""
-        self._after, self._believed, self._based = after, believed, True
+    def _rechain(self, after: Head | None) -> None:
+        """Hash this unit's events after ``after``."""
+        self._after, self._based = after, True
         self._rows = chain_rows(after, self._events, self._key)
         self.head_written = (int(self._rows[-1][0]), str(self._rows[-1][8]))
-        self._hashed = True
 
     def _expect(self) -> _Statement:
         after = self._after
