@@ -5,6 +5,7 @@ writer moved it."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -150,3 +151,58 @@ def test_a_dropped_chain_head_is_read_again_under_the_lock(url: str) -> None:
         assert store.chain_head.believed()[0]
     store.close()
     _verified(url)
+
+
+def _fenced(store: Any, ttl_s: float = 10.0) -> tuple[ExecutionEngine, Any]:
+    from datetime import timedelta
+
+    from ordergate.engine.ownership import Ownership
+    from ordergate.store.leases import leases_for
+
+    engine = ExecutionEngine(store, PaperBroker())
+    engine.mark("AAPL", "100")
+    owner = Ownership(engine, leases_for(store, "p1"), timedelta(seconds=ttl_s))
+    owner.heartbeat(force=True)  # the first beat: the fence's lease time is known
+    return engine, owner
+
+
+def test_a_fenced_order_is_leased_in_its_accept_and_sent_without_a_claim(url: str) -> None:
+    """The claim rides in the accept's commit: the send takes only the in-flight mark (a
+    statement that writes nothing) and lets it go after the answer."""
+    store = _store(url)
+    engine, owner = _fenced(store)
+    session = owner.leases._session
+    calls: list[str] = []
+    one = session.one
+    session.one = lambda sql, params: (calls.append(sql), one(sql, params))[1]
+    _submit(engine, "f-1")
+    assert len(calls) == 2
+    assert "INSERT" not in calls[0]
+    assert "pg_advisory_unlock" in calls[1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT owner FROM order_leases").fetchall()
+    assert rows == [("p1",)]  # made in the accept (the heartbeat prunes it later)
+    store.close()
+
+
+def test_a_send_long_after_its_accept_counts_the_lease_from_the_accept(url: str) -> None:
+    """A lease made in the accept runs from the accept: a send that starts later than the
+    margin allows (half the lease) is refused, as a claim that took too long is; the
+    fence then claims afresh (and looks the order up before it sends, as for any lease
+    that came back)."""
+    store = _store(url)
+    engine, owner = _fenced(store, ttl_s=1.0)
+    real_mark = owner.leases._mark_accepted
+
+    def late(order_id: str, asked: float) -> Any:
+        time.sleep(0.6)  # a long rate-limit queue between the accept and the send
+        return real_mark(order_id, asked)
+
+    owner.leases._mark_accepted = late
+    answers: list[Any] = []
+    real_begin = owner.begin_send
+    owner.begin_send = lambda order_id: answers.append(real_begin(order_id)) or answers[-1]
+    _submit(engine, "late")
+    assert answers[0] is None  # 0.4 s of the lease left: less than the 0.5 s margin
+    assert answers[-1] is not None  # claimed afresh (the fence looks it up before sending)
+    store.close()

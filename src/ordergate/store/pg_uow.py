@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ import structlog
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 
+from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import PersistenceError
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
@@ -58,6 +59,12 @@ _EVENT_INSERT = (
     "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, "
     "payload, ts, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
+#: The fence's claim riding in the accept (see ``pg_leases.PostgresLeases.begin_send``).
+_LEASE_INSERT = (
+    "INSERT INTO order_leases (order_id, owner, expires_at) "
+    "VALUES (%s, %s, clock_timestamp() + %s) ON CONFLICT (order_id) DO NOTHING"
+)
+_TO_SEND = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
 _STALE = "OGS01"  # og_expect_one: the order's version moved on
 _MOVED = "OGC01"  # og_chain_expect: the chain's head is not the one the events follow
 
@@ -172,6 +179,7 @@ class PostgresUnitOfWork:
         replay_wait_ms: int = 0,
         chain: ChainHead | None = None,
         reconnect: Callable[[], psycopg.Connection[Any] | None] | None = None,
+        lease: tuple[str, timedelta] | None = None,
     ) -> None:
         self._c = conn
         self._key = key  # the audit key (None: a plain sha256 chain)
@@ -184,6 +192,10 @@ class PostgresUnitOfWork:
         #: no more to try (see ``_pipeline``)
         self._reconnect = reconnect
         self._queue: list[_Statement] = []
+        #: (owner, ttl): an order about to be sent is leased to its owner in this unit
+        self._lease = lease
+        #: orders leased by this unit (to its owner, from before its first round trip)
+        self.leased: list[str] = []
         self._begun = False
         #: this unit's events, and the head they were hashed after (see ``commit``)
         self._events: list[EventRecord] = []
@@ -421,6 +433,9 @@ class PostgresUnitOfWork:
 
     def insert_order(self, order: Order, intent_id: str) -> None:
         self._write(_ORDER_INSERT, (*order_values(order), intent_id))
+        if self._lease is not None and order.status in _TO_SEND:
+            self._write(_LEASE_INSERT, (order.order_id, *self._lease))
+            self.leased.append(order.order_id)
 
     def update_order(self, order: Order, expected_version: int) -> None:
         self._write(

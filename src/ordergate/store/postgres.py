@@ -40,10 +40,12 @@ the SQLSTATE and never the server's text (see ``pg_uow.translate``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -102,6 +104,8 @@ class PostgresStore(SqlReads):
         self._incarnation: str | None = None
         #: this process's belief about the event chain's head (see ``pg_chain_head``)
         self.chain_head = ChainHead()
+        #: the fence's leases, when its claim rides in the accept (``pg_leases``)
+        self.accept_claims: AcceptClaims | None = None
         #: pipelines (round trips) and statements the units of work sent (the bench's count)
         self.round_trips = 0
         self.statements = 0
@@ -184,6 +188,9 @@ class PostgresStore(SqlReads):
         back when it raises. Its statements are pipelined (see ``pg_uow``)."""
         wait_ms = int(self.replay_wait_s * 1000)
         key = None if self.audit is None else self.audit.key
+        claims = self.accept_claims
+        lease = None if claims is None else claims.accept_lease()
+        asked = time.monotonic()  # before the unit's first round trip (and its claims)
         with ExitStack() as stack:
             held = [self._checkout(stack)]
 
@@ -204,6 +211,7 @@ class PostgresStore(SqlReads):
                 replay_wait_ms=wait_ms,
                 chain=self.chain_head,
                 reconnect=reconnect,
+                lease=lease,
             )
             try:
                 yield uow
@@ -219,6 +227,8 @@ class PostgresStore(SqlReads):
                     self.chain_seconds += uow.chain_seconds
         if uow.head_written is not None and self.audit and self.audit.checkpoint:
             self.audit.checkpoint.committed(*uow.head_written)
+        if uow.leased and claims is not None:
+            claims.leased(uow.leased, asked)
 
     def _checkout(self, stack: ExitStack) -> _Checkout:
         """A pooled connection, given back when ``stack`` (or the checkout) closes."""
@@ -298,6 +308,19 @@ class PostgresStore(SqlReads):
         """One statement in its own (autocommit) transaction."""
         with self.connection() as conn, translated():
             conn.execute(sql, params)
+
+
+class AcceptClaims(Protocol):
+    """The fence's claim made in a submit's accept transaction (``pg_leases``)."""
+
+    def accept_lease(self) -> tuple[str, timedelta] | None:
+        """(owner, lease time) to lease orders to as they are accepted; None: do not."""
+        ...
+
+    def leased(self, order_ids: list[str], asked: float) -> None:
+        """These orders were leased in a committed accept that began at ``asked``
+        (this process's monotonic clock)."""
+        ...
 
 
 class _Checkout:
