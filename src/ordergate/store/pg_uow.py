@@ -78,6 +78,8 @@ class _Statement:
 
 _BEGIN = _Statement("BEGIN")
 _COMMIT = _Statement("COMMIT")
+_NO_FLUSH_WAIT = _Statement("SET LOCAL synchronous_commit = off")
+_XID = _Statement("SELECT pg_current_xact_id()")  # an xid: its commit waits for the flush
 _SAVEPOINT = _Statement("SAVEPOINT og_chain")
 _RELEASE = _Statement("RELEASE SAVEPOINT og_chain")
 #: Advisory locks are per database; keying them by schema keeps two stores apart.
@@ -180,6 +182,7 @@ class PostgresUnitOfWork:
         chain: ChainHead | None = None,
         reconnect: Callable[[], psycopg.Connection[Any] | None] | None = None,
         lease: tuple[str, timedelta] | None = None,
+        durable: bool = True,
     ) -> None:
         self._c = conn
         self._key = key  # the audit key (None: a plain sha256 chain)
@@ -192,6 +195,8 @@ class PostgresUnitOfWork:
         #: no more to try (see ``_pipeline``)
         self._reconnect = reconnect
         self._queue: list[_Statement] = []
+        #: commits wait for their WAL flush (the store's synchronous_commit)
+        self._durable = durable
         #: (owner, ttl): an order about to be sent is leased to its owner in this unit
         self._lease = lease
         #: orders leased by this unit (to its owner, from before its first round trip)
@@ -290,7 +295,7 @@ class PostgresUnitOfWork:
             if self._events and self._believed:
                 try:
                     self._pipeline(
-                        [_SAVEPOINT, self._expect(), *self._inserts(), _RELEASE, _COMMIT]
+                        [_SAVEPOINT, self._expect(), *self._inserts(), _RELEASE, *self._end()]
                     )
                 except psycopg.Error as exc:
                     if exc.sqlstate != _MOVED:
@@ -299,9 +304,9 @@ class PostgresUnitOfWork:
                         self._head.refuse()  # another writer: hash again after the real head
                     self._c.execute("ROLLBACK TO SAVEPOINT og_chain")
                     self._rechain(self._read_head())
-                    self._pipeline([*self._inserts(), _COMMIT])
+                    self._pipeline([*self._inserts(), *self._end()])
             else:
-                self._pipeline([*self._inserts(), _COMMIT])
+                self._pipeline([*self._inserts(), *self._end()])
             if self._events and not self._believed and self.head_written is not None:
                 with self._head.lock:
                     self._head.committed(self.head_written)
@@ -361,6 +366,24 @@ class PostgresUnitOfWork:
         self._after, self._based = after, True
         self._rows = chain_rows(after, self._events, self._key)
         self.head_written = (int(self._rows[-1][0]), str(self._rows[-1][8]))
+
+    def _end(self) -> list[_Statement]:
+        """``COMMIT``; for a unit that extends the chain, one that lets go of the event
+        log's lock before the WAL flush, and then waits for that flush.
+
+        The chain's lock is held until the commit ends, so every event-writing commit of
+        every process would wait for the one before it *and its flush*: one flush at a
+        time. Here the unit commits without waiting for its flush (its locks go at once),
+        then commits a transaction of nothing but an xid, which waits for the WAL to be
+        flushed up to its own commit record and so past this unit's: when the pipeline
+        answers, this unit is durable. Meanwhile the next unit holds the lock, and
+        concurrent flushes are one fsync (the server's group commit). Nobody is told of
+        this unit before it is durable: the caller waits for the pipeline, and the relay
+        waits for a flush past what it read (``PostgresStore.outbox_after``).
+        """
+        if not self._events or not self._durable:
+            return [_COMMIT]
+        return [_NO_FLUSH_WAIT, _COMMIT, _BEGIN, _XID, _COMMIT]
 
     def _expect(self) -> _Statement:
         after = self._after

@@ -53,6 +53,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ordergate.domain.errors import PersistenceError
 from ordergate.store.base import (
     DailyPnl,
+    OutboxMessage,
     StoredControl,
     StoredKillSwitch,
 )
@@ -212,6 +213,7 @@ class PostgresStore(SqlReads):
                 chain=self.chain_head,
                 reconnect=reconnect,
                 lease=lease,
+                durable=self.synchronous_commit,
             )
             try:
                 yield uow
@@ -294,6 +296,16 @@ class PostgresStore(SqlReads):
             "updated_at = excluded.updated_at",
             (control.name, control.value, control.actor, control.reason, control.updated_at),
         )
+
+    def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]:
+        """The outbox after ``last_id``, once everything read is durable: a unit that
+        extends the chain lets its locks go before its WAL flush (``pg_uow``), so the
+        relay waits for a flush past what it read before it publishes any of it."""
+        messages = super().outbox_after(last_id, limit)
+        if messages and self.synchronous_commit:
+            with self.connection() as conn, translated(), conn.transaction():
+                conn.execute("SELECT pg_current_xact_id()")  # its commit waits for the flush
+        return messages
 
     def set_outbox_cursor(self, consumer: str, last_id: int) -> None:
         """Move the cursor forward (never back: two relays may race)."""
