@@ -162,9 +162,7 @@ def run(argv: list[str]) -> dict[str, Any]:
             errors.append(exc)
 
     clients = max(1, args.clients)
-    threads = [
-        threading.Thread(target=submitter, args=(work[n::clients],)) for n in range(clients)
-    ]
+    threads = [threading.Thread(target=submitter, args=(work[n::clients],)) for n in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -307,9 +307,7 @@ def run_sweep(
         for label in LABELS:
             for _ in range(trials_per_label):
                 results.append(
-                    run_trial(
-                        url, workdir, label, rng, 2 * clients, spawn=spawn, clients=clients
-                    )
+                    run_trial(url, workdir, label, rng, 2 * clients, spawn=spawn, clients=clients)
                 )
     recovery = sorted(t.recovery_seconds for t in results)
     return {

@@ -159,7 +159,8 @@ def test_a_deferred_unit_rides_the_next_commit(store: SqliteStore) -> None:
     assert not seen_elsewhere(store.path, 1)  # returned before its commit
     with store.transaction() as tx:
         tx.record_events([event(2)])
-    assert seen_elsewhere(store.path, 1) and seen_elsewhere(store.path, 2)
+    assert seen_elsewhere(store.path, 1)
+    assert seen_elsewhere(store.path, 2)
 
 
 def test_a_read_commits_the_open_group_first(store: SqliteStore) -> None:
@@ -167,7 +168,10 @@ def test_a_read_commits_the_open_group_first(store: SqliteStore) -> None:
         tx.record_events([event(1)])
         defer_commit(tx)
     assert not seen_elsewhere(store.path, 1)
-    assert store.outbox_after(0, 10)  # what a reader is shown is durable
+    # an order's state a look-up gives back: read as it stands, nothing committed for it
+    assert store.get_order("ord_none") is None
+    assert not seen_elsewhere(store.path, 1)
+    assert store.outbox_after(0, 10)  # events a relay would publish: durable first
     assert seen_elsewhere(store.path, 1)
 
 

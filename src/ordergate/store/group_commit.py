@@ -77,6 +77,8 @@ class GroupCommit:
         #: the open group's number (0: no group open), its units, the last one durable
         self.open = 0
         self.members = 0
+        #: units of the open group whose callers wait for it (not deferred)
+        self.awaited = 0
         self._next = 1
         self.durable = 0
         #: group number -> why its commit failed (for its members still waiting)
@@ -106,11 +108,13 @@ class GroupCommit:
         """A transaction was begun for a new group (lock held)."""
         self.open = self._next
         self._next += 1
-        self.members = 0
+        self.members = self.awaited = 0
 
-    def join(self) -> int:
+    def join(self, *, deferred: bool = False) -> int:
         """A unit ended well inside the open group (lock held): its ticket."""
         self.members += 1
+        if not deferred:
+            self.awaited += 1
         return self.open
 
     def finish(self, ticket: int, *, wait: bool) -> None:
@@ -155,12 +159,12 @@ class GroupCommit:
             self.commits += 1
             self.units += self.members
         finally:
-            self.members = 0
+            self.members = self.awaited = 0
             self._cond.notify_all()
 
     def fail_open(self, error: PersistenceError) -> None:
         """The open group was rolled back whole (lock held): its members raise ``error``."""
-        number, self.open, self.members = self.open, 0, 0
+        number, self.open, self.members, self.awaited = self.open, 0, 0, 0
         self._failed[number] = error
         self._cond.notify_all()
 

@@ -25,9 +25,9 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordergate.domain.errors import PersistenceError
 from ordergate.store.base import Store
@@ -39,6 +39,9 @@ from ordergate.store.lease_port import (
     SendGrant,
     SharedRoles,
 )
+
+if TYPE_CHECKING:
+    from ordergate.store.sqlite import SqliteStore
 
 __all__ = [
     "OPEN_STATUSES",
@@ -63,7 +66,7 @@ def leases_for(store: Store, owner: str) -> OrderLeases:
     if isinstance(store, SqliteStore):
         if store.path == ":memory:":
             return MemoryLeases(store, owner)
-        return SqliteLeases(store.path, owner)
+        return SqliteLeases(store.path, owner, beside=store)
     try:
         from ordergate.store.pg_leases import PostgresLeases
         from ordergate.store.postgres import PostgresStore
@@ -193,9 +196,21 @@ class SqliteLeases:
     claim and release doubled the disk flushes of each order ``serve`` handled.
     """
 
-    def __init__(self, path: str, owner: str, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        path: str,
+        owner: str,
+        *,
+        busy_timeout_ms: int = 5000,
+        beside: SqliteStore | None = None,
+    ) -> None:
+        """``beside``: the engine's store on the same file; a lease write takes its
+        connection first (:meth:`SqliteStore.exclusive`), so the two connections of
+        one process never meet in SQLite's busy handler (it sleeps a millisecond and
+        more per clash)."""
         self.owner = owner
         self._lock = threading.Lock()
+        self._beside = beside
         try:
             self._conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30
@@ -207,7 +222,10 @@ class SqliteLeases:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        beside: AbstractContextManager[None] = (
+            nullcontext() if self._beside is None else self._beside.exclusive()
+        )
+        with beside, self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:

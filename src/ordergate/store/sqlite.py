@@ -405,7 +405,7 @@ class SqliteStore(SqlReads):
                     raise _translate(exc) from exc
                 raise
             self._depth = 0
-            group.finish(group.join(), wait=not uow.deferred)
+            group.finish(group.join(deferred=uow.deferred), wait=not uow.deferred)
 
     def _unit(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(
@@ -457,6 +457,19 @@ class SqliteStore(SqlReads):
         if written is not None and self.audit is not None and self.audit.checkpoint:
             self.audit.checkpoint.committed(*written)
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the store's connection with no group open: for a writer on another
+        connection to the same file (the leases), so that it never waits in SQLite's
+        busy handler for a group of ours. Commits the open group first."""
+        group = self._group
+        group.arrive()
+        with self._lock:
+            group.arrived()
+            if group.open and not self._depth:
+                group.commit_open()
+            yield
+
     def flush(self) -> None:
         """Commit the open group now (reads, close: only durable data is seen)."""
         with self._lock:
@@ -470,11 +483,17 @@ class SqliteStore(SqlReads):
         except sqlite3.Error:
             pass  # the connection is already unusable; the next BEGIN reports it
 
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    def _read(
+        self, sql: str, params: tuple[Any, ...] = (), *, recoverable: bool = False
+    ) -> list[Any]:
+        """Rows of one statement, from durable steps only: the open group is committed
+        first — unless the read is ``recoverable`` (an order's state) and the group
+        holds deferred units only, whose answers a look-up gives back after a crash."""
+        group = self._group
         with self._lock:
             try:
-                if self._group.open and not self._depth:
-                    self._group.commit_open()  # a reader sees durable steps only
+                if group.open and not self._depth and (group.awaited or not recoverable):
+                    group.commit_open()
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise _translate(exc) from exc
@@ -483,6 +502,15 @@ class SqliteStore(SqlReads):
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._read(sql, tuple(params))
+
+    def get_order(self, order_id: str) -> Order | None:
+        rows = self._read(f"{ORDER_SELECT} WHERE order_id = ?", (order_id,), recoverable=True)
+        return None if not rows else order_from_row(rows[0])
+
+    def order_by_client_id(self, client_order_id: str) -> Order | None:
+        sql = f"{ORDER_SELECT} WHERE client_order_id = ?"
+        rows = self._read(sql, (client_order_id,), recoverable=True)
+        return None if not rows else order_from_row(rows[0])
 
     def daily_pnl(self, account_id: str | None = None) -> list[DailyPnl]:
         sql = "SELECT trading_day, strategy_id, realized_gross, commission FROM fills"
