@@ -18,7 +18,7 @@ A unit may be *deferred* (:meth:`GroupCommit.defer`): it returns once it is in t
 group, before the group is durable, and rides the next commit. The engine defers only
 a receipt whose broker answer can be had again by a look-up (DESIGN.md, "Commits may be
 shared"); such a group is committed by the next durable unit, a read, or — when none
-comes — by the flusher after ``linger_s``.
+comes — by the flusher within two ``linger_s``.
 
 The module holds the bookkeeping (groups, tickets, waiting); the store runs the SQL.
 """
@@ -34,8 +34,9 @@ from ordergate.domain.errors import PersistenceError
 
 #: A group is committed once it holds this many units, whoever waits.
 DEFAULT_MAX_GROUP = 64
-#: How long a group of deferred units may stay open with nobody to commit it.
-DEFAULT_LINGER_S = 0.002
+#: How often the flusher looks for a group of deferred units nobody commits; such a
+#: group is committed within two of these.
+DEFAULT_LINGER_S = 0.005
 
 
 @runtime_checkable
@@ -87,7 +88,6 @@ class GroupCommit:
         self.commits = 0
         self.units = 0
         self._flusher: threading.Thread | None = None
-        self._flush_due = threading.Event()
         self._stop = threading.Event()
 
     # ------------------------------------------------------------ arriving
@@ -174,26 +174,22 @@ class GroupCommit:
     # ------------------------------------------------------------- flusher
 
     def _schedule_flush(self) -> None:
+        """A group of deferred units is open with nobody to commit it: make sure the
+        flusher runs. It looks every ``linger_s`` (no signal per unit: waking a thread
+        per order costs the submitter the GIL) and commits a group it finds open twice."""
         if self._flusher is None:
             self._flusher = threading.Thread(
                 target=self._flush_loop, name="sqlite-group-commit", daemon=True
             )
             self._flusher.start()
-        self._flush_due.set()
 
     def _flush_loop(self) -> None:
-        while True:
-            self._flush_due.wait()
-            self._flush_due.clear()
-            if self._stop.is_set():
-                return
-            with self._cond:
-                number = self.open
-            if not number:
+        seen = 0
+        while not self._stop.wait(self._linger):
+            number = self.open  # read without the lock: a stale value only waits a round
+            if not number or number != seen:
+                seen = number
                 continue
-            self._flush_due.wait(self._linger)  # a unit may come and commit it meanwhile
-            if self._stop.is_set():
-                return
             self.arrive()  # counted as coming: a unit may hand its group on to us now
             with self._cond:
                 self.arrived()
@@ -202,10 +198,10 @@ class GroupCommit:
                     # nothing, and a look-up gives their answer back
                     with suppress(PersistenceError):
                         self.commit_open()
+            seen = 0
 
     def close(self) -> None:
         """Stop the flusher (the store commits what is open itself)."""
         self._stop.set()
-        self._flush_due.set()
         if self._flusher is not None:
             self._flusher.join(5)
