@@ -162,6 +162,10 @@ class GroupCommit:
             self.members = self.awaited = 0
             self._cond.notify_all()
 
+    def discard_empty(self) -> None:
+        """The open group, with no unit in it, was rolled back (lock held)."""
+        self.open = self.members = self.awaited = 0
+
     def fail_open(self, error: PersistenceError) -> None:
         """The open group was rolled back whole (lock held): its members raise ``error``."""
         number, self.open, self.members, self.awaited = self.open, 0, 0, 0

@@ -387,20 +387,30 @@ class SqliteStore(SqlReads):
                 yield self._unit()
                 return
             self._begin()
-            try:
-                self._conn.execute("SAVEPOINT unit")
-            except sqlite3.Error as exc:
-                self._fail_group(exc)
-                raise _translate(exc) from exc
+            # the group's first unit needs no savepoint: should it fail, the whole
+            # transaction holds nothing else and is rolled back (two statements saved)
+            alone = not group.members
+            if not alone:
+                try:
+                    self._conn.execute("SAVEPOINT unit")
+                except sqlite3.Error as exc:
+                    self._fail_group(exc)
+                    raise _translate(exc) from exc
             mark = self._chain.pending
             self._depth = 1
             uow = self._unit()
             try:
                 yield uow
-                self._conn.execute("RELEASE unit")
+                if not alone:
+                    self._conn.execute("RELEASE unit")
             except BaseException as exc:
                 self._depth = 0
-                self._abandon_unit(mark)
+                if alone:
+                    self._rollback()
+                    self._chain.pending = mark
+                    group.discard_empty()
+                else:
+                    self._abandon_unit(mark)
                 if isinstance(exc, sqlite3.Error):
                     raise _translate(exc) from exc
                 raise
