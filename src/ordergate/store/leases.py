@@ -25,7 +25,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -204,10 +204,11 @@ class SqliteLeases:
         busy_timeout_ms: int = 5000,
         beside: SqliteStore | None = None,
     ) -> None:
-        """``beside``: the engine's store on the same file; a lease write takes its
-        connection first (:meth:`SqliteStore.exclusive`), so the two connections of
-        one process never meet in SQLite's busy handler (it sleeps a millisecond and
-        more per clash)."""
+        """``beside``: the engine's store on the same file; the leases then write and
+        read on its connection, each write a unit of work in its group commit
+        (:meth:`SqliteStore.unit_connection`; a release rides the next commit), so the
+        two never meet in SQLite's busy handler (it sleeps a millisecond and more per
+        clash). Without it, a connection of their own."""
         self.owner = owner
         self._lock = threading.Lock()
         self._beside = beside
@@ -221,11 +222,14 @@ class SqliteLeases:
             raise PersistenceError(f"cannot open the lease table in {path}: {exc}") from exc
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        beside: AbstractContextManager[None] = (
-            nullcontext() if self._beside is None else self._beside.exclusive()
-        )
-        with beside, self._lock:
+    def _tx(self, *, hint: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write; ``hint``: one a crash may lose (a release), which may ride the
+        next group commit of the store beside."""
+        if self._beside is not None:
+            with self._beside.unit_connection(defer=hint) as conn:
+                yield conn
+            return
+        with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -296,7 +300,7 @@ class SqliteLeases:
         return [str(r[0]) for r in rows]
 
     def release(self, order_ids: Sequence[str]) -> None:
-        with self._tx() as conn:
+        with self._tx(hint=True) as conn:
             conn.executemany(
                 "DELETE FROM order_leases WHERE order_id = ? AND owner = ?",
                 [(i, self.owner) for i in order_ids],
@@ -331,6 +335,8 @@ class SqliteLeases:
             return cursor.rowcount
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        if self._beside is not None:
+            return self._beside.read_beside(sql, params)
         with self._lock:
             try:
                 return self._conn.execute(sql, params).fetchall()

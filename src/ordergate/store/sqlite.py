@@ -468,17 +468,19 @@ class SqliteStore(SqlReads):
             self.audit.checkpoint.committed(*written)
 
     @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """Hold the store's connection with no group open: for a writer on another
-        connection to the same file (the leases), so that it never waits in SQLite's
-        busy handler for a group of ours. Commits the open group first."""
-        group = self._group
-        group.arrive()
-        with self._lock:
-            group.arrived()
-            if group.open and not self._depth:
-                group.commit_open()
-            yield
+    def unit_connection(self, *, defer: bool = False) -> Iterator[sqlite3.Connection]:
+        """A unit of work on this store's connection for a table beside the orders (the
+        leases): it joins the open group like any unit, so one process's writers never
+        meet in SQLite's busy handler (it sleeps a millisecond and more per clash).
+        ``defer``: as :meth:`SqliteUnitOfWork.defer` (for a hint, such as a release)."""
+        with self.transaction() as uow:
+            if defer:
+                uow.defer()
+            yield self._conn
+
+    def read_beside(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """Rows of a table beside the orders, read as :meth:`_read` reads."""
+        return self._read(sql, params)
 
     def flush(self) -> None:
         """Commit the open group now (reads, close: only durable data is seen)."""
