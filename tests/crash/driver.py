@@ -47,10 +47,10 @@ LABELS = (
     "after_reply",
     "after_receipt_persisted",
     "mid_fill",
-    "group_forming",
-    "group_writing",
-    "group_written",
 )
+#: Steps of a group commit: they happen only with concurrent submitters (the other
+#: sweeps, one submitter each, keep to ``LABELS``).
+GROUP_LABELS = ("group_forming", "group_writing", "group_written")
 SYMBOLS = ("AAPL", "MSFT")
 
 
