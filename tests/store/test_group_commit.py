@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ordergate.domain.errors import PersistenceError
 from ordergate.obs.audit import verify_chain
 from ordergate.store.base import EventRecord
 from ordergate.store.group_commit import defer_commit
@@ -212,3 +213,26 @@ def test_many_writers_many_units(store: SqliteStore) -> None:
         assert verify_chain(conn).ok
     finally:
         conn.close()
+
+
+def test_a_failed_commit_of_told_answers_stops_the_store(store: SqliteStore) -> None:
+    """A deferred unit's caller was told; its group's commit fails: the engine's memory is
+    ahead of the disk, so nothing more is written or read until a restart."""
+    failing = FailingCommit(store._conn)
+    store._conn = failing  # type: ignore[assignment]
+    with store.transaction() as tx:
+        tx.record_events([event(1)])
+        defer_commit(tx)
+    with pytest.raises(PersistenceError, match="disk I/O"), store.transaction() as tx:
+        tx.record_events([event(2)])
+    failing.failing = False
+    with pytest.raises(PersistenceError, match="restart"), store.transaction() as tx:
+        tx.record_events([event(3)])
+    with pytest.raises(PersistenceError, match="restart"):
+        store.outbox_after(0, 10)
+    store._conn = failing.conn
+    reopened = SqliteStore(store.path)
+    try:
+        assert reopened.outbox_after(0, 10) == []  # nothing of the failed group
+    finally:
+        reopened.close()

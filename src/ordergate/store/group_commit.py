@@ -12,7 +12,9 @@ released only once that commit is durable (leader / follower):
   ``max_group`` — commits the group (it is the leader), then wakes the followers;
 - a unit that fails rolls back to its own savepoint: the rest of the group stands;
 - a commit that fails fails every unit of the group: each member's ``transaction``
-  raises (nothing of it was durable, nothing of it is told).
+  raises (nothing of it was durable, nothing of it is told) — and when the group held
+  deferred units, whose answers were told, the store refuses every later unit and read
+  until a restart (fail closed; recovery looks those orders up).
 
 A unit may be *deferred* (:meth:`GroupCommit.defer`): it returns once it is in the
 group, before the group is durable, and rides the next commit. The engine defers only
@@ -82,6 +84,8 @@ class GroupCommit:
         self.awaited = 0
         self._next = 1
         self.durable = 0
+        #: set once a group with deferred units failed: the store writes nothing more
+        self.broken: PersistenceError | None = None
         #: group number -> why its commit failed (for its members still waiting)
         self._failed: dict[int, PersistenceError] = {}
         #: groups committed and units they held (the bench reports units per commit)
@@ -153,6 +157,7 @@ class GroupCommit:
             self._commit()
         except PersistenceError as exc:
             self._failed[number] = exc
+            self._break_if_told(exc)
             raise
         else:
             self.durable = number
@@ -168,9 +173,27 @@ class GroupCommit:
 
     def fail_open(self, error: PersistenceError) -> None:
         """The open group was rolled back whole (lock held): its members raise ``error``."""
+        self._break_if_told(error)
         number, self.open, self.members, self.awaited = self.open, 0, 0, 0
         self._failed[number] = error
         self._cond.notify_all()
+
+    def _break_if_told(self, error: PersistenceError) -> None:
+        """A group with deferred units failed: their callers were told answers the disk
+        does not have, and the engine's memory (cash, positions, leases) is ahead of
+        it. Nothing more is written until a restart, whose recovery looks the orders
+        up (fail closed)."""
+        if self.members > self.awaited and self.broken is None:
+            self.broken = PersistenceError(
+                "a group commit failed after answers riding in it were told "
+                f"({error.message}); restart the engine: recovery looks the orders up"
+            )
+
+    def check(self) -> None:
+        """Raise when the store is broken (see :meth:`_break_if_told`)."""
+        broken = self.broken
+        if broken is not None:
+            raise PersistenceError(broken.message)
 
     def _others_coming(self) -> bool:
         return self._arriving > 0

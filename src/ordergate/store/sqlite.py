@@ -386,6 +386,7 @@ class SqliteStore(SqlReads):
             if self._depth:  # a unit inside a unit of this thread: part of the outer one
                 yield self._unit()
                 return
+            group.check()
             self._begin()
             # the group's first unit needs no savepoint: should it fail, the whole
             # transaction holds nothing else and is rolled back (two statements saved)
@@ -503,6 +504,7 @@ class SqliteStore(SqlReads):
         holds deferred units only, whose answers a look-up gives back after a crash."""
         group = self._group
         with self._lock:
+            group.check()
             try:
                 if group.open and not self._depth and (group.awaited or not recoverable):
                     group.commit_open()
