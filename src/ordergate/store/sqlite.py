@@ -483,6 +483,10 @@ class SqliteStore(SqlReads):
         """Rows of a table beside the orders, read as :meth:`_read` reads."""
         return self._read(sql, params)
 
+    def check_writable(self) -> None:
+        """Raise :class:`PersistenceError` when a failed group commit stopped the store."""
+        self._group.check()
+
     def flush(self) -> None:
         """Commit the open group now (reads, close: only durable data is seen)."""
         with self._lock:
