@@ -9,8 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ordergate.domain.enums import OrderStatus
@@ -66,7 +67,7 @@ MAX_BASKET = 500
 async def submit_intent(
     request: Request,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
-) -> JSONResponse:
+) -> Response:
     """Run one intent down the submit path.
 
     The idempotency key comes from the body or the ``Idempotency-Key`` header. A replay
@@ -93,7 +94,9 @@ async def submit_intent(
     headers = {"Location": f"/v1/orders/{report.order_id}"}
     if report.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(report.to_dict(), status_code=201, headers=headers)
+    # orjson: the hottest route's body in a fraction of the stdlib's time, same JSON
+    body = orjson.dumps(report.to_dict())
+    return Response(body, status_code=201, headers=headers, media_type="application/json")
 
 
 @router.post(
