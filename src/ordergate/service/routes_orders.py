@@ -92,11 +92,16 @@ async def submit_intent(
     report = await run_in_threadpool(c.engine.submit, intent)
     bind_ids(order_id=report.order_id)
     headers = {"Location": f"/v1/orders/{report.order_id}"}
+    body = report.to_dict()
+    if intent.algo is not None:  # a parent order: shown with its progress and children
+        headers["Location"] = f"/v1/algos/{report.order_id}"
+        body["algo"] = report.extra.get("algo")
     if report.replayed:
         headers["Idempotent-Replayed"] = "true"
     # orjson: the hottest route's body in a fraction of the stdlib's time, same JSON
-    body = orjson.dumps(report.to_dict())
-    return Response(body, status_code=201, headers=headers, media_type="application/json")
+    return Response(
+        orjson.dumps(body), status_code=201, headers=headers, media_type="application/json"
+    )
 
 
 @router.post(

@@ -4,17 +4,17 @@ Each backend has a folder of numbered SQL files under ``store/migrations/``. yoy
 the applied list in its own tables and takes a lock, so two processes starting at once
 do not migrate twice. We hand yoyo the connection the store already has, which is also
 what makes an in-memory SQLite store migratable.
+
+A store whose schema is at head (every migration file is in yoyo's applied list) is
+left alone without importing yoyo: one ``SELECT`` on the applied list, which keeps
+a command's start-up short (issue 21). Anything else — the table missing, a file not
+yet applied — takes yoyo's locked path, which decides again under the lock.
 """
 
 from __future__ import annotations
 
 from importlib.resources import files
 from typing import Any
-
-from yoyo import read_migrations
-from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
-from yoyo.backends.core.sqlite3 import SQLiteBackend
-from yoyo.connections import parse_uri
 
 MIGRATION_TABLE = "_yoyo_migration"
 
@@ -23,8 +23,42 @@ def migrations_dir(dialect: str) -> str:
     return str(files("ordergate.store") / "migrations" / dialect)
 
 
+def migration_ids(dialect: str) -> set[str]:
+    """The ids yoyo gives this backend's migration files (the file name, no suffix:
+    ``.sql`` and ``.py`` migrations alike, not rollbacks or yoyo's hooks)."""
+    root = files("ordergate.store") / "migrations" / dialect
+    ids = set()
+    for entry in root.iterdir():
+        name = entry.name
+        if name.endswith(".rollback.sql") or name.startswith(("__", "post-apply")):
+            continue
+        if name.endswith((".sql", ".py")):
+            ids.add(name.rsplit(".", 1)[0])
+    return ids
+
+
+def at_head(connection: Any, dialect: str) -> bool:
+    """Whether every migration file is applied on ``connection`` (False when yoyo's
+    table is not there yet, or cannot be read: the locked path then decides)."""
+    try:
+        rows = connection.execute(f"SELECT migration_id FROM {MIGRATION_TABLE}").fetchall()
+    except Exception:  # the table is missing: a database yoyo has not met (any driver's error)
+        if dialect == "sqlite":
+            return False
+        connection.rollback()  # a failed statement leaves a PostgreSQL transaction aborted
+        return False
+    return migration_ids(dialect) <= {row[0] for row in rows}
+
+
 def apply_migrations(connection: Any, dialect: str, url: str) -> int:
     """Apply what is pending on ``connection``; return how many migrations ran."""
+    if at_head(connection, dialect):
+        return 0
+    from yoyo import read_migrations
+    from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
+    from yoyo.backends.core.sqlite3 import SQLiteBackend
+    from yoyo.connections import parse_uri
+
     base: type[Any] = SQLiteBackend if dialect == "sqlite" else PostgresqlPsycopgBackend
 
     class _OnConnection(base):  # type: ignore[misc, valid-type, unused-ignore]

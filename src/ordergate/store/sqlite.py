@@ -27,7 +27,15 @@ from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
+from ordergate.store.amendments import (
+    AMEND_FILL,
+    BOOKED_FILL,
+    POSITION_FILLS,
+    amend_values,
+    booked_from_row,
+)
 from ordergate.store.base import (
+    BookedFill,
     DailyPnl,
     DuplicateKey,
     EventRecord,
@@ -44,8 +52,10 @@ from ordergate.store.migrate import apply_migrations
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, SqlReads
 from ordergate.store.rows import (
     FILL_INSERT,
+    MARK_UPSERT,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
+    fill_from_row,
     fill_values,
     mark_values,
     order_from_row,
@@ -231,6 +241,19 @@ class SqliteUnitOfWork:
             ),
         )
 
+    def booked_fill(self, order_id: str, exec_id: str) -> BookedFill | None:
+        row = self._c.execute(BOOKED_FILL, (order_id, exec_id)).fetchone()
+        return None if row is None else booked_from_row(row)
+
+    def position_fills(self, account_id: str, symbol: str) -> list[Fill]:
+        rows = self._c.execute(POSITION_FILLS, (account_id, symbol)).fetchall()
+        return [fill_from_row(row) for row in rows]
+
+    def amend_fill(
+        self, before: Fill, after: Fill | None, realized_gross: Decimal, amend_id: str
+    ) -> None:
+        self._c.execute(AMEND_FILL, amend_values(before, after, realized_gross, amend_id))
+
     def get_position(self, account_id: str, symbol: str) -> Position:
         row = self._c.execute(
             "SELECT account_id, symbol, qty, avg_price, realized_gross, commission "
@@ -253,9 +276,8 @@ class SqliteUnitOfWork:
 
     def save_mark(self, mark: Mark) -> None:
         self._c.execute(
-            "INSERT INTO marks (symbol, last, bid, ask, volume, ts) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (symbol) DO UPDATE SET last = excluded.last, bid = excluded.bid, "
-            "ask = excluded.ask, volume = excluded.volume, ts = excluded.ts",
+            "INSERT INTO marks (symbol, last, bid, ask, volume, ts, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) " + MARK_UPSERT,
             mark_values(mark),
         )
 
