@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ordergate.backtest.book import Book
 from ordergate.backtest.config import BacktestConfig, ProgressFn
+from ordergate.backtest.profiles import EventProfiles
 from ordergate.backtest.result import BacktestResult, build_result
 from ordergate.backtest.strategy import IntentMaker, StrategyFn
 from ordergate.bootstrap import build_runtime
@@ -154,6 +155,7 @@ class BacktestRunner:
             events = with_bar_starts(events)
         no_volume = check_volume(events, cfg.costs().fills().participation, cfg)
         clock, engine, broker = self.build(events[0].ts)
+        engine.algos.profiles = EventProfiles(events)  # VWAP learns from the data file
         total = len(events)
         book = Book(
             cash=cfg.starting_cash,
@@ -236,6 +238,7 @@ class _Loop:
         # bound once: the loop runs once per event
         set_clock, mark, send = self.clock.set, self.engine.mark, self._send
         sample, tick, last_prices = book.sample, self.freezer.tick, book.last
+        algo_tick = self.engine.algos.tick  # parent orders take their next step
         on_event = self.broker.on_event
         total = len(events)
         last_index = total - 1
@@ -267,6 +270,7 @@ class _Loop:
                 answer = strategy(event, ctx)
                 if answer:
                     send(answer, ctx, ts)
+            algo_tick()
             sample(ts)
             tick()
             if on_progress is not None and index >= next_progress:
