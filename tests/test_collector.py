@@ -82,3 +82,38 @@ def test_the_submit_path_makes_no_reference_cycles(tmp_path: Path, gates: bool) 
     gc.disable()
     submit(20, 200)
     assert gc.collect() == 0  # 200 orders, nothing only a cycle collection could free
+
+
+def test_serve_collects_cycles_on_its_schedule() -> None:
+    """With full collections kept off the submit path, serve's schedule frees cycles."""
+    import time
+    import weakref
+
+    from ordergate.bootstrap import ENGINE_THRESHOLDS
+    from ordergate.heap import CollectorSchedule
+
+    before = gc.get_threshold()
+    gc.set_threshold(*ENGINE_THRESHOLDS)
+    try:
+
+        class Node:
+            other: object = None
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        for _ in range(3):  # promote the pair to the oldest generation
+            gc.collect(1)
+        del a, b
+        gc.collect(1)
+        assert gone() is not None, "the cycle waits for a full collection"
+        schedule = CollectorSchedule(0.05)
+        schedule.start()
+        deadline = time.monotonic() + 5
+        while gone() is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        schedule.stop()
+        assert gone() is None
+        assert schedule.runs >= 1
+    finally:
+        gc.set_threshold(*before)

@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     #: ``ordergate serve`` applies retention at start and then every this many hours
     #: (0: never; ``ordergate purge`` by hand or from cron instead).
     retention_interval_h: float = Field(24.0, ge=0)
+    #: ``serve``: seconds between two full collections of the cycle collector, which the
+    #: composition root keeps off the submit path (0: never; see ``ordergate.heap``)
+    gc_collect_interval_s: float = Field(300.0, ge=0)
 
     #: Seed 003's switch between its old and new engine. ordergate always behaves as
     #: ExecutionEngine v2; ``false`` is accepted so the seed's block loads verbatim, and

@@ -246,7 +246,7 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from ordergate.bootstrap import build_ownership, build_tracker
-    from ordergate.heap import freeze_startup
+    from ordergate.heap import CollectorSchedule, freeze_startup
     from ordergate.obs.logging import configure_logging
     from ordergate.service.runner import build_service, uvicorn_config
 
@@ -280,9 +280,12 @@ def _serve(settings: Settings) -> None:
     )
     retention.start()
     freeze_startup()  # what start-up built lives to the end: keep it out of collections
+    collector = CollectorSchedule(settings.gc_collect_interval_s)
+    collector.start()
     try:
         uvicorn.Server(uvicorn_config(service.app, settings.api_host, settings.api_port)).run()
     finally:
+        collector.stop()
         retention.stop()
         service.engine.algos.stop()
         tracker.stop()
