@@ -28,10 +28,11 @@ from typing import Any
 import pytest
 
 from ordergate.backtest.examples import Alternate, SmaCross
-from ordergate.backtest.runner import BacktestConfig, BacktestRunner
+from ordergate.backtest.runner import BACKTEST_STORE, BacktestConfig, BacktestRunner
 from ordergate.backtest.strategy import StrategyContext, StrategyFn
 from ordergate.config import Settings
 from ordergate.domain.market import Mark
+from ordergate.domain.money import fmt
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.risk.breakers import BreakerConfig
 from ordergate.risk.config import RiskConfig
@@ -207,11 +208,11 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_scenario(scenario: Scenario, tmp: Path) -> dict[str, str]:
+def run_scenario(scenario: Scenario, tmp: Path, store_path: str = ":memory:") -> dict[str, str]:
     """The scenario's digests: report, event log, fills (read through the store port)."""
-    config = scenario.config
     if scenario.extra.get("sqlite"):
-        config = BacktestConfig(**{**_fields(config), "store_path": str(tmp / "bt.db")})
+        store_path = str(tmp / "bt.db")
+    config = BacktestConfig(**{**_fields(scenario.config), "store_path": store_path})
     runner = BacktestRunner(config, settings=Settings(), risk=scenario.risk)
     engines: list[ExecutionEngine] = []
     build = runner.build
@@ -236,8 +237,8 @@ def run_scenario(scenario: Scenario, tmp: Path) -> dict[str, str]:
             f.order_id,
             f.exec_id,
             f.symbol,
-            str(f.realized_gross),
-            str(f.commission),
+            fmt(f.realized_gross),  # canonical text: what every store keeps
+            fmt(f.commission),
             f.ts.isoformat(),
         ]
         for f in store.fills_since("")
@@ -255,10 +256,14 @@ def _fields(config: BacktestConfig) -> dict[str, Any]:
     return {name: getattr(config, name) for name in config.__dataclass_fields__}
 
 
+@pytest.mark.parametrize("store_path", [":memory:", BACKTEST_STORE])
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def test_seeded_backtest_output_is_unchanged(scenario: Scenario, tmp_path: Path) -> None:
+def test_seeded_backtest_output_is_unchanged(
+    scenario: Scenario, store_path: str, tmp_path: Path
+) -> None:
+    """On the in-memory store (the goldens' own) and on the backtest store alike."""
     golden = json.loads(GOLDEN.read_text())[scenario.name]
-    assert run_scenario(scenario, tmp_path) == golden
+    assert run_scenario(scenario, tmp_path, store_path) == golden
 
 
 def test_the_scenarios_trade_and_reject() -> None:

@@ -48,6 +48,7 @@ from ordergate.engine.ports import DirectCall
 from ordergate.heap import FreezeLongLived
 from ordergate.risk.config import RiskConfig
 from ordergate.sim.data import Bar, MarketEvent, Quote, last_tick, missing_volume, with_bar_starts
+from ordergate.store.backtest import BacktestStore
 from ordergate.store.base import Store
 from ordergate.store.memory import MemoryStore
 from ordergate.store.sqlite import SqliteStore
@@ -56,7 +57,16 @@ if TYPE_CHECKING:
     from ordergate.config import Settings
 
 
-__all__ = ["BacktestConfig", "BacktestRunner", "ProgressFn", "check_volume", "mark_fields"]
+BACKTEST_STORE = ":backtest:"
+
+__all__ = [
+    "BACKTEST_STORE",
+    "BacktestConfig",
+    "BacktestRunner",
+    "ProgressFn",
+    "check_volume",
+    "mark_fields",
+]
 
 
 class _Context:
@@ -114,9 +124,7 @@ class BacktestRunner:
         """The object graph of a run: the paper-trading graph with simulated time."""
         cfg = self.config
         clock = SimulatedClock(start)
-        store: Store = (
-            MemoryStore() if cfg.store_path == ":memory:" else SqliteStore(cfg.store_path)
-        )
+        store = open_store(cfg.store_path)
         store.migrate()
         broker = PaperBroker(
             clock=clock,
@@ -177,8 +185,18 @@ class BacktestRunner:
                     no_volume=no_volume,
                 )
         finally:
-            if cfg.store_path != ":memory:":
+            if cfg.store_path not in (":memory:", BACKTEST_STORE):
                 engine.store.close()  # a run on a file ends checkpointed: no WAL left behind
+
+
+def open_store(path: str) -> Store:
+    """``:backtest:`` the backtest store (bounded memory, a temporary file),
+    ``:memory:`` the in-memory store, otherwise a fresh SQLite file."""
+    if path == BACKTEST_STORE:
+        return BacktestStore()
+    if path == ":memory:":
+        return MemoryStore()
+    return SqliteStore(path)
 
 
 def check_volume(
