@@ -127,14 +127,14 @@ class BacktestStore(SqlReads):
     def order(self, order_id: str) -> Order | None:
         """The stored order itself (not a copy): callers copy."""
         order = self.orders.get(order_id)
-        if order is not None:
+        if order is not None or ("o", order_id) not in self._written:
             return order
         rows = self._file.query(f"{ORDER_SELECT} WHERE order_id = ?", (order_id,))
         return order_from_row(rows[0]) if rows else None
 
     def order_id_of_client(self, client_order_id: str) -> str | None:
         order_id = self.by_client.get(client_order_id)
-        if order_id is not None:
+        if order_id is not None or ("c", client_order_id) not in self._written:
             return order_id
         rows = self._file.query(
             "SELECT order_id FROM orders WHERE client_order_id = ?", (client_order_id,)
@@ -226,7 +226,10 @@ class BacktestStore(SqlReads):
         open_ids, by_client = self.open_ids, self.by_client
         for order_id in self.changed:
             if order_id not in open_ids:
-                del by_client[self.orders.pop(order_id).client_order_id]
+                client_order_id = self.orders.pop(order_id).client_order_id
+                del by_client[client_order_id]
+                written.add(("o", order_id))
+                written.add(("c", client_order_id))
         self.intents.clear()
         self.fill_keys.clear()
         self.changed.clear()
