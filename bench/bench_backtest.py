@@ -58,6 +58,7 @@ BENCH_BREAKERS = BreakerConfig(
 )
 
 
+FREEZE = os.environ.get("BT_FREEZE", "1") == "1"
 STEP = timedelta(milliseconds=10)
 VOLUME = Decimal(1000)
 PRICES = [Decimal(10_000 + (i % 40) - 20) / 100 for i in range(40)]
@@ -125,7 +126,9 @@ def run(n: int, with_orders: bool, profile: bool = False, store: str = "") -> di
     risk = RiskConfig(breakers=BENCH_BREAKERS, duplicate_guard=None)
     config = BacktestConfig(fill_model="participation", detail=False)
     if store:
-        config = BacktestConfig(fill_model="participation", detail=False, store_path=store)
+        config = BacktestConfig(
+            fill_model="participation", detail=False, store_path=store, freeze_gc=FREEZE
+        )
     runner = BacktestRunner(config, risk=risk)
     before = rss_mb()
     strategy = Alternate().on_event if with_orders else nothing

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ordergate.backtest.book import Book
 from ordergate.backtest.config import BacktestConfig, ProgressFn
 from ordergate.backtest.result import BacktestResult, build_result
+from ordergate.backtest.spool import Spool
 from ordergate.backtest.strategy import IntentMaker, StrategyFn
 from ordergate.bootstrap import build_runtime
 from ordergate.brokers.paper import PaperBroker
@@ -168,6 +169,10 @@ class BacktestRunner:
             keep_fills=cfg.detail,
             every=max(1, total // max(1, cfg.equity_points)),
         )
+        # a bounded run spools what would grow with it (the round trips) to a file
+        spool = Spool() if isinstance(engine.store, BacktestStore) else None
+        if spool is not None:
+            book.trips.sink = spool.add_trip
         engine.subscribe("executions.report", book.on_fill)
         try:
             with FreezeLongLived(cfg.freeze_gc) as freezer:
@@ -183,6 +188,7 @@ class BacktestRunner:
                     strategy_id=strategy_id,
                     venue=broker.venue,
                     no_volume=no_volume,
+                    spool=spool,
                 )
         finally:
             if cfg.store_path not in (":memory:", BACKTEST_STORE):

@@ -254,6 +254,21 @@ class BacktestStore(SqlReads):
         order_id = self.order_id_of_client(client_order_id)
         return None if order_id is None else self.get_order(order_id)
 
+    def orders_by_id(self, page: int = 10_000) -> Iterator[Order]:
+        """Every order in order id order, read from the file a page at a time."""
+        self._open()
+        self.flush()
+        after = ""
+        while True:
+            rows = self._file.query(
+                f"{ORDER_SELECT} WHERE order_id > ? ORDER BY order_id LIMIT ?", (after, page)
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield order_from_row(row)
+            after = rows[-1][0]
+
     def open_orders(self) -> list[Order]:
         self._open()
         rows = [self.orders[order_id].copy() for order_id in self.open_ids]
