@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
@@ -19,8 +19,18 @@ from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.store.base import DuplicateKey, EventRecord, StaleOrder, StoredIntent
 
-if TYPE_CHECKING:
-    from ordergate.store.backtest import BacktestStore
+
+class Committed(Protocol):
+    """What a unit of work reads of the store (:class:`~ordergate.store.backtest.BacktestStore`)."""
+
+    orders: dict[str, Order]
+    open_ids: dict[str, None]
+    positions_by: dict[tuple[str, str], Position]
+
+    def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None: ...
+    def order(self, order_id: str) -> Order | None: ...
+    def order_id_of_client(self, client_order_id: str) -> str | None: ...
+    def known_fill(self, order_id: str, exec_id: str) -> bool: ...
 
 
 class Staged:
@@ -51,7 +61,7 @@ class Staged:
 class BacktestUnitOfWork:
     __slots__ = ("_s", "_store")
 
-    def __init__(self, store: BacktestStore, staged: Staged) -> None:
+    def __init__(self, store: Committed, staged: Staged) -> None:
         self._store = store
         self._s = staged
 
