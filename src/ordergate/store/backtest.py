@@ -7,6 +7,8 @@ contract suite as SQLite, PostgreSQL and the in-memory store.
 
 - A unit of work stages its writes and applies them on a clean exit; a failed one has
   applied nothing. No lock: one thread drives a backtest.
+- The event log goes to Parquet parts beside the file (:mod:`~ordergate.store.eventlog`;
+  in the file itself when pyarrow is not installed).
 - Memory holds the open orders, the orders changed since the last batch, the positions,
   marks and controls, and the rows not yet written; every ``batch`` events the rows —
   the event log, fills, intents, receipts and the orders' last states — go to an SQLite
@@ -22,6 +24,7 @@ closed or collected (a given path is kept), so a result can still read it after 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -37,9 +40,17 @@ from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.store.backtest_uow import BacktestUnitOfWork, Staged
-from ordergate.store.base import DailyPnl, StoredControl, StoredIntent, StoredKillSwitch
+from ordergate.store.base import (
+    DailyPnl,
+    OutboxMessage,
+    StoredControl,
+    StoredEvent,
+    StoredIntent,
+    StoredKillSwitch,
+)
+from ordergate.store.eventlog import ParquetEvents, parquet_available
 from ordergate.store.reads import ORDER_SELECT, SqlReads
-from ordergate.store.rows import fill_values, order_from_row, order_values, ts_text
+from ordergate.store.rows import fill_values, order_from_row, order_values, ts_parse, ts_text
 from ordergate.store.spill import (
     EVENT_INSERT,
     FILL_INSERT,
@@ -54,11 +65,22 @@ from ordergate.store.spill import (
 class BacktestStore(SqlReads):
     """The store port for backtests; see the module docstring."""
 
-    def __init__(self, path: str | None = None, *, batch: int = 8192, filter_bits: int = 27):
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        batch: int = 8192,
+        filter_bits: int = 27,
+        parquet: bool | None = None,
+    ) -> None:
         self._own_dir = None if path is not None else tempfile.mkdtemp(prefix="ordergate-bt-")
         self.path = path if path is not None else os.path.join(self._own_dir or "", "run.db")
         self.url = f"backtest://{self.path}"
         self._file = SpillFile(self.path)
+        if parquet is None:
+            parquet = parquet_available()
+        #: the event log as Parquet parts beside the file, or (no pyarrow) in the file
+        self._parquet = ParquetEvents(self.path + ".events") if parquet else None
         self._batch = batch
         self._closed = False
         #: orders in memory: every open one and every one changed since the last batch
@@ -87,6 +109,8 @@ class BacktestStore(SqlReads):
     def migrate(self) -> None:
         self._open()
         self._file.create()
+        if self._parquet is not None:
+            os.makedirs(self.path + ".events", exist_ok=True)
 
     def close(self) -> None:
         if self._closed:
@@ -95,6 +119,8 @@ class BacktestStore(SqlReads):
         self._file.close()
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
+        elif self._parquet is not None and not os.listdir(self.path + ".events"):
+            os.rmdir(self.path + ".events")
 
     def _open(self) -> None:
         if self._closed:
@@ -189,10 +215,14 @@ class BacktestStore(SqlReads):
         if not (self._events or self.changed or self.intents or self._fills or self._receipts):
             return
         written = self._written
-        events = [
-            (seq, e.order_id, e.topic, e.from_status, e.to_status, e.payload, ts_text(ts))
-            for seq, e, ts in self._events
-        ]
+        events: list[tuple[Any, ...]] = []
+        if self._parquet is None:
+            events = [
+                (seq, e.order_id, e.topic, e.from_status, e.to_status, e.payload, ts_text(ts))
+                for seq, e, ts in self._events
+            ]
+        else:
+            self._parquet.append(self._event_columns())
         fills = [
             fill_values(f, account, strategy, gross, day, ts_text(f.ts))
             for f, account, strategy, gross, day in self._fills
@@ -237,7 +267,47 @@ class BacktestStore(SqlReads):
         self._fills.clear()
         self._receipts.clear()
 
+    def _event_columns(self) -> list[list[Any]]:
+        pending = self._events
+        return [
+            [seq for seq, _, _ in pending],
+            [e.order_id for _, e, _ in pending],
+            [e.topic for _, e, _ in pending],
+            [e.from_status for _, e, _ in pending],
+            [e.to_status for _, e, _ in pending],
+            [e.payload for _, e, _ in pending],
+            [ts_text(ts) for _, _, ts in pending],
+        ]
+
     # ------------------------------------------------------------ reads outside a unit of work
+
+    def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]:
+        if self._parquet is None:
+            return super().outbox_after(last_id, limit)
+        self._open()
+        self.flush()
+        return [
+            OutboxMessage(r["seq"], r["topic"], r["order_id"], r["payload"], ts_parse(r["ts"]))
+            for r in self._parquet.after(last_id, limit)
+        ]
+
+    def events_for(self, order_id: str) -> list[StoredEvent]:
+        if self._parquet is None:
+            return super().events_for(order_id)
+        self._open()
+        self.flush()
+        return [
+            StoredEvent(
+                r["seq"],
+                r["order_id"],
+                r["topic"],
+                r["from_status"],
+                r["to_status"],
+                json.loads(r["payload"]),
+                ts_parse(r["ts"]),
+            )
+            for r in self._parquet.of_order(order_id)
+        ]
 
     def _query(self, sql: str, params: Any = ()) -> list[Any]:
         self._open()
