@@ -212,7 +212,10 @@ def run_scenario(scenario: Scenario, tmp: Path, store_path: str = ":memory:") ->
     """The scenario's digests: report, event log, fills (read through the store port)."""
     if scenario.extra.get("sqlite"):
         store_path = str(tmp / "bt.db")
-    config = BacktestConfig(**{**_fields(scenario.config), "store_path": store_path})
+    # the backtest store's venue forgets final orders early: its retired path is in play
+    config = BacktestConfig(
+        **{**_fields(scenario.config), "store_path": store_path, "venue_keep_final": 8}
+    )
     runner = BacktestRunner(config, settings=Settings(), risk=scenario.risk)
     engines: list[ExecutionEngine] = []
     build = runner.build

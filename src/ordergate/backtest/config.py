@@ -34,6 +34,8 @@ class BacktestConfig:
     store, every record in memory) or a fresh SQLite file. ``detail`` puts every
     order, fill and trade row in the result. ``freeze_gc`` keeps the cycle collector off
     what the run has already built (:mod:`~ordergate.heap`); it changes no result.
+    ``venue_keep_final``: on the backtest store, the venue forgets its final orders but
+    the last this many (:mod:`~ordergate.sim.retired`); it changes no result.
     """
 
     fill_model: str = "fixed_bps"
@@ -58,6 +60,7 @@ class BacktestConfig:
     detail: bool = True
     equity_points: int = 2000
     freeze_gc: bool = True
+    venue_keep_final: int = 4096
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> BacktestConfig:

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from ordergate.sim.venue import SimulatedVenue
 
 ALL = 1 << 62
+#: orders whose first prices are looked up together
+CHUNK = 500
 ATTRIBUTION = ("decision_id", "profile_version_id", "regime_id", "universe_id")
 #: a warning when gates refused at least this share of the orders
 REFUSED_WARNING = Decimal("0.25")
@@ -127,6 +129,30 @@ def _orders(engine: ExecutionEngine) -> Iterator[Order]:
     return iter(orders)
 
 
+def _firsts(
+    venue: SimulatedVenue | None, spool: Spool | None
+) -> Callable[[list[Order]], dict[str, Decimal]]:
+    """The first price the venue saw for each of some orders (by client order id):
+    from the venue's orders, or the spool for the orders it retired."""
+
+    def firsts(orders: list[Order]) -> dict[str, Decimal]:
+        found: dict[str, Decimal] = {}
+        missing: list[str] = []
+        venue_orders = {} if venue is None else venue.orders
+        for order in orders:
+            cid = order.client_order_id
+            seen = venue_orders.get(cid)
+            if seen is None:
+                missing.append(cid)
+            elif seen.first_px is not None:
+                found[cid] = seen.first_px
+        if missing and spool is not None:
+            found.update(spool.first_prices(missing))
+        return found
+
+    return firsts
+
+
 @dataclass(slots=True)
 class _OrderPass:
     """One pass over the orders: counts, TCA, the histogram's values, the detail rows."""
@@ -143,8 +169,20 @@ class _OrderPass:
         self,
         orders: Iterable[Order],
         end_prices: dict[str, Decimal],
-        first_of: Callable[[str], Decimal | None],
+        firsts: Callable[[list[Order]], dict[str, Decimal]],
     ) -> None:
+        chunk: list[Order] = []
+        for order in orders:
+            chunk.append(order)
+            if len(chunk) >= CHUNK:
+                self._chunk(chunk, end_prices, firsts(chunk))
+                chunk = []
+        self._chunk(chunk, end_prices, firsts(chunk))
+
+    def _chunk(
+        self, orders: list[Order], end_prices: dict[str, Decimal], firsts: dict[str, Decimal]
+    ) -> None:
+        first_of = firsts.get
         for order in orders:
             self.orders += 1
             if order.status.is_open:
@@ -180,12 +218,8 @@ def build_result(
     start, end = config.starting_cash, book.equity
     rejections = {code: counts["rejections"][code] for code in sorted(counts["rejections"])}
 
-    def first_of(client_order_id: str) -> Decimal | None:
-        order = None if venue is None else venue.orders.get(client_order_id)
-        return None if order is None else order.first_px
-
     orders = _OrderPass(TcaTotals(per_order=config.detail), keep_rows=config.detail)
-    orders.run(_orders(engine), end_prices, first_of)
+    orders.run(_orders(engine), end_prices, _firsts(venue, spool))
     summary = {
         "strategy_id": strategy_id,
         "events": events_count,

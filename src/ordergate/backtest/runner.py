@@ -26,7 +26,7 @@ byte-identical results (:meth:`BacktestResult.to_json`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,7 @@ from ordergate.engine.ports import DirectCall
 from ordergate.heap import FreezeLongLived
 from ordergate.risk.config import RiskConfig
 from ordergate.sim.data import Bar, MarketEvent, Quote, last_tick, missing_volume, with_bar_starts
+from ordergate.sim.order import VenueOrder
 from ordergate.store.backtest import BacktestStore
 from ordergate.store.base import Store
 from ordergate.store.memory import MemoryStore
@@ -173,6 +174,7 @@ class BacktestRunner:
         spool = Spool() if isinstance(engine.store, BacktestStore) else None
         if spool is not None:
             book.trips.sink = spool.add_trip
+            broker.venue.retire_final(cfg.venue_keep_final, _first_price_to(spool))
         engine.subscribe("executions.report", book.on_fill)
         try:
             with FreezeLongLived(cfg.freeze_gc) as freezer:
@@ -193,6 +195,16 @@ class BacktestRunner:
         finally:
             if cfg.store_path not in (":memory:", BACKTEST_STORE):
                 engine.store.close()  # a run on a file ends checkpointed: no WAL left behind
+
+
+def _first_price_to(spool: Spool) -> Callable[[VenueOrder], None]:
+    """What a retired venue order leaves for TCA: its first price, on the spool."""
+
+    def keep(order: VenueOrder) -> None:
+        if order.first_px is not None:
+            spool.add_first_price(order.request.client_order_id, order.first_px)
+
+    return keep
 
 
 def open_store(path: str) -> Store:
