@@ -120,6 +120,23 @@ def report_profile(profiler: cProfile.Profile) -> None:
     stats.sort_stats("cumulative").print_stats(30)
 
 
+def progress(began: float) -> Any:
+    """With BT_PROGRESS=1, a line on stderr every 5 %: ticks done, seconds, RSS."""
+    if os.environ.get("BT_PROGRESS") != "1":
+        return None
+    state = {"next": 0.0}
+
+    def report(done: int, total: int) -> None:
+        if done / total >= state["next"]:
+            state["next"] += 0.05
+            line = {"done": done, "of": total, "s": round(time.perf_counter() - began, 1)}
+            line["rss_mb"] = round(rss_mb(), 1)
+            line["load_1m"] = round(os.getloadavg()[0], 2)
+            print(json.dumps(line), file=sys.stderr, flush=True)
+
+    return report
+
+
 def run(n: int, with_orders: bool, profile: bool = False, store: str = "") -> dict[str, Any]:
     gc.collect()  # the cycles a previous run left are not this run's work
     events = Ticks(n)
@@ -136,7 +153,7 @@ def run(n: int, with_orders: bool, profile: bool = False, store: str = "") -> di
     began, cpu = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
-    result = runner.run(events, strategy, strategy_id="bench")
+    result = runner.run(events, strategy, strategy_id="bench", on_progress=progress(began))
     if profiler is not None:
         profiler.disable()
         report_profile(profiler)
