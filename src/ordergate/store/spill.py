@@ -91,7 +91,6 @@ class SpillFile:
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode = OFF")
             self._conn.execute("PRAGMA synchronous = OFF")
-            self._conn.execute("PRAGMA cache_size = -16000")  # 16 MB of page cache
         except sqlite3.Error as exc:
             raise PersistenceError(f"cannot open the backtest file {path}: {exc}") from exc
 
