@@ -195,7 +195,12 @@ class BacktestStore(SqlReads):
     # ------------------------------------------------------------ commit and batches
 
     def _apply(self, s: Staged) -> None:
+        """Apply one unit of work. A full batch is written first: when the file cannot
+        take it, this unit of work fails with nothing of it applied (fail closed), and
+        the batch waits in memory for the next try."""
         orders, changed, open_ids = self.orders, self.changed, self.open_ids
+        if len(self._events) >= self._batch or len(changed) >= self._batch:
+            self.flush()
         for intent in s.intents:
             self.intents[(intent.account_id, intent.idempotency_key)] = intent
         for order_id, order in s.orders.items():
@@ -221,8 +226,6 @@ class BacktestStore(SqlReads):
             self.positions_by.update(s.positions)
         if s.marks:
             self.marks_by.update(s.marks)
-        if len(self._events) >= self._batch or len(changed) >= self._batch:
-            self.flush()
 
     def flush(self) -> None:
         """Write every pending row to the file; forget the orders that are done."""

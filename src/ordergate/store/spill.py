@@ -13,6 +13,7 @@ tables and columns are the SQL stores' (:mod:`~ordergate.store.reads` runs on it
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -111,8 +112,9 @@ class SpillFile:
                     conn.executemany(sql, rows)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # a closed file has nothing to undo
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
             raise PersistenceError(f"cannot write the backtest file: {exc}") from exc
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
