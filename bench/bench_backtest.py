@@ -59,6 +59,7 @@ BENCH_BREAKERS = BreakerConfig(
 
 
 FREEZE = os.environ.get("BT_FREEZE", "1") == "1"
+BENCH_CASH = Decimal(10) ** 12
 STEP = timedelta(milliseconds=10)
 VOLUME = Decimal(1000)
 PRICES = [Decimal(10_000 + (i % 40) - 20) / 100 for i in range(40)]
@@ -141,11 +142,12 @@ def run(n: int, with_orders: bool, profile: bool = False, store: str = "") -> di
     gc.collect()  # the cycles a previous run left are not this run's work
     events = Ticks(n)
     risk = RiskConfig(breakers=BENCH_BREAKERS, duplicate_guard=None)
-    config = BacktestConfig(fill_model="participation", detail=False)
+    # every order pays the $1 minimum fee: a million of them would spend $1M of cash,
+    # and buying power would then refuse the rest; the bench's cash never runs out
+    cash = {"starting_cash": BENCH_CASH, "freeze_gc": FREEZE}
+    config = BacktestConfig(fill_model="participation", detail=False, **cash)
     if store:
-        config = BacktestConfig(
-            fill_model="participation", detail=False, store_path=store, freeze_gc=FREEZE
-        )
+        config = BacktestConfig(fill_model="participation", detail=False, store_path=store, **cash)
     runner = BacktestRunner(config, risk=risk)
     before = rss_mb()
     strategy = Alternate().on_event if with_orders else nothing
