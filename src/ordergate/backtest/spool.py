@@ -5,12 +5,13 @@ price of each order (for TCA) would grow with the run; the spool keeps them in a
 temporary SQLite file instead, written in batches, with Decimals as their exact text
 (``str``), so what is read back is what was written, digit for digit and exponent for
 exponent. :class:`TripRows` is the result's view of the trips: a sequence read from
-the file when asked, never held whole. The file goes when the spool is collected.
+the file when asked, never held whole. The file is unlinked as soon as it is made (the
+connection holds it), so nothing outlives the run, even a killed one.
 """
 
 from __future__ import annotations
 
-import shutil
+import os
 import sqlite3
 import tempfile
 import weakref
@@ -47,12 +48,16 @@ class Spool:
     """Round trips and first prices of one run, on a temporary file."""
 
     def __init__(self, batch: int = 8192) -> None:
-        self._dir = tempfile.mkdtemp(prefix="ordergate-spool-")
-        self._conn = sqlite3.connect(Path(self._dir) / "spool.db", isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode = OFF")
+        directory = tempfile.mkdtemp(prefix="ordergate-spool-")
+        path = Path(directory) / "spool.db"
+        self._conn = sqlite3.connect(path, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode = OFF")  # no journal: one file, held open
         self._conn.execute("PRAGMA synchronous = OFF")
         self._conn.executescript(SCHEMA)
-        weakref.finalize(self, _remove, self._conn, self._dir)
+        # unlinked at once: the open connection keeps it, and a killed run leaves nothing
+        path.unlink()
+        os.rmdir(directory)
+        weakref.finalize(self, self._conn.close)
         self._batch = batch
         self._trips: list[tuple[Any, ...]] = []
         self._firsts: list[tuple[str, str]] = []
@@ -119,11 +124,6 @@ class Spool:
             tuple(client_order_ids),
         ).fetchall()
         return {cid: Decimal(px) for cid, px in rows}
-
-
-def _remove(conn: sqlite3.Connection, directory: str) -> None:
-    conn.close()
-    shutil.rmtree(directory, ignore_errors=True)
 
 
 class TripRows(Sequence[dict[str, Any]]):
