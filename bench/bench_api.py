@@ -43,6 +43,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.serving import free_port, wait_until_serving
 
+from bench_submit import raw_commit
+
 TOKEN = "bench-token-0123456789abcdef"
 
 #: Every environment setting this benchmark changes from the defaults (see the docstring).
@@ -95,6 +97,7 @@ def main() -> None:
             json.dumps({"risk": {"breakers": LIFTED_BREAKERS}})  # JSON is YAML
         )
         changed.update({f"risk.breakers.{k}": v for k, v in LIFTED_BREAKERS.items()})
+    raw = raw_commit(workdir, "FULL")  # the disk's price per commit, this run
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -140,6 +143,7 @@ def main() -> None:
                 "p99_ms": round(cuts[98], 2),
                 "max_ms": round(max(latencies), 2),
                 "statuses": dict(statuses),
+                "raw_commit": raw,
                 "changed_from_defaults": changed,
             }
         )

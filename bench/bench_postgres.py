@@ -1,18 +1,25 @@
 """The live submit path on PostgreSQL, with one and with two engine processes.
 
-Each process runs an engine with the paper broker and submits market orders, each its
-own units of work (accept; receipt + fill + position), with distinct keys. Prints one
-JSON line: orders/s overall for 1 and for 2 processes, and per-order p50/p99.
+Each process runs an engine with the paper broker and submits market orders from
+``--threads`` submitters (each its own account, so no two share a position lock), each
+order its own units of work (accept; receipt + fill + position), with distinct keys.
+Prints one JSON line: orders/s overall for 1 and for 2 processes, per-order p50/p99,
+round trips and statements per order (counted by the store), how often a process's
+belief about the chain's head was refused, and — measured in the same run, on the same
+server — a raw PostgreSQL commit (a one-row insert and COMMIT, sequential and from
+``--threads`` connections at once), which is the floor every figure stands on.
 
-    python bench/bench_postgres.py --orders 3000
+    python bench/bench_postgres.py --orders 1500
+    python bench/bench_postgres.py --threads 8   # concurrent submitters in each process
     python bench/bench_postgres.py --fenced   # as ``serve`` runs: ownership, the fenced send
     ORDERGATE_BENCH_PG_URL=postgresql://postgres@127.0.0.1:5432/test (the default)
 
 What limits it (see the note in the output): every order is 2 transactions with a
 commit each, so a WAL flush (fsync) each; every event-writing transaction holds the
-event-log lock (the audit hash chain, which also orders the outbox) from writing its
-events until its commit, so commits of all processes go one at a time through that
-lock; and the Python engine itself (~0.2 ms/order) shares 2 cores with the server.
+event-log lock (the audit hash chain, which also orders the outbox) from its chain check
+to its commit — the last round trip, the flush included — so the commits of all threads
+and processes go one at a time through that lock; and the Python engine itself
+(~0.2 ms/order) shares 2 cores with the server.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from urllib.parse import quote
@@ -41,7 +49,9 @@ class _OwnVenue:
         return getattr(self._inner, name)
 
 
-def child(url: str, orders: int, tag: str, warmup: int, sync: bool, fenced: bool) -> None:
+def child(
+    url: str, orders: int, tag: str, warmup: int, sync: bool, fenced: bool, threads: int
+) -> None:
     from datetime import timedelta
 
     from ordergate.brokers.paper import PaperBroker
@@ -50,47 +60,126 @@ def child(url: str, orders: int, tag: str, warmup: int, sync: bool, fenced: bool
     from ordergate.store.leases import leases_for
     from ordergate.store.postgres import PostgresStore
 
-    store = PostgresStore(url, min_size=1, max_size=2, synchronous_commit=sync)
+    store = PostgresStore(url, min_size=threads, max_size=threads + 1, synchronous_commit=sync)
     paper = PaperBroker()
     engine = ExecutionEngine(store, _OwnVenue(paper) if fenced else paper)  # type: ignore[arg-type]
     if fenced:  # the lease claim and in-flight mark before each send, the heartbeat
         Ownership(engine, leases_for(store, tag), timedelta(seconds=10)).start()
     engine.mark("AAPL", "150.00", bid="149.99", ask="150.01", volume="1000000")
-    latencies: list[float] = []
-    started = 0.0
-    for i in range(warmup + orders):
-        if i == warmup:
-            started = time.time()
-        t0 = time.perf_counter()
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    failures: list[str] = []
+    warm = threading.Barrier(threads + 1)
+    go = threading.Barrier(threads + 1)
+
+    def submit(t: int, i: int) -> None:
         report = engine.submit(
             {
                 "symbol": "AAPL",
                 "side": "buy" if i % 2 else "sell",
                 "qty": "1",
-                "idempotency_key": f"{tag}-{i}",
+                "account_id": f"{tag}t{t}",
+                "idempotency_key": f"{tag}-{t}-{i}",
             }
         )
-        latencies.append(time.perf_counter() - t0)
         if report.status.value != "FILLED":
-            raise SystemExit(f"order {i} ended {report.status}")
+            failures.append(f"order {t}/{i} ended {report.status}")
+
+    def work(t: int) -> None:
+        for i in range(warmup // threads):
+            submit(t, i)
+        warm.wait()
+        go.wait()
+        for i in range(orders // threads):
+            t0 = time.perf_counter()
+            submit(t, warmup + i)
+            latencies[t].append(time.perf_counter() - t0)
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    warm.wait()
+    round_trips, statements = store.round_trips, store.statements
+    chain_commits, chain_seconds = store.chain_commits, store.chain_seconds
+    refused = store.chain_head.refused
+    started = time.time()
+    go.wait()
+    for worker in workers:
+        worker.join()
     ended = time.time()
+    if failures:
+        raise SystemExit(failures[0])
+    done = (orders // threads) * threads
     store.close()
-    measured = sorted(latencies[warmup:])
+    measured = sorted(x for lat in latencies for x in lat)
     print(
         json.dumps(
             {
                 "start": started,
                 "end": ended,
-                "orders": orders,
+                "orders": done,
                 "p50_ms": statistics.median(measured) * 1000,
                 "p99_ms": measured[int(len(measured) * 0.99) - 1] * 1000,
+                "round_trips": store.round_trips - round_trips,
+                "statements": store.statements - statements,
+                "head_refused": store.chain_head.refused - refused,
+                "chain_commits": store.chain_commits - chain_commits,
+                "chain_seconds": store.chain_seconds - chain_seconds,
             }
         )
     )
 
 
+def raw_commit(url: str, sync: bool, threads: int, commits: int = 1000) -> dict[str, object]:
+    """A one-row INSERT and COMMIT on the bench's server: sequential (p50) and from
+    ``threads`` connections at once (commits/s: the server's own group commit)."""
+    import psycopg
+
+    table = f"og_bench_raw_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (n BIGINT, v TEXT)")
+    try:
+
+        def loop(n: int, out: list[float]) -> None:
+            with psycopg.connect(url, autocommit=True) as conn:
+                if not sync:
+                    conn.execute("SET synchronous_commit = off")
+                for i in range(n):
+                    t0 = time.perf_counter()
+                    with conn.transaction():
+                        conn.execute(f"INSERT INTO {table} VALUES (%s, 'x')", (i,))
+                    out.append(time.perf_counter() - t0)
+
+        one: list[float] = []
+        loop(commits, one)
+        many: list[list[float]] = [[] for _ in range(threads)]
+        workers = [
+            threading.Thread(target=loop, args=(commits // threads, many[t]))
+            for t in range(threads)
+        ]
+        t0 = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        elapsed = time.perf_counter() - t0
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE {table}")
+    return {
+        "p50_ms": round(statistics.median(one) * 1000, 3),
+        "commits_per_s_sequential": round(len(one) / sum(one), 1),
+        f"commits_per_s_{threads}_connections": round(sum(len(m) for m in many) / elapsed, 1),
+    }
+
+
 def run(
-    base_url: str, processes: int, orders: int, warmup: int, sync: bool, fenced: bool = False
+    base_url: str,
+    processes: int,
+    orders: int,
+    warmup: int,
+    sync: bool,
+    fenced: bool = False,
+    threads: int = 1,
 ) -> dict[str, object]:
     import psycopg
 
@@ -119,6 +208,8 @@ def run(
                     str(warmup),
                     "--sync",
                     "on" if sync else "off",
+                    "--threads",
+                    str(threads),
                     *(["--fenced"] if fenced else []),
                 ],
                 stdout=subprocess.PIPE,
@@ -142,6 +233,16 @@ def run(
         "orders": total,
         "p50_ms": round(statistics.median(r["p50_ms"] for r in results), 3),
         "p99_ms": round(max(r["p99_ms"] for r in results), 3),
+        "round_trips_per_order": round(sum(r["round_trips"] for r in results) / total, 2),
+        "statements_per_order": round(sum(r["statements"] for r in results) / total, 2),
+        "head_refused_per_order": round(sum(r["head_refused"] for r in results) / total, 3),
+        # the event log's lock is held for at most the commit round trip (flush included)
+        "chain_commit_ms": round(
+            1000
+            * sum(r["chain_seconds"] for r in results)
+            / max(1, sum(r["chain_commits"] for r in results)),
+            3,
+        ),
     }
 
 
@@ -157,14 +258,24 @@ def main() -> None:
     parser.add_argument(
         "--fenced", action="store_true", help="with ownership and the fenced send, as serve runs"
     )
+    parser.add_argument("--threads", type=int, default=1, help="submitters per process")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.orders, args.tag, args.warmup, args.sync == "on", args.fenced)
+        child(
+            args.child,
+            args.orders,
+            args.tag,
+            args.warmup,
+            args.sync == "on",
+            args.fenced,
+            args.threads,
+        )
         return
     url = os.environ.get("ORDERGATE_BENCH_PG_URL", DEFAULT_URL)
     sync = args.sync == "on"
-    one = run(url, 1, args.orders, args.warmup, sync, args.fenced)
-    two = run(url, 2, args.orders, args.warmup, sync, args.fenced)
+    raw = raw_commit(url, sync, max(args.threads, 2))
+    one = run(url, 1, args.orders, args.warmup, sync, args.fenced, args.threads)
+    two = run(url, 2, args.orders, args.warmup, sync, args.fenced, args.threads)
     print(
         json.dumps(
             {
@@ -172,12 +283,14 @@ def main() -> None:
                 "cores": os.cpu_count(),
                 "synchronous_commit": args.sync,
                 "fenced": args.fenced,
+                "threads_per_process": args.threads,
+                "raw_commit": raw,
                 "one_process": one,
                 "two_processes": two,
                 "note": (
                     "2 commits (2 WAL fsyncs) per order; event-writing commits serialise on the "
-                    "event-log lock (audit hash chain + outbox order); engine, driver and server "
-                    "share the cores"
+                    "event-log lock (audit hash chain + outbox order), held for the last round "
+                    "trip and its flush; engine, driver and server share the cores"
                 ),
             }
         )

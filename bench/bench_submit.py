@@ -22,6 +22,16 @@ inside (see ``BENCH_RISK``).
 
 With ``--basket N`` the orders go N at a time through ``engine.submit_many``: two
 commits per basket instead of two per order; latency is then per basket.
+
+With ``--clients N`` N threads submit at once through ``engine.submit`` (each order
+durable before it is sent; the store commits their units of work together, see
+``store/group_commit.py``); latency is per order, throughput over all of them.
+
+Beside the engine's figures the line carries ``raw_commit``: one-row SQLite commits
+in the same directory and ``synchronous`` mode, timed in the same run (commits/s and
+µs per commit) — the disk's own price, so the engine's figure can be read against it.
+
+    python bench/bench_submit.py --synchronous FULL --clients 8
 """
 
 from __future__ import annotations
@@ -29,8 +39,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import sqlite3
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +61,59 @@ BENCH_RISK: dict[str, Any] = {
 }  # fmt: skip
 
 
+def raw_commit(directory: Path, synchronous: str, commits: int = 2000) -> dict[str, float]:
+    """One-row commits on a WAL file in ``directory``: the disk's price per commit."""
+    conn = sqlite3.connect(directory / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    started = time.perf_counter()
+    for i in range(commits):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (v) VALUES (?)", (f"row-{i}",))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return {
+        "commits_per_s": round(commits / elapsed, 1),
+        "us_per_commit": round(elapsed / commits * 1e6, 1),
+    }
+
+
+def _intent(i: int) -> dict[str, str]:
+    return {"symbol": "AAPL", "side": "buy" if i % 2 == 0 else "sell", "qty": "1",
+            "idempotency_key": f"bench-{i}"}  # fmt: skip
+
+
+def _concurrent(engine: Any, first: int, orders: int, clients: int) -> tuple[float, list[float]]:
+    """``orders`` submits from ``clients`` threads at once: (seconds, latencies)."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures: list[str] = []
+    barrier = threading.Barrier(clients + 1)
+
+    def submitter(n: int) -> None:
+        mine = latencies[n]
+        barrier.wait()
+        for i in range(first + n, first + orders, clients):
+            t0 = time.perf_counter()
+            report = engine.submit(_intent(i))
+            mine.append(time.perf_counter() - t0)
+            if report.status.value != "FILLED":
+                failures.append(f"order {i} ended {report.status}")
+
+    threads = [threading.Thread(target=submitter, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(failures[0])
+    return elapsed, [x for mine in latencies for x in mine]
+
+
 def run(
     orders: int,
     synchronous: str,
@@ -57,8 +122,10 @@ def run(
     gates: bool = False,
     memory: bool = False,
     basket: int = 1,
+    clients: int = 1,
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
+        raw = None if memory else raw_commit(Path(tmp), synchronous)
         settings = load_settings(
             database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
             sqlite_synchronous=synchronous,
@@ -77,35 +144,41 @@ def run(
         started = 0.0
         size = max(1, basket)
         warmup -= warmup % size
-        for first in range(0, warmup + orders, size):
-            if first == warmup:
-                started = time.perf_counter()
-            intents = [
-                {"symbol": "AAPL", "side": "buy" if i % 2 == 0 else "sell", "qty": "1",
-                 "idempotency_key": f"bench-{i}"}
-                for i in range(first, first + size)
-            ]  # fmt: skip
-            t0 = time.perf_counter()
-            reports = engine.submit_many(intents) if basket > 1 else [engine.submit(intents[0])]
-            latencies.append(time.perf_counter() - t0)
-            for offset, report in enumerate(reports):
-                if report.status.value != "FILLED":
-                    raise SystemExit(f"order {first + offset} ended {report.status}")
-        elapsed = time.perf_counter() - started
-        measured = sorted(latencies[warmup // size :])
+        if clients > 1:
+            _concurrent(engine, 0, warmup, clients)
+            elapsed, latencies = _concurrent(engine, warmup, orders, clients)
+            measured = sorted(latencies)
+        else:
+            for first in range(0, warmup + orders, size):
+                if first == warmup:
+                    started = time.perf_counter()
+                intents = [_intent(i) for i in range(first, first + size)]
+                t0 = time.perf_counter()
+                reports = engine.submit_many(intents) if basket > 1 else [engine.submit(intents[0])]
+                latencies.append(time.perf_counter() - t0)
+                for offset, report in enumerate(reports):
+                    if report.status.value != "FILLED":
+                        raise SystemExit(f"order {first + offset} ended {report.status}")
+            elapsed = time.perf_counter() - started
+            measured = sorted(latencies[warmup // size :])
         position = engine.positions()[0]
+        group = getattr(engine.store, "_group", None)
+        per_commit = None if not group or not group.commits else group.units / group.commits
         engine.store.close()
     return {
         "bench": "submit_path_memory" if memory else "submit_path_sqlite",
         "synchronous": None if memory else synchronous,
         "gates": gates,
         "basket": basket,
+        "clients": clients,
         "orders": orders,
         "orders_per_s": round(orders / elapsed, 1),
         "p50_ms": round(statistics.median(measured) * 1000, 3),
         "p99_ms": round(measured[int(len(measured) * 0.99) - 1] * 1000, 3),
         "max_ms": round(measured[-1] * 1000, 3),
         "final_position_qty": str(position.qty),
+        "units_per_commit": None if per_commit is None else round(per_commit, 2),
+        "raw_commit": raw,
     }
 
 
@@ -123,6 +196,9 @@ def main() -> None:
         default=1,
         help="orders per engine.submit_many call (p50/p99 per call)",
     )
+    parser.add_argument(
+        "--clients", type=int, default=1, help="threads submitting at once (engine.submit)"
+    )
     args = parser.parse_args()
     result = run(
         args.orders,
@@ -130,6 +206,7 @@ def main() -> None:
         gates=args.gates,
         memory=args.memory,
         basket=args.basket,
+        clients=args.clients,
     )
     print(json.dumps(result))
 

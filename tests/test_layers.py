@@ -25,6 +25,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ordergate"
 #: the layer of each top-level part of the package (a module not named: the top layer)
 LAYERS: dict[str, int] = {
     "domain": 1,
+    "algos": 1,
     "clock": 1,
     "heap": 1,
     "sim": 2,

@@ -28,6 +28,7 @@ from ordergate.clock import Clock, IdGenerator, SystemClock
 from ordergate.config import Settings
 from ordergate.domain.enums import TradingMode
 from ordergate.domain.errors import ConfigError
+from ordergate.domain.events import FILL_BUSTED_TOPIC, FILL_CORRECTED_TOPIC
 from ordergate.engine.cash import CashLedger
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
 from ordergate.engine.ownership import Ownership
@@ -38,6 +39,7 @@ from ordergate.obs.redact import Redactor
 from ordergate.resilience.breaker import CircuitBreaker
 from ordergate.resilience.escalation import BreakerEscalation, EscalationConfig
 from ordergate.resilience.policy import ResilienceConfig, build_call_policy, build_retry
+from ordergate.risk.broker_instruments import InstrumentSizes
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
 from ordergate.risk.killswitch import KillSwitchBoard
@@ -190,10 +192,13 @@ def build_risk_desk(
     cash: CashLedger | None = None,
     risk: RiskConfig | None = None,
     equity: Callable[[str], Decimal | None] | None = None,
+    sizes: InstrumentSizes | None = None,
 ) -> RiskDesk:
     """The gate chain of every mode. With ``risk_enabled`` off only the gates no
     setting can turn off remain (expiry, kill switches, trading state). ``cash`` feeds
-    buying power, ``equity`` the per-order notional limit (a share of equity)."""
+    buying power, ``equity`` the per-order notional limit (a share of equity),
+    ``sizes`` (a broker that knows its instruments) tick and lot where no instrument
+    is configured."""
     return RiskDesk(
         store,
         clock,
@@ -202,6 +207,7 @@ def build_risk_desk(
         buying_power=None if cash is None else cash.cash,
         equity=equity,
         enabled=settings.risk_enabled,
+        sizes=sizes,
     )
 
 
@@ -255,6 +261,9 @@ def attach_risk(engine: ExecutionEngine, desk: RiskDesk) -> None:
 
     engine.subscribe("executions.report", desk.on_event)
     engine.subscribe("executions.report", equity_after_fill)
+    for amended in (FILL_BUSTED_TOPIC, FILL_CORRECTED_TOPIC):
+        engine.subscribe(amended, desk.on_amendment)
+        engine.subscribe(amended, equity_after_fill)
     engine.on_marked(equity_after_mark)
 
 
@@ -322,8 +331,16 @@ def build_runtime(
 
     desk = None
     if gates is None:
+        sizes = broker if isinstance(broker, InstrumentSizes) else None
         desk = build_risk_desk(
-            settings, store, clock, trading_day, cash=ledger, risk=risk, equity=equity
+            settings,
+            store,
+            clock,
+            trading_day,
+            cash=ledger,
+            risk=risk,
+            equity=equity,
+            sizes=sizes,
         )
         gates = desk
     resilience = resilience_config(settings, in_process=isinstance(broker, PaperBroker))

@@ -25,6 +25,7 @@ from ordergate.backtest import cli as backtest_cli
 from ordergate.brokers.fix import cli as fix_cli
 from ordergate.brokers.kite.cli import kite_app
 from ordergate.bus import cli as bus_cli
+from ordergate.engine import algos_cli
 from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
 from ordergate.service import cli as service_cli
@@ -674,6 +675,7 @@ def _mode(db: str | None) -> Any:
 
 risk_cli.register(app, _board, _plain_engine, _mode)
 backtest_cli.register(app)
+algos_cli.register(app, _engine)
 bus_cli.register(app)
 service_cli.register(app)
 exchange_cli.register(app)
@@ -781,7 +783,63 @@ def trading_show(db: DbOption = None, as_json: JsonOption = True) -> None:
 
 
 def main() -> None:
-    app()
+    import sys
+
+    one = _alone(sys.argv[1:])
+    if one is None:
+        app()
+        return
+    if sys.argv[1] not in RUNS_LONG:
+        _hold_collector()
+    # the command alone, as ``app`` would run it: same help, usage and errors
+    one(args=sys.argv[2:], prog_name=f"{app.info.name} {sys.argv[1]}")
+
+
+#: Top-level commands that run for long, with their own memory habits (a backtest
+#: freezes what it builds, ``ordergate.heap``): the collector is not held for them.
+RUNS_LONG = frozenset({"serve", "backtest", "exchange", "demo"})
+
+
+def _alone(argv: list[str]) -> typer.Typer | None:
+    """A top-level command of ``app`` (``submit``, ``mark`` …) as an app of its own.
+
+    typer builds the whole tree of commands before it runs one — the signatures and
+    annotations of ~80 functions, ~25 ms of a one-shot ``ordergate submit``
+    (issue 21). A top-level command does not need its siblings; a group (``events``,
+    ``risk`` …), ``--help`` and anything unknown go through ``app`` as before.
+    """
+    if not argv or argv[0].startswith("-"):
+        return None
+    for info in app.registered_commands:
+        callback = info.callback
+        name = info.name or (callback and typer.main.get_command_name(callback.__name__))
+        if name == argv[0]:
+            one = typer.Typer(
+                name=app.info.name,
+                add_completion=False,  # `ordergate --install-completion` covers the tree
+                pretty_exceptions_enable=False,
+                rich_markup_mode=None,
+            )
+            one.registered_commands = [info]
+            return one
+    return None
+
+
+def _hold_collector(seconds: float = 1.0) -> None:
+    """Keep the cyclic garbage collector off while the process starts.
+
+    Start-up builds a few hundred thousand objects (modules, classes, schemas) that live
+    as long as the process; the collector would walk them again and again, ~150 passes
+    and a tenth of a one-shot ``submit``'s time (issue 21). It resumes after ``seconds``,
+    so a long command (``serve``, a backtest) collects as usual from then on.
+    """
+    import gc
+    import threading
+
+    gc.disable()
+    timer = threading.Timer(seconds, gc.enable)
+    timer.daemon = True
+    timer.start()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -290,6 +289,8 @@ def settings_file() -> Path | None:
 
 def read_settings_file(path: Path) -> dict[str, Any]:
     """The file's top-level mapping, as written."""
+    import yaml  # only where there is a file: most starts have none
+
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ordergate.brokers import registry
 from ordergate.brokers.builtin import ExchangeSettings, PaperSettings
 from ordergate.brokers.exchange import ExchangeBroker
 from ordergate.brokers.paper import PaperBroker
@@ -146,6 +149,28 @@ def test_a_real_broker_needs_live_and_its_own_account(
     )
     with pytest.raises(ConfigError, match=r"cannot confirm the account .*API_TOKEN"):
         build_broker_from_registry(right, clock)
+
+
+def test_outside_live_a_real_brokers_factory_never_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mode is checked from the plugin before the factory, which may connect."""
+    made: list[str] = []
+
+    def make(block: Any, settings: Any, clock: Any) -> PaperBroker:
+        made.append("connected")
+        return PaperBroker()
+
+    real = BrokerPlugin(settings=load("paper").settings, make=make, description="real")
+    monkeypatch.setattr(registry, "load", lambda name: real)
+    paper_mode = load_settings(database_url="sqlite:///:memory:", exec_broker_adapter="paper")
+    with pytest.raises(ConfigError, match="trades a real account, but the mode is PAPER"):
+        build_broker_from_registry(paper_mode, SimulatedClock())
+    assert made == []
+    simulator = replace(real, simulated=True)
+    monkeypatch.setattr(registry, "load", lambda name: simulator)
+    assert isinstance(build_broker_from_registry(paper_mode, SimulatedClock()), PaperBroker)
+    assert made == ["connected"]
 
 
 def test_simulated_brokers_run_outside_live_and_are_checked_in_it() -> None:

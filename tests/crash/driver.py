@@ -8,9 +8,14 @@
 3. waits until no order is open; prints one JSON line.
 
 With ``ORDERGATE_CRASH_AT=label`` it dies by SIGKILL at that step: the store wrapper
-below marks the steps around the commit of the intent and of a fill; the exchange
-adapter marks ``after_send`` and ``after_reply``; this script marks
-``after_receipt_persisted``.
+below marks the steps around the commit of the intent and of a fill, and of a group
+commit (``group_forming``: a unit joins a group others wait in; ``group_writing``: just
+before a group of several is committed; ``group_written``: committed, its members not
+yet released); the exchange adapter marks ``after_send`` and ``after_reply``; this
+script marks ``after_receipt_persisted`` (the receipt may ride a later group there).
+
+``--clients N`` submits the intents from N threads at once, so that their units of
+work are committed in groups.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import logging
 import random
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +48,9 @@ LABELS = (
     "after_receipt_persisted",
     "mid_fill",
 )
+#: Steps of a group commit: they happen only with concurrent submitters (the other
+#: sweeps, one submitter each, keep to ``LABELS``).
+GROUP_LABELS = ("group_forming", "group_writing", "group_written")
 SYMBOLS = ("AAPL", "MSFT")
 
 
@@ -77,8 +86,18 @@ class CrashingStore(SqliteStore):
                 crashpoint("before_intent_commit")
             if spy.fill:
                 crashpoint("mid_fill")
+            if self._group.members:  # others of this group wait for its commit
+                crashpoint("group_forming")
         if spy.intent:
             crashpoint("after_intent_commit")
+
+    def _commit_group(self) -> None:
+        several = self._group.members > 1
+        if several:
+            crashpoint("group_writing")
+        super()._commit_group()
+        if several:
+            crashpoint("group_written")
 
 
 def intents(account: str, count: int, seed: int) -> list[tuple[dict[str, Any], str]]:
@@ -106,6 +125,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--account", required=True)
     parser.add_argument("--intents", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clients", type=int, default=1)
     args = parser.parse_args(argv)
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR),
@@ -127,12 +147,28 @@ def run(argv: list[str]) -> dict[str, Any]:
     engine = ExecutionEngine(store, broker, retry=RetryPolicy(max_retries=2, base_delay=0.01))
     recovery = recover(engine)
     recovered_at = time.perf_counter()
-    for intent, fault in intents(args.account, args.intents, args.seed):
-        cid = client_order_id_for(args.account, intent["idempotency_key"])
-        if fault and store.order_by_client_id(cid) is None:
-            broker.inject("submit", fault)
-        engine.submit(intent)
-        crashpoint("after_receipt_persisted")
+    work = intents(args.account, args.intents, args.seed)
+    errors: list[BaseException] = []
+
+    def submitter(mine: list[tuple[dict[str, Any], str]]) -> None:
+        try:
+            for intent, fault in mine:
+                cid = client_order_id_for(args.account, intent["idempotency_key"])
+                if fault and store.order_by_client_id(cid) is None:
+                    broker.inject("submit", fault)
+                engine.submit(intent)
+                crashpoint("after_receipt_persisted")
+        except BaseException as exc:
+            errors.append(exc)
+
+    clients = max(1, args.clients)
+    threads = [threading.Thread(target=submitter, args=(work[n::clients],)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
     deadline = time.monotonic() + 15
     while store.open_orders() and time.monotonic() < deadline:
         time.sleep(0.03)

@@ -13,7 +13,11 @@ engine database and exchange account:
 3. checks: at most one exchange order per intent (*duplicates*); every intent has an
    order that ended in the state the exchange has, or a definitive reject, and no
    exchange order is unknown to the store (*lost*); positions equal to the exchange's,
-   exactly, in Decimal (*position mismatches*); the same executions on both sides.
+   exactly, in Decimal (*position mismatches*); the same executions on both sides;
+   every event in the outbox once, in chain order (*outbox problems*).
+
+Every engine life submits from ``CLIENTS`` threads at once, so units of work are
+committed in groups; three labels kill it while a group is formed and written.
 
 Used by ``tests/crash/test_crash_sweep.py`` (a few trials) and ``bench/bench_crash.py``.
 """
@@ -24,6 +28,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -37,7 +42,9 @@ from typing import Any
 
 from ordergate.brokers.exchange import ExchangeBroker
 from ordergate.domain.enums import OrderStatus
+from ordergate.domain.events import EXECUTION_REPORT_TOPIC
 from ordergate.engine.engine import client_order_id_for
+from ordergate.obs.audit import verify_chain
 from ordergate.store.sqlite import SqliteStore
 
 DRIVER = Path(__file__).with_name("driver.py")
@@ -50,6 +57,11 @@ LABELS = (
     "after_receipt_persisted",
     "mid_fill",
 )
+#: Steps of a group commit: they happen only with concurrent submitters (the other
+#: sweeps, one submitter each, keep to ``LABELS``).
+GROUP_LABELS = ("group_forming", "group_writing", "group_written")
+#: Engine threads submitting at once in each life (their units are committed in groups).
+CLIENTS = 4
 
 
 @contextmanager
@@ -92,6 +104,8 @@ class Trial:
     lost: int
     position_mismatches: int
     recovery_seconds: float
+    #: chain breaks, gaps, an execution or a final state told twice
+    outbox_problems: int
     settled_seconds: float
     problems: list[str] = field(default_factory=list)
 
@@ -161,9 +175,10 @@ def run_trial(
     workdir: Path,
     label: str,
     rng: random.Random,
-    intents: int = 4,
+    intents: int = 2 * CLIENTS,
     *,
     spawn: bool = False,
+    clients: int = CLIENTS,
 ) -> Trial:
     account = f"t{uuid.uuid4().hex[:10]}"
     db = workdir / f"{account}.db"
@@ -172,7 +187,7 @@ def run_trial(
     crash_env = {**base, "ORDERGATE_CRASH_AT": label}
     crash_env["ORDERGATE_CRASH_SKIP"] = str(rng.randrange(intents))
     argv = ["--db", str(db), "--exchange", url, "--account", account]
-    argv += ["--intents", str(intents), "--seed", str(seed)]
+    argv += ["--intents", str(intents), "--seed", str(seed), "--clients", str(clients)]
     code, _, err = _driver(argv, crash_env, spawn=spawn)
     crashed = code == -signal.SIGKILL
     if code not in (0, -signal.SIGKILL):
@@ -186,6 +201,7 @@ def run_trial(
         duplicates=0,
         lost=0,
         position_mismatches=0,
+        outbox_problems=0,
         recovery_seconds=summary["recovery_seconds"],
         settled_seconds=summary["settled_seconds"],
     )
@@ -238,32 +254,76 @@ def check(url: str, db: Path, account: str, intents: int, trial: Trial) -> None:
         if positions != venue_positions:
             trial.position_mismatches += 1
             trial.problems.append(f"positions {positions} vs {venue_positions}")
+        check_outbox(db, trial)
     finally:
         store.close()
 
 
+def check_outbox(db: Path, trial: Trial) -> None:
+    """Every event in the outbox exactly once, in chain order: the chain verifies (no
+    gap, no fork, each event hashed on the one before), each execution is reported
+    once, and each order reaches its final state once."""
+    conn = sqlite3.connect(db)
+    try:
+        result = verify_chain(conn)
+        if not result.ok:
+            trial.outbox_problems += 1
+            trial.problems.append(f"the event chain does not verify: {result}")
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM order_events ORDER BY seq")]
+        if seqs and seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+            trial.outbox_problems += 1
+            trial.problems.append("the outbox has a gap")
+        rows = conn.execute(
+            "SELECT order_id, topic, from_status, to_status, payload FROM order_events "
+            "WHERE order_id IS NOT NULL ORDER BY seq"
+        ).fetchall()
+    finally:
+        conn.close()
+    executions: Counter[tuple[str, str]] = Counter()
+    finals: Counter[str] = Counter()
+    for order_id, topic, from_status, to_status, payload in rows:
+        if topic == EXECUTION_REPORT_TOPIC:
+            executions[(order_id, json.loads(payload)["fill"]["exec_id"])] += 1
+        elif from_status != to_status and OrderStatus(to_status).is_terminal:
+            finals[order_id] += 1
+    repeated = [k for k, n in executions.items() if n > 1] + [k for k, n in finals.items() if n > 1]
+    if repeated:
+        trial.outbox_problems += len(repeated)
+        trial.problems.append(f"events told twice: {repeated[:3]}")
+
+
 def run_sweep(
-    trials_per_label: int, workdir: Path, seed: int = 7, *, spawn: bool = False
+    trials_per_label: int,
+    workdir: Path,
+    seed: int = 7,
+    *,
+    spawn: bool = False,
+    clients: int = CLIENTS,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     results: list[Trial] = []
     started = time.perf_counter()
     with exchange_process(workdir) as url:
-        for label in LABELS:
+        for label in LABELS + GROUP_LABELS:
             for _ in range(trials_per_label):
-                results.append(run_trial(url, workdir, label, rng, spawn=spawn))
+                results.append(
+                    run_trial(url, workdir, label, rng, 2 * clients, spawn=spawn, clients=clients)
+                )
     recovery = sorted(t.recovery_seconds for t in results)
     return {
         "mode": "spawn" if spawn else "fork",
+        "clients": clients,
         "trials": len(results),
         "trials_per_label": trials_per_label,
         "crashed": sum(t.crashed for t in results),
         "crashed_by_label": {
-            label: sum(t.crashed for t in results if t.label == label) for label in LABELS
+            label: sum(t.crashed for t in results if t.label == label)
+            for label in LABELS + GROUP_LABELS
         },
         "duplicates": sum(t.duplicates for t in results),
         "lost": sum(t.lost for t in results),
         "position_mismatches": sum(t.position_mismatches for t in results),
+        "outbox_problems": sum(t.outbox_problems for t in results),
         "recovery_seconds": {
             "median": recovery[len(recovery) // 2],
             "max": recovery[-1],

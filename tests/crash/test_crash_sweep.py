@@ -1,6 +1,8 @@
 """Kill the engine (SIGKILL) at every step of the submit path, restart, recover:
 no duplicate, nothing lost, positions exactly the exchange's (seed 000's "no duplicate
-orders under retry/restart"; DESIGN.md promise 1)."""
+orders under retry/restart"; DESIGN.md promise 1) — with concurrent submitters whose
+units of work are committed in groups, killed also while a group is formed and written;
+every event in the outbox once, in chain order."""
 
 from __future__ import annotations
 
@@ -20,4 +22,5 @@ def test_crash_sweep(tmp_path: Path) -> None:
     assert result["duplicates"] == 0, result
     assert result["lost"] == 0, result
     assert result["position_mismatches"] == 0, result
+    assert result["outbox_problems"] == 0, result
     assert all(n > 0 for n in result["crashed_by_label"].values()), result

@@ -30,6 +30,8 @@ def fill_orders(
             {"idempotency_key": f"{prefix}-{i}", "symbol": symbol, "side": "buy", "qty": "1"}
         )
         ids.append(report.order_id)
+    if isinstance(engine.store, SqliteStore):
+        engine.store.flush()  # the receipts ride a group commit: on disk before one looks
     return ids
 
 
@@ -51,7 +53,9 @@ def resting_order(engine: ExecutionEngine, key: str) -> str:
 
 
 def raw(store: SqliteStore) -> sqlite3.Connection:
-    """A second connection to the store's file, as an operator (or attacker) has."""
+    """A second connection to the store's file, as an operator (or attacker) has; the
+    store's open group commit (receipts riding it) is committed first."""
+    store.flush()
     return sqlite3.connect(store.path, isolation_level=None)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ordergate.store.chain import canonical_event, canonical_ts
@@ -21,6 +21,8 @@ def reference(order_id: str | None, topic: str, to: str | None, payload: str) ->
 
 
 @given(st.one_of(st.none(), st.text()), st.text(), st.one_of(st.none(), st.text()), st.text())
+@example("\x7f", "t", None, "")  # DEL: ASCII, yet escaped by the definition
+@example("é", "t", "\x00", "")
 def test_canonical_event_matches_the_definition(
     order_id: str | None, topic: str, to: str | None, payload: str
 ) -> None:

@@ -335,3 +335,19 @@ def test_trading_state_and_its_controls(live: Live, page: Any) -> None:
     page.click('#trading-form button[data-state="NORMAL"]')
     expect(page.locator("#trading-state")).to_have_text("NORMAL", timeout=2000)
     expect(page.locator("#trading-pill")).to_have_text("trading NORMAL")
+
+
+def test_parent_orders_show_with_their_children_and_cancel(live: Live, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    _mark(live, "100")
+    algo = {"kind": "twap", "horizon_s": 600, "slices": 4}
+    parent = _submit(live, "algo-1", qty="40", order_type="limit", limit_price="90", algo=algo)
+    row = page.locator(f'#parents tr[data-parent-id="{parent["order_id"]}"]')
+    expect(row.locator("td.status")).to_have_text("WORKING", timeout=4000)
+    child = parent["algo"]["children"][0]["order_id"]
+    expect(row.locator('td.children div[data-slice="1"] a')).to_have_text(child)
+    shot(page, "dashboard-algos.png")
+    row.locator("button").click()
+    expect(row.locator("td.status")).to_have_text("CANCELED", timeout=4000)
+    expect(page.locator(_status_of(child))).to_have_text("CANCELED", timeout=2000)

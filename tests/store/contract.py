@@ -26,6 +26,7 @@ from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.store.base import (
+    BookedFill,
     DuplicateKey,
     EventRecord,
     OrderQuery,
@@ -314,6 +315,50 @@ class StoreContract:
             tx.insert_fill(fill("ord-1", "x-1"), "acct", "s1", Decimal(0), "2024-03-01")
         assert store.fills_for("ord-1") == [fill("ord-1", "x-1")]
 
+    def test_a_busted_fill_stays_booked_but_leaves_every_holding(self, store: Store) -> None:
+        seed(store, 1)
+        a, b = fill("ord-1", "x-1"), fill("ord-1", "x-2", "5", "151")
+        with store.transaction() as tx:
+            assert tx.booked_fill("ord-1", "x-1") is None
+            tx.insert_fill(a, "acct", "s1", Decimal("1.5"), "2024-03-01")
+            tx.insert_fill(b, "acct", "s1", Decimal(0), "2024-03-01")
+        with store.transaction() as tx:
+            booked = tx.booked_fill("ord-1", "x-1")
+            assert booked == BookedFill(a, Decimal("1.5"), False, "")
+            tx.amend_fill(a, None, Decimal("-2"), "bust-1")
+            assert tx.position_fills("acct", "AAPL") == [b]
+        with store.transaction() as tx:
+            assert tx.has_fill("ord-1", "x-1")  # never booked again
+            # kept for the record at its quantity and price; it carries no fee any more
+            assert tx.booked_fill("ord-1", "x-1") == BookedFill(
+                replace(a, commission=Decimal(0)), Decimal("-2"), True, "bust-1"
+            )
+            assert tx.position_fills("acct", "AAPL") == [b]
+            assert tx.position_fills("other", "AAPL") == []
+        assert store.fills_for("ord-1") == [b]
+        [day] = store.daily_pnl()
+        assert (day.realized_gross, day.commission) == (Decimal(-2), Decimal("0.05"))
+        assert sum(f.commission for f in store.fills_since("2024-03-01")) == Decimal("0.05")
+
+    def test_a_corrected_fill_takes_its_new_figures_and_rolls_back(self, store: Store) -> None:
+        seed(store, 1)
+        a = fill("ord-1", "x-1")
+        with store.transaction() as tx:
+            tx.insert_fill(a, "acct", "s1", Decimal(0), "2024-03-01")
+        corrected = replace(a, last_qty=Decimal("9.5"), last_px=Decimal("150.125"))
+        with pytest.raises(RuntimeError, match="fails"):
+            _failing_step_with_amendment(store, a, corrected)
+        assert store.fills_for("ord-1") == [a]
+        with store.transaction() as tx:
+            tx.amend_fill(a, corrected, Decimal("0.25"), "g-1")
+        assert store.fills_for("ord-1") == [corrected]
+        with store.transaction() as tx:
+            assert tx.booked_fill("ord-1", "x-1") == BookedFill(
+                corrected, Decimal("0.25"), False, "g-1"
+            )
+            assert tx.position_fills("acct", "AAPL") == [corrected]
+        assert store.daily_pnl()[0].realized_gross == Decimal("0.25")
+
     def test_receipts_are_kept_in_order_and_roll_back(self, store: Store) -> None:
         seed(store, 1)
         with store.transaction() as tx:
@@ -395,6 +440,28 @@ class StoreContract:
         marks = store.marks()
         assert sorted(marks) == ["AAPL", "MSFT"]
         assert marks["AAPL"] == second
+
+    def test_a_mark_older_than_the_stored_one_changes_nothing(self, store: Store) -> None:
+        """Bus marks carry the stream's sequence number (issue 24): a redelivered or late
+        copy never takes a price back; a mark without one (a local ``mark``) takes
+        effect and keeps the number in effect."""
+
+        def save(last: str, seq: int | None) -> None:
+            with store.transaction() as tx:
+                tx.save_mark(Mark(symbol="AAPL", last=Decimal(last), ts=T0, seq=seq))
+
+        save("150", 5)
+        save("149", 4)  # older: nothing changes
+        save("148", 5)  # the same one again: nothing changes
+        assert (store.marks()["AAPL"].last, store.marks()["AAPL"].seq) == (Decimal(150), 5)
+        save("151", 7)
+        assert (store.marks()["AAPL"].last, store.marks()["AAPL"].seq) == (Decimal(151), 7)
+        save("152", None)  # a local mark: in effect, the sequence kept
+        assert (store.marks()["AAPL"].last, store.marks()["AAPL"].seq) == (Decimal(152), 7)
+        save("140", 6)
+        assert store.marks()["AAPL"].last == Decimal(152)
+        save("153", 8)
+        assert (store.marks()["AAPL"].last, store.marks()["AAPL"].seq) == (Decimal(153), 8)
 
     def test_open_orders_for_an_account_and_symbol(self, store: Store) -> None:
         seed(store, 1, 2, 3)
@@ -571,3 +638,9 @@ def _failing_step_with_receipt(store: Store) -> None:
     with store.transaction() as tx:
         tx.add_receipt("ord-1", "cl-1", "paper", '{"n":3}', T0)
         raise RuntimeError("the step fails after the receipt")
+
+
+def _failing_step_with_amendment(store: Store, before: Fill, after: Fill) -> None:
+    with store.transaction() as tx:
+        tx.amend_fill(before, after, Decimal(0), "g-1")
+        raise RuntimeError("the step fails after the amendment")

@@ -223,6 +223,7 @@ def test_a_connection_dropped_while_the_order_was_at_the_broker_records_the_rece
 def test_a_connection_dropped_mid_step_fails_the_step_without_server_text(store: Any) -> None:
     seed(store, 1)
     with pytest.raises(PersistenceError) as info, store.transaction() as tx:  # noqa: PT012
+        tx.get_order("ord-1")  # the step has begun (and read): it cannot start over
         pid = int(tx._c.execute("SELECT pg_backend_pid()").fetchone()[0])
         kill(pid)
         tx.get_order("ord-1")

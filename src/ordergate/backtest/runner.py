@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ordergate.backtest.book import Book
 from ordergate.backtest.config import BacktestConfig, ProgressFn
+from ordergate.backtest.profiles import EventProfiles
 from ordergate.backtest.result import BacktestResult, build_result
 from ordergate.backtest.spool import Spool
 from ordergate.backtest.strategy import IntentMaker, StrategyFn
@@ -164,6 +165,7 @@ class BacktestRunner:
             events = with_bar_starts(events)
         no_volume = check_volume(events, cfg.costs().fills().participation, cfg)
         clock, engine, broker = self.build(events[0].ts)
+        engine.algos.profiles = EventProfiles(events)  # VWAP learns from the data file
         total = len(events)
         book = Book(
             cash=cfg.starting_cash,
@@ -272,6 +274,7 @@ class _Loop:
         # bound once: the loop runs once per event
         set_clock, mark, send = self.clock.set, self.engine.mark, self._send
         sample, tick, last_prices = book.sample, self.freezer.tick, book.last
+        algo_tick = self.engine.algos.tick  # parent orders take their next step
         on_event = self.broker.on_event
         total = len(events)
         last_index = total - 1
@@ -303,6 +306,7 @@ class _Loop:
                 answer = strategy(event, ctx)
                 if answer:
                     send(answer, ctx, ts)
+            algo_tick()
             sample(ts)
             tick()
             if on_progress is not None and index >= next_progress:

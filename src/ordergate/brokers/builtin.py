@@ -9,12 +9,11 @@ what is the adapter's alone.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from ordergate.brokers.exchange import ExchangeBroker
 from ordergate.brokers.paper import PaperBroker
 from ordergate.brokers.registry import BrokerPlugin
 from ordergate.brokers.settings import AdapterSettings
@@ -22,6 +21,9 @@ from ordergate.clock import Clock
 from ordergate.config import Settings
 from ordergate.sim.costs import CostConfig
 from ordergate.sim.tif import Session
+
+if TYPE_CHECKING:  # its HTTP client loads with the adapter, not with the paper broker
+    from ordergate.brokers.exchange import ExchangeBroker
 
 
 class PaperSettings(AdapterSettings):
@@ -83,6 +85,8 @@ class ExchangeSettings(AdapterSettings):
 
 
 def build_exchange(block: ExchangeSettings, settings: Settings, clock: Clock) -> ExchangeBroker:
+    from ordergate.brokers.exchange import ExchangeBroker
+
     timeout_ms = block.timeout_ms or settings.exec_timeout_ms
     return ExchangeBroker(
         block.url or settings.exchange_url,
@@ -96,10 +100,14 @@ def build_exchange(block: ExchangeSettings, settings: Settings, clock: Clock) ->
 
 
 PAPER = BrokerPlugin(
-    settings=PaperSettings, make=build_paper, description="in-process simulated broker"
+    settings=PaperSettings,
+    make=build_paper,
+    description="in-process simulated broker",
+    simulated=True,
 )
 EXCHANGE = BrokerPlugin(
     settings=ExchangeSettings,
     make=build_exchange,
     description="the simulated exchange process (ordergate exchange)",
+    simulated=True,
 )

@@ -13,18 +13,25 @@ from ordergate.domain.enums import TradingMode
 from ordergate.domain.errors import BrokerError, ConfigError
 
 
+def check_mode(settings: Settings, name: str, simulated: bool) -> None:
+    """Refuse (:class:`ConfigError`, saying why) a broker that trades a real account
+    outside LIVE. Needs no adapter: the registry runs it before the factory, which may
+    connect to the broker."""
+    if settings.mode is not TradingMode.LIVE and not simulated:
+        raise ConfigError(
+            f"broker adapter {name!r} trades a real account, but the mode is "
+            f"{settings.mode}: set ORDERGATE_MODE=LIVE and ORDERGATE_ACCOUNT_ID to the "
+            "broker's account to trade it, or pick a simulated adapter",
+            context={"adapter": name, "mode": settings.mode},
+        )
+
+
 def check_live_account(settings: Settings, adapter: BrokerAdapter) -> None:
     """Refuse (:class:`ConfigError`, saying why) a real broker outside LIVE, and in
     LIVE a broker whose account is not the configured one or cannot be confirmed."""
     name = adapter.adapter_id
+    check_mode(settings, name, adapter.capabilities.simulated)
     if settings.mode is not TradingMode.LIVE:
-        if not adapter.capabilities.simulated:
-            raise ConfigError(
-                f"broker adapter {name!r} trades a real account, but the mode is "
-                f"{settings.mode}: set ORDERGATE_MODE=LIVE and ORDERGATE_ACCOUNT_ID to the "
-                "broker's account to trade it, or pick a simulated adapter",
-                context={"adapter": name, "mode": settings.mode},
-            )
         return
     try:
         reported = adapter.fetch_account().account_id

@@ -18,7 +18,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Generic, TypeVar
 
 from ordergate.brokers.base import BrokerAdapter
-from ordergate.brokers.live import check_live_account
+from ordergate.brokers.live import check_live_account, check_mode
 from ordergate.brokers.settings import AdapterSettings
 from ordergate.clock import Clock
 from ordergate.config import BROKER_GROUP, Settings
@@ -45,11 +45,16 @@ class BrokerPlugin(Generic[S]):
     the adapter's own block (:attr:`settings`, from ``ORDERGATE_<NAME>_*`` and the
     settings file) and hands it to :attr:`make` with the main settings (the shared
     keys: timeouts, the database, the mode) and the clock.
+
+    ``simulated`` says the adapter is a simulator, with no real account behind it: it
+    may run outside LIVE. Any other adapter is refused outside LIVE before its factory
+    is called (a factory may connect, log on, even trade).
     """
 
     settings: type[S]
     make: Callable[[S, Settings, Clock], BrokerAdapter]
     description: str = ""
+    simulated: bool = False
 
     def block(self, **overrides: Any) -> S:
         return self.settings.load(**overrides)
@@ -100,8 +105,10 @@ def load(name: str) -> BrokerPlugin[Any]:
 def build_broker_from_registry(settings: Settings, clock: Clock) -> BrokerAdapter:
     """The adapter ``settings.exec_broker_adapter`` names, built and, where it trades
     a real account, checked against ``mode`` and ``account_id``
-    (:func:`~ordergate.brokers.live.check_live_account`)."""
+    (:func:`~ordergate.brokers.live.check_live_account`). The mode is checked first,
+    from the plugin alone: outside LIVE the factory of a real broker never runs."""
     plugin = load(settings.exec_broker_adapter)
+    check_mode(settings, settings.exec_broker_adapter, plugin.simulated)
     adapter = plugin(settings, clock)
     check_live_account(settings, adapter)
     return adapter

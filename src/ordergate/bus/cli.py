@@ -172,6 +172,21 @@ def consume_bus(
     db: DbOption = None,
     nats_url: NatsOption = "nats://127.0.0.1:4222",
     prefix: PrefixOption = "ordergate.",
+    process: Annotated[
+        str | None,
+        typer.Option(
+            help="This process's name: its marks consumer's (default host-pid; the same "
+            "name after a restart resumes where it stopped)."
+        ),
+    ] = None,
+    ack_wait_s: Annotated[
+        float | None,
+        typer.Option(
+            "--ack-wait-s",
+            help="How long a message taken by a process that died waits before it is "
+            "handed out again (default 60 s for decisions, 30 s for marks).",
+        ),
+    ] = None,
 ) -> None:
     """Submit allowed intents from ``<prefix>risk.decision`` (each by one consuming
     process) and take every mark from ``<prefix>market.<symbol>``, until stopped."""
@@ -187,13 +202,15 @@ def consume_bus(
     from ordergate.config import load_settings
 
     engine = build_engine(load_settings(database_url=db))
-    process = f"{socket.gethostname()}-{os.getpid()}"
+    name = process or f"{socket.gethostname()}-{os.getpid()}"
 
     async def main() -> None:
         nc = await connect(config)
         try:
             stop = _stop_on_signals()
-            await consume_inbound(nc, engine.submit, engine.mark, config, stop, process=process)
+            await consume_inbound(
+                nc, engine.submit, engine.mark, config, stop, process=name, ack_wait_s=ack_wait_s
+            )
         finally:
             await nc.close()
 

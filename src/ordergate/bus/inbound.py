@@ -13,11 +13,13 @@ emitting events. With several engine processes on one database:
   one from its ``decision_id``, else from its stream sequence, so a redelivery carries
   the same key.
 - **``market.<symbol>``: every process.** Each process has a consumer of its own
-  (named after the process, dropped by the server once idle for ``inactive_s``), that
-  starts from the last mark of each symbol. A mark is acknowledged after ``mark``
-  returned (the mark is in the store); one that is older, by stream sequence, than the
-  one this process applied last for its symbol is acknowledged and skipped, so a
-  redelivery or a late copy never takes a price back.
+  (named after the process, ``--process``; dropped by the server once idle for
+  ``inactive_s``), that starts from the last mark of each symbol and, on a restart
+  under the same name, resumes where it stopped. A mark is acknowledged after ``mark``
+  returned (the mark is in the store). Each mark carries its stream sequence number
+  (:attr:`~ordergate.domain.market.Mark.seq`): the engine and the store apply it only
+  over an older one, so a redelivery, a late copy or another process's slower write
+  never takes a price back — per process and in the shared store alike.
 
 A decision is an allowed intent (the seed's shape), or an envelope
 ``{"decision_id", "allowed", "intent": {...}}``; ``allowed: false`` is acknowledged and
@@ -36,19 +38,19 @@ from typing import Any
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import Error as JsError
 
-from ordergate.bus.nats import IntentConsumer, NatsConfig, SubmitFn, ensure_stream
+from ordergate.bus.nats import IntentConsumer, NatsConfig, SubmitFn, pull
 from ordergate.domain.errors import InvalidIntent, OrderGateError, PersistenceError
+from ordergate.domain.market import Mark
 
 log = structlog.get_logger("ordergate.bus.inbound")
 
 DECISION_SUBJECT = "risk.decision"
 MARKET_SUBJECT = "market."
-MarkFn = Callable[..., object]
+#: ``engine.mark``: ``mark(symbol, last=…, bid=…, ask=…, volume=…, seq=…)`` → the mark in
+#: effect afterwards (the given one, or a newer one already in effect)
+MarkFn = Callable[..., Mark]
 
 
 def decision_intent(data: dict[str, Any], msg: Msg) -> dict[str, Any] | None:
@@ -104,35 +106,27 @@ class MarkConsumer:
         self._inactive_s = inactive_s
         self._retry_delay_s = retry_delay_s
         self._ack_wait_s = ack_wait_s
-        #: by symbol, the stream sequence of the last mark applied here
-        self._applied: dict[str, int] = {}
         self.applied = 0
         self.skipped = 0
 
     async def run(self, stop: asyncio.Event, batch: int = 64) -> None:
-        await ensure_stream(self._js, self._config)
-        sub = await self._js.pull_subscribe(
-            self._config.prefix + MARKET_SUBJECT + ">",
-            durable=self.durable,
-            stream=self._config.stream,
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=self._ack_wait_s,
-                deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
-                inactive_threshold=self._inactive_s,
-            ),
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self._ack_wait_s,
+            deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+            inactive_threshold=self._inactive_s,
         )
-        while not stop.is_set():
-            try:
-                messages = await sub.fetch(batch, timeout=0.5)
-            except (TimeoutError, NatsTimeout):  # fetch raises either
-                continue
-            except (NatsError, JsError) as exc:
-                log.warning("mark fetch failed; retrying", error=str(exc))
-                await asyncio.sleep(self._retry_delay_s)
-                continue
-            for msg in messages:
-                await self.handle(msg)
+        await pull(
+            self._js,
+            self._config,
+            MARKET_SUBJECT + ">",
+            durable=self.durable,
+            consumer=config,
+            handle=self.handle,
+            stop=stop,
+            batch=batch,
+            retry_delay_s=self._retry_delay_s,
+        )
 
     async def handle(self, msg: Msg) -> None:
         try:
@@ -145,15 +139,11 @@ class MarkConsumer:
             await msg.term()
             return
         seq = msg.metadata.sequence.stream
-        if seq <= self._applied.get(symbol, 0):
-            self.skipped += 1
-            await msg.ack_sync()
-            return
         fields = {k: data.get(k) for k in ("last", "bid", "ask", "volume") if k in data}
         if "last" not in fields:
             fields["last"] = data.get("ltp", data.get("price"))
         try:
-            await asyncio.to_thread(self._mark, symbol, **fields)
+            in_effect = await asyncio.to_thread(self._mark, symbol, seq=seq, **fields)
         except PersistenceError as exc:
             log.warning("mark not persisted; redelivery later", symbol=symbol, error=str(exc))
             await msg.nak(delay=self._retry_delay_s)
@@ -162,8 +152,10 @@ class MarkConsumer:
             log.warning("mark refused; dropped", symbol=symbol, error=exc.message)
             await msg.term()
             return
-        self._applied[symbol] = seq
-        self.applied += 1
+        if in_effect.seq == seq:
+            self.applied += 1
+        else:  # older than the mark in effect (a redelivery, a late copy): nothing changed
+            self.skipped += 1
         await msg.ack_sync()
 
 
@@ -175,10 +167,14 @@ async def consume_inbound(
     stop: asyncio.Event,
     *,
     process: str,
+    ack_wait_s: float | None = None,
 ) -> None:
-    """Both consumers of one engine process, until ``stop`` is set."""
-    decisions = decision_consumer(nc, submit, config)
-    marks = MarkConsumer(nc, mark, config, process=process)
+    """Both consumers of one engine process, until ``stop`` is set. ``ack_wait_s``: how
+    long a message a process took and did not acknowledge (it died) waits before
+    JetStream hands it out again (default: each consumer's own, 60 s and 30 s)."""
+    waits = {} if ack_wait_s is None else {"ack_wait_s": ack_wait_s}
+    decisions = decision_consumer(nc, submit, config, **waits)
+    marks = MarkConsumer(nc, mark, config, process=process, **waits)
     await asyncio.gather(decisions.run(stop), marks.run(stop))
 
 

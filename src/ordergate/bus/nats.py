@@ -175,6 +175,44 @@ async def relay_to_jetstream(
         await nc.close()
 
 
+# ------------------------------------------------------------------ pulling
+
+
+async def pull(
+    js: JetStreamContext,
+    config: NatsConfig,
+    subject: str,
+    *,
+    durable: str,
+    consumer: ConsumerConfig,
+    handle: Callable[[Msg], Awaitable[None]],
+    stop: asyncio.Event,
+    batch: int,
+    retry_delay_s: float,
+) -> None:
+    """The one pull loop of every consumer here: ``handle`` each message of the durable
+    consumer ``durable`` on ``<prefix><subject>``, in the order fetched, until ``stop``.
+
+    ``handle`` acknowledges (or naks, or terminates) each message itself, after what it
+    carries is persisted; a fetch that finds nothing, or fails, is tried again.
+    """
+    await ensure_stream(js, config)
+    sub = await js.pull_subscribe(
+        config.prefix + subject, durable=durable, stream=config.stream, config=consumer
+    )
+    while not stop.is_set():
+        try:
+            messages = await sub.fetch(batch, timeout=0.5)
+        except (TimeoutError, NatsTimeout):  # fetch raises either on an idle round
+            continue
+        except (NatsError, JsError) as exc:
+            log.warning("fetch failed; retrying", subject=subject, error=str(exc))
+            await asyncio.sleep(retry_delay_s)
+            continue
+        for msg in messages:
+            await handle(msg)
+
+
 # ------------------------------------------------------------------ intents
 
 SubmitFn = Callable[[Mapping[str, Any]], ExecutionReport]
@@ -211,28 +249,20 @@ class IntentConsumer:
         self.handled = 0
 
     async def run(self, stop: asyncio.Event, batch: int = 16) -> None:
-        await ensure_stream(self._js, self._config)
-        sub = await self._js.pull_subscribe(
-            self._config.prefix + self._subject,
-            durable=self._durable,
-            stream=self._config.stream,
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=self._ack_wait_s,
-                max_deliver=self._max_deliver,
-            ),
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.EXPLICIT, ack_wait=self._ack_wait_s, max_deliver=self._max_deliver
         )
-        while not stop.is_set():
-            try:
-                messages = await sub.fetch(batch, timeout=0.5)
-            except (TimeoutError, NatsTimeout):  # fetch raises either
-                continue
-            except (NatsError, JsError) as exc:
-                log.warning("intent fetch failed; retrying", error=str(exc))
-                await asyncio.sleep(self._retry_delay_s)
-                continue
-            for msg in messages:
-                await self.handle(msg)
+        await pull(
+            self._js,
+            self._config,
+            self._subject,
+            durable=self._durable,
+            consumer=config,
+            handle=self.handle,
+            stop=stop,
+            batch=batch,
+            retry_delay_s=self._retry_delay_s,
+        )
 
     async def handle(self, msg: Msg) -> None:
         """Submit one intent; ack, term or nak it by the outcome."""

@@ -33,6 +33,9 @@ STATUS_TOPICS: dict[OrderStatus, str] = {
     OrderStatus.FAILED: "orders.failed",
 }
 EXECUTION_REPORT_TOPIC = "executions.report"
+#: The broker busted (FIX ExecType H) or corrected (G, or a late commission) a booked fill.
+FILL_BUSTED_TOPIC = "executions.busted"
+FILL_CORRECTED_TOPIC = "executions.corrected"
 SUBMIT_ATTEMPT_TOPIC = "orders.submit_attempt"
 #: A modify's replace: persisted before the broker hears of it, then confirmed or refused.
 REPLACE_REQUESTED_TOPIC = "orders.replace_requested"
@@ -86,6 +89,18 @@ class OrderFilled:
     fill: Fill
     #: the broker's id, when the fill is the first thing it tells us (no separate ack)
     broker_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FillAmended:
+    """The broker busted a booked fill (``after`` is None) or corrected it (``after`` has
+    the figures it stands at now, under the same ``exec_id``)."""
+
+    ts: datetime
+    before: Fill
+    after: Fill | None
+    #: the broker's id of the bust or correction (FIX ExecID of the 150=H / G report)
+    amend_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,6 +198,7 @@ OrderEvent = (
     | OrderAccepted
     | OrderRejected
     | OrderFilled
+    | FillAmended
     | OrderCancelRequested
     | OrderCancelRejected
     | OrderCanceled

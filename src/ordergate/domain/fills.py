@@ -5,9 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from ordergate.domain.enums import Side
 from ordergate.domain.money import ZERO
+
+
+class Amend(StrEnum):
+    """What a broker's execution entry does to the fill booked under its ``exec_id``."""
+
+    #: a trade: booked once, a repeat changes nothing
+    NONE = ""
+    #: a trade correction (FIX ExecType G, a late commission): its figures replace the
+    #: booked ones; figures equal to the booked ones change nothing
+    CORRECT = "CORRECT"
+    #: a trade cancel (FIX ExecType H): the fill is un-booked; a repeat changes nothing
+    BUST = "BUST"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

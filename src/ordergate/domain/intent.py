@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from ordergate.algos.terms import AlgoKind, AlgoTerms
 from ordergate.domain.credentials import MASK, is_credential_key
 from ordergate.domain.enums import OrderType, Side, TimeInForce
 from ordergate.domain.errors import ErrorCode, InvalidIntent
@@ -84,6 +85,8 @@ class OrderIntent:
     regime_id: str = ""
     universe_id: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: an execution algorithm: the intent is a parent order, worked through children
+    algo: AlgoTerms | None = None
 
     def __post_init__(self) -> None:
         _check_id("idempotency_key", self.idempotency_key)
@@ -103,6 +106,8 @@ class OrderIntent:
         if self.expire_at is not None and self.expire_at.tzinfo is None:
             raise InvalidIntent("expire_at", "must carry a time zone (e.g. ...Z or +00:00)")
         self._check_bracket()
+        if self.algo is not None:
+            self._check_algo(self.algo)
         if self.confidence is not None and not (0 <= self.confidence <= 1):
             raise InvalidIntent("confidence", "must be between 0 and 1")
         for name in ("product", "tag", "reason"):
@@ -146,6 +151,22 @@ class OrderIntent:
             value = getattr(self, name)
             if value is not None and abs(value) >= 1:
                 raise InvalidIntent(name, "must be a fraction between -1 and 1")
+
+    def _check_algo(self, algo: AlgoTerms) -> None:
+        """A parent order: a market or limit order whose children each carry its terms."""
+        if self.order_type not in (OrderType.MARKET, OrderType.LIMIT):
+            raise InvalidIntent("order_type", "an algorithm works MARKET or LIMIT children")
+        if self.sl_offset_pct is not None or self.tp_offset_pct is not None:
+            raise InvalidIntent("algo", "an algorithm's parent takes no stop loss or take profit")
+        if self.expire_at is not None:
+            raise InvalidIntent("expire_at", "a parent ends with its algorithm: use algo.end_at")
+        if len(self.idempotency_key) > 112:
+            raise InvalidIntent("idempotency_key", "of a parent is at most 112 characters")
+        if algo.kind is AlgoKind.ICEBERG:
+            if self.order_type is not OrderType.LIMIT:
+                raise InvalidIntent("order_type", "an iceberg rests at a limit: give limit_price")
+            if algo.display_qty is not None and algo.display_qty > self.qty:
+                raise InvalidIntent("algo.display_qty", "is larger than the order's qty")
 
     # ----------------------------------------------------------------- parsing
 
@@ -199,6 +220,8 @@ class OrderIntent:
                 values[name] = _text(raw, name)
         if raw.get("metadata") is not None:
             values["metadata"] = clean_metadata(raw["metadata"])
+        if raw.get("algo") is not None:
+            values["algo"] = AlgoTerms.parse(raw["algo"])
         return cls(**values)
 
     # ------------------------------------------------------------- canonical
@@ -206,7 +229,7 @@ class OrderIntent:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields, Decimals as canonical strings."""
         expire_at = self.expire_at
-        return {
+        body: dict[str, Any] = {
             "idempotency_key": self.idempotency_key,
             "symbol": self.symbol,
             "side": self.side.value,
@@ -230,6 +253,9 @@ class OrderIntent:
             "universe_id": self.universe_id,
             "metadata": dict(self.metadata),
         }
+        if self.algo is not None:  # only then: a plain intent hashes as it always did
+            body["algo"] = self.algo.to_dict()
+        return body
 
     def canonical_json(self) -> str:
         return self.canonical()[0]

@@ -22,6 +22,15 @@ class Mark:
     bid: Decimal | None = None
     ask: Decimal | None = None
     volume: Decimal | None = None
+    #: The source's sequence number of this mark (the bus stream's, for a mark from
+    #: ``market.*``): a mark with one takes effect only over an older one, so a
+    #: redelivered or late copy never takes a price back. A mark without one (``ordergate
+    #: mark``, ``POST /v1/marks``) always takes effect and keeps the number in effect.
+    seq: int | None = None
+
+    def newer_than(self, current: Mark | None) -> bool:
+        """Whether this mark may replace ``current`` (see :attr:`seq`)."""
+        return self.seq is None or current is None or current.seq is None or self.seq > current.seq
 
     def __post_init__(self) -> None:
         if self.bid is not None and self.ask is not None and self.bid > self.ask:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.errors import ErrorCode, IllegalTransition, OrderGateError
 from ordergate.domain.events import (
+    FillAmended,
     OrderAccepted,
     OrderCanceled,
     OrderCancelRejected,
@@ -97,6 +98,42 @@ REPLACE_EDGES: dict[tuple[str, OrderStatus], str] = {
     ("ReplaceRejected", S.EXPIRED): "the order expired before the replace could apply",
     ("ReplaceRejected", S.REJECTED): "the venue rejected the order after acknowledging it",
 }
+
+
+#: How a bust or correction of a booked fill moves the order, and why. Kept apart from
+#: :data:`TRANSITIONS`, where FILLED is final: only the broker taking a trade back
+#: moves a filled order.
+AMEND_EDGES: dict[tuple[OrderStatus, OrderStatus], str] = {
+    (S.FILLED, S.FILLED): "a correction (price, fee, quantity) that leaves it filled",
+    (S.FILLED, S.CANCELED): "a bust of a done order: what it lost will not fill again",
+    (S.PARTIALLY_FILLED, S.PARTIALLY_FILLED): "a bust or correction of one of its fills",
+    (S.PARTIALLY_FILLED, S.ACCEPTED): "every fill busted: the order works on",
+    (S.PARTIALLY_FILLED, S.FILLED): "a correction brought it to its quantity",
+    (S.PENDING_CANCEL, S.PENDING_CANCEL): "amended while a cancel is in flight",
+    (S.PENDING_CANCEL, S.FILLED): "a correction brought it to its quantity",
+    (S.CANCELED, S.CANCELED): "a fill of a canceled order amended",
+    (S.CANCELED, S.FILLED): "a correction brought it to its quantity",
+    (S.EXPIRED, S.EXPIRED): "a fill of an expired order amended",
+    (S.EXPIRED, S.FILLED): "a correction brought it to its quantity",
+}
+
+
+def amended_status(status: OrderStatus, filled: Decimal, qty: Decimal) -> OrderStatus:
+    """The status an amendment leaves, by :data:`AMEND_EDGES` (raises on a miss)."""
+    if filled == qty:
+        target = S.FILLED
+    elif status is S.FILLED:
+        target = S.CANCELED
+    elif status is S.PARTIALLY_FILLED and filled == 0:
+        target = S.ACCEPTED
+    else:
+        target = status
+    if (status, target) not in AMEND_EDGES:
+        raise IllegalTransition(
+            f"{status} -> {target} is not a legal fill amendment",
+            context={"from": status, "to": target},
+        )
+    return target
 
 
 def check_replace(event: str, status: OrderStatus) -> None:
@@ -205,7 +242,7 @@ class Order:
     def is_open(self) -> bool:
         return self.status.is_open
 
-    def apply(self, event: OrderEvent) -> OrderStatus:
+    def apply(self, event: OrderEvent) -> OrderStatus:  # noqa: PLR0915 (one case per event)
         """Apply one event; return the status before it. Raise on an illegal change."""
         previous = self.status
         match event:
@@ -232,6 +269,8 @@ class Order:
                 self._fill(fill)
                 self.broker_order_id = self.broker_order_id or broker_order_id
                 self._submit_resolved(previous)
+            case FillAmended(before=before, after=after):
+                self._amend(before, after)
             case OrderCancelRequested(reason=reason):
                 self._move(S.PENDING_CANCEL)
                 self.reason = reason
@@ -358,3 +397,27 @@ class Order:
         self.fees += fill.commission
         if after_final or fill.late:
             self.late = True
+
+    def _amend(self, before: Fill, after: Fill | None) -> None:
+        """Take back ``before`` and book ``after`` in its place (nothing: a bust)."""
+        taken = after.last_qty if after is not None else ZERO
+        filled = self.filled_qty - before.last_qty + taken
+        if (after is not None and taken <= 0) or filled < 0 or filled > self.qty:
+            raise OrderGateError(
+                f"amending fill {before.exec_id} takes order {self.order_id} to "
+                f"{fmt(filled)} of {fmt(self.qty)}",
+                code=ErrorCode.E_ORDER_OVERFILL,
+                context={"order_id": self.order_id, "exec_id": before.exec_id},
+            )
+        target = amended_status(self.status, filled, self.qty)
+        notional = (self.avg_fill_price or ZERO) * self.filled_qty - before.notional
+        fees = self.fees - before.commission
+        if after is not None:
+            notional += after.notional
+            fees += after.commission
+        self.status = target
+        self.avg_fill_price = notional / filled if filled else None
+        self.filled_qty = filled
+        self.fees = fees
+        if target is S.CANCELED and not self.reason:
+            self.reason = "bust"

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from ordergate.domain.fills import Amend
 from ordergate.domain.money import ZERO, fmt
 
 
@@ -51,7 +52,12 @@ class OrderRequest:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Execution:
-    """One execution as the broker reported it."""
+    """One execution as the broker reported it.
+
+    ``amend`` says when the entry busts or corrects the execution ``exec_id`` booked
+    earlier (its figures are then the corrected ones); ``amend_id`` is the broker's id
+    of that bust or correction (FIX's ExecID of the 150=H / G report), kept on the fill.
+    """
 
     exec_id: str
     last_qty: Decimal
@@ -59,6 +65,8 @@ class Execution:
     ts: datetime
     commission: Decimal = ZERO
     liquidity: str = ""
+    amend: Amend = Amend.NONE
+    amend_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,6 +25,7 @@ from ordergate.domain.wire import BrokerOrder
 from ordergate.engine.cash import reserved_notional
 from ordergate.engine.core import ARMED, EngineCore, Settled, client_order_id_for
 from ordergate.engine.keys import current_intent
+from ordergate.engine.ports import PreTradeCheck
 from ordergate.engine.recorder import Step
 from ordergate.store.base import DuplicateKey, StoredIntent
 from ordergate.store.chain import intent_digest
@@ -91,10 +92,14 @@ def create(
     attempt: int = 1,
     armed: bool = False,
     client_order_id: str | None = None,
+    parent_id: str | None = None,
+    gates: PreTradeCheck | None = None,
 ) -> Order:
     """Record ``intent`` and its order; gate it (a child protecting a fill passes no
     gate, seed 004); mark it ``SUBMITTED`` or ``REJECTED`` — or, ``armed``, leave it
-    ``PENDING`` for the engine to send when the market reaches it."""
+    ``PENDING`` for the engine to send when the market reaches it. An algorithm's child
+    names its parent (``parent_id``) and passes ``gates``, the ones that change between
+    slices (``engine/algos.py``)."""
     now = core.clock.now()
     intent_id = core.ids.next_id("int")
     order_id = core.ids.next_id("ord")
@@ -131,7 +136,7 @@ def create(
         created_at=now,
         updated_at=now,
         arrival_price=None if mark is None else mark.last,
-        parent_order_id=None if parent is None else parent.order_id,
+        parent_order_id=parent_id if parent is None else parent.order_id,
         sl_offset_pct=intent.sl_offset_pct,
         tp_offset_pct=intent.tp_offset_pct,
         reason=ARMED if armed else "",
@@ -141,7 +146,7 @@ def create(
         return order
     adopted = client_order_id is not None  # the broker's own order: nothing to decide
     gated = parent is None and not adopted
-    rejection = check_gates(core, step, intent, mark, order) if gated else None
+    rejection = check_gates(core, step, intent, mark, order, gates) if gated else None
     if rejection is not None:
         step.record(order, OrderRejected(ts=now, code=rejection.code, message=rejection.message))
     else:
@@ -185,11 +190,18 @@ def create_child(
 
 
 def check_gates(
-    core: EngineCore, step: Step, intent: OrderIntent, mark: Mark | None, order: Order
+    core: EngineCore,
+    step: Step,
+    intent: OrderIntent,
+    mark: Mark | None,
+    order: Order,
+    gates: PreTradeCheck | None = None,
 ) -> Rejection | None:
     """Step 3: the gates see the position, the working orders (a basket's earlier
-    orders among them) and, when asked, the notional the account's orders reserve."""
-    if core.gates is None:
+    orders among them) and, when asked, the notional the account's orders reserve.
+    ``gates``: these instead of the engine's (an algorithm's child)."""
+    check = gates or core.gates
+    if check is None:
         return None
     account = intent.account_id
     working = [
@@ -210,8 +222,8 @@ def check_gates(
         open_orders_qty=sum((o.leaves_qty * o.side.sign for o in working), ZERO),
         reserved_notional=reserved,
     )
-    rejection = core.gates.check(intent, context)
-    warn = getattr(core.gates, "warnings", None)  # optional: a WarningCheck
+    rejection = check.check(intent, context)
+    warn = getattr(check, "warnings", None)  # optional: a WarningCheck
     if warn is not None and (notes := warn(intent, context)):
         _warn(core, step, order, notes)
     return rejection

@@ -18,6 +18,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from dataclasses import replace as with_fields
 from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -298,13 +299,27 @@ class EngineCore(EngineQueries):
         bid: Any = None,
         ask: Any = None,
         volume: Any = None,
+        *,
+        seq: int | None = None,
     ) -> Mark:
-        """Tell the engine (and a simulating broker) the market for ``symbol``."""
+        """Tell the engine (and a simulating broker) the market for ``symbol``; the mark
+        in effect is returned. ``seq``, the source's sequence number (a bus mark's), makes
+        a mark older than the one in effect change nothing, here and in the store
+        (:attr:`Mark.seq`)."""
         data = {"last": last, "bid": bid, "ask": ask, "volume": volume}
-        mark = Mark.parse(symbol, data, self.clock.now())
+        mark = with_fields(Mark.parse(symbol, data, self.clock.now()), seq=seq)
+        with self._marks_lock:
+            current = self._marks.get(mark.symbol)
+        if current is not None and not mark.newer_than(current):
+            return current
         with self.store.transaction() as tx:  # a mark is no order event: no step
             tx.save_mark(mark)
         with self._marks_lock:
+            current = self._marks.get(mark.symbol)
+            if current is not None and not mark.newer_than(current):
+                return current  # a newer one got here meanwhile
+            if mark.seq is None and current is not None:
+                mark = with_fields(mark, seq=current.seq)  # the sequence stays in effect
             self._marks[mark.symbol] = mark
         if self._sink is not None:
             self._sink.on_mark(mark)

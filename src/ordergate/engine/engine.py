@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 
 from ordergate.domain.enums import OrderStatus
-from ordergate.domain.errors import OrderGateError
+from ordergate.domain.errors import InvalidIntent, OrderGateError
 from ordergate.domain.intent import OrderIntent, check_not_expired
 from ordergate.domain.market import market_state_entries
 from ordergate.domain.order import Order
@@ -35,6 +35,7 @@ from ordergate.domain.report import ExecutionReport
 from ordergate.domain.wire import BrokerOrder
 from ordergate.engine import cancelling, modify, submitting
 from ordergate.engine.accepting import accept_all, report_for
+from ordergate.engine.algos import AlgoDesk
 from ordergate.engine.basket import submit_basket
 from ordergate.engine.brackets import reached, siblings
 from ordergate.engine.core import (
@@ -64,8 +65,12 @@ log = structlog.get_logger("ordergate.engine")
 class ExecutionEngine(EngineCore, ChildOrders):
     """Intents in, orders at the broker out: exactly once, fail-closed, recorded."""
 
+    #: parent orders (execution algorithms): ``submit`` hands them an intent with ``algo``
+    algos: AlgoDesk
+
     def attach(self) -> None:
         self.children = self  # follow-up work is carried out here
+        self.algos = AlgoDesk(self)
         self.broker.subscribe(self.on_broker_update)
 
     # ------------------------------------------------------------ submit
@@ -80,6 +85,8 @@ class ExecutionEngine(EngineCore, ChildOrders):
         """
         if not isinstance(intent, OrderIntent):
             intent = OrderIntent.parse(intent)
+        if intent.algo is not None:  # a parent order: worked through children
+            return self.algos.submit(intent)
         check_not_expired(intent, self.clock.now())
         if self.quotes is not None:
             self.refresh_mark(intent.symbol)
@@ -97,6 +104,9 @@ class ExecutionEngine(EngineCore, ChildOrders):
         One report per intent, in order. An invalid intent fails the basket before
         anything is recorded (``InvalidIntent`` naming ``intents[i].field``).
         """
+        for i, item in enumerate(intents):
+            if (item.algo if isinstance(item, OrderIntent) else item.get("algo")) is not None:
+                raise InvalidIntent(f"intents[{i}].algo", "a parent order is submitted alone")
         return submit_basket(self, intents)
 
     def execute(

@@ -173,6 +173,8 @@ class Ownership:
             with self._lock:
                 self._held.discard(order_id)
             return None
+        if grant.claimed_s_ago is not None:  # claimed in the accept: the lease runs from then
+            asked = self._mono() - grant.claimed_s_ago
         until = asked + self.ttl.total_seconds()
         with self._lock:
             known = order_id in self._mine

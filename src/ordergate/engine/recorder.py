@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,12 +22,15 @@ from ordergate.bus.memory import InProcessBus
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.events import (
     EXECUTION_REPORT_TOPIC,
+    FILL_BUSTED_TOPIC,
+    FILL_CORRECTED_TOPIC,
     REPLACE_REJECTED_TOPIC,
     REPLACE_REQUESTED_TOPIC,
     REPLACED_TOPIC,
     SCHEMA_VERSION,
     STATUS_TOPICS,
     SUBMIT_ATTEMPT_TOPIC,
+    FillAmended,
     OrderEvent,
     OrderFilled,
     Replaced,
@@ -35,13 +39,14 @@ from ordergate.domain.events import (
     SubmitAttemptFailed,
 )
 from ordergate.domain.fills import Fill
-from ordergate.domain.money import fmt
+from ordergate.domain.money import ZERO, fmt
 from ordergate.domain.order import Order
-from ordergate.domain.positions import Position
+from ordergate.domain.positions import Position, book
 from ordergate.domain.timestamps import iso
+from ordergate.engine.amending import overwrite, replayed, reversed_at_cost
 from ordergate.engine.cash import CashLedger, CashMove
 from ordergate.engine.payloads import OrderEventPayload, TermsCache
-from ordergate.store.base import EventRecord, Store, UnitOfWork
+from ordergate.store.base import BookedFill, EventRecord, Store, UnitOfWork
 from ordergate.views import order_state
 
 
@@ -190,6 +195,61 @@ class Step:
         if previous is not order.status:
             self._write(order, STATUS_TOPICS[order.status], previous, fill.ts, {})
         return effect.realized_gross
+
+    def record_amendment(
+        self, order: Order, booked: BookedFill, after: Fill | None, amend_id: str, ts: datetime
+    ) -> Decimal:
+        """Bust (``after`` None) or correct the booked fill: order, position replayed from
+        the fills it keeps, cash, the fill's row, one event (``engine/amending.py``).
+        Return the change of realized gross P&L."""
+        self._track(order)
+        before = booked.fill
+        previous = order.apply(FillAmended(ts=ts, before=before, after=after, amend_id=amend_id))
+        position = self.position(order.account_id, order.symbol)  # locks it (PostgreSQL)
+        held = self.tx.position_fills(order.account_id, order.symbol)
+        new = replayed(position, held, before, after) or reversed_at_cost(position, before, after)
+        realized = new.realized_gross - position.realized_gross
+        commission = new.commission - position.commission
+        overwrite(position, new)
+        if self._cash is not None:  # fees as the position books them: to the minor unit
+            unit = position.currency
+            moves = [
+                (before.side, -before.last_qty, before.last_px, -book(before.commission, unit))
+            ]
+            if after is not None:
+                moves.append(
+                    (after.side, after.last_qty, after.last_px, book(after.commission, unit))
+                )
+            for side, qty, px, fee in moves:
+                move = self._cash.apply_fill(order.account_id, order.symbol, side, qty, px, fee)
+                self.cash_moves.append(move)
+        row_realized = booked.realized_gross + realized
+        self.tx.amend_fill(before, after, row_realized, amend_id)
+        kept = after or before
+        fill_body = _fill_payload(
+            replace(kept, commission=after.commission if after else ZERO), row_realized
+        )
+        fill_body["busted"] = after is None
+        extra = {
+            "fill": fill_body,
+            "amend": {
+                "amend_id": amend_id,
+                "before": _fill_payload(before, booked.realized_gross),
+                "realized_gross": fmt(realized) or "0",
+                "commission": fmt(commission) or "0",
+            },
+            "position": {
+                "qty": fmt(position.qty) or "0",
+                "avg_price": fmt(position.avg_price) or "0",
+                "realized_gross": fmt(position.realized_gross) or "0",
+                "commission": fmt(position.commission) or "0",
+            },
+        }
+        topic = FILL_BUSTED_TOPIC if after is None else FILL_CORRECTED_TOPIC
+        self._write(order, topic, previous, ts, extra)
+        if previous is not order.status:
+            self._write(order, STATUS_TOPICS[order.status], previous, ts, {})
+        return realized
 
     def flush(self) -> None:
         """Write every order, position and event of the step (inside its transaction)."""

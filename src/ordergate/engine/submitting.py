@@ -166,7 +166,10 @@ def _send_loop(
             progress.reached, progress.answer = True, outcome.status.value
             # the order as we recorded it, unless a failed attempt was recorded since
             known = order if attempt == first_attempt else None
-            return apply_broker_view(core, outcome, known)
+            # a look-up gives the answer back after a crash: the receipt may ride a later
+            # group commit (DESIGN.md, "Commits may be shared"); elsewhere it is durable
+            defer = capabilities_of(core.broker).may_resend_unknown
+            return apply_broker_view(core, outcome, known, defer=defer)
         error, outcome = outcome, None
         if error.code not in _NOT_RECEIVED:
             progress.reached, progress.answer = True, f"unknown after {error.code.name}"

@@ -7,7 +7,9 @@ Broker messages come late, twice and out of order. The rules:
   dedupes too;
 - a status only moves forward: an ``ACCEPTED`` that arrives after a fill is stale and
   ignored; a final status (canceled, rejected, expired) is applied after the fills;
-- a fill after a cancel or the hard timeout is still applied, and marked late.
+- a fill after a cancel or the hard timeout is still applied, and marked late;
+- a bust or correction of a booked execution (``Execution.amend``) is applied after the
+  trades and before the cumulative quantity is compared (``engine/amending.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from decimal import Decimal
 import structlog
 
 from ordergate.domain.enums import OrderStatus
-from ordergate.domain.errors import ErrorCode, IllegalTransition
+from ordergate.domain.errors import ErrorCode, IllegalTransition, OrderGateError
 from ordergate.domain.events import (
     OrderAccepted,
     OrderCanceled,
@@ -29,10 +31,11 @@ from ordergate.domain.events import (
     ReplaceKind,
     ReplaceRejected,
 )
-from ordergate.domain.fills import Fill
+from ordergate.domain.fills import Amend, Fill
 from ordergate.domain.money import ZERO, fmt
 from ordergate.domain.order import Order
 from ordergate.domain.wire import BrokerOrder, Execution
+from ordergate.engine.amending import amended_fill, amendment_for_unbooked, changes
 from ordergate.engine.recorder import Step
 
 
@@ -52,6 +55,10 @@ def shows_replace(view: BrokerOrder, pending: PendingReplace) -> bool:
 
 log = structlog.get_logger("ordergate.engine")
 S = OrderStatus
+#: what ``Order.apply(FillAmended)`` refuses with, before it changes anything
+_REFUSED_BY_THE_ORDER = frozenset(
+    {ErrorCode.E_ORDER_OVERFILL, ErrorCode.E_ORDER_ILLEGAL_TRANSITION}
+)
 
 
 def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
@@ -70,8 +77,14 @@ def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetim
     acked = view.status not in (S.REJECTED, S.FILLED)
     if order.status is S.SUBMITTED and acked and view.broker_order_id:
         step.record(order, OrderAccepted(ts=view.ts or now, broker_order_id=view.broker_order_id))
+    amendments = []
     for execution in view.executions:
-        _book(step, order, execution, view.broker_order_id)
+        if execution.amend is Amend.NONE:
+            _book(step, order, execution, view.broker_order_id)
+        else:
+            amendments.append(execution)
+    for execution in amendments:
+        _amend(step, order, execution, view.broker_order_id, view.ts or now)
     rest = view.filled_qty - order.filled_qty
     if rest > 0 and view.avg_price is not None:
         # the broker gives a cumulative quantity without (all) the detail: one synthetic
@@ -97,9 +110,39 @@ def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetim
         )
 
 
+def _amend(
+    step: Step, order: Order, execution: Execution, broker_order_id: str, ts: datetime
+) -> None:
+    booked = step.tx.booked_fill(order.order_id, execution.exec_id)
+    if booked is None:
+        plain = amendment_for_unbooked(order, execution)
+        if plain is not None:
+            _book(step, order, plain, broker_order_id)
+        return
+    if booked.busted or (execution.amend_id and execution.amend_id == booked.amend_id):
+        return  # busted already (a busted trade is not corrected), or this one applied
+    after = amended_fill(booked.fill, execution)
+    if not changes(booked.fill, after):
+        return
+    try:
+        step.record_amendment(order, booked, after, execution.amend_id, ts)
+    except OrderGateError as exc:
+        if exc.code not in _REFUSED_BY_THE_ORDER:
+            raise  # the store failed: the whole step rolls back
+        # an amendment the order cannot take (past its quantity): refused before anything
+        # changed; the reconcile report shows the difference to a person
+        log.error(
+            "fill amendment not applied",
+            order_id=order.order_id,
+            exec_id=execution.exec_id,
+            error=exc.message,
+        )
+
+
 def _book(step: Step, order: Order, execution: Execution, broker_order_id: str) -> None:
-    # an order with nothing filled has no fill rows: skip the look-up (one per receipt)
-    if order.filled_qty and step.tx.has_fill(order.order_id, execution.exec_id):
+    # an order that never had a fill has no fill rows: skip the look-up (one per receipt)
+    had_fills = order.filled_qty or order.status not in (S.PENDING, S.SUBMITTED)
+    if had_fills and step.tx.has_fill(order.order_id, execution.exec_id):
         return
     if order.filled_qty + execution.last_qty > order.qty:
         log.error(

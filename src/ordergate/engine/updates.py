@@ -27,33 +27,39 @@ from ordergate.engine.core import EngineCore, FollowUp, Settled, capabilities_of
 from ordergate.engine.recorder import Step
 from ordergate.engine.sync import apply_broker_order
 from ordergate.store.base import DuplicateKey, StaleOrder
+from ordergate.store.group_commit import defer_commit
 
 log = structlog.get_logger("ordergate.engine")
 
 
 def apply_broker_view(
-    core: EngineCore, view: BrokerOrder, known: Order | None = None
+    core: EngineCore, view: BrokerOrder, known: Order | None = None, *, defer: bool = False
 ) -> Settled | None:
     """Apply ``view``; return the order as recorded and the fills booked now.
 
     ``known`` is the order as the caller last recorded it (the receipt of a submit):
     it saves reading the order again. Should the order have changed meanwhile (a
     stream update won the race), the version check refuses the write and the view
-    is applied again to the order as stored.
+    is applied again to the order as stored. ``defer``: see :func:`apply_broker_views`.
     """
     if known is not None:
         try:
-            return apply_broker_views(core, [(view, known)])[view.client_order_id]
+            return apply_broker_views(core, [(view, known)], defer=defer)[view.client_order_id]
         except (StaleOrder, DuplicateKey):
             log.info("order changed before its receipt; applied again", order=known.order_id)
-    return apply_broker_views(core, [(view, None)])[view.client_order_id]
+    return apply_broker_views(core, [(view, None)], defer=defer)[view.client_order_id]
 
 
 def apply_broker_views(
-    core: EngineCore, views: Sequence[tuple[BrokerOrder, Order | None]]
+    core: EngineCore, views: Sequence[tuple[BrokerOrder, Order | None]], *, defer: bool = False
 ) -> dict[str, Settled | None]:
     """Apply several views in one unit of work (a basket's receipts); by client order
-    id, what each left. ``StaleOrder`` when an order in hand changed meanwhile."""
+    id, what each left. ``StaleOrder`` when an order in hand changed meanwhile.
+
+    ``defer``: the broker's answer can be had again by a look-up, so the unit may return
+    before its commit is durable and ride a later group commit (DESIGN.md, "Commits may
+    be shared"). What it tells — the caller's report, the in-process bus — a crash
+    cannot take back: recovery looks the order up and records the same answer again."""
     work = FollowUp()
     settled: dict[str, Settled | None] = {}
     for view, known in views:
@@ -72,6 +78,8 @@ def apply_broker_views(
                 settled[view.client_order_id] = None
                 continue
             settled[view.client_order_id] = _apply_one(core, step, order, view, work)
+        if defer:
+            defer_commit(step.tx)
     core.carry_out(work)
     return settled
 

@@ -6,11 +6,13 @@ record is what the engine derived from them in the same unit of work:
 - an **order** row is its last event's view of the order (``views.order_view``), its
   ``submitted_at`` the time of its last ``orders.submitted`` event, and its
   ``intent_id`` and bracket offsets what its first event names;
-- a **fill** row is the fill its execution report carries, under the order's terms;
+- a **fill** row is the fill its execution report carries, under the order's terms,
+  or its last bust or correction (``executions.busted`` / ``.corrected``) once amended;
 - an **intent** row is the one its order's first event names, by id and by digest of
   its payload and payload hash (``chain.intent_digest``);
 - a **position** is the positions at the newest purge (or the seal) with every fill
-  after it folded on, in chain order, by the domain's own ``Position.apply_fill``.
+  after it folded on, in chain order, by the domain's own ``Position.apply_fill``; a
+  bust or correction replays the position, and its event carries the position it left.
 
 Orders, fills, intents and events are streamed in ``order_id`` order and merged, so
 memory holds one order at a time; positions hold one entry per (account, symbol).
@@ -28,7 +30,12 @@ from typing import Any
 import orjson
 
 from ordergate.domain.enums import OrderStatus, Side
-from ordergate.domain.events import EXECUTION_REPORT_TOPIC, STATUS_TOPICS
+from ordergate.domain.events import (
+    EXECUTION_REPORT_TOPIC,
+    FILL_BUSTED_TOPIC,
+    FILL_CORRECTED_TOPIC,
+    STATUS_TOPICS,
+)
 from ordergate.domain.idempotency import sent_key
 from ordergate.domain.positions import Position
 from ordergate.obs.findings import Problem, VerifyResult
@@ -38,6 +45,8 @@ from ordergate.store.rows import ORDER_COLUMNS, order_from_row
 from ordergate.views import order_view
 
 SUBMITTED_TOPIC = STATUS_TOPICS[OrderStatus.SUBMITTED]
+#: the events that carry a fill as its row should stand
+_FILL_TOPICS = frozenset({EXECUTION_REPORT_TOPIC, FILL_BUSTED_TOPIC, FILL_CORRECTED_TOPIC})
 _TIMES = frozenset({"created_at", "updated_at", "submitted_at", "ts", "received_at"})
 _DECIMALS = frozenset(
     {
@@ -163,8 +172,9 @@ def _check_fills(
 ) -> None:
     recorded: dict[str, tuple[int, dict[str, Any]]] = {}
     for row, payload in zip(events, payloads, strict=True):
-        if row[2] == EXECUTION_REPORT_TOPIC and isinstance(payload.get("fill"), dict):
-            recorded[str(payload["fill"]["exec_id"])] = (int(row[1]), payload["fill"])
+        if row[2] in _FILL_TOPICS and isinstance(payload.get("fill"), dict):
+            fill = {k: v for k, v in payload["fill"].items() if k != "busted"}
+            recorded[str(fill["exec_id"])] = (int(row[1]), fill)
     stored = {str(r[1]): dict(zip(_FILL_FIELDS, r[2:], strict=True)) for r in fills}
     for exec_id, (seq, fill) in recorded.items():
         found = stored.pop(exec_id, None)
@@ -223,14 +233,26 @@ def _check_positions(source: ChainSource, result: VerifyResult) -> None:
             commission=amounts[3],
         )
     for _, payload in source.rows(
-        "SELECT seq, payload FROM order_events WHERE topic = ? AND seq > ? ORDER BY seq",
-        (EXECUTION_REPORT_TOPIC, base_seq),
+        "SELECT seq, payload FROM order_events WHERE topic IN (?, ?, ?) AND seq > ? ORDER BY seq",
+        (EXECUTION_REPORT_TOPIC, FILL_BUSTED_TOPIC, FILL_CORRECTED_TOPIC, base_seq),
     ):
         body = orjson.loads(str(payload))
         fill = body.get("fill")
         if not isinstance(fill, dict):
             continue
         key = (str(body["account_id"]), str(body["symbol"]))
+        left = body.get("position")
+        if isinstance(left, dict):  # a bust or correction: the position it left
+            qty, avg, gross, fees = (Decimal(str(left[f])) for f in _POSITION_FIELDS)
+            book[key] = Position(
+                account_id=key[0],
+                symbol=key[1],
+                qty=qty,
+                avg_price=avg,
+                realized_gross=gross,
+                commission=fees,
+            )
+            continue
         position = book.setdefault(key, Position(account_id=key[0], symbol=key[1]))
         position.apply_fill(
             Side(body["side"]),

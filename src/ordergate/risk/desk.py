@@ -3,7 +3,8 @@
 It owns the kill-switch board (persisted in the store, re-read at most once a second
 so a switch set from the CLI or another process takes effect), the trading controls,
 and the loss ledger — rebuilt from today's stored fills at start, then fed by the
-engine's ``executions.report`` events after each commit.
+engine's ``executions.report`` events after each commit (and its busts and corrections,
+``executions.busted`` / ``executions.corrected``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -19,6 +21,7 @@ from ordergate.clock import Clock
 from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.market import Mark
+from ordergate.risk.broker_instruments import InstrumentSizes, with_broker_sizes
 from ordergate.risk.chain import GateChain, build_gate_chain
 from ordergate.risk.config import RiskConfig
 from ordergate.risk.killswitch import (
@@ -27,7 +30,7 @@ from ordergate.risk.killswitch import (
     KillSwitchKind,
     KillSwitchState,
 )
-from ordergate.risk.ledger import RiskLedger
+from ordergate.risk.ledger import RiskLedger, trade_id
 from ordergate.risk.limits import EquitySource
 from ordergate.risk.trading_state import (
     ControlChange,
@@ -73,6 +76,11 @@ class StoreKillSwitchRepository:
 
 #: The gates that run even with ``risk_enabled`` off: an operator's controls.
 ALWAYS_ON = frozenset({"expiry", "kill_switch", "trading_state"})
+#: The gates an algorithm's child passes (issue 18): those that can change between its
+#: slices. Size, notional and trade counts were checked once, on the parent as a whole.
+SLICE_GATES = frozenset(
+    {"kill_switch", "trading_state", "daily_loss", "drawdown", "loss_streak", "buying_power"}
+)
 
 
 class RiskDesk:
@@ -89,11 +97,17 @@ class RiskDesk:
         equity: EquitySource | None = None,
         refresh_seconds: float = 1.0,
         enabled: bool = True,
+        sizes: InstrumentSizes | None = None,
     ) -> None:
         """``equity`` (account id → equity, or None when unknown) is what the per-order
         notional limit ``max_notional_equity_pct`` is a share of; the composition root
-        gives the engine's equity. Without a source that limit does not apply."""
+        gives the engine's equity. Without a source that limit does not apply.
+        ``sizes`` (a broker that knows its instruments) gives tick and lot to symbols
+        the limits do not describe (``risk/broker_instruments.py``)."""
         self.config = config or RiskConfig()
+        if sizes is not None:
+            limits = with_broker_sizes(self.config.limits, sizes)
+            self.config = replace(self.config, limits=limits)
         self.clock = clock
         self.board = KillSwitchBoard(StoreKillSwitchRepository(store), clock)
         self.controls = TradingControls(clock)
@@ -175,6 +189,16 @@ class RiskDesk:
         with self._lock:
             return self.chain.check(intent, context)
 
+    def check_slice(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        """The :data:`SLICE_GATES` alone, for an algorithm's child."""
+        if time.monotonic() - self._refreshed >= self._refresh_seconds:
+            self.refresh()
+        with self._lock:
+            for gate in self.chain.gates:
+                if gate.name in SLICE_GATES and (rejection := gate.check(intent, context)):
+                    return rejection
+        return None
+
     def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
         """What the chain says while letting an intent go (a kill switch in WARNING).
 
@@ -201,6 +225,28 @@ class RiskDesk:
                 account_id=payload["account_id"],
                 order_id=payload["order_id"],
                 exec_id=fill["exec_id"],
+                trade_id=trade_id(payload["order_id"], payload.get("parent_order_id")),
+            )
+
+    def on_amendment(self, event: Event) -> None:
+        """Feed a committed bust or correction (``executions.busted`` / ``.corrected``)
+        to the loss ledger: the change of realized P&L it made, on the fill's day."""
+        payload = event.payload
+        amend, fill = payload.get("amend"), payload.get("fill")
+        if not isinstance(amend, dict) or not isinstance(fill, dict):
+            return
+        change = Decimal(amend["realized_gross"]) - Decimal(amend["commission"])
+        ts = datetime.fromisoformat(fill["ts"])
+        with self._lock:
+            self.ledger.on_fill(
+                payload["strategy_id"],
+                payload["symbol"],
+                change,
+                ts,
+                self._trading_day(ts),
+                closing=False,  # a correction neither extends nor ends a losing streak
+                account_id=payload["account_id"],
+                order_id=payload["order_id"],
             )
 
     def on_equity(self, equity: Decimal, account_id: str = "default") -> None:

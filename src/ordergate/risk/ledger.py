@@ -124,10 +124,12 @@ class RiskLedger:
         account_id: str = "default",
         order_id: str | None = None,
         exec_id: str | None = None,
+        trade_id: str | None = None,
     ) -> None:
         """Book one fill. ``closing`` is ``realized_gross != 0`` for the fill (the rule
         :meth:`from_fills` uses, so a rebuilt ledger equals the live one). A repeated
-        ``exec_id`` of the same order is ignored.
+        ``exec_id`` of the same order is ignored. ``trade_id`` is what the trade counts
+        count (default: the order; an algorithm's child counts as its parent: one trade).
         """
         day = self._days.setdefault((account_id, trading_day), AccountDay())
         if exec_id is not None:
@@ -138,7 +140,7 @@ class RiskLedger:
         strat = day.strategies.setdefault(strategy_id, StrategyDay())
         day.realized += realized_pnl_net
         strat.realized += realized_pnl_net
-        _count_trade(day.order_ids, order_id, day, strat)
+        _count_trade(day.order_ids, trade_id or order_id, day, strat)
         if closing:
             if realized_pnl_net < 0:
                 day.loss_streak += 1
@@ -176,8 +178,21 @@ class RiskLedger:
                 account_id=fill.account_id,
                 order_id=fill.order_id,
                 exec_id=fill.exec_id,
+                trade_id=trade_id(fill.order_id, getattr(fill, "parent_order_id", None)),
             )
         return ledger
+
+
+#: The id prefix of an algorithm's parent order (``engine/algos.py``).
+ALGO_PARENT_PREFIX = "alg_"
+
+
+def trade_id(order_id: str, parent_order_id: str | None) -> str:
+    """What a fill counts as for trade limits: an algorithm's child counts as its parent
+    (a 200-slice TWAP is one trade), any other order as itself."""
+    if parent_order_id and parent_order_id.startswith(ALGO_PARENT_PREFIX):
+        return parent_order_id
+    return order_id
 
 
 def _count_trade(seen: set[str], order_id: str | None, day: AccountDay, strat: StrategyDay) -> None:

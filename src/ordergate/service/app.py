@@ -28,7 +28,7 @@ from ordergate.engine.engine import ExecutionEngine
 from ordergate.obs.logging import clear_ids
 from ordergate.obs.metrics import ExecMetrics
 from ordergate.obs.redact import Redactor
-from ordergate.service import openapi, routes_ops, routes_orders, routes_reconcile
+from ordergate.service import openapi, routes_algos, routes_ops, routes_orders, routes_reconcile
 from ordergate.service.auth import TokenAuth, require_read
 from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.errors import install_error_handlers
@@ -92,6 +92,7 @@ def create_app(
     app.include_router(routes_orders.router)
     app.include_router(routes_ops.router)
     app.include_router(routes_reconcile.router)
+    app.include_router(routes_algos.router)
     if engine.broker.adapter_id == "kite":  # the daily token, installed without a restart
         from ordergate.brokers.kite.routes import build_router as kite_router
 

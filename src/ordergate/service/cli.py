@@ -274,6 +274,7 @@ def _serve(settings: Settings) -> None:
     log.info("startup recovery", **(recovered.to_dict() if recovered else {"orders": 0}))
     tracker = build_tracker(settings, service.engine, ownership)
     tracker.start()
+    service.engine.algos.start()  # parent orders (execution algorithms) take their steps
     retention = RetentionSchedule(
         lambda: _purge_once(settings), settings.retention_interval_h * 3600
     )
@@ -283,6 +284,7 @@ def _serve(settings: Settings) -> None:
         uvicorn.Server(uvicorn_config(service.app, settings.api_host, settings.api_port)).run()
     finally:
         retention.stop()
+        service.engine.algos.stop()
         tracker.stop()
         if service.shadow is not None:
             service.shadow.close()

@@ -31,6 +31,7 @@ from pathlib import Path
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.service.circuit import circuit_of
 from ordergate.store.base import Store
+from ordergate.store.sqlite import SqliteStore
 
 #: The longest ``/readyz`` takes to answer.
 DEADLINE_S = 0.8
@@ -107,6 +108,13 @@ def _outcome(future: Future[None], deadline: float) -> str:
 def store_probe(store: Store) -> Probe:
     """The write probe for ``store``: a real SQLite write, or a unit of work elsewhere."""
     path = getattr(store, "path", None)
+    if isinstance(store, SqliteStore) and path != ":memory:":
+
+        def sqlite_probe() -> None:
+            store.check_writable()  # a failed group commit stops the store until a restart
+            sqlite_write_probe(Path(store.path))
+
+        return sqlite_probe
     if isinstance(path, str) and path != ":memory:":
         return lambda: sqlite_write_probe(Path(path))
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ordergate.domain.enums import OrderStatus
@@ -66,7 +67,7 @@ MAX_BASKET = 500
 async def submit_intent(
     request: Request,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
-) -> JSONResponse:
+) -> Response:
     """Run one intent down the submit path.
 
     The idempotency key comes from the body or the ``Idempotency-Key`` header. A replay
@@ -91,9 +92,16 @@ async def submit_intent(
     report = await run_in_threadpool(c.engine.submit, intent)
     bind_ids(order_id=report.order_id)
     headers = {"Location": f"/v1/orders/{report.order_id}"}
+    body = report.to_dict()
+    if intent.algo is not None:  # a parent order: shown with its progress and children
+        headers["Location"] = f"/v1/algos/{report.order_id}"
+        body["algo"] = report.extra.get("algo")
     if report.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(report.to_dict(), status_code=201, headers=headers)
+    # orjson: the hottest route's body in a fraction of the stdlib's time, same JSON
+    return Response(
+        orjson.dumps(body), status_code=201, headers=headers, media_type="application/json"
+    )
 
 
 @router.post(

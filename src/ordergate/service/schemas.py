@@ -50,6 +50,12 @@ class IntentIn(BaseModel):
     regime_id: str | None = None
     universe_id: str | None = None
     metadata: dict[str, Any] | None = None
+    algo: dict[str, Any] | None = Field(
+        None,
+        description="An execution algorithm: the intent is a parent order worked through "
+        'children, e.g. {"kind": "twap", "horizon_s": 600, "slices": 10}; kinds twap, vwap, '
+        "pov, iceberg",
+    )
 
 
 class BasketIn(BaseModel):

@@ -125,6 +125,19 @@ class StoredFill:
     commission: Decimal
     trading_day: str
     ts: datetime
+    #: the fill's order's parent (an algorithm's, or a bracket's entry), if any
+    parent_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BookedFill:
+    """A fill as stored, for the amendment path: busted or not, the realized P&L its
+    row carries, and the broker's id of the last amendment applied to it."""
+
+    fill: Fill
+    realized_gross: Decimal
+    busted: bool
+    amend_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +213,22 @@ class UnitOfWork(Protocol):
     def get_position(self, account_id: str, symbol: str) -> Position: ...
     def save_position(self, position: Position, ts: datetime) -> None: ...
     def save_mark(self, mark: Mark) -> None: ...
+
+    # fill amendments (a bust or a correction of a booked fill)
+    def booked_fill(self, order_id: str, exec_id: str) -> BookedFill | None:
+        """The fill booked under ``exec_id``, busted or not; None when there is none."""
+        ...
+
+    def position_fills(self, account_id: str, symbol: str) -> list[Fill]:
+        """The fills (not busted) of the account's position in ``symbol``, in booking order."""
+        ...
+
+    def amend_fill(
+        self, before: Fill, after: Fill | None, realized_gross: Decimal, amend_id: str
+    ) -> None:
+        """Mark the fill ``before`` busted (``after`` None) or give it ``after``'s figures;
+        its row's realized P&L becomes ``realized_gross``."""
+        ...
 
 
 class Store(Protocol):

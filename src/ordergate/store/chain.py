@@ -59,7 +59,8 @@ def canonical_event(
     }
     body = payload if isinstance(payload, str) else json.dumps(dict(payload), sort_keys=True)
     head = orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode()
-    if not head.isascii():  # the chain was defined with ASCII escapes: keep them
+    if not head.isascii() or "\x7f" in head:  # defined with stdlib's ASCII escapes
+        # (orjson writes non-ASCII and DEL raw; the stdlib escapes both)
         head = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return f"{head}\n{body}"
 

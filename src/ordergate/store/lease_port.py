@@ -81,6 +81,9 @@ class SendGrant:
 
     token: int
     previous_owner: str | None
+    #: how long ago (seconds, by a monotonic clock) the claim was asked, when it was made
+    #: before the call (it rode in the order's accept transaction); None: by the call
+    claimed_s_ago: float | None = None
 
 
 @runtime_checkable

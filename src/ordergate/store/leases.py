@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordergate.domain.errors import PersistenceError
 from ordergate.store.base import Store
@@ -39,6 +39,9 @@ from ordergate.store.lease_port import (
     SendGrant,
     SharedRoles,
 )
+
+if TYPE_CHECKING:
+    from ordergate.store.sqlite import SqliteStore
 
 __all__ = [
     "OPEN_STATUSES",
@@ -64,7 +67,7 @@ def leases_for(store: Store, owner: str) -> OrderLeases:
     if isinstance(store, SqliteStore):
         if store.path == ":memory:":
             return MemoryLeases(store, owner)
-        return SqliteLeases(store.path, owner)
+        return SqliteLeases(store.path, owner, beside=store)
     try:
         from ordergate.store.pg_leases import PostgresLeases
         from ordergate.store.postgres import PostgresStore
@@ -194,9 +197,22 @@ class SqliteLeases:
     claim and release doubled the disk flushes of each order ``serve`` handled.
     """
 
-    def __init__(self, path: str, owner: str, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        path: str,
+        owner: str,
+        *,
+        busy_timeout_ms: int = 5000,
+        beside: SqliteStore | None = None,
+    ) -> None:
+        """``beside``: the engine's store on the same file; the leases then write and
+        read on its connection, each write a unit of work in its group commit
+        (:meth:`SqliteStore.unit_connection`; a release rides the next commit), so the
+        two never meet in SQLite's busy handler (it sleeps a millisecond and more per
+        clash). Without it, a connection of their own."""
         self.owner = owner
         self._lock = threading.Lock()
+        self._beside = beside
         try:
             self._conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30
@@ -207,7 +223,13 @@ class SqliteLeases:
             raise PersistenceError(f"cannot open the lease table in {path}: {exc}") from exc
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, hint: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write; ``hint``: one a crash may lose (a release), which may ride the
+        next group commit of the store beside."""
+        if self._beside is not None:
+            with self._beside.unit_connection(defer=hint) as conn:
+                yield conn
+            return
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -279,7 +301,7 @@ class SqliteLeases:
         return [str(r[0]) for r in rows]
 
     def release(self, order_ids: Sequence[str]) -> None:
-        with self._tx() as conn:
+        with self._tx(hint=True) as conn:
             conn.executemany(
                 "DELETE FROM order_leases WHERE order_id = ? AND owner = ?",
                 [(i, self.owner) for i in order_ids],
@@ -314,6 +336,8 @@ class SqliteLeases:
             return cursor.rowcount
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        if self._beside is not None:
+            return self._beside.read_beside(sql, params)
         with self._lock:
             try:
                 return self._conn.execute(sql, params).fetchall()

@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -20,9 +21,11 @@ from typing import Any
 from ordergate.domain.errors import PersistenceError
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
+from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.store.base import (
+    BookedFill,
     DailyPnl,
     DuplicateKey,
     EventRecord,
@@ -51,6 +54,8 @@ class _Data:
         self.fills: list[StoredFill] = []
         self.fill_rows: dict[str, list[Fill]] = {}
         self.fill_keys: set[tuple[str, str]] = set()
+        #: every booked fill by (order, exec id), busted or not, with its amendment state
+        self.booked: dict[tuple[str, str], BookedFill] = {}
         self.positions: dict[tuple[str, str], Position] = {}
         self.marks: dict[str, Mark] = {}
         self.kill_switches: dict[tuple[str, str], StoredKillSwitch] = {}
@@ -154,6 +159,7 @@ class MemoryUnitOfWork:
             raise DuplicateKey(f"duplicate fill {fill.exec_id} of {fill.order_id}")
         d = self._d
         d.fill_keys.add(key)
+        d.booked[key] = BookedFill(fill, realized_gross, False, "")
         d.fill_rows.setdefault(fill.order_id, []).append(fill)
         d.fills.append(
             StoredFill(
@@ -166,13 +172,54 @@ class MemoryUnitOfWork:
                 fill.commission,
                 trading_day,
                 fill.ts,
+                None if (order := d.orders.get(fill.order_id)) is None else order.parent_order_id,
             )
         )
 
         def undo() -> None:
             d.fill_keys.discard(key)
+            d.booked.pop(key, None)
             d.fill_rows[fill.order_id].pop()
             d.fills.pop()
+
+        self._undo.append(undo)
+
+    def booked_fill(self, order_id: str, exec_id: str) -> BookedFill | None:
+        return self._d.booked.get((order_id, exec_id))
+
+    def position_fills(self, account_id: str, symbol: str) -> list[Fill]:
+        d = self._d
+        out = []
+        for row in d.fills:
+            if row.account_id == account_id and row.symbol == symbol:
+                booked = d.booked[(row.order_id, row.exec_id)]
+                if not booked.busted:
+                    out.append(booked.fill)
+        return out
+
+    def amend_fill(
+        self, before: Fill, after: Fill | None, realized_gross: Decimal, amend_id: str
+    ) -> None:
+        d = self._d
+        key = (before.order_id, before.exec_id)
+        old = d.booked[key]
+        kept = replace(old.fill, commission=ZERO) if after is None else after
+        self._set(d.booked, key, BookedFill(kept, realized_gross, after is None, amend_id))
+        rows = d.fill_rows[before.order_id]
+        old_rows = list(rows)
+        at = next(i for i, f in enumerate(rows) if f.exec_id == before.exec_id)
+        if after is None:
+            del rows[at]
+        else:
+            rows[at] = after
+        index = next(i for i, f in enumerate(d.fills) if (f.order_id, f.exec_id) == key)
+        old_row = d.fills[index]
+        commission = ZERO if after is None else after.commission
+        d.fills[index] = replace(old_row, realized_gross=realized_gross, commission=commission)
+
+        def undo() -> None:
+            rows[:] = old_rows
+            d.fills[index] = old_row
 
         self._undo.append(undo)
 
@@ -186,6 +233,11 @@ class MemoryUnitOfWork:
         self._set(self._d.positions, (position.account_id, position.symbol), position.copy())
 
     def save_mark(self, mark: Mark) -> None:
+        current = self._d.marks.get(mark.symbol)
+        if not mark.newer_than(current):
+            return  # an older sequence number than the one stored: see Mark.seq
+        if mark.seq is None and current is not None:
+            mark = replace(mark, seq=current.seq)
         self._set(self._d.marks, mark.symbol, mark)
 
 

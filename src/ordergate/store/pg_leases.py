@@ -11,6 +11,12 @@ to send an order claims it once more right before the call (:meth:`begin_send`),
 connection of its own, and holds a session lock on the order while the send is in flight
 (:meth:`end_send` lets go): a replay of the same key in any process waits on that lock,
 and answers what the send left (see ``pg_uow.PostgresUnitOfWork.find_intent``).
+
+An order this process accepts is leased to it in the accept transaction itself (the
+store asks :meth:`PostgresLeases.accept_lease`): its send then needs no claim of its own,
+only the in-flight mark, one statement that writes nothing (no WAL flush). The lease
+runs from before that transaction's first round trip by this process's monotonic clock,
+and the fence counts its margin from there (``SendGrant.claimed_s_ago``).
 """
 
 from __future__ import annotations
@@ -86,6 +92,11 @@ class PostgresLeases:
         self._session = _SessionConnection(store)
         self._sending: set[str] = set()
         self._sending_lock = threading.Lock()
+        #: the lease time the fence asks for (known from its first claim or renewal)
+        self._ttl: timedelta | None = None
+        #: orders leased in their accept, and when that began (monotonic), oldest first
+        self._accepted: dict[str, float] = {}
+        store.accept_claims = self
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         with self._store.connection() as conn:
@@ -95,7 +106,32 @@ class PostgresLeases:
             except psycopg.Error as exc:
                 raise translate(exc) from exc
 
+    # ------------------------------------------------------------ claims in the accept
+
+    def accept_lease(self) -> tuple[str, timedelta] | None:
+        ttl = self._ttl
+        return None if ttl is None else (self.owner, ttl)
+
+    def leased(self, order_ids: list[str], asked: float) -> None:
+        with self._sending_lock:
+            for order_id in order_ids:
+                self._accepted[order_id] = asked
+            ttl = self._ttl.total_seconds() if self._ttl is not None else 0.0
+            while self._accepted:  # never sent (armed, or failed before): forget them
+                first = next(iter(self._accepted))
+                if asked - self._accepted[first] <= ttl:
+                    break
+                del self._accepted[first]
+
+    def _accepted_at(self, order_id: str, ttl: timedelta) -> float | None:
+        with self._sending_lock:
+            asked = self._accepted.pop(order_id, None)
+        return asked if ttl == self._ttl else None
+
+    # ------------------------------------------------------------ leases
+
     def claim(self, order_ids: Sequence[str], ttl: timedelta) -> list[str]:
+        self._ttl = ttl
         ids = sorted(set(order_ids))
         if not ids:
             return []
@@ -123,6 +159,7 @@ class PostgresLeases:
         return sorted(str(r[0]) for r in rows)
 
     def renew(self, ttl: timedelta) -> list[str]:
+        self._ttl = ttl
         rows = self._rows(
             "UPDATE order_leases SET expires_at = clock_timestamp() + %s WHERE owner = %s "
             "RETURNING order_id",
@@ -174,21 +211,34 @@ class PostgresLeases:
         session lock that replays of the order wait on; while a replay holds it for a
         moment (shared, as it reads), the mark waits for the replay's step to end.
         """
+        self._ttl = ttl
+        accepted = self._accepted_at(order_id, ttl)
         with self._sending_lock:
             marked = order_id in self._sending
+        if accepted is not None and not marked:
+            grant = self._mark_accepted(order_id, accepted)
+            if grant is not None:
+                return grant
+        # the claim and, when it is granted, the in-flight mark: one statement
+        mark = "true" if marked else f"pg_try_advisory_lock({SENDING_KEY})"
         row = self._session.one(
             "WITH before AS (SELECT owner FROM order_leases WHERE order_id = %s), "
             "taken AS (INSERT INTO order_leases (order_id, owner, expires_at) "
             "SELECT order_id, %s, clock_timestamp() + %s FROM orders "
             "WHERE order_id = %s AND status IN ('PENDING', 'SUBMITTED') "
-            f"{_UPSERT}) SELECT taken.token, (SELECT owner FROM before) FROM taken",
-            (order_id, self.owner, ttl, order_id),
+            f"{_UPSERT}) SELECT taken.token, (SELECT owner FROM before), {mark} FROM taken",
+            (order_id, self.owner, ttl, order_id, *(() if marked else (order_id,))),
         )
         if row is None:
             return None
         grant = SendGrant(int(row[0]), None if row[1] is None else str(row[1]))
+        if marked or row[2]:
+            if not marked:
+                with self._sending_lock:
+                    self._sending.add(order_id)
+            return grant
         deadline = time.monotonic() + 2.0
-        while not marked:
+        while True:  # a replay holds the mark for a moment (shared, as it reads)
             got = self._session.one(f"SELECT pg_try_advisory_lock({SENDING_KEY})", (order_id,))
             if got is not None and got[0]:
                 with self._sending_lock:
@@ -199,6 +249,22 @@ class PostgresLeases:
                 break
             time.sleep(0.005)
         return grant
+
+    def _mark_accepted(self, order_id: str, asked: float) -> SendGrant | None:
+        """The in-flight mark of an order leased in its accept, if the lease is still
+        ours and live (it is: it was made moments ago; else claim as usual)."""
+        row = self._session.one(
+            f"SELECT token, pg_try_advisory_lock({SENDING_KEY}) FROM order_leases "
+            "WHERE order_id = %s AND owner = %s AND expires_at > clock_timestamp()",
+            (order_id, order_id, self.owner),
+        )
+        if row is None:
+            return None
+        if not row[1]:  # a replay holds the mark for a moment: the usual path waits
+            return None
+        with self._sending_lock:
+            self._sending.add(order_id)
+        return SendGrant(int(row[0]), None, claimed_s_ago=time.monotonic() - asked)
 
     def end_send(self, order_id: str) -> None:
         """The send's answer is recorded (or the send given up): replays may read."""

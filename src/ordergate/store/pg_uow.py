@@ -8,9 +8,11 @@ that reads an order first takes that order's position lock before its row lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,18 +21,29 @@ import structlog
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 
+from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import PersistenceError
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
-from ordergate.store.base import DuplicateKey, EventRecord, StaleOrder, StoredIntent
-from ordergate.store.chain import PG_HEAD, chain_rows
+from ordergate.store.amendments import (
+    AMEND_FILL,
+    BOOKED_FILL,
+    POSITION_FILLS,
+    amend_values,
+    booked_from_row,
+)
+from ordergate.store.base import BookedFill, DuplicateKey, EventRecord, StaleOrder, StoredIntent
+from ordergate.store.chain import PG_EVENT_LOG_LOCK, PG_HEAD, chain_rows
+from ordergate.store.pg_chain_head import ChainHead, Head
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, POSITION_SELECT
 from ordergate.store.rows import (
     FILL_INSERT,
+    MARK_UPSERT,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
+    fill_from_row,
     fill_values,
     mark_values,
     order_from_row,
@@ -45,10 +58,39 @@ _ORDER_INSERT = (
     f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}, intent_id) "
     f"VALUES ({', '.join(['%s'] * (len(ORDER_COLUMNS) + 1))})"
 )
+#: Refused on the server (og_expect_one, SQLSTATE OGS01) when the version moved on.
 _ORDER_UPDATE = (
-    f"UPDATE orders SET {', '.join(f'{c} = %s' for c in ORDER_MUTABLE)}, "
-    "db_touched_at = clock_timestamp() WHERE order_id = %s AND version = %s"
+    f"WITH u AS (UPDATE orders SET {', '.join(f'{c} = %s' for c in ORDER_MUTABLE)}, "
+    "db_touched_at = clock_timestamp() WHERE order_id = %s AND version = %s RETURNING 1) "
+    "SELECT og_expect_one((SELECT count(*) FROM u), %s)"
 )
+_EVENT_INSERT = (
+    "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, "
+    "payload, ts, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+#: The fence's claim riding in the accept (see ``pg_leases.PostgresLeases.begin_send``).
+_LEASE_INSERT = (
+    "INSERT INTO order_leases (order_id, owner, expires_at) "
+    "VALUES (%s, %s, clock_timestamp() + %s) ON CONFLICT (order_id) DO NOTHING"
+)
+_TO_SEND = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
+_STALE = "OGS01"  # og_expect_one: the order's version moved on
+_MOVED = "OGC01"  # og_chain_expect: the chain's head is not the one the events follow
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    sql: str
+    params: Any = ()
+    many: bool = False  # executemany over ``params``
+
+
+_BEGIN = _Statement("BEGIN")
+_COMMIT = _Statement("COMMIT")
+_NO_FLUSH_WAIT = _Statement("SET LOCAL synchronous_commit = off")
+_XID = _Statement("SELECT pg_current_xact_id()")  # an xid: its commit waits for the flush
+_SAVEPOINT = _Statement("SAVEPOINT og_chain")
+_RELEASE = _Statement("RELEASE SAVEPOINT og_chain")
 #: Advisory locks are per database; keying them by schema keeps two stores apart.
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || %s, 0))"
 #: The position lock of the order(s) a step is about to read (see the module docstring).
@@ -80,6 +122,17 @@ _SAID_BY_CLASS = {
     "40": "a conflict with a concurrent unit of work; this step was rolled back",
 }
 log = structlog.get_logger("ordergate.store.postgres")
+
+
+def _forget_prepared(conn: psycopg.Connection[Any]) -> None:
+    """After a failed pipeline, drop the statements the driver prepared, on both sides.
+
+    The driver counts a statement as prepared once it has queued its Parse; when an earlier
+    statement of the pipeline fails, the server skips that Parse, and the next use of the
+    statement names one that does not exist (SQLSTATE 26000). psycopg has no public call
+    for this: clearing its cache also queues a ``DEALLOCATE ALL`` for the next statement.
+    """
+    conn._prepared.clear()
 
 
 def translate(exc: psycopg.Error) -> PersistenceError:
@@ -119,10 +172,26 @@ def translated() -> Iterator[None]:
 
 
 class PostgresUnitOfWork:
-    """One transaction on one pooled connection."""
+    """One transaction on one pooled connection, its statements pipelined.
+
+    Writes are queued and go to the server with the next read, or with ``COMMIT``, in one
+    pipeline (one round trip); ``BEGIN`` goes with the first of them. So a submit's accept
+    is two round trips (its reads; its writes, events and commit) and so is its receipt.
+    A queued write's error (a duplicate key, a stale version) is raised by the read or the
+    commit it went with; every check is made on the server (``og_expect_one``,
+    ``og_chain_expect``: migration 0013), so a failed one skips the ``COMMIT`` behind it.
+    """
 
     def __init__(
-        self, conn: psycopg.Connection[Any], key: bytes | None = None, *, replay_wait_ms: int = 0
+        self,
+        conn: psycopg.Connection[Any],
+        key: bytes | None = None,
+        *,
+        replay_wait_ms: int = 0,
+        chain: ChainHead | None = None,
+        reconnect: Callable[[], psycopg.Connection[Any] | None] | None = None,
+        lease: tuple[str, timedelta] | None = None,
+        durable: bool = True,
     ) -> None:
         self._c = conn
         self._key = key  # the audit key (None: a plain sha256 chain)
@@ -130,23 +199,219 @@ class PostgresUnitOfWork:
         self.head_written: tuple[int, str] | None = None
         #: how long a replay waits for another process's send of the order to settle
         self.replay_wait_ms = replay_wait_ms
+        self._head = chain if chain is not None else ChainHead()
+        #: a fresh connection while nothing of this unit was done, None when there are
+        #: no more to try (see ``_pipeline``)
+        self._reconnect = reconnect
+        self._queue: list[_Statement] = []
+        #: commits wait for their WAL flush (the store's synchronous_commit)
+        self._durable = durable
+        #: (owner, ttl): an order about to be sent is leased to its owner in this unit
+        self._lease = lease
+        #: orders leased by this unit (to its owner, from before its first round trip)
+        self.leased: list[str] = []
+        self._begun = False
+        #: this unit's events, and the head they were hashed after (see ``commit``)
+        self._events: list[EventRecord] = []
+        self._after: Head | None = None
+        self._believed = False  # hashed after this process's belief, not a head read
+        self._based = False  # the head the events follow is decided
+        self._rows: list[tuple[Any, ...]] = []
+        #: statements and pipelines sent (round trips), for the bench's count
+        self.statements = 0
+        self.round_trips = 0
+        #: how long the commit that held the chain took (the bench's lock-hold figure)
+        self.chain_seconds = 0.0
+
+    # ------------------------------------------------------------ the pipeline
+
+    def _write(self, sql: str, params: Any, *, many: bool = False) -> None:
+        self._queue.append(_Statement(sql, params, many))
+
+    def _pipeline(self, tail: Sequence[_Statement]) -> list[Any]:
+        """Send the queued writes and then ``tail`` in one round trip (``BEGIN`` first
+        when the transaction has not begun); the rows of each of ``tail``.
+
+        The first round trip of a unit does nothing but begin and read: should the
+        server have closed this pooled connection while it idled, it is done again on a
+        fresh one (the pool drops the broken one).
+        """
+        first = not self._begun and not self._queue  # begin and read, nothing else
+        statements = [*self._queue, *tail]
+        self._queue = []
+        if not self._begun:
+            statements.insert(0, _BEGIN)
+            self._begun = True
+        while True:
+            try:
+                return self._send(statements, len(tail))
+            except psycopg.OperationalError:
+                fresh = self._reconnect() if first and self._reconnect is not None else None
+                if fresh is None:
+                    raise
+                self._c = fresh
+
+    def _send(self, statements: Sequence[_Statement], answers: int) -> list[Any]:
+        conn = self._c
+        self.statements += len(statements)
+        self.round_trips += 1
+        if len(statements) == 1 and not statements[0].many:
+            cursor = conn.execute(statements[0].sql, statements[0].params)
+            return [cursor.fetchall() if cursor.description else cursor.rowcount]
+        cursors: list[psycopg.Cursor[Any] | None] = []
+        try:
+            with conn.pipeline():
+                for s in statements:
+                    if s.many:
+                        conn.cursor().executemany(s.sql, s.params)
+                        cursors.append(None)
+                    else:
+                        cursors.append(conn.execute(s.sql, s.params))
+        except psycopg.Error:
+            _forget_prepared(conn)
+            raise
+        return [
+            c.fetchall() if c is not None and c.description else None
+            for c in cursors[len(cursors) - answers :]
+        ]
 
     def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
-        try:
-            return self._c.execute(sql, params).fetchall()
-        except psycopg.Error as exc:
-            raise translate(exc) from exc
+        rows: list[Any] = self._reads(_Statement(sql, params))[-1]
+        return rows
 
-    def _run(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:
+    def _reads(self, *statements: _Statement) -> list[Any]:
+        """The rows of each of ``statements``, sent after what is queued (one round trip)."""
         try:
-            return self._c.execute(sql, params).rowcount
+            return self._pipeline(statements)
         except psycopg.Error as exc:
-            raise translate(exc) from exc
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: psycopg.Error) -> PersistenceError:
+        if exc.sqlstate == _STALE:
+            return StaleOrder(
+                "an order changed underneath this update (its version moved on)",
+                context={"sqlstate": _STALE},
+            )
+        return translate(exc)
+
+    def commit(self) -> None:
+        """Send what is queued, this unit's events and ``COMMIT``: one round trip when
+        the chain's head was as this process believed (see ``pg_chain_head``)."""
+        started = time.perf_counter()
+        try:
+            if not self._begun and not self._queue and not self._events:
+                return  # nothing was read or written: no transaction to end
+            if self._events and self._believed:
+                try:
+                    self._pipeline(
+                        [_SAVEPOINT, self._expect(), *self._inserts(), _RELEASE, *self._end()]
+                    )
+                except psycopg.Error as exc:
+                    if exc.sqlstate != _MOVED:
+                        raise
+                    with self._head.lock:
+                        self._head.refuse()  # another writer: hash again after the real head
+                    self._c.execute("ROLLBACK TO SAVEPOINT og_chain")
+                    self._rechain(self._read_head())
+                    self._pipeline([*self._inserts(), *self._end()])
+            else:
+                self._pipeline([*self._inserts(), *self._end()])
+            if self._events and not self._believed and self.head_written is not None:
+                with self._head.lock:
+                    self._head.committed(self.head_written)
+            self._believed = False
+            if self._events:  # the event log's lock was held for (at most) this long
+                self.chain_seconds = time.perf_counter() - started
+        except psycopg.Error as exc:
+            raise self._failed(exc) from exc
+        finally:
+            self._forget_belief()
+
+    def rollback(self) -> None:
+        """End the transaction without keeping anything (a broken connection: nothing to end)."""
+        self._forget_belief()
+        if not self._begun or self._c.broken or self._c.closed:
+            return
+        try:
+            self._c.execute("ROLLBACK")
+        except psycopg.Error:
+            log.warning("rollback failed; the pool drops the connection")
+
+    def _forget_belief(self) -> None:
+        """This unit moved the belief on and did not commit: nobody follows its rows."""
+        if self._believed:
+            self._believed = False
+            with self._head.lock:
+                self._head.forget()
+
+    # ------------------------------------------------------------ the chain
+
+    def record_events(self, events: Sequence[EventRecord]) -> None:
+        """Hash ``events`` onto the chain: after this process's belief about its head
+        when it has one (checked at commit), else after the head read under the event
+        log's lock (see ``pg_chain_head``)."""
+        if not events:
+            return
+        self._events.extend(events)
+        if self._based and not self._believed:  # a second call, after the head read
+            self._rechain(self._after)
+            return
+        with self._head.lock:
+            known, head = (True, self._after) if self._based else self._head.believed()
+            if known:
+                self._rechain(head)
+                self._believed = True
+                self._head.advance(self.head_written or (0, None))
+                return
+        self._rechain(self._read_head())
+
+    def _read_head(self) -> Head | None:
+        """The head, under the event log's lock held until this unit ends."""
+        rows = self._reads(_Statement(PG_EVENT_LOG_LOCK, ()), _Statement(PG_HEAD, ()))[-1]
+        return (int(rows[0][0]), rows[0][1]) if rows else None
+
+    def _rechain(self, after: Head | None) -> None:
+        """Hash this unit's events after ``after``."""
+        self._after, self._based = after, True
+        self._rows = chain_rows(after, self._events, self._key)
+        self.head_written = (int(self._rows[-1][0]), str(self._rows[-1][8]))
+
+    def _end(self) -> list[_Statement]:
+        """``COMMIT``; for a unit that extends the chain, one that lets go of the event
+        log's lock before the WAL flush, and then waits for that flush.
+
+        The chain's lock is held until the commit ends, so every event-writing commit of
+        every process would wait for the one before it *and its flush*: one flush at a
+        time. Here the unit commits without waiting for its flush (its locks go at once),
+        then commits a transaction of nothing but an xid, which waits for the WAL to be
+        flushed up to its own commit record and so past this unit's: when the pipeline
+        answers, this unit is durable. Meanwhile the next unit holds the lock, and
+        concurrent flushes are one fsync (the server's group commit). Nobody is told of
+        this unit before it is durable: the caller waits for the pipeline, and the relay
+        waits for a flush past what it read (``PostgresStore.outbox_after``).
+        """
+        if not self._events or not self._durable:
+            return [_COMMIT]
+        return [_NO_FLUSH_WAIT, _COMMIT, _BEGIN, _XID, _COMMIT]
+
+    def _expect(self) -> _Statement:
+        after = self._after
+        return _Statement(
+            "SELECT og_chain_expect(%s, %s)",
+            (None, None) if after is None else (after[0], after[1]),
+        )
+
+    def _inserts(self) -> list[_Statement]:
+        if not self._events:
+            return []
+        return [_Statement(_EVENT_INSERT, self._rows, many=True)]
 
     def _order(self, where: str, value: str) -> Order | None:
         """The order, row-locked, after its position lock (one lock order: see module)."""
-        self._all(_LOCK_POSITION_OF.format(where=where), (value,))
-        rows = self._all(f"{ORDER_SELECT} WHERE {where} = %s FOR UPDATE", (value,))
+        rows = self._reads(
+            _Statement(_LOCK_POSITION_OF.format(where=where), (value,)),
+            _Statement(f"{ORDER_SELECT} WHERE {where} = %s FOR UPDATE", (value,)),
+        )[-1]
         return order_from_row(rows[0]) if rows else None
 
     def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None:
@@ -168,18 +433,23 @@ class PostgresUnitOfWork:
         wait it goes on (the order still ``SUBMITTED``: sent, no answer recorded yet)."""
         if self.replay_wait_ms <= 0:
             return
+        self._reads(_Statement("SAVEPOINT og_wait"))  # a lock timeout undoes only the wait
         try:
-            with self._c.transaction():  # a savepoint: a lock timeout undoes only the wait
-                self._c.execute(f"SET LOCAL lock_timeout = {int(self.replay_wait_ms)}")
-                self._c.execute(f"SELECT pg_advisory_xact_lock_shared({SENDING_KEY})", (order_id,))
-                self._c.execute("SET LOCAL lock_timeout TO DEFAULT")
+            self._c.execute(f"SET LOCAL lock_timeout = {int(self.replay_wait_ms)}")
+            self._c.execute(f"SELECT pg_advisory_xact_lock_shared({SENDING_KEY})", (order_id,))
+            self._c.execute("SET LOCAL lock_timeout TO DEFAULT")
+            self._c.execute("RELEASE SAVEPOINT og_wait")
         except pg_errors.LockNotAvailable:
             log.info("replay answered while the order is still being sent", order_id=order_id)
+            try:
+                self._c.execute("ROLLBACK TO SAVEPOINT og_wait")
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
         except psycopg.Error as exc:
             raise translate(exc) from exc
 
     def insert_intent(self, intent: StoredIntent) -> None:
-        self._run(
+        self._write(
             "INSERT INTO intents (intent_id, account_id, idempotency_key, payload_hash, payload, "
             "received_at, order_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (
@@ -194,17 +464,16 @@ class PostgresUnitOfWork:
         )
 
     def insert_order(self, order: Order, intent_id: str) -> None:
-        self._run(_ORDER_INSERT, (*order_values(order), intent_id))
+        self._write(_ORDER_INSERT, (*order_values(order), intent_id))
+        if self._lease is not None and order.status in _TO_SEND:
+            self._write(_LEASE_INSERT, (order.order_id, *self._lease))
+            self.leased.append(order.order_id)
 
     def update_order(self, order: Order, expected_version: int) -> None:
-        count = self._run(
-            _ORDER_UPDATE, (*order_update_values(order), order.order_id, expected_version)
+        self._write(
+            _ORDER_UPDATE,
+            (*order_update_values(order), order.order_id, expected_version, order.order_id),
         )
-        if count != 1:
-            raise StaleOrder(
-                f"order {order.order_id} changed underneath this update "
-                f"(expected version {expected_version})"
-            )
 
     def get_order(self, order_id: str) -> Order | None:
         return self._order("order_id", order_id)
@@ -222,25 +491,10 @@ class PostgresUnitOfWork:
             )
         return [order_from_row(row) for row in rows]
 
-    def record_events(self, events: Sequence[EventRecord]) -> None:
-        """Extend the hash chain with ``events`` under the event-log lock (see module)."""
-        if not events:
-            return
-        self._all(_LOCK, (".event_log",))
-        rows = chain_rows(next(iter(self._all(PG_HEAD)), None), events, self._key)
-        if rows:
-            self.head_written = (int(rows[-1][0]), str(rows[-1][8]))
-            with translated():
-                self._c.cursor().executemany(
-                    "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, "
-                    "payload, ts, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    rows,
-                )
-
     def add_receipt(
         self, order_id: str, client_order_id: str, adapter: str, raw: str, ts: datetime
     ) -> None:
-        self._run(
+        self._write(
             "INSERT INTO broker_receipts (order_id, client_order_id, adapter, raw, received_at) "
             "VALUES (%s, %s, %s, %s, %s)",
             (order_id, client_order_id, adapter, raw, ts),
@@ -260,23 +514,39 @@ class PostgresUnitOfWork:
         realized_gross: Decimal,
         trading_day: str,
     ) -> None:
-        self._run(
+        self._write(
             FILL_INSERT.replace("?", "%s"),
             fill_values(fill, account_id, strategy_id, realized_gross, trading_day, fill.ts),
         )
 
+    def booked_fill(self, order_id: str, exec_id: str) -> BookedFill | None:
+        rows = self._all(BOOKED_FILL.replace("?", "%s"), (order_id, exec_id))
+        return booked_from_row(rows[0]) if rows else None
+
+    def position_fills(self, account_id: str, symbol: str) -> list[Fill]:
+        rows = self._all(POSITION_FILLS.replace("?", "%s"), (account_id, symbol))
+        return [fill_from_row(row) for row in rows]
+
+    def amend_fill(
+        self, before: Fill, after: Fill | None, realized_gross: Decimal, amend_id: str
+    ) -> None:
+        values = amend_values(before, after, realized_gross, amend_id)
+        self._write(AMEND_FILL.replace("?", "%s"), values)
+
     def get_position(self, account_id: str, symbol: str) -> Position:
         """Read the position under a lock on (account, symbol) held until commit."""
-        self._all(_LOCK, (f".position\x1f{account_id}\x1f{symbol}",))
-        rows = self._all(
-            f"{POSITION_SELECT} WHERE account_id = %s AND symbol = %s", (account_id, symbol)
-        )
+        rows = self._reads(
+            _Statement(_LOCK, (f".position\x1f{account_id}\x1f{symbol}",)),
+            _Statement(
+                f"{POSITION_SELECT} WHERE account_id = %s AND symbol = %s", (account_id, symbol)
+            ),
+        )[-1]
         if not rows:
             return Position(account_id=account_id, symbol=symbol)
         return position_from_row(rows[0])
 
     def save_position(self, position: Position, ts: datetime) -> None:
-        self._run(
+        self._write(
             "INSERT INTO positions (account_id, symbol, qty, avg_price, realized_gross, "
             "commission, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (account_id, symbol) DO UPDATE SET qty = excluded.qty, "
@@ -286,10 +556,8 @@ class PostgresUnitOfWork:
         )
 
     def save_mark(self, mark: Mark) -> None:
-        self._run(
-            "INSERT INTO marks (symbol, last, bid, ask, volume, ts) "
-            "VALUES (%s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (symbol) DO UPDATE SET last = excluded.last, bid = excluded.bid, "
-            "ask = excluded.ask, volume = excluded.volume, ts = excluded.ts",
+        self._write(
+            "INSERT INTO marks (symbol, last, bid, ask, volume, ts, seq) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) " + MARK_UPSERT,
             mark_values(mark),
         )

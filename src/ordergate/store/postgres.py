@@ -40,10 +40,12 @@ the SQLSTATE and never the server's text (see ``pg_uow.translate``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -51,12 +53,14 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ordergate.domain.errors import PersistenceError
 from ordergate.store.base import (
     DailyPnl,
+    OutboxMessage,
     StoredControl,
     StoredKillSwitch,
 )
 from ordergate.store.chain_sources import PostgresChain
 from ordergate.store.checkpoint import AuditTrail
 from ordergate.store.migrate import apply_migrations
+from ordergate.store.pg_chain_head import ChainHead
 from ordergate.store.pg_uow import (
     PostgresUnitOfWork,
     translate,
@@ -99,6 +103,16 @@ class PostgresStore(SqlReads):
         #: what else to close with the store (the leases' session connections)
         self._on_close: list[Callable[[], None]] = []
         self._incarnation: str | None = None
+        #: this process's belief about the event chain's head (see ``pg_chain_head``)
+        self.chain_head = ChainHead()
+        #: the fence's leases, when its claim rides in the accept (``pg_leases``)
+        self.accept_claims: AcceptClaims | None = None
+        #: pipelines (round trips) and statements the units of work sent (the bench's count)
+        self.round_trips = 0
+        self.statements = 0
+        #: commits that held the event chain's lock, and how long they took in all
+        self.chain_commits = 0
+        self.chain_seconds = 0.0
         try:
             self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
                 url,
@@ -171,53 +185,58 @@ class PostgresStore(SqlReads):
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresUnitOfWork]:
+        """A unit of work on a pooled connection: committed when the block ends, rolled
+        back when it raises. Its statements are pipelined (see ``pg_uow``)."""
         wait_ms = int(self.replay_wait_s * 1000)
         key = None if self.audit is None else self.audit.key
+        claims = self.accept_claims
+        lease = None if claims is None else claims.accept_lease()
+        asked = time.monotonic()  # before the unit's first round trip (and its claims)
         with ExitStack() as stack:
-            conn = self._begin(stack)
+            held = [self._checkout(stack)]
+
+            spare = [self._pool.max_size]  # every pooled connection may have been dropped
+
+            def reconnect() -> psycopg.Connection[Any] | None:
+                """Nothing was done on the broken connection yet: another one instead."""
+                held.pop().close()  # the pool drops it
+                if spare[0] <= 0:
+                    return None
+                spare[0] -= 1
+                held.append(self._checkout(stack))
+                return held[-1].conn
+
+            uow = PostgresUnitOfWork(
+                held[0].conn,
+                key,
+                replay_wait_ms=wait_ms,
+                chain=self.chain_head,
+                reconnect=reconnect,
+                lease=lease,
+                durable=self.synchronous_commit,
+            )
             try:
-                uow = PostgresUnitOfWork(conn, key, replay_wait_ms=wait_ms)
                 yield uow
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
-            try:
-                stack.close()  # COMMIT, and the connection back to the pool
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
+                uow.commit()
+            except BaseException:
+                uow.rollback()
+                raise
+            finally:
+                self.round_trips += uow.round_trips
+                self.statements += uow.statements
+                if uow.chain_seconds:
+                    self.chain_commits += 1
+                    self.chain_seconds += uow.chain_seconds
         if uow.head_written is not None and self.audit and self.audit.checkpoint:
             self.audit.checkpoint.committed(*uow.head_written)
+        if uow.leased and claims is not None:
+            claims.leased(uow.leased, asked)
 
-    def _begin(self, stack: ExitStack) -> psycopg.Connection[Any]:
-        """A pooled connection with its transaction begun, on ``stack``.
-
-        The server may have closed a connection while it idled in the pool (a restart,
-        ``pg_terminate_backend``): that shows when ``BEGIN`` fails, before anything of
-        the unit of work was done, so it is safe to begin again on another connection
-        (the pool drops the broken one). Costs nothing on a healthy connection.
-        """
-        attempts = self._pool.max_size + 1
-        for attempt in range(attempts):
-            inner = ExitStack()
-            try:
-                conn = inner.enter_context(self._pool.connection())
-                inner.enter_context(conn.transaction())
-            except PoolTimeout as exc:  # the pool is exhausted: waiting again will not help
-                inner.close()
-                raise translate(exc) from exc
-            except psycopg.OperationalError as exc:
-                inner.close()
-                if attempt + 1 < attempts:
-                    continue
-                raise translate(exc) from exc
-            except psycopg.Error as exc:
-                inner.close()
-                raise translate(exc) from exc
-            except BaseException:
-                inner.close()
-                raise
-            stack.push(inner.__exit__)
-            return conn
-        raise PersistenceError("no connection to the PostgreSQL store could begin a transaction")
+    def _checkout(self, stack: ExitStack) -> _Checkout:
+        """A pooled connection, given back when ``stack`` (or the checkout) closes."""
+        checkout = _Checkout(self._pool)
+        stack.callback(checkout.close)
+        return checkout
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -278,6 +297,16 @@ class PostgresStore(SqlReads):
             (control.name, control.value, control.actor, control.reason, control.updated_at),
         )
 
+    def outbox_after(self, last_id: int, limit: int) -> list[OutboxMessage]:
+        """The outbox after ``last_id``, once everything read is durable: a unit that
+        extends the chain lets its locks go before its WAL flush (``pg_uow``), so the
+        relay waits for a flush past what it read before it publishes any of it."""
+        messages = super().outbox_after(last_id, limit)
+        if messages and self.synchronous_commit:
+            with self.connection() as conn, translated(), conn.transaction():
+                conn.execute("SELECT pg_current_xact_id()")  # its commit waits for the flush
+        return messages
+
     def set_outbox_cursor(self, consumer: str, last_id: int) -> None:
         """Move the cursor forward (never back: two relays may race)."""
         self._write(
@@ -291,6 +320,38 @@ class PostgresStore(SqlReads):
         """One statement in its own (autocommit) transaction."""
         with self.connection() as conn, translated():
             conn.execute(sql, params)
+
+
+class AcceptClaims(Protocol):
+    """The fence's claim made in a submit's accept transaction (``pg_leases``)."""
+
+    def accept_lease(self) -> tuple[str, timedelta] | None:
+        """(owner, lease time) to lease orders to as they are accepted; None: do not."""
+        ...
+
+    def leased(self, order_ids: list[str], asked: float) -> None:
+        """These orders were leased in a committed accept that began at ``asked``
+        (this process's monotonic clock)."""
+        ...
+
+
+class _Checkout:
+    """One connection taken from the pool, until :meth:`close` gives it back."""
+
+    def __init__(self, pool: ConnectionPool[psycopg.Connection[Any]]) -> None:
+        self._pool = pool
+        try:
+            self.conn = pool.getconn()
+        except PoolTimeout as exc:  # the pool is exhausted
+            raise translate(exc) from exc
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        self._open = True
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._pool.putconn(self.conn)
 
 
 def _safe(url: str) -> str:

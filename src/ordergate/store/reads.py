@@ -85,7 +85,9 @@ class SqlReads(ABC):
         return [order_from_row(row) for row in self._query(sql)]
 
     def fills_for(self, order_id: str) -> list[Fill]:
-        rows = self._query(f"{FILL_SELECT} WHERE order_id = ? ORDER BY fill_id", (order_id,))
+        rows = self._query(
+            f"{FILL_SELECT} WHERE order_id = ? AND busted = 0 ORDER BY fill_id", (order_id,)
+        )
         return [fill_from_row(row) for row in rows]
 
     def events_for(self, order_id: str) -> list[StoredEvent]:
@@ -109,7 +111,7 @@ class SqlReads(ABC):
         return [position_from_row(row) for row in rows]
 
     def marks(self) -> dict[str, Mark]:
-        rows = self._query("SELECT symbol, last, bid, ask, volume, ts FROM marks")
+        rows = self._query("SELECT symbol, last, bid, ask, volume, ts, seq FROM marks")
         return {row[0]: mark_from_row(row) for row in rows}
 
     def intent_payload(self, order_id: str) -> str | None:
@@ -128,13 +130,24 @@ class SqlReads(ABC):
 
     def fills_since(self, trading_day: str) -> list[StoredFill]:
         rows = self._query(
-            "SELECT account_id, strategy_id, symbol, order_id, exec_id, realized_gross, "
-            "commission, trading_day, ts FROM fills WHERE trading_day >= ? ORDER BY fill_id",
+            "SELECT f.account_id, f.strategy_id, f.symbol, f.order_id, f.exec_id, "
+            "f.realized_gross, f.commission, f.trading_day, f.ts, o.parent_order_id "
+            "FROM fills f LEFT JOIN orders o ON o.order_id = f.order_id "
+            "WHERE f.trading_day >= ? ORDER BY f.fill_id",
             (trading_day,),
         )
         return [
             StoredFill(
-                r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), Decimal(r[6]), r[7], ts_parse(r[8])
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                Decimal(r[5]),
+                Decimal(r[6]),
+                r[7],
+                ts_parse(r[8]),
+                r[9],
             )
             for r in rows
         ]

@@ -348,7 +348,7 @@ def position_values(position: Position, ts: datetime) -> tuple[Any, ...]:
 
 
 def mark_from_row(row: Sequence[Any]) -> Mark:
-    symbol, last, bid, ask, volume, ts = row
+    symbol, last, bid, ask, volume, ts, seq = row
     return Mark(
         symbol=symbol,
         last=Decimal(last),
@@ -356,6 +356,7 @@ def mark_from_row(row: Sequence[Any]) -> Mark:
         ask=_dec(ask),
         volume=_dec(volume),
         ts=ts_parse(ts),
+        seq=None if seq is None else int(seq),
     )
 
 
@@ -367,7 +368,18 @@ def mark_values(mark: Mark) -> tuple[Any, ...]:
         fmt(mark.ask),
         fmt(mark.volume),
         ts_text(mark.ts),
+        mark.seq,
     )
+
+
+#: A mark's upsert after ``INSERT INTO marks (...) VALUES (...)``: an older sequence
+#: number than the one stored changes nothing; a mark without one keeps the stored one.
+MARK_UPSERT = (
+    "ON CONFLICT (symbol) DO UPDATE SET last = excluded.last, bid = excluded.bid, "
+    "ask = excluded.ask, volume = excluded.volume, ts = excluded.ts, "
+    "seq = COALESCE(excluded.seq, marks.seq) "
+    "WHERE excluded.seq IS NULL OR marks.seq IS NULL OR excluded.seq > marks.seq"
+)
 
 
 def sum_text(values: Sequence[Any]) -> Decimal:

@@ -1,8 +1,10 @@
 """The embedded store: one SQLite file in WAL mode (or ``:memory:`` for backtests).
 
 One connection, guarded by a lock, serves every thread of the process; a unit of work
-is ``BEGIN IMMEDIATE … COMMIT``, so writers never interleave and a reader in another
-process (the CLI beside ``ordergate serve``) sees only committed steps.
+is a ``SAVEPOINT`` inside a ``BEGIN IMMEDIATE … COMMIT`` that concurrent units share
+(group commit, ``store/group_commit.py``): writers never interleave, each is released
+once its commit is durable, and a reader — here or in another process (the CLI beside
+``ordergate serve``) — sees only committed steps (a read here commits the open group).
 ``synchronous=FULL`` (the default) makes each commit survive power loss; ``NORMAL``
 survives a process crash only, and is several times faster (see bench/).
 """
@@ -25,7 +27,15 @@ from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
+from ordergate.store.amendments import (
+    AMEND_FILL,
+    BOOKED_FILL,
+    POSITION_FILLS,
+    amend_values,
+    booked_from_row,
+)
 from ordergate.store.base import (
+    BookedFill,
     DailyPnl,
     DuplicateKey,
     EventRecord,
@@ -37,12 +47,15 @@ from ordergate.store.base import (
 from ordergate.store.chain import SQLITE_HEAD, chain_rows
 from ordergate.store.chain_sources import SqliteChain
 from ordergate.store.checkpoint import AuditTrail
+from ordergate.store.group_commit import DEFAULT_LINGER_S, DEFAULT_MAX_GROUP, GroupCommit
 from ordergate.store.migrate import apply_migrations
 from ordergate.store.reads import IS_OPEN, ORDER_SELECT, SqlReads
 from ordergate.store.rows import (
     FILL_INSERT,
+    MARK_UPSERT,
     ORDER_COLUMNS,
     ORDER_MUTABLE,
+    fill_from_row,
     fill_values,
     mark_values,
     order_from_row,
@@ -110,6 +123,14 @@ class SqliteUnitOfWork:
         self._c = conn
         self._chain = chain
         self._key = key
+        #: True once the unit may return before its group is durable (:meth:`defer`)
+        self.deferred = False
+
+    def defer(self) -> None:
+        """Let this unit return before its commit is durable: it rides the group's
+        commit (``store/group_commit.py``). Only for what can be had again after a
+        crash — a broker's answer a look-up gives back."""
+        self.deferred = True
 
     def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None:
         row = self._c.execute(
@@ -176,7 +197,12 @@ class SqliteUnitOfWork:
             return
         chain = self._chain
         version = self._c.execute("PRAGMA data_version").fetchone()[0]
-        head = chain.head if chain.version == version else self._c.execute(SQLITE_HEAD).fetchone()
+        if chain.pending is not None:  # an earlier unit of this group (or this one) wrote
+            head: tuple[int, str] | None = chain.pending[0]
+        elif chain.version == version:
+            head = chain.head
+        else:
+            head = self._c.execute(SQLITE_HEAD).fetchone()
         rows = chain_rows(head, events, self._key)
         self._c.executemany(
             "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, payload, "
@@ -215,6 +241,19 @@ class SqliteUnitOfWork:
             ),
         )
 
+    def booked_fill(self, order_id: str, exec_id: str) -> BookedFill | None:
+        row = self._c.execute(BOOKED_FILL, (order_id, exec_id)).fetchone()
+        return None if row is None else booked_from_row(row)
+
+    def position_fills(self, account_id: str, symbol: str) -> list[Fill]:
+        rows = self._c.execute(POSITION_FILLS, (account_id, symbol)).fetchall()
+        return [fill_from_row(row) for row in rows]
+
+    def amend_fill(
+        self, before: Fill, after: Fill | None, realized_gross: Decimal, amend_id: str
+    ) -> None:
+        self._c.execute(AMEND_FILL, amend_values(before, after, realized_gross, amend_id))
+
     def get_position(self, account_id: str, symbol: str) -> Position:
         row = self._c.execute(
             "SELECT account_id, symbol, qty, avg_price, realized_gross, commission "
@@ -237,9 +276,8 @@ class SqliteUnitOfWork:
 
     def save_mark(self, mark: Mark) -> None:
         self._c.execute(
-            "INSERT INTO marks (symbol, last, bid, ask, volume, ts) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (symbol) DO UPDATE SET last = excluded.last, bid = excluded.bid, "
-            "ask = excluded.ask, volume = excluded.volume, ts = excluded.ts",
+            "INSERT INTO marks (symbol, last, bid, ask, volume, ts, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) " + MARK_UPSERT,
             mark_values(mark),
         )
 
@@ -295,9 +333,12 @@ class SqliteStore(SqlReads):
         busy_timeout_ms: int = 5000,
         checkpoint_interval_s: float = 1.0,
         audit: AuditTrail | None = None,
+        max_group: int = DEFAULT_MAX_GROUP,
+        group_linger_s: float = DEFAULT_LINGER_S,
     ) -> None:
         """``audit``: the audit key the chain is keyed with and the checkpoint of its head
-        (``obs.keys.audit_trail``); without it the chain is plain sha256."""
+        (``obs.keys.audit_trail``); without it the chain is plain sha256. ``max_group``
+        and ``group_linger_s``: the group commit's bounds (``store/group_commit.py``)."""
         self.path = str(path)
         self.audit = audit
         self.url = f"sqlite:///{self.path}"
@@ -306,6 +347,11 @@ class SqliteStore(SqlReads):
             raise PersistenceError(f"sqlite synchronous must be one of {SYNCHRONOUS_MODES}")
         self._lock = threading.RLock()
         self._chain = ChainHead()
+        #: units of work of this thread in progress (1 inside a unit; nested ones join it)
+        self._depth = 0
+        self._group = GroupCommit(
+            self._lock, self._commit_group, max_group=max_group, linger_s=group_linger_s
+        )
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -329,6 +375,7 @@ class SqliteStore(SqlReads):
     def migrate(self) -> None:
         with self._lock:
             try:
+                self.flush()
                 apply_migrations(self._conn, "sqlite", self.url)
                 if self.audit is not None:
                     seal_chain(SqliteChain(self._conn), self.audit.key)
@@ -336,39 +383,137 @@ class SqliteStore(SqlReads):
                 raise _translate(exc) from exc
 
     def close(self) -> None:
+        self._group.close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
         with self._lock:
+            if self._group.open:
+                try:
+                    self._group.commit_open()
+                except PersistenceError:
+                    log.exception("the last group commit failed at close")
             self._conn.close()
             if self.audit is not None and self.audit.checkpoint is not None:
                 self.audit.checkpoint.close()  # synced at shutdown
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteUnitOfWork]:
+        """One unit of work: a savepoint in the open group (see the module and
+        ``store/group_commit.py``); returns once its group's commit is durable, or at
+        once when the unit was deferred (:meth:`SqliteUnitOfWork.defer`)."""
+        group = self._group
+        group.arrive()
         with self._lock:
+            group.arrived()
+            if self._depth:  # a unit inside a unit of this thread: part of the outer one
+                yield self._unit()
+                return
+            group.check()
+            self._begin()
+            # the group's first unit needs no savepoint: should it fail, the whole
+            # transaction holds nothing else and is rolled back (two statements saved)
+            alone = not group.members
+            if not alone:
+                try:
+                    self._conn.execute("SAVEPOINT unit")
+                except sqlite3.Error as exc:
+                    self._fail_group(exc)
+                    raise _translate(exc) from exc
+            mark = self._chain.pending
+            self._depth = 1
+            uow = self._unit()
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise _translate(exc) from exc
-            self._chain.pending = None
-            try:
-                yield SqliteUnitOfWork(
-                    self._conn, self._chain, None if self.audit is None else self.audit.key
-                )
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise _translate(exc) from exc
-            except BaseException:
-                self._rollback()
+                yield uow
+                if not alone:
+                    self._conn.execute("RELEASE unit")
+            except BaseException as exc:
+                self._depth = 0
+                if alone:
+                    self._rollback()
+                    self._chain.pending = mark
+                    group.discard_empty()
+                else:
+                    self._abandon_unit(mark)
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc) from exc
                 raise
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise _translate(exc) from exc
-            written = self._chain.committed()
-            if written is not None and self.audit is not None and self.audit.checkpoint:
-                self.audit.checkpoint.committed(*written)
+            self._depth = 0
+            group.finish(group.join(deferred=uow.deferred), wait=not uow.deferred)
+
+    def _unit(self) -> SqliteUnitOfWork:
+        return SqliteUnitOfWork(
+            self._conn, self._chain, None if self.audit is None else self.audit.key
+        )
+
+    def _begin(self) -> None:
+        """Open a group when none is (lock held)."""
+        if self._group.open:
+            return
+        try:
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        self._chain.pending = None
+        self._group.opened()
+
+    def _abandon_unit(self, mark: tuple[tuple[int, str], int] | None) -> None:
+        """Undo one unit of the group (lock held); the others stand."""
+        try:
+            self._conn.execute("ROLLBACK TO unit")
+            self._conn.execute("RELEASE unit")
+        except sqlite3.Error as exc:
+            self._fail_group(exc)
+            return
+        self._chain.pending = mark
+        self._group.abandon()
+
+    def _fail_group(self, exc: sqlite3.Error) -> None:
+        """The connection cannot go on with the open group: roll it all back and fail
+        its waiting members (lock held)."""
+        self._rollback()
+        self._chain.pending = None
+        self._chain.version = None
+        if self._group.open:
+            self._group.fail_open(_translate(exc))
+
+    def _commit_group(self) -> None:
+        """COMMIT the open group (called by the group's leader, lock held)."""
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            self._chain.pending = None
+            self._chain.version = None
+            raise _translate(exc) from exc
+        written = self._chain.committed()
+        if written is not None and self.audit is not None and self.audit.checkpoint:
+            self.audit.checkpoint.committed(*written)
+
+    @contextmanager
+    def unit_connection(self, *, defer: bool = False) -> Iterator[sqlite3.Connection]:
+        """A unit of work on this store's connection for a table beside the orders (the
+        leases): it joins the open group like any unit, so one process's writers never
+        meet in SQLite's busy handler (it sleeps a millisecond and more per clash).
+        ``defer``: as :meth:`SqliteUnitOfWork.defer` (for a hint, such as a release)."""
+        with self.transaction() as uow:
+            if defer:
+                uow.defer()
+            yield self._conn
+
+    def read_beside(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """Rows of a table beside the orders, read as :meth:`_read` reads."""
+        return self._read(sql, params)
+
+    def check_writable(self) -> None:
+        """Raise :class:`PersistenceError` when a failed group commit stopped the store."""
+        self._group.check()
+
+    def flush(self) -> None:
+        """Commit the open group now (reads, close: only durable data is seen)."""
+        with self._lock:
+            if self._group.open and not self._depth:
+                self._group.commit_open()
 
     def _rollback(self) -> None:
         try:
@@ -377,9 +522,18 @@ class SqliteStore(SqlReads):
         except sqlite3.Error:
             pass  # the connection is already unusable; the next BEGIN reports it
 
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    def _read(
+        self, sql: str, params: tuple[Any, ...] = (), *, recoverable: bool = False
+    ) -> list[Any]:
+        """Rows of one statement, from durable steps only: the open group is committed
+        first — unless the read is ``recoverable`` (an order's state) and the group
+        holds deferred units only, whose answers a look-up gives back after a crash."""
+        group = self._group
         with self._lock:
+            group.check()
             try:
+                if group.open and not self._depth and (group.awaited or not recoverable):
+                    group.commit_open()
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise _translate(exc) from exc
@@ -388,6 +542,15 @@ class SqliteStore(SqlReads):
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._read(sql, tuple(params))
+
+    def get_order(self, order_id: str) -> Order | None:
+        rows = self._read(f"{ORDER_SELECT} WHERE order_id = ?", (order_id,), recoverable=True)
+        return None if not rows else order_from_row(rows[0])
+
+    def order_by_client_id(self, client_order_id: str) -> Order | None:
+        sql = f"{ORDER_SELECT} WHERE client_order_id = ?"
+        rows = self._read(sql, (client_order_id,), recoverable=True)
+        return None if not rows else order_from_row(rows[0])
 
     def daily_pnl(self, account_id: str | None = None) -> list[DailyPnl]:
         sql = "SELECT trading_day, strategy_id, realized_gross, commission FROM fills"

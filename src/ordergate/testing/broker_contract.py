@@ -51,6 +51,7 @@ from ordergate.domain.capabilities import (
 )
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.errors import BrokerError, BrokerRejected, BrokerTimeout, ErrorCode
+from ordergate.domain.fills import Amend
 from ordergate.domain.money import ZERO
 from ordergate.domain.wire import OrderRequest
 from ordergate.testing.harness import (
@@ -92,10 +93,12 @@ def eventually(
 
 
 def assert_whole(view: BrokerOrder) -> None:
-    """One broker view is self-consistent (the engine applies it as cumulative)."""
+    """One broker view is self-consistent (the engine applies it as cumulative): the
+    executions that stand (a busted one is listed, marked, and counts for nothing)."""
     ids = [e.exec_id for e in view.executions]
     assert len(ids) == len(set(ids)), f"{view.client_order_id}: repeated exec ids {ids}"
-    filled = sum((e.last_qty for e in view.executions), ZERO)
+    standing = [e for e in view.executions if e.amend is not Amend.BUST]
+    filled = sum((e.last_qty for e in standing), ZERO)
     assert view.filled_qty == filled, (
         f"{view.client_order_id}: filled_qty {view.filled_qty} but its executions sum to "
         f"{filled} (executions must be every execution so far)"
@@ -105,7 +108,7 @@ def assert_whole(view: BrokerOrder) -> None:
         assert view.filled_qty == view.qty, f"{view.client_order_id}: FILLED with leaves"
     if filled:
         assert view.avg_price is not None, f"{view.client_order_id}: filled, no avg_price"
-        average = sum((e.last_qty * e.last_px for e in view.executions), ZERO) / filled
+        average = sum((e.last_qty * e.last_px for e in standing), ZERO) / filled
         assert abs(view.avg_price - average) <= average * Decimal("1e-8"), (
             f"{view.client_order_id}: avg_price {view.avg_price}, executions say {average}"
         )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 from ordergate.brokers.fix.codec import Report, Terms
 from ordergate.brokers.fix.journal import Journal
 from ordergate.brokers.fix.views import order_view, positions
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from ordergate.domain.fills import Amend
 
 TERMS = Terms(
     symbol="AAPL",
@@ -86,11 +89,36 @@ def test_a_trade_cancel_and_a_correction_adjust_fills_and_positions() -> None:
     j.apply(trade("E2", "6", "10"))
     j.apply(replace(BASE, exec_type="H", exec_id="E3", exec_ref_id="E1", ord_status="1",
                     cum_qty=Decimal(6)))  # fmt: skip
-    assert view(j) == (OrderStatus.PARTIALLY_FILLED, Decimal(6), 1)
+    assert view(j) == (OrderStatus.PARTIALLY_FILLED, Decimal(6), 2)  # E1 listed, busted
     j.apply(replace(BASE, exec_type="G", exec_id="E4", exec_ref_id="E2", ord_status="1",
                     last_qty=Decimal(5), last_px=Decimal("49.5"), cum_qty=Decimal(5)))  # fmt: skip
     [position] = positions(j.all_executions(), symbol_of={}, account="A")
     assert (position.qty, position.avg_price) == (Decimal(5), Decimal("49.5"))
+    stored = j.order("og1")
+    assert stored is not None
+    entries = order_view(stored, j.executions("og1"), symbol="AAPL", account="A").executions
+    # what the engine reads: E1 busted by E3, E2 corrected by E4 (keyed by trade date)
+    assert [(e.exec_id[-2:], e.amend, e.amend_id[-2:], e.last_qty) for e in entries] == [
+        ("E1", Amend.BUST, "E3", Decimal(4)),
+        ("E2", Amend.CORRECT, "E4", Decimal(5)),
+    ]
+
+
+def test_a_journal_from_before_amendments_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.journal"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE executions (session TEXT NOT NULL, trade_date TEXT NOT NULL, "
+        "exec_id TEXT NOT NULL, root TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL, "
+        "last_qty TEXT NOT NULL, last_px TEXT NOT NULL, commission TEXT NOT NULL, "
+        "ts TEXT NOT NULL, busted INTEGER NOT NULL DEFAULT 0, "
+        "PRIMARY KEY (session, trade_date, exec_id));"
+    )
+    old.close()
+    j = Journal(path, "S")
+    j.apply(trade("E1", "4", "4"))
+    assert [e.amend_id for e in j.all_executions()] == [""]
+    j.close()
 
 
 def test_a_duplicate_refusal_leaves_the_order_alone() -> None:

@@ -21,6 +21,7 @@ import pytest
 from ordergate.brokers.ibkr import session as ib_session
 from ordergate.brokers.ibkr.adapter import IbkrBroker
 from ordergate.brokers.live import check_live_account
+from ordergate.clock import SimulatedClock
 from ordergate.config import Settings
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.errors import (
@@ -30,9 +31,14 @@ from ordergate.domain.errors import (
     ConfigError,
     ErrorCode,
 )
+from ordergate.domain.gates import GateContext
+from ordergate.domain.intent import OrderIntent
+from ordergate.domain.positions import Position
 from ordergate.domain.wire import OrderRequest
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.engine.ports import InstrumentInfo
+from ordergate.risk.broker_instruments import InstrumentSizes
+from ordergate.risk.desk import RiskDesk
 from ordergate.store.sqlite import SqliteStore
 from tests.brokers.ibkr.fake_tws import ACCOUNT, FakeTws
 from tests.brokers.ibkr.harness import CLIENT_ID, LABEL, IbkrHarness
@@ -128,6 +134,34 @@ def test_a_commission_after_its_fill_is_booked_with_it(
     assert fill.commission == Decimal("1.00")
     time.sleep(0.3)
     assert len(booked(engine, report.order_id)) == 1, "the fill is booked once"
+
+
+def test_a_commission_later_than_the_wait_is_added_to_the_booked_fill(
+    ibkr: IbkrHarness, tws: FakeTws, engine: ExecutionEngine
+) -> None:
+    """Past ``commission_wait_s`` the fill is booked without its commission; when the
+    report comes, the fill, the order's fees, the position and cash take it, once."""
+    tws.hold_commissions = True
+    report = engine.submit(intent("comm-late"))
+    [bare] = until(lambda: booked(engine, report.order_id), "booked without its commission")
+    assert bare.commission == 0
+    cash = engine.cash.cash(LABEL)
+    tws.release_commissions()
+    until(
+        lambda: [f.commission for f in booked(engine, report.order_id)] == [Decimal("1.00")],
+        "the commission amended onto the fill",
+    )
+    order = engine.store.get_order(report.order_id)
+    assert order is not None
+    assert order.fees == Decimal("1.00")
+    [position] = [p for p in engine.store.positions(LABEL) if p.symbol == "AAPL"]
+    assert position.commission == Decimal("1.00")
+    assert engine.cash.cash(LABEL) == cash - Decimal("1.00")
+    ibkr.adapter.fetch_order(order.client_order_id)
+    engine.sync_broker_state()  # every view again: the commission is not taken twice
+    topics = [e.topic for e in engine.store.events_for(report.order_id)]
+    assert topics.count("executions.corrected") == 1
+    assert engine.cash.cash(LABEL) == cash - Decimal("1.00")
 
 
 def test_a_socket_dropped_between_fill_and_commission(
@@ -299,6 +333,26 @@ def test_contracts_from_settings_give_tick_and_lot(ibkr: IbkrHarness) -> None:
     assert info.tick_size("ESZ6") == Decimal("0.25")
     assert ibkr.adapter.lot_size("AAPL") == Decimal(1)
     assert info.tick_size("ZZZZ") is None
+
+
+def test_the_desks_gates_take_ibs_tick_where_no_instrument_is_configured(
+    ibkr: IbkrHarness, tmp_path: Path
+) -> None:
+    assert isinstance(ibkr.adapter, InstrumentSizes)
+    store = SqliteStore(tmp_path / "desk.db")
+    store.migrate()
+    clock = SimulatedClock()
+    desk = RiskDesk(store, clock, trading_day=lambda when: when.date().isoformat(),
+                    sizes=ibkr.adapter)  # fmt: skip
+    context = GateContext(position=Position(symbol="ESZ6"), mark=None, open_orders_qty=Decimal(0))
+    body = {"idempotency_key": "k", "account_id": LABEL, "symbol": "ESZ6", "side": "BUY",
+            "qty": "1", "order_type": "LIMIT", "limit_price": "5000.10"}  # fmt: skip
+    refused = desk.check(OrderIntent.parse(body), context)
+    assert refused is not None
+    assert refused.code is ErrorCode.E_RISK_TICK_SIZE
+    assert "tick=0.25" in refused.message
+    assert desk.tick_size("ESZ6") == Decimal("0.25")  # the bracket prices' grid too
+    store.close()
 
 
 def test_quotes_for_the_market_data_port(ibkr: IbkrHarness) -> None:

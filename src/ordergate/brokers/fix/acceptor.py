@@ -10,7 +10,9 @@ ClOrdID refused with 103=6, status requests, cancel / replace) and injects fault
 - ``delay_s`` — hold the next order's reports back that long;
 - ``duplicate`` — send every report twice, the second with or without PossDupFlag;
 - ``reorder`` — send each batch of reports newest first;
-- ``hide_s`` — answer status requests for the next order "unknown order" for a while.
+- ``hide_s`` — answer status requests for the next order "unknown order" for a while;
+- ``bust`` / ``correct`` — cancel (150=H) or correct (150=G) a trade it reported, with
+  ExecRefID naming it.
 
 ``ordergate fix-acceptor`` runs it. **QuickFIX 1.16 binds every interface** (it has
 no accept address setting): run it where only trusted networks reach the port.
@@ -315,6 +317,8 @@ class Counterparty(fix.Application):  # type: ignore[misc]
         report.setField(codec.LEAVES_QTY, codec.text(event.leaves))
         report.setField(codec.CUM_QTY, codec.text(event.cum))
         report.setField(codec.AVG_PX, codec.text(event.avg))
+        if event.exec_ref_id:
+            report.setField(codec.EXEC_REF_ID, event.exec_ref_id)
         if event.text:
             report.setField(codec.TEXT, event.text)
         if event.rej_reason:
@@ -387,6 +391,14 @@ class Counterparty(fix.Application):  # type: ignore[misc]
 
     def trade(self, cl_ord_id: str) -> None:
         self._emit(self.book.trade(cl_ord_id), self.faults)
+
+    def bust(self, cl_ord_id: str, exec_id: str) -> None:
+        """Cancel the trade ``exec_id`` of the order (a 35=8 150=H with ExecRefID)."""
+        self._emit(self.book.bust(cl_ord_id, exec_id), self.faults)
+
+    def correct(self, cl_ord_id: str, exec_id: str, qty: Decimal, px: Decimal) -> None:
+        """Correct the trade ``exec_id`` to ``qty`` at ``px`` (a 35=8 150=G with ExecRefID)."""
+        self._emit(self.book.correct(cl_ord_id, exec_id, qty, px), self.faults)
 
     def originate(self, cl_ord_id: str, account: str, symbol: str, side: str, qty: Decimal) -> None:
         """An order placed on the counterparty's side (another desk): reported to the

@@ -20,6 +20,7 @@ QuickFIX's thread delivers:
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -107,6 +108,10 @@ class FixBroker:
         self.journal = Journal(path, self.file.name)
         self._symbol_of = {theirs: ours for ours, theirs in block.symbols.items()}
         self._listeners: list[OrderListener] = []
+        #: views pushed before anyone listened (reports resent at the first logon, which
+        #: happens before the engine subscribes): handed to the first listener
+        self._unheard: list[BrokerOrder] = []
+        self._hearing = threading.Lock()
         self.session = OrderSession(
             self.journal,
             username=block.username,
@@ -314,7 +319,13 @@ class FixBroker:
         )
 
     def subscribe(self, listener: OrderListener) -> None:
-        self._listeners.append(listener)
+        """Listen to the stream; the first listener also gets what was pushed before it
+        (a trade, a bust, a correction resent at the first logon)."""
+        with self._hearing:
+            self._listeners.append(listener)
+            held, self._unheard = self._unheard, []
+        for view in held:
+            self.session.dispatch.put(functools.partial(self._notify, view))
 
     # ------------------------------------------------------------ inside
 
@@ -407,7 +418,12 @@ class FixBroker:
             self.session.dispatch.put(lambda: self._notify(view))
 
     def _notify(self, view: BrokerOrder) -> None:
-        for listener in list(self._listeners):
+        with self._hearing:
+            listeners = list(self._listeners)
+            if not listeners:
+                self._unheard.append(view)
+                return
+        for listener in listeners:
             try:
                 listener(view)
             except Exception:  # a listener's failure must not stop the stream

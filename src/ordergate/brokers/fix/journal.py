@@ -11,6 +11,12 @@ executions; the executions behind it are the ones journaled here.
 ExecID key makes the second sighting of a trade change nothing. Reports arriving out
 of order never move an order back: a final state stays final, and a report whose
 CumQty is behind the order's is an old one.
+
+A trade cancel (150=H) marks its execution (ExecRefID) busted, a trade correct (150=G)
+gives it the corrected LastQty / LastPx (and Commission, when sent); both keep the
+report's own ExecID as ``amend_id``. The execution stays in the order's list, so the
+view tells the engine what to take back (``Execution.amend``). An order first heard of
+in a report (no ClOrdID of ours) is kept as ``foreign``: the broker's own order.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ CREATE TABLE IF NOT EXISTS executions (
     root TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL,
     last_qty TEXT NOT NULL, last_px TEXT NOT NULL, commission TEXT NOT NULL,
     ts TEXT NOT NULL, busted INTEGER NOT NULL DEFAULT 0,
+    amend_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (session, trade_date, exec_id)
 );
 CREATE INDEX IF NOT EXISTS executions_root ON executions (root);
@@ -65,6 +72,9 @@ class StoredExecution:
     last_px: Decimal
     commission: Decimal
     ts: str
+    busted: bool = False
+    #: the ExecID of the last trade cancel or correct applied to it ('' if none)
+    amend_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +89,8 @@ class StoredOrder:
     raw: dict[str, Any]
     #: the counterparty has said something about it (a report or a status answer)
     seen: bool
+    #: first heard of in a report: an order the broker (or a person there) placed
+    foreign: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +123,9 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(executions)")}
+        if "amend_id" not in columns:  # a journal from before trade corrections kept it
+            self._db.execute("ALTER TABLE executions ADD COLUMN amend_id TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         with self._lock:
@@ -199,7 +214,8 @@ class Journal:
         day = report.trade_day()
         if report.is_trade:
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO executions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                "INSERT OR IGNORE INTO executions (session, trade_date, exec_id, root, symbol, "
+                "side, last_qty, last_px, commission, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self.session,
                     day,
@@ -216,15 +232,25 @@ class Journal:
             return cursor.rowcount > 0
         if report.exec_type == TRADE_CANCEL and report.exec_ref_id:
             self._db.execute(
-                "UPDATE executions SET busted = 1 WHERE session = ? AND trade_date = ? "
-                "AND exec_id = ?",
-                (self.session, day, report.exec_ref_id),
+                "UPDATE executions SET busted = 1, amend_id = ? WHERE session = ? AND "
+                "trade_date = ? AND exec_id = ?",
+                (report.exec_id, self.session, day, report.exec_ref_id),
             )
         elif report.exec_type == TRADE_CORRECT and report.exec_ref_id:
             self._db.execute(
-                "UPDATE executions SET last_qty = ?, last_px = ? WHERE session = ? AND "
-                "trade_date = ? AND exec_id = ?",
-                (str(report.last_qty), str(report.last_px), self.session, day, report.exec_ref_id),
+                "UPDATE executions SET last_qty = ?, last_px = ?, amend_id = ?, "
+                "commission = CASE WHEN ? THEN ? ELSE commission END "
+                "WHERE session = ? AND trade_date = ? AND exec_id = ? AND busted = 0",
+                (
+                    str(report.last_qty),
+                    str(report.last_px),
+                    report.exec_id,
+                    int(report.commission != 0),
+                    str(report.commission),
+                    self.session,
+                    day,
+                    report.exec_ref_id,
+                ),
             )
         return False
 
@@ -293,8 +319,7 @@ class Journal:
 
     def _order(self, root: str) -> StoredOrder | None:
         row = self._db.execute(
-            "SELECT root, current, order_id, symbol, side, qty, order_type, tif, limit_price, "
-            "stop_price, status, cum_qty, reason, raw, seen FROM orders WHERE root = ?",
+            f"SELECT {_ORDER_COLUMNS} FROM orders WHERE root = ?",
             (root,),
         ).fetchone()
         return None if row is None else _stored(row)
@@ -310,33 +335,41 @@ class Journal:
         marks = ",".join("?" * len(finals))
         with self._lock:
             rows = self._db.execute(
-                "SELECT root, current, order_id, symbol, side, qty, order_type, tif, "
-                "limit_price, stop_price, status, cum_qty, reason, raw, seen FROM orders "
-                f"WHERE status NOT IN ({marks}) ORDER BY rowid",
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status NOT IN ({marks}) ORDER BY rowid",
                 finals,
             ).fetchall()
         return [_stored(r) for r in rows]
 
     def executions(self, root: str) -> list[StoredExecution]:
+        """The order's executions, busted ones included (marked)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT trade_date, exec_id, symbol, side, last_qty, last_px, commission, ts "
-                "FROM executions WHERE root = ? AND busted = 0 ORDER BY rowid",
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE root = ? ORDER BY rowid",
                 (root,),
             ).fetchall()
         return [_execution(r) for r in rows]
 
     def all_executions(self) -> list[StoredExecution]:
+        """Every execution of the session that stands (busted ones left out)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT trade_date, exec_id, symbol, side, last_qty, last_px, commission, ts "
-                "FROM executions WHERE busted = 0 ORDER BY rowid"
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE busted = 0 ORDER BY rowid"
             ).fetchall()
         return [_execution(r) for r in rows]
 
 
+_EXECUTION_COLUMNS = (
+    "trade_date, exec_id, symbol, side, last_qty, last_px, commission, ts, busted, amend_id"
+)
+_ORDER_COLUMNS = (
+    "root, current, order_id, symbol, side, qty, order_type, tif, limit_price, stop_price, "
+    "status, cum_qty, reason, raw, seen, "
+    "(SELECT kind FROM chains WHERE chains.cl_ord_id = orders.root) = 'foreign'"
+)
+
+
 def _execution(row: tuple[Any, ...]) -> StoredExecution:
-    day, exec_id, symbol, side, qty, px, commission, ts = row
+    day, exec_id, symbol, side, qty, px, commission, ts, busted, amend_id = row
     return StoredExecution(
         exec_id=f"{day}:{exec_id}",
         symbol=symbol,
@@ -345,12 +378,14 @@ def _execution(row: tuple[Any, ...]) -> StoredExecution:
         last_px=Decimal(px),
         commission=Decimal(commission),
         ts=ts,
+        busted=bool(busted),
+        amend_id=f"{day}:{amend_id}" if amend_id else "",
     )
 
 
 def _stored(row: tuple[Any, ...]) -> StoredOrder:
     (root, current, order_id, symbol, side, qty, kind, tif, limit, stop, status, cum, reason,
-     raw, seen) = row  # fmt: skip
+     raw, seen, foreign) = row  # fmt: skip
     return StoredOrder(
         root=root,
         current=current,
@@ -369,4 +404,5 @@ def _stored(row: tuple[Any, ...]) -> StoredOrder:
         reason=reason,
         raw=json.loads(raw),
         seen=bool(seen),
+        foreign=bool(foreign),
     )

@@ -102,6 +102,8 @@ class Event:
     fill: Fill | None = None
     text: str = ""
     rej_reason: str | None = None
+    #: the ExecID a trade cancel (150=H) or correct (150=G) refers to
+    exec_ref_id: str | None = None
 
 
 def event(order: VenueOrder, exec_type: str, cl_ord_id: str, **more: Any) -> Event:
@@ -239,6 +241,41 @@ class Book:
             if order is None or order.status not in OPEN:
                 return []
             events = self._fill(order, px or order.price or self.marks[order.symbol])
+            self.save()
+            return events
+
+    def bust(self, cl_ord_id: str, exec_id: str) -> list[Event]:
+        """Cancel the trade ``exec_id`` (150=H): it leaves the order; a filled order
+        that loses it is done (canceled), a working one works on."""
+        return self._amend(cl_ord_id, exec_id, None)
+
+    def correct(self, cl_ord_id: str, exec_id: str, qty: Decimal, px: Decimal) -> list[Event]:
+        """Correct the trade ``exec_id`` (150=G) to ``qty`` at ``px``."""
+        return self._amend(cl_ord_id, exec_id, (qty, px))
+
+    def _amend(
+        self, cl_ord_id: str, exec_id: str, to: tuple[Decimal, Decimal] | None
+    ) -> list[Event]:
+        with self.lock:
+            order = self.find(cl_ord_id)
+            trade = next((f for f in order.fills if f.exec_id == exec_id), None) if order else None
+            if order is None or trade is None:
+                return []
+            was_filled = order.status == "2"
+            if to is None:
+                order.fills.remove(trade)
+                amendment = Fill(f"H{next(self._exec_ids)}", trade.qty, trade.px, ZERO)
+            else:
+                trade.qty, trade.px = to
+                amendment = Fill(f"G{next(self._exec_ids)}", trade.qty, trade.px, trade.commission)
+            if order.cum == order.qty:
+                order.status = "2"
+            elif was_filled:
+                order.status = "4"
+            elif order.status in OPEN:
+                order.status = "1" if order.cum else "0"
+            kind = "H" if to is None else "G"
+            events = [event(order, kind, order.current, fill=amendment, exec_ref_id=exec_id)]
             self.save()
             return events
 

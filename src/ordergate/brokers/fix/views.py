@@ -1,7 +1,11 @@
 """A journaled order as the engine sees it: a whole :class:`BrokerOrder`.
 
-``executions`` are the journaled, unbusted trades; ``filled_qty`` and ``avg_price``
-derive from them. Where the counterparty's CumQty is ahead of the executions we hold
+``executions`` are the journaled trades: a busted one is listed as busted and a
+corrected one with its corrected figures (``Execution.amend``), so the engine takes
+back what it booked; ``filled_qty`` and ``avg_price`` derive from the trades that
+stand. An order the journal first heard of in a report is the broker's own.
+
+Where the counterparty's CumQty is ahead of the executions we hold
 (an ExecutionReport still to come, e.g. resent after a gap), the order is reported as
 still filling rather than FILLED: the missing trades arrive by the session's resend.
 """
@@ -14,6 +18,7 @@ from decimal import Decimal
 
 from ordergate.brokers.fix.journal import StoredExecution, StoredOrder
 from ordergate.domain.enums import OrderStatus, Side
+from ordergate.domain.fills import Amend
 from ordergate.domain.money import ZERO
 from ordergate.domain.wire import BrokerOrder, BrokerPosition, Execution
 
@@ -30,16 +35,19 @@ def _ts(text: str) -> datetime:
 def order_view(
     stored: StoredOrder, executions: list[StoredExecution], *, symbol: str, account: str
 ) -> BrokerOrder:
-    trades = tuple(
+    entries = tuple(
         Execution(
             exec_id=e.exec_id,
             last_qty=e.last_qty,
             last_px=e.last_px,
             ts=_ts(e.ts),
             commission=e.commission,
+            amend=_amend_of(e),
+            amend_id=e.amend_id,
         )
         for e in executions
     )
+    trades = [t for t in entries if t.amend is not Amend.BUST]
     filled = sum((t.last_qty for t in trades), ZERO)
     avg = sum((t.last_qty * t.last_px for t in trades), ZERO) / filled if filled else None
     status = stored.status
@@ -59,15 +67,22 @@ def order_view(
         qty=qty,
         filled_qty=filled,
         avg_price=avg,
-        executions=trades,
+        executions=entries,
         reason=stored.reason,
         order_type=stored.terms.order_type,
         time_in_force=stored.terms.time_in_force,
         limit_price=stored.terms.limit_price,
         stop_price=stored.terms.stop_price,
         account_id=account,
+        originated_by_broker=stored.foreign,
         raw=dict(stored.raw),
     )
+
+
+def _amend_of(execution: StoredExecution) -> Amend:
+    if execution.busted:
+        return Amend.BUST
+    return Amend.CORRECT if execution.amend_id else Amend.NONE
 
 
 def positions(

@@ -11,8 +11,11 @@ IB's statuses onto ours:
 - ``ValidationError`` is ib_async's mark for a *warning*: the order is live.
 
 An execution is reported once its commission report is in (or ``commission_wait_s``
-after it arrived): the engine books a fill once, with its commission. Every quantity
-and price is a :class:`Decimal` made from the float's printed form.
+after it arrived): the engine books a fill once, with its commission. One whose
+commission is in is reported as the final word on its figures (``Amend.CORRECT``):
+a fill the engine booked without its commission (overdue, or across a restart) takes
+it then, once; one booked with it is left alone. Every quantity and price is a
+:class:`Decimal` made from the float's printed form.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ib_async import Fill, Trade
 from ordergate.brokers.ibkr.contracts import decimal_of
 from ordergate.brokers.ibkr.errors import CANCEL_CONFIRMED, is_warning
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from ordergate.domain.fills import Amend
 from ordergate.domain.money import ZERO
 from ordergate.domain.wire import BrokerOrder, Execution
 
@@ -64,6 +68,7 @@ def executions_of(
             ts=ex.time if isinstance(ex.time, datetime) else fill.time,
             commission=decimal_of(fill.commissionReport.commission),
             liquidity={1: "ADDED", 2: "REMOVED"}.get(ex.lastLiquidity, ""),
+            amend=Amend.CORRECT if fill.commissionReport.execId else Amend.NONE,
         )
     return tuple(seen.values()), waiting
 

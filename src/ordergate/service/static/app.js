@@ -350,6 +350,51 @@ async function openOrder(id) {
   $("#detail").scrollIntoView({ block: "nearest" });
 }
 
+// ------------------------------------------------------------ parent orders
+
+function childList(children) {
+  const td = document.createElement("td");
+  td.className = "children";
+  for (const c of children) {
+    const line = document.createElement("div");
+    line.dataset.slice = c.slice;
+    line.append(`slice ${c.slice}: `, orderLink(c.order_id, c.order_id),
+      ` ${c.qty} ${c.status} filled ${c.filled}`);
+    td.append(line);
+  }
+  return td;
+}
+
+async function loadParents() {
+  const data = await api("/v1/algos?limit=50");
+  $("#parents tbody").replaceChildren(...data.parents.map((p) => {
+    const tr = document.createElement("tr");
+    tr.dataset.parentId = p.parent_id;
+    const action = document.createElement("td");
+    if (["WORKING", "PENDING_CANCEL"].includes(p.status)) {
+      const b = document.createElement("button");
+      b.textContent = "cancel";
+      b.className = "small";
+      b.addEventListener("click", () => cancelParent(p.parent_id));
+      action.append(b);
+    }
+    tr.append(cell(when(p.created_at), "time"), cell(p.parent_id, "mono"),
+      cell(p.algo ? p.algo.kind : ""), cell(p.symbol), cell(p.side), cell(p.qty, "num"),
+      cell(p.status, "status"), cell(p.filled, "num"), cell(p.working, "num"),
+      cell(p.left, "num"), cell(p.deviation || "", "num"),
+      cell(p.tca.vs_arrival_bps || "", "num"), cell(p.tca.vs_vwap_bps || "", "num"),
+      childList(p.children), action);
+    return tr;
+  }));
+}
+
+async function cancelParent(id) {
+  try {
+    await api(`/v1/algos/${encodeURIComponent(id)}/cancel`, { method: "POST", body: "{}" });
+    await loadParents();
+  } catch (e) { toast(e.message); }
+}
+
 // ------------------------------------------------------------ positions and P&L
 
 async function loadBook() {
@@ -639,4 +684,6 @@ $("#trading-form").addEventListener("click", (ev) => {
 
 if (token) $("#token").placeholder = "token set";
 loadStatus().catch((e) => toast(e.message));
+loadParents().catch((e) => toast(e.message));
+setInterval(() => { loadParents().catch(() => {}); }, 2000);
 stream();

@@ -1,0 +1,141 @@
+"""Start-up (issue 21): what a one-shot ``ordergate submit`` does not load or do."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ordergate.store.migrate import MIGRATION_TABLE, at_head, migration_ids
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def loaded_after(code: str, cwd: Path) -> set[str]:
+    """The modules in ``sys.modules`` after ``code`` runs in a fresh interpreter."""
+    script = code + "\nimport sys\nprint(','.join(sorted(sys.modules)))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"},
+    ).stdout.strip()
+    return set(out.splitlines()[-1].split(","))
+
+
+SUBMIT = (
+    "from ordergate.cli import main\n"
+    "sys.argv = ['ordergate', 'submit', '--symbol', 'AAPL', '--side', 'buy', '--qty', '1',"
+    " '--key', 'k', '--db', 'og.db']\n"
+    "try:\n    main()\nexcept SystemExit:\n    pass\n"
+)
+
+
+def test_a_submit_on_a_migrated_store_loads_no_yoyo_twisted_or_rich_tracebacks(
+    tmp_path: Path,
+) -> None:
+    first = loaded_after("import sys\n" + SUBMIT, tmp_path)  # creates and migrates og.db
+    assert "yoyo" in first
+    again = loaded_after("import sys\n" + SUBMIT, tmp_path)
+    assert "ordergate.engine.engine" in again  # it did submit
+    assert "structlog" in again
+    unneeded = {"yoyo", "twisted", "structlog.twisted", "rich.console", "yaml"}
+    assert not unneeded & again
+    assert "ordergate.brokers.exchange" not in again  # the paper broker does not need it
+
+
+def test_structlog_keeps_what_it_skipped_importable(tmp_path: Path) -> None:
+    code = (
+        "import ordergate.obs.logging, structlog\n"
+        "assert structlog.twisted is None and structlog.dev.rich is None\n"
+        "import rich.traceback\n"  # still there for whoever asks
+    )
+    assert "rich.traceback" in loaded_after(code, tmp_path)
+
+
+def test_at_head_only_when_every_migration_file_is_applied(tmp_path: Path) -> None:
+    from ordergate.store.sqlite import SqliteStore
+
+    path = tmp_path / "s.db"
+    conn = sqlite3.connect(path)
+    assert not at_head(conn, "sqlite")  # no yoyo table yet: the locked path decides
+    conn.close()
+    store = SqliteStore(str(path))
+    store.migrate()
+    store.close()
+    conn = sqlite3.connect(path)
+    assert at_head(conn, "sqlite")
+    newest = max(migration_ids("sqlite"))
+    conn.execute(f"DELETE FROM {MIGRATION_TABLE} WHERE migration_id = ?", (newest,))
+    conn.commit()
+    assert not at_head(conn, "sqlite")  # one file not applied: yoyo runs it
+    conn.close()
+
+
+def test_a_top_level_command_alone_answers_as_the_whole_tree_does() -> None:
+    """``main`` runs a top-level command without building its siblings; its help, its
+    usage errors and its exit codes are the ones the whole tree gives."""
+    import typer
+    from typer.testing import CliRunner
+
+    from ordergate.cli import _alone, app
+
+    runner = CliRunner()
+    names = [
+        info.name or typer.main.get_command_name(info.callback.__name__)
+        for info in app.registered_commands
+        if info.callback is not None
+    ]
+    assert "submit" in names
+    for name in names:
+        for args in (["--help"], ["--no-such-option"]):
+            one = _alone([name, *args])
+            assert one is not None, name
+            whole = runner.invoke(app, [name, *args], prog_name="ordergate")
+            alone = runner.invoke(one, args, prog_name=f"ordergate {name}")
+            assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output), name
+    assert _alone(["events", "tail"]) is None  # a group: the whole tree
+    assert _alone(["--help"]) is None
+    assert _alone(["no-such-command"]) is None
+
+
+def test_the_collector_is_held_at_start_up_and_comes_back() -> None:
+    """A long command (``serve``, a backtest) collects as usual once started."""
+    import gc
+    import time
+
+    from ordergate.cli import _hold_collector
+
+    assert gc.isenabled()
+    _hold_collector(0.05)
+    try:
+        assert not gc.isenabled()
+        deadline = time.monotonic() + 5
+        while not gc.isenabled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize(("command", "held"), [("submit", True), ("backtest", False)])
+def test_the_collector_is_held_for_one_shot_commands_only(
+    command: str, held: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backtest freezes what it builds (``ordergate.heap``) only with the collector on."""
+    import gc
+
+    from ordergate import cli
+
+    monkeypatch.setattr(sys, "argv", ["ordergate", command, "--help"])
+    try:
+        with pytest.raises(SystemExit):
+            cli.main()
+        assert gc.isenabled() is not held
+    finally:
+        gc.enable()
