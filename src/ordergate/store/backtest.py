@@ -36,10 +36,12 @@ from typing import Any
 
 from ordergate.domain.errors import PersistenceError
 from ordergate.domain.market import Mark
+from ordergate.domain.money import fmt
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.store.backtest_uow import BacktestUnitOfWork, Staged
 from ordergate.store.base import (
+    BookedFill,
     DailyPnl,
     OutboxMessage,
     StoredControl,
@@ -49,9 +51,18 @@ from ordergate.store.base import (
 )
 from ordergate.store.eventlog import ParquetEvents, parquet_available
 from ordergate.store.reads import ORDER_SELECT, SqlReads
-from ordergate.store.rows import fill_values, order_from_row, order_values, ts_parse, ts_text
+from ordergate.store.rows import (
+    FILL_COLUMNS,
+    fill_from_row,
+    fill_values,
+    order_from_row,
+    order_values,
+    ts_parse,
+    ts_text,
+)
 from ordergate.store.spill import (
     EVENT_INSERT,
+    FILL_AMEND,
     FILL_INSERT,
     INTENT_INSERT,
     ORDER_UPSERT,
@@ -91,13 +102,13 @@ class BacktestStore(SqlReads):
         parquet: bool | None = None,
     ) -> None:
         self._own_dir = None if path is not None else tempfile.mkdtemp(prefix="ordergate-bt-")
-        self.path = path if path is not None else os.path.join(self._own_dir or "", "run.db")
-        self.url = f"backtest://{self.path}"
-        self._file = SpillFile(self.path)
+        self.file_path = path if path is not None else os.path.join(self._own_dir or "", "run.db")
+        self.url = f"backtest://{self.file_path}"
+        self._file = SpillFile(self.file_path)
         if parquet is None:
             parquet = parquet_available()
         #: the event log as Parquet parts beside the file, or (no pyarrow) in the file
-        self._parquet = ParquetEvents(self.path + ".events") if parquet else None
+        self._parquet = ParquetEvents(self.file_path + ".events") if parquet else None
         self._batch = batch
         self._closed = False
         #: orders in memory: every open one and every one changed since the last batch
@@ -127,7 +138,7 @@ class BacktestStore(SqlReads):
         self._open()
         self._file.create()
         if self._parquet is not None:
-            os.makedirs(self.path + ".events", exist_ok=True)
+            os.makedirs(self.file_path + ".events", exist_ok=True)
 
     def close(self) -> None:
         if self._closed:
@@ -136,8 +147,8 @@ class BacktestStore(SqlReads):
         self._file.close()
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
-        elif self._parquet is not None and not os.listdir(self.path + ".events"):
-            os.rmdir(self.path + ".events")
+        elif self._parquet is not None and not os.listdir(self.file_path + ".events"):
+            os.rmdir(self.file_path + ".events")
 
     def _open(self) -> None:
         if self._closed:
@@ -192,6 +203,57 @@ class BacktestStore(SqlReads):
         )
         return bool(rows)
 
+    def booked(self, order_id: str, exec_id: str) -> BookedFill | None:
+        for fill, _, _, gross, _ in self._fills:
+            if (fill.order_id, fill.exec_id) == (order_id, exec_id):
+                return BookedFill(fill, gross, False, "")
+        if (order_id, exec_id) not in self._written:
+            return None
+        rows = self._file.query(
+            f"SELECT {', '.join(FILL_COLUMNS)}, realized_gross, busted, amend_id FROM fills "
+            "WHERE order_id = ? AND exec_id = ?",
+            (order_id, exec_id),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return BookedFill(fill_from_row(r[:-3]), Decimal(r[-3]), bool(r[-2]), r[-1])
+
+    def booked_fills(self, account_id: str, symbol: str) -> list[BookedFill]:
+        """The account's fills in ``symbol`` as booked (amended ones included), in order."""
+        rows = self._file.query(
+            f"SELECT {', '.join(FILL_COLUMNS)}, realized_gross, busted, amend_id FROM fills "
+            "WHERE account_id = ? AND symbol = ? ORDER BY fill_id",
+            (account_id, symbol),
+        )
+        out = [BookedFill(fill_from_row(r[:-3]), Decimal(r[-3]), bool(r[-2]), r[-1]) for r in rows]
+        out += [
+            BookedFill(f, gross, False, "")
+            for f, account, _, gross, _ in self._fills
+            if account == account_id and f.symbol == symbol
+        ]
+        return out
+
+    def _amend(self, amendments: dict[tuple[str, str], BookedFill]) -> None:
+        self.flush()  # the fills amended are in the file, then changed there
+        rows = [
+            (
+                fmt(b.fill.last_qty),
+                fmt(b.fill.last_px),
+                fmt(b.fill.commission),
+                b.fill.liquidity,
+                int(b.fill.late),
+                ts_text(b.fill.ts),
+                fmt(b.realized_gross),
+                int(b.busted),
+                b.amend_id,
+                order_id,
+                exec_id,
+            )
+            for (order_id, exec_id), b in amendments.items()
+        ]
+        self._file.write([(FILL_AMEND, rows)])
+
     # ------------------------------------------------------------ commit and batches
 
     def _apply(self, s: Staged) -> None:
@@ -222,6 +284,8 @@ class BacktestStore(SqlReads):
             self.fill_keys.add((row[0].order_id, row[0].exec_id))
             self._fills.append(row)
         self._receipts.extend(s.receipts)
+        if s.amendments:
+            self._amend(s.amendments)
         if s.positions:
             self.positions_by.update(s.positions)
         if s.marks:

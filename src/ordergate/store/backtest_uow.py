@@ -9,15 +9,17 @@ made as the write is staged: a taken key raises :class:`DuplicateKey`, a stale v
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
+from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
-from ordergate.store.base import DuplicateKey, EventRecord, StaleOrder, StoredIntent
+from ordergate.store.base import BookedFill, DuplicateKey, EventRecord, StaleOrder, StoredIntent
 
 
 class Committed(Protocol):
@@ -26,17 +28,21 @@ class Committed(Protocol):
     orders: dict[str, Order]
     open_ids: dict[str, None]
     positions_by: dict[tuple[str, str], Position]
+    marks_by: dict[str, Mark]
 
     def find_intent(self, account_id: str, idempotency_key: str) -> StoredIntent | None: ...
     def order(self, order_id: str) -> Order | None: ...
     def order_id_of_client(self, client_order_id: str) -> str | None: ...
     def known_fill(self, order_id: str, exec_id: str) -> bool: ...
+    def booked(self, order_id: str, exec_id: str) -> BookedFill | None: ...
+    def booked_fills(self, account_id: str, symbol: str) -> list[BookedFill]: ...
 
 
 class Staged:
     """What one unit of work will apply."""
 
     __slots__ = (
+        "amendments",
         "events",
         "fill_keys",
         "fills",
@@ -56,6 +62,8 @@ class Staged:
         self.positions: dict[tuple[str, str], Position] = {}
         self.marks: dict[str, Mark] = {}
         self.receipts: list[tuple[str, str]] = []
+        #: (order id, exec id) -> the fill as amended (busted or corrected)
+        self.amendments: dict[tuple[str, str], BookedFill] = {}
 
 
 class BacktestUnitOfWork:
@@ -167,4 +175,46 @@ class BacktestUnitOfWork:
         self._s.positions[(position.account_id, position.symbol)] = position.copy()
 
     def save_mark(self, mark: Mark) -> None:
+        current = self._s.marks.get(mark.symbol) or self._store.marks_by.get(mark.symbol)
+        if not mark.newer_than(current):
+            return  # an older sequence number than the one stored: see Mark.seq
+        if mark.seq is None and current is not None:
+            mark = replace(mark, seq=current.seq)
         self._s.marks[mark.symbol] = mark
+
+    # ------------------------------------------------------------ fill amendments
+
+    def booked_fill(self, order_id: str, exec_id: str) -> BookedFill | None:
+        key = (order_id, exec_id)
+        amended = self._s.amendments.get(key)
+        if amended is not None:
+            return amended
+        for fill, _, _, gross, _ in self._s.fills:
+            if (fill.order_id, fill.exec_id) == key:
+                return BookedFill(fill, gross, False, "")
+        return self._store.booked(order_id, exec_id)
+
+    def position_fills(self, account_id: str, symbol: str) -> list[Fill]:
+        booked = self._store.booked_fills(account_id, symbol)
+        booked += [
+            BookedFill(f, gross, False, "")
+            for f, account, _, gross, _ in self._s.fills
+            if account == account_id and f.symbol == symbol
+        ]
+        amended = self._s.amendments
+        out = []
+        for row in booked:
+            now = amended.get((row.fill.order_id, row.fill.exec_id), row)
+            if not now.busted:
+                out.append(now.fill)
+        return out
+
+    def amend_fill(
+        self, before: Fill, after: Fill | None, realized_gross: Decimal, amend_id: str
+    ) -> None:
+        old = self.booked_fill(before.order_id, before.exec_id)
+        if old is None:
+            raise StaleOrder(f"no fill {before.exec_id} of {before.order_id} to amend")
+        kept = replace(old.fill, commission=ZERO) if after is None else after
+        key = (before.order_id, before.exec_id)
+        self._s.amendments[key] = BookedFill(kept, realized_gross, after is None, amend_id)

@@ -37,7 +37,8 @@ CREATE VIEW outbox AS
     SELECT seq AS id, topic, order_id AS key, payload, ts AS created_at FROM order_events;
 CREATE TABLE fills (
     fill_id INTEGER PRIMARY KEY, {", ".join(FILL_COLUMNS)}, account_id TEXT NOT NULL,
-    strategy_id TEXT NOT NULL, realized_gross TEXT NOT NULL, trading_day TEXT NOT NULL
+    strategy_id TEXT NOT NULL, realized_gross TEXT NOT NULL, trading_day TEXT NOT NULL,
+    busted INTEGER NOT NULL DEFAULT 0, amend_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX fills_order ON fills (order_id);
 CREATE TABLE broker_receipts (id INTEGER PRIMARY KEY, order_id TEXT NOT NULL, raw TEXT NOT NULL);
@@ -55,6 +56,10 @@ FILL_INSERT = (
     "INSERT INTO fills (order_id, exec_id, account_id, strategy_id, symbol, side, last_qty, "
     "last_px, commission, realized_gross, liquidity, late, trading_day, ts) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+FILL_AMEND = (
+    "UPDATE fills SET last_qty = ?, last_px = ?, commission = ?, liquidity = ?, late = ?, "
+    "ts = ?, realized_gross = ?, busted = ?, amend_id = ? WHERE order_id = ? AND exec_id = ?"
 )
 RECEIPT_INSERT = "INSERT INTO broker_receipts (order_id, raw) VALUES (?, ?)"
 
