@@ -7,13 +7,18 @@ a day is the point), the store (in memory), the paper broker over the simulated
 venue, filled on the next tick and booked to the position. Without orders: the same
 ticks, a strategy that answers nothing.
 
-    python bench/bench_backtest.py                 # N = 10,000 and 1,000,000
-    python bench/bench_backtest.py --n 50000       # one N
-    python bench/bench_backtest.py --n 20000 --profile   # cProfile top 25 on stderr
+    python bench/bench_backtest.py                        # 10k, 100k and 1M
+    python bench/bench_backtest.py --sizes 10000,100000   # chosen sizes
+    python bench/bench_backtest.py --n 20000 --profile    # one N in-process, cProfile on stderr
+    python bench/bench_backtest.py --store :memory:       # the in-memory store (main's default)
 
-Each run reports wall-clock µs per tick and the process's CPU µs per tick (steadier on
-a machine shared with other work); the cycles a previous run left are collected before
-a run starts, so the second run does not pay for the first one's garbage.
+Each size runs in a fresh child process (so its peak RSS is its own) and reports
+orders/s, µs per order, the process's CPU µs per order (steadier on a machine shared
+with other work), the RSS just before the run, the peak RSS (``ru_maxrss``) and their
+difference (what the run itself grew). The ticks are made on demand
+(:class:`Ticks`), so the input data holds no memory at any size; the no-orders run
+(the same ticks, a strategy that answers nothing) is the floor. The store is the
+runner's ``store_path`` (``--store``); ``--no-orders-too`` adds the floor run.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ import json
 import os
 import platform
 import pstats
+import resource
+import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -50,15 +58,44 @@ BENCH_BREAKERS = BreakerConfig(
 )
 
 
+FREEZE = os.environ.get("BT_FREEZE", "1") == "1"
+BENCH_CASH = Decimal(10) ** 12
+STEP = timedelta(milliseconds=10)
+VOLUME = Decimal(1000)
+PRICES = [Decimal(10_000 + (i % 40) - 20) / 100 for i in range(40)]
+
+
+class Ticks(Sequence[MarketEvent]):
+    """A deterministic zig-zag around 100 with 1,000 shares a tick, 10 ms apart, each
+    tick made when asked for (the same ticks as a list, without holding them)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.n))]
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return Mark(symbol="BENCH", last=PRICES[i % 40], volume=VOLUME, ts=START + i * STEP)
+
+    def __iter__(self) -> Any:
+        for i in range(self.n):
+            yield Mark(symbol="BENCH", last=PRICES[i % 40], volume=VOLUME, ts=START + i * STEP)
+
+
 def ticks(n: int) -> list[MarketEvent]:
-    """A deterministic zig-zag around 100 with 1,000 shares a tick, 10 ms apart."""
-    step = timedelta(milliseconds=10)
-    volume = Decimal(1000)
-    prices = [Decimal(10_000 + (i % 40) - 20) / 100 for i in range(40)]
-    return [
-        Mark(symbol="BENCH", last=prices[i % 40], volume=volume, ts=START + i * step)
-        for i in range(n)
-    ]
+    return list(Ticks(n))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def nothing(event: MarketEvent, ctx: Any) -> None:
@@ -84,17 +121,41 @@ def report_profile(profiler: cProfile.Profile) -> None:
     stats.sort_stats("cumulative").print_stats(30)
 
 
-def run(n: int, with_orders: bool, profile: bool = False) -> dict[str, Any]:
+def progress(began: float) -> Any:
+    """With BT_PROGRESS=1, a line on stderr every 5 %: ticks done, seconds, RSS."""
+    if os.environ.get("BT_PROGRESS") != "1":
+        return None
+    state = {"next": 0.0}
+
+    def report(done: int, total: int) -> None:
+        if done / total >= state["next"]:
+            state["next"] += 0.05
+            line = {"done": done, "of": total, "s": round(time.perf_counter() - began, 1)}
+            line["rss_mb"] = round(rss_mb(), 1)
+            line["load_1m"] = round(os.getloadavg()[0], 2)
+            print(json.dumps(line), file=sys.stderr, flush=True)
+
+    return report
+
+
+def run(n: int, with_orders: bool, profile: bool = False, store: str = "") -> dict[str, Any]:
     gc.collect()  # the cycles a previous run left are not this run's work
-    events = ticks(n)
+    events = Ticks(n)
     risk = RiskConfig(breakers=BENCH_BREAKERS, duplicate_guard=None)
-    runner = BacktestRunner(BacktestConfig(fill_model="participation", detail=False), risk=risk)
+    # every order pays the $1 minimum fee: a million of them would spend $1M of cash,
+    # and buying power would then refuse the rest; the bench's cash never runs out
+    cash = {"starting_cash": BENCH_CASH, "freeze_gc": FREEZE}
+    config = BacktestConfig(fill_model="participation", detail=False, **cash)
+    if store:
+        config = BacktestConfig(fill_model="participation", detail=False, store_path=store, **cash)
+    runner = BacktestRunner(config, risk=risk)
+    before = rss_mb()
     strategy = Alternate().on_event if with_orders else nothing
     profiler = cProfile.Profile() if profile else None
     began, cpu = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
-    result = runner.run(events, strategy, strategy_id="bench")
+    result = runner.run(events, strategy, strategy_id="bench", on_progress=progress(began))
     if profiler is not None:
         profiler.disable()
         report_profile(profiler)
@@ -108,7 +169,10 @@ def run(n: int, with_orders: bool, profile: bool = False) -> dict[str, Any]:
         "us_per_tick": round(seconds / n * 1e6, 2),
         # CPU time of this process: steadier than the wall clock on a shared machine
         "cpu_us_per_tick": round(cpu / n * 1e6, 2),
+        "rss_before_mb": round(before, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+    out["rss_growth_mb"] = round(out["peak_rss_mb"] - before, 1)
     if with_orders:
         out.update(
             orders=summary["orders"],
@@ -116,32 +180,54 @@ def run(n: int, with_orders: bool, profile: bool = False) -> dict[str, Any]:
             rejected=summary["rejected"],
             orders_per_s=round(summary["orders"] / seconds),
             us_per_order=round(seconds / max(1, summary["orders"]) * 1e6, 2),
+            cpu_us_per_order=round(cpu / max(1, summary["orders"]) * 1e6, 2),
+            rss_growth_bytes_per_order=round(
+                out["rss_growth_mb"] * 2**20 / max(1, summary["orders"])
+            ),
             position=result.positions[0]["qty"] if result.positions else "0",
         )
     return out
 
 
+def child(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One size in a fresh interpreter: its peak RSS is its own."""
+    command = [sys.executable, __file__, "--one", str(n), "--store", args.store]
+    if args.no_orders_too:
+        command.append("--no-orders-too")
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout))
+
+
+def one(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": n, "with_orders": run(n, True, args.profile, args.store)}
+    if args.no_orders_too:
+        out["no_orders"] = run(n, False, store=args.store)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, action="append", help="ticks (repeatable)")
-    parser.add_argument("--profile", action="store_true", help="cProfile the order run")
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="ticks, comma-separated")
+    parser.add_argument("--n", type=int, help="one size, in this process")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help="cProfile the order run (--n)")
+    parser.add_argument("--store", default="", help="the runner's store_path (default: its own)")
+    parser.add_argument("--no-orders-too", action="store_true", help="add the no-orders floor")
     args = parser.parse_args()
-    sizes = args.n or [10_000, 1_000_000]
-    results = []
-    for n in sizes:
-        results.append(
-            {
-                "n": n,
-                "with_orders": run(n, True, args.profile),
-                "no_orders": run(n, False),
-            }
-        )
+    if args.one is not None:
+        print(json.dumps(one(args.one, args)))
+        return
+    if args.n is not None:
+        results = [one(args.n, args)]
+    else:
+        results = [child(int(n), args) for n in args.sizes.split(",")]
     line = {
         "bench": "backtest",
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
+        "store": args.store or "default",
         "results": results,
     }
     print(json.dumps(line, separators=(",", ":")))

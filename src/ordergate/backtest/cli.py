@@ -117,9 +117,9 @@ def backtest(
     ] = None,
     starting_cash: Annotated[str | None, typer.Option("--starting-cash")] = None,
     symbol: Annotated[str | None, typer.Option("--symbol", help="When the file has none.")] = None,
-    db: Annotated[str, typer.Option("--db", help="Store: :memory: or a new SQLite file.")] = (
-        ":memory:"
-    ),
+    db: Annotated[
+        str, typer.Option("--db", help="Store: :backtest:, :memory: or a new SQLite file.")
+    ] = ":backtest:",
     risk: Annotated[bool, typer.Option("--risk/--no-risk", help="Run the pre-trade gates.")] = True,
     html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
     trades: Annotated[

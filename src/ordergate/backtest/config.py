@@ -29,9 +29,13 @@ class BacktestConfig:
     volume is refused unless ``allow_missing_volume`` (then those events trade uncapped,
     and the summary says how many there were). ``session``: DAY orders expire at its
     close. ``risk_free_rate``: a yearly rate for Sharpe and Sortino. ``store_path``:
-    ``:memory:`` (the in-memory store) or a fresh SQLite file. ``detail`` puts every
+    ``:backtest:`` (the backtest store: memory bounded by the working orders, the
+    records on a temporary file, the round trips spooled), ``:memory:`` (the in-memory
+    store, every record in memory) or a fresh SQLite file. ``detail`` puts every
     order, fill and trade row in the result. ``freeze_gc`` keeps the cycle collector off
     what the run has already built (:mod:`~ordergate.heap`); it changes no result.
+    ``venue_keep_final``: on the backtest store, the venue forgets its final orders but
+    the last this many (:mod:`~ordergate.sim.retired`); it changes no result.
     """
 
     fill_model: str = "fixed_bps"
@@ -52,10 +56,11 @@ class BacktestConfig:
     allow_missing_volume: bool = False
     risk_free_rate: Decimal = Decimal(0)
     starting_cash: Decimal = Decimal(1_000_000)
-    store_path: str = ":memory:"
+    store_path: str = ":backtest:"
     detail: bool = True
     equity_points: int = 2000
     freeze_gc: bool = True
+    venue_keep_final: int = 4096
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> BacktestConfig:

@@ -15,21 +15,20 @@ runs of the same inputs are byte-identical.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ordergate.backtest.book import Book
 from ordergate.backtest.report import ReportData
-from ordergate.backtest.tca import (
-    first_slippage_values,
-    order_costs,
-    slippage_values,
-    tca_of_costs,
-)
+from ordergate.backtest.spool import Spool, TripRows
+from ordergate.backtest.tca import TcaTotals, order_cost
 from ordergate.domain.money import BPS, fmt
+from ordergate.domain.order import Order
 from ordergate.engine.engine import ExecutionEngine
+from ordergate.store.backtest import BacktestStore
 from ordergate.store.base import OrderQuery
 from ordergate.views import order_view
 
@@ -38,6 +37,8 @@ if TYPE_CHECKING:
     from ordergate.sim.venue import SimulatedVenue
 
 ALL = 1 << 62
+#: orders whose first prices are looked up together
+CHUNK = 500
 ATTRIBUTION = ("decision_id", "profile_version_id", "regime_id", "universe_id")
 #: a warning when gates refused at least this share of the orders
 REFUSED_WARNING = Decimal("0.25")
@@ -53,9 +54,11 @@ class BacktestResult:
     orders: list[dict[str, Any]] = field(default_factory=list)
     fills: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
-    round_trips: list[dict[str, Any]] = field(default_factory=list)
-    slippage_bps: list[Decimal] = field(default_factory=list)
-    first_slippage_bps: list[Decimal] = field(default_factory=list)
+    #: a list, or (a long run's) :class:`~ordergate.backtest.spool.TripRows` read from file
+    round_trips: Sequence[dict[str, Any]] = field(default_factory=list)
+    #: per-order slippage in bps, for the report's histogram (floats: pixels)
+    slippage_bps: Sequence[float] = field(default_factory=lambda: array("d"))
+    first_slippage_bps: Sequence[float] = field(default_factory=lambda: array("d"))
     #: symbol -> (ts, price) samples, for the report (not in the JSON)
     prices: dict[str, list[tuple[str, Decimal]]] = field(default_factory=dict)
     #: the return of every period, for the report (not in the JSON)
@@ -70,7 +73,7 @@ class BacktestResult:
             "orders": self.orders,
             "fills": self.fills,
             "trades": self.trades,
-            "round_trips": self.round_trips,
+            "round_trips": list(self.round_trips),
         }
 
     def report_data(self) -> ReportData:
@@ -115,6 +118,89 @@ def _trades(engine: ExecutionEngine, book: Book) -> list[dict[str, Any]]:
     return rows
 
 
+def _orders(engine: ExecutionEngine) -> Iterator[Order]:
+    """Every order of the run by order id: streamed from the backtest store's file, or
+    read whole from another store."""
+    store = engine.store
+    if isinstance(store, BacktestStore):
+        return store.orders_by_id()
+    orders = engine.orders(OrderQuery(limit=ALL))
+    orders.sort(key=lambda o: o.order_id)
+    return iter(orders)
+
+
+def _firsts(
+    venue: SimulatedVenue | None, spool: Spool | None
+) -> Callable[[list[Order]], dict[str, Decimal]]:
+    """The first price the venue saw for each of some orders (by client order id):
+    from the venue's orders, or the spool for the orders it retired."""
+
+    def firsts(orders: list[Order]) -> dict[str, Decimal]:
+        found: dict[str, Decimal] = {}
+        missing: list[str] = []
+        venue_orders = {} if venue is None else venue.orders
+        for order in orders:
+            cid = order.client_order_id
+            seen = venue_orders.get(cid)
+            if seen is None:
+                missing.append(cid)
+            elif seen.first_px is not None:
+                found[cid] = seen.first_px
+        if missing and spool is not None:
+            found.update(spool.first_prices(missing))
+        return found
+
+    return firsts
+
+
+@dataclass(slots=True)
+class _OrderPass:
+    """One pass over the orders: counts, TCA, the histogram's values, the detail rows."""
+
+    tca: TcaTotals
+    keep_rows: bool
+    orders: int = 0
+    open: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    slippage: array[float] = field(default_factory=lambda: array("d"))
+    first_slippage: array[float] = field(default_factory=lambda: array("d"))
+
+    def run(
+        self,
+        orders: Iterable[Order],
+        end_prices: dict[str, Decimal],
+        firsts: Callable[[list[Order]], dict[str, Decimal]],
+    ) -> None:
+        chunk: list[Order] = []
+        for order in orders:
+            chunk.append(order)
+            if len(chunk) >= CHUNK:
+                self._chunk(chunk, end_prices, firsts(chunk))
+                chunk = []
+        self._chunk(chunk, end_prices, firsts(chunk))
+
+    def _chunk(
+        self, orders: list[Order], end_prices: dict[str, Decimal], firsts: dict[str, Decimal]
+    ) -> None:
+        first_of = firsts.get
+        for order in orders:
+            self.orders += 1
+            if order.status.is_open:
+                self.open += 1
+            if self.keep_rows:
+                self.rows.append(order_view(order))
+            cost = order_cost(order, end_prices, first_of(order.client_order_id))
+            if cost is None:
+                continue
+            self.tca.add(cost)
+            bps = cost.slippage_bps
+            if bps is not None:
+                self.slippage.append(float(bps))
+            bps = cost.slippage_vs_first_bps
+            if bps is not None:
+                self.first_slippage.append(float(bps))
+
+
 def build_result(
     engine: ExecutionEngine,
     book: Book,
@@ -125,17 +211,19 @@ def build_result(
     strategy_id: str,
     venue: SimulatedVenue | None = None,
     no_volume: int = 0,
+    spool: Spool | None = None,
 ) -> BacktestResult:
-    orders = engine.orders(OrderQuery(limit=ALL))
-    orders.sort(key=lambda o: o.order_id)
     end_prices = dict(book.last)
     positions = engine.positions()
     start, end = config.starting_cash, book.equity
     rejections = {code: counts["rejections"][code] for code in sorted(counts["rejections"])}
+
+    orders = _OrderPass(TcaTotals(per_order=config.detail), keep_rows=config.detail)
+    orders.run(_orders(engine), end_prices, _firsts(venue, spool))
     summary = {
         "strategy_id": strategy_id,
         "events": events_count,
-        "orders": len(orders),
+        "orders": orders.orders,
         "rejected": counts["rejected"],
         "rejections": rejections,
         "fills": book.fill_count,
@@ -149,7 +237,7 @@ def build_result(
         else None,
         "max_drawdown": fmt(book.max_drawdown),
         "realized_pnl": fmt(sum((p.realized_pnl for p in positions), Decimal(0))),
-        "open_orders": sum(1 for o in orders if o.status.is_open),
+        "open_orders": orders.open,
         "traded_notional": fmt(book.traded),
         **book.performance.summary(start, end, book.traded, config.risk_free_rate),
         **book.trips.stats(),
@@ -164,12 +252,6 @@ def build_result(
             "starting_cash": fmt(config.starting_cash),
         },
     }
-    firsts: dict[str, Decimal] = {}
-    if venue is not None:
-        firsts = {
-            cid: order.first_px for cid, order in venue.orders.items() if order.first_px is not None
-        }
-    costs = order_costs(orders, end_prices, firsts)
     result = BacktestResult(
         summary=summary,
         equity_curve=book.curve_rows(),
@@ -185,10 +267,10 @@ def build_result(
             }
             for p in positions
         ],
-        tca=tca_of_costs(costs, per_order=config.detail),
-        slippage_bps=slippage_values(costs),
-        first_slippage_bps=first_slippage_values(costs),
-        round_trips=book.trips.rows(),
+        tca=orders.tca.report(),
+        slippage_bps=orders.slippage,
+        first_slippage_bps=orders.first_slippage,
+        round_trips=book.trips.rows() if spool is None else TripRows(spool),
         prices={
             symbol: [(t.isoformat(), px) for t, px in series]
             for symbol, series in book.prices.items()
@@ -196,7 +278,7 @@ def build_result(
         returns=book.performance.returns,
     )
     if config.detail:
-        result.orders = [order_view(o) for o in orders]
+        result.orders = orders.rows
         result.fills = [f.to_dict() for f in book.fills]
         result.trades = _trades(engine, book)
     return result

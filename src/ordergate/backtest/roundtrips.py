@@ -10,6 +10,7 @@ prices. Trips still open at the end are not in the table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -62,8 +63,17 @@ class RoundTrip:
 
 @dataclass(slots=True)
 class RoundTrips:
+    """The trips of a run. A closed trip goes to ``sink`` when there is one (a long run
+    spools them to a file: :mod:`~ordergate.backtest.spool`), else to ``closed``; the
+    statistics are kept as the trips close, the same either way."""
+
     open: dict[str, RoundTrip] = field(default_factory=dict)
     closed: list[RoundTrip] = field(default_factory=list)
+    sink: Callable[[RoundTrip], None] | None = None
+    count: int = 0
+    wins: int = 0
+    won: Decimal = ZERO
+    lost: Decimal = ZERO
 
     def on_fill(
         self, symbol: str, side: str, qty: Decimal, px: Decimal, fee: Decimal, ts: datetime | str
@@ -77,7 +87,7 @@ class RoundTrips:
             self._add(trip, sign, closing, px, share)
             if trip.position == 0:
                 trip.closed = when
-                self.closed.append(trip)
+                self._close(trip)
                 del self.open[symbol]
             qty, fee = qty - closing, fee - share
             if not qty:
@@ -88,6 +98,19 @@ class RoundTrips:
                 symbol=symbol, direction="LONG" if sign > 0 else "SHORT", opened=when
             )
         self._add(trip, sign, qty, px, fee)
+
+    def _close(self, trip: RoundTrip) -> None:
+        pnl = trip.pnl
+        self.count += 1
+        if pnl > 0:
+            self.wins += 1
+            self.won += pnl
+        elif pnl < 0:
+            self.lost += pnl
+        if self.sink is None:
+            self.closed.append(trip)
+        else:
+            self.sink(trip)
 
     @staticmethod
     def _add(trip: RoundTrip, sign: int, qty: Decimal, px: Decimal, fee: Decimal) -> None:
@@ -104,13 +127,10 @@ class RoundTrips:
 
     def stats(self) -> dict[str, Any]:
         """Win rate and profit factor over the closed trips."""
-        wins = [t.pnl for t in self.closed if t.pnl > 0]
-        losses = [t.pnl for t in self.closed if t.pnl < 0]
-        count = len(self.closed)
-        won, lost = sum(wins, ZERO), -sum(losses, ZERO)
+        count, won, lost = self.count, self.won, -self.lost
         return {
             "round_trips": count,
-            "win_rate": fmt((Decimal(len(wins)) / count).quantize(Decimal("0.0001")))
+            "win_rate": fmt((Decimal(self.wins) / count).quantize(Decimal("0.0001")))
             if count
             else None,
             "profit_factor": fmt((won / lost).quantize(Decimal("0.0001"))) if lost else None,
@@ -119,4 +139,5 @@ class RoundTrips:
         }
 
     def rows(self) -> list[dict[str, Any]]:
+        """The rows of the trips kept in ``closed`` (a sink's trips are the sink's)."""
         return [t.to_dict() for t in self.closed]

@@ -26,7 +26,7 @@ byte-identical results (:meth:`BacktestResult.to_json`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ from ordergate.backtest.book import Book
 from ordergate.backtest.config import BacktestConfig, ProgressFn
 from ordergate.backtest.profiles import EventProfiles
 from ordergate.backtest.result import BacktestResult, build_result
+from ordergate.backtest.spool import Spool
 from ordergate.backtest.strategy import IntentMaker, StrategyFn
 from ordergate.bootstrap import build_runtime
 from ordergate.brokers.paper import PaperBroker
@@ -49,6 +50,8 @@ from ordergate.engine.ports import DirectCall
 from ordergate.heap import FreezeLongLived
 from ordergate.risk.config import RiskConfig
 from ordergate.sim.data import Bar, MarketEvent, Quote, last_tick, missing_volume, with_bar_starts
+from ordergate.sim.order import VenueOrder
+from ordergate.store.backtest import BacktestStore
 from ordergate.store.base import Store
 from ordergate.store.memory import MemoryStore
 from ordergate.store.sqlite import SqliteStore
@@ -57,7 +60,16 @@ if TYPE_CHECKING:
     from ordergate.config import Settings
 
 
-__all__ = ["BacktestConfig", "BacktestRunner", "ProgressFn", "check_volume", "mark_fields"]
+BACKTEST_STORE = ":backtest:"
+
+__all__ = [
+    "BACKTEST_STORE",
+    "BacktestConfig",
+    "BacktestRunner",
+    "ProgressFn",
+    "check_volume",
+    "mark_fields",
+]
 
 
 class _Context:
@@ -115,9 +127,7 @@ class BacktestRunner:
         """The object graph of a run: the paper-trading graph with simulated time."""
         cfg = self.config
         clock = SimulatedClock(start)
-        store: Store = (
-            MemoryStore() if cfg.store_path == ":memory:" else SqliteStore(cfg.store_path)
-        )
+        store = open_store(cfg.store_path)
         store.migrate()
         broker = PaperBroker(
             clock=clock,
@@ -162,6 +172,11 @@ class BacktestRunner:
             keep_fills=cfg.detail,
             every=max(1, total // max(1, cfg.equity_points)),
         )
+        # a bounded run spools what would grow with it (the round trips) to a file
+        spool = Spool() if isinstance(engine.store, BacktestStore) else None
+        if spool is not None:
+            book.trips.sink = spool.add_trip
+            broker.venue.retire_final(cfg.venue_keep_final, _first_price_to(spool))
         engine.subscribe("executions.report", book.on_fill)
         try:
             with FreezeLongLived(cfg.freeze_gc) as freezer:
@@ -177,10 +192,31 @@ class BacktestRunner:
                     strategy_id=strategy_id,
                     venue=broker.venue,
                     no_volume=no_volume,
+                    spool=spool,
                 )
         finally:
-            if cfg.store_path != ":memory:":
+            if cfg.store_path not in (":memory:", BACKTEST_STORE):
                 engine.store.close()  # a run on a file ends checkpointed: no WAL left behind
+
+
+def _first_price_to(spool: Spool) -> Callable[[VenueOrder], None]:
+    """What a retired venue order leaves for TCA: its first price, on the spool."""
+
+    def keep(order: VenueOrder) -> None:
+        if order.first_px is not None:
+            spool.add_first_price(order.request.client_order_id, order.first_px)
+
+    return keep
+
+
+def open_store(path: str) -> Store:
+    """``:backtest:`` the backtest store (bounded memory, a temporary file),
+    ``:memory:`` the in-memory store, otherwise a fresh SQLite file."""
+    if path == BACKTEST_STORE:
+        return BacktestStore()
+    if path == ":memory:":
+        return MemoryStore()
+    return SqliteStore(path)
 
 
 def check_volume(

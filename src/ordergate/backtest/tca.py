@@ -138,75 +138,139 @@ def order_costs(
     firsts = first_prices or {}
     costs = []
     for order in sorted(orders, key=lambda o: o.order_id):
-        if order.status in NOT_SENT or not order.arrival_price:
-            continue
-        sign = order.side.sign
-        arrival = order.arrival_price
-        slippage = ZERO
-        if order.filled_qty and order.avg_fill_price is not None:
-            slippage = (order.avg_fill_price - arrival) * order.filled_qty * sign
-        end = end_prices.get(order.symbol, arrival)
-        unfilled = order.qty - order.filled_qty
-        costs.append(
-            OrderCost(
-                order_id=order.order_id,
-                strategy_id=order.strategy_id,
-                symbol=order.symbol,
-                side=order.side.value,
-                qty=order.qty,
-                filled_qty=order.filled_qty,
-                arrival_price=arrival,
-                avg_price=order.avg_fill_price,
-                slippage=slippage,
-                fees=order.fees,
-                opportunity=(end - arrival) * unfilled * sign,
-                first_price=firsts.get(order.client_order_id),
-            )
-        )
+        cost = order_cost(order, end_prices, firsts.get(order.client_order_id))
+        if cost is not None:
+            costs.append(cost)
     return costs
+
+
+def order_cost(
+    order: Order, end_prices: Mapping[str, Decimal], first_price: Decimal | None
+) -> OrderCost | None:
+    """One order's cost; ``None`` for an order never sent or without an arrival price."""
+    if order.status in NOT_SENT or not order.arrival_price:
+        return None
+    sign = order.side.sign
+    arrival = order.arrival_price
+    slippage = ZERO
+    if order.filled_qty and order.avg_fill_price is not None:
+        slippage = (order.avg_fill_price - arrival) * order.filled_qty * sign
+    end = end_prices.get(order.symbol, arrival)
+    unfilled = order.qty - order.filled_qty
+    return OrderCost(
+        order_id=order.order_id,
+        strategy_id=order.strategy_id,
+        symbol=order.symbol,
+        side=order.side.value,
+        qty=order.qty,
+        filled_qty=order.filled_qty,
+        arrival_price=arrival,
+        avg_price=order.avg_fill_price,
+        slippage=slippage,
+        fees=order.fees,
+        opportunity=(end - arrival) * unfilled * sign,
+        first_price=first_price,
+    )
+
+
+@dataclass(slots=True)
+class CostSums:
+    """The running totals of a group of orders (:meth:`add` one cost at a time)."""
+
+    orders: int = 0
+    known: int = 0
+    filled: Decimal = ZERO
+    slippage: Decimal = ZERO
+    fees: Decimal = ZERO
+    shortfall: Decimal = ZERO
+    filled_value: Decimal = ZERO
+    order_value: Decimal = ZERO
+    delay: Decimal = ZERO
+    versus_first: Decimal = ZERO
+    first_value: Decimal = ZERO
+    known_value: Decimal = ZERO
+
+    def add(self, cost: OrderCost) -> None:
+        delay = cost.delay
+        if delay is not None and cost.first_price is not None:
+            self.known += 1
+            self.delay += delay
+            self.versus_first += cost.slippage - delay
+            self.first_value += cost.first_price * cost.filled_qty
+            self.known_value += cost.arrival_price * cost.filled_qty
+        self.orders += 1
+        self.filled += cost.filled_qty
+        self.slippage += cost.slippage
+        self.fees += cost.fees
+        self.shortfall += cost.shortfall
+        self.filled_value += cost.arrival_price * cost.filled_qty
+        self.order_value += cost.arrival_price * cost.qty
+
+    def view(self) -> dict[str, Any]:
+        """Totals of the group, bps weighted by value at arrival."""
+        return {
+            "orders": self.orders,
+            "filled_qty": fmt(self.filled),
+            "filled_value": fmt(_money(self.filled_value)),
+            "slippage": fmt(_money(self.slippage)),
+            "slippage_bps": fmt(_bps(self.slippage, self.filled_value)),
+            "fees": fmt(_money(self.fees)),
+            "fees_bps": fmt(_bps(self.fees, self.filled_value)),
+            "shortfall": fmt(_money(self.shortfall)),
+            "shortfall_bps": fmt(_bps(self.shortfall, self.order_value)),
+            **(
+                {
+                    "slippage_vs_first": fmt(_money(self.versus_first)),
+                    "slippage_vs_first_bps": fmt(_bps(self.versus_first, self.first_value)),
+                    "delay": fmt(_money(self.delay)),
+                    "delay_bps": fmt(_bps(self.delay, self.known_value)),
+                }
+                if self.known
+                else {}
+            ),
+        }
 
 
 def aggregate(costs: Iterable[OrderCost]) -> dict[str, Any]:
     """Totals of a group of orders, bps weighted by value at arrival."""
-    orders = filled = slippage = fees = shortfall = ZERO
-    filled_value = order_value = ZERO
-    delay = versus_first = first_value = known_value = ZERO
-    known = 0
+    sums = CostSums()
     for cost in costs:
-        if cost.delay is not None and cost.first_price is not None:
-            known += 1
-            delay += cost.delay
-            versus_first += cost.slippage - cost.delay
-            first_value += cost.first_price * cost.filled_qty
-            known_value += cost.arrival_price * cost.filled_qty
-        orders += 1
-        filled += cost.filled_qty
-        slippage += cost.slippage
-        fees += cost.fees
-        shortfall += cost.shortfall
-        filled_value += cost.arrival_price * cost.filled_qty
-        order_value += cost.arrival_price * cost.qty
-    return {
-        "orders": int(orders),
-        "filled_qty": fmt(filled),
-        "filled_value": fmt(_money(filled_value)),
-        "slippage": fmt(_money(slippage)),
-        "slippage_bps": fmt(_bps(slippage, filled_value)),
-        "fees": fmt(_money(fees)),
-        "fees_bps": fmt(_bps(fees, filled_value)),
-        "shortfall": fmt(_money(shortfall)),
-        "shortfall_bps": fmt(_bps(shortfall, order_value)),
-        **(
-            {
-                "slippage_vs_first": fmt(_money(versus_first)),
-                "slippage_vs_first_bps": fmt(_bps(versus_first, first_value)),
-                "delay": fmt(_money(delay)),
-                "delay_bps": fmt(_bps(delay, known_value)),
-            }
-            if known
-            else {}
-        ),
-    }
+        sums.add(cost)
+    return sums.view()
+
+
+class TcaTotals:
+    """:func:`tca_of_costs` one cost at a time: overall, per strategy, per symbol, and
+    (``per_order``) each order's row, without keeping the costs."""
+
+    def __init__(self, *, per_order: bool = True) -> None:
+        self.overall = CostSums()
+        self.by_strategy: dict[str, CostSums] = {}
+        self.by_symbol: dict[str, CostSums] = {}
+        self.rows: list[dict[str, Any]] | None = [] if per_order else None
+
+    def add(self, cost: OrderCost) -> None:
+        self.overall.add(cost)
+        group = self.by_strategy.get(cost.strategy_id)
+        if group is None:
+            group = self.by_strategy[cost.strategy_id] = CostSums()
+        group.add(cost)
+        group = self.by_symbol.get(cost.symbol)
+        if group is None:
+            group = self.by_symbol[cost.symbol] = CostSums()
+        group.add(cost)
+        if self.rows is not None:
+            self.rows.append(cost.to_dict())
+
+    def report(self) -> dict[str, Any]:
+        report: dict[str, Any] = {
+            "overall": self.overall.view(),
+            "by_strategy": {k: v.view() for k, v in sorted(self.by_strategy.items())},
+            "by_symbol": {k: v.view() for k, v in sorted(self.by_symbol.items())},
+        }
+        if self.rows is not None:
+            report["orders"] = self.rows
+        return report
 
 
 def tca_report(
@@ -222,19 +286,10 @@ def tca_report(
 
 def tca_of_costs(costs: list[OrderCost], *, per_order: bool = True) -> dict[str, Any]:
     """:func:`tca_report` from costs already worked out (:func:`order_costs`)."""
-    by_strategy: dict[str, list[OrderCost]] = {}
-    by_symbol: dict[str, list[OrderCost]] = {}
+    totals = TcaTotals(per_order=per_order)
     for cost in costs:
-        by_strategy.setdefault(cost.strategy_id, []).append(cost)
-        by_symbol.setdefault(cost.symbol, []).append(cost)
-    report: dict[str, Any] = {
-        "overall": aggregate(costs),
-        "by_strategy": {k: aggregate(v) for k, v in sorted(by_strategy.items())},
-        "by_symbol": {k: aggregate(v) for k, v in sorted(by_symbol.items())},
-    }
-    if per_order:
-        report["orders"] = [c.to_dict() for c in costs]
-    return report
+        totals.add(cost)
+    return totals.report()
 
 
 def slippage_values(costs: Iterable[OrderCost]) -> list[Decimal]:
@@ -246,7 +301,9 @@ def first_slippage_values(costs: Iterable[OrderCost]) -> list[Decimal]:
     return [v for c in costs if (v := c.slippage_vs_first_bps) is not None]
 
 
-def slippage_histogram(bps: Iterable[Decimal], bins: int = 20) -> list[tuple[float, float, int]]:
+def slippage_histogram(
+    bps: Iterable[Decimal | float], bins: int = 20
+) -> list[tuple[float, float, int]]:
     """(low, high, count) bins of per-order slippage in bps: for a picture, so floats."""
     values = [float(v) for v in bps]
     if not values:

@@ -205,7 +205,8 @@ class PaperBroker:
             return self._positions()
 
     def _positions(self) -> list[BrokerPosition]:
-        books: dict[tuple[str, str], Position] = {}
+        # what the venue's retired orders left (none unless it retires: sim/retired.py)
+        books = {key: p.copy() for key, p in self._venue.retired.positions.items()}
         for order in self._venue.orders.values():
             req = order.request
             key = (req.account_id, req.symbol)
@@ -222,7 +223,7 @@ class PaperBroker:
 
     def fetch_account(self) -> BrokerAccount:
         with self._reading():
-            cash = self._starting_cash
+            cash = self._starting_cash - self._venue.retired.cash_out
             for order in self._venue.orders.values():
                 for execution in order.executions:
                     flow = execution.last_qty * execution.last_px * order.request.side.sign

@@ -37,6 +37,8 @@ positions from it, and its state file saves it.
 from __future__ import annotations
 
 import heapq
+from collections import deque
+from collections.abc import Callable
 from dataclasses import replace as with_terms
 from datetime import datetime
 from decimal import Decimal
@@ -58,6 +60,7 @@ from ordergate.sim.fees import FeeModel, PerShareFee
 from ordergate.sim.latency import NO_DELAY, LatencyModel, NoLatency
 from ordergate.sim.matching import FillModel, match
 from ordergate.sim.order import VenueOrder
+from ordergate.sim.retired import Retired
 from ordergate.sim.tif import Session, deadline
 
 S = OrderStatus
@@ -106,6 +109,19 @@ class SimulatedVenue:
         #: symbol -> ts of its last bar, quote or print (a mark then at that ts is its echo)
         self._echo_ts: dict[str, datetime] = {}
         self._changed: dict[str, VenueOrder] = {}
+        #: what forgotten final orders left behind (see :meth:`retire_final`)
+        self.retired = Retired()
+        self._keep_final: int | None = None
+        self._finals: deque[str] = deque()
+        self._on_retire: Callable[[VenueOrder], None] | None = None
+
+    def retire_final(
+        self, keep: int, on_retire: Callable[[VenueOrder], None] | None = None
+    ) -> None:
+        """Forget final orders but the last ``keep``: a run of millions of orders then
+        holds only the working ones. Each goes to :attr:`retired` (positions and cash
+        stay whole) and to ``on_retire`` as it is forgotten (:mod:`~ordergate.sim.retired`)."""
+        self._keep_final, self._on_retire = max(1, keep), on_retire
 
     # ------------------------------------------------------------ commands
 
@@ -366,6 +382,20 @@ class SimulatedVenue:
         self._timed.pop(cid, None)
         if self._open.get(cid) is order:
             del self._open[cid]
+        if self._keep_final is not None:
+            self._retire(cid)
+
+    def _retire(self, cid: str) -> None:
+        finals = self._finals
+        finals.append(cid)
+        while len(finals) > (self._keep_final or 0):
+            old = self.orders.get(finals.popleft())
+            if old is None or not old.status.is_terminal:
+                continue
+            del self.orders[old.request.client_order_id]
+            self.retired.add(old)
+            if self._on_retire is not None:
+                self._on_retire(old)
 
     def _finish_immediate(self, order: VenueOrder, at: datetime) -> None:
         if not order.status.is_terminal:

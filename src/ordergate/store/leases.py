@@ -58,10 +58,11 @@ __all__ = [
 
 def leases_for(store: Store, owner: str) -> OrderLeases:
     """The lease backend that fits ``store``."""
+    from ordergate.store.backtest import BacktestStore
     from ordergate.store.memory import MemoryStore
     from ordergate.store.sqlite import SqliteStore
 
-    if isinstance(store, MemoryStore):
+    if isinstance(store, MemoryStore | BacktestStore):
         return MemoryLeases(store, owner)
     if isinstance(store, SqliteStore):
         if store.path == ":memory:":
