@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
 
@@ -54,7 +55,16 @@ log = structlog.get_logger("ordergate.engine")
 S = OrderStatus
 
 
-def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
+def apply_broker_order(
+    step: Step,
+    order: Order,
+    view: BrokerOrder,
+    now: datetime,
+    account_currency: str | None = None,
+) -> None:
+    """Apply ``view`` to ``order``; a fee in a currency other than ``account_currency``
+    (None: unknown, so only fees without a currency are booked) is recorded with its
+    fill and not booked: cash and P&L never mix currencies."""
     pending = order.pending_replace
     if (
         pending is not None
@@ -71,7 +81,7 @@ def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetim
     if order.status is S.SUBMITTED and acked and view.broker_order_id:
         step.record(order, OrderAccepted(ts=view.ts or now, broker_order_id=view.broker_order_id))
     for execution in view.executions:
-        _book(step, order, execution, view.broker_order_id)
+        _book(step, order, execution, view.broker_order_id, account_currency)
     rest = view.filled_qty - order.filled_qty
     if rest > 0 and view.avg_price is not None:
         # the broker gives a cumulative quantity without (all) the detail: one synthetic
@@ -97,7 +107,13 @@ def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetim
         )
 
 
-def _book(step: Step, order: Order, execution: Execution, broker_order_id: str) -> None:
+def _book(
+    step: Step,
+    order: Order,
+    execution: Execution,
+    broker_order_id: str,
+    account_currency: str | None = None,
+) -> None:
     # an order with nothing filled has no fill rows: skip the look-up (one per receipt)
     if order.filled_qty and step.tx.has_fill(order.order_id, execution.exec_id):
         return
@@ -117,13 +133,21 @@ def _book(step: Step, order: Order, execution: Execution, broker_order_id: str) 
             side=order.side,
             last_qty=execution.last_qty,
             last_px=execution.last_px,
-            commission=execution.commission,
             ts=execution.ts,
             liquidity=execution.liquidity,
             late=order.status in (S.CANCELED, S.EXPIRED),
+            **_fee(execution, account_currency),
         ),
         broker_order_id or None,
     )
+
+
+def _fee(execution: Execution, account_currency: str | None) -> dict[str, Any]:
+    """The fee booked (in the account's currency) or recorded (any other)."""
+    currency = execution.fee_currency
+    if currency is None or currency == account_currency or not execution.commission:
+        return {"commission": execution.commission}
+    return {"foreign_fee": execution.commission, "foreign_fee_currency": currency}
 
 
 def _apply_final_status(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:

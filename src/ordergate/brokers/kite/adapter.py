@@ -64,6 +64,7 @@ from .translate import (
     positions_of,
     split_symbol,
 )
+from .varieties import placement
 
 log = structlog.get_logger("ordergate.brokers.kite")
 T = TypeVar("T")
@@ -144,13 +145,21 @@ class KiteBroker:
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         exchange, _ = split_symbol(request.symbol, self.settings.exchange)
+        product, variety, extra = placement(
+            request,
+            exchange=exchange,
+            default_product=self._product(request.symbol),
+            default_variety=self.settings.variety,
+            iceberg_legs=self.settings.iceberg_legs,
+        )
         params = order_params(
             request,
             exchange=exchange,
-            product=self._product(request.symbol),
-            variety=self.settings.variety,
+            product=product,
+            variety=variety,
             market_protection=self.settings.market_protection,
         )
+        params.update(extra)
         try:
             order_id = str(self._call("submit", lambda: self._kite.place_order(**params)))
         except SessionExpired as exc:
