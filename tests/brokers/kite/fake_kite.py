@@ -238,7 +238,16 @@ class FakeKite:
             "tag": form.get("tag"),
             "tags": [form["tag"]] if form.get("tag") else [],
             "guid": f"g{oid}",
+            "meta": {},
         }
+        if variety == "iceberg":
+            row["meta"] = {
+                "iceberg": {
+                    "legs": int(form["iceberg_legs"]),
+                    "leg_quantity": int(form["iceberg_quantity"]),
+                    "total_quantity": qty,
+                }
+            }
         order = _Order(row=row, visible_at=time.monotonic() + self.book_lag_s)
         for status in _ENTRY:
             row["status"] = status
@@ -415,6 +424,12 @@ class FakeKite:
         tag = form.get("tag")
         if tag is not None and (len(tag) > 20 or not tag.isalnum()):
             raise KiteError(400, "InputException", "Tag length should be less than 20 characters")
+        if form.get("product") == "CNC" and inst.exchange not in ("NSE", "BSE"):
+            raise KiteError(400, "InputException", "Product type CNC is not allowed here")
+        if variety == "iceberg" and not (form.get("iceberg_legs") and form.get("iceberg_quantity")):
+            raise KiteError(400, "InputException", "`iceberg_legs` and `iceberg_quantity` required")
+        if variety not in ("regular", "amo", "co", "iceberg", "auction"):
+            raise KiteError(400, "InputException", f"Invalid variety `{variety}`")
         price = Decimal(form.get("price") or "0")
         if price and price % inst.tick:
             raise KiteError(400, "InputException", f"Tick size for this script is {inst.tick}")

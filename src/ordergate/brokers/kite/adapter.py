@@ -95,6 +95,8 @@ class KiteBroker:
 
     adapter_id = "kite"
     capabilities = KITE_CAPABILITIES
+    #: the currency fees are booked in (Kite's accounts are in rupees)
+    account_currency = "INR"
 
     def __init__(
         self,
