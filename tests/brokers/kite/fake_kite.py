@@ -14,7 +14,8 @@ Knobs (each applies to the next order placed unless said otherwise): ``lose_next
 (placed, then REJECTED by the RMS), ``arm_cancel_race`` (a cancel leaves it CANCEL
 PENDING and the next trade fills it), ``fail_reads(n)`` (503 on the next n book reads),
 ``expire_token()``, ``originate`` (an order from Kite's own screens), ``square_off()``
-(the MIS auto square-off: RMS orders, no tag). ``placements`` records every accepted
+(the MIS auto square-off: RMS orders, no tag). ``ticker`` (a ``FakeTicker``) is told
+of every order change, as Kite's websocket pushes it. ``placements`` records every accepted
 and refused placement time, for rate-limit measurements.
 """
 
@@ -101,6 +102,8 @@ class FakeKite:
         self.requests: list[tuple[str, str, str]] = []  # (method, path, authorization)
         self.book_lag_s = 0.0
         self.postback_url: str | None = None
+        #: the websocket fake (``fake_ticker.FakeTicker``), told of every order change
+        self.ticker: Any = None
         self._lose = self._refuse = self._fail_reads = 0
         self._hide: float | None = None
         self._parts = 1
@@ -207,6 +210,8 @@ class FakeKite:
         order.row["exchange_timestamp"] = _now_text()
         order.history.append(dict(order.row))
         self._postback(order.row)
+        if self.ticker is not None:
+            self.ticker.publish(order.row, self.user_id)
 
     def _new_order(self, form: dict[str, str], *, variety: str, placed_by: str) -> _Order:
         oid = str(next(self._ids))

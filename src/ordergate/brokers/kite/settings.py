@@ -60,6 +60,13 @@ class KiteSettings(AdapterSettings):
     quotes_per_second: int = Field(1, ge=1)
     #: how often the order book is polled for changes (seconds); polling is primary
     poll_interval_s: float = Field(1.0, gt=0)
+    #: subscribe to KiteTicker's order updates (the websocket); polling stays on
+    websocket: bool = False
+    #: the websocket's URL (tests point the real ``KiteTicker`` at a local fake)
+    ws_root: str = "wss://ws.kite.trade"
+    #: how often the books are still polled while the websocket is up (seconds): the
+    #: socket skips intermediate states and replays nothing
+    ws_poll_interval_s: float = Field(15.0, gt=0)
     #: accept Kite's postbacks at ``POST /v1/brokers/kite/postback`` (checksum verified)
     postbacks: bool = False
     #: the SDK's own debug log (requests and answers); credentials are redacted from it
