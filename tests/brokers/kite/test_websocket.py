@@ -29,15 +29,6 @@ pytestmark = pytest.mark.slow
 SLOW_POLL_S = 60.0
 
 
-@pytest.fixture
-def ticker(fake: FakeKite) -> Iterator[FakeTicker]:
-    socket = FakeTicker(fake.api_key, lambda: list(fake.tokens), heartbeat_s=0.2).start()
-    fake.ticker = socket
-    yield socket
-    fake.ticker = None
-    socket.stop()
-
-
 class Views:
     """What the adapter pushed, by client order id."""
 
