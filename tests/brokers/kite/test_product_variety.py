@@ -4,6 +4,7 @@ ordergate cannot say) refused with our code before any request leaves."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -133,3 +134,49 @@ def test_an_intent_without_a_variety_keeps_its_payload_hash() -> None:
     assert intent.payload_hash() == (
         "0fc0a7f8b14fad3e6b5e6d836d397036668c22f39dc9abab9bab9bd003e85303"
     )
+
+
+def _settled(engine: ExecutionEngine, count: int) -> list[object]:
+    deadline = time.monotonic() + 10
+    while True:
+        legs = [o for o in engine.orders() if o.parent_order_id and o.reason != "armed"]
+        waiting = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
+        if len(legs) >= count and all(o.status not in waiting for o in legs):
+            return legs
+        assert time.monotonic() < deadline, engine.orders()
+        time.sleep(0.05)
+
+
+def test_an_intraday_bracket_s_stop_goes_as_a_day_order_with_the_entry_s_product(
+    fake: FakeKite, adapter: KiteBroker
+) -> None:
+    engine = ExecutionEngine(MemoryStore(), adapter)
+    entry = {"symbol": "INFY", "side": "BUY", "qty": "2", "sl_offset_pct": "-0.02"}
+    engine.submit({**entry, "idempotency_key": "br-mis", "tp_offset_pct": "0.03"})
+    [stop] = _settled(engine, 1)
+    assert stop.status is OrderStatus.ACCEPTED, stop  # type: ignore[attr-defined]
+    rows = [r for r in fake.all_orders() if r["transaction_type"] == "SELL"]
+    assert [(r["order_type"], r["validity"], r["product"]) for r in rows] == [
+        ("SL-M", "DAY", "MIS")
+    ]
+
+
+def test_a_carried_bracket_s_stop_is_refused_saying_why(
+    fake: FakeKite, adapter: KiteBroker
+) -> None:
+    engine = ExecutionEngine(MemoryStore(), adapter)
+    engine.submit(
+        {
+            "idempotency_key": "br-nrml",
+            "symbol": "NFO:NIFTY26DECFUT",
+            "side": "BUY",
+            "qty": "75",
+            "product": "NRML",
+            "sl_offset_pct": "-0.02",
+        }
+    )
+    [stop] = _settled(engine, 1)
+    assert stop.status is OrderStatus.REJECTED  # type: ignore[attr-defined]
+    assert stop.error_code == "E_INTENT_INVALID"  # type: ignore[attr-defined]
+    assert "GTT" in stop.error_message  # type: ignore[attr-defined]
+    assert [r["transaction_type"] for r in fake.all_orders()] == ["BUY"], "no MIS stop sent"

@@ -161,7 +161,7 @@ class KiteBroker:
         product, variety, extra = placement(
             request,
             exchange=exchange,
-            default_product=self._product(request.symbol),
+            default_product=self._leg_product(request) or self._product(request.symbol),
             default_variety=self.settings.variety,
             iceberg_legs=self.settings.iceberg_legs,
         )
@@ -412,6 +412,16 @@ class KiteBroker:
             or products.get(f"{exchange}:{tradingsymbol}")
             or self.settings.product
         )
+
+    def _leg_product(self, request: OrderRequest) -> str | None:
+        """A bracket leg closes its entry's position: it takes the entry's product as
+        Kite holds it (an NRML entry's stop must be NRML, or it would open an MIS one)."""
+        parent = request.parent_client_order_id
+        if request.product is not None or parent is None:
+            return None
+        view, _ = self._find(parent)
+        product = None if view is None else view.raw.get("product")
+        return str(product) if product else None
 
     def _after_send(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """requests' response hook: the request reached Kite and an answer is in hand,
