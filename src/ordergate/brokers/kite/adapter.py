@@ -47,7 +47,7 @@ from ordergate.brokers.base import (
 )
 from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lookup, Modify
 from ordergate.domain.enums import OrderStatus, OrderType, TimeInForce
-from ordergate.domain.errors import BrokerError, BrokerRejected, ErrorCode
+from ordergate.domain.errors import BrokerError, BrokerRejected, BrokerUnavailable, ErrorCode
 from ordergate.domain.market import Mark
 from ordergate.resilience.crashpoint import crashpoint
 from ordergate.resilience.ratelimit import WindowThrottle
@@ -419,7 +419,13 @@ class KiteBroker:
         parent = request.parent_client_order_id
         if request.product is not None or parent is None:
             return None
-        view, _ = self._find(parent)
+        try:
+            view, _ = self._find(parent)
+        except BrokerError as exc:  # nothing placed yet: say so (never a leg of a guess)
+            raise BrokerUnavailable(
+                f"the entry's product could not be read ({exc.message}); the leg was not placed",
+                context={"client_order_id": request.client_order_id},
+            ) from exc
         product = None if view is None else view.raw.get("product")
         return str(product) if product else None
 
