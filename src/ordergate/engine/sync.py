@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import structlog
 
@@ -124,6 +123,12 @@ def _book(
             exec_id=execution.exec_id,
         )
         return
+    # the fee is booked in the account's currency, recorded (not booked) in any other
+    booked, foreign, currency = execution.commission, ZERO, execution.fee_currency
+    if currency is None or currency == account_currency or not booked:
+        currency = None
+    else:
+        booked, foreign = ZERO, execution.commission
     step.record_fill(
         order,
         Fill(
@@ -136,18 +141,12 @@ def _book(
             ts=execution.ts,
             liquidity=execution.liquidity,
             late=order.status in (S.CANCELED, S.EXPIRED),
-            **_fee(execution, account_currency),
+            commission=booked,
+            foreign_fee=foreign,
+            foreign_fee_currency=currency,
         ),
         broker_order_id or None,
     )
-
-
-def _fee(execution: Execution, account_currency: str | None) -> dict[str, Any]:
-    """The fee booked (in the account's currency) or recorded (any other)."""
-    currency = execution.fee_currency
-    if currency is None or currency == account_currency or not execution.commission:
-        return {"commission": execution.commission}
-    return {"foreign_fee": execution.commission, "foreign_fee_currency": currency}
 
 
 def _apply_final_status(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
