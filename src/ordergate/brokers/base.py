@@ -34,6 +34,7 @@ __all__ = [
     "BrokerCapabilities",
     "BrokerOrder",
     "BrokerPosition",
+    "CurrencyAware",
     "Execution",
     "KillSwitchAware",
     "MarketDataSink",
@@ -91,6 +92,15 @@ class KillSwitchAware(Protocol):
     token): the composition root hands it the risk desk's board."""
 
     def attach_kill_switches(self, board: Any) -> None: ...
+
+
+@runtime_checkable
+class CurrencyAware(Protocol):
+    """A broker that says which currency its account is kept in: the engine books a
+    fill's fee only when it is in that currency (``Execution.fee_currency``)."""
+
+    @property
+    def account_currency(self) -> str: ...
 
 
 @runtime_checkable

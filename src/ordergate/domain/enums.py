@@ -41,6 +41,29 @@ class TimeInForce(StrEnum):
     GTD = "GTD"
 
 
+class Product(StrEnum):
+    """What a position is held as, where the broker asks (Kite): ``CNC`` delivery
+    (cash equity), ``MIS`` intraday (squared off by the broker), ``NRML`` carried F&O
+    and commodities, ``MTF`` margin trading."""
+
+    CNC = "CNC"
+    MIS = "MIS"
+    NRML = "NRML"
+    MTF = "MTF"
+
+
+class OrderVariety(StrEnum):
+    """How an order is placed, where the broker asks (Kite): ``regular``, ``amo`` (after
+    market, queued for the next session), ``co`` (cover: an order with its stop-loss),
+    ``iceberg`` (shown in legs), ``auction``."""
+
+    REGULAR = "regular"
+    AMO = "amo"
+    CO = "co"
+    ICEBERG = "iceberg"
+    AUCTION = "auction"
+
+
 class OrderStatus(StrEnum):
     """DESIGN.md's statuses; every seed's names map onto these."""
 

@@ -28,6 +28,9 @@ class Fill:
     """One execution. Field names follow FIX: ``exec_id``, ``last_qty``, ``last_px``.
 
     ``exec_id`` is the broker's; applying the same ``exec_id`` twice changes nothing.
+    ``commission`` is booked (position, P&L, cash) and is in the account's currency; a
+    fee charged in another asset (BNB, the base currency of a crypto pair) is kept as
+    ``foreign_fee`` in ``foreign_fee_currency``, recorded with the fill, never booked.
     """
 
     exec_id: str
@@ -40,6 +43,8 @@ class Fill:
     ts: datetime
     liquidity: str = ""
     late: bool = False
+    foreign_fee: Decimal = ZERO
+    foreign_fee_currency: str | None = None
 
     @property
     def notional(self) -> Decimal:

@@ -29,7 +29,7 @@ import orjson
 
 from ordergate.algos.terms import AlgoKind, AlgoTerms
 from ordergate.domain.credentials import MASK, is_credential_key
-from ordergate.domain.enums import OrderType, Side, TimeInForce
+from ordergate.domain.enums import OrderType, OrderVariety, Product, Side, TimeInForce
 from ordergate.domain.errors import ErrorCode, InvalidIntent
 from ordergate.domain.money import fmt, parse_decimal
 
@@ -74,7 +74,12 @@ class OrderIntent:
     expire_at: datetime | None = None
     account_id: str = "default"
     strategy_id: str = "default"
+    #: the broker's product (``CNC``/``MIS``/``NRML``/``MTF``, any case; empty: the
+    #: broker's configured default)
     product: str = ""
+    #: the broker's order variety (``regular``/``amo``/``co``/``iceberg``/``auction``;
+    #: empty: the broker's configured default)
+    variety: str = ""
     tag: str = ""
     reason: str = ""
     confidence: Decimal | None = None
@@ -114,6 +119,10 @@ class OrderIntent:
             if len(getattr(self, name)) > 256:
                 raise InvalidIntent(name, "is longer than 256 characters")
             _check_chars(name, getattr(self, name))
+        if self.product and self.product.upper() not in _PRODUCTS:
+            raise InvalidIntent("product", f"must be one of {', '.join(Product)}")
+        if self.variety and self.variety.lower() not in _VARIETIES:
+            raise InvalidIntent("variety", f"must be one of {', '.join(OrderVariety)}")
         for name in ("decision_id", "profile_version_id", "regime_id", "universe_id"):
             value = getattr(self, name)
             if value:
@@ -209,6 +218,7 @@ class OrderIntent:
             "account_id",
             "strategy_id",
             "product",
+            "variety",
             "tag",
             "reason",
             "decision_id",
@@ -227,7 +237,8 @@ class OrderIntent:
     # ------------------------------------------------------------- canonical
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields, Decimals as canonical strings."""
+        """JSON-ready fields, Decimals as canonical strings. ``variety`` only when given,
+        so an intent without one keeps the payload hash it had before the field."""
         expire_at = self.expire_at
         body: dict[str, Any] = {
             "idempotency_key": self.idempotency_key,
@@ -255,6 +266,8 @@ class OrderIntent:
         }
         if self.algo is not None:  # only then: a plain intent hashes as it always did
             body["algo"] = self.algo.to_dict()
+        if self.variety:
+            body["variety"] = self.variety
         return body
 
     def canonical_json(self) -> str:
@@ -276,8 +289,20 @@ class OrderIntent:
     def signed_qty(self) -> Decimal:
         return self.qty * self.side.sign
 
+    @property
+    def wire_product(self) -> Product | None:
+        """``product`` as the wire's enum (None: the broker's default)."""
+        return Product(self.product.upper()) if self.product else None
+
+    @property
+    def wire_variety(self) -> OrderVariety | None:
+        """``variety`` as the wire's enum (None: the broker's default)."""
+        return OrderVariety(self.variety.lower()) if self.variety else None
+
 
 _FIELDS = frozenset(f.name for f in fields(OrderIntent))
+_PRODUCTS = frozenset(Product)
+_VARIETIES = frozenset(OrderVariety)
 
 
 def _encode(value: dict[str, Any]) -> bytes:

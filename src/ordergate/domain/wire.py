@@ -11,7 +11,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from ordergate.domain.enums import (
+    OrderStatus,
+    OrderType,
+    OrderVariety,
+    Product,
+    Side,
+    TimeInForce,
+)
 from ordergate.domain.fills import Amend
 from ordergate.domain.money import ZERO, fmt
 
@@ -32,9 +39,13 @@ class OrderRequest:
     expire_at: datetime | None = None
     parent_client_order_id: str | None = None
     oco_group: str | None = None
+    #: the broker's product and variety where it asks for them (Kite); None: the
+    #: adapter's configured default. Brokers without the notion ignore them.
+    product: Product | None = None
+    variety: OrderVariety | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "client_order_id": self.client_order_id,
             "account_id": self.account_id,
             "symbol": self.symbol,
@@ -48,6 +59,11 @@ class OrderRequest:
             "parent_client_order_id": self.parent_client_order_id,
             "oco_group": self.oco_group,
         }
+        if self.product is not None:
+            body["product"] = self.product.value
+        if self.variety is not None:
+            body["variety"] = self.variety.value
+        return body
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +83,10 @@ class Execution:
     liquidity: str = ""
     amend: Amend = Amend.NONE
     amend_id: str = ""
+    #: the currency ``commission`` is in; None: the account's (what every adapter
+    #: reported before this field). A fee in another asset (BNB, the base currency) is
+    #: recorded with its currency, never booked as cash (``engine/sync.py``).
+    fee_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

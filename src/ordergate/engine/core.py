@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from ordergate.brokers.base import BrokerAdapter, MarketDataSink, QuoteSource
+from ordergate.brokers.base import BrokerAdapter, CurrencyAware, MarketDataSink, QuoteSource
 from ordergate.bus.memory import InProcessBus
 from ordergate.clock import Clock, IdGenerator, RandomIds, SystemClock
 from ordergate.domain.capabilities import BrokerCapabilities
@@ -207,6 +207,11 @@ class EngineCore(EngineQueries):
             if capabilities_of(broker).market_data and isinstance(broker, QuoteSource)
             else None
         )
+        #: the currency fees are booked in (the broker's account's; None: only fees
+        #: that name no currency are booked, others are recorded with their fill)
+        self.account_currency = (
+            broker.account_currency if isinstance(broker, CurrencyAware) else None
+        )
         #: where follow-up work goes (the engine sets itself; None: dropped, logged)
         self.children: ChildOrders | None = None
         #: bracket legs held by the engine (armed), by symbol: rebuilt from the store
@@ -265,6 +270,8 @@ class EngineCore(EngineQueries):
             expire_at=intent.expire_at,
             parent_client_order_id=parent_client_id,
             oco_group=None if parent_client_id is None else oco_group(parent_client_id, order),
+            product=intent.wire_product,
+            variety=intent.wire_variety,
         )
 
     def carry_out(self, work: FollowUp) -> None:

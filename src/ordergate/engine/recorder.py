@@ -51,7 +51,7 @@ from ordergate.views import order_state
 
 
 def _fill_payload(fill: Fill, realized_gross: Decimal) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "exec_id": fill.exec_id,
         "last_qty": fmt(fill.last_qty),
         "last_px": fmt(fill.last_px),
@@ -61,6 +61,10 @@ def _fill_payload(fill: Fill, realized_gross: Decimal) -> dict[str, Any]:
         "late": fill.late,
         "ts": iso(fill.ts),
     }
+    if fill.foreign_fee_currency is not None:  # recorded, not booked (domain/fills.py)
+        body["foreign_fee"] = fmt(fill.foreign_fee)
+        body["foreign_fee_currency"] = fill.foreign_fee_currency
+    return body
 
 
 class Step:

@@ -61,7 +61,16 @@ _REFUSED_BY_THE_ORDER = frozenset(
 )
 
 
-def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetime) -> None:
+def apply_broker_order(
+    step: Step,
+    order: Order,
+    view: BrokerOrder,
+    now: datetime,
+    account_currency: str | None = None,
+) -> None:
+    """Apply ``view`` to ``order``; a fee in a currency other than ``account_currency``
+    (None: unknown, so only fees without a currency are booked) is recorded with its
+    fill and not booked: cash and P&L never mix currencies."""
     pending = order.pending_replace
     if (
         pending is not None
@@ -80,11 +89,11 @@ def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetim
     amendments = []
     for execution in view.executions:
         if execution.amend is Amend.NONE:
-            _book(step, order, execution, view.broker_order_id)
+            _book(step, order, execution, view.broker_order_id, account_currency)
         else:
             amendments.append(execution)
     for execution in amendments:
-        _amend(step, order, execution, view.broker_order_id, view.ts or now)
+        _amend(step, order, execution, view.broker_order_id, view.ts or now, account_currency)
     rest = view.filled_qty - order.filled_qty
     if rest > 0 and view.avg_price is not None:
         # the broker gives a cumulative quantity without (all) the detail: one synthetic
@@ -111,13 +120,18 @@ def apply_broker_order(step: Step, order: Order, view: BrokerOrder, now: datetim
 
 
 def _amend(
-    step: Step, order: Order, execution: Execution, broker_order_id: str, ts: datetime
+    step: Step,
+    order: Order,
+    execution: Execution,
+    broker_order_id: str,
+    ts: datetime,
+    account_currency: str | None = None,
 ) -> None:
     booked = step.tx.booked_fill(order.order_id, execution.exec_id)
     if booked is None:
         plain = amendment_for_unbooked(order, execution)
         if plain is not None:
-            _book(step, order, plain, broker_order_id)
+            _book(step, order, plain, broker_order_id, account_currency)
         return
     if booked.busted or (execution.amend_id and execution.amend_id == booked.amend_id):
         return  # busted already (a busted trade is not corrected), or this one applied
@@ -139,7 +153,13 @@ def _amend(
         )
 
 
-def _book(step: Step, order: Order, execution: Execution, broker_order_id: str) -> None:
+def _book(
+    step: Step,
+    order: Order,
+    execution: Execution,
+    broker_order_id: str,
+    account_currency: str | None = None,
+) -> None:
     # an order that never had a fill has no fill rows: skip the look-up (one per receipt)
     had_fills = order.filled_qty or order.status not in (S.PENDING, S.SUBMITTED)
     if had_fills and step.tx.has_fill(order.order_id, execution.exec_id):
@@ -151,6 +171,12 @@ def _book(step: Step, order: Order, execution: Execution, broker_order_id: str) 
             exec_id=execution.exec_id,
         )
         return
+    # the fee is booked in the account's currency, recorded (not booked) in any other
+    booked, foreign, currency = execution.commission, ZERO, execution.fee_currency
+    if currency is None or currency == account_currency or not booked:
+        currency = None
+    else:
+        booked, foreign = ZERO, execution.commission
     step.record_fill(
         order,
         Fill(
@@ -160,10 +186,12 @@ def _book(step: Step, order: Order, execution: Execution, broker_order_id: str) 
             side=order.side,
             last_qty=execution.last_qty,
             last_px=execution.last_px,
-            commission=execution.commission,
             ts=execution.ts,
             liquidity=execution.liquidity,
             late=order.status in (S.CANCELED, S.EXPIRED),
+            commission=booked,
+            foreign_fee=foreign,
+            foreign_fee_currency=currency,
         ),
         broker_order_id or None,
     )

@@ -100,7 +100,7 @@ def _apply_one(
 ) -> Settled:
     booked, recorded = len(step.fills_booked), step.event_count
     now = core.clock.now()
-    apply_broker_order(step, order, view, now)
+    apply_broker_order(step, order, view, now, core.account_currency)
     if view.raw and step.event_count > recorded:  # what the broker said, when it mattered
         raw = orjson.dumps(core.redactor.scrub(view.raw), default=str).decode()
         step.tx.add_receipt(order.order_id, order.client_order_id, core.broker.adapter_id, raw, now)

@@ -69,7 +69,8 @@ def _common() -> dict[str, Any]:
         "qty": positive_number("Quantity, greater than zero, below 1e15, at most 10 places"),
         "account_id": ids,
         "strategy_id": ids,
-        "product": _text("Broker product (e.g. CNC, MIS)"),
+        "product": _text("Broker product: CNC, MIS, NRML, MTF (Kite)"),
+        "variety": _text("Broker order variety: regular, amo, co, iceberg, auction (Kite)"),
         "tag": _text("Free tag"),
         "reason": _text("Why the strategy wants this order"),
         "confidence": {

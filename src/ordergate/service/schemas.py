@@ -40,6 +40,7 @@ class IntentIn(BaseModel):
     account_id: str | None = Field(None, pattern=_ID)
     strategy_id: str | None = Field(None, pattern=_ID)
     product: str | None = None
+    variety: str | None = None
     tag: str | None = None
     reason: str | None = None
     confidence: DecimalIn | None = None

@@ -284,8 +284,10 @@ def test_fractional_quantities_are_exact(fake_alpaca: FakeAlpaca, adapter: Alpac
 
 
 def test_quotes_are_marks_in_decimal(fake_alpaca: FakeAlpaca, adapter: AlpacaBroker) -> None:
-    mark = adapter.quote("AAPL")
+    mark = adapter.fetch_quote("AAPL")
+    assert mark is not None
     assert (mark.bid, mark.ask, mark.last) == (Decimal("99.95"), Decimal("100.05"), Decimal(100))
+    assert adapter.fetch_quote("NOPE") is None  # no quote: None, nothing guessed
 
 
 def test_bad_credentials_are_refused_without_echoing_them(fake_alpaca: FakeAlpaca) -> None:

@@ -286,6 +286,8 @@ class FakeBinance:
             }
         if path == "/api/v3/time":
             return 200, {"serverTime": _ms()}
+        if method == "GET" and path == "/api/v3/ticker/24hr":
+            return self._ticker(p.get("symbol", ""))
         if method == "POST" and path == "/api/v3/order":
             return self._submit(p)
         if method == "GET" and path == "/api/v3/order":
@@ -336,6 +338,37 @@ class FakeBinance:
                 body["uid"] = UID
             return 200, body
         return 404, {"code": -1, "msg": f"no route {method} {path}"}
+
+    def _ticker(self, symbol: str) -> tuple[int, Any]:
+        """Binance's 24 h ticker of one symbol: last, best bid and ask."""
+        price = self.prices.get(symbol)
+        if price is None:
+            return 400, {"code": -1121, "msg": "Invalid symbol."}
+        tick = Decimal("0.01")
+        now = _ms()
+        return 200, {
+            "symbol": symbol,
+            "priceChange": "0.00",
+            "priceChangePercent": "0.000",
+            "weightedAvgPrice": _s(price),
+            "prevClosePrice": _s(price),
+            "lastPrice": _s(price),
+            "lastQty": "0.01000000",
+            "bidPrice": _s(price - tick),
+            "bidQty": "1.00000000",
+            "askPrice": _s(price + tick),
+            "askQty": "1.00000000",
+            "openPrice": _s(price),
+            "highPrice": _s(price),
+            "lowPrice": _s(price),
+            "volume": "12.50000000",
+            "quoteVolume": _s(price * Decimal("12.5")),
+            "openTime": now - 86_400_000,
+            "closeTime": now,
+            "firstId": 1,
+            "lastId": 2,
+            "count": 2,
+        }
 
     def _submit(self, p: dict[str, str]) -> tuple[int, Any]:
         fault = self._armed.pop(0) if self._armed else ""

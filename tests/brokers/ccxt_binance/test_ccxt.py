@@ -161,15 +161,15 @@ def test_an_insufficient_balance_is_rejected_not_retried(
 
 
 @pytest.mark.parametrize(
-    ("asset", "fee", "commission"),
+    ("asset", "fee"),
     [
-        ("USDT", "0.01234501", Decimal("0.01234501")),  # quote: the execution's commission
-        ("BTC", "0.00000123", Decimal(0)),  # base: kept with its currency, not cash
-        ("BNB", "0.00003086", Decimal(0)),  # a third asset (BNB at 400)
+        ("USDT", "0.01234501"),  # quote: the account's cash currency
+        ("BTC", "0.00000123"),  # base
+        ("BNB", "0.00003086"),  # a third asset (BNB at 400)
     ],
 )
 def test_fractional_fills_and_fees_in_any_asset_are_exact(
-    fake_binance: FakeBinance, adapter: CcxtBroker, asset: str, fee: str, commission: Decimal
+    fake_binance: FakeBinance, adapter: CcxtBroker, asset: str, fee: str
 ) -> None:
     fake_binance.fee_asset = asset
     fake_binance.prices["BTCUSDT"] = Decimal("10036.59")
@@ -178,7 +178,7 @@ def test_fractional_fills_and_fees_in_any_asset_are_exact(
     assert view.status is OrderStatus.FILLED
     [execution] = view.executions
     assert (execution.last_qty, execution.last_px) == (Decimal("0.00123"), Decimal("10036.59"))
-    assert execution.commission == commission
+    assert (execution.commission, execution.fee_currency) == (Decimal(fee), asset)
     assert view.raw["fees"] == [
         {"exec_id": execution.exec_id, "cost": str(Decimal(fee).normalize()), "currency": asset}
     ]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.brokers.kite.fake_kite import FakeKite
+from tests.brokers.kite.fake_ticker import FakeTicker
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -52,3 +53,13 @@ def fake() -> Iterator[FakeKite]:
     kite.start()
     yield kite
     kite.stop()
+
+
+@pytest.fixture
+def ticker(fake: FakeKite) -> Iterator[FakeTicker]:
+    """Kite's websocket, told of every order change the REST fake makes."""
+    socket = FakeTicker(fake.api_key, lambda: list(fake.tokens), heartbeat_s=0.2).start()
+    fake.ticker = socket
+    yield socket
+    fake.ticker = None
+    socket.stop()

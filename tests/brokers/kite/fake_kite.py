@@ -14,7 +14,8 @@ Knobs (each applies to the next order placed unless said otherwise): ``lose_next
 (placed, then REJECTED by the RMS), ``arm_cancel_race`` (a cancel leaves it CANCEL
 PENDING and the next trade fills it), ``fail_reads(n)`` (503 on the next n book reads),
 ``expire_token()``, ``originate`` (an order from Kite's own screens), ``square_off()``
-(the MIS auto square-off: RMS orders, no tag). ``placements`` records every accepted
+(the MIS auto square-off: RMS orders, no tag). ``ticker`` (a ``FakeTicker``) is told
+of every order change, as Kite's websocket pushes it. ``placements`` records every accepted
 and refused placement time, for rate-limit measurements.
 """
 
@@ -101,6 +102,8 @@ class FakeKite:
         self.requests: list[tuple[str, str, str]] = []  # (method, path, authorization)
         self.book_lag_s = 0.0
         self.postback_url: str | None = None
+        #: the websocket fake (``fake_ticker.FakeTicker``), told of every order change
+        self.ticker: Any = None
         self._lose = self._refuse = self._fail_reads = 0
         self._hide: float | None = None
         self._parts = 1
@@ -207,6 +210,8 @@ class FakeKite:
         order.row["exchange_timestamp"] = _now_text()
         order.history.append(dict(order.row))
         self._postback(order.row)
+        if self.ticker is not None:
+            self.ticker.publish(order.row, self.user_id)
 
     def _new_order(self, form: dict[str, str], *, variety: str, placed_by: str) -> _Order:
         oid = str(next(self._ids))
@@ -238,7 +243,16 @@ class FakeKite:
             "tag": form.get("tag"),
             "tags": [form["tag"]] if form.get("tag") else [],
             "guid": f"g{oid}",
+            "meta": {},
         }
+        if variety == "iceberg":
+            row["meta"] = {
+                "iceberg": {
+                    "legs": int(form["iceberg_legs"]),
+                    "leg_quantity": int(form["iceberg_quantity"]),
+                    "total_quantity": qty,
+                }
+            }
         order = _Order(row=row, visible_at=time.monotonic() + self.book_lag_s)
         for status in _ENTRY:
             row["status"] = status
@@ -415,6 +429,12 @@ class FakeKite:
         tag = form.get("tag")
         if tag is not None and (len(tag) > 20 or not tag.isalnum()):
             raise KiteError(400, "InputException", "Tag length should be less than 20 characters")
+        if form.get("product") == "CNC" and inst.exchange not in ("NSE", "BSE"):
+            raise KiteError(400, "InputException", "Product type CNC is not allowed here")
+        if variety == "iceberg" and not (form.get("iceberg_legs") and form.get("iceberg_quantity")):
+            raise KiteError(400, "InputException", "`iceberg_legs` and `iceberg_quantity` required")
+        if variety not in ("regular", "amo", "co", "iceberg", "auction"):
+            raise KiteError(400, "InputException", f"Invalid variety `{variety}`")
         price = Decimal(form.get("price") or "0")
         if price and price % inst.tick:
             raise KiteError(400, "InputException", f"Tick size for this script is {inst.tick}")

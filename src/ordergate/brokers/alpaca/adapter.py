@@ -141,6 +141,8 @@ class AlpacaBroker:
 
     adapter_id = "alpaca"
     capabilities = ALPACA_CAPABILITIES
+    #: the currency fees are booked in (Alpaca's accounts are in dollars)
+    account_currency = "USD"
 
     def __init__(
         self,
@@ -344,18 +346,18 @@ class AlpacaBroker:
 
     # ------------------------------------------------------------ market data
 
-    def quote(self, symbol: str) -> Mark:
-        """The latest quote as a mark (``last`` is the mid: the quote is what we have)."""
+    def fetch_quote(self, symbol: str) -> Mark | None:
+        """The market-data port (``QuoteSource``): Alpaca's latest quote as a mark, its
+        ``last`` the mid (the quote is what we have); None when Alpaca has no two-sided
+        quote of ``symbol``. Waits in the one rate-limit queue like every call."""
         ask = StockLatestQuoteRequest(symbol_or_symbols=symbol)
-        answer = self._call("quote", lambda: self._data.get_stock_latest_quote(ask))
+        answer = self._call("fetch_quote", lambda: self._data.get_stock_latest_quote(ask))
         row = answer.get(symbol) if isinstance(answer, dict) else None
         if not isinstance(row, dict):
-            raise BrokerRejected(f"Alpaca has no quote for {symbol}", context={"symbol": symbol})
+            return None
         bid, ask_px = dec(row.get("bp")), dec(row.get("ap"))
         if not bid or not ask_px:
-            raise BrokerRejected(
-                f"Alpaca's quote for {symbol} has no bid/ask", context={"symbol": symbol}
-            )
+            return None
         return Mark(
             symbol=symbol.upper(),
             last=(bid + ask_px) / 2,

@@ -9,9 +9,12 @@
   look-up asks by it (``origClientOrderId``) in each watched symbol. Binance refuses a
   repeated id only while the first order is open: declared ``WHILE_OPEN``, so the
   engine never resends blind once an order may have filled.
-- Executions are the order's trades (``fetch_my_trades``), fees with their currency:
-  a fee in the cash currency is the execution's ``commission``; a fee in the base or a
-  third asset (BNB) is kept exactly in the receipt's ``fees``, never turned into cash.
+- Executions are the order's trades (``fetch_my_trades``), each fee exactly, with its
+  currency (``Execution.fee_currency``): the engine books a fee in the account's cash
+  currency (``account_currency``) and records one in the base or a third asset (BNB)
+  with its fill, never turning it into cash; the receipt's ``fees`` keep them all.
+- Quotes (``fetch_ticker``: last, best bid and ask) are the market-data port, declared
+  where the exchange has a ticker.
 - Updates by polling every ``poll_interval_s``: new trades of the watched symbols
   (foreign orders included) and every order we know to be working; ccxt's rate
   limiter stays on, and every call also waits in our queue above it.
@@ -41,6 +44,7 @@ from ordergate.domain.capabilities import (
 )
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.errors import BrokerError, BrokerRejected, BrokerTimeout, ErrorCode
+from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO, fmt
 from ordergate.domain.wire import (
     BrokerAccount,
@@ -66,6 +70,7 @@ BINANCE_CAPABILITIES = BrokerCapabilities(
     order_types=frozenset(OrderType),
     time_in_force=frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}),
     reserves_quantity=True,  # an open sell locks the base asset
+    market_data=True,  # GET /api/v3/ticker/24hr
 )
 #: any other exchange: the safe side of every field, looked up by scanning
 GENERIC_CAPABILITIES = BrokerCapabilities(
@@ -161,6 +166,8 @@ class CcxtBroker:
         self._ex.session.hooks["response"].append(self._on_response)
         self.exchange = exchange
         self.capabilities = capabilities_for(exchange)
+        if not self._ex.has.get("fetchTicker"):
+            self.capabilities = replace(self.capabilities, market_data=False)
         self.symbols = list(symbols)
         self.cash_currency = cash_currency or self.symbols[0].split("/")[1]
         # a margin over the window: a grant's request may reach the exchange a little late
@@ -308,6 +315,33 @@ class CcxtBroker:
             buying_power=free,
             currency=self.cash_currency,
         )
+
+    def fetch_quote(self, symbol: str) -> Mark | None:
+        """The market-data port (``QuoteSource``): the exchange's ticker as a mark (its
+        last trade, best bid and ask); None for a symbol it lists no market or price of."""
+        self._markets()
+        if symbol not in self._ex.markets:
+            return None
+        ticker = self._call("fetch_quote", lambda: self._ex.fetch_ticker(symbol))
+        bid, ask = dec(ticker.get("bid")), dec(ticker.get("ask"))
+        last = dec(ticker.get("last")) or (
+            (bid + ask) / 2 if bid is not None and ask is not None else None
+        )
+        if not last:
+            return None
+        return Mark(
+            symbol=symbol,
+            last=last,
+            bid=bid or None,
+            ask=ask or None,
+            volume=dec(ticker.get("baseVolume")),
+            ts=_ts(ticker.get("timestamp")) or datetime.now(UTC),
+        )
+
+    @property
+    def account_currency(self) -> str:
+        """The cash currency: fees in it are booked, fees in any other are recorded."""
+        return self.cash_currency
 
     def subscribe(self, listener: OrderListener) -> None:
         self._listeners.append(listener)
@@ -525,8 +559,10 @@ class CcxtBroker:
                     last_qty=dec(trade["amount"]) or ZERO,
                     last_px=dec(trade["price"]) or ZERO,
                     ts=_ts(trade.get("timestamp")) or datetime.now(UTC),
-                    commission=cost if currency == quote else ZERO,
+                    commission=cost,
                     liquidity=str(trade.get("takerOrMaker") or ""),
+                    # a fee that names no asset is charged in the pair's quote (ccxt's rule)
+                    fee_currency=str(currency or quote),
                 )
             )
         return tuple(executions), fees

@@ -10,7 +10,11 @@ It translates, it decides nothing (docs/adapters.md). What Kite is, declared hon
 - **updates by polling** the order and trade books (a daemon thread, every
   ``poll_interval_s``); a poll compares with the last one, so what changed while a poll
   failed comes with the next (``stream_replays``). Postbacks, where enabled, make the
-  poller read that one order at once.
+  poller read that one order at once. With ``websocket`` on, KiteTicker's order updates
+  (:mod:`~ordergate.brokers.kite.ticker`) are pushed as they come, each made whole with
+  the order's trades; while the socket is up the books are polled only every
+  ``ws_poll_interval_s`` (the socket skips intermediate states), while it is down every
+  ``poll_interval_s``, and after every (re)connect at once.
 - **every call queues** for its slot under Kite's published rate limits.
 - **the daily token**: see :mod:`~ordergate.brokers.kite.session`.
 
@@ -21,6 +25,7 @@ from the event loop (the service runs the engine off the loop).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -42,7 +47,7 @@ from ordergate.brokers.base import (
 )
 from ordergate.domain.capabilities import BrokerCapabilities, ClientIdDedupe, Lookup, Modify
 from ordergate.domain.enums import OrderStatus, OrderType, TimeInForce
-from ordergate.domain.errors import BrokerError, BrokerRejected, ErrorCode
+from ordergate.domain.errors import BrokerError, BrokerRejected, BrokerUnavailable, ErrorCode
 from ordergate.domain.market import Mark
 from ordergate.resilience.crashpoint import crashpoint
 from ordergate.resilience.ratelimit import WindowThrottle
@@ -55,6 +60,7 @@ from .redact import Redactor
 from .session import KiteSession
 from .settings import KiteSettings
 from .tags import CLIENT_ID_ALPHABET, foreign_order_id, tag_for
+from .ticker import OrderUpdates
 from .translate import (
     account_of,
     dec,
@@ -64,6 +70,7 @@ from .translate import (
     positions_of,
     split_symbol,
 )
+from .varieties import placement
 
 log = structlog.get_logger("ordergate.brokers.kite")
 T = TypeVar("T")
@@ -94,6 +101,8 @@ class KiteBroker:
 
     adapter_id = "kite"
     capabilities = KITE_CAPABILITIES
+    #: the currency fees are booked in (Kite's accounts are in rupees)
+    account_currency = "INR"
 
     def __init__(
         self,
@@ -115,6 +124,11 @@ class KiteBroker:
             api_key, root=settings.root, timeout=timeout, debug=settings.sdk_debug
         )
         self._kite.reqsession.hooks["response"].append(self._after_send)
+        self._api_key = api_key
+        self._socket: OrderUpdates | None = None
+        self._socket_lock = threading.Lock()
+        self._inbox: queue.Queue[Mapping[str, Any] | None] = queue.Queue()
+        self._dispatcher: threading.Thread | None = None
         initial = settings.access_token.get_secret_value() if settings.access_token else None
         self.session = KiteSession(
             initial,
@@ -144,13 +158,21 @@ class KiteBroker:
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         exchange, _ = split_symbol(request.symbol, self.settings.exchange)
+        product, variety, extra = placement(
+            request,
+            exchange=exchange,
+            default_product=self._leg_product(request) or self._product(request.symbol),
+            default_variety=self.settings.variety,
+            iceberg_legs=self.settings.iceberg_legs,
+        )
         params = order_params(
             request,
             exchange=exchange,
-            product=self._product(request.symbol),
-            variety=self.settings.variety,
+            product=product,
+            variety=variety,
             market_protection=self.settings.market_protection,
         )
+        params.update(extra)
         try:
             order_id = str(self._call("submit", lambda: self._kite.place_order(**params)))
         except SessionExpired as exc:
@@ -309,14 +331,30 @@ class KiteBroker:
                 log.warning("first order book read failed; the poller reads it", error=exc.message)
             self._poller = threading.Thread(target=self._poll, name="kite-poll", daemon=True)
             self._poller.start()
+            if self.settings.websocket:
+                self._dispatcher = threading.Thread(
+                    target=self._dispatch, name="kite-order-updates", daemon=True
+                )
+                self._dispatcher.start()
+                if not self.session.expired:
+                    self._open_socket(self.session.token)
 
     @property
     def stream_up(self) -> bool:
-        return self._stream_up
+        """Updates are flowing: the last poll answered, or the websocket is up."""
+        return self._stream_up or self.socket_up
+
+    @property
+    def socket_up(self) -> bool:
+        """KiteTicker's websocket is connected (``websocket`` on)."""
+        socket = self._socket
+        return socket is not None and socket.up
 
     def close(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._close_socket()
+        self._inbox.put(None)
 
     # ------------------------------------------------------ tokens, postbacks
 
@@ -362,6 +400,9 @@ class KiteBroker:
     def _set_token(self, token: str) -> None:
         self._kite.set_access_token(token or None)
         self.redactor.add(token)
+        if self._dispatcher is not None:  # the socket's URL carries the token: a new one
+            self._close_socket()
+            self._open_socket(token)
 
     def _product(self, symbol: str) -> str:
         exchange, tradingsymbol = split_symbol(symbol, self.settings.exchange)
@@ -371,6 +412,22 @@ class KiteBroker:
             or products.get(f"{exchange}:{tradingsymbol}")
             or self.settings.product
         )
+
+    def _leg_product(self, request: OrderRequest) -> str | None:
+        """A bracket leg closes its entry's position: it takes the entry's product as
+        Kite holds it (an NRML entry's stop must be NRML, or it would open an MIS one)."""
+        parent = request.parent_client_order_id
+        if request.product is not None or parent is None:
+            return None
+        try:
+            view, _ = self._find(parent)
+        except BrokerError as exc:  # nothing placed yet: say so (never a leg of a guess)
+            raise BrokerUnavailable(
+                f"the entry's product could not be read ({exc.message}); the leg was not placed",
+                context={"client_order_id": request.client_order_id},
+            ) from exc
+        product = None if view is None else view.raw.get("product")
+        return str(product) if product else None
 
     def _after_send(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """requests' response hook: the request reached Kite and an answer is in hand,
@@ -398,6 +455,7 @@ class KiteBroker:
             error = map_kite_error(exc, op=op, writes=op in _ORDER_OPS, scrub=self.redactor)
             if isinstance(error, SessionExpired):
                 self.session.trip(error.message)
+                self._close_socket()  # it would retry with the dead token; a new one reopens it
             raise error from None
 
     def _book(self) -> list[BrokerOrder]:
@@ -456,11 +514,66 @@ class KiteBroker:
         trades = self._call("fetch_order", lambda: self._kite.order_trades(order_id))
         return order_view(history[-1], trades, self.settings.exchange)
 
+    # ------------------------------------------------------------- the socket
+
+    def _open_socket(self, token: str) -> None:
+        with self._socket_lock:
+            if self._socket is not None or self._stop.is_set() or not token:
+                return
+            socket = OrderUpdates(
+                self._api_key,
+                token,
+                root=self.settings.ws_root,
+                on_order=self._inbox.put,
+                on_up=self._socket_changed,
+                on_down=self._socket_changed,
+            )
+            if socket.start():
+                self._socket = socket
+
+    def _close_socket(self) -> None:
+        with self._socket_lock:
+            socket, self._socket = self._socket, None
+        if socket is not None:
+            socket.close()
+            self._wake.set()  # polling takes over at its own pace
+
+    def _socket_changed(self) -> None:
+        """Up: read the books now (what happened while it was down); down: the poller
+        goes back to ``poll_interval_s``. Either way, wake it."""
+        self._wake.set()
+
+    def _dispatch(self) -> None:
+        """One thread turns the socket's order updates into whole views (never the
+        reactor's thread: a view may need the order's trades, a REST call)."""
+        while True:
+            data = self._inbox.get()
+            if data is None:
+                return
+            try:
+                self._on_order_update(data)
+            except BrokerError as exc:
+                log.warning("a kite order update could not be completed", error=exc.message)
+            except Exception:
+                log.exception("a kite order update failed")
+
+    def _on_order_update(self, data: Mapping[str, Any]) -> None:
+        order_id = str(data.get("order_id") or "")
+        if not order_id:
+            return
+        trades: list[Mapping[str, Any]] = []
+        if dec(data.get("filled_quantity")) > 0:  # executions come from the trades only
+            trades = list(self._call("fetch_order", lambda: self._kite.order_trades(order_id)))
+        self._diff([order_view(data, trades, self.settings.exchange)], forward_only=True)
+
     # ------------------------------------------------------------- the poller
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.settings.poll_interval_s)
+            up = self.socket_up
+            self._wake.wait(
+                self.settings.ws_poll_interval_s if up else self.settings.poll_interval_s
+            )
             self._wake.clear()
             if self._stop.is_set():
                 break
@@ -479,12 +592,23 @@ class KiteBroker:
         """Wake the poller (a postback, a test)."""
         self._wake.set()
 
-    def _diff(self, views: Iterable[BrokerOrder], *, only_changes: bool = True) -> None:
+    def _diff(
+        self,
+        views: Iterable[BrokerOrder],
+        *,
+        only_changes: bool = True,
+        forward_only: bool = False,
+    ) -> None:
+        """Push the views that changed; ``forward_only`` (the socket, whose messages may
+        arrive after a poll saw more) also drops a view behind the last one pushed."""
         changed: list[BrokerOrder] = []
         with self._seen_lock:
             for view in views:
                 mark = (view.status.value, view.filled_qty, len(view.executions))
-                if only_changes and self._seen.get(view.broker_order_id) == mark:
+                seen = self._seen.get(view.broker_order_id)
+                if only_changes and seen == mark:
+                    continue
+                if forward_only and seen is not None and _behind(mark, seen):
                     continue
                 self._seen[view.broker_order_id] = mark
                 changed.append(view)
@@ -496,6 +620,18 @@ class KiteBroker:
                     listener(view)
                 except Exception:  # one bad update must not stop the poller
                     log.exception("a kite listener failed", client_order_id=view.client_order_id)
+
+
+def _behind(mark: tuple[str, Decimal, int], seen: tuple[str, Decimal, int]) -> bool:
+    """A view older than the one pushed: less filled, fewer executions, open again after
+    a final status, or back at entry."""
+    status, seen_status = OrderStatus(mark[0]), OrderStatus(seen[0])
+    return (
+        mark[1] < seen[1]
+        or mark[2] < seen[2]
+        or (seen_status.is_terminal and not status.is_terminal)
+        or (status is OrderStatus.SUBMITTED and seen_status is not OrderStatus.SUBMITTED)
+    )
 
 
 def _tag_or_none(client_order_id: str) -> str | None:

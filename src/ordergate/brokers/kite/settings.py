@@ -39,12 +39,15 @@ class KiteSettings(AdapterSettings):
     token_file: Path | None = None
     #: the exchange of a symbol given without one (``INFY`` is ``NSE:INFY``)
     exchange: str = "NSE"
-    #: the product of an order whose symbol has none below: MIS (intraday), NRML, CNC
+    #: the product of an order whose intent names none and whose symbol has none below:
+    #: MIS (intraday), NRML, CNC, MTF
     product: Product = "MIS"
     #: products by symbol (``{"NFO:NIFTY24DECFUT": "NRML"}``)
     products: dict[str, Product] = Field(default_factory=dict)
-    #: the variety orders are placed under (regular, amo, iceberg, auction)
+    #: the variety of an order whose intent names none (regular, amo, iceberg)
     variety: Literal["regular", "amo", "iceberg", "auction"] = "regular"
+    #: the legs an ``iceberg`` order is shown in (Kite allows 2-10)
+    iceberg_legs: int = Field(5, ge=2, le=10)
     #: market protection for MARKET orders (Kite's ``market_protection``; -1 automatic)
     market_protection: int | None = None
     #: order placement, modify and cancel: at most this many in any second ...
@@ -57,6 +60,13 @@ class KiteSettings(AdapterSettings):
     quotes_per_second: int = Field(1, ge=1)
     #: how often the order book is polled for changes (seconds); polling is primary
     poll_interval_s: float = Field(1.0, gt=0)
+    #: subscribe to KiteTicker's order updates (the websocket); polling stays on
+    websocket: bool = False
+    #: the websocket's URL (tests point the real ``KiteTicker`` at a local fake)
+    ws_root: str = "wss://ws.kite.trade"
+    #: how often the books are still polled while the websocket is up (seconds): the
+    #: socket skips intermediate states and replays nothing
+    ws_poll_interval_s: float = Field(15.0, gt=0)
     #: accept Kite's postbacks at ``POST /v1/brokers/kite/postback`` (checksum verified)
     postbacks: bool = False
     #: the SDK's own debug log (requests and answers); credentials are redacted from it

@@ -152,9 +152,15 @@ def order_params(
             context={"client_order_id": cid, "field": "qty"},
         )
     validity = _VALIDITY.get(request.time_in_force)
+    if request.time_in_force is TimeInForce.GTC and product == "MIS":
+        # Kite squares an intraday (MIS) position off by the day's end: no order on it can
+        # outlive the day, so its GTC (a held bracket's leg) is a DAY order
+        validity = "DAY"
     if validity is None:
         raise BrokerRejected(
-            f"Kite has no time in force {request.time_in_force} (DAY, IOC, GTD as TTL)",
+            f"Kite has no time in force {request.time_in_force} (DAY, IOC, GTD as TTL; GTC "
+            "only for MIS, as DAY: a carried position's protection needs Kite's GTT, which "
+            "ordergate does not place)",
             code=ErrorCode.E_INTENT_INVALID,
             context={"client_order_id": cid, "field": "time_in_force"},
         )
