@@ -102,6 +102,9 @@ class BrokerCapabilities:
     stream_replays: bool = False
     #: the broker supplies quotes the engine can use as marks
     market_data: bool = False
+    #: a limit order may show only part of its quantity (IB's displaySize, FIX's
+    #: MaxFloor 111): an iceberg is one native order rather than refilled children
+    display_qty: bool = False
     #: a simulator with no real account behind it (paper, the simulated exchange);
     #: anything else trades real money or a broker's own paper account: MODE=LIVE
     simulated: bool = False
@@ -174,4 +177,6 @@ def request_problems(caps: BrokerCapabilities, request: OrderRequest) -> list[st
         problems.append(f"the broker takes no time in force {request.time_in_force}")
     if request.oco_group is not None and not (caps.native_oco or caps.native_oca):
         problems.append("the broker has no native OCO group")
+    if request.display_qty is not None and not caps.display_qty:
+        problems.append("the broker has no display quantity")
     return problems

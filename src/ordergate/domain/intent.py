@@ -92,6 +92,9 @@ class OrderIntent:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     #: an execution algorithm: the intent is a parent order, worked through children
     algo: AlgoTerms | None = None
+    #: a LIMIT order that shows only this much at a time (a native iceberg; the engine
+    #: refuses it unless the broker declares ``display_qty``); None: all of it
+    display_qty: Decimal | None = None
 
     def __post_init__(self) -> None:
         _check_id("idempotency_key", self.idempotency_key)
@@ -113,6 +116,8 @@ class OrderIntent:
         self._check_bracket()
         if self.algo is not None:
             self._check_algo(self.algo)
+        if self.display_qty is not None:
+            self._check_display()
         if self.confidence is not None and not (0 <= self.confidence <= 1):
             raise InvalidIntent("confidence", "must be between 0 and 1")
         for name in ("product", "tag", "reason"):
@@ -177,6 +182,14 @@ class OrderIntent:
             if algo.display_qty is not None and algo.display_qty > self.qty:
                 raise InvalidIntent("algo.display_qty", "is larger than the order's qty")
 
+    def _check_display(self) -> None:
+        if self.algo is not None:
+            raise InvalidIntent("display_qty", "a parent's display quantity is algo.display_qty")
+        if self.order_type is not OrderType.LIMIT:
+            raise InvalidIntent("display_qty", "only a LIMIT order shows part of its quantity")
+        if self.display_qty is not None and self.display_qty <= 0:
+            raise InvalidIntent("display_qty", "must be greater than zero")
+
     # ----------------------------------------------------------------- parsing
 
     @classmethod
@@ -206,7 +219,7 @@ class OrderIntent:
             values["order_type"] = _enum(OrderType, raw, "order_type")
         if raw.get("time_in_force") is not None:
             values["time_in_force"] = _enum(TimeInForce, raw, "time_in_force")
-        for name in ("limit_price", "stop_price"):
+        for name in ("limit_price", "stop_price", "display_qty"):
             if raw.get(name) is not None:
                 values[name] = parse_decimal(raw[name], name, positive=True)
         for name in ("confidence", "sl_offset_pct", "tp_offset_pct"):
@@ -237,8 +250,9 @@ class OrderIntent:
     # ------------------------------------------------------------- canonical
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields, Decimals as canonical strings. ``variety`` only when given,
-        so an intent without one keeps the payload hash it had before the field."""
+        """JSON-ready fields, Decimals as canonical strings. ``variety`` and
+        ``display_qty`` only when given, so an intent without them keeps the payload hash
+        it had before the fields."""
         expire_at = self.expire_at
         body: dict[str, Any] = {
             "idempotency_key": self.idempotency_key,
@@ -268,6 +282,8 @@ class OrderIntent:
             body["algo"] = self.algo.to_dict()
         if self.variety:
             body["variety"] = self.variety
+        if self.display_qty is not None:  # only then, like variety
+            body["display_qty"] = fmt(self.display_qty)
         return body
 
     def canonical_json(self) -> str:

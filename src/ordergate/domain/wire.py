@@ -43,6 +43,9 @@ class OrderRequest:
     #: adapter's configured default. Brokers without the notion ignore them.
     product: Product | None = None
     variety: OrderVariety | None = None
+    #: show only this much at a time (a native iceberg); None: all of it. Sent only to a
+    #: broker whose capabilities declare ``display_qty``.
+    display_qty: Decimal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -63,6 +66,8 @@ class OrderRequest:
             body["product"] = self.product.value
         if self.variety is not None:
             body["variety"] = self.variety.value
+        if self.display_qty is not None:
+            body["display_qty"] = fmt(self.display_qty)
         return body
 
 

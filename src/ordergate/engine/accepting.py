@@ -12,7 +12,7 @@ from decimal import Decimal
 import structlog
 
 from ordergate.domain.enums import OrderType, TimeInForce
-from ordergate.domain.errors import IdempotencyConflict, PersistenceError
+from ordergate.domain.errors import IdempotencyConflict, InvalidIntent, PersistenceError
 from ordergate.domain.events import RISK_WARNING_TOPIC, OrderRejected, OrderSubmitted
 from ordergate.domain.gates import GateContext, Rejection
 from ordergate.domain.idempotency import attempt_key
@@ -23,7 +23,13 @@ from ordergate.domain.order import Order
 from ordergate.domain.report import ExecutionReport
 from ordergate.domain.wire import BrokerOrder
 from ordergate.engine.cash import reserved_notional
-from ordergate.engine.core import ARMED, EngineCore, Settled, client_order_id_for
+from ordergate.engine.core import (
+    ARMED,
+    EngineCore,
+    Settled,
+    capabilities_of,
+    client_order_id_for,
+)
 from ordergate.engine.keys import current_intent
 from ordergate.engine.ports import PreTradeCheck
 from ordergate.engine.recorder import Step
@@ -65,6 +71,16 @@ def accept_all(core: EngineCore, intents: Sequence[OrderIntent]) -> list[tuple[O
         except DuplicateKey:
             continue
     raise PersistenceError("the idempotency key kept clashing; try again")
+
+
+def check_display(core: EngineCore, intent: OrderIntent) -> None:
+    """Refuse a display quantity the broker cannot show (nothing recorded, key free)."""
+    if intent.display_qty is not None and not capabilities_of(core.broker).display_qty:
+        raise InvalidIntent(
+            "display_qty",
+            "the broker has no display quantity (capability display_qty): send the whole "
+            "order, or an iceberg parent (algo) that refills children",
+        )
 
 
 def replay(step: Step, existing: StoredIntent, payload_hash: str) -> Order:

@@ -58,7 +58,7 @@ from ordergate.engine import cancelling, submitting
 from ordergate.engine.accepting import create
 from ordergate.engine.algo_children import ChildBook
 from ordergate.engine.algo_gates import SliceGates, gate_parent
-from ordergate.engine.core import EngineCore
+from ordergate.engine.core import EngineCore, capabilities_of
 from ordergate.store.base import DuplicateKey
 from ordergate.store.parents import ParentBook, parent_book_for
 
@@ -84,8 +84,11 @@ class _Flow:
     notional: Decimal = ZERO
 
 
-def child_intent(parent: ParentOrder, number: int, qty: Decimal) -> OrderIntent:
-    """Slice ``number`` of ``parent``: its terms, ``qty``, the key ``<key>/slice-N``."""
+def child_intent(
+    parent: ParentOrder, number: int, qty: Decimal, display_qty: Decimal | None = None
+) -> OrderIntent:
+    """Slice ``number`` of ``parent``: its terms, ``qty``, the key ``<key>/slice-N``;
+    ``display_qty`` for a native iceberg's child (the broker shows only that much)."""
     base = parent.intent
     terms = base.algo
     kind = terms.kind.value if terms is not None else "algo"
@@ -95,6 +98,7 @@ def child_intent(parent: ParentOrder, number: int, qty: Decimal) -> OrderIntent:
         qty=qty,
         limit_price=parent.limit_price,
         algo=None,
+        display_qty=display_qty,
         reason=f"{kind} slice {number} of {parent.parent_id}",
         metadata={"algo_parent": parent.parent_id, "slice": number},
     )
@@ -325,9 +329,19 @@ class AlgoDesk:
         self._parents()[parent.parent_id] = fresh
         return fresh
 
+    def native_display(self, terms: AlgoTerms) -> Decimal | None:
+        """An iceberg's display quantity when the broker shows it natively (its
+        capability ``display_qty``): then one child of all that is left carries it,
+        rather than a child of the display quantity refilled as it fills."""
+        if terms.kind is not AlgoKind.ICEBERG or not capabilities_of(self.core.broker).display_qty:
+            return None
+        return terms.display_qty
+
     def _slot(
         self, parent: ParentOrder, terms: AlgoTerms, at: datetime, filled: Decimal
     ) -> schedules.Slot:
+        if self.native_display(terms) is not None:  # the broker refills: all of it at once
+            terms = replace(terms, display_qty=parent.qty)
         return schedules.slot(
             terms,
             parent.qty,
@@ -357,7 +371,9 @@ class AlgoDesk:
 
     def _send(self, parent: ParentOrder, send: decide.Send) -> int:
         core = self.core
-        intent = child_intent(parent, send.slice_no, send.qty)
+        terms = parent.intent.algo
+        display = None if terms is None else self.native_display(terms)
+        intent = child_intent(parent, send.slice_no, send.qty, display)
         canonical, payload_hash = intent.canonical()
         if core.quotes is not None:
             core.refresh_mark(intent.symbol)

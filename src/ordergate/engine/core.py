@@ -272,6 +272,7 @@ class EngineCore(EngineQueries):
             oco_group=None if parent_client_id is None else oco_group(parent_client_id, order),
             product=intent.wire_product,
             variety=intent.wire_variety,
+            display_qty=None if intent.display_qty is None else min(intent.display_qty, order.qty),
         )
 
     def carry_out(self, work: FollowUp) -> None:
