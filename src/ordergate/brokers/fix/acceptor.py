@@ -102,7 +102,7 @@ class Counterparty(fix.Application):  # type: ignore[misc]
         self.faults = Faults()
         self.session_id: fix.SessionID | None = None
         self.logged_on = threading.Event()
-        #: what came in, in order: MsgType, ClOrdID, OrigClOrdID, PossDupFlag (tests)
+        #: what came in, in order: MsgType, ClOrdID, OrigClOrdID, PossDupFlag, MaxFloor (tests)
         self.received: list[dict[str, str | None]] = []
         self._lock = threading.Lock()
         self._reports = 0
@@ -157,6 +157,7 @@ class Counterparty(fix.Application):  # type: ignore[misc]
                     "11": codec.field(message, codec.CL_ORD_ID),
                     "41": codec.field(message, codec.ORIG_CL_ORD_ID),
                     "43": codec.header(message, codec.POSS_DUP),
+                    "111": codec.field(message, codec.MAX_FLOOR),
                 }
             )
 

@@ -83,6 +83,7 @@ def fix_capabilities(block: FixSettings) -> BrokerCapabilities:
         time_in_force=frozenset(TimeInForce),
         modify=Modify.REPLACE,
         stream_replays=True,  # QuickFIX resends what the session missed (sequence gaps)
+        display_qty=True,  # MaxFloor (111) on the NewOrderSingle
     )
 
 
@@ -180,6 +181,7 @@ class FixBroker:
         for name, value in (("qty", request.qty), ("limit_price", request.limit_price)):
             codec.check_decimal(name, value)
         codec.check_decimal("stop_price", request.stop_price)
+        codec.check_decimal("display_qty", request.display_qty)
         cid = request.client_order_id
         terms = Terms(
             symbol=self._theirs(request.symbol),

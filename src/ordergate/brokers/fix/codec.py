@@ -56,6 +56,7 @@ POSS_DUP, TRADE_DATE, CXL_REJ_REASON, ORD_REJ_REASON, EXPIRE_TIME = 43, 75, 102,
 CXL_REJ_RESPONSE_TO, EXEC_TYPE, LEAVES_QTY, REF_MSG_TYPE = 434, 150, 151, 372
 BUSINESS_REJECT_REASON, SESSION_REJECT_REASON, REF_TAG_ID = 380, 373, 371
 USERNAME, PASSWORD = 553, 554
+MAX_FLOOR = 111  # the quantity shown at a time (a native iceberg)
 
 SIDES = {Side.BUY: "1", Side.SELL: "2"}
 ORD_TYPES = {
@@ -183,6 +184,8 @@ def new_order(
         message.setField(STOP_PX, text(request.stop_price))
     if request.expire_at is not None:
         message.setField(EXPIRE_TIME, _timestamp(request.expire_at))
+    if request.display_qty is not None:
+        message.setField(MAX_FLOOR, text(request.display_qty))
     return message
 
 

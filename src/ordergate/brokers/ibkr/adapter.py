@@ -81,6 +81,7 @@ CAPABILITIES = BrokerCapabilities(
     native_bracket=True,  # parentId
     stream_replays=True,  # executions re-read and pushed on every reconnect
     market_data=True,
+    display_qty=True,  # the Order's displaySize
     simulated=False,
 )
 

@@ -53,12 +53,22 @@ def ib_order(
         if request.expire_at is None:
             raise _invalid("a GTD order needs expire_at", request)
         order.goodTillDate = request.expire_at.astimezone(UTC).strftime("%Y%m%d %H:%M:%S UTC")
+    if request.display_qty is not None:
+        order.displaySize = _display_size(request)
     if request.oco_group:
         order.ocaGroup = request.oco_group
         order.ocaType = OCA_CANCEL_WITH_BLOCK
     if parent_id:
         order.parentId = parent_id
     return order
+
+
+def _display_size(request: OrderRequest) -> int:
+    """IB's displaySize is a whole number of shares (0 would mean: show all)."""
+    shown = request.display_qty
+    if shown is None or shown != shown.to_integral_value() or shown < 1:
+        raise _invalid(f"display_qty {shown} is not a whole number of shares", request)
+    return int(shown)
 
 
 def _invalid(message: str, request: OrderRequest) -> BrokerRejected:
