@@ -42,6 +42,8 @@ log = structlog.get_logger("ordergate.engine")
 def accept_all(core: EngineCore, intents: Sequence[OrderIntent]) -> list[tuple[Order, bool]]:
     """Steps 2, 3 and 6a for every intent, in one unit of work: (order, created now)
     for each. A key named twice in ``intents`` is one order (or a conflict)."""
+    for intent in intents:
+        check_display(core, intent)
     forms = [intent.canonical() for intent in intents]
     for _ in range(2):  # a concurrent insert of the same key loses the race once
         try:
