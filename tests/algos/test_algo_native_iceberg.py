@@ -39,7 +39,8 @@ def test_a_native_iceberg_is_one_child_of_everything_showing_the_display(tmp_pat
     [child] = r.children(pid)
     assert child.qty == Decimal(100)
     [sent] = r.broker.submits
-    assert sent.qty == Decimal(100) and sent.display_qty == Decimal(30)
+    assert sent.qty == Decimal(100)
+    assert sent.display_qty == Decimal(30)
     assert sent.limit_price == Decimal(100)
     r.fill(child, "30")  # the broker refills its own display: nothing new from us
     for _ in range(3):
@@ -112,8 +113,7 @@ def test_display_qty_on_the_intent_round_trips_and_is_checked() -> None:
     for wrong in (
         {**base, "display_qty": "5"},  # a market order
         {**base, "order_type": "LIMIT", "limit_price": "1", "display_qty": "0"},
-        {**base, "order_type": "LIMIT", "limit_price": "1", "display_qty": "5",
-         "algo": ICEBERG},  # fmt: skip
+        {**base, "order_type": "LIMIT", "limit_price": "1", "display_qty": "5", "algo": ICEBERG},
     ):
         with pytest.raises(InvalidIntent) as bad:
             OrderIntent.parse(wrong)
