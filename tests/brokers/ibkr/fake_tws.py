@@ -347,6 +347,7 @@ class FakeTws:
                 status="PreSubmitted",
                 filled=Decimal(0),
                 oca_type=int(f[_OCA_TYPE] or 0) if len(f) > _OCA_TYPE else 0,
+                display_size=int(f[_DISPLAY_SIZE] or 0) if len(f) > _DISPLAY_SIZE else 0,
             ),
             parts=self.parts_next
             if self.random_parts is None
@@ -678,3 +679,4 @@ class FakeTws:
 #: discretionaryAmt, goodAfterTime, goodTillDate, faGroup, faMethod, faPercentage,
 #: modelCode, shortSaleSlot, designatedLocation, exemptCode: ocaType is index 46
 _OCA_TYPE = 46
+_DISPLAY_SIZE = 31

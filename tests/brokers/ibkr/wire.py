@@ -111,6 +111,8 @@ class OrderView:
     status: str
     filled: Decimal
     oca_type: int = 0
+    #: placeOrder's displaySize (0: all of it shown)
+    display_size: int = 0
 
 
 def open_order(v: OrderView) -> list[object]:
