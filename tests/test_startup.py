@@ -47,6 +47,7 @@ def test_a_submit_on_a_migrated_store_loads_no_yoyo_twisted_or_rich_tracebacks(
     unneeded = {"yoyo", "twisted", "structlog.twisted", "rich.console", "yaml"}
     assert not unneeded & again
     assert "ordergate.brokers.exchange" not in again  # the paper broker does not need it
+    assert "ordergate.engine.algos" not in again  # no parent order: no algorithms
 
 
 def test_structlog_keeps_what_it_skipped_importable(tmp_path: Path) -> None:
@@ -139,3 +140,43 @@ def test_the_collector_is_held_for_one_shot_commands_only(
         assert gc.isenabled() is not held
     finally:
         gc.enable()
+
+
+def test_the_algo_desk_is_built_once_on_first_use_with_the_gates_the_engine_started_with() -> None:
+    """``engine.algos`` is built lazily (issue 21): one desk however many threads ask
+    first, and its slices see the gates of the engine's construction, as before."""
+    import threading
+
+    from ordergate.clock import SimulatedClock
+    from ordergate.engine.algo_gates import SliceGates
+    from ordergate.engine.engine import ExecutionEngine
+    from ordergate.store.memory import MemoryStore
+    from tests.fakes import ScriptedBroker
+
+    class Gates:
+        def check(self, intent: object, context: object) -> None:
+            return None
+
+    first, later = Gates(), Gates()
+    clock = SimulatedClock()
+    engine = ExecutionEngine(MemoryStore(), ScriptedBroker(clock), clock=clock, gates=first)
+    assert engine._algos is None
+    engine.gates = later  # a test swaps the engine's gates after it was built
+    seen: list[object] = []
+    barrier = threading.Barrier(8)
+
+    def ask() -> None:
+        barrier.wait()
+        seen.append(engine.algos)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(desk) for desk in seen}) == 1
+    desk = engine.algos
+    assert desk is seen[0]
+    assert desk.core is engine
+    assert isinstance(desk.gates, SliceGates)
+    assert desk.gates._gates is first
