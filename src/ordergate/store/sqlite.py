@@ -11,6 +11,7 @@ survives a process crash only, and is several times faster (see bench/).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -303,19 +304,30 @@ class WalCheckpointer:
         except sqlite3.Error:
             log.exception("WAL checkpointer cannot open the store", path=self._path)
             return
+        failing: str | None = None
         try:
             while not self._stop.wait(self._interval):
-                self._checkpoint(conn, "PASSIVE")
-            self._checkpoint(conn, "TRUNCATE")
+                if not os.path.exists(self._path):  # the store's file is gone: nothing to do
+                    log.warning("WAL checkpointer stops: the store is gone", path=self._path)
+                    return
+                failing = self._checkpoint(conn, "PASSIVE", failing)
+            self._checkpoint(conn, "TRUNCATE", failing)
         finally:
             conn.close()
 
     @staticmethod
-    def _checkpoint(conn: sqlite3.Connection, mode: str) -> None:
+    def _checkpoint(conn: sqlite3.Connection, mode: str, failing: str | None) -> str | None:
+        """One checkpoint; the error it met, if any. A failure is logged when it starts
+        (or changes), not on every round while it lasts; its end is logged too."""
         try:
             conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
         except sqlite3.Error as exc:  # busy or broken: the next round tries again
-            log.warning("WAL checkpoint failed", mode=mode, error=str(exc))
+            if str(exc) != failing:
+                log.warning("WAL checkpoint failed", mode=mode, error=str(exc))
+            return str(exc)
+        if failing is not None:
+            log.info("WAL checkpoint works again", mode=mode)
+        return None
 
     def stop(self) -> None:
         self._stop.set()

@@ -52,6 +52,10 @@ STARTUP = (
 IN_USE_GRACE_S = 3.0
 
 
+#: how late a queued message may reach the socket and still count in its window
+PACING_SLACK_S = 0.25
+
+
 class _InUse(Exception):
     """TWS answered 326 to this connection attempt."""
 
@@ -153,6 +157,11 @@ class IbSession:
         ib = IB()
         ib.RaiseRequestErrors = True
         ib.client.MaxRequests = self.max_messages_per_s
+        # ib_async stamps a batch of queued messages with the time its callback started;
+        # on a loaded machine the last of a batch reach the socket later than that, so the
+        # window is widened by the lateness tolerated (a quarter second): any second at
+        # the socket then holds at most MaxRequests messages
+        ib.client.RequestsInterval = 1.0 + PACING_SLACK_S  # type: ignore[assignment]  # a float works
         task = asyncio.ensure_future(
             ib.connectAsync(
                 self.host,
