@@ -17,7 +17,7 @@ import signal
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,7 @@ def run_sweep(
     trials_per_label: int,
     intents: int = 3,
     seed: int = 7,
+    labels: Sequence[str] = LABELS,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     result: dict[str, Any] = {
@@ -130,7 +131,7 @@ def run_sweep(
         "unknown": 0,
     }
     problems: list[str] = []
-    for label in LABELS:
+    for label in labels:
         for _ in range(trials_per_label):
             run = uuid.uuid4().hex[:8]
             batch = [
