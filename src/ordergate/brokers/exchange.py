@@ -326,10 +326,22 @@ class ExchangeBroker:
                 self._stop.wait(backoff)
                 backoff = min(1.0, backoff * 2)
                 continue
+            try:
+                orders = [order_from_json(report["order"]) for report in body["reports"]]
+                last = int(body["last"])
+            except (KeyError, TypeError, ValueError) as exc:
+                # not the exchange's answer (another server on the port, a proxy's page):
+                # the stream is down, not this thread
+                if self._stream_up:
+                    log.warning("report stream answered nonsense; tracking polls", error=repr(exc))
+                self._stream_up = False
+                self._stop.wait(backoff)
+                backoff = min(1.0, backoff * 2)
+                continue
             self._stream_up, backoff = True, 0.05
-            for report in body["reports"]:
-                self._deliver(order_from_json(report["order"]))
-            cursor = max(cursor, int(body["last"]))
+            for order in orders:
+                self._deliver(order)
+            cursor = max(cursor, last)
         self._stream_up = False
 
     def _deliver(self, order: BrokerOrder) -> None:
