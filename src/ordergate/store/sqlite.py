@@ -395,9 +395,11 @@ class SqliteStore(SqlReads):
                 raise _translate(exc) from exc
 
     def close(self) -> None:
+        """Commit what is open, close the connection, then let the checkpointer run its
+        final TRUNCATE. In that order: a group still open holds the write lock, and the
+        TRUNCATE would wait on it for its whole busy timeout (a one-shot ``submit`` whose
+        receipt was deferred sat 10 s at exit)."""
         self._group.close()
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
         with self._lock:
             if self._group.open:
                 try:
@@ -407,6 +409,8 @@ class SqliteStore(SqlReads):
             self._conn.close()
             if self.audit is not None and self.audit.checkpoint is not None:
                 self.audit.checkpoint.close()  # synced at shutdown
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteUnitOfWork]:
