@@ -50,7 +50,7 @@ from ordergate.store.base import (
     StoredKillSwitch,
 )
 from ordergate.store.eventlog import ParquetEvents, parquet_available
-from ordergate.store.reads import ORDER_SELECT, SqlReads
+from ordergate.store.reads import ORDER_SELECT, SqlReads, fold_daily_pnl
 from ordergate.store.rows import (
     FILL_COLUMNS,
     fill_from_row,
@@ -445,16 +445,7 @@ class BacktestStore(SqlReads):
             if account_id is None
             else self._query(f"{sql} WHERE account_id = ?", (account_id,))
         )
-        totals: dict[tuple[str, str], list[Any]] = {}
-        for day, strategy, gross, commission in rows:
-            entry = totals.setdefault((day, strategy), [Decimal(0), Decimal(0), 0])
-            entry[0] += Decimal(gross)
-            entry[1] += Decimal(commission)
-            entry[2] += 1
-        return [
-            DailyPnl(day, strategy, g, c, n)
-            for (day, strategy), (g, c, n) in sorted(totals.items())
-        ]
+        return fold_daily_pnl(rows)
 
     def kill_switches(self) -> list[StoredKillSwitch]:
         self._open()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from ordergate.domain.market import Mark
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.store.base import (
+    DailyPnl,
     OrderQuery,
     OutboxMessage,
     StoredControl,
@@ -46,6 +47,22 @@ OPEN_STATUSES = ("PENDING", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "PENDIN
 #: Written out, not bound: only a literal list lets SQLite use the partial index
 #: ``orders_open`` (a bound parameter cannot prove the index's WHERE).
 IS_OPEN = f"status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
+
+
+def fold_daily_pnl(rows: Iterable[Sequence[Any]]) -> list[DailyPnl]:
+    """Fold fills, given as ``(trading_day, strategy_id, realized_gross, commission)``
+    rows (text or Decimal), into one :class:`DailyPnl` per day and strategy, ordered
+    by both — the sum every backend without SQL aggregation makes the same way."""
+    totals: dict[tuple[str, str], list[Any]] = {}
+    for day, strategy, gross, commission in rows:
+        entry = totals.setdefault((day, strategy), [Decimal(0), Decimal(0), 0])
+        entry[0] += Decimal(gross)
+        entry[1] += Decimal(commission)
+        entry[2] += 1
+    return [
+        DailyPnl(day, strategy, gross, commission, count)
+        for (day, strategy), (gross, commission, count) in sorted(totals.items())
+    ]
 
 
 class SqlReads(ABC):

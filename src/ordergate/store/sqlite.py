@@ -50,7 +50,7 @@ from ordergate.store.chain_sources import SqliteChain
 from ordergate.store.checkpoint import AuditTrail
 from ordergate.store.group_commit import DEFAULT_LINGER_S, DEFAULT_MAX_GROUP, GroupCommit
 from ordergate.store.migrate import apply_migrations
-from ordergate.store.reads import IS_OPEN, ORDER_SELECT, SqlReads
+from ordergate.store.reads import IS_OPEN, ORDER_SELECT, SqlReads, fold_daily_pnl
 from ordergate.store.rows import (
     FILL_INSERT,
     MARK_UPSERT,
@@ -575,16 +575,7 @@ class SqliteStore(SqlReads):
             if account_id is None
             else self._read(f"{sql} WHERE account_id = ?", (account_id,))
         )
-        totals: dict[tuple[str, str], list[Any]] = {}
-        for day, strategy, gross, commission in rows:
-            entry = totals.setdefault((day, strategy), [Decimal(0), Decimal(0), 0])
-            entry[0] += Decimal(gross)
-            entry[1] += Decimal(commission)
-            entry[2] += 1
-        return [
-            DailyPnl(day, strategy, gross, commission, count)
-            for (day, strategy), (gross, commission, count) in sorted(totals.items())
-        ]
+        return fold_daily_pnl(rows)
 
     def save_kill_switch(self, switch: StoredKillSwitch) -> None:
         with self.transaction():
