@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
-from ordergate.brokers.base import OrderRequest
 from ordergate.domain.enums import OrderType, Side
+from ordergate.domain.wire import OrderRequest
 from ordergate.sim.data import Tick, crossing_time, reference
 from ordergate.sim.fees import MAKER, TAKER
 from ordergate.sim.fills import BidAsk, FixedBps, NoSlippage, SlippageModel, SquareRootImpact

@@ -11,10 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ordergate.brokers.base import Execution, OrderRequest
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO, fmt
+from ordergate.domain.wire import Execution, OrderRequest
 from ordergate.sim.data import MarketEvent, last_tick
 from ordergate.sim.order import VenueOrder
 from ordergate.sim.venue import SimulatedVenue

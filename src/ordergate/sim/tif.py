@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ordergate.brokers.base import OrderRequest
 from ordergate.domain.enums import TimeInForce
+from ordergate.domain.wire import OrderRequest
 
 SATURDAY = 5
 

@@ -43,10 +43,10 @@ from dataclasses import replace as with_terms
 from datetime import datetime
 from decimal import Decimal
 
-from ordergate.brokers.base import Execution, OrderRequest
 from ordergate.domain.enums import OrderStatus, Side, TimeInForce
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
+from ordergate.domain.wire import Execution, OrderRequest
 from ordergate.sim.data import (
     Bar,
     MarketEvent,
