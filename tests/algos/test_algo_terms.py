@@ -11,7 +11,7 @@ import pytest
 from ordergate.algos.decide import Send, Wait, next_step
 from ordergate.algos.parent import ChildState, ParentStatus
 from ordergate.algos.schedules import lot_of, slot
-from ordergate.algos.terms import AlgoTerms
+from ordergate.domain.algo_terms import AlgoTerms
 from ordergate.domain.errors import InvalidIntent
 from ordergate.domain.intent import OrderIntent
 

@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from ordergate.algos.parent import ChildState, ParentStatus, Progress, progress_of
 from ordergate.algos.schedules import ICEBERG_RETRY_S, Slot, floor_to, lot_of
-from ordergate.algos.terms import AlgoKind, AlgoTerms, Urgency
+from ordergate.domain.algo_terms import AlgoKind, AlgoTerms, Urgency
 from ordergate.domain.money import ZERO
 
 

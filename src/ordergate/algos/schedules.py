@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from ordergate.algos.terms import DEFAULT_POV_INTERVAL_S, AlgoKind, AlgoTerms, Urgency
+from ordergate.domain.algo_terms import DEFAULT_POV_INTERVAL_S, AlgoKind, AlgoTerms, Urgency
 from ordergate.domain.money import ZERO
 
 #: How long an iceberg waits after a refused child before it shows again, in seconds.

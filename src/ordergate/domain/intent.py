@@ -27,11 +27,12 @@ from typing import Any, TypeVar
 
 import orjson
 
-from ordergate.algos.terms import AlgoKind, AlgoTerms
+from ordergate.domain.algo_terms import AlgoKind, AlgoTerms
 from ordergate.domain.credentials import MASK, is_credential_key
 from ordergate.domain.enums import OrderType, OrderVariety, Product, Side, TimeInForce
 from ordergate.domain.errors import ErrorCode, InvalidIntent
 from ordergate.domain.money import fmt, parse_decimal
+from ordergate.domain.timestamps import parse_time
 
 _TEXT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@#+=-]{0,127}$")
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/^$&-]{0,63}$")
@@ -226,7 +227,7 @@ class OrderIntent:
             if raw.get(name) is not None:
                 values[name] = parse_decimal(raw[name], name)
         if raw.get("expire_at") is not None:
-            values["expire_at"] = _datetime(raw["expire_at"], "expire_at")
+            values["expire_at"] = parse_time(raw["expire_at"], "expire_at")
         for name in (
             "account_id",
             "strategy_id",
@@ -411,17 +412,6 @@ def _enum(kind: type[E], raw: Mapping[str, Any], name: str) -> E:
     except ValueError:
         choices = ", ".join(member.value for member in kind)
         raise InvalidIntent(name, f"must be one of {choices}; got {value!r}") from None
-
-
-def _datetime(value: object, name: str) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise InvalidIntent(name, "must be an ISO 8601 time")
-    try:
-        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidIntent(name, f"must be an ISO 8601 time, got {value!r}") from None
 
 
 def check_not_expired(intent: OrderIntent, now: datetime) -> None:

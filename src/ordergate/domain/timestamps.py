@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ordergate.domain.errors import InvalidIntent
+
 #: one slot holding (newest, its text, the one before, its text), replaced whole so
 #: that a thread never sees one time paired with another's text
 _memo: list[tuple[datetime | None, str, datetime | None, str]] = [(None, "", None, "")]
@@ -32,3 +34,16 @@ def iso_utc(ts: datetime) -> str:
     if ts.tzinfo is UTC or ts.tzinfo is None:
         return iso(ts)
     return ts.astimezone(UTC).isoformat()
+
+
+def parse_time(value: object, field: str) -> datetime:
+    """A time a user sent (a datetime, or ISO 8601 text; ``Z`` for UTC), or
+    :class:`~ordergate.domain.errors.InvalidIntent` naming ``field``."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise InvalidIntent(field, "must be an ISO 8601 time")
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidIntent(field, f"must be an ISO 8601 time, got {value!r}") from None

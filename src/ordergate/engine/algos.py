@@ -39,8 +39,8 @@ from ordergate.algos.parent import (
     progress_of,
     slice_key,
 )
-from ordergate.algos.terms import AlgoKind, AlgoTerms
 from ordergate.algos.views import parent_report, parent_view
+from ordergate.domain.algo_terms import AlgoKind, AlgoTerms
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import (
     ErrorCode,

@@ -26,6 +26,7 @@ from typing import Any
 
 from ordergate.domain.errors import InvalidIntent
 from ordergate.domain.money import fmt, parse_decimal
+from ordergate.domain.timestamps import parse_time
 
 #: The most slices one parent may be cut into (a TWAP of a day at one slice a second).
 MAX_SLICES = 100_000
@@ -181,7 +182,7 @@ class AlgoTerms:
         values: dict[str, Any] = {"kind": kind}
         for name in ("start_at", "end_at"):
             if raw.get(name) is not None:
-                values[name] = _time(raw[name], f"algo.{name}")
+                values[name] = parse_time(raw[name], f"algo.{name}")
         for name in ("horizon_s", "interval_s"):
             if raw.get(name) is not None:
                 values[name] = float(parse_decimal(raw[name], f"algo.{name}", positive=True))
@@ -228,14 +229,3 @@ class AlgoTerms:
         if self.profile:
             out["profile"] = [fmt(w) for w in self.profile]
         return out
-
-
-def _time(value: object, name: str) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise InvalidIntent(name, "must be an ISO 8601 time")
-    try:
-        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidIntent(name, f"must be an ISO 8601 time, got {value!r}") from None
