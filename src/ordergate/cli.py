@@ -25,7 +25,7 @@ from ordergate.backtest import cli as backtest_cli
 from ordergate.brokers.fix import cli as fix_cli
 from ordergate.brokers.kite.cli import kite_app
 from ordergate.bus import cli as bus_cli
-from ordergate.engine import algos_cli
+from ordergate.engine import algos_cli, reconcile_cli
 from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
 from ordergate.service import cli as service_cli
@@ -150,12 +150,24 @@ def require_database(settings: Settings) -> None:
 
 
 @contextmanager
-def _engine(db: str | None) -> Iterator[ExecutionEngine]:
-    engine = build_engine(_settings(db))
+def _engine(db: str | None, **parts: Any) -> Iterator[ExecutionEngine]:
+    """The configured engine on ``--db`` (``parts`` as ``build_engine`` takes them), its
+    store closed on exit: the one opener every command group is handed."""
+    engine = build_engine(_settings(db), **parts)
     try:
         yield engine
     finally:
         engine.store.close()
+
+
+@contextmanager
+def _store(db: str | None) -> Iterator[Store]:
+    """The configured store on ``--db``, closed on exit."""
+    store = build_store(_settings(db))
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @contextmanager
@@ -679,6 +691,7 @@ algos_cli.register(app, _engine)
 bus_cli.register(app)
 service_cli.register(app)
 exchange_cli.register(app)
+reconcile_cli.register(app, _engine, _store)
 app.add_typer(kite_app, name="kite")
 app.add_typer(fix_cli.app, name="fix-acceptor")
 shadow_cli.register(app)

@@ -10,15 +10,14 @@ import typer
 from typer.testing import CliRunner
 
 from ordergate.brokers.exchange import ExchangeBroker
-from ordergate.exchange.cli import register
 from ordergate.exchange.server import ExchangeServer
 from tests.exchange.test_reconcile import MANUAL
 
 
 def app() -> typer.Typer:
-    cli = typer.Typer()
-    register(cli)
-    return cli
+    from ordergate.cli import app as ordergate
+
+    return ordergate
 
 
 def test_reconcile_json_against_the_exchange(

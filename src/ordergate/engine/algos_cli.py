@@ -18,13 +18,12 @@ refusal prints its error code and exits 2 (3 when a retry can help).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 import typer
 
-from ordergate.domain.errors import InvalidIntent, OrderGateError
+from ordergate.cli_kit import DbOption, EngineOpener, JsonOption, guarded
+from ordergate.domain.errors import InvalidIntent
 
 app = typer.Typer(
     help="Parent orders: TWAP, VWAP, POV and iceberg, with their children.",
@@ -32,31 +31,17 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLite file or database URL.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-EngineFactory = Callable[[str | None], AbstractContextManager[Any]]
-_engines: list[EngineFactory] = []
+_engines: list[EngineOpener] = []
 
 
-def register(parent: typer.Typer, engine: EngineFactory) -> None:
+def register(parent: typer.Typer, engine: EngineOpener) -> None:
     """Add ``ordergate algos`` to ``parent``; ``engine(db)`` opens the configured engine."""
     _engines[:] = [engine]
     parent.add_typer(app, name="algos")
 
 
-def _open(db: str | None) -> AbstractContextManager[Any]:
+def _open(db: str | None) -> Any:
     return _engines[0](db)
-
-
-def _guarded(as_json: bool, action: Callable[[], None]) -> None:
-    try:
-        action()
-    except OrderGateError as exc:
-        if as_json:
-            typer.echo(json.dumps({"error": exc.to_dict()}, indent=2))
-        else:
-            typer.echo(f"{exc.code.name}: {exc.message}", err=True)
-        raise typer.Exit(3 if exc.retryable else 2) from None
 
 
 def _line(view: dict[str, Any]) -> str:
@@ -105,7 +90,7 @@ def submit_cmd(
             report = engine.submit(data)
         _show(report.extra["algo"], as_json)
 
-    _guarded(as_json, run)
+    guarded(as_json, run)
 
 
 @app.command("list")
@@ -127,7 +112,7 @@ def list_cmd(
         if not views:
             typer.echo("no parent orders")
 
-    _guarded(as_json, run)
+    guarded(as_json, run)
 
 
 @app.command("show")
@@ -139,7 +124,7 @@ def show_cmd(parent_id: str, db: DbOption = None, as_json: JsonOption = False) -
             view = engine.algos.view(parent_id)
         _show(view, as_json)
 
-    _guarded(as_json, run)
+    guarded(as_json, run)
 
 
 @app.command("cancel")
@@ -151,7 +136,7 @@ def cancel_cmd(parent_id: str, db: DbOption = None, as_json: JsonOption = False)
             report = engine.algos.cancel(parent_id)
         _show(report.extra["algo"], as_json)
 
-    _guarded(as_json, run)
+    guarded(as_json, run)
 
 
 @app.command("modify")
@@ -169,7 +154,7 @@ def modify_cmd(
             report = engine.algos.modify(parent_id, qty=qty, limit_price=limit_price)
         _show(report.extra["algo"], as_json)
 
-    _guarded(as_json, run)
+    guarded(as_json, run)
 
 
 __all__ = ["app", "register"]

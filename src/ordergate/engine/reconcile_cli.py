@@ -12,39 +12,33 @@ Every command takes ``--db``. A refusal prints its error code and exits 2.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from ordergate.domain.errors import OrderGateError
+from ordergate.cli_kit import DbOption, EngineOpener, JsonOption, StoreOpener, guarded
 
 app = typer.Typer(
     help="Reconciliation with the broker, and people's resolutions of its reports.",
     invoke_without_command=True,
 )
 
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLite file or database URL.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+_openers: list[tuple[EngineOpener, StoreOpener]] = []
 
 
-def _settings(db: str | None) -> Any:
-    from ordergate.config import load_settings
+def register(parent: typer.Typer, engine: EngineOpener, store: StoreOpener) -> None:
+    """Add ``ordergate reconcile`` to ``parent``; ``engine(db, broker=…)`` opens the
+    configured engine, ``store(db)`` the configured store (both closed on exit)."""
+    _openers[:] = [(engine, store)]
+    parent.add_typer(app, name="reconcile")
 
-    if db is not None and "://" not in db:
-        db = f"sqlite:///{db}"
-    return load_settings(database_url=db)
+
+def _engine(db: str | None, **parts: Any) -> Any:
+    return _openers[0][0](db, **parts)
 
 
-def _guarded(as_json: bool, action: Callable[[], None]) -> None:
-    try:
-        action()
-    except OrderGateError as exc:
-        if as_json:
-            typer.echo(json.dumps({"error": exc.to_dict()}, indent=2))
-        else:
-            typer.echo(f"{exc.code.name}: {exc.message}", err=True)
-        raise typer.Exit(3 if exc.retryable else 2) from None
+def _store(db: str | None) -> Any:
+    return _openers[0][1](db)
 
 
 @app.callback(invoke_without_command=True)
@@ -62,18 +56,14 @@ def run(
     Exits 1 when a mismatch needs a person (``requires_manual_resolution``)."""
     if ctx.invoked_subcommand is not None:
         return
-    from ordergate.bootstrap import build_engine
     from ordergate.brokers.exchange import ExchangeBroker
     from ordergate.engine.reconcile import reconcile
 
     broker = None
     if exchange_url:
         broker = ExchangeBroker(exchange_url, stream=False, account_id=account)
-    engine = build_engine(_settings(db), broker=broker)
-    try:
+    with _engine(db, broker=broker) as engine:
         report = reconcile(engine, account_id=account)
-    finally:
-        engine.store.close()
     data = report.to_dict()
     if as_json:
         typer.echo(json.dumps(data, indent=2))
@@ -92,16 +82,12 @@ def list_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The latest reports, newest first, each with the resolutions recorded for it."""
-    from ordergate.bootstrap import build_store
     from ordergate.engine.reconcile_log import reconcile_log_for
     from ordergate.engine.resolutions import list_reports
 
     def show() -> None:
-        store = build_store(_settings(db))
-        try:
+        with _store(db) as store:
             reports = list_reports(reconcile_log_for(store), limit)
-        finally:
-            store.close()
         if as_json:
             typer.echo(json.dumps({"reports": reports}, indent=2))
             return
@@ -117,7 +103,7 @@ def list_cmd(
                 note = f": {r['note']}" if r["note"] else ""
                 typer.echo(f"  {r['resolved_at']} {r['actor']} {r['action']}{note}")
 
-    _guarded(as_json, show)
+    guarded(as_json, show)
 
 
 @app.command("resolve")
@@ -130,15 +116,11 @@ def resolve_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Record a person's resolution of a report (append-only; the report is unchanged)."""
-    from ordergate.bootstrap import build_engine
     from ordergate.engine.resolutions import resolve_report
 
     def record() -> None:
-        engine = build_engine(_settings(db))
-        try:
+        with _engine(db) as engine:
             resolution = resolve_report(engine, report_id, actor=actor, action=action, note=note)
-        finally:
-            engine.store.close()
         if as_json:
             typer.echo(json.dumps(resolution.to_dict(), indent=2))
         else:
@@ -147,4 +129,4 @@ def resolve_cmd(
                 f"{resolution.actor} ({resolution.action})"
             )
 
-    _guarded(as_json, record)
+    guarded(as_json, record)

@@ -1,7 +1,9 @@
-"""Command-line entry points of this package: ``exchange`` and ``reconcile``.
+"""The command-line entry point of this package: ``exchange``.
 
-:func:`register` adds them to the ``ordergate`` Typer app (the lead wires it in
+:func:`register` adds it to the ``ordergate`` Typer app (the lead wires it in
 ``cli.py``), so the HTTP server code is imported only when ``exchange`` runs.
+``ordergate reconcile`` is the engine's (``engine/reconcile_cli.py``), registered by
+``cli.py`` beside it.
 """
 
 from __future__ import annotations
@@ -14,15 +16,12 @@ from typing import Annotated
 
 import typer
 
-from ordergate.engine.reconcile_cli import app as reconcile_app
-
 #: Where ``exchange_url``'s default looks (``http://127.0.0.1:8700``); a test keeps them equal.
 DEFAULT_PORT = 8700
 
 
 def register(app: typer.Typer) -> None:
     app.command("exchange")(exchange)
-    app.add_typer(reconcile_app, name="reconcile")  # engine/reconcile_cli.py
 
 
 def exchange(
