@@ -25,7 +25,7 @@ from ordergate.backtest import cli as backtest_cli
 from ordergate.brokers.fix import cli as fix_cli
 from ordergate.brokers.kite.cli import kite_app
 from ordergate.bus import cli as bus_cli
-from ordergate.engine import algos_cli, reconcile_cli
+from ordergate.engine import algos_cli, plan_cli, reconcile_cli
 from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
 from ordergate.service import cli as service_cli
@@ -685,7 +685,8 @@ def _mode(db: str | None) -> Any:
     return _settings(db).mode
 
 
-risk_cli.register(app, _board, _plain_engine, _mode)
+risk_cli.register(app, _board)
+plan_cli.register(app, _plain_engine, _mode)
 backtest_cli.register(app)
 algos_cli.register(app, _engine)
 bus_cli.register(app)

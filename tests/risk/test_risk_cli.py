@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from ordergate.brokers.paper import PaperBroker
 from ordergate.clock import SequentialIds, SimulatedClock
 from ordergate.domain.enums import TradingMode
+from ordergate.engine import plan_cli
 from ordergate.engine.engine import ExecutionEngine
 from ordergate.risk import InMemoryKillSwitchRepository, KillSwitchBoard
 from ordergate.risk.cli import register
@@ -34,12 +35,8 @@ def make_app(
             raise AssertionError("this test needs no engine")
         return nullcontext(engine)
 
-    register(
-        app,
-        lambda db, existing: nullcontext(KillSwitchBoard(repo, clock)),
-        engine_factory,
-        lambda db: TradingMode.PAPER,
-    )
+    register(app, lambda db, existing: nullcontext(KillSwitchBoard(repo, clock)))
+    plan_cli.register(app, engine_factory, lambda db: TradingMode.PAPER)
     return app, repo
 
 
