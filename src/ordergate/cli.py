@@ -689,13 +689,13 @@ risk_cli.register(app, _board)
 plan_cli.register(app, _plain_engine, _mode)
 backtest_cli.register(app)
 algos_cli.register(app, _engine)
-bus_cli.register(app)
+bus_cli.register(app, build_engine, build_store)
 service_cli.register(app)
 exchange_cli.register(app)
 reconcile_cli.register(app, _engine, _store)
 app.add_typer(kite_app, name="kite")
 app.add_typer(fix_cli.app, name="fix-acceptor")
-shadow_cli.register(app)
+shadow_cli.register(app, build_store)
 
 trading_app = typer.Typer(
     help="The desk's trading state (NORMAL, REDUCING, HALTED) and EMERGENCY posture.",

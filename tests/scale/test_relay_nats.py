@@ -41,7 +41,7 @@ def relay(pg_url: str, nats_url: str, **env: str) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "ordergate.bus.cli",
+            "ordergate.cli",
             "events",
             "relay",
             "--db",

@@ -23,6 +23,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
+from ordergate.bootstrap import build_store
 from ordergate.brokers.paper import PaperBroker
 from ordergate.clock import SimulatedClock
 from ordergate.shadow.cli import register
@@ -71,7 +72,7 @@ def test_report_figures_match_a_hand_computation(tmp_path: Path) -> None:
     ids = record(tmp_path)
     runner = CliRunner()
     app = typer.Typer()
-    register(app)
+    register(app, build_store)
     app.command("noop")(lambda: None)  # a group needs a second command to keep its name
     result = runner.invoke(app, ["shadow", "report", "--db", str(tmp_path / "real.db"), "--json"])
     assert result.exit_code == 0, result.output
@@ -144,7 +145,7 @@ def test_report_figures_match_a_hand_computation(tmp_path: Path) -> None:
 
 def test_the_report_refuses_a_database_that_does_not_exist(tmp_path: Path) -> None:
     app = typer.Typer()
-    register(app)
+    register(app, build_store)
     app.command("noop")(lambda: None)
     result = CliRunner().invoke(app, ["shadow", "report", "--db", str(tmp_path / "none.db")])
     assert result.exit_code == 2

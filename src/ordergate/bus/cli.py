@@ -1,8 +1,9 @@
 """``ordergate events …``: tail the stream, run the outbox relay, consume intents.
 
-``register(app)`` adds the ``events`` group to the main command line. The NATS
-client is imported only when one of these commands runs, so the base install (without
-the ``nats`` extra) still starts. ``python -m ordergate.bus.cli`` runs the group alone.
+``register(app, build_engine, build_store)`` adds the ``events`` group to the main
+command line (``cli.py`` hands it the composition root's builders, which sit above the
+bus). The NATS client is imported only when one of these commands runs, so the base
+install (without the ``nats`` extra) still starts.
 """
 
 from __future__ import annotations
@@ -10,12 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:  # asyncio (and ssl under it) is imported by the command that runs
     import asyncio
+
+    from ordergate.config import Settings
+    from ordergate.store.base import Store
+
+#: ``build_engine(settings)``: the configured engine (``bootstrap.build_engine``).
+EngineBuilder = Callable[["Settings"], Any]
+#: ``build_store(settings)``: the configured store, migrated (``bootstrap.build_store``).
+StoreBuilder = Callable[["Settings"], "Store"]
 
 NatsOption = Annotated[
     str,
@@ -30,14 +40,27 @@ PrefixOption = Annotated[
 ]
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``events`` command group to ``app``."""
+_builders: list[tuple[EngineBuilder, StoreBuilder]] = []
+
+
+def register(app: typer.Typer, build_engine: EngineBuilder, build_store: StoreBuilder) -> None:
+    """Add the ``events`` command group to ``app``; the commands open the engine and the
+    store with ``build_engine`` and ``build_store``."""
+    _builders[:] = [(build_engine, build_store)]
     events = typer.Typer(help="Events on NATS JetStream.", no_args_is_help=True)
     events.command("tail")(tail)
     events.command("relay")(relay)
     events.command("consume-intents")(consume_intents)
     events.command("consume-bus")(consume_bus)
     app.add_typer(events, name="events")
+
+
+def _build_engine(settings: Settings) -> Any:
+    return _builders[0][0](settings)
+
+
+def _build_store(settings: Settings) -> Store:
+    return _builders[0][1](settings)
 
 
 def store_id_for(database_url: str) -> str:
@@ -119,13 +142,12 @@ def relay(
     import asyncio
 
     config = _nats_config(nats_url, prefix)
-    from ordergate.bootstrap import build_store
     from ordergate.bus.nats import relay_to_jetstream
     from ordergate.bus.relay import RelayConfig
     from ordergate.config import load_settings
 
     settings = load_settings(database_url=db)
-    store = build_store(settings)
+    store = _build_store(settings)
     relay_config = RelayConfig(
         consumer=consumer, store_id=store_id or store_id_for(settings.database_url), batch=batch
     )
@@ -149,11 +171,10 @@ def consume_intents(
     import asyncio
 
     config = _nats_config(nats_url, prefix)
-    from ordergate.bootstrap import build_engine
     from ordergate.bus.nats import IntentConsumer, connect
     from ordergate.config import load_settings
 
-    engine = build_engine(load_settings(database_url=db))
+    engine = _build_engine(load_settings(database_url=db))
 
     async def main() -> None:
         nc = await connect(config)
@@ -196,12 +217,11 @@ def consume_bus(
 
     config = _nats_config(nats_url, prefix)
 
-    from ordergate.bootstrap import build_engine
     from ordergate.bus.inbound import consume_inbound
     from ordergate.bus.nats import connect
     from ordergate.config import load_settings
 
-    engine = build_engine(load_settings(database_url=db))
+    engine = _build_engine(load_settings(database_url=db))
     name = process or f"{socket.gethostname()}-{os.getpid()}"
 
     async def main() -> None:
@@ -218,9 +238,3 @@ def consume_bus(
         asyncio.run(main())
     finally:
         engine.store.close()
-
-
-if __name__ == "__main__":
-    _app = typer.Typer(no_args_is_help=True)
-    register(_app)
-    _app()

@@ -1,13 +1,15 @@
 """``ordergate shadow report [--json | --html]``.
 
 :func:`register` adds the ``shadow`` group to the ``ordergate`` Typer app (the lead
-wires it in ``cli.py``); the engine, the stores and pydantic are imported when the
-command runs, not at the CLI's start.
+wires it in ``cli.py``, handing it the composition root's ``build_store``, which sits
+above shadow mode); the engine, the stores and pydantic are imported when the command
+runs, not at the CLI's start.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +17,10 @@ import typer
 
 if TYPE_CHECKING:
     from ordergate.config import Settings
+    from ordergate.store.base import Store
+
+#: ``build_store(settings)``: the configured store, migrated (``bootstrap.build_store``).
+StoreBuilder = Callable[["Settings"], "Store"]
 
 DbOption = Annotated[
     str | None,
@@ -44,8 +50,9 @@ def _refuse_missing(settings: Settings, what: str) -> None:
         raise typer.Exit(2)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``shadow report`` to the ``ordergate`` app."""
+def register(app: typer.Typer, build_store: StoreBuilder) -> None:
+    """Add ``shadow report`` to the ``ordergate`` app; it opens the real and the twin's
+    store with ``build_store``."""
     shadow = typer.Typer(
         help="Shadow mode: simulated fills beside the real ones.",
         no_args_is_help=True,
@@ -66,11 +73,11 @@ def register(app: typer.Typer) -> None:
         if as_json and as_html:
             typer.echo("choose one of --json and --html", err=True)
             raise typer.Exit(2)
-        typer.echo(_report(db, shadow_db, "json" if as_json else "html" if as_html else "text"))
+        form = "json" if as_json else "html" if as_html else "text"
+        typer.echo(_report(build_store, db, shadow_db, form))
 
 
-def _report(db: str | None, shadow_db: str | None, form: str) -> str:
-    from ordergate.bootstrap import build_store
+def _report(build_store: StoreBuilder, db: str | None, shadow_db: str | None, form: str) -> str:
     from ordergate.config import load_settings
     from ordergate.domain.errors import OrderGateError
     from ordergate.shadow.links import links_for
