@@ -29,7 +29,7 @@ from ordergate.obs.logging import clear_ids
 from ordergate.obs.metrics import ExecMetrics
 from ordergate.obs.redact import Redactor
 from ordergate.service import openapi, routes_algos, routes_ops, routes_orders, routes_reconcile
-from ordergate.service.auth import TokenAuth, require_read
+from ordergate.service.auth import TokenAuth, require_read, require_write
 from ordergate.service.context import ServiceContext, ctx
 from ordergate.service.errors import install_error_handlers
 from ordergate.service.events import Broadcaster
@@ -96,7 +96,7 @@ def create_app(
     if engine.broker.adapter_id == "kite":  # the daily token, installed without a restart
         from ordergate.brokers.kite.routes import build_router as kite_router
 
-        app.include_router(kite_router(lambda: engine.broker))
+        app.include_router(kite_router(lambda: engine.broker, require_write))
     if board is not None:
         app.include_router(routes_ops.kill_switch_router())
     desk = routes_ops.find_desk(engine)

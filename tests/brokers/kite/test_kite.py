@@ -102,7 +102,7 @@ def test_a_new_token_installed_through_the_api_clears_the_switch(
 
     from ordergate.brokers.kite.routes import build_router
     from ordergate.obs.redact import Redactor as ObsRedactor
-    from ordergate.service.auth import TokenAuth
+    from ordergate.service.auth import TokenAuth, require_write
     from ordergate.service.errors import install_error_handlers
     from ordergate.service.runner import server_thread
 
@@ -112,7 +112,7 @@ def test_a_new_token_installed_through_the_api_clears_the_switch(
     app = FastAPI()
     app.state.auth = TokenAuth("s3cret-api-token", protect_reads=False)
     install_error_handlers(app, ObsRedactor(["s3cret-api-token"]))
-    app.include_router(build_router(lambda: adapter))
+    app.include_router(build_router(lambda: adapter, require_write))
     with server_thread(app) as url, httpx.Client(base_url=url, timeout=10) as client:
         _install_through_the_api(client, fake, adapter, board)
 
@@ -301,6 +301,7 @@ def test_a_verified_postback_pushes_the_order_at_once(fake: FakeKite) -> None:
     from fastapi import FastAPI
 
     from ordergate.brokers.kite.routes import build_router
+    from ordergate.service.auth import require_write
     from ordergate.service.runner import server_thread
 
     adapter = make_adapter(fake, postbacks=True, poll_interval_s=3600)
@@ -313,7 +314,7 @@ def test_a_verified_postback_pushes_the_order_at_once(fake: FakeKite) -> None:
         row, checksum=postback_checksum(row["order_id"], row["order_timestamp"], fake.api_secret)
     )
     app = FastAPI()
-    app.include_router(build_router(lambda: adapter))
+    app.include_router(build_router(lambda: adapter, require_write))
     with server_thread(app) as url, httpx.Client(base_url=url, timeout=10) as client:
         forged = client.post("/v1/brokers/kite/postback", json=dict(payload, checksum="f" * 64))
         assert forged.status_code == 403

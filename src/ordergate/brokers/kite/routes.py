@@ -1,7 +1,9 @@
 """The Kite routes: install today's token, receive postbacks.
 
-``build_router(get_adapter)`` returns a FastAPI router; the service includes it with the
-running engine's adapter (``app.include_router(build_router(lambda: engine.broker))``):
+``build_router(get_adapter, require_write)`` returns a FastAPI router; the service
+includes it with the running engine's adapter and its own write guard
+(``app.include_router(build_router(lambda: engine.broker, require_write))``), so the
+adapter's routes know nothing of the service's auth beyond the dependency handed in:
 
 - ``POST /v1/brokers/kite/token`` ``{"access_token": "…"}`` — Kite is asked whether the
   token is good (its profile), then it is used at once and the expired-token kill switch
@@ -20,7 +22,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ordergate.domain.errors import ErrorCode, OrderGateError
-from ordergate.service.auth import require_write
 
 from .postback import verify_postback
 
@@ -30,7 +31,9 @@ def _error(status: int, code: ErrorCode, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def build_router(get_adapter: Callable[[], object]) -> APIRouter:
+def build_router(get_adapter: Callable[[], object], require_write: Callable[..., Any]) -> APIRouter:
+    """The Kite routes; ``require_write`` is the FastAPI dependency that guards a write
+    (the service's bearer auth): the token route takes it, Kite's postback does not."""
     router = APIRouter(prefix="/v1/brokers/kite", tags=["kite"])
 
     def adapter() -> Any:
