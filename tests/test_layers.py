@@ -2,16 +2,21 @@
 counting imports under ``TYPE_CHECKING`` and inside functions — and the layers in
 this order, lowest first:
 
-1. ``domain``;
-2. ``sim``, the broker port (``brokers.base``), the store port (``store``);
-3. ``risk``, ``resilience``, ``obs``, ``bus``;
+1. ``domain`` (the broker port's types, ``domain.wire``, among it);
+2. ``sim``, the store port (``store``), ``algos``;
+3. ``risk``, ``resilience``, ``obs``, ``bus``, the broker adapters (``brokers``);
 4. ``engine``;
-5. ``backtest``, ``service``, ``cli``, ``bootstrap`` and the rest of the entry points —
-   every command-line module (``*.cli``, ``*_cli``, ``__main__``) and every adapter's HTTP
-   routes (``*.routes``) among them, wherever they sit in the tree: a command or a route
-   is an entry point whatever package it speaks for.
+5. ``backtest``, ``service``, ``cli``, ``bootstrap`` and the rest.
 
-A module may import its own layer or a lower one, never a higher one.
+A module may import its own layer or a lower one, never a higher one. A module's layer
+is the place it sits in the tree: a command-line group (``engine/reconcile_cli.py``,
+``risk/cli.py`` …) or an adapter's HTTP routes sit with the part they speak for, so they
+are handed what they need from above (the engine and store openers, the service's
+auth) by the entry point that composes them (``cli.py``, ``service/app.py``).
+
+And no two top-level parts of the package (its folders and modules) import each other,
+even through others: a file-by-file graph without a cycle can still tie two folders
+into one, and a folder drawn above another must not be reached back from it.
 """
 
 from __future__ import annotations
@@ -25,13 +30,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ordergate"
 #: the layer of each top-level part of the package (a module not named: the top layer)
 LAYERS: dict[str, int] = {
     "domain": 1,
-    "algos": 1,
     "clock": 1,
     "heap": 1,
+    "algos": 2,
     "sim": 2,
-    "brokers.base": 2,
     "store": 2,
     "config": 2,
+    "cli_kit": 2,
     "risk": 3,
     "resilience": 3,
     "obs": 3,
@@ -90,9 +95,6 @@ def graph() -> dict[str, set[str]]:
 
 def layer(module: str) -> int:
     rest = module.removeprefix("ordergate.")
-    leaf = rest.rpartition(".")[2]
-    if leaf in ("cli", "__main__", "routes") or leaf.endswith("_cli"):
-        return TOP  # a command line or HTTP routes: an entry point, wherever it sits
     best, best_len = TOP, -1
     for prefix, value in LAYERS.items():
         if (rest == prefix or rest.startswith(prefix + ".")) and len(prefix) > best_len:
@@ -138,8 +140,50 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+def part(module: str) -> str:
+    """The top-level part of the package a module belongs to (``engine``, ``cli`` …)."""
+    rest = module.removeprefix("ordergate")
+    return rest.lstrip(".").partition(".")[0] or "ordergate"
+
+
+def part_graph(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The imports between top-level parts (the package's own ``__init__`` left out: it
+    hands the public names on, from above every part)."""
+    out: dict[str, set[str]] = {}
+    for a, targets in edges.items():
+        if part(a) == "ordergate":
+            continue
+        for b in targets:
+            if part(b) not in (part(a), "ordergate"):
+                out.setdefault(part(a), set()).add(part(b))
+    return out
+
+
 def test_no_import_cycle_anywhere() -> None:
     assert cycles(graph()) == []
+
+
+def test_no_two_top_level_parts_import_each_other() -> None:
+    edges = graph()
+    tangled = cycles(part_graph(edges))
+    ties = sorted(
+        f"{a} imports {b}"
+        for a, targets in edges.items()
+        for b in targets
+        for component in tangled
+        if part(a) != part(b) and {part(a), part(b)} <= set(component)
+    )
+    assert tangled == [], "\n".join(ties)
+
+
+def test_the_part_check_sees_a_cycle_between_folders_of_acyclic_files() -> None:
+    edges = {
+        "ordergate.engine.a_cli": {"ordergate.bootstrap"},
+        "ordergate.bootstrap": {"ordergate.engine.core"},
+        "ordergate.engine.core": set(),
+    }
+    assert cycles(edges) == []
+    assert cycles(part_graph(edges)) == [["bootstrap", "engine"]]
 
 
 def test_no_module_imports_a_higher_layer() -> None:
