@@ -38,6 +38,8 @@ from ordergate.store.base import (
     StoredIntent,
     StoredKillSwitch,
 )
+from ordergate.store.reads import fold_daily_pnl
+from ordergate.store.staging import amended, mark_to_save, position_or_flat
 
 Undo = Callable[[], None]
 
@@ -202,9 +204,7 @@ class MemoryUnitOfWork:
     ) -> None:
         d = self._d
         key = (before.order_id, before.exec_id)
-        old = d.booked[key]
-        kept = replace(old.fill, commission=ZERO) if after is None else after
-        self._set(d.booked, key, BookedFill(kept, realized_gross, after is None, amend_id))
+        self._set(d.booked, key, amended(d.booked[key], after, realized_gross, amend_id))
         rows = d.fill_rows[before.order_id]
         old_rows = list(rows)
         at = next(i for i, f in enumerate(rows) if f.exec_id == before.exec_id)
@@ -224,21 +224,15 @@ class MemoryUnitOfWork:
         self._undo.append(undo)
 
     def get_position(self, account_id: str, symbol: str) -> Position:
-        position = self._d.positions.get((account_id, symbol))
-        if position is None:
-            return Position(account_id=account_id, symbol=symbol)
-        return position.copy()
+        return position_or_flat(self._d.positions.get((account_id, symbol)), account_id, symbol)
 
     def save_position(self, position: Position, ts: datetime) -> None:
         self._set(self._d.positions, (position.account_id, position.symbol), position.copy())
 
     def save_mark(self, mark: Mark) -> None:
-        current = self._d.marks.get(mark.symbol)
-        if not mark.newer_than(current):
-            return  # an older sequence number than the one stored: see Mark.seq
-        if mark.seq is None and current is not None:
-            mark = replace(mark, seq=current.seq)
-        self._set(self._d.marks, mark.symbol, mark)
+        kept = mark_to_save(mark, self._d.marks.get(mark.symbol))
+        if kept is not None:
+            self._set(self._d.marks, mark.symbol, kept)
 
 
 class MemoryStore:
@@ -339,20 +333,13 @@ class MemoryStore:
             return dict(self._open().marks)
 
     def daily_pnl(self, account_id: str | None = None) -> list[DailyPnl]:
-        totals: dict[tuple[str, str], list[Any]] = {}
         with self._lock:
             fills = list(self._open().fills)
-        for f in fills:
-            if account_id is not None and f.account_id != account_id:
-                continue
-            entry = totals.setdefault((f.trading_day, f.strategy_id), [Decimal(0), Decimal(0), 0])
-            entry[0] += f.realized_gross
-            entry[1] += f.commission
-            entry[2] += 1
-        return [
-            DailyPnl(day, strategy, g, c, n)
-            for (day, strategy), (g, c, n) in sorted(totals.items())
-        ]
+        return fold_daily_pnl(
+            (f.trading_day, f.strategy_id, f.realized_gross, f.commission)
+            for f in fills
+            if account_id is None or f.account_id == account_id
+        )
 
     def intent_payload(self, order_id: str) -> str | None:
         with self._lock:
