@@ -9,17 +9,16 @@ made as the write is staged: a taken key raises :class:`DuplicateKey`, a stale v
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
 from ordergate.domain.fills import Fill
 from ordergate.domain.market import Mark
-from ordergate.domain.money import ZERO
 from ordergate.domain.order import Order
 from ordergate.domain.positions import Position
 from ordergate.store.base import BookedFill, DuplicateKey, EventRecord, StaleOrder, StoredIntent
+from ordergate.store.staging import amended, mark_to_save, position_or_flat
 
 
 class Committed(Protocol):
@@ -167,20 +166,16 @@ class BacktestUnitOfWork:
     def get_position(self, account_id: str, symbol: str) -> Position:
         key = (account_id, symbol)
         position = self._s.positions.get(key) or self._store.positions_by.get(key)
-        if position is None:
-            return Position(account_id=account_id, symbol=symbol)
-        return position.copy()
+        return position_or_flat(position, account_id, symbol)
 
     def save_position(self, position: Position, ts: datetime) -> None:
         self._s.positions[(position.account_id, position.symbol)] = position.copy()
 
     def save_mark(self, mark: Mark) -> None:
         current = self._s.marks.get(mark.symbol) or self._store.marks_by.get(mark.symbol)
-        if not mark.newer_than(current):
-            return  # an older sequence number than the one stored: see Mark.seq
-        if mark.seq is None and current is not None:
-            mark = replace(mark, seq=current.seq)
-        self._s.marks[mark.symbol] = mark
+        kept = mark_to_save(mark, current)
+        if kept is not None:
+            self._s.marks[mark.symbol] = kept
 
     # ------------------------------------------------------------ fill amendments
 
@@ -215,6 +210,5 @@ class BacktestUnitOfWork:
         old = self.booked_fill(before.order_id, before.exec_id)
         if old is None:
             raise StaleOrder(f"no fill {before.exec_id} of {before.order_id} to amend")
-        kept = replace(old.fill, commission=ZERO) if after is None else after
         key = (before.order_id, before.exec_id)
-        self._s.amendments[key] = BookedFill(kept, realized_gross, after is None, amend_id)
+        self._s.amendments[key] = amended(old, after, realized_gross, amend_id)
