@@ -237,3 +237,26 @@ def test_the_anchor_carries_the_keys_mac_and_is_recorded(
     # moved forward by hand to hide what follows, the anchor loses its MAC's backing
     conn.execute("UPDATE audit_anchors SET seq = seq + 1")
     assert "forged_anchor" in {p.kind for p in verify(store).problems}
+
+
+def test_shadow_marks_go_after_30_days_in_the_twins_database(
+    store: SqliteStore, clock: SimulatedClock
+) -> None:
+    """The marks shadow mode simulated against are raw market data: kept as long as
+    receipts (30 days), not for ever."""
+    from decimal import Decimal
+
+    from ordergate.domain.market import Mark
+    from ordergate.shadow.links import ShadowLinks
+
+    links = ShadowLinks(str(store.path))
+    try:
+        links.add_mark(Mark(symbol="AAPL", ts=clock.now(), last=Decimal("100")))
+        clock.advance(timedelta(days=31))
+        links.add_mark(Mark(symbol="AAPL", ts=clock.now(), last=Decimal("101")))
+        result = purge_keyed(store, YEAR, clock.now())
+        assert result.shadow_marks == 1
+        assert [m.last for m in links.marks("AAPL")] == [Decimal("101")]
+        assert verify(store).ok
+    finally:
+        links.close()

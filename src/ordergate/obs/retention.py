@@ -7,7 +7,9 @@ What goes (defaults from the settings):
 - raw operational messages — events with no order (marks, broker and ops
   messages) in the event log that is also the outbox — older than ``receipts_days``
   (30) that every relay has already passed, and rows of a ``broker_receipts`` table
-  when the schema has one.
+  when the schema has one;
+- the marks shadow mode simulated against (``shadow_marks``, in the twin's database)
+  older than ``receipts_days``: raw market data, like the marks in the event log.
 
 How the chain stays verifiable: a purged event leaves a stub in ``audit_pruned``
 (``seq``, ``order_id``, ``prev_hash``, ``hash``; no content), so the events around it
@@ -61,6 +63,7 @@ class PurgeResult:
     intents: int = 0
     outbox: int = 0
     receipts: int = 0
+    shadow_marks: int = 0
     anchor_seq: int | None = None
     #: the seq of the ``audit.purged`` event that records this purge
     event_seq: int | None = None
@@ -113,8 +116,9 @@ def purge(
             _purge_orders(db, batch, result, key, pruned)
         _purge_outbox(db, receipt_cut, order_cut, result, key, pruned)
         _purge_receipts(db, receipt_cut, result)
+        _purge_shadow_marks(db, receipt_cut, result)
         head = None
-        if pruned or result.receipts:
+        if pruned or result.receipts or result.shadow_marks:
             head = _record_purge(db, now, order_cut, receipt_cut, result, pruned, key)
         result.anchor_seq, anchored = _fold_into_anchor(db, now, order_cut, key)
         head = anchored or head
@@ -145,6 +149,7 @@ def _record_purge(
         "intents": result.intents,
         "outbox": result.outbox,
         "receipts": result.receipts,
+        "shadow_marks": result.shadow_marks,
         "orders_before": order_cut,
         "receipts_before": receipt_cut,
         "pruned_seqs": _ranges(sorted(s for s, _ in pruned)),
@@ -253,6 +258,15 @@ def _purge_receipts(conn: ChainStore, cut: str, result: PurgeResult) -> None:
     if conn.has_table("broker_receipts"):
         result.receipts += conn.execute(
             "DELETE FROM broker_receipts WHERE received_at < ?", (cut,)
+        ).rowcount
+
+
+def _purge_shadow_marks(conn: ChainStore, cut: str, result: PurgeResult) -> None:
+    """The twin's ``shadow_marks`` (``ts`` column, ISO 8601 as the engine's clock gives
+    it), when the database is a shadow twin's."""
+    if conn.has_table("shadow_marks"):
+        result.shadow_marks += conn.execute(
+            "DELETE FROM shadow_marks WHERE ts < ?", (cut,)
         ).rowcount
 
 
