@@ -101,3 +101,29 @@ def test_one_purge_on_a_fresh_database_removes_nothing(tmp_path: Path) -> None:
     removed = _purge_once(settings)
     assert removed["orders"] == 0
     assert set(removed) >= {"orders", "fills", "events", "receipts"}
+
+
+def test_in_shadow_mode_the_purge_also_ages_out_the_twins_marks(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from ordergate.bootstrap import build_store
+    from ordergate.domain.market import Mark
+    from ordergate.shadow.links import ShadowLinks
+    from ordergate.shadow.twin import shadow_settings
+
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'r.db'}", shadow=True)
+    build_store(settings).close()
+    twin = shadow_settings(settings)
+    build_store(twin).close()
+    assert twin.sqlite_path is not None
+    links = ShadowLinks(twin.sqlite_path)
+    try:
+        now = datetime.now(UTC)
+        links.add_mark(Mark(symbol="AAPL", ts=now - timedelta(days=40), last=Decimal("100")))
+        links.add_mark(Mark(symbol="AAPL", ts=now, last=Decimal("101")))
+        removed = _purge_once(settings)
+        assert removed["shadow"]["shadow_marks"] == 1
+        assert [m.last for m in links.marks("AAPL")] == [Decimal("101")]
+    finally:
+        links.close()

@@ -131,7 +131,8 @@ def _verify(db: str | None, head: str | None, as_json: bool) -> None:
 
 
 def _purge_once(settings: Settings, dry_run: bool = False) -> dict[str, Any]:
-    """Apply the configured retention to the configured database once; what it removed."""
+    """Apply the configured retention to the configured database once (and to the
+    shadow twin's, in shadow mode); what it removed."""
     from ordergate.obs.db import open_chain
     from ordergate.obs.retention import RetentionPolicy
     from ordergate.obs.retention import purge as run_purge
@@ -140,8 +141,15 @@ def _purge_once(settings: Settings, dry_run: bool = False) -> dict[str, Any]:
         orders_days=settings.retention_orders_days,
         receipts_days=settings.retention_receipts_days,
     )
+    now = datetime.now(UTC)
     with open_chain(settings) as chain:
-        return run_purge(chain, policy, datetime.now(UTC), dry_run=dry_run).to_dict()
+        removed = run_purge(chain, policy, now, dry_run=dry_run).to_dict()
+    if settings.shadow:  # the twin's database: its orders and the marks it simulated on
+        from ordergate.shadow.twin import shadow_settings
+
+        with open_chain(shadow_settings(settings)) as chain:
+            removed["shadow"] = run_purge(chain, policy, now, dry_run=dry_run).to_dict()
+    return removed
 
 
 class RetentionSchedule:
