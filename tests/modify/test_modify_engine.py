@@ -234,3 +234,21 @@ def test_a_replace_never_received_is_refused_and_a_free_code_frees_its_key(
     assert engine.modify(order_id, qty="12", key="m-1").replayed
     with pytest.raises(InvalidIntent):
         engine.modify(order_id, qty="13", key="has space")
+
+
+def test_a_modify_sees_a_kill_switch_another_process_set(
+    store: SqliteStore, paper: PaperBroker, clock: SimulatedClock
+) -> None:
+    """The modify's gates go through the risk desk, which re-reads the switches when
+    they are stale (as a submit's do), not through its chain on what it last read."""
+    config = RiskConfig.from_mapping({"limits": {"default": {"tick_size": "0.01"}}})
+    day = lambda when: when.date().isoformat()  # noqa: E731
+    desk = RiskDesk(store, clock, config, trading_day=day, refresh_seconds=0)
+    engine = ExecutionEngine(store, paper, clock=clock, gates=desk)
+    order_id = resting(engine)
+    other = RiskDesk(store, clock, config, trading_day=day)  # another process's desk
+    other.board.set("GLOBAL", reason="halt", actor="ops")
+    with pytest.raises(OrderNotModifiable) as info:
+        engine.modify(order_id, qty="20")
+    assert info.value.code is ErrorCode.E_RISK_KILL_SWITCH
+    assert engine.order(order_id).replace_no == 0

@@ -374,13 +374,21 @@ def _gate(
         reserved_notional=lambda: reserved_notional(others, core.cash.holdings(account)),
     )
     wanted = TERM_GATES | (RISK_GATES if adds else frozenset())
+
+    def judged(name: str) -> OrderIntent:
+        return leaves if name in LEAVES_GATES else total
+
+    check_named = getattr(core.gates, "check_named", None)
+    if check_named is not None:  # the risk desk: switches and controls re-read when stale
+        found: Rejection | None = check_named(wanted, judged, context)
+        return found
     members = getattr(getattr(core.gates, "chain", core.gates), "gates", None)
     if members is None:  # a check that is not a chain of named gates: all of it,
         return core.gates.check(total, context)  # on the order as it would be
     for gate in members:
         if gate.name in wanted:
             check: PreTradeCheck = gate
-            rejection = check.check(leaves if gate.name in LEAVES_GATES else total, context)
+            rejection = check.check(judged(gate.name), context)
             if rejection is not None:
                 return rejection
     return None

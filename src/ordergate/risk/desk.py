@@ -198,19 +198,34 @@ class RiskDesk:
         tick = self.config.limits.spec(intent.symbol).tick_size
         return make_marketable(intent, mark, emergency, tick_size=tick)
 
-    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+    def _refresh_if_stale(self) -> None:
         if time.monotonic() - self._refreshed >= self._refresh_seconds:
             self.refresh()
+
+    def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        self._refresh_if_stale()
         with self._lock:
             return self.chain.check(intent, context)
 
     def check_slice(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         """The :data:`SLICE_GATES` alone, for an algorithm's child."""
-        if time.monotonic() - self._refreshed >= self._refresh_seconds:
-            self.refresh()
+        return self.check_named(SLICE_GATES, lambda name: intent, context)
+
+    def check_named(
+        self,
+        wanted: frozenset[str],
+        intent_for: Callable[[str], OrderIntent],
+        context: GateContext,
+    ) -> Rejection | None:
+        """The gates named in ``wanted`` alone, in the chain's order, each judging
+        ``intent_for(gate's name)`` (a modify judges the money on what stays working),
+        on switches and controls as fresh as :meth:`check`'s."""
+        self._refresh_if_stale()
         with self._lock:
             for gate in self.chain.gates:
-                if gate.name in SLICE_GATES and (rejection := gate.check(intent, context)):
+                if gate.name in wanted and (
+                    rejection := gate.check(intent_for(gate.name), context)
+                ):
                     return rejection
         return None
 
