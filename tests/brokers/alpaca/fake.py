@@ -28,8 +28,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
+
+from tests.brokers.fake_ws import LoopbackWebsocket
 
 ACCOUNT_ID = "904837e3-3b76-47ec-b432-046db621571b"
 ACCOUNT_NUMBER = "PA3SECRETNUM1"
@@ -438,50 +440,16 @@ class FakeAlpaca:
         return 200, new
 
 
-class _Hub:
+class _Hub(LoopbackWebsocket):
     """The ``trade_updates`` websocket: its own asyncio loop on a thread."""
 
+    path = "/stream"
+
     def __init__(self, fake: FakeAlpaca) -> None:
+        super().__init__(thread_name="fake-alpaca-ws")
         self.fake = fake
-        self.loop = asyncio.new_event_loop()
-        self.clients: set[ServerConnection] = set()
-        self.down = False
-        self.server: Server | None = None
         self.sent = 0
         self.listen_delay_s = 0.0
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        port = next(iter(self.server.sockets)).getsockname()[1]
-        return f"ws://127.0.0.1:{port}/stream"
-
-    def start(self) -> None:
-        self._thread.start()
-        self._ready.wait(5)
-
-    def stop(self) -> None:
-        async def close() -> None:
-            if self.server is not None:
-                self.server.close()
-                await self.server.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def up() -> None:
-            self.server = await serve(self._serve, "127.0.0.1", 0, process_request=self._gate)
-            self._ready.set()
-
-        self.loop.run_until_complete(up())
-        self.loop.run_forever()
 
     def _gate(self, connection: ServerConnection, request: Request) -> Response | None:
         if self.down:
@@ -525,7 +493,7 @@ class _Hub:
                 for ws in list(self.clients):
                     await ws.close()
 
-        asyncio.run_coroutine_threadsafe(apply(), self.loop).result(5)
+        self.call(apply())
 
     def publish(self, batch: list[dict[str, Any]]) -> None:
         if not batch:
@@ -545,7 +513,7 @@ class _Hub:
                     except Exception:
                         break
 
-        asyncio.run_coroutine_threadsafe(send(), self.loop).result(5)
+        self.call(send())
 
 
 class _Server(ThreadingHTTPServer):

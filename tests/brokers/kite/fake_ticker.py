@@ -20,64 +20,38 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
+from tests.brokers.fake_ws import LoopbackWebsocket
 
-class FakeTicker:
+
+class FakeTicker(LoopbackWebsocket):
     """Kite's websocket; ``tokens`` is the REST fake's live token set (shared)."""
 
     def __init__(
         self, api_key: str, tokens: Callable[[], Iterable[str]], *, heartbeat_s: float = 1.0
     ) -> None:
+        super().__init__(thread_name="fake-kite-ws", ping_interval=None)
         self.api_key = api_key
         self._tokens = tokens
         self.heartbeat_s = heartbeat_s
-        self.loop = asyncio.new_event_loop()
-        self.clients: set[ServerConnection] = set()
-        self.down = False
         self.mute = False
         self.duplicate = False
         self.connections = 0
         self.refused = 0
         self.sent = 0
         self._held: list[str] | None = None
-        self.server: Server | None = None
         self._outbox: asyncio.Queue[str] | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fake-kite-ws", daemon=True)
 
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        port = next(iter(self.server.sockets)).getsockname()[1]
-        return f"ws://127.0.0.1:{port}"
-
-    def start(self) -> FakeTicker:
-        self._thread.start()
-        assert self._ready.wait(5), "the fake websocket did not start"
+    def start(self) -> FakeTicker:  # type: ignore[override]
+        super().start()
         return self
-
-    def stop(self) -> None:
-        async def close() -> None:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            if self.server is not None:
-                self.server.close()
-                await self.server.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
 
     # ---------------------------------------------------------------- knobs
 
@@ -89,7 +63,7 @@ class FakeTicker:
             for ws in list(self.clients):
                 ws.transport.abort()
 
-        asyncio.run_coroutine_threadsafe(apply(), self.loop).result(5)
+        self.call(apply())
 
     def restore(self) -> None:
         self.down = False
@@ -101,7 +75,7 @@ class FakeTicker:
             for ws in list(self.clients):
                 await ws.close(code, reason)
 
-        asyncio.run_coroutine_threadsafe(apply(), self.loop).result(5)
+        self.call(apply())
 
     def hold(self) -> None:
         self._held = []
@@ -142,22 +116,9 @@ class FakeTicker:
 
     # ------------------------------------------------------------- serving
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def up() -> None:
-            self._outbox = asyncio.Queue()
-            self.server = await serve(
-                self._serve, "127.0.0.1", 0, process_request=self._gate, ping_interval=None
-            )
-            self._tasks = [
-                self.loop.create_task(self._sender()),
-                self.loop.create_task(self._heartbeat()),
-            ]
-            self._ready.set()
-
-        self.loop.run_until_complete(up())
-        self.loop.run_forever()
+    async def _started(self) -> list[asyncio.Task[None]]:
+        self._outbox = asyncio.Queue()
+        return [self.loop.create_task(self._sender()), self.loop.create_task(self._heartbeat())]
 
     def _gate(self, connection: ServerConnection, request: Request) -> Response | None:
         if self.down:
