@@ -18,30 +18,27 @@ Crash safety comes from the keys: slice N's intent is durable before it is sent,
 its number comes from the children the store holds, so a restarted engine finds every
 child it made (recovery settles those in flight) and never makes one twice; a child's
 quantity never exceeds what the parent has left with everything working counted.
+
+The desk is this module, its public API; a parent's steps are
+:mod:`ordergate.engine.algo_steps`, the working set and the volume it counts
+:mod:`ordergate.engine.algo_working`, a parent's children :mod:`ordergate.engine.algo_children`
+and the gates of a slice :mod:`ordergate.engine.algo_gates`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
-from ordergate.algos import decide, schedules
-from ordergate.algos.parent import (
-    ChildState,
-    ParentOrder,
-    ParentStatus,
-    progress_of,
-    slice_key,
-)
+from ordergate.algos import schedules
+from ordergate.algos.parent import ChildState, ParentOrder, ParentStatus, progress_of
 from ordergate.algos.views import parent_report, parent_view
 from ordergate.domain.algo_terms import AlgoKind, AlgoTerms
-from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import (
     ErrorCode,
     IdempotencyConflict,
@@ -52,13 +49,12 @@ from ordergate.domain.errors import (
     OrderNotModifiable,
 )
 from ordergate.domain.intent import OrderIntent
-from ordergate.domain.money import ZERO, fmt
+from ordergate.domain.money import fmt
 from ordergate.domain.report import ExecutionReport
-from ordergate.engine import cancelling, submitting
-from ordergate.engine.accepting import create
-from ordergate.engine.algo_children import ChildBook
 from ordergate.engine.algo_gates import SliceGates, gate_parent
-from ordergate.engine.core import EngineCore, capabilities_of
+from ordergate.engine.algo_steps import ParentSteps, VolumeProfiles, child_intent
+from ordergate.engine.algo_working import WorkingParents
+from ordergate.engine.core import EngineCore
 from ordergate.store.base import DuplicateKey
 from ordergate.store.parents import ParentBook, parent_book_for
 
@@ -67,41 +63,7 @@ log = structlog.get_logger("ordergate.algos")
 #: The id prefix of a parent (``risk.ledger.trade_id`` counts its children as it).
 PARENT_ID_PREFIX = "alg"
 
-
-class VolumeProfiles(Protocol):
-    """Where VWAP learns a volume profile when its terms give none (a backtest's data)."""
-
-    def profile(
-        self, symbol: str, start: datetime, end: datetime, slices: int
-    ) -> tuple[Decimal, ...]: ...
-
-
-@dataclass(slots=True)
-class _Flow:
-    """Volume and price x volume printed since a parent's start, not yet written."""
-
-    volume: Decimal = ZERO
-    notional: Decimal = ZERO
-
-
-def child_intent(
-    parent: ParentOrder, number: int, qty: Decimal, display_qty: Decimal | None = None
-) -> OrderIntent:
-    """Slice ``number`` of ``parent``: its terms, ``qty``, the key ``<key>/slice-N``;
-    ``display_qty`` for a native iceberg's child (the broker shows only that much)."""
-    base = parent.intent
-    terms = base.algo
-    kind = terms.kind.value if terms is not None else "algo"
-    return replace(
-        base,
-        idempotency_key=slice_key(base.idempotency_key, number),
-        qty=qty,
-        limit_price=parent.limit_price,
-        algo=None,
-        display_qty=display_qty,
-        reason=f"{kind} slice {number} of {parent.parent_id}",
-        metadata={"algo_parent": parent.parent_id, "slice": number},
-    )
+__all__ = ["PARENT_ID_PREFIX", "AlgoDesk", "VolumeProfiles", "child_intent"]
 
 
 class AlgoDesk:
@@ -117,15 +79,9 @@ class AlgoDesk:
     ) -> None:
         self.core = core
         self._book = book
-        self.profiles = profiles
-        self.gates = SliceGates(core.gates)
         self._lock = threading.RLock()
-        self._flow_lock = threading.Lock()
-        self._working: dict[str, ParentOrder] | None = None
-        self._by_symbol: dict[str, set[str]] = {}
-        self._flow: dict[str, _Flow] = {}
-        self._kids = ChildBook(core.store, self._ends_at)
-        self._learned: dict[str, tuple[Decimal, ...]] = {}
+        self._working = WorkingParents()
+        self.steps = ParentSteps(core, self._working, lambda: self.book, profiles=profiles)
         #: how often (wall seconds) the book is read for parents recorded elsewhere
         self.reload_s = reload_s
         self._loaded_at = time.monotonic()
@@ -138,6 +94,32 @@ class AlgoDesk:
         if self._book is None:
             self._book = parent_book_for(self.core.store)
         return self._book
+
+    @property
+    def profiles(self) -> VolumeProfiles | None:
+        """Where VWAP learns a volume profile its terms do not give (a backtest's data)."""
+        return self.steps.profiles
+
+    @profiles.setter
+    def profiles(self, profiles: VolumeProfiles | None) -> None:
+        self.steps.profiles = profiles
+
+    @property
+    def gates(self) -> SliceGates:
+        """The gates every child passes (those that change between slices)."""
+        return self.steps.gates
+
+    @gates.setter
+    def gates(self, gates: SliceGates) -> None:
+        self.steps.gates = gates
+
+    def native_display(self, terms: AlgoTerms) -> Decimal | None:
+        """An iceberg's display quantity when the broker shows it natively."""
+        return self.steps.native_display(terms)
+
+    def children(self, parent: ParentOrder) -> list[ChildState]:
+        """The parent's children as stored, slice 1 first."""
+        return self.steps.children(parent)
 
     # ------------------------------------------------------------ submit
 
@@ -194,7 +176,7 @@ class AlgoDesk:
             )
             if rejection is None:
                 self._track(parent)
-                self._work(parent)
+                self.steps.work(parent)
             return self.report(parent.parent_id)
 
     def _replay(self, parent: ParentOrder, payload_hash: str) -> ExecutionReport:
@@ -210,226 +192,39 @@ class AlgoDesk:
 
     def tick(self) -> int:
         """Take the next step of every working parent; return how many children it sent."""
-        working = self._working
         due = time.monotonic() - self._loaded_at >= self.reload_s
-        if working is not None and not working and not due:
+        if self._working.empty and not due:
             return 0  # the common case in a backtest: nothing to do, nothing read
-        if due and working is not None:
+        if due and self._working.loaded:
             self._reload()
         sent = 0
         with self._lock:
-            for parent in list(self._parents().values()):
+            for parent in list(self.steps.parents().values()):
                 try:
-                    sent += self._work(parent)
+                    sent += self.steps.work(parent)
                 except OrderGateError as exc:  # the store or broker said no: next tick
                     log.warning("parent step failed", parent_id=parent.parent_id, error=exc.message)
         return sent
-
-    def _parents(self) -> dict[str, ParentOrder]:
-        if self._working is None:
-            self._working = {}
-            self._reload()
-        return self._working
 
     def _reload(self) -> None:
         """Take up the working parents this desk does not know (another process — a
         command line — recorded them, or this engine restarted)."""
         self._loaded_at = time.monotonic()
         with self._lock:
-            known = self._parents()
-            for parent in self.book.working():
-                if parent.parent_id not in known:
-                    self._track(parent)
+            self._working.reload(self.book)
 
     def _track(self, parent: ParentOrder) -> None:
-        self._parents()[parent.parent_id] = parent
-        with self._flow_lock:
-            self._by_symbol.setdefault(parent.symbol, set()).add(parent.parent_id)
-            self._flow.setdefault(parent.parent_id, _Flow())
-
-    def _untrack(self, parent: ParentOrder) -> None:
-        self._parents().pop(parent.parent_id, None)
-        with self._flow_lock:
-            self._by_symbol.get(parent.symbol, set()).discard(parent.parent_id)
-            self._flow.pop(parent.parent_id, None)
+        self.steps.parents()
+        self._working.track(parent)
 
     def _on_mark(self, symbol: str) -> None:
         """Count the volume printed since each working parent's start (POV, the
         interval VWAP of its TCA). A mark's ``volume`` is what printed since the last."""
-        if not self._by_symbol.get(symbol):
+        if not self._working.watches(symbol):
             return
         mark = self.core.current_mark(symbol)
-        if mark is None or mark.volume is None or mark.volume <= 0:
-            return
-        with self._flow_lock:
-            for parent_id in self._by_symbol.get(symbol, ()):
-                parent = (self._working or {}).get(parent_id)
-                if parent is None or parent.intent.algo is None:
-                    continue
-                start, _ = parent.intent.algo.window(parent.created_at)
-                if mark.ts < start:
-                    continue
-                flow = self._flow.setdefault(parent_id, _Flow())
-                flow.volume += mark.volume
-                flow.notional += mark.volume * mark.last
-
-    def _absorb(self, parent: ParentOrder) -> ParentOrder:
-        with self._flow_lock:
-            flow = self._flow.get(parent.parent_id)
-            if flow is None or flow.volume == 0:
-                return parent
-            volume, notional = flow.volume, flow.notional
-            flow.volume = flow.notional = ZERO
-        merged = replace(
-            parent,
-            market_volume=parent.market_volume + volume,
-            market_notional=parent.market_notional + notional,
-        )
-        self._parents()[parent.parent_id] = merged
-        return merged
-
-    def _work(self, parent: ParentOrder) -> int:
-        """Steps of one parent until it has to wait; the number of children sent (0 or
-        1). A cancel the broker confirms at once is followed by the next step now."""
-        for _ in range(3):
-            parent = self._fresh(parent)
-            terms = parent.intent.algo
-            if terms is None or parent.status.is_terminal:
-                self._untrack(parent)
-                return 0
-            parent = self._absorb(parent)
-            now = self.core.clock.now()
-            children = self.children(parent)
-            filled = sum((c.filled for c in children), ZERO)
-            slot = self._slot(parent, terms, now, filled)
-            step = decide.next_step(terms, parent.qty, parent.status, children, slot, now)
-            if isinstance(step, decide.Send):
-                return self._send(parent, step)
-            if isinstance(step, decide.Finish):
-                self._save(parent.with_(now, status=step.status))
-                log.info("parent order ended", parent_id=parent.parent_id, status=step.status.value)
-                return 0
-            if not isinstance(step, decide.CancelChildren) or not step.order_ids:
-                return 0
-            self._cancel_children(step.order_ids, step.reason)
-            parent = self._parents().get(parent.parent_id, parent)
-        return 0
-
-    def _fresh(self, parent: ParentOrder) -> ParentOrder:
-        """The parent as stored, when another process (a CLI cancel) changed it; the
-        volume counted here since the last write is kept."""
-        stored = self.book.get(parent.parent_id)
-        if stored is None or stored.version <= parent.version:
-            return parent
-        fresh = replace(
-            stored,
-            market_volume=max(stored.market_volume, parent.market_volume),
-            market_notional=max(stored.market_notional, parent.market_notional),
-        )
-        self._parents()[parent.parent_id] = fresh
-        return fresh
-
-    def native_display(self, terms: AlgoTerms) -> Decimal | None:
-        """An iceberg's display quantity when the broker shows it natively (its
-        capability ``display_qty``): then one child of all that is left carries it,
-        rather than a child of the display quantity refilled as it fills."""
-        if terms.kind is not AlgoKind.ICEBERG or not capabilities_of(self.core.broker).display_qty:
-            return None
-        return terms.display_qty
-
-    def _slot(
-        self, parent: ParentOrder, terms: AlgoTerms, at: datetime, filled: Decimal
-    ) -> schedules.Slot:
-        if self.native_display(terms) is not None:  # the broker refills: all of it at once
-            terms = replace(terms, display_qty=parent.qty)
-        return schedules.slot(
-            terms,
-            parent.qty,
-            parent.created_at,
-            at,
-            volume=parent.market_volume,
-            filled=filled,
-            learned=self._profile(parent, terms),
-        )
-
-    def _ends_at(self, parent: ParentOrder, created_at: datetime) -> datetime | None:
-        """When the slice of a child made at ``created_at`` ends (None: it lives until
-        it fills)."""
-        terms = parent.intent.algo
-        return None if terms is None else self._slot(parent, terms, created_at, ZERO).ends_at
-
-    def _profile(self, parent: ParentOrder, terms: AlgoTerms) -> tuple[Decimal, ...]:
-        if terms.kind is not AlgoKind.VWAP or terms.profile or self.profiles is None:
-            return ()
-        learned = self._learned.get(parent.parent_id)
-        if learned is None:
-            start, end = terms.window(parent.created_at)
-            count = terms.slice_count(parent.created_at) or 1
-            learned = () if end is None else self.profiles.profile(parent.symbol, start, end, count)
-            self._learned[parent.parent_id] = learned
-        return learned
-
-    def _send(self, parent: ParentOrder, send: decide.Send) -> int:
-        core = self.core
-        terms = parent.intent.algo
-        display = None if terms is None else self.native_display(terms)
-        intent = child_intent(parent, send.slice_no, send.qty, display)
-        canonical, payload_hash = intent.canonical()
-        if core.quotes is not None:
-            core.refresh_mark(intent.symbol)
-        with core.step() as step:
-            existing = step.tx.find_intent(intent.account_id, intent.idempotency_key)
-            if existing is not None:  # made before a crash: it is the slice, never a second
-                self._kids.add(parent, existing.order_id)
-                return 0
-            order = create(
-                core,
-                step,
-                intent,
-                canonical,
-                payload_hash,
-                parent_id=parent.parent_id,
-                gates=self.gates,
-            )
-        self._kids.add(parent, order.order_id)
-        try:  # a hint (the children are the truth): it must never keep a child from going
-            self._save(parent.with_(core.clock.now(), slices=send.slice_no), untrack=False)
-        except OrderGateError as exc:
-            log.warning(
-                "parent progress not written", parent_id=parent.parent_id, error=exc.message
-            )
-        if order.status is not OrderStatus.SUBMITTED:
-            log.info(
-                "slice refused", parent_id=parent.parent_id, slice=send.slice_no,
-                code=order.error_code,
-            )  # fmt: skip
-            core.warnings.pop(order.order_id, None)
-            return 0
-        core.warnings.pop(order.order_id, None)
-        try:
-            submitting.send(core, order, intent)
-        except OrderGateError as exc:  # recorded; recovery and tracking settle it
-            log.warning("slice send failed", order_id=order.order_id, error=exc.message)
-        return 1
-
-    def _cancel_children(self, order_ids: tuple[str, ...], reason: str) -> None:
-        for order_id in order_ids:
-            try:
-                cancelling.cancel(self.core, order_id, reason=f"algo_{reason}")
-            except OrderGateError as exc:  # it ended on its own meanwhile
-                log.info("child cancel not made", order_id=order_id, error=exc.message)
-
-    def _save(self, parent: ParentOrder, *, untrack: bool = True) -> None:
-        """Write ``parent`` (its flow of volume with it); forget it once terminal."""
-        self.book.update(parent)
-        if parent.status.is_terminal and untrack:
-            self._untrack(parent)
-        else:
-            self._parents()[parent.parent_id] = parent
-
-    def children(self, parent: ParentOrder) -> list[ChildState]:
-        """The parent's children as stored, slice 1 first."""
-        return self._kids.states(parent)
+        if mark is not None:
+            self._working.on_mark(symbol, mark)
 
     # ------------------------------------------------------- commands
 
@@ -446,9 +241,9 @@ class AlgoDesk:
                 parent = parent.with_(
                     self.core.clock.now(), status=ParentStatus.PENDING_CANCEL, error_message=reason
                 )
-                self._save(parent)
+                self.steps.save(parent)
                 self._track(parent)
-            self._work(parent)
+            self.steps.work(parent)
             return self.report(parent_id)
 
     def modify(
@@ -489,18 +284,18 @@ class AlgoDesk:
                 qty=parent.qty if new_qty is None else new_qty,
                 limit_price=parent.limit_price if new_limit is None else new_limit,
             )
-            self._save(changed)
+            self.steps.save(changed)
             if new_limit is not None and new_limit != parent.limit_price:
-                self._cancel_children(
+                self.steps.cancel_children(
                     tuple(c.order_id for c in children if c.is_open and not c.cancel_pending),
                     "parent_modified",
                 )
-            self._work(changed)
+            self.steps.work(changed)
             return self.report(parent_id)
 
     def _get(self, parent_id: str) -> ParentOrder:
-        known = self._parents().get(parent_id)
-        parent = self._fresh(known) if known is not None else self.book.get(parent_id)
+        known = self.steps.parents().get(parent_id)
+        parent = self.steps.fresh(known) if known is not None else self.book.get(parent_id)
         if parent is None:
             raise OrderNotFound(f"no parent order {parent_id}", context={"order_id": parent_id})
         return parent
@@ -531,7 +326,7 @@ class AlgoDesk:
                 parent.created_at,
                 at,
                 volume=parent.market_volume,
-                learned=self._profile(parent, terms),
+                learned=self.steps.profile(parent, terms),
             )
         return parent_view(parent, children, scheduled)
 
