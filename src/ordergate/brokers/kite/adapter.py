@@ -7,16 +7,17 @@ It translates, it decides nothing (docs/adapters.md). What Kite is, declared hon
   book for it (``Lookup.BY_TAG``). The book may lag a placement, so a miss proves
   nothing (``lookup_miss_conclusive=False``): the engine never re-places an order whose
   outcome is unknown; it stays unknown, is looked up again, and goes to a person.
-- **updates by polling** the order and trade books (a daemon thread, every
-  ``poll_interval_s``); a poll compares with the last one, so what changed while a poll
-  failed comes with the next (``stream_replays``). Postbacks, where enabled, make the
-  poller read that one order at once. With ``websocket`` on, KiteTicker's order updates
-  (:mod:`~ordergate.brokers.kite.ticker`) are pushed as they come, each made whole with
-  the order's trades; while the socket is up the books are polled only every
-  ``ws_poll_interval_s`` (the socket skips intermediate states), while it is down every
-  ``poll_interval_s``, and after every (re)connect at once.
-- **every call queues** for its slot under Kite's published rate limits.
+- **updates by polling** the order and trade books, and with ``websocket`` on by
+  KiteTicker's order updates (:mod:`~ordergate.brokers.kite.stream`); a poll compares
+  with the last one, so what changed while a poll failed comes with the next
+  (``stream_replays``). Postbacks, where enabled, push that one order at once.
+- **every call queues** for its slot under Kite's published rate limits
+  (:mod:`~ordergate.brokers.kite.limits`).
 - **the daily token**: see :mod:`~ordergate.brokers.kite.session`.
+
+This module is the port's calls (orders, books, account, quotes, tokens); the wire
+formats are :mod:`~ordergate.brokers.kite.translate` and
+:mod:`~ordergate.brokers.kite.varieties`.
 
 Blocking: the SDK is ``requests``; the engine calls adapters from worker threads, never
 from the event loop (the service runs the engine off the loop).
@@ -25,10 +26,7 @@ from the event loop (the service runs the engine off the loop).
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,24 +48,25 @@ from ordergate.domain.enums import OrderStatus, OrderType, TimeInForce
 from ordergate.domain.errors import BrokerError, BrokerRejected, BrokerUnavailable, ErrorCode
 from ordergate.domain.market import Mark
 from ordergate.resilience.crashpoint import crashpoint
-from ordergate.resilience.ratelimit import WindowThrottle
 from ordergate.resilience.timing import Timer
 from ordergate.risk.killswitch import KillSwitchBoard
 from ordergate.risk.limits import InstrumentSpec
 
 from .errors import SessionExpired, map_kite_error
+from .limits import ORDER_OPS, KiteLimits
 from .redact import Redactor
 from .session import KiteSession
 from .settings import KiteSettings
+from .stream import OrderStream
 from .tags import CLIENT_ID_ALPHABET, foreign_order_id, tag_for
-from .ticker import OrderUpdates
 from .translate import (
     account_of,
-    dec,
+    book_views,
     order_params,
     order_view,
-    our_symbol,
     positions_of,
+    quote_of,
+    specs_of,
     split_symbol,
 )
 from .varieties import placement
@@ -91,9 +90,6 @@ KITE_CAPABILITIES = BrokerCapabilities(
     market_data=True,
     simulated=False,
 )
-
-_ORDER_OPS = frozenset({"submit", "modify", "cancel"})
-_QUOTE_OPS = frozenset({"fetch_quote"})
 
 
 class KiteBroker:
@@ -124,11 +120,14 @@ class KiteBroker:
             api_key, root=settings.root, timeout=timeout, debug=settings.sdk_debug
         )
         self._kite.reqsession.hooks["response"].append(self._after_send)
-        self._api_key = api_key
-        self._socket: OrderUpdates | None = None
-        self._socket_lock = threading.Lock()
-        self._inbox: queue.Queue[Mapping[str, Any] | None] = queue.Queue()
-        self._dispatcher: threading.Thread | None = None
+        self.stream = OrderStream(
+            settings,
+            api_key,
+            read_book=self._book,
+            order_trades=lambda order_id: list(
+                self._call("fetch_order", lambda: self._kite.order_trades(order_id))
+            ),
+        )
         initial = settings.access_token.get_secret_value() if settings.access_token else None
         self.session = KiteSession(
             initial,
@@ -136,14 +135,7 @@ class KiteBroker:
             token_file=token_file or settings.token_file,
             board=board,
         )
-        self._limits = _Limits(settings, timer)
-        self._listeners: list[OrderListener] = []
-        self._poller: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._seen: dict[str, tuple[str, Decimal, int]] = {}
-        self._seen_lock = threading.Lock()
-        self._stream_up = False
+        self._limits = KiteLimits(settings, timer)
         self._user_id: str | None = None
 
     @property
@@ -288,73 +280,35 @@ class KiteBroker:
         """Kite's ``quote``: last price, best bid and ask (the market-data port)."""
         key = ":".join(split_symbol(symbol, self.settings.exchange))
         data = self._call("fetch_quote", lambda: self._kite.quote([key]))
-        row = data.get(key) if isinstance(data, Mapping) else None
-        if not row or not row.get("last_price"):
-            return None
-        depth = row.get("depth") or {}
-        bids = [b for b in depth.get("buy") or [] if b.get("price")]
-        asks = [a for a in depth.get("sell") or [] if a.get("price")]
-        ts = row.get("timestamp")
-        return Mark(
-            symbol=symbol,
-            last=dec(row["last_price"]),
-            ts=ts if isinstance(ts, datetime) and ts.tzinfo else datetime.now(UTC),
-            bid=dec(bids[0]["price"]) if bids else None,
-            ask=dec(asks[0]["price"]) if asks else None,
-        )
+        return quote_of(symbol, data.get(key) if isinstance(data, Mapping) else None)
 
     def instrument_specs(self, exchange: str | None = None) -> dict[str, InstrumentSpec]:
         """Tick and lot sizes from Kite's instrument list, as the gates' specs (F&O lots)."""
         chosen = exchange or self.settings.exchange
         rows = self._call("instruments", lambda: self._kite.instruments(chosen))
-        specs: dict[str, InstrumentSpec] = {}
-        for row in rows:
-            tick, lot = dec(row.get("tick_size")), dec(row.get("lot_size"))
-            symbol = our_symbol(
-                str(row["exchange"]), str(row["tradingsymbol"]), self.settings.exchange
-            )
-            specs[symbol] = InstrumentSpec(
-                tick_size=tick if tick > 0 else None,
-                lot_size=lot if lot > 0 else None,
-                min_qty=lot if lot > 1 else None,
-            )
-        return specs
+        return specs_of(rows, self.settings.exchange)
 
     def subscribe(self, listener: OrderListener) -> None:
         """Push every later change of any order, ours or not. The first book is read
         here, before the poller starts, so a change right after this call is seen."""
-        self._listeners.append(listener)
-        if self._poller is None:
-            try:
-                self._diff(self._book())
-            except BrokerError as exc:
-                log.warning("first order book read failed; the poller reads it", error=exc.message)
-            self._poller = threading.Thread(target=self._poll, name="kite-poll", daemon=True)
-            self._poller.start()
-            if self.settings.websocket:
-                self._dispatcher = threading.Thread(
-                    target=self._dispatch, name="kite-order-updates", daemon=True
-                )
-                self._dispatcher.start()
-                if not self.session.expired:
-                    self._open_socket(self.session.token)
+        self.stream.subscribe(listener, None if self.session.expired else self.session.token)
 
     @property
     def stream_up(self) -> bool:
         """Updates are flowing: the last poll answered, or the websocket is up."""
-        return self._stream_up or self.socket_up
+        return self.stream.stream_up
 
     @property
     def socket_up(self) -> bool:
         """KiteTicker's websocket is connected (``websocket`` on)."""
-        socket = self._socket
-        return socket is not None and socket.up
+        return self.stream.socket_up
+
+    def poll_now(self) -> None:
+        """Wake the poller (a postback, a test)."""
+        self.stream.poll_now()
 
     def close(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._close_socket()
-        self._inbox.put(None)
+        self.stream.close()
 
     # ------------------------------------------------------ tokens, postbacks
 
@@ -388,7 +342,7 @@ class KiteBroker:
             return None
         view = self._view_by_order_id(order_id)
         if view is not None:
-            self._diff([view], only_changes=False)
+            self.stream.push([view], only_changes=False)
         return view
 
     @property
@@ -400,9 +354,7 @@ class KiteBroker:
     def _set_token(self, token: str) -> None:
         self._kite.set_access_token(token or None)
         self.redactor.add(token)
-        if self._dispatcher is not None:  # the socket's URL carries the token: a new one
-            self._close_socket()
-            self._open_socket(token)
+        self.stream.token_changed(token)
 
     def _product(self, symbol: str) -> str:
         exchange, tradingsymbol = split_symbol(symbol, self.settings.exchange)
@@ -452,27 +404,16 @@ class KiteBroker:
         try:
             return fn()
         except Exception as exc:
-            error = map_kite_error(exc, op=op, writes=op in _ORDER_OPS, scrub=self.redactor)
+            error = map_kite_error(exc, op=op, writes=op in ORDER_OPS, scrub=self.redactor)
             if isinstance(error, SessionExpired):
                 self.session.trip(error.message)
-                self._close_socket()  # it would retry with the dead token; a new one reopens it
+                self.stream.close_socket()  # it would retry with the dead token
             raise error from None
 
     def _book(self) -> list[BrokerOrder]:
         orders = self._call("fetch_order", self._kite.orders)
         trades = self._call("fetch_order", self._kite.trades)
-        return self._views(orders, trades)
-
-    def _views(
-        self, orders: Iterable[Mapping[str, Any]], trades: Iterable[Mapping[str, Any]]
-    ) -> list[BrokerOrder]:
-        by_order: dict[str, list[Mapping[str, Any]]] = {}
-        for trade in trades:
-            by_order.setdefault(str(trade.get("order_id")), []).append(trade)
-        return [
-            order_view(o, by_order.get(str(o.get("order_id")), []), self.settings.exchange)
-            for o in orders
-        ]
+        return book_views(orders, trades, self.settings.exchange)
 
     def _find(self, client_order_id: str) -> tuple[BrokerOrder | None, str]:
         """The order with our id's tag (or the broker's id), and its variety."""
@@ -514,125 +455,6 @@ class KiteBroker:
         trades = self._call("fetch_order", lambda: self._kite.order_trades(order_id))
         return order_view(history[-1], trades, self.settings.exchange)
 
-    # ------------------------------------------------------------- the socket
-
-    def _open_socket(self, token: str) -> None:
-        with self._socket_lock:
-            if self._socket is not None or self._stop.is_set() or not token:
-                return
-            socket = OrderUpdates(
-                self._api_key,
-                token,
-                root=self.settings.ws_root,
-                on_order=self._inbox.put,
-                on_up=self._socket_changed,
-                on_down=self._socket_changed,
-            )
-            if socket.start():
-                self._socket = socket
-
-    def _close_socket(self) -> None:
-        with self._socket_lock:
-            socket, self._socket = self._socket, None
-        if socket is not None:
-            socket.close()
-            self._wake.set()  # polling takes over at its own pace
-
-    def _socket_changed(self) -> None:
-        """Up: read the books now (what happened while it was down); down: the poller
-        goes back to ``poll_interval_s``. Either way, wake it."""
-        self._wake.set()
-
-    def _dispatch(self) -> None:
-        """One thread turns the socket's order updates into whole views (never the
-        reactor's thread: a view may need the order's trades, a REST call)."""
-        while True:
-            data = self._inbox.get()
-            if data is None:
-                return
-            try:
-                self._on_order_update(data)
-            except BrokerError as exc:
-                log.warning("a kite order update could not be completed", error=exc.message)
-            except Exception:
-                log.exception("a kite order update failed")
-
-    def _on_order_update(self, data: Mapping[str, Any]) -> None:
-        order_id = str(data.get("order_id") or "")
-        if not order_id:
-            return
-        trades: list[Mapping[str, Any]] = []
-        if dec(data.get("filled_quantity")) > 0:  # executions come from the trades only
-            trades = list(self._call("fetch_order", lambda: self._kite.order_trades(order_id)))
-        self._diff([order_view(data, trades, self.settings.exchange)], forward_only=True)
-
-    # ------------------------------------------------------------- the poller
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            up = self.socket_up
-            self._wake.wait(
-                self.settings.ws_poll_interval_s if up else self.settings.poll_interval_s
-            )
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                views = self._book()
-            except BrokerError as exc:
-                if self._stream_up:
-                    log.warning("kite order book poll failed; retrying", error=exc.message)
-                self._stream_up = False
-                continue
-            self._stream_up = True
-            self._diff(views)
-        self._stream_up = False
-
-    def poll_now(self) -> None:
-        """Wake the poller (a postback, a test)."""
-        self._wake.set()
-
-    def _diff(
-        self,
-        views: Iterable[BrokerOrder],
-        *,
-        only_changes: bool = True,
-        forward_only: bool = False,
-    ) -> None:
-        """Push the views that changed; ``forward_only`` (the socket, whose messages may
-        arrive after a poll saw more) also drops a view behind the last one pushed."""
-        changed: list[BrokerOrder] = []
-        with self._seen_lock:
-            for view in views:
-                mark = (view.status.value, view.filled_qty, len(view.executions))
-                seen = self._seen.get(view.broker_order_id)
-                if only_changes and seen == mark:
-                    continue
-                if forward_only and seen is not None and _behind(mark, seen):
-                    continue
-                self._seen[view.broker_order_id] = mark
-                changed.append(view)
-        if not self._listeners:
-            return
-        for view in changed:
-            for listener in list(self._listeners):
-                try:
-                    listener(view)
-                except Exception:  # one bad update must not stop the poller
-                    log.exception("a kite listener failed", client_order_id=view.client_order_id)
-
-
-def _behind(mark: tuple[str, Decimal, int], seen: tuple[str, Decimal, int]) -> bool:
-    """A view older than the one pushed: less filled, fewer executions, open again after
-    a final status, or back at entry."""
-    status, seen_status = OrderStatus(mark[0]), OrderStatus(seen[0])
-    return (
-        mark[1] < seen[1]
-        or mark[2] < seen[2]
-        or (seen_status.is_terminal and not status.is_terminal)
-        or (status is OrderStatus.SUBMITTED and seen_status is not OrderStatus.SUBMITTED)
-    )
-
 
 def _tag_or_none(client_order_id: str) -> str | None:
     try:
@@ -648,36 +470,3 @@ def _carries(order: Mapping[str, Any], tag: str) -> bool:
 
 def _fields(view: BrokerOrder) -> dict[str, Any]:
     return {name: getattr(view, name) for name in BrokerOrder.__dataclass_fields__}
-
-
-#: each window is held this much longer than Kite's, so that jitter on the way (one
-#: request delayed, the next not) never lands N+1 requests in one of Kite's windows
-WINDOW_MARGIN_S = 0.1
-
-
-class _Limits:
-    """Kite's rate limits, each call queued for its slot (never a 429 to the caller)."""
-
-    def __init__(self, settings: KiteSettings, timer: Timer | None) -> None:
-        second, minute = 1.0 + WINDOW_MARGIN_S, 60.0 + WINDOW_MARGIN_S
-        self.orders_second = WindowThrottle(
-            settings.orders_per_second, second, timer=timer, name="kite orders per second"
-        )
-        self.orders_minute = WindowThrottle(
-            settings.orders_per_minute, minute, timer=timer, name="kite orders per minute"
-        )
-        self.requests = WindowThrottle(
-            settings.requests_per_second, second, timer=timer, name="kite requests per second"
-        )
-        self.quotes = WindowThrottle(
-            settings.quotes_per_second, second, timer=timer, name="kite quotes per second"
-        )
-
-    def acquire(self, op: str) -> None:
-        if op in _ORDER_OPS:
-            self.orders_minute.acquire()
-            self.orders_second.acquire()
-        elif op in _QUOTE_OPS:
-            self.quotes.acquire()
-        else:
-            self.requests.acquire()

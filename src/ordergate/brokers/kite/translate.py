@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from ordergate.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from ordergate.domain.errors import BrokerRejected, ErrorCode
+from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
 from ordergate.domain.wire import (
     BrokerAccount,
@@ -34,6 +35,7 @@ from ordergate.domain.wire import (
     Execution,
     OrderRequest,
 )
+from ordergate.risk.limits import InstrumentSpec
 
 from .tags import client_id_for_tag, foreign_client_id, tag_for
 
@@ -329,3 +331,44 @@ def account_of(user_id: str, margins: Mapping[str, Any]) -> BrokerAccount:
         buying_power=cash,
         currency="INR",
     )
+
+
+def book_views(
+    orders: Iterable[Mapping[str, Any]], trades: Iterable[Mapping[str, Any]], exchange: str
+) -> list[BrokerOrder]:
+    """Today's order book as views, each order with its trades from the trade book."""
+    by_order: dict[str, list[Mapping[str, Any]]] = {}
+    for trade in trades:
+        by_order.setdefault(str(trade.get("order_id")), []).append(trade)
+    return [order_view(o, by_order.get(str(o.get("order_id")), []), exchange) for o in orders]
+
+
+def quote_of(symbol: str, row: Mapping[str, Any] | None) -> Mark | None:
+    """A ``quote`` row as a mark: last price, best bid and ask (``None``: no price)."""
+    if not row or not row.get("last_price"):
+        return None
+    depth = row.get("depth") or {}
+    bids = [b for b in depth.get("buy") or [] if b.get("price")]
+    asks = [a for a in depth.get("sell") or [] if a.get("price")]
+    ts = row.get("timestamp")
+    return Mark(
+        symbol=symbol,
+        last=dec(row["last_price"]),
+        ts=ts if isinstance(ts, datetime) and ts.tzinfo else datetime.now(UTC),
+        bid=dec(bids[0]["price"]) if bids else None,
+        ask=dec(asks[0]["price"]) if asks else None,
+    )
+
+
+def specs_of(rows: Iterable[Mapping[str, Any]], default_exchange: str) -> dict[str, InstrumentSpec]:
+    """Tick and lot sizes of Kite's instrument list, as the gates' specs (F&O lots)."""
+    specs: dict[str, InstrumentSpec] = {}
+    for row in rows:
+        tick, lot = dec(row.get("tick_size")), dec(row.get("lot_size"))
+        symbol = our_symbol(str(row["exchange"]), str(row["tradingsymbol"]), default_exchange)
+        specs[symbol] = InstrumentSpec(
+            tick_size=tick if tick > 0 else None,
+            lot_size=lot if lot > 0 else None,
+            min_qty=lot if lot > 1 else None,
+        )
+    return specs
