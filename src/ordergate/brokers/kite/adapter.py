@@ -457,6 +457,8 @@ class KiteBroker:
                 self.session.trip(error.message)
                 self._close_socket()  # it would retry with the dead token; a new one reopens it
             raise error from None
+        finally:
+            self._limits.answered(op)
 
     def _book(self) -> list[BrokerOrder]:
         orders = self._call("fetch_order", self._kite.orders)
@@ -681,3 +683,13 @@ class _Limits:
             self.quotes.acquire()
         else:
             self.requests.acquire()
+
+    def answered(self, op: str) -> None:
+        """The call ``op`` was answered (or failed): its slots count from now."""
+        if op in _ORDER_OPS:
+            self.orders_minute.answered()
+            self.orders_second.answered()
+        elif op in _QUOTE_OPS:
+            self.quotes.answered()
+        else:
+            self.requests.answered()
