@@ -126,3 +126,20 @@ def test_timeout_guard() -> None:
     assert info.value.code is ErrorCode.E_EXEC_BROKER_TIMEOUT
     with pytest.raises(ZeroDivisionError):
         call_with_timeout(lambda: 1 // 0, 1.0)
+
+
+def test_a_window_counts_a_slot_from_its_answer_when_told() -> None:
+    """Two a second, the first call answered 0.5 s after its send: the third slot opens
+    one second after that answer (1.5), not after the send (1.0) — so a delay on the
+    way to the server never lands three requests in one of its seconds."""
+    timer = FakeTimer()
+    throttle = WindowThrottle(2, 1.0, timer=timer)
+    assert throttle.acquire() == 0.0
+    timer.advance(0.5)
+    throttle.answered()
+    timer.advance(0.1)
+    assert throttle.acquire() == 0.0
+    timer.advance(0.1)
+    throttle.answered()
+    timer.advance(0.1)  # now 0.8
+    assert throttle.acquire() == pytest.approx(0.7)

@@ -163,3 +163,17 @@ class WindowThrottle:
             with self._lock:
                 self._waiters.count -= 1
         return wait
+
+    def answered(self) -> None:
+        """The call that took the newest slot has its answer: the slot counts from now.
+
+        A request reaches the server somewhere between its send and its answer, so a
+        window stamped at the send holds at the server only while the way there takes
+        the same time for every request; stamped at the answer it holds whatever the
+        delay (one request held up on a loaded machine, the next not). With several
+        callers at once the newest slot may be another's: stamping it later only
+        delays the next grant."""
+        with self._lock:
+            if self._grants:
+                now = self._timer.monotonic()
+                self._grants[-1] = max(self._grants[-1], now)

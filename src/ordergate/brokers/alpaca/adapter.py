@@ -108,29 +108,33 @@ _FILL_SLACK = timedelta(seconds=2)
 
 class _TimeoutSession(requests.Session):
     """A session that puts our timeout on every request (alpaca-py passes none), each
-    request first waiting its turn in the rate-limit queue."""
+    request first waiting its turn in the rate-limit queue, its slot counted from its
+    answer (:meth:`~ordergate.resilience.ratelimit.WindowThrottle.answered`)."""
 
-    def __init__(self, timeout: float, before: Callable[[], object]) -> None:
+    def __init__(self, timeout: float, limiter: WindowThrottle) -> None:
         super().__init__()
         self._timeout = timeout
-        self._before = before
+        self._limiter = limiter
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs.setdefault("timeout", self._timeout)
-        self._before()
-        return super().request(method, url, *args, **kwargs)
+        self._limiter.acquire()
+        try:
+            return super().request(method, url, *args, **kwargs)
+        finally:
+            self._limiter.answered()
 
 
 def _tame(
     client: RESTClient,
     timeout: float,
-    before: Callable[[], object],
+    limiter: WindowThrottle,
     hook: Callable[..., Any] | None = None,
 ) -> None:
     """No SDK retries, our timeout and queue (see the module docstring)."""
     client._retry = 0
     client._retry_codes = []
-    session = _TimeoutSession(timeout, before)
+    session = _TimeoutSession(timeout, limiter)
     if hook is not None:
         session.hooks["response"].append(hook)
     client._session = session
@@ -166,11 +170,11 @@ class AlpacaBroker:
         self._trading = TradingClient(
             api_key, secret_key, paper=paper, raw_data=True, url_override=base_url
         )
-        _tame(self._trading, timeout, self.limiter.acquire, hook=self._on_response)
+        _tame(self._trading, timeout, self.limiter, hook=self._on_response)
         self._data = StockHistoricalDataClient(
             api_key, secret_key, raw_data=True, url_override=data_url
         )
-        _tame(self._data, timeout, self.limiter.acquire)
+        _tame(self._data, timeout, self.limiter)
         self._lock = threading.Lock()
         self._fills: dict[str, dict[Decimal, Execution]] = {}
         self._working: dict[str, str] = {}  # client id -> Alpaca id, for the catch-up

@@ -160,7 +160,10 @@ class CcxtBroker:
 
         def fetch(*args: Any, **kwargs: Any) -> Any:
             self.limiter.acquire()
-            return send(*args, **kwargs)
+            try:
+                return send(*args, **kwargs)
+            finally:
+                self.limiter.answered()  # the slot counts from the answer
 
         self._ex.fetch = fetch
         self._ex.session.hooks["response"].append(self._on_response)

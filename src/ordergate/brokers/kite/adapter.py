@@ -409,6 +409,8 @@ class KiteBroker:
                 self.session.trip(error.message)
                 self.stream.close_socket()  # it would retry with the dead token
             raise error from None
+        finally:
+            self._limits.answered(op)
 
     def _book(self) -> list[BrokerOrder]:
         orders = self._call("fetch_order", self._kite.orders)

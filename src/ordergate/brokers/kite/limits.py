@@ -44,3 +44,13 @@ class KiteLimits:
             self.quotes.acquire()
         else:
             self.requests.acquire()
+
+    def answered(self, op: str) -> None:
+        """The call ``op`` was answered (or failed): its slots count from now."""
+        if op in ORDER_OPS:
+            self.orders_minute.answered()
+            self.orders_second.answered()
+        elif op in QUOTE_OPS:
+            self.quotes.answered()
+        else:
+            self.requests.answered()
