@@ -97,6 +97,41 @@ def test_queued_units_share_one_commit_and_each_returns_durable(store: SqliteSto
         conn.close()
 
 
+def test_a_released_member_does_not_queue_for_the_connection_again(store: SqliteStore) -> None:
+    """A follower is released by its group's commit even while the connection's lock is
+    taken by the next writer: it does not take the lock back to return (eight
+    submitters were slower than one while each released member queued for it)."""
+    go, follower_done, lock_still_held = threading.Event(), threading.Event(), []
+
+    def follower() -> None:
+        with store.transaction() as tx:
+            tx.record_events([event(1)])
+            go.wait(10)  # ends while the leader queues: hands the group on, waits
+        follower_done.set()
+
+    def leader() -> None:
+        with store.transaction() as tx:
+            tx.record_events([event(2)])
+            store._lock.acquire()  # kept past this unit's commit, as a next writer would
+        try:
+            lock_still_held.append(follower_done.wait(5))
+        finally:
+            store._lock.release()
+
+    first = threading.Thread(target=follower)
+    first.start()
+    wait_for(lambda: store._group.members == 0 and store._group.open)  # inside its unit
+    second = threading.Thread(target=leader)
+    second.start()
+    wait_for(lambda: store._group._arriving == 1)
+    go.set()
+    first.join(10)
+    second.join(10)
+    assert lock_still_held == [True]  # returned while the lock was taken
+    assert seen_elsewhere(store.path, 1)
+    assert seen_elsewhere(store.path, 2)
+
+
 def test_a_failed_unit_takes_back_only_itself(store: SqliteStore) -> None:
     def body(tx: object, n: int) -> None:
         tx.record_events([event(n)])  # type: ignore[attr-defined]

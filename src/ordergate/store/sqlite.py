@@ -454,7 +454,8 @@ class SqliteStore(SqlReads):
                     raise _translate(exc) from exc
                 raise
             self._depth = 0
-            group.finish(group.join(deferred=uow.deferred), wait=not uow.deferred)
+            gate = group.finish(group.join(deferred=uow.deferred), wait=not uow.deferred)
+        group.wait(gate)  # with the lock let go: the next group forms meanwhile
 
     def _unit(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(
