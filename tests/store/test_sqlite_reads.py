@@ -1,7 +1,8 @@
-"""Reads the engine makes over and over stay off a scan of every order: the tracker's
-look for late fills (canceled and expired orders, ten times a second) is served by the
-partial index ``orders_ended_early``; before, bound statuses made it read the whole
-table with the store's lock held, longer with every order filled."""
+"""What the SQLite store runs over and over stays small: the tracker's look for late
+fills (canceled and expired orders, ten times a second) is served by the partial index
+``orders_ended_early`` (before, bound statuses made it read the whole table with the
+store's lock held, longer with every order filled), and a group's units read the
+data version once."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import pytest
 
 from ordergate.domain.enums import OrderStatus
 from ordergate.store.base import OrderQuery
+from ordergate.store.group_commit import defer_commit
 from ordergate.store.sqlite import SqliteStore
-from tests.store.contract import seed
+from tests.store.contract import event, seed
 
 
 @pytest.fixture
@@ -57,3 +59,20 @@ def test_a_status_that_is_not_ours_is_bound_not_written(store: SqliteStore) -> N
     seed(store, 1, status=OrderStatus.FILLED)
     assert store.list_orders(OrderQuery(status=("FILLED') OR ('1'='1",))) == []
     assert [o.order_id for o in store.list_orders(OrderQuery(status=("FILLED",)))] == ["ord-1"]
+
+
+def test_the_data_version_is_read_once_a_group(store: SqliteStore) -> None:
+    """The chain head's check against other connections (``PRAGMA data_version``) is
+    read once per group commit: inside the group's write lock it cannot change."""
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    try:
+        with store.transaction() as tx:  # a receipt that rides the next commit ...
+            tx.record_events([event("ord-1", "orders.ack")])
+            defer_commit(tx)
+        with store.transaction() as tx:  # ... and the next unit, in the same group
+            tx.record_events([event("ord-2", "orders.intent")])
+    finally:
+        store._conn.set_trace_callback(None)
+    assert statements.count("PRAGMA data_version") == 1
+    assert statements.count("COMMIT") == 1

@@ -57,9 +57,11 @@ class Deferrable(Protocol):
 
 def defer_commit(tx: object) -> None:
     """Let ``tx`` ride a later group commit where its store has them; elsewhere (one
-    commit per unit: memory, PostgreSQL) it commits as always."""
-    if isinstance(tx, Deferrable):
-        tx.defer()
+    commit per unit: memory, PostgreSQL) it commits as always. (Looked up, not
+    ``isinstance(tx, Deferrable)``: a runtime protocol check costs ~7 µs an order.)"""
+    defer = getattr(tx, "defer", None)
+    if callable(defer):
+        defer()
 
 
 class _Gate:

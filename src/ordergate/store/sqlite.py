@@ -95,7 +95,7 @@ class ChainHead:
     changes when one has (read inside the write lock, so none can write meanwhile).
     """
 
-    __slots__ = ("head", "pending", "version")
+    __slots__ = ("group_version", "head", "pending", "version")
 
     def __init__(self) -> None:
         self.head: tuple[int, str] | None = None
@@ -103,6 +103,9 @@ class ChainHead:
         self.version: int | None = None
         #: (head, version) written by the unit of work in progress
         self.pending: tuple[tuple[int, str], int] | None = None
+        #: data_version read in the open group (its write lock held, no other connection
+        #: can change it before the commit): read once a group, not once a unit
+        self.group_version: int | None = None
 
     def committed(self) -> tuple[int, str] | None:
         """The unit of work committed: its head is the head (returned; None when it
@@ -197,7 +200,9 @@ class SqliteUnitOfWork:
         if not events:
             return
         chain = self._chain
-        version = self._c.execute("PRAGMA data_version").fetchone()[0]
+        version = chain.group_version
+        if version is None:
+            version = chain.group_version = self._c.execute("PRAGMA data_version").fetchone()[0]
         if chain.pending is not None:  # an earlier unit of this group (or this one) wrote
             head: tuple[int, str] | None = chain.pending[0]
         elif chain.version == version:
@@ -485,6 +490,7 @@ class SqliteStore(SqlReads):
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
         self._chain.pending = None
+        self._chain.group_version = None
         self._group.opened()
 
     def _finish_checkpoint(self) -> None:
