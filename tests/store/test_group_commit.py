@@ -188,6 +188,30 @@ def test_a_failed_commit_fails_every_member(store: SqliteStore) -> None:
         conn.close()
 
 
+class InterruptedCommit(FailingCommit):
+    """A COMMIT that raises what is not a database error (an interrupt, a bug)."""
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.failing:
+            self.failing = False
+            raise RuntimeError("interrupted")
+        return self.conn.execute(sql, *args)
+
+
+def test_a_commit_interrupted_by_anything_releases_its_members(store: SqliteStore) -> None:
+    """Whatever stops the leader's commit, the members waiting for it are let go with an
+    error, not left waiting for a commit that will not come."""
+    store._conn = InterruptedCommit(store._conn)  # type: ignore[assignment]
+    results, _ = queue_writers(store, lambda tx, n: tx.record_events([event(n)]))
+    assert all(isinstance(r, Exception) for r in results), results
+    assert sum(isinstance(r, RuntimeError) for r in results) == 1  # the leader's own
+    assert all("interrupted" in str(r) for r in results)
+    with store.transaction() as tx:  # the store goes on; nothing of the group is kept
+        tx.record_events([event(99)])
+    assert seen_elsewhere(store.path, 99)
+    assert not any(seen_elsewhere(store.path, n) for n in range(WRITERS))
+
+
 def test_a_deferred_unit_rides_the_next_commit(store: SqliteStore) -> None:
     with store.transaction() as tx:
         tx.record_events([event(1)])

@@ -192,19 +192,23 @@ class GroupCommit:
         if not number:
             return
         self.open = 0
+        error: PersistenceError | None = None
         try:
             self._commit()
         except PersistenceError as exc:
+            error = exc
             self._break_if_told(exc)
-            self._open_gate(exc)
+            raise
+        except BaseException:  # not a result the disk gave: the members must not wait on
+            error = PersistenceError("the group commit was interrupted")
             raise
         else:
             self.durable = number
             self.commits += 1
             self.units += self.members
-            self._open_gate(None)
         finally:
             self.members = self.awaited = 0
+            self._open_gate(error)
 
     def _open_gate(self, error: PersistenceError | None) -> None:
         """The open group's commit is over: let its members go, with its failure."""

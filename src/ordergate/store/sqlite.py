@@ -531,11 +531,13 @@ class SqliteStore(SqlReads):
         """COMMIT the open group (called by the group's leader, lock held)."""
         try:
             self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:  # whatever stopped it, the group is not kept for later
             self._rollback()
             self._chain.pending = None
             self._chain.version = None
-            raise _translate(exc) from exc
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc) from exc
+            raise
         written = self._chain.committed()
         if written is not None and self.audit is not None and self.audit.checkpoint:
             self.audit.checkpoint.committed(*written)
