@@ -104,6 +104,11 @@ def main() -> None:
         k: v for k, v in os.environ.items() if not k.startswith("ORDERGATE_")
     }  # nothing of the caller's settings leaks in
     env.update(CHANGED_ENV)
+    # the server runs this tree's code: the caller's PYTHONPATH (``src``, relative) would
+    # name nothing from the run's directory, and the interpreter would find whichever
+    # ordergate is installed instead — a paired run would measure one tree twice
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
     with (workdir / "serve.log").open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ordergate.service", "serve", "--db",
@@ -144,6 +149,7 @@ def main() -> None:
                 "max_ms": round(max(latencies), 2),
                 "statuses": dict(statuses),
                 "raw_commit": raw,
+                "server_code": src,
                 "changed_from_defaults": changed,
             }
         )

@@ -57,10 +57,12 @@ from ordergate.store.memory import MemoryStore
 #: Every gate on, with limits the benchmark's orders stay inside.
 BENCH_RISK: dict[str, Any] = {
     # every round trip pays the spread and two fees: the losing streak would stop the
-    # run at once, the default daily loss (5,000) after ~4,600 orders; kept armed, out
-    # of reach
+    # run at once, the default daily loss (5,000) after ~4,600 orders, the default
+    # drawdown (2 % of the equity's peak) after ~18,600 (``--orders 100000`` for the
+    # tail); kept armed, out of reach
     "breakers": {"max_trades_per_day": None, "max_trades_per_strategy_per_day": None,
-                 "max_loss_streak": None, "max_daily_loss": "1000000000"},
+                 "max_loss_streak": None, "max_daily_loss": "1000000000",
+                 "max_daily_drawdown_pct": "0.99"},
     "limits": {"default": {"max_qty": "1000", "max_notional": "1000000",
                            "price_band_bps": "500", "tick_size": "0.01"}},
     "duplicate_window_ms": None,

@@ -97,6 +97,41 @@ def test_queued_units_share_one_commit_and_each_returns_durable(store: SqliteSto
         conn.close()
 
 
+def test_a_released_member_does_not_queue_for_the_connection_again(store: SqliteStore) -> None:
+    """A follower is released by its group's commit even while the connection's lock is
+    taken by the next writer: it does not take the lock back to return (eight
+    submitters were slower than one while each released member queued for it)."""
+    go, follower_done, lock_still_held = threading.Event(), threading.Event(), []
+
+    def follower() -> None:
+        with store.transaction() as tx:
+            tx.record_events([event(1)])
+            go.wait(10)  # ends while the leader queues: hands the group on, waits
+        follower_done.set()
+
+    def leader() -> None:
+        with store.transaction() as tx:
+            tx.record_events([event(2)])
+            store._lock.acquire()  # kept past this unit's commit, as a next writer would
+        try:
+            lock_still_held.append(follower_done.wait(5))
+        finally:
+            store._lock.release()
+
+    first = threading.Thread(target=follower)
+    first.start()
+    wait_for(lambda: store._group.members == 0 and store._group.open)  # inside its unit
+    second = threading.Thread(target=leader)
+    second.start()
+    wait_for(lambda: store._group._arriving == 1)
+    go.set()
+    first.join(10)
+    second.join(10)
+    assert lock_still_held == [True]  # returned while the lock was taken
+    assert seen_elsewhere(store.path, 1)
+    assert seen_elsewhere(store.path, 2)
+
+
 def test_a_failed_unit_takes_back_only_itself(store: SqliteStore) -> None:
     def body(tx: object, n: int) -> None:
         tx.record_events([event(n)])  # type: ignore[attr-defined]
@@ -151,6 +186,30 @@ def test_a_failed_commit_fails_every_member(store: SqliteStore) -> None:
         assert verify_chain(conn).ok
     finally:
         conn.close()
+
+
+class InterruptedCommit(FailingCommit):
+    """A COMMIT that raises what is not a database error (an interrupt, a bug)."""
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.failing:
+            self.failing = False
+            raise RuntimeError("interrupted")
+        return self.conn.execute(sql, *args)
+
+
+def test_a_commit_interrupted_by_anything_releases_its_members(store: SqliteStore) -> None:
+    """Whatever stops the leader's commit, the members waiting for it are let go with an
+    error, not left waiting for a commit that will not come."""
+    store._conn = InterruptedCommit(store._conn)  # type: ignore[assignment]
+    results, _ = queue_writers(store, lambda tx, n: tx.record_events([event(n)]))
+    assert all(isinstance(r, Exception) for r in results), results
+    assert sum(isinstance(r, RuntimeError) for r in results) == 1  # the leader's own
+    assert all("interrupted" in str(r) for r in results)
+    with store.transaction() as tx:  # the store goes on; nothing of the group is kept
+        tx.record_events([event(99)])
+    assert seen_elsewhere(store.path, 99)
+    assert not any(seen_elsewhere(store.path, n) for n in range(WRITERS))
 
 
 def test_a_deferred_unit_rides_the_next_commit(store: SqliteStore) -> None:

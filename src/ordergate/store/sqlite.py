@@ -95,7 +95,7 @@ class ChainHead:
     changes when one has (read inside the write lock, so none can write meanwhile).
     """
 
-    __slots__ = ("head", "pending", "version")
+    __slots__ = ("group_version", "head", "pending", "version")
 
     def __init__(self) -> None:
         self.head: tuple[int, str] | None = None
@@ -103,6 +103,9 @@ class ChainHead:
         self.version: int | None = None
         #: (head, version) written by the unit of work in progress
         self.pending: tuple[tuple[int, str], int] | None = None
+        #: data_version read in the open group (its write lock held, no other connection
+        #: can change it before the commit): read once a group, not once a unit
+        self.group_version: int | None = None
 
     def committed(self) -> tuple[int, str] | None:
         """The unit of work committed: its head is the head (returned; None when it
@@ -197,7 +200,9 @@ class SqliteUnitOfWork:
         if not events:
             return
         chain = self._chain
-        version = self._c.execute("PRAGMA data_version").fetchone()[0]
+        version = chain.group_version
+        if version is None:
+            version = chain.group_version = self._c.execute("PRAGMA data_version").fetchone()[0]
         if chain.pending is not None:  # an earlier unit of this group (or this one) wrote
             head: tuple[int, str] | None = chain.pending[0]
         elif chain.version == version:
@@ -289,12 +294,22 @@ class WalCheckpointer:
     SQLite's automatic checkpoint runs inside whichever commit crosses the threshold and
     stalls that order for milliseconds; here a PASSIVE checkpoint runs every
     ``interval`` seconds beside the writers instead, and a final one at close.
+
+    A checkpoint beside a writer that never stops never *completes*: frames are appended
+    while it copies, so the WAL is never found fully copied when the next transaction
+    begins, and SQLite never starts writing it from the front again — it grew by ~64 KB
+    an order without end (352 MB after 5,400 orders). So once a round has copied what it
+    could, it says so (:attr:`caught_up`) and the store, between two groups, checkpoints
+    the few frames written since on its own connection (:meth:`SqliteStore._begin`):
+    the next transaction then rewrites the WAL from its start, in place.
     """
 
     def __init__(self, path: str, interval: float) -> None:
         self._path = path
         self._interval = interval
         self._stop = threading.Event()
+        #: set after a round that copied the WAL; the store clears it (GIL-atomic flag)
+        self.caught_up = False
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self._thread.start()
 
@@ -311,6 +326,8 @@ class WalCheckpointer:
                     log.warning("WAL checkpointer stops: the store is gone", path=self._path)
                     return
                 failing = self._checkpoint(conn, "PASSIVE", failing)
+                if failing is None:
+                    self.caught_up = True
             self._checkpoint(conn, "TRUNCATE", failing)
         finally:
             conn.close()
@@ -454,7 +471,8 @@ class SqliteStore(SqlReads):
                     raise _translate(exc) from exc
                 raise
             self._depth = 0
-            group.finish(group.join(deferred=uow.deferred), wait=not uow.deferred)
+            gate = group.finish(group.join(deferred=uow.deferred), wait=not uow.deferred)
+        group.wait(gate)  # with the lock let go: the next group forms meanwhile
 
     def _unit(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(
@@ -467,11 +485,27 @@ class SqliteStore(SqlReads):
             return
         try:
             if not self._conn.in_transaction:
+                self._finish_checkpoint()
                 self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
         self._chain.pending = None
+        self._chain.group_version = None
         self._group.opened()
+
+    def _finish_checkpoint(self) -> None:
+        """After a checkpointer's round (lock held, no transaction open): copy the frames
+        written since, so the WAL is wholly copied when the next transaction begins and
+        SQLite writes it from its start again (see :class:`WalCheckpointer`). Few
+        frames, once a round; a failure only leaves the WAL as long as it was."""
+        checkpointer = self._checkpointer
+        if checkpointer is None or not checkpointer.caught_up:
+            return
+        checkpointer.caught_up = False
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint between groups failed", error=str(exc))
 
     def _abandon_unit(self, mark: tuple[tuple[int, str], int] | None) -> None:
         """Undo one unit of the group (lock held); the others stand."""
@@ -497,11 +531,13 @@ class SqliteStore(SqlReads):
         """COMMIT the open group (called by the group's leader, lock held)."""
         try:
             self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:  # whatever stopped it, the group is not kept for later
             self._rollback()
             self._chain.pending = None
             self._chain.version = None
-            raise _translate(exc) from exc
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc) from exc
+            raise
         written = self._chain.committed()
         if written is not None and self.audit is not None and self.audit.checkpoint:
             self.audit.checkpoint.committed(*written)
