@@ -88,3 +88,48 @@ def test_orders_are_leased_before_they_are_sent_and_dropped_once_ended(tmp_path:
     assert own.leases.lease(filled.order_id) is None
     assert own.leases.lease(resting.order_id) is not None
     assert own.owns(resting.order_id)
+
+
+def _commits(store: SqliteStore) -> list[str]:
+    seen: list[str] = []
+    store._conn.set_trace_callback(
+        lambda sql: seen.append(sql) if sql.strip().upper().startswith("COMMIT") else None
+    )
+    return seen
+
+
+def test_a_sends_claim_rides_the_receipts_commit_on_a_sqlite_file(tmp_path: Path) -> None:
+    """The fence's claim before a send reads the order's status and takes the lease in
+    one unit that is not waited for (a read of the order committed the open group, and
+    the claim waited for a commit of its own)."""
+    clock = wall_clock()
+    engine, own = engine_on(tmp_path / "one.db", PaperBroker(clock=clock), clock, "proc-a")
+    engine.mark("AAPL", "100")
+    engine.submit({"symbol": "AAPL", "side": "buy", "qty": "1", "key": "warm"})
+    commits = _commits(engine.store)  # type: ignore[arg-type]
+    for i in range(20):
+        side = "buy" if i % 2 else "sell"
+        report = engine.submit({"symbol": "AAPL", "side": side, "qty": "1", "key": f"o{i}"})
+        assert report.status is OrderStatus.FILLED
+    # one commit an order: the accept's, which carries the last order's receipt (the
+    # paper broker dedupes: a receipt may ride) and its claim; the previous code made two
+    assert len(commits) <= 20, len(commits)
+    lease = own.leases.lease(report.order_id)
+    assert lease is None or lease.owner == "proc-a"  # released once filled, or still ours
+
+
+def test_a_send_is_refused_for_an_order_another_process_holds(tmp_path: Path) -> None:
+    clock = wall_clock()
+    broker = PaperBroker(clock=clock)
+    db = tmp_path / "shared.db"
+    a, own_a = engine_on(db, broker, clock, "proc-a")
+    _b, own_b = engine_on(db, broker, clock, "proc-b")
+    a.mark("AAPL", "100")
+    report = a.submit(
+        {"symbol": "AAPL", "side": "buy", "qty": "5", "order_type": "limit",
+         "limit_price": "90", "time_in_force": "GTC", "key": "rest-2"}
+    )  # fmt: skip
+    assert report.status is OrderStatus.ACCEPTED
+    own_a.heartbeat(force=True)  # A's lease row written
+    assert own_b.begin_send(report.order_id) is None  # A holds it, and it was answered
+    assert own_b.leases.begin_send(report.order_id, TTL) is None  # type: ignore[attr-defined]

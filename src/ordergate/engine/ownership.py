@@ -39,7 +39,7 @@ from ordergate.domain.events import STATUS_TOPICS, SUBMIT_ATTEMPT_TOPIC
 from ordergate.engine.core import EngineCore
 from ordergate.engine.fence import Clearance, FencedBroker
 from ordergate.engine.recovery import RecoveryReport, recover
-from ordergate.store.leases import OrderLeases, SendFence, SendGrant, SharedRoles
+from ordergate.store.leases import OrderLeases, SendFence, SharedRoles
 
 log = structlog.get_logger("ordergate.engine")
 FINAL_TOPICS = (
@@ -55,7 +55,6 @@ _ANSWERED_TOPICS = (
     SUBMIT_ATTEMPT_TOPIC,
 )
 PAPER_ROLE = "paper-broker"
-_UNSENT = (OrderStatus.PENDING, OrderStatus.SUBMITTED)
 MonotonicClock = Callable[[], float]
 
 
@@ -98,6 +97,9 @@ class Ownership:
             engine.subscribe(topic, self._on_final)
         for topic in _ANSWERED_TOPICS:
             engine.subscribe(topic, self._on_answered)
+        if not isinstance(leases, SendFence):
+            raise ConfigError(f"{type(leases).__name__} cannot fence a send (no begin_send)")
+        self._fence: SendFence = leases
         if not isinstance(engine.broker, FencedBroker):
             engine.broker = FencedBroker(engine.broker, self)
 
@@ -160,14 +162,7 @@ class Ownership:
         database just now, with ``send_margin`` of it left by our monotonic clock, and
         the order still unsent: the send is marked in flight. None: do not send."""
         asked = self._mono()
-        grant: SendGrant | None
-        if isinstance(self.leases, SendFence):
-            grant = self.leases.begin_send(order_id, self.ttl)
-        else:  # one host's file: the order's status is read apart from the claim
-            order = self.engine.store.get_order(order_id)
-            sendable = order is not None and order.status in _UNSENT
-            got = sendable and order_id in self.leases.claim([order_id], self.ttl)
-            grant = SendGrant(0, previous_owner=None) if got else None
+        grant = self._fence.begin_send(order_id, self.ttl)
         if grant is None:
             log.warning("not sending: another process holds or settled it", order_id=order_id)
             with self._lock:
@@ -194,8 +189,7 @@ class Ownership:
         with self._lock:
             if self._sending.pop(order_id, None) is None:
                 return
-        if isinstance(self.leases, SendFence):
-            self.leases.end_send(order_id)
+        self._fence.end_send(order_id)
 
     # ------------------------------------------------------------ heartbeat
 

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 OPEN_STATUSES = ("PENDING", "SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "PENDING_CANCEL")
+#: an order in one of these has not been answered by a broker: it may still be sent
+UNSENT_STATUSES = ("PENDING", "SUBMITTED")
 
 
 @dataclass(frozen=True, slots=True)
