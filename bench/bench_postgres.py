@@ -100,7 +100,7 @@ def child(
     warm.wait()
     round_trips, statements = store.round_trips, store.statements
     chain_commits, chain_seconds = store.chain_commits, store.chain_seconds
-    refused = store.chain_head.refused
+    refused = store.chain_heads.refused
     started = time.time()
     go.wait()
     for worker in workers:
@@ -121,7 +121,7 @@ def child(
                 "p99_ms": measured[int(len(measured) * 0.99) - 1] * 1000,
                 "round_trips": store.round_trips - round_trips,
                 "statements": store.statements - statements,
-                "head_refused": store.chain_head.refused - refused,
+                "head_refused": store.chain_heads.refused - refused,
                 "chain_commits": store.chain_commits - chain_commits,
                 "chain_seconds": store.chain_seconds - chain_seconds,
             }
