@@ -44,6 +44,9 @@ class VerifyResult:
     #: the newest purge event, whose positions the fills after it are folded onto
     baseline: tuple[int, list[Any]] | None = None
     problems: list[Problem] = field(default_factory=list)
+    #: a partitioned chain's partitions (``store.chain``): each one's anchor, head,
+    #: checkpoint and events checked (empty for a chain of one partition)
+    partitions: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -66,4 +69,5 @@ class VerifyResult:
             "sealed_at": self.sealed_at,
             "checkpoint_seq": self.checkpoint_seq,
             "problems": [p.to_dict() for p in self.problems],
+            **({"partitions": self.partitions} if self.partitions else {}),
         }

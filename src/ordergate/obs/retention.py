@@ -39,7 +39,7 @@ from ordergate.domain.errors import PersistenceError
 from ordergate.domain.events import SCHEMA_VERSION
 from ordergate.obs.audit import ChainStore, anchor_mac, chain_of, stub_mac, verify_chain
 from ordergate.store.base import EventRecord
-from ordergate.store.chain import ANCHOR_TOPIC, PURGE_TOPIC
+from ordergate.store.chain import ANCHOR_TOPIC, PURGE_TOPIC, SPAN
 from ordergate.store.checkpoint import Checkpoint
 from ordergate.store.seal import append_events, positions_snapshot
 
@@ -239,8 +239,15 @@ def _purge_outbox(
 ) -> None:
     """Old messages with no order that every relay has passed (all, when none ever ran);
     the chain's own events only after ``audit_cut`` (as long as orders are kept)."""
-    row = conn.execute("SELECT MIN(last_id) FROM outbox_cursors").fetchone()
-    relayed_up_to = None if row is None else row[0]
+    # Events with no order are partition 0's (``store.chain``): what every relay passed
+    # there is the least of the partition-0 cursors (a relay with only other partitions'
+    # cursors has passed none of it).
+    passed: dict[str, int] = {}
+    for consumer, last_id in conn.rows("SELECT consumer, last_id FROM outbox_cursors"):
+        base = str(consumer).split("#p", 1)[0]
+        here = int(last_id) if int(last_id) < SPAN else 0
+        passed[base] = max(passed.get(base, 0), here)
+    relayed_up_to = min(passed.values()) if passed else None
     where = "order_id IS NULL AND ts < ? AND (topic NOT IN (?, ?) OR ts < ?)"
     params: tuple[Any, ...] = (cut, PURGE_TOPIC, ANCHOR_TOPIC, audit_cut)
     if relayed_up_to is not None:

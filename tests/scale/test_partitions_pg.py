@@ -1,0 +1,194 @@
+"""The partitioned event chain on PostgreSQL (issue 24): writers of accounts in different
+partitions never refuse each other's heads, every partition verifies on its own, and a
+tampered row in one partition is named."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ordergate.brokers.paper import PaperBroker
+from ordergate.engine.engine import ExecutionEngine
+from ordergate.obs.audit import PostgresChain, VerifyResult, verify_chain
+from ordergate.store.chain import SPAN, partition_of
+from ordergate.store.checkpoint import AuditTrail, Checkpoint
+from tests.obs.chainkit import KEY
+
+pytestmark = [pytest.mark.postgres]
+WORKER = str(Path(__file__).with_name("partition_worker.py"))
+ROOT = str(Path(__file__).resolve().parents[2])
+PARTITIONS = 3
+
+
+def account_in(partition: int, partitions: int = PARTITIONS) -> str:
+    """An account name whose events go to ``partition``."""
+    return next(
+        name
+        for name in (f"acct-{n}" for n in range(1000))
+        if partition_of(name, partitions) == partition
+    )
+
+
+def _store(url: str, checkpoint: Path, partitions: int = PARTITIONS) -> Any:
+    from ordergate.store.postgres import PostgresStore
+
+    store = PostgresStore(
+        url,
+        min_size=1,
+        max_size=2,
+        audit=AuditTrail(KEY, Checkpoint(checkpoint, KEY, "partitions")),
+    )
+    store.migrate()  # seals the chain with the key
+    store.set_chain_partitions(partitions)
+    return store
+
+
+def _submit(engine: ExecutionEngine, account: str, key: str) -> None:
+    report = engine.submit(
+        {"symbol": "AAPL", "side": "buy", "qty": "1", "account_id": account, "idempotency_key": key}
+    )
+    assert report.status.value == "FILLED", report
+
+
+def _verify(url: str, checkpoint: Path) -> VerifyResult:
+    import psycopg
+
+    state = Checkpoint(checkpoint, KEY, "partitions").read()
+    with psycopg.connect(url, autocommit=True) as conn:
+        return verify_chain(PostgresChain(conn), key=KEY, checkpoint=state)
+
+
+@pytest.fixture
+def head(tmp_path: Path) -> Path:
+    return tmp_path / "audit" / "pg.head"
+
+
+@pytest.fixture
+def tamper(pg_url: str) -> Iterator[Any]:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        c.execute("ALTER TABLE order_events DISABLE TRIGGER order_events_no_update")
+        yield c
+
+
+def test_two_stores_on_accounts_of_two_partitions_never_refuse(pg_url: str, head: Path) -> None:
+    """Two stores (two processes' worth of beliefs) alternate orders on accounts of two
+    partitions: each believes its own partition's head, nobody else moves it. On one
+    chain the same alternation is refused every time (``test_pg_pipeline``)."""
+    one, two = _store(pg_url, head), _store(pg_url, head)
+    engines = [ExecutionEngine(s, PaperBroker()) for s in (one, two)]
+    for engine in engines:
+        engine.mark("AAPL", "100")
+    accounts = [account_in(1), account_in(2)]
+    for n in range(12):
+        _submit(engines[n % 2], accounts[n % 2], f"k-{n}")
+    refused = one.chain_heads.refused + two.chain_heads.refused
+    one.close()
+    two.close()
+    assert refused == 0
+    result = _verify(pg_url, head)
+    assert result.ok, result.problems
+    assert sorted(result.partitions) == [0, 1, 2]
+    for partition in (1, 2):
+        walked = result.partitions[partition]
+        assert walked["checked"] == 6 * 4  # 4 events an order, 6 orders each
+        assert walked["head_seq"] == partition * SPAN + 6 * 4
+        assert walked["checkpoint_seq"] == walked["head_seq"]  # each its own checkpoint
+    assert head.with_name("pg.head.p1").exists()
+    assert head.with_name("pg.head.p2").exists()
+
+
+def test_two_processes_on_two_accounts_write_concurrently(pg_url: str, head: Path) -> None:
+    _store(pg_url, head).close()  # spreads accounts over PARTITIONS from now on
+    count = 120
+    start_at = str(time.time() + 3)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, WORKER, pg_url, account_in(p), str(count), str(head), start_at],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([ROOT + "/src", ROOT])},
+        )
+        for p in (1, 2)
+    ]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err[-2000:]
+    lines = [json.loads(out) for out, _ in outputs]
+    assert [line["filled"] for line in lines] == [count, count]
+    assert [sum(line["refused"].values()) for line in lines] == [0, 0]
+    result = _verify(pg_url, head)
+    assert result.ok, result.problems
+    assert {p: result.partitions[p]["checked"] for p in (1, 2)} == {1: count * 4, 2: count * 4}
+
+
+def test_a_tampered_row_in_one_partition_is_named(pg_url: str, head: Path, tamper: Any) -> None:
+    store = _store(pg_url, head)
+    engine = ExecutionEngine(store, PaperBroker())
+    engine.mark("AAPL", "100")
+    for n in range(3):
+        for p in (1, 2):
+            _submit(engine, account_in(p), f"k-{p}-{n}")
+    store.close()
+    clean = _verify(pg_url, head)
+    assert clean.ok, clean.problems
+    seq, order_id = tamper.execute(
+        "SELECT seq, order_id FROM order_events WHERE seq > %s AND seq < %s "
+        'AND payload LIKE \'%%"qty":"1"%%\' ORDER BY seq LIMIT 1',
+        (2 * SPAN, 3 * SPAN),
+    ).fetchone()
+    tamper.execute(
+        'UPDATE order_events SET payload = replace(payload, \'"qty":"1"\', \'"qty":"7"\') '
+        "WHERE seq = %s",
+        (seq,),
+    )
+    result = _verify(pg_url, head)
+    edited = [p for p in result.problems if p.kind == "edited"]
+    assert [(p.seq, p.order_id) for p in edited] == [(seq, order_id)]
+    assert result.partitions[1]["checked"] == 3 * 4  # the other partition walked whole
+
+
+def test_a_partition_cut_off_whole_is_named_by_its_checkpoint(
+    pg_url: str, head: Path, tamper: Any
+) -> None:
+    store = _store(pg_url, head)
+    engine = ExecutionEngine(store, PaperBroker())
+    engine.mark("AAPL", "100")
+    for p in (1, 2):
+        _submit(engine, account_in(p), f"k-{p}")
+    store.close()
+    tamper.execute("DELETE FROM order_events WHERE seq > %s", (2 * SPAN,))
+    result = _verify(pg_url, head)
+    kinds = {(p.kind, p.seq // SPAN) for p in result.problems if p.kind == "truncated"}
+    assert kinds == {("truncated", 2)}
+
+
+def test_a_chain_from_before_partitions_still_verifies(pg_url: str, head: Path) -> None:
+    """Rows written with one partition stay partition 0; accounts spread over partitions
+    afterwards start chains of their own, and the whole verifies."""
+    one = _store(pg_url, head, partitions=1)
+    engine = ExecutionEngine(one, PaperBroker())
+    engine.mark("AAPL", "100")
+    for p in (1, 2):
+        _submit(engine, account_in(p), f"before-{p}")
+    one.close()
+    three = _store(pg_url, head)
+    engine = ExecutionEngine(three, PaperBroker())
+    engine.mark("AAPL", "100")
+    for p in (1, 2):
+        _submit(engine, account_in(p), f"after-{p}")
+    three.close()
+    result = _verify(pg_url, head)
+    assert result.ok, result.problems
+    assert result.partitions[0]["checked"] == 2 * 4  # the orders before
+    assert result.partitions[1]["checked"] == result.partitions[2]["checked"] == 4
