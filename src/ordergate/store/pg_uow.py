@@ -71,9 +71,10 @@ _ORDER_UPDATE = (
     "db_touched_at = clock_timestamp() WHERE order_id = %s AND version = %s RETURNING 1) "
     "SELECT og_expect_one((SELECT count(*) FROM u), %s)"
 )
-_EVENT_INSERT = (
-    "INSERT INTO order_events (seq, order_id, topic, from_status, to_status, "
-    "payload, ts, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+#: A unit's events of one partition, checked and inserted on the server (migration 0015).
+_APPEND = (
+    "SELECT og_chain_append(%s, %s, %s, %s, %s, %s::bigint[], %s::text[], %s::text[], "
+    "%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])"
 )
 #: The fence's claim riding in the accept (see ``pg_leases.PostgresLeases.begin_send``).
 _LEASE_INSERT = (
@@ -113,10 +114,8 @@ class _Statement:
 
 _BEGIN = _Statement("BEGIN")
 _COMMIT = _Statement("COMMIT")
-_NO_FLUSH_WAIT = _Statement("SET LOCAL synchronous_commit = off")
 _XID = _Statement("SELECT pg_current_xact_id()")  # an xid: its commit waits for the flush
-_SAVEPOINT = _Statement("SAVEPOINT og_chain")
-_RELEASE = _Statement("RELEASE SAVEPOINT og_chain")
+_SAVEPOINT = _Statement("SAVEPOINT og_chain")  # a refused check undoes only what follows
 #: Advisory locks are per database; keying them by schema keeps two stores apart.
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || %s, 0))"
 #: The position lock of the order(s) a step is about to read (see the module docstring).
@@ -337,25 +336,17 @@ class PostgresUnitOfWork:
             stretches = self._stretches()
             if self._believe(stretches):
                 try:
-                    self._pipeline(
-                        [
-                            _SAVEPOINT,
-                            *(self._expect(st) for st in stretches),
-                            *self._inserts(stretches),
-                            _RELEASE,
-                            *self._end(),
-                        ]
-                    )
+                    self._pipeline([_SAVEPOINT, *self._appends(stretches, True), *self._end()])
                 except psycopg.Error as exc:
                     if exc.sqlstate != _MOVED:
                         raise
                     self._refused(stretches, exc)
                     self._c.execute("ROLLBACK TO SAVEPOINT og_chain")
                     self._read_heads(stretches)
-                    self._pipeline([*self._inserts(stretches), *self._end()])
+                    self._pipeline([*self._appends(stretches, False), *self._end()])
             else:
                 self._read_heads(stretches)
-                self._pipeline([*self._inserts(stretches), *self._end()])
+                self._pipeline([*self._appends(stretches, False), *self._end()])
             if not self._believed:
                 for st in stretches:
                     head = self._heads.of(st.partition)
@@ -466,30 +457,32 @@ class PostgresUnitOfWork:
 
         The chain's lock is held until the commit ends, so every event-writing commit of
         every process would wait for the one before it *and its flush*: one flush at a
-        time. Here the unit commits without waiting for its flush (its locks go at once),
-        then commits a transaction of nothing but an xid, which waits for the WAL to be
-        flushed up to its own commit record and so past this unit's: when the pipeline
-        answers, this unit is durable. Meanwhile the next unit holds the lock, and
-        concurrent flushes are one fsync (the server's group commit). Nobody is told of
+        time. Here the unit commits without waiting for its flush (``og_chain_append``
+        set ``synchronous_commit`` off for it: its locks go at once), then a transaction
+        of nothing but an xid — implicit, committed when the pipeline ends (its Sync) —
+        waits for the WAL to be flushed up to its own commit record and so past this
+        unit's: when the pipeline answers, this unit is durable. Meanwhile the next unit
+        holds the lock, and concurrent flushes are one fsync (the server's group
+        commit). Nobody is told of
         this unit before it is durable: the caller waits for the pipeline, and the relay
         waits for a flush past what it read (``PostgresStore.outbox_after``).
         """
         if not self._events or not self._durable:
             return [_COMMIT]
-        return [_NO_FLUSH_WAIT, _COMMIT, _BEGIN, _XID, _COMMIT]
+        return [_COMMIT, _XID]
 
-    @staticmethod
-    def _expect(st: _Stretch) -> _Statement:
-        after = st.after
-        return _Statement(
-            "SELECT og_chain_expect_in(%s, %s, %s)",
-            (st.partition, None, None) if after is None else (st.partition, after[0], after[1]),
-        )
-
-    @staticmethod
-    def _inserts(stretches: Sequence[_Stretch]) -> list[_Statement]:
-        rows = [row for st in stretches for row in st.rows]
-        return [_Statement(_EVENT_INSERT, rows, many=True)]
+    def _appends(self, stretches: Sequence[_Stretch], checked: bool) -> list[_Statement]:
+        """One ``og_chain_append`` a partition (migration 0015): the check of the head
+        its rows follow (``checked``: hashed after a belief), the flush wait let go (see
+        :meth:`_end`) and the rows, in one statement."""
+        out = []
+        for st in stretches:
+            after = st.after or (None, None)
+            columns = [list(c) for c in zip(*st.rows, strict=True)]
+            out.append(
+                _Statement(_APPEND, (st.partition, checked, *after, self._durable, *columns))
+            )
+        return out
 
     def _order(self, where: str, value: str) -> Order | None:
         """The order, row-locked, after its position lock (one lock order: see module)."""

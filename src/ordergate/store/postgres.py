@@ -233,6 +233,7 @@ class PostgresStore(SqlReads):
         claims = self.accept_claims
         lease = None if claims is None else claims.accept_lease()
         asked = time.monotonic()  # before the unit's first round trip (and its claims)
+        partitions = self.chain_partitions()  # read once, before a connection is held
         with ExitStack() as stack:
             held = [self._checkout(stack)]
 
@@ -252,7 +253,7 @@ class PostgresStore(SqlReads):
                 key,
                 replay_wait_ms=wait_ms,
                 chain=self.chain_heads,
-                partitions=self.chain_partitions(),
+                partitions=partitions,
                 reconnect=reconnect,
                 lease=lease,
                 durable=self.synchronous_commit,

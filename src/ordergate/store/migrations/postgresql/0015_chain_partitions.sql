@@ -60,3 +60,25 @@ BEGIN
     END IF;
 END;
 $$;
+
+-- A unit's events of one partition in one statement (store/pg_uow.py): the check of the
+-- head it hashed after (when checked; a refusal raises OGC01 and skips the rest of the
+-- pipeline), the commit's flush wait let go (no_flush_wait: the unit's locks go at
+-- commit, a later statement of its pipeline waits for the flush), and the rows.
+CREATE FUNCTION og_chain_append(
+    part INT, checked BOOLEAN, expected_seq BIGINT, expected_hash TEXT, no_flush_wait BOOLEAN,
+    seqs BIGINT[], order_ids TEXT[], topics TEXT[], froms TEXT[], tos TEXT[],
+    payloads TEXT[], tss TIMESTAMPTZ[], prevs TEXT[], hashes TEXT[]
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF checked THEN
+        PERFORM og_chain_expect_in(part, expected_seq, expected_hash);
+    END IF;
+    IF no_flush_wait THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
+    INSERT INTO order_events (seq, order_id, topic, from_status, to_status, payload, ts,
+        prev_hash, hash)
+    SELECT * FROM unnest(seqs, order_ids, topics, froms, tos, payloads, tss, prevs, hashes);
+END;
+$$;
