@@ -132,11 +132,15 @@ def child(
     round_trips, statements = store.round_trips, store.statements
     chain_commits, chain_seconds = store.chain_commits, store.chain_seconds
     refused = store.chain_heads.refused
+    server_before = server_cpu(url)
+    cpu_before = time.process_time()
     started = time.time()
     go.wait()
     for worker in workers:
         worker.join()
     ended = time.time()
+    cpu = time.process_time() - cpu_before
+    server_after = server_cpu(url)
     if failures:
         raise SystemExit(failures[0])
     done = (orders // threads) * threads
@@ -155,9 +159,42 @@ def child(
                 "head_refused": store.chain_heads.refused - refused,
                 "chain_commits": store.chain_commits - chain_commits,
                 "chain_seconds": store.chain_seconds - chain_seconds,
+                "cpu_s": cpu,
+                "server_cpu_s": (
+                    None
+                    if server_before is None or server_after is None
+                    else server_after - server_before
+                ),
             }
         )
     )
+
+
+def server_cpu(url: str) -> float | None:
+    """CPU seconds (user + system) used so far by the server's backends of this bench's
+    sessions (``application_name`` in the URL), read from ``/proc``: only when the server
+    runs on this host (None otherwise). A backend that ended is not counted."""
+    import psycopg
+
+    name = url.rsplit("application_name=", 1)[-1].split("&", 1)[0]
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            pids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+                    "AND pid <> pg_backend_pid()",
+                    (name,),
+                )
+            ]
+        ticks = 0
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except OSError:
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def raw_commit(url: str, sync: bool, threads: int, commits: int = 1000) -> dict[str, object]:
@@ -220,7 +257,10 @@ def run(
     schema = f"og_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    url = f"{base_url}{'&' if '?' in base_url else '?'}options={quote(f'-csearch_path={schema}')}"
+    url = (
+        f"{base_url}{'&' if '?' in base_url else '?'}options={quote(f'-csearch_path={schema}')}"
+        f"&application_name={schema}"
+    )
     try:
         store = PostgresStore(url)
         store.migrate()
@@ -271,6 +311,13 @@ def run(
         "round_trips_per_order": round(sum(r["round_trips"] for r in results) / total, 2),
         "statements_per_order": round(sum(r["statements"] for r in results) / total, 2),
         "head_refused_per_order": round(sum(r["head_refused"] for r in results) / total, 3),
+        # CPU an order: the engine process's own (Python, driver) and its server backends'
+        "cpu_ms_per_order": round(1000 * sum(r["cpu_s"] for r in results) / total, 3),
+        "server_cpu_ms_per_order": (
+            None
+            if any(r["server_cpu_s"] is None for r in results)
+            else round(1000 * sum(r["server_cpu_s"] for r in results) / total, 3)
+        ),
         # the event log's lock is held for at most the commit round trip (flush included)
         "chain_commit_ms": round(
             1000

@@ -72,9 +72,11 @@ _ORDER_UPDATE = (
     "SELECT og_expect_one((SELECT count(*) FROM u), %s)"
 )
 #: A unit's events of one partition, checked and inserted on the server (migration 0015).
+#: The arrays go in binary (``%b``): the text form escapes every quote of every
+#: payload with a regular expression, ~0.1 ms of CPU an order.
 _APPEND = (
-    "SELECT og_chain_append(%s, %s, %s, %s, %s, %s::bigint[], %s::text[], %s::text[], "
-    "%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])"
+    "SELECT og_chain_append(%s, %s, %s, %s, %s, %b::bigint[], %b::text[], %b::text[], "
+    "%b::text[], %b::text[], %b::text[], %b::text[]::timestamptz[], %b::text[], %b::text[])"
 )
 #: The fence's claim riding in the accept (see ``pg_leases.PostgresLeases.begin_send``).
 _LEASE_INSERT = (
