@@ -55,10 +55,10 @@ def accounts(tag: str, process: int, threads: int, partitions: int) -> list[str]
     """Each submitter's account: ``<tag>t<t>`` on one chain; with partitions, the first
     name of that form whose partition is the submitter's own (process-major, round robin),
     so that submitters share a partition only when there are more of them than partitions."""
-    from ordergate.store.chain import partition_of
-
     if partitions <= 1:
         return [f"{tag}t{t}" for t in range(threads)]
+    from ordergate.store.chain import partition_of
+
     names = []
     for t in range(threads):
         target = (process * threads + t) % partitions
@@ -131,7 +131,9 @@ def child(
     warm.wait()
     round_trips, statements = store.round_trips, store.statements
     chain_commits, chain_seconds = store.chain_commits, store.chain_seconds
-    refused = store.chain_heads.refused
+    # (``chain_head`` alone: a tree from before partitions, run as the reference)
+    heads = getattr(store, "chain_heads", None) or store.chain_head
+    refused = heads.refused
     server_before = server_cpu(url)
     cpu_before = time.process_time()
     started = time.time()
@@ -156,7 +158,7 @@ def child(
                 "p99_ms": measured[int(len(measured) * 0.99) - 1] * 1000,
                 "round_trips": store.round_trips - round_trips,
                 "statements": store.statements - statements,
-                "head_refused": store.chain_heads.refused - refused,
+                "head_refused": heads.refused - refused,
                 "chain_commits": store.chain_commits - chain_commits,
                 "chain_seconds": store.chain_seconds - chain_seconds,
                 "cpu_s": cpu,
