@@ -192,3 +192,61 @@ def test_a_chain_from_before_partitions_still_verifies(pg_url: str, head: Path) 
     assert result.ok, result.problems
     assert result.partitions[0]["checked"] == 2 * 4  # the orders before
     assert result.partitions[1]["checked"] == result.partitions[2]["checked"] == 4
+
+
+def test_a_purge_on_a_partitioned_chain_keeps_every_partition_verifiable(
+    pg_url: str, head: Path
+) -> None:
+    """Retention on three partitions: each partition's old final orders go and its stubs
+    fold into its own anchor; the positions the purge records stand at each partition's
+    head, so the fills after it are folded on once (a double count is a position_row)."""
+    from datetime import timedelta
+
+    import psycopg
+
+    from ordergate.clock import SequentialIds, SimulatedClock
+    from ordergate.obs.retention import RetentionPolicy, purge
+
+    store = _store(pg_url, head)
+    clock = SimulatedClock()
+    engine = ExecutionEngine(store, PaperBroker(clock=clock), clock=clock, ids=SequentialIds())
+    engine.mark("AAPL", "100")
+    for p in (0, 1, 2):
+        for n in range(2):
+            _submit(engine, account_in(p), f"old-{p}-{n}")
+    clock.advance(timedelta(days=400))
+    engine.mark("AAPL", "100")
+    for p in (0, 1, 2):
+        _submit(engine, account_in(p), f"new-{p}")
+    checkpoint = Checkpoint(head, KEY, "partitions")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        chain = PostgresChain(conn)
+        result = purge(chain, RetentionPolicy(), clock.now(), key=KEY, checkpoint=checkpoint)
+        assert result.orders == 6
+        assert sorted(result.partition_anchors) == [1, 2]
+        assert all(s // SPAN == p for p, s in result.partition_anchors.items())
+        check = verify_chain(chain, key=KEY, checkpoint=checkpoint.read())
+        assert check.ok, check.problems
+        assert [check.partitions[p]["anchor_seq"] for p in (1, 2)] == [
+            result.partition_anchors[1],
+            result.partition_anchors[2],
+        ]
+        for p in (0, 1, 2):
+            _submit(engine, account_in(p), f"later-{p}")
+        later = verify_chain(chain, key=KEY, checkpoint=checkpoint.read())
+        assert later.ok, later.problems
+    store.close()
+
+
+def test_the_partition_count_stays_once_partitions_hold_events(pg_url: str, head: Path) -> None:
+    from ordergate.domain.errors import ConfigError
+
+    store = _store(pg_url, head)
+    engine = ExecutionEngine(store, PaperBroker())
+    engine.mark("AAPL", "100")
+    _submit(engine, account_in(1), "k")
+    store.set_chain_partitions(PARTITIONS)  # the same count: nothing changes
+    with pytest.raises(ConfigError, match="hold events"):
+        store.set_chain_partitions(5)
+    assert store.chain_partitions() == PARTITIONS
+    store.close()

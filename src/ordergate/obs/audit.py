@@ -253,9 +253,12 @@ def _walk(
                     detail = "content does not match its MAC (edited, or written without the key)"
                 result.add(Problem("edited", seq, order_id, detail))
             elif row[2] == PURGE_TOPIC:
-                positions = json.loads(str(row[5])).get("positions")
+                body = json.loads(str(row[5]))
+                positions = body.get("positions")
                 if positions is not None:
                     result.baseline = (seq, positions)
+                    heads = body.get("partition_heads") or {}
+                    result.baseline_heads = {int(p): int(h) for p, h in heads.items()}
         prev, prev_seq = str(stored_hash), seq
     result.head_seq, result.head_hash = prev_seq, prev
 

@@ -43,6 +43,9 @@ class VerifyResult:
     checkpoint_seq: int | None = None
     #: the newest purge event, whose positions the fills after it are folded onto
     baseline: tuple[int, list[Any]] | None = None
+    #: the other partitions' heads when that purge recorded the positions (their fills
+    #: up to there are in the positions already)
+    baseline_heads: dict[int, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     #: a partitioned chain's partitions (``store.chain``): each one's anchor, head,
     #: checkpoint and events checked (empty for a chain of one partition)

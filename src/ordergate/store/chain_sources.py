@@ -71,6 +71,11 @@ class ChainStore(ChainSource, Protocol):
         """``partition``'s ``(seq, hash)`` (inside :meth:`begin_write`), None when empty."""
         ...
 
+    def lock_partition(self, partition: int) -> None:
+        """Inside :meth:`begin_write`: hold ``partition``'s write lock too (take them in
+        ascending order, after partition 0's)."""
+        ...
+
     def has_table(self, name: str) -> bool: ...
 
 
@@ -87,6 +92,9 @@ class SqliteChain:
 
     def begin_write(self, partition: int = 0) -> None:
         self.conn.execute("BEGIN IMMEDIATE")  # one writer: every partition's lock
+
+    def lock_partition(self, partition: int) -> None:
+        """Held already: ``BEGIN IMMEDIATE`` locks the whole file."""
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, [tuple(r) for r in rows])
@@ -150,6 +158,9 @@ class PostgresChain:
         lo, hi = seq_range(partition)
         row: Sequence[Any] | None = self.conn.execute(PG_HEAD_IN, (lo, hi) * 3).fetchone()
         return row
+
+    def lock_partition(self, partition: int) -> None:
+        self.conn.execute(PG_PARTITION_LOCK, (pg_lock_key(partition),))
 
     def has_table(self, name: str) -> bool:
         row = self.conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()

@@ -53,7 +53,7 @@ from typing import Any, Protocol
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ordergate.domain.errors import PersistenceError
+from ordergate.domain.errors import ConfigError, PersistenceError
 from ordergate.store.base import (
     DailyPnl,
     OutboxMessage,
@@ -200,9 +200,20 @@ class PostgresStore(SqlReads):
         Every process of the database must agree: change it only while no other process
         writes (each reads it once, on its first unit of work). An account's earlier events
         stay in the partition they were written to; each partition verifies on its own.
+        From 1 it can go to any count (partition 0 keeps the one chain's rows, below every
+        other range); once partitions above 0 hold events it stays (``ConfigError``).
         """
         if not 1 <= count <= 4096:
-            raise PersistenceError(f"chain partitions must be 1-4096, not {count}")
+            raise ConfigError(f"chain partitions must be 1-4096, not {count}")
+        self._partitions = None
+        now = self.chain_partitions()
+        if now > 1 and count != now and any(p > 0 for p in self.event_partitions()):
+            # an account moved from one partition to another could sort its later fills
+            # before its earlier ones (seq order), and verification folds them so
+            raise ConfigError(
+                f"the chain is spread over {now} partitions already and they hold events: "
+                "the count can change only from 1 (accounts then move to higher ranges)"
+            )
         self._write("UPDATE chain_config SET partitions = %s", (count,))
         self._partitions = count
 
