@@ -58,12 +58,12 @@ def _submit(engine: ExecutionEngine, account: str, key: str) -> None:
     assert report.status.value == "FILLED", report
 
 
-def _verify(url: str, checkpoint: Path) -> VerifyResult:
+def _verify(url: str, checkpoint: Path, *, derived: bool = True) -> VerifyResult:
     import psycopg
 
     state = Checkpoint(checkpoint, KEY, "partitions").read()
     with psycopg.connect(url, autocommit=True) as conn:
-        return verify_chain(PostgresChain(conn), key=KEY, checkpoint=state)
+        return verify_chain(PostgresChain(conn), key=KEY, checkpoint=state, derived=derived)
 
 
 @pytest.fixture
@@ -250,3 +250,51 @@ def test_the_partition_count_stays_once_partitions_hold_events(pg_url: str, head
         store.set_chain_partitions(5)
     assert store.chain_partitions() == PARTITIONS
     store.close()
+
+
+def test_a_unit_with_events_of_two_partitions_chains_both(pg_url: str, head: Path) -> None:
+    """One unit of work writing an event of an order it did not read (its account looked
+    up) and one with no order: each goes to its partition, both locks taken in order."""
+    from datetime import UTC, datetime
+
+    from ordergate.store.base import EventRecord
+
+    store = _store(pg_url, head)
+    engine = ExecutionEngine(store, PaperBroker())
+    engine.mark("AAPL", "100")
+    account = account_in(2)
+    order_id = engine.submit(
+        {"symbol": "AAPL", "side": "buy", "qty": "1", "account_id": account, "idempotency_key": "k"}
+    ).order_id
+    now = datetime.now(UTC)
+    for round_ in range(2):  # believed after the first, read the first time
+        with store.transaction() as tx:
+            tx.record_events(
+                [
+                    EventRecord(order_id, "ops.note", None, None, f'{{"n":{round_}}}', now),
+                    EventRecord(None, "ops.note", None, None, f'{{"n":{round_}}}', now),
+                ]
+            )
+    store.close()
+    result = _verify(pg_url, head, derived=False)  # the notes are no order's lifecycle
+    assert result.ok, result.problems
+    assert result.partitions[2]["head_seq"] == 2 * SPAN + 4 + 2
+    assert result.partitions[0]["head_seq"] == 2
+
+
+def test_two_stores_on_one_partition_refuse_and_stay_verifiable(pg_url: str, head: Path) -> None:
+    """Two processes' beliefs about one partition (above 0): each refuses the other's
+    head, reads it under the partition's lock and hashes again."""
+    one, two = _store(pg_url, head), _store(pg_url, head)
+    engines = [ExecutionEngine(s, PaperBroker()) for s in (one, two)]
+    for engine in engines:
+        engine.mark("AAPL", "100")
+    for n in range(10):
+        _submit(engines[n % 2], account_in(1), f"k-{n}")
+    refused = [s.chain_heads.of(1).refused for s in (one, two)]
+    one.close()
+    two.close()
+    assert sum(refused) > 0
+    result = _verify(pg_url, head)
+    assert result.ok, result.problems
+    assert result.partitions[1]["checked"] == 10 * 4
