@@ -439,14 +439,18 @@ class PostgresUnitOfWork:
 
     def _refused(self, stretches: Sequence[_Stretch], exc: psycopg.Error) -> None:
         """A check was refused: another writer moved that partition's head (the error's
-        detail names it). Its belief goes; this unit reads the heads and hashes again."""
+        detail names it). Its belief goes, and the others this unit moved on; the unit
+        reads the heads and hashes again."""
         detail = getattr(exc.diag, "message_detail", None)
         named = {int(detail)} if detail and detail.isdigit() else None
         for st in stretches:
-            if named is None or st.partition in named:
-                head = self._heads.of(st.partition)
-                with head.lock:
+            head = self._heads.of(st.partition)
+            with head.lock:
+                if named is None or st.partition in named:
                     head.refuse()
+                else:  # not checked, or checked and then undone: its rows will change
+                    head.forget()
+        self._believed = False  # the heads are read now (``commit`` believes them after)
 
     def _read_heads(self, stretches: Sequence[_Stretch]) -> None:
         """Each partition's head, under its write lock held until this unit ends (one
