@@ -202,6 +202,8 @@ class PostgresStore(SqlReads):
         stay in the partition they were written to; each partition verifies on its own.
         From 1 it can go to any count (partition 0 keeps the one chain's rows, below every
         other range); once partitions above 0 hold events it stays (``ConfigError``).
+        Raise it only once every process runs this code: one from before reads the newest
+        ``seq`` of all partitions as the one chain's head.
         """
         if not 1 <= count <= 4096:
             raise ConfigError(f"chain partitions must be 1-4096, not {count}")
