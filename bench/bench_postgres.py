@@ -12,6 +12,8 @@ server — a raw PostgreSQL commit (a one-row insert and COMMIT, sequential and 
     python bench/bench_postgres.py --orders 1500
     python bench/bench_postgres.py --threads 8   # concurrent submitters in each process
     python bench/bench_postgres.py --fenced   # as ``serve`` runs: ownership, the fenced send
+    python bench/bench_postgres.py --partitions 2   # the chain partitioned by account: each
+                                                    # submitter's account in its own partition
     ORDERGATE_BENCH_PG_URL=postgresql://postgres@127.0.0.1:5432/test (the default)
 
 What limits it (see the note in the output): every order is 2 transactions with a
@@ -49,8 +51,36 @@ class _OwnVenue:
         return getattr(self._inner, name)
 
 
+def accounts(tag: str, process: int, threads: int, partitions: int) -> list[str]:
+    """Each submitter's account: ``<tag>t<t>`` on one chain; with partitions, the first
+    name of that form whose partition is the submitter's own (process-major, round robin),
+    so that submitters share a partition only when there are more of them than partitions."""
+    if partitions <= 1:
+        return [f"{tag}t{t}" for t in range(threads)]
+    from ordergate.store.chain import partition_of
+
+    names = []
+    for t in range(threads):
+        target = (process * threads + t) % partitions
+        names.append(
+            next(
+                f"{tag}t{t}-{k}"
+                for k in range(100_000)
+                if partition_of(f"{tag}t{t}-{k}", partitions) == target
+            )
+        )
+    return names
+
+
 def child(
-    url: str, orders: int, tag: str, warmup: int, sync: bool, fenced: bool, threads: int
+    url: str,
+    orders: int,
+    tag: str,
+    warmup: int,
+    sync: bool,
+    fenced: bool,
+    threads: int,
+    partitions: int = 1,
 ) -> None:
     from datetime import timedelta
 
@@ -66,6 +96,7 @@ def child(
     if fenced:  # the lease claim and in-flight mark before each send, the heartbeat
         Ownership(engine, leases_for(store, tag), timedelta(seconds=10)).start()
     engine.mark("AAPL", "150.00", bid="149.99", ask="150.01", volume="1000000")
+    names = accounts(tag, int(tag.lstrip("p") or 0), threads, partitions)
     latencies: list[list[float]] = [[] for _ in range(threads)]
     failures: list[str] = []
     warm = threading.Barrier(threads + 1)
@@ -77,7 +108,7 @@ def child(
                 "symbol": "AAPL",
                 "side": "buy" if i % 2 else "sell",
                 "qty": "1",
-                "account_id": f"{tag}t{t}",
+                "account_id": names[t],
                 "idempotency_key": f"{tag}-{t}-{i}",
             }
         )
@@ -100,12 +131,18 @@ def child(
     warm.wait()
     round_trips, statements = store.round_trips, store.statements
     chain_commits, chain_seconds = store.chain_commits, store.chain_seconds
-    refused = store.chain_head.refused
+    # (``chain_head`` alone: a tree from before partitions, run as the reference)
+    heads = getattr(store, "chain_heads", None) or store.chain_head
+    refused = heads.refused
+    server_before = server_cpu(url)
+    cpu_before = time.process_time()
     started = time.time()
     go.wait()
     for worker in workers:
         worker.join()
     ended = time.time()
+    cpu = time.process_time() - cpu_before
+    server_after = server_cpu(url)
     if failures:
         raise SystemExit(failures[0])
     done = (orders // threads) * threads
@@ -121,12 +158,45 @@ def child(
                 "p99_ms": measured[int(len(measured) * 0.99) - 1] * 1000,
                 "round_trips": store.round_trips - round_trips,
                 "statements": store.statements - statements,
-                "head_refused": store.chain_head.refused - refused,
+                "head_refused": heads.refused - refused,
                 "chain_commits": store.chain_commits - chain_commits,
                 "chain_seconds": store.chain_seconds - chain_seconds,
+                "cpu_s": cpu,
+                "server_cpu_s": (
+                    None
+                    if server_before is None or server_after is None
+                    else server_after - server_before
+                ),
             }
         )
     )
+
+
+def server_cpu(url: str) -> float | None:
+    """CPU seconds (user + system) used so far by the server's backends of this bench's
+    sessions (``application_name`` in the URL), read from ``/proc``: only when the server
+    runs on this host (None otherwise). A backend that ended is not counted."""
+    import psycopg
+
+    name = url.rsplit("application_name=", 1)[-1].split("&", 1)[0]
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            pids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+                    "AND pid <> pg_backend_pid()",
+                    (name,),
+                )
+            ]
+        ticks = 0
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except OSError:
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def raw_commit(url: str, sync: bool, threads: int, commits: int = 1000) -> dict[str, object]:
@@ -180,6 +250,7 @@ def run(
     sync: bool,
     fenced: bool = False,
     threads: int = 1,
+    partitions: int = 1,
 ) -> dict[str, object]:
     import psycopg
 
@@ -188,10 +259,15 @@ def run(
     schema = f"og_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    url = f"{base_url}{'&' if '?' in base_url else '?'}options={quote(f'-csearch_path={schema}')}"
+    url = (
+        f"{base_url}{'&' if '?' in base_url else '?'}options={quote(f'-csearch_path={schema}')}"
+        f"&application_name={schema}"
+    )
     try:
         store = PostgresStore(url)
         store.migrate()
+        if partitions > 1:
+            store.set_chain_partitions(partitions)
         store.close()
         procs = [
             subprocess.Popen(
@@ -210,6 +286,7 @@ def run(
                     "on" if sync else "off",
                     "--threads",
                     str(threads),
+                    *(["--partitions", str(partitions)] if partitions > 1 else []),
                     *(["--fenced"] if fenced else []),
                 ],
                 stdout=subprocess.PIPE,
@@ -236,6 +313,13 @@ def run(
         "round_trips_per_order": round(sum(r["round_trips"] for r in results) / total, 2),
         "statements_per_order": round(sum(r["statements"] for r in results) / total, 2),
         "head_refused_per_order": round(sum(r["head_refused"] for r in results) / total, 3),
+        # CPU an order: the engine process's own (Python, driver) and its server backends'
+        "cpu_ms_per_order": round(1000 * sum(r["cpu_s"] for r in results) / total, 3),
+        "server_cpu_ms_per_order": (
+            None
+            if any(r["server_cpu_s"] is None for r in results)
+            else round(1000 * sum(r["server_cpu_s"] for r in results) / total, 3)
+        ),
         # the event log's lock is held for at most the commit round trip (flush included)
         "chain_commit_ms": round(
             1000
@@ -259,6 +343,15 @@ def main() -> None:
         "--fenced", action="store_true", help="with ownership and the fenced send, as serve runs"
     )
     parser.add_argument("--threads", type=int, default=1, help="submitters per process")
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=1,
+        help="chain partitions (each submitter's account in its own, round robin)",
+    )
+    parser.add_argument(
+        "--only", choices=["one", "two"], default=None, help="run one process or two, not both"
+    )
     args = parser.parse_args()
     if args.child:
         child(
@@ -269,21 +362,25 @@ def main() -> None:
             args.sync == "on",
             args.fenced,
             args.threads,
+            args.partitions,
         )
         return
     url = os.environ.get("ORDERGATE_BENCH_PG_URL", DEFAULT_URL)
     sync = args.sync == "on"
     raw = raw_commit(url, sync, max(args.threads, 2))
-    one = run(url, 1, args.orders, args.warmup, sync, args.fenced, args.threads)
-    two = run(url, 2, args.orders, args.warmup, sync, args.fenced, args.threads)
+    shape = (args.orders, args.warmup, sync, args.fenced, args.threads, args.partitions)
+    one = None if args.only == "two" else run(url, 1, *shape)
+    two = None if args.only == "one" else run(url, 2, *shape)
     print(
         json.dumps(
             {
                 "bench": "submit_path_postgres",
                 "cores": os.cpu_count(),
+                "load_avg": [round(x, 2) for x in os.getloadavg()],
                 "synchronous_commit": args.sync,
                 "fenced": args.fenced,
                 "threads_per_process": args.threads,
+                "partitions": args.partitions,
                 "raw_commit": raw,
                 "one_process": one,
                 "two_processes": two,

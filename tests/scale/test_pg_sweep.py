@@ -19,12 +19,19 @@ from tests.scale.pg_sweep import run_sweep
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 TRIALS = int(os.environ.get("ORDERGATE_PG_SWEEP_TRIALS", "1"))
+#: the event chain's partitions (each trial's account lands in one of them)
+PARTITIONS = int(os.environ.get("ORDERGATE_PG_SWEEP_PARTITIONS", "3"))
 
 
 @pytest.mark.parametrize("offset_s", [0.0, -15.0], ids=["equal-clocks", "clock-15s-behind"])
 def test_two_processes_one_killed_no_duplicate_no_loss(
     pg_url: str, tmp_path: Path, offset_s: float
 ) -> None:
+    from ordergate.store.postgres import PostgresStore
+
+    store = PostgresStore(pg_url)
+    store.set_chain_partitions(PARTITIONS)
+    store.close()
     with exchange_process(tmp_path) as url:
         result = run_sweep(pg_url, url, TRIALS, (offset_s,))
     assert result["duplicates"] == 0, result
@@ -32,3 +39,11 @@ def test_two_processes_one_killed_no_duplicate_no_loss(
     assert result["nothing_sent"] == 0, result
     assert result["position_mismatches"] == 0, result
     assert result["crashed"] > 0, result
+    import psycopg
+
+    from ordergate.obs.audit import PostgresChain, verify_chain
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        chain = verify_chain(PostgresChain(conn), derived=False)  # SIGKILLs mid-commit
+    assert chain.ok, chain.problems[:5]
+    assert len(chain.partitions) > 1 or PARTITIONS == 1, chain.partitions

@@ -22,6 +22,13 @@ that id with ours: when they differ the id was *refused* for a new event, and th
 says so loudly — an error log, the ``relay_ids_refused_total`` counter and an
 ``ops.relay.ids_refused`` event in the store's own log.
 
+A partitioned chain (``store.chain``; a store with :class:`PartitionedOutbox`) is
+relayed partition by partition, each with its own cursor — ``<consumer>`` for partition
+0 (so a relay from before partitions carries on where it was), ``<consumer>#p<p>`` for
+partition ``p`` — since ``seq`` is commit order only within a partition: every event
+once, in order within its partition. The outbox id is the event's ``seq``, whose range
+names its partition, so a message id is unique per (incarnation, partition, seq).
+
 The loop is asyncio (the NATS client is); store calls run in a worker thread so a slow
 database never blocks the event loop. Which broker it publishes to is a
 :class:`Publisher`, so the loop is the same for NATS and for a test double.
@@ -30,9 +37,10 @@ database never blocks the event loop. Which broker it publishes to is a
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -83,6 +91,24 @@ class Incarnated(Protocol):
         ...
 
 
+@runtime_checkable
+class PartitionedOutbox(Protocol):
+    """A store whose event chain may be partitioned (``PostgresStore``)."""
+
+    def event_partitions(self) -> list[int]:
+        """The partitions that hold any event, ascending."""
+        ...
+
+    def outbox_in(self, partition: int, last_id: int, limit: int) -> list[OutboxMessage]:
+        """The partition's messages after ``last_id``, in its commit order."""
+        ...
+
+
+def cursor_name(consumer: str, partition: int) -> str:
+    """The cursor of ``consumer`` in ``partition`` (partition 0's is the consumer's own)."""
+    return consumer if partition == 0 else f"{consumer}#p{partition}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RelayConfig:
     #: Names this relay's cursor; two relays with one name share the work's progress.
@@ -129,13 +155,27 @@ class OutboxRelay:
         return f"{self._prefix}:{message.id}:{digest[:16]}"
 
     async def pump(self) -> int:
-        """One round: publish what waits after the cursor; return how many went out.
+        """One round: publish what waits after the cursor (of each partition, one after
+        another); return how many went out.
 
         Messages of a batch are published concurrently; the cursor then moves over the
         longest acknowledged prefix, so a failure in the middle never skips a message.
         """
-        cursor = await asyncio.to_thread(self.store.outbox_cursor, self.config.consumer)
-        messages = await asyncio.to_thread(self.store.outbox_after, cursor, self.config.batch)
+        store = self.store
+        if not isinstance(store, PartitionedOutbox):
+            return await self._pump(self.config.consumer, self.store.outbox_after)
+        sent = 0
+        for partition in await asyncio.to_thread(store.event_partitions):
+            sent += await self._pump(
+                cursor_name(self.config.consumer, partition),
+                functools.partial(store.outbox_in, partition),
+            )
+        return sent
+
+    async def _pump(self, consumer: str, read: Callable[[int, int], list[OutboxMessage]]) -> int:
+        """One batch after ``consumer``'s cursor, read by ``read(cursor, limit)``."""
+        cursor = await asyncio.to_thread(self.store.outbox_cursor, consumer)
+        messages = await asyncio.to_thread(read, cursor, self.config.batch)
         if not messages:
             return 0
         outcomes = await asyncio.gather(
@@ -149,7 +189,7 @@ class OutboxRelay:
             await asyncio.to_thread(self._say_refused, refused)
         if done:
             crashpoint(CRASH_AFTER_PUBLISH)
-            await asyncio.to_thread(self.store.set_outbox_cursor, self.config.consumer, done[-1].id)
+            await asyncio.to_thread(self.store.set_outbox_cursor, consumer, done[-1].id)
             self.published += len(done)
         if len(done) < len(messages):
             failure = outcomes[len(done)]

@@ -24,6 +24,13 @@ link is **removed** (its predecessor is gone: the missing ``seq`` range is named
 
 Read the checkpoint *before* the walk's snapshot (the CLI does): a writer checkpoints
 after it commits, so a checkpoint read first never names a head the snapshot lacks.
+
+A partitioned chain (``store.chain``) is walked partition by partition, each from its
+own newest anchor (or its genesis) within its ``seq`` range, each against its own
+checkpoint: the partitions that hold rows and those the checkpoint names, so a partition
+removed whole is **truncated** too. The seal covers partition 0, where every row written
+before partitions is. The result's head and checkpoint fields are partition 0's; every
+partition's are in ``VerifyResult.partitions``.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from ordergate.store.chain import (
     event_hash,
     macs_equal,
     seal_mac,
+    seq_range,
     stored_ts,
     stub_mac,
 )
@@ -49,6 +57,7 @@ from ordergate.store.chain_sources import (
     PostgresChain,
     SqliteChain,
     chain_of,
+    partitions,
 )
 from ordergate.store.checkpoint import CheckpointState
 
@@ -68,9 +77,9 @@ __all__ = [
 
 _WALK = (
     "SELECT seq, order_id, topic, from_status, to_status, payload, ts, prev_hash, hash,"
-    " 0, NULL FROM order_events WHERE seq > ?"
+    " 0, NULL FROM order_events WHERE seq > ? AND seq < ?"
     " UNION ALL SELECT seq, order_id, NULL, NULL, NULL, NULL, ts, prev_hash, hash, 1, mac"
-    " FROM audit_pruned WHERE seq > ? ORDER BY seq"
+    " FROM audit_pruned WHERE seq > ? AND seq < ? ORDER BY seq"
 )
 _FIND = (
     "SELECT seq, order_id FROM order_events WHERE hash = ?"
@@ -98,17 +107,42 @@ def verify_chain(
     """
     source = chain_of(conn)
     result = VerifyResult(keyed=key is not None)
+    states = {} if checkpoint is None else checkpoint.by_partition()
     with source.snapshot():
         legacy_seq = _seal(source, key, result)
-        anchor_seq, prev = _start(source, key, result)
-        _walk(source, key, legacy_seq, anchor_seq, prev, result)
-        if checkpoint is not None:
-            _check_checkpoint(source, checkpoint, result)
-        if expected_head is not None and expected_head != result.head_hash:
+        found = set(partitions(source.one)) | {p for p, s in states.items() if s.seq is not None}
+        heads = []
+        for partition in sorted(found | {0}):
+            part = result if partition == 0 else VerifyResult(keyed=key is not None)
+            anchor_seq, prev = _start(source, key, part, partition)
+            _walk(source, key, legacy_seq, anchor_seq, prev, part, partition)
+            if partition in states:
+                _check_checkpoint(source, states[partition], part)
+            heads.append(part.head_hash)
+            if partition != 0:
+                _merge(result, part)
+            if len(found) > 1 or partition != 0:
+                result.partitions[partition] = {
+                    "anchor_seq": part.anchor_seq,
+                    "head_seq": part.head_seq,
+                    "head_hash": part.head_hash,
+                    "checkpoint_seq": part.checkpoint_seq,
+                    "checked": part.checked,
+                }
+        if expected_head is not None and expected_head not in heads:
             _head_problem(source, expected_head, result)
         if derived:
             verify_derived(source, result)
     return result
+
+
+def _merge(result: VerifyResult, part: VerifyResult) -> None:
+    """A partition's walk into the whole result (counts and problems)."""
+    result.checked += part.checked
+    result.pruned += part.pruned
+    result.legacy += part.legacy
+    for problem in part.problems:
+        result.add(problem)
 
 
 def _seal(source: ChainSource, key: bytes | None, result: VerifyResult) -> int | None:
@@ -130,10 +164,17 @@ def _seal(source: ChainSource, key: bytes | None, result: VerifyResult) -> int |
     return legacy_seq
 
 
-def _start(source: ChainSource, key: bytes | None, result: VerifyResult) -> tuple[int, str]:
-    """The newest anchor the key vouches for (any newest one without a key)."""
+def _start(
+    source: ChainSource, key: bytes | None, result: VerifyResult, partition: int = 0
+) -> tuple[int, str]:
+    """The partition's newest anchor the key vouches for (any newest one without a
+    key); else its start (``seq`` just below its range) and the genesis hash."""
+    lo, hi = seq_range(partition)
+    result.anchor_seq = lo
     for seq, digest, mac in source.rows(
-        "SELECT seq, hash, mac FROM audit_anchors ORDER BY seq DESC, id DESC"
+        "SELECT seq, hash, mac FROM audit_anchors WHERE seq > ? AND seq < ?"
+        " ORDER BY seq DESC, id DESC",
+        (lo, hi),
     ):
         if key is None or macs_equal(anchor_mac(key, int(seq), str(digest)), mac):
             result.anchor_seq = int(seq)
@@ -146,7 +187,7 @@ def _start(source: ChainSource, key: bytes | None, result: VerifyResult) -> tupl
                 "a retention anchor without the audit key's MAC: verification does not start there",
             )
         )
-    return 0, GENESIS
+    return lo, GENESIS
 
 
 def _walk(
@@ -156,10 +197,12 @@ def _walk(
     anchor_seq: int,
     prev: str,
     result: VerifyResult,
+    partition: int = 0,
 ) -> None:
+    lo, hi = seq_range(partition)
     prev_seq = anchor_seq
-    started = anchor_seq > 0
-    for row in source.rows(_WALK, (anchor_seq, anchor_seq)):
+    started = anchor_seq > lo
+    for row in source.rows(_WALK, (anchor_seq, hi, anchor_seq, hi)):
         seq, order_id, stored_prev, stored_hash, pruned = (
             int(row[0]),
             "" if row[1] is None else str(row[1]),
@@ -210,9 +253,12 @@ def _walk(
                     detail = "content does not match its MAC (edited, or written without the key)"
                 result.add(Problem("edited", seq, order_id, detail))
             elif row[2] == PURGE_TOPIC:
-                positions = json.loads(str(row[5])).get("positions")
+                body = json.loads(str(row[5]))
+                positions = body.get("positions")
                 if positions is not None:
                     result.baseline = (seq, positions)
+                    heads = body.get("partition_heads") or {}
+                    result.baseline_heads = {int(p): int(h) for p, h in heads.items()}
         prev, prev_seq = str(stored_hash), seq
     result.head_seq, result.head_hash = prev_seq, prev
 

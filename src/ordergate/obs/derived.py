@@ -39,7 +39,7 @@ from ordergate.domain.events import (
 from ordergate.domain.idempotency import sent_key
 from ordergate.domain.positions import Position
 from ordergate.obs.findings import Problem, VerifyResult
-from ordergate.store.chain import intent_digest
+from ordergate.store.chain import SPAN, intent_digest
 from ordergate.store.chain_sources import ChainSource
 from ordergate.store.rows import ORDER_COLUMNS, order_from_row
 from ordergate.views import order_view
@@ -232,10 +232,13 @@ def _check_positions(source: ChainSource, result: VerifyResult) -> None:
             realized_gross=amounts[2],
             commission=amounts[3],
         )
-    for _, payload in source.rows(
+    heads = result.baseline_heads  # other partitions: their fills folded in up to there
+    for seq, payload in source.rows(
         "SELECT seq, payload FROM order_events WHERE topic IN (?, ?, ?) AND seq > ? ORDER BY seq",
         (EXECUTION_REPORT_TOPIC, FILL_BUSTED_TOPIC, FILL_CORRECTED_TOPIC, base_seq),
     ):
+        if heads and int(seq) <= heads.get(int(seq) // SPAN, 0):
+            continue
         body = orjson.loads(str(payload))
         fill = body.get("fill")
         if not isinstance(fill, dict):

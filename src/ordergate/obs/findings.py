@@ -43,7 +43,13 @@ class VerifyResult:
     checkpoint_seq: int | None = None
     #: the newest purge event, whose positions the fills after it are folded onto
     baseline: tuple[int, list[Any]] | None = None
+    #: the other partitions' heads when that purge recorded the positions (their fills
+    #: up to there are in the positions already)
+    baseline_heads: dict[int, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: a partitioned chain's partitions (``store.chain``): each one's anchor, head,
+    #: checkpoint and events checked (empty for a chain of one partition)
+    partitions: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -66,4 +72,5 @@ class VerifyResult:
             "sealed_at": self.sealed_at,
             "checkpoint_seq": self.checkpoint_seq,
             "problems": [p.to_dict() for p in self.problems],
+            **({"partitions": self.partitions} if self.partitions else {}),
         }

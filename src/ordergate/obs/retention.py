@@ -24,6 +24,13 @@ tampering. The chain's own events are kept as long as orders (``orders_days``).
 
 It runs on SQLite and PostgreSQL alike, through the audit chain's small port
 (:class:`~ordergate.obs.audit.ChainStore`).
+
+On a partitioned chain (``store.chain``) the purge holds every partition's write lock
+(ascending), so the positions it records are those at each partition's head, which the
+``audit.purged`` event names (``partition_heads``: verification folds each partition's
+fills after its own head onto them). A stub keeps its event's ``seq``, so it stays in its
+partition; stubs are folded into one anchor a partition, each partition's walk starting
+at its own. The purge's own events, having no order, are partition 0's.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,7 +48,8 @@ from ordergate.domain.errors import PersistenceError
 from ordergate.domain.events import SCHEMA_VERSION
 from ordergate.obs.audit import ChainStore, anchor_mac, chain_of, stub_mac, verify_chain
 from ordergate.store.base import EventRecord
-from ordergate.store.chain import ANCHOR_TOPIC, PURGE_TOPIC
+from ordergate.store.chain import ANCHOR_TOPIC, PURGE_TOPIC, SPAN, seq_range
+from ordergate.store.chain_sources import partitions
 from ordergate.store.checkpoint import Checkpoint
 from ordergate.store.seal import append_events, positions_snapshot
 
@@ -65,6 +73,8 @@ class PurgeResult:
     receipts: int = 0
     shadow_marks: int = 0
     anchor_seq: int | None = None
+    #: on a partitioned chain, the anchors made in partitions other than 0
+    partition_anchors: dict[int, int] = field(default_factory=dict)
     #: the seq of the ``audit.purged`` event that records this purge
     event_seq: int | None = None
     dry_run: bool = False
@@ -105,6 +115,9 @@ def purge(
     pruned: list[tuple[int, str]] = []
     db.begin_write()
     try:
+        others = [p for p in partitions(db.one) if p != 0]
+        for partition in others:
+            db.lock_partition(partition)
         ids = [
             str(row[0])
             for row in db.execute(
@@ -119,9 +132,14 @@ def purge(
         _purge_shadow_marks(db, receipt_cut, result)
         head = None
         if pruned or result.receipts or result.shadow_marks:
-            head = _record_purge(db, now, order_cut, receipt_cut, result, pruned, key)
-        result.anchor_seq, anchored = _fold_into_anchor(db, now, order_cut, key)
-        head = anchored or head
+            head = _record_purge(db, now, order_cut, receipt_cut, result, pruned, key, others)
+        for partition in [0, *others]:
+            anchor_seq, anchored = _fold_into_anchor(db, now, order_cut, key, partition)
+            if partition == 0:
+                result.anchor_seq = anchor_seq
+            elif anchor_seq is not None:
+                result.partition_anchors[partition] = anchor_seq
+            head = anchored or head
     except BaseException:
         db.execute("ROLLBACK")
         raise
@@ -139,8 +157,10 @@ def _record_purge(
     result: PurgeResult,
     pruned: list[tuple[int, str]],
     key: bytes | None,
+    others: Sequence[int] = (),
 ) -> tuple[int, str] | None:
-    """The ``audit.purged`` event: counts, cuts, a digest of the stubs, the positions."""
+    """The ``audit.purged`` event: counts, cuts, a digest of the stubs, the positions
+    (and, on a partitioned chain, the other partitions' heads they stand at)."""
     digest = hashlib.sha256("\n".join(f"{s}:{h}" for s, h in sorted(pruned)).encode())
     body = {
         "orders": result.orders,
@@ -156,6 +176,9 @@ def _record_purge(
         "pruned_digest": digest.hexdigest(),
         "positions": positions_snapshot(db),
     }
+    heads = {str(p): int(h[0]) for p in others if (h := db.head(p)) is not None}
+    if heads:
+        body["partition_heads"] = heads
     head = append_events(db, [_chain_event(PURGE_TOPIC, body, now)], key)
     result.event_seq = None if head is None else head[0]
     return head
@@ -244,8 +267,15 @@ def _purge_outbox(
 ) -> None:
     """Old messages with no order that every relay has passed (all, when none ever ran);
     the chain's own events only after ``audit_cut`` (as long as orders are kept)."""
-    row = conn.execute("SELECT MIN(last_id) FROM outbox_cursors").fetchone()
-    relayed_up_to = None if row is None else row[0]
+    # Events with no order are partition 0's (``store.chain``): what every relay passed
+    # there is the least of the partition-0 cursors (a relay with only other partitions'
+    # cursors has passed none of it).
+    passed: dict[str, int] = {}
+    for consumer, last_id in conn.rows("SELECT consumer, last_id FROM outbox_cursors"):
+        base = str(consumer).split("#p", 1)[0]
+        here = int(last_id) if int(last_id) < SPAN else 0
+        passed[base] = max(passed.get(base, 0), here)
+    relayed_up_to = min(passed.values()) if passed else None
     where = "order_id IS NULL AND ts < ? AND (topic NOT IN (?, ?) OR ts < ?)"
     params: tuple[Any, ...] = (cut, PURGE_TOPIC, ANCHOR_TOPIC, audit_cut)
     if relayed_up_to is not None:
@@ -271,21 +301,21 @@ def _purge_shadow_marks(conn: ChainStore, cut: str, result: PurgeResult) -> None
 
 
 def _fold_into_anchor(
-    conn: ChainStore, now: datetime, cut: str, key: bytes | None
+    conn: ChainStore, now: datetime, cut: str, key: bytes | None, partition: int = 0
 ) -> tuple[int | None, tuple[int, str] | None]:
-    """Replace the stubs before the oldest live event by one anchor at the newest of
-    them; return its seq and the chain's head after the ``audit.anchored`` event."""
-    row = conn.execute("SELECT MIN(seq) FROM order_events WHERE hash IS NOT NULL").fetchone()
-    oldest_live = None if row is None else row[0]
-    if oldest_live is None:
-        stub = conn.execute(
-            "SELECT seq, hash FROM audit_pruned ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-    else:
-        stub = conn.execute(
-            "SELECT seq, hash FROM audit_pruned WHERE seq < ? ORDER BY seq DESC LIMIT 1",
-            (oldest_live,),
-        ).fetchone()
+    """Replace the partition's stubs before its oldest live event by one anchor at the
+    newest of them; return its seq and the chain's head after the ``audit.anchored``
+    event (which goes to partition 0: it has no order)."""
+    lo, hi = seq_range(partition)
+    row = conn.execute(
+        "SELECT MIN(seq) FROM order_events WHERE hash IS NOT NULL AND seq > ? AND seq < ?",
+        (lo, hi),
+    ).fetchone()
+    oldest_live = hi if row is None or row[0] is None else row[0]
+    stub = conn.execute(
+        "SELECT seq, hash FROM audit_pruned WHERE seq > ? AND seq < ? ORDER BY seq DESC LIMIT 1",
+        (lo, oldest_live),
+    ).fetchone()
     if stub is None:
         return None, None
     seq, digest = int(stub[0]), str(stub[1])
@@ -294,7 +324,7 @@ def _fold_into_anchor(
         "INSERT INTO audit_anchors (seq, hash, created_at, note, mac) VALUES (?, ?, ?, ?, ?)",
         (seq, digest, _ts(now), note, None if key is None else anchor_mac(key, seq, digest)),
     )
-    conn.execute("DELETE FROM audit_pruned WHERE seq <= ?", (seq,))
+    conn.execute("DELETE FROM audit_pruned WHERE seq > ? AND seq <= ?", (lo, seq))
     event = _chain_event(ANCHOR_TOPIC, {"seq": seq, "hash": digest, "note": note}, now)
     return seq, append_events(conn, [event], key)
 

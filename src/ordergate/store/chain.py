@@ -17,6 +17,18 @@ over the record's kind and fields. The canonical form is key-sorted compact JSON
 fields with the time in UTC ISO 8601, then the payload text as stored (every backend
 stores it as text, so hashing never re-encodes it). ``seq`` is not hashed: the chain's
 order is what proves the sequence, and a backend need not know ``seq`` before insert.
+
+**Partitions.** The chain may be cut into partitions (issue 24), each a chain of its
+own with its own head, lock, relay cursor and checkpoint, so writers of different
+accounts never queue on one lock. An event belongs to the partition of its order's
+account, :func:`partition_of` = ``crc32(account) mod N`` (``N`` kept in the database,
+``chain_config``; 1 unless configured, so an install that never asks is one chain, as
+before); an event with no order goes to partition 0. A partition is a range of ``seq``:
+partition ``p`` numbers its rows ``p * SPAN + 1, p * SPAN + 2, …`` (:func:`seq_range`).
+So ``seq`` stays the one key of the event log and the outbox id, unique across
+partitions, every index serves a partition's head (``ORDER BY seq DESC`` within the
+range), rows from before partitions are partition 0 unchanged, and the partition of any
+row is ``seq // SPAN`` without a column to keep in step.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -32,8 +45,28 @@ import orjson
 
 from ordergate.domain.timestamps import iso, iso_utc
 
-#: ``prev_hash`` of the very first event.
+#: ``prev_hash`` of the very first event (of every partition).
 GENESIS = "0" * 64
+
+#: The width of a partition's ``seq`` range (10^12 events a partition; ~9.2 million
+#: partitions fit a BIGINT).
+SPAN = 10**12
+
+
+def partition_of(account_id: str, partitions: int) -> int:
+    """The chain partition of an account's events: ``crc32(account) mod partitions``."""
+    if partitions <= 1:
+        return 0
+    return zlib.crc32(account_id.encode()) % partitions
+
+
+def seq_range(partition: int) -> tuple[int, int]:
+    """``(lo, hi)``: partition ``partition`` numbers its rows ``lo < seq < hi``."""
+    return partition * SPAN, (partition + 1) * SPAN
+
+
+def partition_of_seq(seq: int) -> int:
+    return seq // SPAN
 
 
 def canonical_ts(ts: datetime) -> str:
@@ -113,17 +146,21 @@ class ChainedEvent(Protocol):
 
 
 def chain_rows(
-    head: Sequence[Any] | None, events: Iterable[ChainedEvent], key: bytes | None = None
+    head: Sequence[Any] | None,
+    events: Iterable[ChainedEvent],
+    key: bytes | None = None,
+    base: int = 0,
 ) -> list[tuple[Any, ...]]:
     """Rows ``(seq, order_id, topic, from, to, payload, ts, prev_hash, hash)`` for
     ``events`` (an order's, or operational ones with no order), chained after ``head`` =
     ``(seq, hash)`` or None, keyed with ``key`` (see :func:`event_hash`).
 
-    ``seq`` is given explicitly (head + 1, …) so it never goes back, even after
+    ``seq`` is given explicitly (head + 1, …; ``base`` + 1 for an empty chain: the
+    first ``seq`` of its partition's range) so it never goes back, even after
     retention removed the newest rows; a unit of work holds the write lock, so the
     head cannot move under it.
     """
-    seq = 0 if head is None else int(head[0])
+    seq = base if head is None else int(head[0])
     prev = GENESIS if head is None or head[1] is None else str(head[1])  # NULL: pre-chain row
     rows: list[tuple[Any, ...]] = []
     for e in events:
@@ -174,6 +211,29 @@ PG_HEAD = (
 PG_EVENT_LOG_LOCK = (
     "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.event_log', 0))"
 )
+
+#: A partition's head on PostgreSQL (parameters: lo, hi three times; migration 0015's
+#: ``og_chain_head_in`` is the same on the server).
+PG_HEAD_IN = (
+    "SELECT seq, hash FROM ("
+    "(SELECT seq, hash FROM order_events WHERE seq > %s AND seq < %s"
+    " ORDER BY seq DESC LIMIT 1) UNION ALL "
+    "(SELECT seq, hash FROM audit_pruned WHERE seq > %s AND seq < %s"
+    " ORDER BY seq DESC LIMIT 1) UNION ALL "
+    "(SELECT seq, hash FROM audit_anchors WHERE seq > %s AND seq < %s"
+    " ORDER BY seq DESC LIMIT 1)"
+    ") AS heads ORDER BY seq DESC LIMIT 1"
+)
+
+
+def pg_lock_key(partition: int) -> str:
+    """The name of a partition's write lock (partition 0's is the one-chain lock, so
+    retention, the seal and processes from before partitions take the same one)."""
+    return ".event_log" if partition == 0 else f".event_log#{partition}"
+
+
+#: A partition's write lock (parameter: :func:`pg_lock_key`).
+PG_PARTITION_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || %s, 0))"
 
 #: Topics of the chain's own events (no order; never relayed differently).
 PURGE_TOPIC = "audit.purged"

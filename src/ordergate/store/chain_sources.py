@@ -4,11 +4,38 @@ SQLite and a PostgreSQL side, so both stores' chains go through the same code.""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, TypeVar
 
-from ordergate.store.chain import PG_EVENT_LOG_LOCK, PG_HEAD, SQLITE_HEAD
+from ordergate.store.chain import (
+    PG_HEAD_IN,
+    PG_PARTITION_LOCK,
+    SQLITE_HEAD,
+    pg_lock_key,
+    seq_range,
+)
+
+#: The first ``seq`` above ``?`` among events, stubs and anchors (see :func:`partitions`).
+_NEXT_SEQ = (
+    "SELECT MIN(seq) FROM (SELECT MIN(seq) AS seq FROM order_events WHERE seq > ?"
+    " UNION ALL SELECT MIN(seq) FROM audit_pruned WHERE seq > ?"
+    " UNION ALL SELECT MIN(seq) FROM audit_anchors WHERE seq > ?) AS firsts"
+)
+
+
+def partitions(one: Callable[[str, Sequence[Any]], Sequence[Any] | None]) -> list[int]:
+    """The chain partitions that hold any row, ascending: one index look-up each (the
+    first ``seq`` above the previous partition's range), never a scan."""
+    found: list[int] = []
+    floor = 0
+    while True:
+        row = one(_NEXT_SEQ, (floor, floor, floor))
+        if row is None or row[0] is None:
+            return found
+        partition = int(row[0]) // seq_range(1)[0]
+        found.append(partition)
+        floor = seq_range(partition)[1]
 
 
 class ChainSource(Protocol):
@@ -36,12 +63,17 @@ class ChainStore(ChainSource, Protocol):
         """Run one statement (``?`` marks) for each of ``rows``."""
         ...
 
-    def begin_write(self) -> None:
-        """Begin a transaction that holds the event log's write lock until it ends."""
+    def begin_write(self, partition: int = 0) -> None:
+        """Begin a transaction that holds ``partition``'s write lock until it ends."""
         ...
 
-    def head(self) -> Sequence[Any] | None:
-        """The chain's ``(seq, hash)`` (inside :meth:`begin_write`), None when empty."""
+    def head(self, partition: int = 0) -> Sequence[Any] | None:
+        """``partition``'s ``(seq, hash)`` (inside :meth:`begin_write`), None when empty."""
+        ...
+
+    def lock_partition(self, partition: int) -> None:
+        """Inside :meth:`begin_write`: hold ``partition``'s write lock too (take them in
+        ascending order, after partition 0's)."""
         ...
 
     def has_table(self, name: str) -> bool: ...
@@ -58,14 +90,26 @@ class SqliteChain:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(sql, tuple(params))
 
-    def begin_write(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+    def begin_write(self, partition: int = 0) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")  # one writer: every partition's lock
+
+    def lock_partition(self, partition: int) -> None:
+        """Held already: ``BEGIN IMMEDIATE`` locks the whole file."""
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, [tuple(r) for r in rows])
 
-    def head(self) -> Sequence[Any] | None:
-        return self.one(SQLITE_HEAD)
+    def head(self, partition: int = 0) -> Sequence[Any] | None:
+        if partition == 0:
+            return self.one(SQLITE_HEAD)
+        lo, hi = seq_range(partition)
+        return self.one(
+            "SELECT seq, hash FROM (SELECT seq, hash FROM order_events WHERE seq > ? AND seq < ?"
+            " UNION ALL SELECT seq, hash FROM audit_pruned WHERE seq > ? AND seq < ?"
+            " UNION ALL SELECT seq, hash FROM audit_anchors WHERE seq > ? AND seq < ?)"
+            " ORDER BY seq DESC LIMIT 1",
+            (lo, hi) * 3,
+        )
 
     def has_table(self, name: str) -> bool:
         row = self.conn.execute(
@@ -101,17 +145,22 @@ class PostgresChain:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(sql.replace("?", "%s"), tuple(params))
 
-    def begin_write(self) -> None:
-        """BEGIN, and the event log's lock the store's writers take (``store.pg_uow``)."""
+    def begin_write(self, partition: int = 0) -> None:
+        """BEGIN, and the partition's lock the store's writers take (``store.pg_uow``)."""
         self.conn.execute("BEGIN")
-        self.conn.execute(PG_EVENT_LOG_LOCK)
+        self.conn.execute(PG_PARTITION_LOCK, (pg_lock_key(partition),))
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.conn.cursor().executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
 
-    def head(self) -> Sequence[Any] | None:
-        return self.one(PG_HEAD)
+    def head(self, partition: int = 0) -> Sequence[Any] | None:
+        lo, hi = seq_range(partition)
+        row: Sequence[Any] | None = self.conn.execute(PG_HEAD_IN, (lo, hi) * 3).fetchone()
+        return row
+
+    def lock_partition(self, partition: int) -> None:
+        self.conn.execute(PG_PARTITION_LOCK, (pg_lock_key(partition),))
 
     def has_table(self, name: str) -> bool:
         row = self.conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()

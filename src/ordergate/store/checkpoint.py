@@ -13,19 +13,26 @@ never goes back: a process whose commit is older than the one recorded leaves it
 write is not synced (it costs one ``pwrite``): the page cache keeps it through a
 process crash; after a power loss the checkpoint may lag the database, never lead it,
 when the store syncs its own commits (SQLite ``synchronous=FULL``).
+
+A partitioned chain (``store.chain``) has a checkpoint per partition: partition 0 in the
+file itself (so a chain from before partitions keeps its checkpoint), partition ``p`` in
+``<file>.p<p>``, whose MACs name the partition, so one partition's file cannot stand in
+for another's. A head is filed by its ``seq`` (the partition is ``seq // SPAN``), so a
+writer calls :meth:`Checkpoint.write` with any partition's head.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
 from ordergate.domain.errors import ConfigError
-from ordergate.store.chain import macs_equal, record_mac
+from ordergate.store.chain import macs_equal, partition_of_seq, record_mac
 
 SLOT = 256
 log = structlog.get_logger("ordergate.audit")
@@ -38,16 +45,39 @@ class CheckpointState:
     seq: int | None
     hash: str | None
     forged: bool = False
+    #: the other partitions' checkpoints, by partition (this one is partition 0's)
+    partitions: Mapping[int, CheckpointState] = field(default_factory=dict)
+
+    def by_partition(self) -> dict[int, CheckpointState]:
+        """Every partition's checkpoint, partition 0 (this state's own) included."""
+        return {0: CheckpointState(self.seq, self.hash, self.forged), **self.partitions}
 
 
 class Checkpoint:
-    """One database's checkpoint file (see the module)."""
+    """One database's checkpoint files, one a partition (see the module)."""
 
-    def __init__(self, path: Path, key: bytes, label: str) -> None:
+    def __init__(self, path: Path, key: bytes, label: str, *, partition: int = 0) -> None:
         self.path = path
         self._key = key
         self._label = label
         self._fd: int | None = None
+        self._partition = partition  # the partition this file is for
+        self._parts: dict[int, Checkpoint] = {}  # partitions above 0, opened on first use
+
+    def partition(self, partition: int) -> Checkpoint:
+        """The checkpoint of ``partition`` (this one for 0)."""
+        if partition == self._partition:
+            return self
+        part = self._parts.get(partition)
+        if part is None:
+            part = Checkpoint(
+                self.path.with_name(f"{self.path.name}.p{partition}"),
+                self._key,
+                f"{self._label}#p{partition}",
+                partition=partition,
+            )
+            self._parts[partition] = part
+        return part
 
     def _open(self) -> int:
         if self._fd is None:
@@ -84,7 +114,11 @@ class Checkpoint:
         """Record ``(seq, digest)`` unless the file already holds a newer head.
 
         A slot is ``<seq, 20 digits> <hash> <mac> <database>``: the writer reads only
-        the two seqs (the reader checks the MACs)."""
+        the two seqs (the reader checks the MACs). The head goes to its partition's file."""
+        partition = partition_of_seq(seq)
+        if partition != self._partition:
+            self.partition(partition).write(seq, digest)
+            return
         fd = self._open()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -107,7 +141,21 @@ class Checkpoint:
             log.warning("audit checkpoint failed", path=str(self.path), error=str(exc))
 
     def read(self) -> CheckpointState:
-        """The newest head the file vouches for (``seq`` None: no checkpoint yet)."""
+        """The newest head the file vouches for (``seq`` None: no checkpoint yet), with
+        every other partition's found beside it (``CheckpointState.partitions``)."""
+        state = self._read_one()
+        others: dict[int, CheckpointState] = {}
+        prefix = f"{self.path.name}.p"
+        if self.path.parent.is_dir():
+            for entry in self.path.parent.iterdir():
+                tail = entry.name[len(prefix) :]
+                if entry.name.startswith(prefix) and tail.isdigit() and int(tail) > 0:
+                    others[int(tail)] = self.partition(int(tail))._read_one()
+        if not others:
+            return state
+        return CheckpointState(state.seq, state.hash, state.forged, dict(sorted(others.items())))
+
+    def _read_one(self) -> CheckpointState:
         if not self.path.exists():
             return CheckpointState(None, None)
         fd = self._open()
@@ -124,7 +172,9 @@ class Checkpoint:
         return CheckpointState(seq, digest, forged)
 
     def close(self) -> None:
-        """Sync and close (at shutdown)."""
+        """Sync and close (at shutdown), every partition's file too."""
+        for part in self._parts.values():
+            part.close()
         if self._fd is not None:
             try:
                 os.fsync(self._fd)

@@ -16,6 +16,10 @@ a refusal (another process or retention wrote) the next few steps read the head 
 the event log's lock instead (two round trips for the commit instead of one) before this
 process believes again: with several writers on one chain, reading costs less than being
 refused.
+
+A partitioned chain (see ``store.chain``) has one belief per partition
+(:class:`ChainHeads`): a refusal in one partition says nothing of the others, so two
+processes that serve accounts of different partitions never refuse each other.
 """
 
 from __future__ import annotations
@@ -67,3 +71,23 @@ class ChainHead:
     def forget(self) -> None:
         """A step that had moved the belief did not commit: read the head next time."""
         self._known, self._head = False, None
+
+
+class ChainHeads:
+    """One :class:`ChainHead` for each partition of the chain, made on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._heads: dict[int, ChainHead] = {}
+
+    def of(self, partition: int) -> ChainHead:
+        head = self._heads.get(partition)
+        if head is None:
+            with self._lock:
+                head = self._heads.setdefault(partition, ChainHead())
+        return head
+
+    @property
+    def refused(self) -> int:
+        """Refused steps, all partitions together."""
+        return sum(h.refused for h in list(self._heads.values()))

@@ -14,12 +14,15 @@ it safe beside other processes:
   fails with :class:`DuplicateKey`, which the engine answers by reading the winner's
   order.
 
-Events (the event log, which is also the outbox) extend one hash chain (see
-``ordergate.store.chain``): a unit of work takes a transaction-scoped advisory lock, reads
-the chain's head and writes the next ``seq`` numbers, and holds the lock until it
-commits. So ``seq`` order is commit order, and a relay's cursor never passes an event
-that commits later — at the price of one writer at a time for that last stretch of a
-unit of work (bench/bench_postgres.py measures what it costs).
+Events (the event log, which is also the outbox) extend a hash chain (see
+``ordergate.store.chain``), one per partition of the accounts (``chain_config``, one
+unless configured: :meth:`PostgresStore.set_chain_partitions`): a unit of work takes the
+partition's transaction-scoped advisory lock, reads (or believes) its head and writes the
+next ``seq`` numbers of its range, and holds the lock until it commits. So within a
+partition ``seq`` order is commit order, and a relay's cursor of that partition never
+passes an event that commits later — at the price of one writer at a time per partition
+for that last stretch of a unit of work (bench/bench_postgres.py measures what it costs).
+Writers of accounts in different partitions never wait on each other's lock.
 
 Lock order: a step that reads an order takes the position lock of that order's
 (account, symbol) before the order's row lock; a receipt reads the position and then
@@ -50,23 +53,25 @@ from typing import Any, Protocol
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ordergate.domain.errors import PersistenceError
+from ordergate.domain.errors import ConfigError, PersistenceError
 from ordergate.store.base import (
     DailyPnl,
     OutboxMessage,
     StoredControl,
     StoredKillSwitch,
 )
-from ordergate.store.chain_sources import PostgresChain
+from ordergate.store.chain import seq_range
+from ordergate.store.chain_sources import PostgresChain, partitions
 from ordergate.store.checkpoint import AuditTrail
 from ordergate.store.migrate import apply_migrations
-from ordergate.store.pg_chain_head import ChainHead
+from ordergate.store.pg_chain_head import ChainHead, ChainHeads
 from ordergate.store.pg_uow import (
     PostgresUnitOfWork,
     translate,
     translated,
 )
 from ordergate.store.reads import SqlReads
+from ordergate.store.rows import ts_parse
 from ordergate.store.seal import seal_chain
 
 __all__ = ["PostgresStore", "PostgresUnitOfWork", "translate"]
@@ -103,8 +108,10 @@ class PostgresStore(SqlReads):
         #: what else to close with the store (the leases' session connections)
         self._on_close: list[Callable[[], None]] = []
         self._incarnation: str | None = None
-        #: this process's belief about the event chain's head (see ``pg_chain_head``)
-        self.chain_head = ChainHead()
+        #: this process's beliefs about the heads of the chain's partitions (``pg_chain_head``)
+        self.chain_heads = ChainHeads()
+        #: how many partitions the chain has (``chain_config``), read on first use
+        self._partitions: int | None = None
         #: the fence's leases, when its claim rides in the accept (``pg_leases``)
         self.accept_claims: AcceptClaims | None = None
         #: pipelines (round trips) and statements the units of work sent (the bench's count)
@@ -171,6 +178,53 @@ class PostgresStore(SqlReads):
             self._incarnation = str(rows[0][0]) if rows else None
         return self._incarnation
 
+    @property
+    def chain_head(self) -> ChainHead:
+        """The belief about partition 0's head (the whole chain's, unpartitioned)."""
+        return self.chain_heads.of(0)
+
+    def chain_partitions(self) -> int:
+        """How many partitions the event chain's accounts are spread over (1 before
+        migration 0015, or when never configured)."""
+        if self._partitions is None:
+            try:
+                rows = self._read("SELECT partitions FROM chain_config")
+            except PersistenceError:
+                return 1  # not migrated yet: ask again next time
+            self._partitions = int(rows[0][0]) if rows else 1
+        return self._partitions
+
+    def set_chain_partitions(self, count: int) -> None:
+        """Spread the accounts over ``count`` chain partitions from now on.
+
+        Every process of the database must agree: change it only while no other process
+        writes (each reads it once, on its first unit of work). An account's earlier events
+        stay in the partition they were written to; each partition verifies on its own.
+        From 1 it can go to any count (partition 0 keeps the one chain's rows, below every
+        other range); once partitions above 0 hold events it stays (``ConfigError``).
+        Raise it only once every process runs this code: one from before reads the newest
+        ``seq`` of all partitions as the one chain's head.
+        """
+        if not 1 <= count <= 4096:
+            raise ConfigError(f"chain partitions must be 1-4096, not {count}")
+        self._partitions = None
+        now = self.chain_partitions()
+        if now > 1 and count != now and any(p > 0 for p in self.event_partitions()):
+            # an account moved from one partition to another could sort its later fills
+            # before its earlier ones (seq order), and verification folds them so
+            raise ConfigError(
+                f"the chain is spread over {now} partitions already and they hold events: "
+                "the count can change only from 1 (accounts then move to higher ranges)"
+            )
+        self._write("UPDATE chain_config SET partitions = %s", (count,))
+        self._partitions = count
+
+    def event_partitions(self) -> list[int]:
+        """The partitions that hold any event, stub or anchor (ascending)."""
+        with self.connection() as conn, translated():
+            chain = PostgresChain(conn)
+            return partitions(chain.one)
+
     def close(self) -> None:
         for close in self._on_close:
             close()
@@ -192,6 +246,7 @@ class PostgresStore(SqlReads):
         claims = self.accept_claims
         lease = None if claims is None else claims.accept_lease()
         asked = time.monotonic()  # before the unit's first round trip (and its claims)
+        partitions = self.chain_partitions()  # read once, before a connection is held
         with ExitStack() as stack:
             held = [self._checkout(stack)]
 
@@ -210,7 +265,8 @@ class PostgresStore(SqlReads):
                 held[0].conn,
                 key,
                 replay_wait_ms=wait_ms,
-                chain=self.chain_head,
+                chain=self.chain_heads,
+                partitions=partitions,
                 reconnect=reconnect,
                 lease=lease,
                 durable=self.synchronous_commit,
@@ -227,8 +283,9 @@ class PostgresStore(SqlReads):
                 if uow.chain_seconds:
                     self.chain_commits += 1
                     self.chain_seconds += uow.chain_seconds
-        if uow.head_written is not None and self.audit and self.audit.checkpoint:
-            self.audit.checkpoint.committed(*uow.head_written)
+        if uow.heads_written and self.audit and self.audit.checkpoint:
+            for seq, digest in uow.heads_written:  # each partition's own checkpoint
+                self.audit.checkpoint.committed(seq, digest)
         if uow.leased and claims is not None:
             claims.leased(uow.leased, asked)
 
@@ -302,6 +359,21 @@ class PostgresStore(SqlReads):
         extends the chain lets its locks go before its WAL flush (``pg_uow``), so the
         relay waits for a flush past what it read before it publishes any of it."""
         messages = super().outbox_after(last_id, limit)
+        if messages and self.synchronous_commit:
+            with self.connection() as conn, translated(), conn.transaction():
+                conn.execute("SELECT pg_current_xact_id()")  # its commit waits for the flush
+        return messages
+
+    def outbox_in(self, partition: int, last_id: int, limit: int) -> list[OutboxMessage]:
+        """:meth:`outbox_after` within one partition of the chain: its messages after
+        ``last_id`` (or from its start), in its ``seq`` (commit) order."""
+        lo, hi = seq_range(partition)
+        rows = self._read(
+            "SELECT id, topic, key, payload, created_at FROM outbox "
+            "WHERE id > %s AND id < %s ORDER BY id LIMIT %s",
+            (max(last_id, lo), hi, limit),
+        )
+        messages = [OutboxMessage(r[0], r[1], r[2], r[3], ts_parse(r[4])) for r in rows]
         if messages and self.synchronous_commit:
             with self.connection() as conn, translated(), conn.transaction():
                 conn.execute("SELECT pg_current_xact_id()")  # its commit waits for the flush
