@@ -275,3 +275,23 @@ def test_cli_verifies_a_partitioned_postgres_chain(
         assert cut.exit_code == 1
         problems = json.loads(cut.output)["problems"]
         assert [(p["kind"], p["seq"] // SPAN) for p in problems] == [("truncated", last)]
+
+
+def test_cli_shows_and_sets_the_chain_partitions(pg_url: str, tmp_path: Any) -> None:
+    from ordergate.service.__main__ import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["audit", "partitions", "--db", pg_url, "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output) == {"partitions": 1, "holding_events": [0]}
+    raised = runner.invoke(app, ["audit", "partitions", "--set", "4", "--db", pg_url, "--json"])
+    assert raised.exit_code == 0, raised.output
+    assert json.loads(raised.output)["partitions"] == 4
+    again = runner.invoke(app, ["audit", "partitions", "--db", pg_url])
+    assert again.exit_code == 0 and again.output.startswith("4 chain partition(s)")
+    sqlite = runner.invoke(
+        app, ["audit", "partitions", "--set", "2", "--db", str(tmp_path / "one.db")]
+    )
+    assert sqlite.exit_code == 2
+    assert "E_CONFIG" in sqlite.output and "PostgreSQL" in sqlite.output
+    assert not (tmp_path / "one.db").exists()  # refused before anything was opened

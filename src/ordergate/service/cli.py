@@ -77,6 +77,26 @@ def register(app: typer.Typer) -> None:
         """
         _verify(db, head, as_json)
 
+    @audit.command("partitions")
+    def chain_partitions(
+        count: Annotated[
+            int | None,
+            typer.Option(
+                "--set",
+                min=1,
+                max=4096,
+                help="Spread the accounts over this many chain partitions from now on "
+                "(PostgreSQL; only while no other process writes, and only from 1).",
+            ),
+        ] = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Show (or set) how many partitions the event chain is spread over, and which
+        hold events. Each partition has its own head, lock, checkpoint and relay cursor,
+        so processes serving different accounts never wait on one chain."""
+        _partitions(db, count, as_json)
+
     @app.command()
     def purge(
         orders_days: Annotated[
@@ -239,6 +259,39 @@ def _migrate(settings: Settings) -> None:
     from ordergate.bootstrap import build_store
 
     build_store(settings).close()
+
+
+def _partitions(db: str | None, count: int | None, as_json: bool) -> None:
+    from ordergate.bootstrap import build_store
+    from ordergate.domain.errors import ConfigError, OrderGateError
+
+    try:
+        settings = _settings(db)
+        if settings.sqlite_path is not None and count not in (None, 1):
+            raise ConfigError(
+                "a SQLite store keeps one chain (one process writes it at a time); chain "
+                "partitions are for PostgreSQL: pip install 'ordergate[postgres]' and set "
+                "ORDERGATE_DATABASE_URL=postgresql://…"
+            )
+        store = build_store(settings)
+        try:
+            partitions, holding = 1, [0]
+            if settings.sqlite_path is None:
+                from ordergate.store.postgres import PostgresStore  # type: ignore[import-not-found, unused-ignore]
+
+                assert isinstance(store, PostgresStore)
+                if count is not None:
+                    store.set_chain_partitions(count)
+                partitions, holding = store.chain_partitions(), store.event_partitions()
+        finally:
+            store.close()
+    except OrderGateError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps({"partitions": partitions, "holding_events": holding}))
+    else:
+        typer.echo(f"{partitions} chain partition(s); holding events: {holding or 'none'}")
 
 
 def _serve(settings: Settings) -> None:
