@@ -49,7 +49,7 @@ from ordergate.engine.ports import (
     PreTradeCheck,
 )
 from ordergate.engine.queries import EngineQueries
-from ordergate.engine.recorder import Step, unit_of_work
+from ordergate.engine.recorder import Step, StepContext
 from ordergate.obs.redact import Redactor
 from ordergate.resilience.retry import RetryPolicy
 from ordergate.store.base import Store
@@ -228,8 +228,8 @@ class EngineCore(EngineQueries):
     # ---------------------------------------------------------- mechanics
 
     def step(self) -> Any:
-        """One unit of work (see ``recorder.unit_of_work``)."""
-        return unit_of_work(self.store, self.bus, self._tz, self.terms, self.cash)
+        """One unit of work (see ``recorder.StepContext``)."""
+        return StepContext(self.store, self.bus, self._tz, self.terms, self.cash)
 
     _step = step
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -262,16 +261,8 @@ class MemoryStore:
             raise PersistenceError("the in-memory store is closed")
         return self._data
 
-    @contextmanager
-    def transaction(self) -> Iterator[MemoryUnitOfWork]:
-        with self._lock:
-            undo: list[Undo] = []
-            try:
-                yield MemoryUnitOfWork(self._open(), undo)
-            except BaseException:
-                for step in reversed(undo):
-                    step()
-                raise
+    def transaction(self) -> _Transaction:
+        return _Transaction(self)
 
     # ------------------------------------------------------------------ reads
 
@@ -399,3 +390,34 @@ class MemoryStore:
         with self._lock:
             cursors = self._open().cursors
             cursors[consumer] = max(cursors.get(consumer, 0), last_id)
+
+
+class _Transaction:
+    """One unit of work under the store's lock; an error undoes what it wrote.
+
+    A class, not a generator under ``@contextmanager``: each order opens a few of
+    these, and a generator context manager costs several calls more each."""
+
+    __slots__ = ("_store", "_undo")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._undo: list[Undo] = []
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        store = self._store
+        store._lock.acquire()
+        try:
+            return MemoryUnitOfWork(store._open(), self._undo)
+        except BaseException:
+            store._lock.release()
+            raise
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> bool:
+        try:
+            if kind is not None:
+                for step in reversed(self._undo):
+                    step()
+        finally:
+            self._store._lock.release()
+        return False
