@@ -201,6 +201,21 @@ def test_control_characters_are_refused_on_direct_construction_too() -> None:
         OrderIntent(idempotency_key="k", symbol="AAPL\n", side=Side.BUY, qty=Decimal(1))
 
 
+def test_every_character_refused_as_a_control_is_unprintable() -> None:
+    """The text check skips its pattern for printable text: that is only sound while
+    every character the pattern refuses is one ``str.isprintable`` calls unprintable."""
+    from ordergate.domain.intent import _CONTROL
+
+    refused = [c for c in map(chr, range(0x110000)) if _CONTROL.fullmatch(c)]
+    assert len(refused) == 2124  # C0, DEL, C1, surrogates, separators, bidi controls
+    assert not [c for c in refused if c.isprintable()]
+
+
+@pytest.mark.parametrize("char", ["\u00a0", "\u200b", "\u3000"])
+def test_unprintable_characters_the_pattern_allows_still_pass(char: str) -> None:
+    assert parse(reason=f"a{char}b").reason == f"a{char}b"
+
+
 def test_symbol_and_enums_are_checked_before_upper_casing() -> None:
     for changes in ({"symbol": "\u017fpy"}, {"side": "\u017fell"}, {"time_in_force": "\u0261tc"}):
         with pytest.raises(InvalidIntent):

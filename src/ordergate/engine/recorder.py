@@ -279,9 +279,10 @@ class Step:
         ts: datetime,
         extra: dict[str, Any],
     ) -> None:
-        prev = None if previous is None else previous.value
+        # str() of a StrEnum is its value, without the enum's Python-level ``.value``
+        prev = None if previous is None else str(previous)
         payload = OrderEventPayload(self._terms(order), topic, ts, prev, order_state(order), extra)
-        record = EventRecord(order.order_id, topic, prev, order.status.value, payload, ts)
+        record = EventRecord(order.order_id, topic, prev, str(order.status), payload, ts)
         self._events.append(record)
         self.published.append((topic, order.order_id, record))
 
