@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import orjson
 
@@ -31,6 +31,7 @@ from ordergate.algos.terms import AlgoKind, AlgoTerms
 from ordergate.domain.credentials import MASK, is_credential_key
 from ordergate.domain.enums import OrderType, OrderVariety, Product, Side, TimeInForce
 from ordergate.domain.errors import ErrorCode, InvalidIntent
+from ordergate.domain.frozen import fast_init
 from ordergate.domain.money import fmt, parse_decimal
 
 _TEXT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@#+=-]{0,127}$")
@@ -59,6 +60,7 @@ _ALIASES = {
 E = TypeVar("E", bound=StrEnum)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderIntent:
     """An order a strategy wants, with seed 003's fields and seed 002's attribution ids."""
@@ -422,15 +424,15 @@ def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
 
 def _enum(kind: type[E], raw: Mapping[str, Any], name: str) -> E:
     value = raw[name]
-    text: object = value
+    text: Any = value
     if isinstance(value, str):
         if not value.isascii():
             choices = ", ".join(member.value for member in kind)
             raise InvalidIntent(name, f"must be one of {choices} (ASCII); got {value!r}")
         text = value.strip().upper().replace("-", "_")
-        member = kind._value2member_map_.get(text)  # the member, without the enum's call
+        member: Any = kind._value2member_map_.get(text)  # the member, without the enum's call
         if member is not None:
-            return cast(E, member)
+            return member  # type: ignore[no-any-return]
     try:
         return kind(text)
     except ValueError:

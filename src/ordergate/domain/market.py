@@ -9,9 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from ordergate.domain.errors import InvalidIntent
+from ordergate.domain.frozen import fast_init
 from ordergate.domain.money import fmt, parse_decimal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Mark:
     """A snapshot of one symbol's market: ``last`` and optionally ``bid``/``ask``/``volume``."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from ordergate.domain.enums import Side
+from ordergate.domain.frozen import fast_init
 from ordergate.domain.money import ZERO, fmt
 
 #: Decimal places of each currency's minor unit (ISO 4217); any other currency: 2.
@@ -48,6 +49,7 @@ def shown_price(price: Decimal | None, places: int = PRICE_PLACES_SHOWN) -> str 
     return fmt(price.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FillEffect:
     """What one fill did to a position."""

@@ -33,6 +33,7 @@ from ordergate.domain.enums import OrderStatus, TradingMode
 from ordergate.domain.errors import BrokerError, ConfigError, OrderNotFound
 from ordergate.domain.events import SCHEMA_VERSION
 from ordergate.domain.fills import Fill
+from ordergate.domain.frozen import fast_init
 from ordergate.domain.intent import OrderIntent
 from ordergate.domain.market import Mark
 from ordergate.domain.money import ZERO
@@ -77,6 +78,7 @@ class EngineConfig:
     mark_max_age_s: float | None = 5.0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Settled:
     """An order as one unit of work left it, with the fills that step booked."""

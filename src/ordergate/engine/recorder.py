@@ -348,12 +348,12 @@ class StepContext:
         kind: type[BaseException] | None,
         error: BaseException | None,
         trace: TracebackType | None,
-    ) -> bool:
+    ) -> None:
         step = self.step
         assert step is not None  # entered
         if kind is not None:
             self._abort(step, kind, error, trace)
-            return False
+            return
         try:
             step.flush()
         except BaseException:
@@ -369,7 +369,6 @@ class StepContext:
             if bus.has_subscribers(topic):
                 payload = event if isinstance(event, dict) else orjson.loads(event.payload)
                 bus.publish(topic, key, payload)
-        return False
 
     def _abort(
         self,

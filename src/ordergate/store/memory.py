@@ -413,11 +413,10 @@ class _Transaction:
             store._lock.release()
             raise
 
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         try:
             if kind is not None:
                 for step in reversed(self._undo):
                     step()
         finally:
             self._store._lock.release()
-        return False
