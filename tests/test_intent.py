@@ -258,3 +258,20 @@ def test_credential_named_metadata_is_masked_at_any_depth() -> None:
         "auth": {"Password": "***", "user": "u"},
     }
     assert "abc" not in intent.canonical_json()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1", "1.", "1.5", ".5", "+2.25", "-0.000", "100.00000000", "100.000000000", "0.123456789",
+     "1.000000000000", "12345.123456789", "1e-9", "1.5E-8", "5e3", " 7.00 "],
+)  # fmt: skip
+def test_the_places_read_off_the_text_decide_as_the_decimal_s_exponent(text: str) -> None:
+    from ordergate.domain.money import MAX_PLACES
+
+    exponent = Decimal(text.strip()).as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent < -MAX_PLACES:
+        with pytest.raises(InvalidIntent, match="decimal places"):
+            parse_decimal(text, "qty")
+    else:
+        assert parse_decimal(text, "qty") == Decimal(text.strip())

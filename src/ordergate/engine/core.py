@@ -89,7 +89,10 @@ class Settled:
     @property
     def complete(self) -> bool:
         """True when those fills are all the order has (its report needs no read)."""
-        return self.order.filled_qty == sum((f.last_qty for f in self.fills), ZERO)
+        booked = ZERO
+        for fill in self.fills:  # a loop, not sum() over a generator: one frame less
+            booked += fill.last_qty
+        return self.order.filled_qty == booked
 
 
 @dataclass(slots=True)
