@@ -35,13 +35,15 @@ HERE = Path(__file__).resolve().parent.parent
 #: The body each bench runs: ``{n}`` is the run's length in orders (ticks).
 BODIES = {
     "submit": "import bench_submit as b; b.run({n}, 'FULL', memory=True)",
-    "backtest": "import bench_backtest as b; b.run({n}, True)",
+    "backtest": "import bench_backtest as b; b.run({n}, True{store})",
 }
 
 
-def count(tree: Path, bench: str, n: int, python: str) -> int:
-    """Instructions callgrind counts for one run of ``bench`` at length ``n`` in ``tree``."""
+def count(tree: Path, bench: str, n: int, python: str, store: str = "") -> int:
+    """Instructions callgrind counts for one run of ``bench`` at length ``n`` in ``tree``
+    (``store``: the backtest runner's ``store_path``, where the tree's bench takes one)."""
     body = "import gc, sys; gc.disable(); sys.path.insert(0, 'bench'); " + BODIES[bench]
+    body = body.replace("{store}", f", store={store!r}" if store else "")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         command = [
@@ -56,8 +58,9 @@ def count(tree: Path, bench: str, n: int, python: str) -> int:
     raise RuntimeError(f"no total in callgrind's output for {tree} {bench} {n}")
 
 
-def per_order(tree: Path, bench: str, short: int, long: int, python: str) -> float:
-    return (count(tree, bench, long, python) - count(tree, bench, short, python)) / (long - short)
+def per_order(tree: Path, bench: str, short: int, long: int, python: str, store: str = "") -> float:
+    longer, shorter = (count(tree, bench, n, python, store) for n in (long, short))
+    return (longer - shorter) / (long - short)
 
 
 def main() -> None:
@@ -67,12 +70,15 @@ def main() -> None:
     parser.add_argument("--short", type=int, default=300, help="orders of the short run")
     parser.add_argument("--long", type=int, default=1300, help="orders of the long run")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument(
+        "--store", default="", help="the backtest store_path in this tree (a reference: its own)"
+    )
     args = parser.parse_args()
     benches = list(BODIES) if args.bench == "both" else [args.bench]
     line: dict[str, object] = {"bench": "instructions_per_order", "short": args.short,
-                               "long": args.long}  # fmt: skip
+                               "long": args.long, "store": args.store or None}  # fmt: skip
     for bench in benches:
-        mine = per_order(HERE, bench, args.short, args.long, args.python)
+        mine = per_order(HERE, bench, args.short, args.long, args.python, args.store)
         entry: dict[str, object] = {"this": round(mine)}
         if args.ref is not None:
             ref = per_order(args.ref.resolve(), bench, args.short, args.long, args.python)

@@ -320,7 +320,9 @@ class EngineCore(EngineQueries):
         a mark older than the one in effect change nothing, here and in the store
         (:attr:`Mark.seq`)."""
         data = {"last": last, "bid": bid, "ask": ask, "volume": volume}
-        mark = with_fields(Mark.parse(symbol, data, self.clock.now()), seq=seq)
+        mark = Mark.parse(symbol, data, self.clock.now())
+        if seq is not None:  # a copy only for a number to carry (a backtest marks every tick)
+            mark = with_fields(mark, seq=seq)
         with self._marks_lock:
             current = self._marks.get(mark.symbol)
         if current is not None and not mark.newer_than(current):
@@ -331,7 +333,7 @@ class EngineCore(EngineQueries):
             current = self._marks.get(mark.symbol)
             if current is not None and not mark.newer_than(current):
                 return current  # a newer one got here meanwhile
-            if mark.seq is None and current is not None:
+            if mark.seq is None and current is not None and current.seq is not None:
                 mark = with_fields(mark, seq=current.seq)  # the sequence stays in effect
             self._marks[mark.symbol] = mark
         if self._sink is not None:
