@@ -263,15 +263,20 @@ def test_credential_named_metadata_is_masked_at_any_depth() -> None:
 @pytest.mark.parametrize(
     "text",
     ["1", "1.", "1.5", ".5", "+2.25", "-0.000", "100.00000000", "100.000000000", "0.123456789",
-     "1.000000000000", "12345.123456789", "1e-9", "1.5E-8", "5e3", " 7.00 "],
+     "1.000000000000", "12345.123456789", "1e-9", "1.5E-8", "5e3", " 7.00 ", "1E-11",
+     "0.0000001", "0.00000000001", "-0.000000000000", "123.4560000000"],
 )  # fmt: skip
-def test_the_places_read_off_the_text_decide_as_the_decimal_s_exponent(text: str) -> None:
+@pytest.mark.parametrize("as_decimal", [False, True])
+def test_the_places_read_off_the_text_decide_as_the_decimal_s_exponent(
+    text: str, as_decimal: bool
+) -> None:
     from ordergate.domain.money import MAX_PLACES
 
     exponent = Decimal(text.strip()).as_tuple().exponent
+    given: str | Decimal = Decimal(text.strip()) if as_decimal else text
     assert isinstance(exponent, int)
     if exponent < -MAX_PLACES:
         with pytest.raises(InvalidIntent, match="decimal places"):
-            parse_decimal(text, "qty")
+            parse_decimal(given, "qty")
     else:
-        assert parse_decimal(text, "qty") == Decimal(text.strip())
+        assert parse_decimal(given, "qty") == Decimal(text.strip())

@@ -46,8 +46,12 @@ def parse_decimal(
     exponent: int | str | None = None
     if isinstance(value, Decimal):
         result = value
+        shown = str(value)  # plain text unless an exponent is needed: its places as shown
+        if "E" not in shown:
+            dot = shown.find(".")
+            exponent = 0 if dot < 0 else dot + 1 - len(shown)
     elif isinstance(value, int):
-        result = Decimal(value)
+        result, exponent = Decimal(value), 0
     elif isinstance(value, float):
         result = Decimal(repr(value))
     elif isinstance(value, str):
