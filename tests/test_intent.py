@@ -280,3 +280,22 @@ def test_the_places_read_off_the_text_decide_as_the_decimal_s_exponent(
             parse_decimal(given, "qty")
     else:
         assert parse_decimal(given, "qty") == Decimal(text.strip())
+
+
+def test_every_optional_field_has_one_reader() -> None:
+    from ordergate.domain.intent import _FIELDS, _PARSERS, _REQUIRED_SET
+
+    assert set(_PARSERS) == _FIELDS - _REQUIRED_SET
+
+
+def test_the_first_bad_optional_field_in_the_fixed_order_is_named() -> None:
+    for fields, named in (
+        ({"tag": "\x00", "order_type": "nope"}, "order_type"),
+        ({"metadata": 5, "limit_price": "-1", "order_type": "limit"}, "limit_price"),
+        ({"reason": "\x01", "expire_at": "soon"}, "expire_at"),
+        ({"universe_id": "\x02", "algo": 5, "account_id": "a\x03"}, "account_id"),
+        ({"universe_id": "\x02", "algo": 5, "account_id": "a b"}, "universe_id"),
+    ):
+        with pytest.raises(InvalidIntent) as caught:
+            parse(**fields)
+        assert caught.value.field == named

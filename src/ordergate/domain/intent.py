@@ -302,43 +302,25 @@ class OrderIntent:
 
 _FIELDS = frozenset(f.name for f in fields(OrderIntent))
 _REQUIRED = ("idempotency_key", "symbol", "side", "qty")
+_REQUIRED_SET = frozenset(_REQUIRED)
 _PRODUCTS = frozenset(Product)
 _VARIETIES = frozenset(OrderVariety)
 
 
 def _parse_optional(raw: Mapping[str, Any], values: dict[str, Any]) -> None:
-    """The fields beyond the four required ones, in a fixed order (the first bad one
-    is the one named)."""
-    if raw.get("order_type") is not None:
-        values["order_type"] = _enum(OrderType, raw, "order_type")
-    if raw.get("time_in_force") is not None:
-        values["time_in_force"] = _enum(TimeInForce, raw, "time_in_force")
-    for name in ("limit_price", "stop_price", "display_qty"):
-        if raw.get(name) is not None:
-            values[name] = parse_decimal(raw[name], name, positive=True)
-    for name in ("confidence", "sl_offset_pct", "tp_offset_pct"):
-        if raw.get(name) is not None:
-            values[name] = parse_decimal(raw[name], name)
-    if raw.get("expire_at") is not None:
-        values["expire_at"] = _datetime(raw["expire_at"], "expire_at")
-    for name in (
-        "account_id",
-        "strategy_id",
-        "product",
-        "variety",
-        "tag",
-        "reason",
-        "decision_id",
-        "profile_version_id",
-        "regime_id",
-        "universe_id",
-    ):
-        if raw.get(name) is not None:
-            values[name] = _text(raw, name)
-    if raw.get("metadata") is not None:
-        values["metadata"] = clean_metadata(raw["metadata"])
-    if raw.get("algo") is not None:
-        values["algo"] = AlgoTerms.parse(raw["algo"])
+    """The fields beyond the four required ones that the intent names, in a fixed order
+    (the first bad one is the one named)."""
+    for name in sorted(raw.keys() - _REQUIRED_SET, key=_RANK.__getitem__):
+        if raw[name] is not None:
+            values[name] = _PARSERS[name](raw, name)
+
+
+def _positive(raw: Mapping[str, Any], name: str) -> Decimal:
+    return parse_decimal(raw[name], name, positive=True)
+
+
+def _signed(raw: Mapping[str, Any], name: str) -> Decimal:
+    return parse_decimal(raw[name], name)
 
 
 def _encode(value: dict[str, Any]) -> bytes:
@@ -449,6 +431,38 @@ def _datetime(value: object, name: str) -> datetime:
         return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidIntent(name, f"must be an ISO 8601 time, got {value!r}") from None
+
+
+#: How each optional field is read, in the order they are checked.
+_PARSERS: dict[str, Any] = {
+    "order_type": lambda raw, name: _enum(OrderType, raw, name),
+    "time_in_force": lambda raw, name: _enum(TimeInForce, raw, name),
+    "limit_price": _positive,
+    "stop_price": _positive,
+    "display_qty": _positive,
+    "confidence": _signed,
+    "sl_offset_pct": _signed,
+    "tp_offset_pct": _signed,
+    "expire_at": lambda raw, name: _datetime(raw[name], name),
+    **dict.fromkeys(
+        (
+            "account_id",
+            "strategy_id",
+            "product",
+            "variety",
+            "tag",
+            "reason",
+            "decision_id",
+            "profile_version_id",
+            "regime_id",
+            "universe_id",
+        ),
+        _text,
+    ),
+    "metadata": lambda raw, name: clean_metadata(raw[name]),
+    "algo": lambda raw, name: AlgoTerms.parse(raw[name]),
+}
+_RANK = {name: rank for rank, name in enumerate(_PARSERS)}
 
 
 def check_not_expired(intent: OrderIntent, now: datetime) -> None:
