@@ -120,8 +120,8 @@ class Step:
         extra = {
             "intent_id": intent_id,
             "intent_digest": intent_digest or None,
-            "sl_offset_pct": fmt(order.sl_offset_pct),
-            "tp_offset_pct": fmt(order.tp_offset_pct),
+            "sl_offset_pct": None if (sl := order.sl_offset_pct) is None else fmt(sl),
+            "tp_offset_pct": None if (tp := order.tp_offset_pct) is None else fmt(tp),
         }
         self._write(order, STATUS_TOPICS[OrderStatus.PENDING], None, order.created_at, extra)
 
