@@ -68,6 +68,10 @@ def _fill_payload(fill: Fill, realized_gross: Decimal) -> dict[str, Any]:
     return body
 
 
+#: the events with a topic of their own (the rest take their new status's topic)
+_OWN_TOPICS = (SubmitAttemptFailed, ReplaceRequested, Replaced, ReplaceRejected)
+
+
 class Step:
     """One unit of work of the engine: apply events, book fills, then write it all once.
 
@@ -131,7 +135,9 @@ class Step:
         pending = order.pending_replace
         previous = order.apply(event)
         extra: dict[str, Any] = {}
-        if isinstance(event, SubmitAttemptFailed):
+        if not isinstance(event, _OWN_TOPICS):  # most events: the status's topic
+            topic = STATUS_TOPICS[order.status]
+        elif isinstance(event, SubmitAttemptFailed):
             topic = SUBMIT_ATTEMPT_TOPIC
             extra = {"attempt": event.attempt, "attempt_error": event.code.name}
         elif isinstance(event, ReplaceRequested):
@@ -141,13 +147,12 @@ class Step:
             topic = REPLACED_TOPIC
             extra = {"replace_no": None if pending is None else pending.number}
             extra["replacement_order_id"] = event.replacement_order_id
-        elif isinstance(event, ReplaceRejected):
+        else:
+            assert isinstance(event, ReplaceRejected)  # the last of _OWN_TOPICS
             topic = REPLACE_REJECTED_TOPIC
             extra = {"replace_no": None if pending is None else pending.number}
             extra["replace_error"] = event.code.name
             extra["replace_message"] = event.message
-        else:
-            topic = STATUS_TOPICS[order.status]
         self._write(order, topic, previous, event.ts, extra)
 
     def created_for(self, account_id: str, symbol: str | None) -> list[Order]:

@@ -178,7 +178,7 @@ class BacktestUnitOfWork:
         current = self._s.marks.get(mark.symbol) or self._store.marks_by.get(mark.symbol)
         if not mark.newer_than(current):
             return  # an older sequence number than the one stored: see Mark.seq
-        if mark.seq is None and current is not None:
+        if mark.seq is None and current is not None and current.seq is not None:
             mark = replace(mark, seq=current.seq)
         self._s.marks[mark.symbol] = mark
 

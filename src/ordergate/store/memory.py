@@ -260,8 +260,8 @@ class MemoryUnitOfWork:
         current = self._d.marks.get(mark.symbol)
         if not mark.newer_than(current):
             return  # an older sequence number than the one stored: see Mark.seq
-        if mark.seq is None and current is not None:
-            mark = replace(mark, seq=current.seq)
+        if mark.seq is None and current is not None and current.seq is not None:
+            mark = replace(mark, seq=current.seq)  # (no copy to carry a number none has)
         self._set(self._d.marks, mark.symbol, mark)
 
 
