@@ -201,6 +201,21 @@ def test_control_characters_are_refused_on_direct_construction_too() -> None:
         OrderIntent(idempotency_key="k", symbol="AAPL\n", side=Side.BUY, qty=Decimal(1))
 
 
+def test_every_character_refused_as_a_control_is_unprintable() -> None:
+    """The text check skips its pattern for printable text: that is only sound while
+    every character the pattern refuses is one ``str.isprintable`` calls unprintable."""
+    from ordergate.domain.intent import _CONTROL
+
+    refused = [c for c in map(chr, range(0x110000)) if _CONTROL.fullmatch(c)]
+    assert len(refused) == 2124  # C0, DEL, C1, surrogates, separators, bidi controls
+    assert not [c for c in refused if c.isprintable()]
+
+
+@pytest.mark.parametrize("char", ["\u00a0", "\u200b", "\u3000"])
+def test_unprintable_characters_the_pattern_allows_still_pass(char: str) -> None:
+    assert parse(reason=f"a{char}b").reason == f"a{char}b"
+
+
 def test_symbol_and_enums_are_checked_before_upper_casing() -> None:
     for changes in ({"symbol": "\u017fpy"}, {"side": "\u017fell"}, {"time_in_force": "\u0261tc"}):
         with pytest.raises(InvalidIntent):
@@ -243,3 +258,44 @@ def test_credential_named_metadata_is_masked_at_any_depth() -> None:
         "auth": {"Password": "***", "user": "u"},
     }
     assert "abc" not in intent.canonical_json()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1", "1.", "1.5", ".5", "+2.25", "-0.000", "100.00000000", "100.000000000", "0.123456789",
+     "1.000000000000", "12345.123456789", "1e-9", "1.5E-8", "5e3", " 7.00 ", "1E-11",
+     "0.0000001", "0.00000000001", "-0.000000000000", "123.4560000000"],
+)  # fmt: skip
+@pytest.mark.parametrize("as_decimal", [False, True])
+def test_the_places_read_off_the_text_decide_as_the_decimal_s_exponent(
+    text: str, as_decimal: bool
+) -> None:
+    from ordergate.domain.money import MAX_PLACES
+
+    exponent = Decimal(text.strip()).as_tuple().exponent
+    given: str | Decimal = Decimal(text.strip()) if as_decimal else text
+    assert isinstance(exponent, int)
+    if exponent < -MAX_PLACES:
+        with pytest.raises(InvalidIntent, match="decimal places"):
+            parse_decimal(given, "qty")
+    else:
+        assert parse_decimal(given, "qty") == Decimal(text.strip())
+
+
+def test_every_optional_field_has_one_reader() -> None:
+    from ordergate.domain.intent import _FIELDS, _PARSERS, _REQUIRED_SET
+
+    assert set(_PARSERS) == _FIELDS - _REQUIRED_SET
+
+
+def test_the_first_bad_optional_field_in_the_fixed_order_is_named() -> None:
+    for fields, named in (
+        ({"tag": "\x00", "order_type": "nope"}, "order_type"),
+        ({"metadata": 5, "limit_price": "-1", "order_type": "limit"}, "limit_price"),
+        ({"reason": "\x01", "expire_at": "soon"}, "expire_at"),
+        ({"universe_id": "\x02", "algo": 5, "account_id": "a\x03"}, "account_id"),
+        ({"universe_id": "\x02", "algo": 5, "account_id": "a b"}, "universe_id"),
+    ):
+        with pytest.raises(InvalidIntent) as caught:
+            parse(**fields)
+        assert caught.value.field == named

@@ -288,10 +288,12 @@ def test_cli_shows_and_sets_the_chain_partitions(pg_url: str, tmp_path: Any) -> 
     assert raised.exit_code == 0, raised.output
     assert json.loads(raised.output)["partitions"] == 4
     again = runner.invoke(app, ["audit", "partitions", "--db", pg_url])
-    assert again.exit_code == 0 and again.output.startswith("4 chain partition(s)")
+    assert again.exit_code == 0
+    assert again.output.startswith("4 chain partition(s)")
     sqlite = runner.invoke(
         app, ["audit", "partitions", "--set", "2", "--db", str(tmp_path / "one.db")]
     )
     assert sqlite.exit_code == 2
-    assert "E_CONFIG" in sqlite.output and "PostgreSQL" in sqlite.output
+    assert "E_CONFIG" in sqlite.output
+    assert "PostgreSQL" in sqlite.output
     assert not (tmp_path / "one.db").exists()  # refused before anything was opened

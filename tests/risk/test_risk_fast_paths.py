@@ -124,3 +124,48 @@ def test_the_board_reads_only_switches_in_force(
     board.refresh()
     assert [s.kind.value for s in board.in_force("AAPL", "s")] == ["GLOBAL"]
     assert gate.warnings(intent, context)
+
+
+def test_a_limit_no_spec_sets_is_not_asked_and_one_set_anywhere_is() -> None:
+    from ordergate.risk.broker_instruments import with_broker_sizes
+    from ordergate.risk.chain import GateChain
+    from ordergate.risk.limits import (
+        LIMIT_GATES,
+        InstrumentLimits,
+        InstrumentSpec,
+        MaxNotionalGate,
+    )
+
+    bare = InstrumentSpec(max_qty=None, max_notional_equity_pct=None)
+    off = InstrumentLimits(default=bare)
+    assert not [kind.name for kind in LIMIT_GATES if kind(off).armed]
+    assert not MaxNotionalGate(off, lambda account: Decimal(1)).armed
+    chain = GateChain([*(kind(off) for kind in LIMIT_GATES), MaxNotionalGate(off)])
+    assert chain._checks == ()  # every limit off: nothing to ask
+    # a field set for one instrument arms its gate for every symbol (the gate reads spec)
+    one = InstrumentLimits(default=bare, instruments={"AAPL": InstrumentSpec(lot_size=Decimal(10))})
+    armed = [kind.name for kind in LIMIT_GATES if kind(one).armed]
+    assert armed == ["lot_size", "max_qty"]  # AAPL's spec keeps the default max_qty
+    assert MaxNotionalGate(one, lambda account: Decimal(1)).armed  # its equity share
+    assert not MaxNotionalGate(one).armed  # without equity only max_notional applies
+    assert [
+        k.name
+        for k in LIMIT_GATES
+        if k(InstrumentLimits(tradable=frozenset({"X"}), default=bare)).armed
+    ] == ["tradable"]
+    # sizes the broker fills in later: armed whatever the configuration says
+    filled = with_broker_sizes(off, source=object())  # type: ignore[arg-type]
+    assert {"tick_size", "lot_size"} <= {kind.name for kind in LIMIT_GATES if kind(filled).armed}
+
+
+def test_a_disarmed_limit_gate_would_have_said_go(
+    make_intent: IntentFactory, make_context: ContextFactory
+) -> None:
+    from ordergate.risk.limits import LIMIT_GATES, InstrumentLimits, InstrumentSpec
+
+    off = InstrumentLimits(default=InstrumentSpec(max_qty=None, max_notional_equity_pct=None))
+    for kind in LIMIT_GATES:
+        gate = kind(off)
+        assert not gate.armed
+        for intent in (make_intent(), make_intent(qty="0.5", order_type="LIMIT", limit_price="1")):
+            assert gate.check(intent, make_context()) is None

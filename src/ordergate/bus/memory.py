@@ -67,8 +67,10 @@ class InProcessBus:
         return unsubscribe
 
     def has_subscribers(self, topic: str) -> bool:
-        """True when a subscription matches ``topic`` (so a payload is worth building)."""
-        return bool(self._handlers(topic))
+        """True when a subscription matches ``topic`` (so a payload is worth building).
+        Asked for every event an order records: a route already resolved is read here."""
+        handlers = self._routes.get(topic)
+        return bool(handlers if handlers is not None else self._handlers(topic))
 
     def publish(self, topic: str, key: str | None, payload: dict[str, Any]) -> None:
         handlers = self._handlers(topic)

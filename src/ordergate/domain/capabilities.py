@@ -130,7 +130,8 @@ class BrokerCapabilities:
     def may_resend_unknown(self) -> bool:
         """The resend rule: a submit with an unknown outcome may be sent again only
         where the broker dedupes or a look-up miss proves it never arrived."""
-        return self.dedupes_client_order_id or self.lookup_miss_conclusive
+        # the dedupe rule spelled out, not through the property: asked on every receipt
+        return self.dedupe is ClientIdDedupe.ALWAYS or self.lookup_miss_conclusive
 
 
 @lru_cache(maxsize=64)

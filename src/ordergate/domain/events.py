@@ -15,6 +15,7 @@ from enum import StrEnum
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.errors import ErrorCode
 from ordergate.domain.fills import Fill
+from ordergate.domain.frozen import fast_init
 
 #: Version of every event payload; bumped when a payload's shape changes.
 SCHEMA_VERSION = 1
@@ -54,6 +55,7 @@ class OrderCreated:
     ts: datetime
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderSubmitted:
     ts: datetime
@@ -70,6 +72,7 @@ class SubmitAttemptFailed:
     message: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderAccepted:
     ts: datetime
@@ -83,6 +86,7 @@ class OrderRejected:
     message: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderFilled:
     ts: datetime

@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from ordergate.domain.enums import Side
+from ordergate.domain.frozen import fast_init
 from ordergate.domain.money import ZERO
 
 
@@ -23,6 +24,7 @@ class Amend(StrEnum):
     BUST = "BUST"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fill:
     """One execution. Field names follow FIX: ``exec_id``, ``last_qty``, ``last_px``.

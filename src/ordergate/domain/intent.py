@@ -31,6 +31,7 @@ from ordergate.domain.algo_terms import AlgoKind, AlgoTerms
 from ordergate.domain.credentials import MASK, is_credential_key
 from ordergate.domain.enums import OrderType, OrderVariety, Product, Side, TimeInForce
 from ordergate.domain.errors import ErrorCode, InvalidIntent
+from ordergate.domain.frozen import fast_init
 from ordergate.domain.money import fmt, parse_decimal
 from ordergate.domain.timestamps import parse_time
 
@@ -60,6 +61,7 @@ _ALIASES = {
 E = TypeVar("E", bound=StrEnum)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderIntent:
     """An order a strategy wants, with seed 003's fields and seed 002's attribution ids."""
@@ -98,6 +100,8 @@ class OrderIntent:
     display_qty: Decimal | None = None
 
     def __post_init__(self) -> None:
+        # attributes read directly and empty optional fields skipped: every order pays
+        # for this, and most name only a few of the fields (the decisions are the same)
         _check_id("idempotency_key", self.idempotency_key)
         _check_id("account_id", self.account_id)
         _check_id("strategy_id", self.strategy_id)
@@ -105,34 +109,42 @@ class OrderIntent:
             raise InvalidIntent("symbol", f"is not a valid symbol: {self.symbol!r}")
         if self.qty <= 0:
             raise InvalidIntent("qty", f"must be greater than zero, got {fmt(self.qty)}")
-        for name in ("limit_price", "stop_price"):
-            price = getattr(self, name)
-            if price is not None and price <= 0:
-                raise InvalidIntent(name, f"must be greater than zero, got {fmt(price)}")
-        self._check_prices_for_type()
-        if self.time_in_force is TimeInForce.GTD and self.expire_at is None:
-            raise InvalidIntent("expire_at", "is required when time_in_force is GTD")
-        if self.expire_at is not None and self.expire_at.tzinfo is None:
+        limit_price, stop_price = self.limit_price, self.stop_price
+        if limit_price is not None and limit_price <= 0:
+            raise InvalidIntent("limit_price", f"must be greater than zero, got {fmt(limit_price)}")
+        if stop_price is not None and stop_price <= 0:
+            raise InvalidIntent("stop_price", f"must be greater than zero, got {fmt(stop_price)}")
+        priced = limit_price is not None or stop_price is not None
+        if priced or self.order_type is not OrderType.MARKET:
+            self._check_prices_for_type()
+        expire_at = self.expire_at
+        if expire_at is None:
+            if self.time_in_force is TimeInForce.GTD:
+                raise InvalidIntent("expire_at", "is required when time_in_force is GTD")
+        elif expire_at.tzinfo is None:
             raise InvalidIntent("expire_at", "must carry a time zone (e.g. ...Z or +00:00)")
-        self._check_bracket()
+        if self.sl_offset_pct is not None or self.tp_offset_pct is not None:
+            self._check_bracket()
         if self.algo is not None:
             self._check_algo(self.algo)
         if self.display_qty is not None:
             self._check_display()
         if self.confidence is not None and not (0 <= self.confidence <= 1):
             raise InvalidIntent("confidence", "must be between 0 and 1")
-        for name in ("product", "tag", "reason"):
-            if len(getattr(self, name)) > 256:
-                raise InvalidIntent(name, "is longer than 256 characters")
-            _check_chars(name, getattr(self, name))
+        for name, text in (("product", self.product), ("tag", self.tag), ("reason", self.reason)):
+            if text:  # the empty text has neither length nor characters to refuse
+                if len(text) > 256:
+                    raise InvalidIntent(name, "is longer than 256 characters")
+                _check_chars(name, text)
         if self.product and self.product.upper() not in _PRODUCTS:
             raise InvalidIntent("product", f"must be one of {', '.join(Product)}")
         if self.variety and self.variety.lower() not in _VARIETIES:
             raise InvalidIntent("variety", f"must be one of {', '.join(OrderVariety)}")
-        for name in ("decision_id", "profile_version_id", "regime_id", "universe_id"):
-            value = getattr(self, name)
-            if value:
-                _check_id(name, value)
+        if self.decision_id or self.profile_version_id or self.regime_id or self.universe_id:
+            for name in ("decision_id", "profile_version_id", "regime_id", "universe_id"):
+                value = getattr(self, name)
+                if value:
+                    _check_id(name, value)
         if self.metadata:
             object.__setattr__(self, "metadata", clean_metadata(self.metadata))
             try:
@@ -196,7 +208,7 @@ class OrderIntent:
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> OrderIntent:
         """Build an intent from loose input; raise :class:`InvalidIntent` naming the field."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):  # an ABC check is slow
             raise InvalidIntent("intent", "must be an object of fields")
         raw: dict[str, Any] = {}
         for key, value in data.items():
@@ -207,7 +219,7 @@ class OrderIntent:
             if name in raw:
                 raise InvalidIntent(str(key), f"is given twice (as {name})")
             raw[name] = value
-        for required in ("idempotency_key", "symbol", "side", "qty"):
+        for required in _REQUIRED:
             if raw.get(required) in (None, ""):
                 raise InvalidIntent(required, "is required")
         values: dict[str, Any] = {
@@ -216,36 +228,8 @@ class OrderIntent:
             "side": _enum(Side, raw, "side"),
             "qty": parse_decimal(raw["qty"], "qty", positive=True),
         }
-        if raw.get("order_type") is not None:
-            values["order_type"] = _enum(OrderType, raw, "order_type")
-        if raw.get("time_in_force") is not None:
-            values["time_in_force"] = _enum(TimeInForce, raw, "time_in_force")
-        for name in ("limit_price", "stop_price", "display_qty"):
-            if raw.get(name) is not None:
-                values[name] = parse_decimal(raw[name], name, positive=True)
-        for name in ("confidence", "sl_offset_pct", "tp_offset_pct"):
-            if raw.get(name) is not None:
-                values[name] = parse_decimal(raw[name], name)
-        if raw.get("expire_at") is not None:
-            values["expire_at"] = parse_time(raw["expire_at"], "expire_at")
-        for name in (
-            "account_id",
-            "strategy_id",
-            "product",
-            "variety",
-            "tag",
-            "reason",
-            "decision_id",
-            "profile_version_id",
-            "regime_id",
-            "universe_id",
-        ):
-            if raw.get(name) is not None:
-                values[name] = _text(raw, name)
-        if raw.get("metadata") is not None:
-            values["metadata"] = clean_metadata(raw["metadata"])
-        if raw.get("algo") is not None:
-            values["algo"] = AlgoTerms.parse(raw["algo"])
+        if len(raw) > len(_REQUIRED):  # an intent that names more than the four
+            _parse_optional(raw, values)
         return cls(**values)
 
     # ------------------------------------------------------------- canonical
@@ -258,12 +242,12 @@ class OrderIntent:
         body: dict[str, Any] = {
             "idempotency_key": self.idempotency_key,
             "symbol": self.symbol,
-            "side": self.side.value,
+            "side": str(self.side),
             "qty": fmt(self.qty),
-            "order_type": self.order_type.value,
+            "order_type": str(self.order_type),
             "limit_price": fmt(self.limit_price),
             "stop_price": fmt(self.stop_price),
-            "time_in_force": self.time_in_force.value,
+            "time_in_force": str(self.time_in_force),
             "expire_at": None if expire_at is None else expire_at.isoformat(),
             "account_id": self.account_id,
             "strategy_id": self.strategy_id,
@@ -318,8 +302,26 @@ class OrderIntent:
 
 
 _FIELDS = frozenset(f.name for f in fields(OrderIntent))
+_REQUIRED = ("idempotency_key", "symbol", "side", "qty")
+_REQUIRED_SET = frozenset(_REQUIRED)
 _PRODUCTS = frozenset(Product)
 _VARIETIES = frozenset(OrderVariety)
+
+
+def _parse_optional(raw: Mapping[str, Any], values: dict[str, Any]) -> None:
+    """The fields beyond the four required ones that the intent names, in a fixed order
+    (the first bad one is the one named)."""
+    for name in sorted(raw.keys() - _REQUIRED_SET, key=_RANK.__getitem__):
+        if raw[name] is not None:
+            values[name] = _PARSERS[name](raw, name)
+
+
+def _positive(raw: Mapping[str, Any], name: str) -> Decimal:
+    return parse_decimal(raw[name], name, positive=True)
+
+
+def _signed(raw: Mapping[str, Any], name: str) -> Decimal:
+    return parse_decimal(raw[name], name)
 
 
 def _encode(value: dict[str, Any]) -> bytes:
@@ -344,6 +346,8 @@ def _text(raw: Mapping[str, Any], name: str) -> str:
 
 
 def _check_chars(name: str, text: str) -> None:
+    if text.isprintable():  # every character _CONTROL names is unprintable: none here
+        return
     found = _CONTROL.search(text)
     if found:
         raise InvalidIntent(
@@ -403,15 +407,52 @@ def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
 
 def _enum(kind: type[E], raw: Mapping[str, Any], name: str) -> E:
     value = raw[name]
-    if isinstance(value, str) and not value.isascii():
-        choices = ", ".join(member.value for member in kind)
-        raise InvalidIntent(name, f"must be one of {choices} (ASCII); got {value!r}")
-    text = str(value).strip().upper().replace("-", "_") if isinstance(value, str) else value
+    text: Any = value
+    if isinstance(value, str):
+        if not value.isascii():
+            choices = ", ".join(member.value for member in kind)
+            raise InvalidIntent(name, f"must be one of {choices} (ASCII); got {value!r}")
+        text = value.strip().upper().replace("-", "_")
+        member: Any = kind._value2member_map_.get(text)  # the member, without the enum's call
+        if member is not None:
+            return member  # type: ignore[no-any-return]
     try:
         return kind(text)
     except ValueError:
         choices = ", ".join(member.value for member in kind)
         raise InvalidIntent(name, f"must be one of {choices}; got {value!r}") from None
+
+
+#: How each optional field is read, in the order they are checked.
+_PARSERS: dict[str, Any] = {
+    "order_type": lambda raw, name: _enum(OrderType, raw, name),
+    "time_in_force": lambda raw, name: _enum(TimeInForce, raw, name),
+    "limit_price": _positive,
+    "stop_price": _positive,
+    "display_qty": _positive,
+    "confidence": _signed,
+    "sl_offset_pct": _signed,
+    "tp_offset_pct": _signed,
+    "expire_at": lambda raw, name: parse_time(raw[name], name),
+    **dict.fromkeys(
+        (
+            "account_id",
+            "strategy_id",
+            "product",
+            "variety",
+            "tag",
+            "reason",
+            "decision_id",
+            "profile_version_id",
+            "regime_id",
+            "universe_id",
+        ),
+        _text,
+    ),
+    "metadata": lambda raw, name: clean_metadata(raw[name]),
+    "algo": lambda raw, name: AlgoTerms.parse(raw[name]),
+}
+_RANK = {name: rank for rank, name in enumerate(_PARSERS)}
 
 
 def check_not_expired(intent: OrderIntent, now: datetime) -> None:

@@ -9,9 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from ordergate.domain.errors import InvalidIntent
+from ordergate.domain.frozen import fast_init
 from ordergate.domain.money import fmt, parse_decimal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Mark:
     """A snapshot of one symbol's market: ``last`` and optionally ``bid``/``ask``/``volume``."""
@@ -42,16 +44,14 @@ class Mark:
         if last is None:
             raise InvalidIntent("last", f"a mark for {symbol} needs a last price")
 
-        def opt(name: str, *, positive: bool = True) -> Decimal | None:
-            value = data.get(name)
-            return None if value is None else parse_decimal(value, name, positive=positive)
-
+        # read in line, not through a helper per field: a backtest marks every tick
+        bid, ask, volume = data.get("bid"), data.get("ask"), data.get("volume")
         return cls(
             symbol=symbol.upper(),
             last=parse_decimal(last, "last", positive=True),
-            bid=opt("bid"),
-            ask=opt("ask"),
-            volume=opt("volume", positive=False),
+            bid=None if bid is None else parse_decimal(bid, "bid", positive=True),
+            ask=None if ask is None else parse_decimal(ask, "ask", positive=True),
+            volume=None if volume is None else parse_decimal(volume, "volume"),
             ts=ts,
         )
 

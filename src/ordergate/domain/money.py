@@ -42,10 +42,16 @@ def parse_decimal(
     """Turn user input into a Decimal or raise :class:`InvalidIntent` naming ``field``."""
     if isinstance(value, bool) or value is None:
         raise InvalidIntent(field, f"must be a number, got {value!r}")
+    # the exponent where the text shows it (as_tuple builds a named tuple in Python)
+    exponent: int | str | None = None
     if isinstance(value, Decimal):
         result = value
+        shown = str(value)  # plain text unless an exponent is needed: its places as shown
+        if "E" not in shown:
+            dot = shown.find(".")
+            exponent = 0 if dot < 0 else dot + 1 - len(shown)
     elif isinstance(value, int):
-        result = Decimal(value)
+        result, exponent = Decimal(value), 0
     elif isinstance(value, float):
         result = Decimal(repr(value))
     elif isinstance(value, str):
@@ -55,13 +61,17 @@ def parse_decimal(
                 field, f"must be a number in ASCII digits such as 100 or 0.25, got {value!r}"
             )
         result = Decimal(text)  # the grammar admits only what Decimal reads exactly
+        if "e" not in text and "E" not in text:  # the places, read off the text itself
+            dot = text.find(".")
+            exponent = 0 if dot < 0 else dot + 1 - len(text)
     else:
         raise InvalidIntent(field, f"must be a number, got {type(value).__name__}")
     if not result.is_finite():
         raise InvalidIntent(field, f"must be finite, got {value!r}")
     if abs(result) >= MAX_MAGNITUDE:
         raise InvalidIntent(field, f"is too large: {value!r}")
-    exponent = result.as_tuple().exponent
+    if exponent is None:
+        exponent = result.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -places:
         raise InvalidIntent(field, f"has more than {places} decimal places: {value!r}")
     if positive and result <= 0:

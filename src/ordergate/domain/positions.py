@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from ordergate.domain.enums import Side
+from ordergate.domain.frozen import fast_init
 from ordergate.domain.money import ZERO, fmt
 
 #: Decimal places of each currency's minor unit (ISO 4217); any other currency: 2.
@@ -28,7 +29,16 @@ PRICE_PLACES_SHOWN = 4
 
 def minor_unit(currency: str = "USD") -> Decimal:
     """The currency's smallest booked amount: ``0.01`` for USD, ``1`` for JPY."""
-    return Decimal(1).scaleb(-MINOR_UNIT_PLACES.get(currency.upper(), 2))
+    unit = _units.get(currency)  # every fill asks: the unit is made once per currency
+    if unit is None:
+        unit = Decimal(1).scaleb(-MINOR_UNIT_PLACES.get(currency.upper(), 2))
+        if len(_units) >= 256:
+            _units.clear()
+        _units[currency] = unit
+    return unit
+
+
+_units: dict[str, Decimal] = {}
 
 
 def book(amount: Decimal, currency: str = "USD") -> Decimal:
@@ -48,6 +58,7 @@ def shown_price(price: Decimal | None, places: int = PRICE_PLACES_SHOWN) -> str 
     return fmt(price.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FillEffect:
     """What one fill did to a position."""
@@ -116,13 +127,15 @@ class Position:
         else:
             closing = min(qty, abs(self.qty))
             direction = 1 if self.qty > 0 else -1
-            realized = book(closing * (price - self.avg_price) * direction, self.currency)
+            realized = (closing * (price - self.avg_price) * direction).quantize(
+                minor_unit(self.currency), rounding=ROUND_HALF_EVEN
+            )  # booked (``book``), in line
             self.qty += signed
             if self.qty == 0:
                 self.avg_price = ZERO
             elif (self.qty > 0) != (direction > 0):
                 self.avg_price = price  # flipped: the remainder opened at this price
-        commission = book(commission, self.currency)
+        commission = commission.quantize(minor_unit(self.currency), rounding=ROUND_HALF_EVEN)
         self.realized_gross += realized
         self.commission += commission
         return FillEffect(realized_gross=realized, commission=commission)

@@ -8,10 +8,12 @@ from typing import Any
 
 from ordergate.domain.enums import OrderStatus
 from ordergate.domain.fills import Fill
+from ordergate.domain.frozen import fast_init
 from ordergate.domain.money import ZERO, fmt
 from ordergate.domain.order import Order
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExecutionReport:
     """What happened to one intent: status, fills, average price, fees and slippage.

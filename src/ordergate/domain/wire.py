@@ -20,9 +20,11 @@ from ordergate.domain.enums import (
     TimeInForce,
 )
 from ordergate.domain.fills import Amend
+from ordergate.domain.frozen import fast_init
 from ordergate.domain.money import ZERO, fmt
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderRequest:
     """What we ask a broker to do; ``client_order_id`` is ours and makes resends safe."""
@@ -71,6 +73,7 @@ class OrderRequest:
         return body
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Execution:
     """One execution as the broker reported it.
@@ -94,6 +97,7 @@ class Execution:
     fee_currency: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BrokerOrder:
     """The broker's view of one order, mapped to our statuses by the adapter.

@@ -8,11 +8,12 @@ the in-process bus hear about it only after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,6 +68,10 @@ def _fill_payload(fill: Fill, realized_gross: Decimal) -> dict[str, Any]:
     return body
 
 
+#: the events with a topic of their own (the rest take their new status's topic)
+_OWN_TOPICS = (SubmitAttemptFailed, ReplaceRequested, Replaced, ReplaceRejected)
+
+
 class Step:
     """One unit of work of the engine: apply events, book fills, then write it all once.
 
@@ -119,8 +124,8 @@ class Step:
         extra = {
             "intent_id": intent_id,
             "intent_digest": intent_digest or None,
-            "sl_offset_pct": fmt(order.sl_offset_pct),
-            "tp_offset_pct": fmt(order.tp_offset_pct),
+            "sl_offset_pct": None if (sl := order.sl_offset_pct) is None else fmt(sl),
+            "tp_offset_pct": None if (tp := order.tp_offset_pct) is None else fmt(tp),
         }
         self._write(order, STATUS_TOPICS[OrderStatus.PENDING], None, order.created_at, extra)
 
@@ -130,7 +135,9 @@ class Step:
         pending = order.pending_replace
         previous = order.apply(event)
         extra: dict[str, Any] = {}
-        if isinstance(event, SubmitAttemptFailed):
+        if not isinstance(event, _OWN_TOPICS):  # most events: the status's topic
+            topic = STATUS_TOPICS[order.status]
+        elif isinstance(event, SubmitAttemptFailed):
             topic = SUBMIT_ATTEMPT_TOPIC
             extra = {"attempt": event.attempt, "attempt_error": event.code.name}
         elif isinstance(event, ReplaceRequested):
@@ -140,13 +147,12 @@ class Step:
             topic = REPLACED_TOPIC
             extra = {"replace_no": None if pending is None else pending.number}
             extra["replacement_order_id"] = event.replacement_order_id
-        elif isinstance(event, ReplaceRejected):
+        else:
+            assert isinstance(event, ReplaceRejected)  # the last of _OWN_TOPICS
             topic = REPLACE_REJECTED_TOPIC
             extra = {"replace_no": None if pending is None else pending.number}
             extra["replace_error"] = event.code.name
             extra["replace_message"] = event.message
-        else:
-            topic = STATUS_TOPICS[order.status]
         self._write(order, topic, previous, event.ts, extra)
 
     def created_for(self, account_id: str, symbol: str | None) -> list[Order]:
@@ -278,9 +284,10 @@ class Step:
         ts: datetime,
         extra: dict[str, Any],
     ) -> None:
-        prev = None if previous is None else previous.value
+        # str() of a StrEnum is its value, without the enum's Python-level ``.value``
+        prev = None if previous is None else str(previous)
         payload = OrderEventPayload(self._terms(order), topic, ts, prev, order_state(order), extra)
-        record = EventRecord(order.order_id, topic, prev, order.status.value, payload, ts)
+        record = EventRecord(order.order_id, topic, prev, str(order.status), payload, ts)
         self._events.append(record)
         self.published.append((topic, order.order_id, record))
 
@@ -304,31 +311,83 @@ def position_ts(events: list[EventRecord]) -> datetime:
     return events[-1].ts
 
 
-@contextmanager
-def unit_of_work(
-    store: Store,
-    bus: InProcessBus,
-    trading_tz: ZoneInfo,
-    terms: TermsCache,
-    cash: CashLedger | None = None,
-) -> Iterator[Step]:
+class StepContext:
     """A step in one transaction; its events are published once it has committed.
 
     The cash ledger is moved as fills are booked, under the store's write lock, and
     moved back when the step does not commit. An order event's payload is decoded for
     the bus only when the topic has a subscriber: in a backtest most have none.
+
+    A class rather than a generator under ``@contextmanager``: an order passes through
+    two to four of these, and a generator context manager costs several calls each.
     """
-    step: Step | None = None
-    try:
-        with store.transaction() as tx:
-            step = Step(tx, trading_tz, terms, cash)
-            yield step
+
+    __slots__ = ("_bus", "_cash", "_terms", "_transaction", "_tz", "step")
+
+    def __init__(
+        self,
+        store: Store,
+        bus: InProcessBus,
+        trading_tz: ZoneInfo,
+        terms: TermsCache,
+        cash: CashLedger | None = None,
+    ) -> None:
+        self._transaction: AbstractContextManager[UnitOfWork] = store.transaction()
+        self._bus = bus
+        self._tz = trading_tz
+        self._terms = terms
+        self._cash = cash
+        self.step: Step | None = None
+
+    def __enter__(self) -> Step:
+        tx = self._transaction.__enter__()
+        try:
+            step = self.step = Step(tx, self._tz, self._terms, self._cash)
+        except BaseException:
+            self._transaction.__exit__(*sys.exc_info())
+            raise
+        return step
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        step = self.step
+        assert step is not None  # entered
+        if kind is not None:
+            self._abort(step, kind, error, trace)
+            return
+        try:
             step.flush()
-    except BaseException:
-        if step is not None and cash is not None and step.cash_moves:
-            cash.undo(step.cash_moves)
-        raise
-    for topic, key, event in step.published:
-        if bus.has_subscribers(topic):
-            payload = event if isinstance(event, dict) else orjson.loads(event.payload)
-            bus.publish(topic, key, payload)
+        except BaseException:
+            self._abort(step, *sys.exc_info())
+            raise
+        try:
+            self._transaction.__exit__(None, None, None)  # the commit
+        except BaseException:
+            self._undo_cash(step)
+            raise
+        bus = self._bus
+        for topic, key, event in step.published:
+            if bus.has_subscribers(topic):
+                payload = event if isinstance(event, dict) else orjson.loads(event.payload)
+                bus.publish(topic, key, payload)
+
+    def _abort(
+        self,
+        step: Step,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        """Roll the transaction back (the store's context sees the error), then the cash."""
+        try:
+            self._transaction.__exit__(kind, error, trace)
+        finally:
+            self._undo_cash(step)
+
+    def _undo_cash(self, step: Step) -> None:
+        if self._cash is not None and step.cash_moves:
+            self._cash.undo(step.cash_moves)

@@ -163,7 +163,7 @@ def _send_loop(
             if outcome is None:
                 return None
         if isinstance(outcome, BrokerOrder):
-            progress.reached, progress.answer = True, outcome.status.value
+            progress.reached, progress.answer = True, str(outcome.status)  # its value
             # the order as we recorded it, unless a failed attempt was recorded since
             known = order if attempt == first_attempt else None
             # a look-up gives the answer back after a crash: the receipt may ride a later

@@ -22,7 +22,12 @@ from ordergate.domain.intent import OrderIntent
 from ordergate.domain.order import Order
 from ordergate.domain.wire import BrokerOrder
 from ordergate.engine.accepting import adopt_broker_order, create_child
-from ordergate.engine.brackets import armed_siblings, bracket_children, open_oco_siblings
+from ordergate.engine.brackets import (
+    armed_siblings,
+    bracket_children,
+    open_oco_siblings,
+    wants_bracket,
+)
 from ordergate.engine.core import EngineCore, FollowUp, Settled, capabilities_of, is_armed
 from ordergate.engine.recorder import Step
 from ordergate.engine.sync import apply_broker_order
@@ -104,7 +109,6 @@ def _apply_one(
     if view.raw and step.event_count > recorded:  # what the broker said, when it mattered
         raw = orjson.dumps(core.redactor.scrub(view.raw), default=str).decode()
         step.tx.add_receipt(order.order_id, order.client_order_id, core.broker.adapter_id, raw, now)
-    tick = None if core.instruments is None else core.instruments.tick_size(order.symbol)
     caps = capabilities_of(core.broker)
     native = caps.native_oco or caps.native_oca or caps.native_bracket
     # where working orders reserve quantity and nothing native links the legs, a second
@@ -115,13 +119,16 @@ def _apply_one(
         armed = hold and intent.order_type is OrderType.LIMIT
         return create_child(core, step, intent, parent, armed=armed)
 
-    for leg, intent in bracket_children(step, order, child, tick):
-        if is_armed(leg):
-            work.armed.append(leg)
-        else:
-            work.children.append((leg, intent, order.client_order_id))
+    if wants_bracket(order):  # the tick size only for an entry with legs to place
+        tick = None if core.instruments is None else core.instruments.tick_size(order.symbol)
+        for leg, intent in bracket_children(step, order, child, tick):
+            if is_armed(leg):
+                work.armed.append(leg)
+            else:
+                work.children.append((leg, intent, order.client_order_id))
     if not native:  # a native OCO group cancels the other leg at the broker itself
-        work.cancels.extend((sibling, "oco") for sibling in open_oco_siblings(step, order))
+        for sibling in open_oco_siblings(step, order):
+            work.cancels.append((sibling, "oco"))
     if order.status is OrderStatus.CANCELED and order.reason == "oco":
         # the working leg was canceled for its armed sibling, which goes out now
         work.release.extend(s.order_id for s in armed_siblings(step, order))

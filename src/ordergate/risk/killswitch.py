@@ -209,6 +209,8 @@ class KillSwitchGate:
         self.board = board
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
+        if not self.board._live:  # no switch on (most orders): nothing to look through
+            return None
         for switch in self.board.in_force(intent.symbol, intent.strategy_id):
             if switch.state is KillSwitchState.ACTIVE:
                 return reject(
@@ -221,6 +223,8 @@ class KillSwitchGate:
         return None
 
     def warnings(self, intent: OrderIntent, context: GateContext) -> tuple[str, ...]:
+        if not self.board._live:
+            return ()
         switches = self.board.in_force(intent.symbol, intent.strategy_id)
         if not switches:
             return ()

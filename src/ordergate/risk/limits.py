@@ -102,13 +102,31 @@ def _closes_whole_position(intent: OrderIntent, context: GateContext) -> bool:
 
 class _LimitGate:
     name = "limit"
+    #: the fields of :class:`InstrumentSpec` this gate enforces
+    fields: tuple[str, ...] = ()
 
     def __init__(self, limits: InstrumentLimits) -> None:
         self.limits = limits
 
+    @property
+    def armed(self) -> bool:
+        """False when neither the default spec nor any instrument's sets a field this
+        gate enforces: it can only say go, and the chain does not ask it (a breaker its
+        configuration disarmed is skipped alike). Limits whose spec is filled in later
+        (the broker's tick and lot sizes: ``broker_instruments``) always arm it."""
+        limits = self.limits
+        if type(limits) is not InstrumentLimits:
+            return True
+        specs = (limits.default, *limits.instruments.values())
+        return any(getattr(spec, name) is not None for spec in specs for name in self.fields)
+
 
 class TradableGate(_LimitGate):
     name = "tradable"
+
+    @property
+    def armed(self) -> bool:
+        return self.limits.tradable is not None
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         tradable = self.limits.tradable
@@ -119,6 +137,7 @@ class TradableGate(_LimitGate):
 
 class TickSizeGate(_LimitGate):
     name = "tick_size"
+    fields = ("tick_size",)
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         tick = self.limits.spec(intent.symbol).tick_size
@@ -132,6 +151,7 @@ class TickSizeGate(_LimitGate):
 
 class LotSizeGate(_LimitGate):
     name = "lot_size"
+    fields = ("lot_size",)
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         lot = self.limits.spec(intent.symbol).lot_size
@@ -142,6 +162,7 @@ class LotSizeGate(_LimitGate):
 
 class MinQtyGate(_LimitGate):
     name = "min_qty"
+    fields = ("min_qty",)
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         least = self.limits.spec(intent.symbol).min_qty
@@ -152,6 +173,7 @@ class MinQtyGate(_LimitGate):
 
 class MaxQtyGate(_LimitGate):
     name = "max_qty"
+    fields = ("max_qty",)
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         most = self.limits.spec(intent.symbol).max_qty
@@ -165,6 +187,7 @@ class PriceBandGate(_LimitGate):
     fat finger. Market orders carry no price and pass; no mark fails closed."""
 
     name = "price_band"
+    fields = ("price_band_bps",)
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         band = self.limits.spec(intent.symbol).price_band_bps
@@ -189,6 +212,9 @@ class PriceBandGate(_LimitGate):
         return None
 
 
+_NOTIONAL_FIELDS = ("max_notional", "max_notional_equity_pct")
+
+
 class MaxNotionalGate(_LimitGate):
     """qty × reference price (limit, stop, quote or last) against ``max_notional`` and
     against ``max_notional_equity_pct`` of the account's equity (from ``equity``)."""
@@ -198,6 +224,8 @@ class MaxNotionalGate(_LimitGate):
     def __init__(self, limits: InstrumentLimits, equity: EquitySource | None = None) -> None:
         super().__init__(limits)
         self.equity = equity
+        # the equity share applies only with a source of equity
+        self.fields = ("max_notional",) if equity is None else _NOTIONAL_FIELDS
 
     def check(self, intent: OrderIntent, context: GateContext) -> Rejection | None:
         spec = self.limits.spec(intent.symbol)

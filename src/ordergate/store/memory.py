@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from ordergate.domain.errors import PersistenceError
@@ -41,7 +41,16 @@ from ordergate.store.base import (
 from ordergate.store.reads import fold_daily_pnl
 from ordergate.store.staging import amended, mark_to_save, position_or_flat
 
-Undo = Callable[[], None]
+Undo = Callable[[], object]  # what it returns is not used
+#: what a table held under a key that was not there
+_ABSENT: Any = object()
+
+
+def _undo_put(table: dict[Any, Any], key: Any, old: Any) -> Undo:
+    """Put ``old`` back under ``key`` (or drop the key, when it was :data:`_ABSENT`)."""
+    if old is _ABSENT:
+        return partial(table.pop, key)
+    return partial(table.__setitem__, key, old)
 
 
 class _Data:
@@ -81,17 +90,27 @@ class MemoryUnitOfWork:
         return self._d.intents.get((account_id, idempotency_key))
 
     def insert_intent(self, intent: StoredIntent) -> None:
+        # the hot writes record their undo in line (a bound pop or put back, no closure)
+        intents, of_order, undo = self._d.intents, self._d.intent_of_order, self._undo
         key = (intent.account_id, intent.idempotency_key)
-        if key in self._d.intents:
+        if key in intents:
             raise DuplicateKey(f"duplicate idempotency key {intent.idempotency_key!r}")
-        self._set(self._d.intents, key, intent)
-        self._set(self._d.intent_of_order, intent.order_id, intent)
+        intents[key] = intent
+        undo.append(partial(intents.pop, key))
+        order_id = intent.order_id
+        old = of_order.get(order_id, _ABSENT)
+        of_order[order_id] = intent
+        undo.append(_undo_put(of_order, order_id, old))
 
     def insert_order(self, order: Order, intent_id: str) -> None:
-        if order.order_id in self._d.orders or order.client_order_id in self._d.by_client:
-            raise DuplicateKey(f"duplicate order {order.order_id}")
-        self._set(self._d.orders, order.order_id, order.copy())
-        self._set(self._d.by_client, order.client_order_id, order.order_id)
+        orders, by_client, undo = self._d.orders, self._d.by_client, self._undo
+        order_id, client_id = order.order_id, order.client_order_id
+        if order_id in orders or client_id in by_client:
+            raise DuplicateKey(f"duplicate order {order_id}")
+        orders[order_id] = order.copy()
+        undo.append(partial(orders.pop, order_id))
+        by_client[client_id] = order_id
+        undo.append(partial(by_client.pop, client_id))
         self._track_open(order)
 
     def update_order(self, order: Order, expected_version: int) -> None:
@@ -101,7 +120,9 @@ class MemoryUnitOfWork:
                 f"order {order.order_id} changed underneath this update "
                 f"(expected version {expected_version})"
             )
-        self._set(self._d.orders, order.order_id, order.copy())
+        orders = self._d.orders
+        orders[order.order_id] = order.copy()
+        self._undo.append(partial(orders.__setitem__, order.order_id, stored))
         self._track_open(order)
 
     def _track_open(self, order: Order) -> None:
@@ -111,10 +132,10 @@ class MemoryUnitOfWork:
             return
         if was_open:
             open_ids.discard(order_id)
-            self._undo.append(lambda: open_ids.add(order_id))
+            self._undo.append(partial(open_ids.add, order_id))
         else:
             open_ids.add(order_id)
-            self._undo.append(lambda: open_ids.discard(order_id))
+            self._undo.append(partial(open_ids.discard, order_id))
 
     def get_order(self, order_id: str) -> Order | None:
         order = self._d.orders.get(order_id)
@@ -227,7 +248,10 @@ class MemoryUnitOfWork:
         return position_or_flat(self._d.positions.get((account_id, symbol)), account_id, symbol)
 
     def save_position(self, position: Position, ts: datetime) -> None:
-        self._set(self._d.positions, (position.account_id, position.symbol), position.copy())
+        positions, key = self._d.positions, (position.account_id, position.symbol)
+        old = positions.get(key, _ABSENT)
+        positions[key] = position.copy()
+        self._undo.append(_undo_put(positions, key, old))
 
     def save_mark(self, mark: Mark) -> None:
         kept = mark_to_save(mark, self._d.marks.get(mark.symbol))
@@ -256,16 +280,8 @@ class MemoryStore:
             raise PersistenceError("the in-memory store is closed")
         return self._data
 
-    @contextmanager
-    def transaction(self) -> Iterator[MemoryUnitOfWork]:
-        with self._lock:
-            undo: list[Undo] = []
-            try:
-                yield MemoryUnitOfWork(self._open(), undo)
-            except BaseException:
-                for step in reversed(undo):
-                    step()
-                raise
+    def transaction(self) -> _Transaction:
+        return _Transaction(self)
 
     # ------------------------------------------------------------------ reads
 
@@ -386,3 +402,33 @@ class MemoryStore:
         with self._lock:
             cursors = self._open().cursors
             cursors[consumer] = max(cursors.get(consumer, 0), last_id)
+
+
+class _Transaction:
+    """One unit of work under the store's lock; an error undoes what it wrote.
+
+    A class, not a generator under ``@contextmanager``: each order opens a few of
+    these, and a generator context manager costs several calls more each."""
+
+    __slots__ = ("_store", "_undo")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._undo: list[Undo] = []
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        store = self._store
+        store._lock.acquire()
+        try:
+            return MemoryUnitOfWork(store._open(), self._undo)
+        except BaseException:
+            store._lock.release()
+            raise
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is not None:
+                for step in reversed(self._undo):
+                    step()
+        finally:
+            self._store._lock.release()

@@ -24,8 +24,8 @@ def mark_to_save(mark: Mark, current: Mark | None) -> Mark | None:
     number keeps the stored one's."""
     if not mark.newer_than(current):
         return None
-    if mark.seq is None and current is not None:
-        return replace(mark, seq=current.seq)
+    if mark.seq is None and current is not None and current.seq is not None:
+        return replace(mark, seq=current.seq)  # (no copy to carry a number none has)
     return mark
 
 
