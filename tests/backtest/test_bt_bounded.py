@@ -49,3 +49,25 @@ def test_the_store_holds_only_working_orders_between_batches() -> None:
     assert len(held) == result.summary["open_orders"] < result.summary["orders"] / 10
     assert len(result.round_trips) == result.summary["round_trips"] >= 4
     assert list(result.round_trips)[-1] == result.round_trips[-1] == result.round_trips[3:][-1]
+
+
+class Counted(list[Any]):
+    """The run's events, counting the passes over them."""
+
+    passes = 0
+
+    def __iter__(self) -> Any:
+        self.passes += 1
+        return super().__iter__()
+
+
+def test_a_run_without_vwap_keeps_nothing_per_event_for_volume_profiles() -> None:
+    from ordergate.backtest.profiles import EventProfiles
+
+    events = Counted(marks(50, 3, ("AAA",)))
+    profiles = EventProfiles(events)
+    assert events.passes == 0  # built before: ~64 bytes an event held by every run
+    start, end = events[0].ts, events[-1].ts
+    assert len(profiles.profile("aaa", start, end, 4)) == 4
+    assert len(profiles.profile("AAA", start, end, 2)) == 2
+    assert events.passes == 1  # built once, when the first VWAP parent asks

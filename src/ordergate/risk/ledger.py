@@ -15,6 +15,9 @@ fill ends it. Opening fills leave the streak alone.
 
 from __future__ import annotations
 
+import re
+from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +25,131 @@ from decimal import Decimal
 from typing import Protocol
 
 from ordergate.domain.money import ZERO
+
+#: A key split into its digit runs: ASCII digits only (``\d`` would take other scripts'
+#: digits, which ``int`` reads as the same number: two keys, one code).
+_DIGITS = re.compile(r"([0-9]+)")
+#: Keys whose digits fit 128 bits (two 64-bit words) are packed; longer ones kept whole.
+_MAX_DIGITS = 38
+#: Keys with more digit runs than this (random hex ids: each its own shape) are kept whole.
+_MAX_RUNS = 4
+#: How many packed numbers wait in a plain set before they join the sorted arrays.
+_RECENT = 4096
+_WORD = (1 << 64) - 1
+#: A key's shape: the texts between its digit runs, then each run's width.
+_Shape = tuple[str | int, ...]
+
+
+class SeenIds:
+    """An exact set of ids ("seen this id today?") that holds sequential ids in 16 bytes.
+
+    A day of a backtest books millions of fills whose ids are a fixed text with counters
+    in it (``ord_000000000042``, ``ord_000000000042\\x1fSIM42-E42``). A key is split
+    into its *shape* — the text between its ASCII digit runs and each run's width — and
+    the number its digits spell, read as one integer. The split is a bijection: the shape
+    and the number zero-padded to the shape's total width give the key back, so two keys
+    share a (shape, number) only if they are the same key, and membership is exact (no
+    hashing, no false positives, nothing forgotten). Per shape the numbers live in two
+    sorted ``array('Q')`` columns (high and low 64 bits) plus a small set of the latest;
+    ids that grow, as sequential ids do, join the arrays' end, and the rare one that
+    does not is merged into their tail. Keys that do not pack (more than 38 digits or
+    four digit runs: random ids, a few a day in live trading) stay in a plain set.
+    """
+
+    __slots__ = ("_high", "_low", "_plain", "_recent", "_size")
+
+    def __init__(self) -> None:
+        self._plain: set[str] = set()
+        self._recent: dict[_Shape, set[int]] = {}
+        self._high: dict[_Shape, array[int]] = {}
+        self._low: dict[_Shape, array[int]] = {}
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __eq__(self, other: object) -> bool:
+        """The same ids, however they were split between the recent set and the arrays."""
+        if not isinstance(other, SeenIds):
+            return NotImplemented
+        return self._size == other._size and self._numbers() == other._numbers()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like set
+
+    def _numbers(self) -> tuple[set[str], dict[_Shape, set[int]]]:
+        numbers = {shape: set(recent) for shape, recent in self._recent.items()}
+        for shape, low in self._low.items():
+            high = self._high[shape]
+            numbers[shape].update(h << 64 | lo for h, lo in zip(high, low, strict=True))
+        return self._plain, {shape: found for shape, found in numbers.items() if found}
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        packed = _pack(key)
+        if packed is None:
+            return key in self._plain
+        return self._has(*packed)
+
+    def add(self, key: str) -> bool:
+        """Add ``key``; False if it was already there."""
+        packed = _pack(key)
+        if packed is None:
+            if key in self._plain:
+                return False
+            self._plain.add(key)
+        else:
+            shape, number = packed
+            if self._has(shape, number):
+                return False
+            recent = self._recent.setdefault(shape, set())
+            recent.add(number)
+            if len(recent) >= _RECENT:
+                self._settle(shape, recent)
+        self._size += 1
+        return True
+
+    def _has(self, shape: _Shape, number: int) -> bool:
+        if number in self._recent.get(shape, ()):
+            return True
+        low = self._low.get(shape)
+        if not low:
+            return False
+        high, word = self._high[shape], number >> 64
+        start = bisect_left(high, word)
+        end = bisect_right(high, word, start)
+        i = bisect_left(low, number & _WORD, start, end)
+        return i < end and low[i] == number & _WORD
+
+    def _settle(self, shape: _Shape, recent: set[int]) -> None:
+        """Move the recent numbers into the shape's sorted columns."""
+        high = self._high.setdefault(shape, array("Q"))
+        low = self._low.setdefault(shape, array("Q"))
+        news = sorted(recent)
+        recent.clear()
+        if low and news[0] < (high[-1] << 64 | low[-1]):
+            # some arrived late: merge them with the part of the columns they fall in
+            word = news[0] >> 64
+            at = bisect_left(high, word)
+            at = bisect_left(low, news[0] & _WORD, at, bisect_right(high, word, at))
+            tail = [h << 64 | lo for h, lo in zip(high[at:], low[at:], strict=True)]
+            news = sorted(tail + news)
+            del high[at:], low[at:]
+        high.extend(n >> 64 for n in news)
+        low.extend(n & _WORD for n in news)
+
+
+def _pack(key: str) -> tuple[_Shape, int] | None:
+    """``(shape, number)`` for a key whose digits pack into 128 bits, else None."""
+    parts = _DIGITS.split(key)
+    runs = parts[1::2]
+    if not runs or len(runs) > _MAX_RUNS:
+        return None
+    digits = "".join(runs)
+    if len(digits) > _MAX_DIGITS:
+        return None
+    # the texts between the runs (str) then the runs' widths (int): never confused
+    return (*parts[0::2], *map(len, runs)), int(digits)
 
 
 @dataclass(slots=True)
@@ -43,8 +171,8 @@ class AccountDay:
     equity_peak: Decimal | None = None
     equity_last: Decimal | None = None
     last_fill_at: datetime | None = None
-    order_ids: set[str] = field(default_factory=set)
-    exec_ids: set[str] = field(default_factory=set)
+    order_ids: SeenIds = field(default_factory=SeenIds)
+    exec_ids: SeenIds = field(default_factory=SeenIds)
     strategies: dict[str, StrategyDay] = field(default_factory=dict)
 
     @property
@@ -132,11 +260,8 @@ class RiskLedger:
         count (default: the order; an algorithm's child counts as its parent: one trade).
         """
         day = self._days.setdefault((account_id, trading_day), AccountDay())
-        if exec_id is not None:
-            key = f"{order_id or ''}\x1f{exec_id}"
-            if key in day.exec_ids:
-                return
-            day.exec_ids.add(key)
+        if exec_id is not None and not day.exec_ids.add(f"{order_id or ''}\x1f{exec_id}"):
+            return
         strat = day.strategies.setdefault(strategy_id, StrategyDay())
         day.realized += realized_pnl_net
         strat.realized += realized_pnl_net
@@ -195,10 +320,8 @@ def trade_id(order_id: str, parent_order_id: str | None) -> str:
     return order_id
 
 
-def _count_trade(seen: set[str], order_id: str | None, day: AccountDay, strat: StrategyDay) -> None:
-    if order_id is not None:
-        if order_id in seen:
-            return
-        seen.add(order_id)
+def _count_trade(seen: SeenIds, order_id: str | None, day: AccountDay, strat: StrategyDay) -> None:
+    if order_id is not None and not seen.add(order_id):
+        return
     day.trades += 1
     strat.trades += 1
