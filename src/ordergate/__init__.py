@@ -12,9 +12,10 @@ The public API, pinned by ``tests/test_public_api.py``::
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ordergate import _lean
+from ordergate import _codecache, _lean
 
 _lean.install()  # structlog, when first imported, without Twisted and rich: see _lean.py
+_codecache.install()  # generated dataclass methods compiled once, kept: see _codecache.py
 
 if TYPE_CHECKING:
     from ordergate.bootstrap import build_engine, build_store

@@ -785,14 +785,19 @@ def trading_show(db: DbOption = None, as_json: JsonOption = True) -> None:
 def main() -> None:
     import sys
 
-    one = _alone(sys.argv[1:])
-    if one is None:
-        app()
-        return
-    if sys.argv[1] not in RUNS_LONG:
-        _hold_collector()
-    # the command alone, as ``app`` would run it: same help, usage and errors
-    one(args=sys.argv[2:], prog_name=f"{app.info.name} {sys.argv[1]}")
+    from ordergate import _codecache
+
+    try:
+        one = _alone(sys.argv[1:])
+        if one is None:
+            app()
+            return
+        if sys.argv[1] not in RUNS_LONG:
+            _hold_collector()
+        # the command alone, as ``app`` would run it: same help, usage and errors
+        one(args=sys.argv[2:], prog_name=f"{app.info.name} {sys.argv[1]}")
+    finally:
+        _codecache.save()  # what this start compiled, for the next one
 
 
 #: Top-level commands that run for long, with their own memory habits (a backtest
