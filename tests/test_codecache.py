@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import marshal
 import subprocess
 import sys
 import typing
@@ -80,6 +81,19 @@ def test_a_damaged_or_foreign_file_is_ignored_and_replaced(tmp_path: Path, conte
     assert CodeCache(str(path))._table()  # readable now
 
 
+def test_a_damaged_entry_is_compiled_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "generated.marshal"
+    first = CodeCache(str(path))
+    make_point(first)
+    assert first.save()
+    table = marshal.loads(path.read_bytes()[len(HEADER) :])
+    assert all(type(entry) is bytes for entry in table.values())  # read back one by one
+    path.write_bytes(HEADER + marshal.dumps(dict.fromkeys(table, b"\xffnot code")))
+    second = CodeCache(str(path))
+    check_point(make_point(second))
+    assert second.added == len(table)
+
+
 def test_nothing_is_written_where_bytecode_may_not_be(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,9 +121,31 @@ def test_forward_references_compile_through_the_table_and_keep_their_errors() ->
     assert other.co_filename == "<elsewhere>"
 
 
-def test_installed_for_dataclasses_and_typing() -> None:
+def test_annotations_evaluate_through_the_table_in_the_namespaces_given() -> None:
+    cache = CodeCache(None)
+    assert cache.eval("  x + 1", {"x": 1}) == 2  # eval's own leading-space rule
+    assert cache.eval("x + y", {"x": 1}, {"y": 2}) == 3
+    assert ("eval", "x + 1") in cache._table()
+    x = 40  # noqa: F841 - read by the evaluated text, from this frame
+    assert cache.eval("x + 2") == 42
+    with pytest.raises(NameError):
+        cache.eval("no_such_name", {})
+
+
+def test_installed_for_dataclasses_typing_and_inspect() -> None:
+    import collections
+    import inspect
+
     assert vars(dataclasses)["exec"] == _codecache.CACHE.exec
     assert vars(typing)["compile"] == _codecache.CACHE.compile
+    assert vars(inspect)["eval"] == _codecache.CACHE.eval
+    assert vars(collections)["eval"] == _codecache.CACHE.eval
+    assert collections.namedtuple("Pair", "a b")(1, b=2) == (1, 2)
+
+    def f(a: list[int]) -> dict[str, int]:
+        return {}
+
+    assert inspect.signature(f, eval_str=True).parameters["a"].annotation == list[int]
     assert typing.get_type_hints(make_point(_codecache.CACHE)) == {"x": int, "y": int}
 
 
