@@ -25,6 +25,7 @@ from ordergate.backtest import cli as backtest_cli
 from ordergate.brokers.fix import cli as fix_cli
 from ordergate.brokers.kite.cli import kite_app
 from ordergate.bus import cli as bus_cli
+from ordergate.cli_common import emit, fail, message, require_database
 from ordergate.engine import algos_cli
 from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from ordergate.config import Settings
-    from ordergate.domain.errors import OrderGateError
     from ordergate.domain.report import ExecutionReport
     from ordergate.engine.engine import ExecutionEngine
     from ordergate.obs.redact import Redactor
@@ -136,19 +136,6 @@ def _log_to_stderr() -> Redactor:
     return redactor
 
 
-def require_database(settings: Settings) -> None:
-    """A read command on a SQLite file that does not exist says so and creates nothing."""
-    from ordergate.domain.errors import ConfigError
-
-    path = settings.sqlite_path
-    if path is not None and path != ":memory:" and not Path(path).exists():
-        raise ConfigError(
-            f"no database at {path}: nothing has been recorded there yet "
-            "(give --db PATH or set ORDERGATE_DATABASE_URL)",
-            context={"database": path},
-        )
-
-
 @contextmanager
 def _engine(db: str | None) -> Iterator[ExecutionEngine]:
     engine = build_engine(_settings(db))
@@ -165,41 +152,20 @@ def _reading_engine(db: str | None) -> Iterator[ExecutionEngine]:
         yield engine
 
 
-def _emit(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
-
-
-def _message(code: str, message: str | None) -> str:
-    """``message`` without a leading copy of ``code`` (gates write ``CODE: context``)."""
-    text = (message or "").removeprefix(f"{code}: ")
-    return "" if text == code else text
-
-
-def _fail(exc: OrderGateError, as_json: bool) -> None:
-    if as_json:
-        _emit({"error": exc.to_dict()})
-    else:
-        from rich.markup import escape
-
-        text = escape(_message(exc.code.name, exc.message))  # keeps 'ordergate[postgres]'
-        _console(stderr=True).print(f"[red]{exc.code.name}[/red]: {text}")
-    raise typer.Exit(3 if exc.retryable else 2)
-
-
 def _guard(as_json: bool, action: Callable[[], None]) -> None:
     from ordergate.domain.errors import OrderGateError
 
     try:
         action()
     except OrderGateError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
 
 
 def _print_report(report: ExecutionReport, as_json: bool) -> None:
     from ordergate.domain.positions import shown_money, shown_price
 
     if as_json:
-        _emit(report.to_dict())
+        emit(report.to_dict())
         return
     replay = " (replayed: this key was seen before)" if report.replayed else ""
     typer.echo(
@@ -207,7 +173,7 @@ def _print_report(report: ExecutionReport, as_json: bool) -> None:
         f"@ {shown_price(report.avg_price) or '-'} fees {shown_money(report.fees)}{replay}"
     )
     if report.error_code:
-        typer.echo(f"  {report.error_code}: {_message(report.error_code, report.error_message)}")
+        typer.echo(f"  {report.error_code}: {message(report.error_code, report.error_message)}")
 
 
 def fmt_qty(value: Any) -> str:
@@ -219,7 +185,7 @@ def fmt_qty(value: Any) -> str:
 def _echo(data: dict[str, Any], as_json: bool) -> None:
     """A result as JSON, or as ``key: value`` lines (never a Python repr)."""
     if as_json:
-        _emit(data)
+        emit(data)
         return
     for key, value in data.items():
         shown = value if isinstance(value, str | int | float) else json.dumps(value, default=str)
@@ -275,7 +241,7 @@ def mark(
         with _engine(db) as engine:
             result = engine.mark(symbol, last, bid, ask, volume)
         if as_json:
-            _emit(result.to_dict())
+            emit(result.to_dict())
         else:
             typer.echo(f"{result.symbol} last {fmt(result.last)}")
 
@@ -376,7 +342,7 @@ def basket(
         with _engine(db) as engine:
             reports = engine.submit_many(items)
         if as_json:
-            _emit({"reports": [r.to_dict() for r in reports]})
+            emit({"reports": [r.to_dict() for r in reports]})
         else:
             for report in reports:
                 _print_report(report, False)
@@ -420,7 +386,7 @@ def modify(
             report = engine.modify(order_id, qty=qty, limit_price=limit, stop_price=stop, key=key)
         replace = report.extra.get("replace", {})
         if as_json:
-            _emit({**report.to_dict(), "replace": replace})
+            emit({**report.to_dict(), "replace": replace})
             return
         _print_report(report, False)
         terms = f"qty {replace.get('qty')}"
@@ -456,7 +422,7 @@ def orders(
             )
             rows = engine.orders(query)
         if as_json:
-            _emit([order_view(o) for o in rows])
+            emit([order_view(o) for o in rows])
             return
         table = _table(
             "order_id",
@@ -500,7 +466,7 @@ def order_cmd(order_id: str, db: DbOption = None, as_json: JsonOption = False) -
             order = engine.order(order_id)
             data = detail_view(order, engine.fills(order_id), engine.store.events_for(order_id))
         if as_json:
-            _emit(data)
+            emit(data)
         else:
             _console().print_json(json.dumps(data, default=str))
 
@@ -523,7 +489,7 @@ def positions(db: DbOption = None, as_json: JsonOption = False) -> None:
         with _reading_engine(db) as engine:
             rows = positions_view(engine)
         if as_json:
-            _emit(rows)
+            emit(rows)
             return
         table = _table("symbol", "qty", "avg price", "mark", "realized", "unrealized", "fees")
         for r in rows:
@@ -556,7 +522,7 @@ def pnl(db: DbOption = None, as_json: JsonOption = False) -> None:
         with _reading_engine(db) as engine:
             data = pnl_view(engine)
         if as_json:
-            _emit(data)
+            emit(data)
             return
         for name, value in data.items():
             if isinstance(value, dict):
@@ -598,7 +564,7 @@ def recover(db: DbOption = None, as_json: JsonOption = False) -> None:
             finally:
                 ownership.stop()
         if as_json:
-            _emit(done or {"orders": 0})
+            emit(done or {"orders": 0})
         elif not done:
             typer.echo("nothing to recover: no open order without a live owner")
         else:
@@ -623,7 +589,7 @@ def demo(db: DbOption = None, as_json: JsonOption = False) -> None:
                 "pnl": pnl_view(engine),
             }
         if as_json:
-            _emit(data)
+            emit(data)
             return
         for line in log:
             typer.echo(line)
@@ -653,7 +619,7 @@ def _dec(text: str) -> Any:
 @config_app.command("show")
 def config_show(db: DbOption = None, as_json: JsonOption = True) -> None:
     """Print the effective settings as JSON (secrets masked)."""
-    _guard(True, lambda: _emit(_settings(db).shown()))
+    _guard(True, lambda: emit(_settings(db).shown()))
 
 
 @contextmanager
@@ -720,7 +686,7 @@ def _controls_dict(desk: RiskDesk) -> dict[str, Any]:
 
 def _print_controls(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        _emit(data)
+        emit(data)
         return
     for name, ch in data.items():
         typer.echo(f"{name}: {ch['value']} (by {ch['actor']} at {ch['at']}: {ch['reason']})")
@@ -777,7 +743,7 @@ def trading_show(db: DbOption = None, as_json: JsonOption = True) -> None:
     def run() -> None:
         with _open_desk(db, existing=True) as desk:
             data = _controls_dict(desk)
-        _emit(data)
+        emit(data)
 
     _guard(True, run)
 
