@@ -511,6 +511,7 @@ def test_a_read_command_on_a_missing_database_says_so_and_creates_nothing(
         ("audit", "verify"),
         ("purge",),
         ("purge", "--dry-run"),
+        ("reconcile", "list"),
     ):
         out = run(*args, "--db", str(missing), code=2)
         assert "no database at" in out, (args, out)

@@ -93,11 +93,14 @@ def list_cmd(
 ) -> None:
     """The latest reports, newest first, each with the resolutions recorded for it."""
     from ordergate.bootstrap import build_store
+    from ordergate.cli_common import require_database
     from ordergate.engine.reconcile_log import reconcile_log_for
     from ordergate.engine.resolutions import list_reports
 
     def show() -> None:
-        store = build_store(_settings(db))
+        settings = _settings(db)
+        require_database(settings)  # a read: nothing there says so, creates nothing
+        store = build_store(settings)
         try:
             reports = list_reports(reconcile_log_for(store), limit)
         finally:
