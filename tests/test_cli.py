@@ -531,6 +531,7 @@ def test_every_rejection_prints_the_same_json_and_the_code_once(tmp_path: Path) 
         ("audit", "verify", "--db", missing),
         ("purge", "--db", missing),
         ("backtest", "--data", str(bars), "--strategy", "not-a-strategy"),
+        ("shadow", "report", "--db", missing),
     ):
         error = run_json(*args, code=2)["error"]
         assert error["code"] == "E_CONFIG_INVALID", (args, error)
