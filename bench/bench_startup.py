@@ -92,7 +92,7 @@ def instructions(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:
     subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd],
         cwd=cwd,
-        env=env,
+        env={**env, "PYTHONHASHSEED": "0"},  # the same dict layouts every run
         check=True,
         capture_output=True,
     )
