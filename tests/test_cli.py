@@ -508,10 +508,38 @@ def test_a_read_command_on_a_missing_database_says_so_and_creates_nothing(
         ("trading", "show"),
         ("kill-switch", "list"),
         ("tca",),
+        ("audit", "verify"),
+        ("purge",),
+        ("purge", "--dry-run"),
+        ("reconcile", "list"),
     ):
         out = run(*args, "--db", str(missing), code=2)
         assert "no database at" in out, (args, out)
+        assert out.count("E_CONFIG_INVALID") == 1, (args, out)
     assert not missing.parent.exists()
+
+
+def test_every_rejection_prints_the_same_json_and_the_code_once(tmp_path: Path) -> None:
+    """tca, backtest, audit verify and purge print a rejection as every other command:
+    ``{"error": {code, message, retryable, context}}`` on stdout with --json, and
+    ``CODE: message`` (the code once) without it."""
+    missing = str(tmp_path / "og.db")
+    bars = tmp_path / "bars.csv"
+    bars.write_text("ts,symbol,open,high,low,close,volume\n")
+    for args in (
+        ("tca", "--db", missing),
+        ("audit", "verify", "--db", missing),
+        ("purge", "--db", missing),
+        ("backtest", "--data", str(bars), "--strategy", "not-a-strategy"),
+        ("shadow", "report", "--db", missing),
+    ):
+        error = run_json(*args, code=2)["error"]
+        assert error["code"] == "E_CONFIG_INVALID", (args, error)
+        assert error["retryable"] is False
+        assert not error["message"].startswith("E_CONFIG_INVALID"), error
+        out = run(*args, code=2)
+        assert out.count("E_CONFIG_INVALID") == 1, (args, out)
+        assert not out.startswith("error:"), out
 
 
 def test_commands_close_their_store_and_leave_no_wal(db: str, tmp_path: Path) -> None:

@@ -48,6 +48,10 @@ def test_a_submit_on_a_migrated_store_loads_no_yoyo_twisted_or_rich_tracebacks(
     assert not unneeded & again
     assert "ordergate.brokers.exchange" not in again  # the paper broker does not need it
     assert "ordergate.engine.algos" not in again  # no parent order: no algorithms
+    # asyncio (and ssl with it) is imported by pydantic-settings and structlog only for
+    # paths ordergate never takes; the leases and the order tracker are serve's
+    serve_only = {"asyncio", "ssl", "ordergate.engine.ownership", "ordergate.engine.tracking"}
+    assert not serve_only & again
 
 
 def test_structlog_keeps_what_it_skipped_importable(tmp_path: Path) -> None:
@@ -57,6 +61,29 @@ def test_structlog_keeps_what_it_skipped_importable(tmp_path: Path) -> None:
         "import rich.traceback\n"  # still there for whoever asks
     )
     assert "rich.traceback" in loaded_after(code, tmp_path)
+
+
+def test_what_was_deferred_is_the_real_module_on_first_use(tmp_path: Path) -> None:
+    code = (
+        "import ordergate, pydantic_settings.main as m, structlog, structlog.stdlib as s\n"
+        "assert 'asyncio' not in sys.modules and type(m.asyncio).__name__ == 'Deferred'\n"
+        "run = m.asyncio.run\n"  # a name read: the real module is imported, once
+        "import asyncio\n"
+        "assert run is asyncio.run and s.asyncio.run is asyncio.run\n"
+        "assert type(sys.modules['asyncio']).__name__ == 'module'\n"
+        "async def main() -> str:\n"
+        "    await structlog.get_logger().ainfo('an async line')\n"
+        "    return 'ok'\n"
+        "assert asyncio.run(main()) == 'ok'\n"
+        "try:\n    m.asyncio.no_such_name\nexcept AttributeError:\n    pass\n"
+        "else:\n    raise AssertionError('a missing name must raise')\n"
+    )
+    assert "asyncio.base_events" in loaded_after("import sys\n" + code, tmp_path)
+
+
+def test_a_module_imported_before_ordergate_is_left_as_it_is(tmp_path: Path) -> None:
+    code = "import asyncio, pydantic_settings.main as m, ordergate\nassert m.asyncio is asyncio\n"
+    loaded_after(code, tmp_path)
 
 
 def test_at_head_only_when_every_migration_file_is_applied(tmp_path: Path) -> None:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
-import socket
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,9 +30,7 @@ from ordergate.domain.errors import ConfigError
 from ordergate.domain.events import FILL_BUSTED_TOPIC, FILL_CORRECTED_TOPIC
 from ordergate.engine.cash import CashLedger
 from ordergate.engine.engine import EngineConfig, ExecutionEngine
-from ordergate.engine.ownership import Ownership
 from ordergate.engine.ports import BrokerCallPolicy, DirectCall, PreTradeCheck
-from ordergate.engine.tracking import OrderTracker, TrackingConfig
 from ordergate.obs.keys import audit_trail
 from ordergate.obs.redact import Redactor
 from ordergate.resilience.breaker import CircuitBreaker
@@ -45,11 +41,11 @@ from ordergate.risk.config import RiskConfig
 from ordergate.risk.desk import RiskDesk
 from ordergate.risk.killswitch import KillSwitchBoard
 from ordergate.store.base import Store
-from ordergate.store.engine_lock import lock_engine_id
-from ordergate.store.leases import leases_for
 from ordergate.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
+    from ordergate.engine.ownership import Ownership
+    from ordergate.engine.tracking import OrderTracker
     from ordergate.shadow.attach import Shadow
     from ordergate.shadow.twin import Twin
 
@@ -203,6 +199,15 @@ def build_ownership(settings: Settings, engine: ExecutionEngine) -> Ownership:
     """This process's share of the open orders (leases in the engine's own store),
     under its configured ``engine_id`` (locked for the life of the process) or a name
     new at every start."""
+    # ``serve`` and ``recover`` share open orders; a one-shot command does not (its
+    # start-up skips the leases, the engine lock and the tracker: issue 21)
+    import socket
+    import time
+
+    from ordergate.engine.ownership import Ownership
+    from ordergate.store.engine_lock import lock_engine_id
+    from ordergate.store.leases import leases_for
+
     if settings.engine_id is not None:
         lock_engine_id(
             settings.engine_id, sqlite_path=settings.sqlite_path, database_url=settings.database_url
@@ -218,6 +223,8 @@ def build_ownership(settings: Settings, engine: ExecutionEngine) -> Ownership:
 def build_tracker(
     settings: Settings, engine: ExecutionEngine, ownership: Ownership | None = None
 ) -> OrderTracker:
+    from ordergate.engine.tracking import OrderTracker, TrackingConfig  # serve's alone
+
     return OrderTracker(
         engine,
         TrackingConfig(

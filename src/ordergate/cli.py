@@ -25,6 +25,7 @@ from ordergate.backtest import cli as backtest_cli
 from ordergate.brokers.fix import cli as fix_cli
 from ordergate.brokers.kite.cli import kite_app
 from ordergate.bus import cli as bus_cli
+from ordergate.cli_kit import emit, fail, message, require_database
 from ordergate.engine import algos_cli, plan_cli, reconcile_cli
 from ordergate.exchange import cli as exchange_cli
 from ordergate.risk import cli as risk_cli
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from ordergate.config import Settings
-    from ordergate.domain.errors import OrderGateError
     from ordergate.domain.report import ExecutionReport
     from ordergate.engine.engine import ExecutionEngine
     from ordergate.obs.redact import Redactor
@@ -136,19 +136,6 @@ def _log_to_stderr() -> Redactor:
     return redactor
 
 
-def require_database(settings: Settings) -> None:
-    """A read command on a SQLite file that does not exist says so and creates nothing."""
-    from ordergate.domain.errors import ConfigError
-
-    path = settings.sqlite_path
-    if path is not None and path != ":memory:" and not Path(path).exists():
-        raise ConfigError(
-            f"no database at {path}: nothing has been recorded there yet "
-            "(give --db PATH or set ORDERGATE_DATABASE_URL)",
-            context={"database": path},
-        )
-
-
 @contextmanager
 def _engine(db: str | None, **parts: Any) -> Iterator[ExecutionEngine]:
     """The configured engine on ``--db`` (``parts`` as ``build_engine`` takes them), its
@@ -171,31 +158,19 @@ def _store(db: str | None) -> Iterator[Store]:
 
 
 @contextmanager
+def _reading_store(db: str | None) -> Iterator[Store]:
+    """The configured store on ``--db`` for a command about what is recorded: a
+    database that does not exist is refused (created by nothing)."""
+    require_database(_settings(db))
+    with _store(db) as store:
+        yield store
+
+
+@contextmanager
 def _reading_engine(db: str | None) -> Iterator[ExecutionEngine]:
     require_database(_settings(db))
     with _engine(db) as engine:
         yield engine
-
-
-def _emit(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
-
-
-def _message(code: str, message: str | None) -> str:
-    """``message`` without a leading copy of ``code`` (gates write ``CODE: context``)."""
-    text = (message or "").removeprefix(f"{code}: ")
-    return "" if text == code else text
-
-
-def _fail(exc: OrderGateError, as_json: bool) -> None:
-    if as_json:
-        _emit({"error": exc.to_dict()})
-    else:
-        from rich.markup import escape
-
-        text = escape(_message(exc.code.name, exc.message))  # keeps 'ordergate[postgres]'
-        _console(stderr=True).print(f"[red]{exc.code.name}[/red]: {text}")
-    raise typer.Exit(3 if exc.retryable else 2)
 
 
 def _guard(as_json: bool, action: Callable[[], None]) -> None:
@@ -204,14 +179,14 @@ def _guard(as_json: bool, action: Callable[[], None]) -> None:
     try:
         action()
     except OrderGateError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
 
 
 def _print_report(report: ExecutionReport, as_json: bool) -> None:
     from ordergate.domain.positions import shown_money, shown_price
 
     if as_json:
-        _emit(report.to_dict())
+        emit(report.to_dict())
         return
     replay = " (replayed: this key was seen before)" if report.replayed else ""
     typer.echo(
@@ -219,7 +194,7 @@ def _print_report(report: ExecutionReport, as_json: bool) -> None:
         f"@ {shown_price(report.avg_price) or '-'} fees {shown_money(report.fees)}{replay}"
     )
     if report.error_code:
-        typer.echo(f"  {report.error_code}: {_message(report.error_code, report.error_message)}")
+        typer.echo(f"  {report.error_code}: {message(report.error_code, report.error_message)}")
 
 
 def fmt_qty(value: Any) -> str:
@@ -231,7 +206,7 @@ def fmt_qty(value: Any) -> str:
 def _echo(data: dict[str, Any], as_json: bool) -> None:
     """A result as JSON, or as ``key: value`` lines (never a Python repr)."""
     if as_json:
-        _emit(data)
+        emit(data)
         return
     for key, value in data.items():
         shown = value if isinstance(value, str | int | float) else json.dumps(value, default=str)
@@ -287,7 +262,7 @@ def mark(
         with _engine(db) as engine:
             result = engine.mark(symbol, last, bid, ask, volume)
         if as_json:
-            _emit(result.to_dict())
+            emit(result.to_dict())
         else:
             typer.echo(f"{result.symbol} last {fmt(result.last)}")
 
@@ -388,7 +363,7 @@ def basket(
         with _engine(db) as engine:
             reports = engine.submit_many(items)
         if as_json:
-            _emit({"reports": [r.to_dict() for r in reports]})
+            emit({"reports": [r.to_dict() for r in reports]})
         else:
             for report in reports:
                 _print_report(report, False)
@@ -432,7 +407,7 @@ def modify(
             report = engine.modify(order_id, qty=qty, limit_price=limit, stop_price=stop, key=key)
         replace = report.extra.get("replace", {})
         if as_json:
-            _emit({**report.to_dict(), "replace": replace})
+            emit({**report.to_dict(), "replace": replace})
             return
         _print_report(report, False)
         terms = f"qty {replace.get('qty')}"
@@ -468,7 +443,7 @@ def orders(
             )
             rows = engine.orders(query)
         if as_json:
-            _emit([order_view(o) for o in rows])
+            emit([order_view(o) for o in rows])
             return
         table = _table(
             "order_id",
@@ -512,7 +487,7 @@ def order_cmd(order_id: str, db: DbOption = None, as_json: JsonOption = False) -
             order = engine.order(order_id)
             data = detail_view(order, engine.fills(order_id), engine.store.events_for(order_id))
         if as_json:
-            _emit(data)
+            emit(data)
         else:
             _console().print_json(json.dumps(data, default=str))
 
@@ -535,7 +510,7 @@ def positions(db: DbOption = None, as_json: JsonOption = False) -> None:
         with _reading_engine(db) as engine:
             rows = positions_view(engine)
         if as_json:
-            _emit(rows)
+            emit(rows)
             return
         table = _table("symbol", "qty", "avg price", "mark", "realized", "unrealized", "fees")
         for r in rows:
@@ -568,7 +543,7 @@ def pnl(db: DbOption = None, as_json: JsonOption = False) -> None:
         with _reading_engine(db) as engine:
             data = pnl_view(engine)
         if as_json:
-            _emit(data)
+            emit(data)
             return
         for name, value in data.items():
             if isinstance(value, dict):
@@ -610,7 +585,7 @@ def recover(db: DbOption = None, as_json: JsonOption = False) -> None:
             finally:
                 ownership.stop()
         if as_json:
-            _emit(done or {"orders": 0})
+            emit(done or {"orders": 0})
         elif not done:
             typer.echo("nothing to recover: no open order without a live owner")
         else:
@@ -635,7 +610,7 @@ def demo(db: DbOption = None, as_json: JsonOption = False) -> None:
                 "pnl": pnl_view(engine),
             }
         if as_json:
-            _emit(data)
+            emit(data)
             return
         for line in log:
             typer.echo(line)
@@ -665,7 +640,7 @@ def _dec(text: str) -> Any:
 @config_app.command("show")
 def config_show(db: DbOption = None, as_json: JsonOption = True) -> None:
     """Print the effective settings as JSON (secrets masked)."""
-    _guard(True, lambda: _emit(_settings(db).shown()))
+    _guard(True, lambda: emit(_settings(db).shown()))
 
 
 @contextmanager
@@ -692,7 +667,7 @@ algos_cli.register(app, _engine)
 bus_cli.register(app, build_engine, build_store)
 service_cli.register(app)
 exchange_cli.register(app)
-reconcile_cli.register(app, _engine, _store)
+reconcile_cli.register(app, _engine, _reading_store)
 app.add_typer(kite_app, name="kite")
 app.add_typer(fix_cli.app, name="fix-acceptor")
 shadow_cli.register(app, build_store)
@@ -734,7 +709,7 @@ def _controls_dict(desk: RiskDesk) -> dict[str, Any]:
 
 def _print_controls(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        _emit(data)
+        emit(data)
         return
     for name, ch in data.items():
         typer.echo(f"{name}: {ch['value']} (by {ch['actor']} at {ch['at']}: {ch['reason']})")
@@ -791,7 +766,7 @@ def trading_show(db: DbOption = None, as_json: JsonOption = True) -> None:
     def run() -> None:
         with _open_desk(db, existing=True) as desk:
             data = _controls_dict(desk)
-        _emit(data)
+        emit(data)
 
     _guard(True, run)
 
@@ -799,14 +774,22 @@ def trading_show(db: DbOption = None, as_json: JsonOption = True) -> None:
 def main() -> None:
     import sys
 
-    one = _alone(sys.argv[1:])
-    if one is None:
-        app()
-        return
-    if sys.argv[1] not in RUNS_LONG:
-        _hold_collector()
-    # the command alone, as ``app`` would run it: same help, usage and errors
-    one(args=sys.argv[2:], prog_name=f"{app.info.name} {sys.argv[1]}")
+    from ordergate import _codecache
+
+    # for this process only, as the CLI starts: a library import of ordergate leaves
+    # the standard library's compile, exec and eval alone (see _codecache.py)
+    _codecache.install()
+    try:
+        one = _alone(sys.argv[1:])
+        if one is None:
+            app()
+            return
+        if sys.argv[1] not in RUNS_LONG:
+            _hold_collector()
+        # the command alone, as ``app`` would run it: same help, usage and errors
+        one(args=sys.argv[2:], prog_name=f"{app.info.name} {sys.argv[1]}")
+    finally:
+        _codecache.save()  # what this start compiled, for the next one
 
 
 #: Top-level commands that run for long, with their own memory habits (a backtest

@@ -1,6 +1,10 @@
-"""What every command-line group shares: the ``--db`` and ``--json`` options, and how
-a refusal is printed (its error code once, then its message; exit 2, or 3 when a
-retry can help).
+"""What every command-line group shares: the ``--db`` and ``--json`` options, how a
+refusal is printed, and how a command that only reads refuses a database that does not
+exist.
+
+A refusal prints its error code once: ``--json`` puts ``{"error": {...}}`` (code,
+message, retryable, context) on stdout and nothing else; without it, ``CODE: message``
+goes to stderr. The exit status is 3 when retrying later can help, 2 otherwise.
 
 The groups (``engine/algos_cli.py``, ``engine/reconcile_cli.py``, ``risk/cli.py`` …)
 open no store and build no engine themselves: ``cli.py``, the composition of the
@@ -13,11 +17,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Annotated, Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from ordergate.domain.errors import OrderGateError
+
+if TYPE_CHECKING:
+    from ordergate.config import Settings
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLite file or database URL.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -29,12 +37,22 @@ EngineOpener = Callable[..., AbstractContextManager[Any]]
 StoreOpener = Callable[[str | None], AbstractContextManager[Any]]
 
 
+def emit(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def message(code: str, text: str | None) -> str:
+    """``text`` without a leading copy of ``code`` (gates write ``CODE: context``)."""
+    shown = (text or "").removeprefix(f"{code}: ")
+    return "" if shown == code else shown
+
+
 def fail(exc: OrderGateError, as_json: bool) -> NoReturn:
     """Print a refusal once (its code, then its message) and exit 2 (3: retry later)."""
     if as_json:
-        typer.echo(json.dumps({"error": exc.to_dict()}, indent=2))
+        emit({"error": exc.to_dict()})
     else:
-        typer.echo(f"{exc.code.name}: {exc.message}", err=True)
+        typer.echo(f"{exc.code.name}: {message(exc.code.name, exc.message)}", err=True)
     raise typer.Exit(3 if exc.retryable else 2) from None
 
 
@@ -44,3 +62,16 @@ def guarded(as_json: bool, action: Callable[[], None]) -> None:
         action()
     except OrderGateError as exc:
         fail(exc, as_json)
+
+
+def require_database(settings: Settings) -> None:
+    """A read command on a SQLite file that does not exist says so and creates nothing."""
+    from ordergate.domain.errors import ConfigError
+
+    path = settings.sqlite_path
+    if path is not None and path != ":memory:" and not Path(path).exists():
+        raise ConfigError(
+            f"no database at {path}: nothing has been recorded there yet "
+            "(give --db PATH or set ORDERGATE_DATABASE_URL)",
+            context={"database": path},
+        )

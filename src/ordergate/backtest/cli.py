@@ -38,15 +38,13 @@ if TYPE_CHECKING:
 PROGRESS_FROM = 20_000
 
 
-def _fail(message: str, as_json: bool) -> None:
-    from rich.console import Console
-    from rich.markup import escape
+def _fail(exc: Exception, as_json: bool) -> None:
+    """As every command prints a rejection (``ordergate.cli_kit``); a ``ValueError``
+    of the data or an option is a setting with a bad value."""
+    from ordergate.cli_kit import fail
+    from ordergate.domain.errors import ConfigError, OrderGateError
 
-    if as_json:
-        typer.echo(json.dumps({"error": message}))
-    else:
-        Console(stderr=True).print(f"[red]error[/red]: {escape(message)}", highlight=False)
-    raise typer.Exit(2)
+    fail(exc if isinstance(exc, OrderGateError) else ConfigError(str(exc)), as_json)
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], name: str) -> str | None:
@@ -182,7 +180,7 @@ def backtest(
         if round_trips is not None:
             write_rows(round_trips, result.round_trips, ROUND_TRIP_COLUMNS)
     except (OrderGateError, ValueError) as exc:
-        _fail(str(exc), as_json)
+        _fail(exc, as_json)
         return
     if as_json:
         typer.echo(result.to_json(indent=2))
@@ -253,6 +251,7 @@ def tca(
     from ordergate.backtest.report import ReportData, render_html
     from ordergate.backtest.tca import order_costs, slippage_values, tca_report
     from ordergate.bootstrap import build_store
+    from ordergate.cli_kit import require_database
     from ordergate.config import load_settings
     from ordergate.domain.errors import OrderGateError
     from ordergate.store.base import OrderQuery
@@ -260,12 +259,10 @@ def tca(
     try:
         url = None if db is None else (db if "://" in db else f"sqlite:///{db}")
         settings = load_settings(database_url=url)
-        path = settings.sqlite_path
-        if path is not None and path != ":memory:" and not Path(path).exists():
-            _fail(f"no database at {path}: nothing has been recorded there yet", as_json)
+        require_database(settings)
         store = build_store(settings)
     except OrderGateError as exc:
-        _fail(str(exc), as_json)
+        _fail(exc, as_json)
         return
     try:
         orders = store.list_orders(OrderQuery(limit=1 << 62))

@@ -35,9 +35,10 @@ def _settings(db: str | None, **overrides: Any) -> Settings:
     return load_settings(database_url=db, **overrides)
 
 
-def _fail(exc: OrderGateError) -> None:
-    typer.echo(json.dumps({"error": exc.to_dict()}), err=True)
-    raise typer.Exit(3 if exc.retryable else 2)
+def _fail(exc: OrderGateError, as_json: bool = False) -> None:
+    from ordergate.cli_kit import fail
+
+    fail(exc, as_json)
 
 
 def register(app: typer.Typer) -> None:
@@ -118,6 +119,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _verify(db: str | None, head: str | None, as_json: bool) -> None:
+    from ordergate.cli_kit import require_database
     from ordergate.domain.errors import OrderGateError
     from ordergate.obs.audit import verify_chain
     from ordergate.obs.db import open_chain
@@ -125,6 +127,7 @@ def _verify(db: str | None, head: str | None, as_json: bool) -> None:
 
     try:
         settings = _settings(db)
+        require_database(settings)  # nothing to verify: say so, create nothing
         _migrate(settings)  # a database opened with the key for the first time is sealed
         key = load_key(settings, create=False)
         checkpoint = None if key is None else checkpoint_for(settings, key)
@@ -132,7 +135,7 @@ def _verify(db: str | None, head: str | None, as_json: bool) -> None:
         with open_chain(settings) as chain:
             result = verify_chain(chain, key=key, checkpoint=state, expected_head=head)
     except OrderGateError as exc:
-        _fail(exc)
+        _fail(exc, as_json)
         return
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -215,6 +218,7 @@ def _purge(
     dry_run: bool,
     as_json: bool,
 ) -> None:
+    from ordergate.cli_kit import require_database
     from ordergate.domain.errors import OrderGateError
     from ordergate.obs.db import open_chain
     from ordergate.obs.keys import audit_trail
@@ -225,6 +229,7 @@ def _purge(
         settings = _settings(
             db, retention_orders_days=orders_days, retention_receipts_days=receipts_days
         )
+        require_database(settings)  # nothing to purge: say so, create nothing
         _migrate(settings)
         policy = RetentionPolicy(
             orders_days=settings.retention_orders_days,
@@ -246,7 +251,7 @@ def _purge(
             if checkpoint is not None:
                 checkpoint.close()
     except OrderGateError as exc:
-        _fail(exc)
+        _fail(exc, as_json)
         return
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))

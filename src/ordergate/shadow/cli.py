@@ -41,13 +41,11 @@ def _url(db: str | None) -> str | None:
 
 
 def _refuse_missing(settings: Settings, what: str) -> None:
+    from ordergate.domain.errors import ConfigError
+
     path = settings.sqlite_path
     if path is not None and path != ":memory:" and not Path(path).exists():
-        typer.echo(
-            json.dumps({"error": {"code": "E_CONFIG_INVALID", "message": f"no {what} at {path}"}}),
-            err=True,
-        )
-        raise typer.Exit(2)
+        raise ConfigError(f"no {what} at {path}", context={"database": path})
 
 
 def register(app: typer.Typer, build_store: StoreBuilder) -> None:
@@ -93,8 +91,10 @@ def _report(build_store: StoreBuilder, db: str | None, shadow_db: str | None, fo
         _refuse_missing(twin_settings, "shadow database (is shadow mode on?)")
         real, twin = build_store(settings), build_store(twin_settings)
     except OrderGateError as exc:
-        typer.echo(json.dumps({"error": exc.to_dict()}), err=True)
-        raise typer.Exit(3 if exc.retryable else 2) from None
+        from ordergate.cli_kit import fail  # as every command prints a rejection
+
+        fail(exc, form == "json")
+        raise  # not reached: fail exits
     links = links_for(twin)
     try:
         data: dict[str, Any] = report_for(
