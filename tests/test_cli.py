@@ -512,6 +512,9 @@ def test_a_read_command_on_a_missing_database_says_so_and_creates_nothing(
         ("purge",),
         ("purge", "--dry-run"),
         ("reconcile", "list"),
+        ("algos", "list"),
+        ("algos", "show", "par_x"),
+        ("algos", "cancel", "par_x"),
     ):
         out = run(*args, "--db", str(missing), code=2)
         assert "no database at" in out, (args, out)

@@ -663,7 +663,7 @@ def _mode(db: str | None) -> Any:
 risk_cli.register(app, _board)
 plan_cli.register(app, _plain_engine, _mode)
 backtest_cli.register(app)
-algos_cli.register(app, _engine)
+algos_cli.register(app, _engine, _reading_engine)
 bus_cli.register(app, build_engine, build_store)
 service_cli.register(app)
 exchange_cli.register(app)

@@ -34,14 +34,20 @@ app = typer.Typer(
 _engines: list[EngineOpener] = []
 
 
-def register(parent: typer.Typer, engine: EngineOpener) -> None:
-    """Add ``ordergate algos`` to ``parent``; ``engine(db)`` opens the configured engine."""
-    _engines[:] = [engine]
+def register(parent: typer.Typer, engine: EngineOpener, recorded: EngineOpener) -> None:
+    """Add ``ordergate algos`` to ``parent``; ``engine(db)`` opens the configured engine,
+    ``recorded(db)`` the same for a command about parents already recorded (it refuses a
+    database that does not exist instead of creating an empty one)."""
+    _engines[:] = [engine, recorded]
     parent.add_typer(app, name="algos")
 
 
 def _open(db: str | None) -> Any:
     return _engines[0](db)
+
+
+def _open_recorded(db: str | None) -> Any:
+    return _engines[1](db)
 
 
 def _line(view: dict[str, Any]) -> str:
@@ -102,7 +108,7 @@ def list_cmd(
     """The latest parents with their progress."""
 
     def run() -> None:
-        with _open(db) as engine:
+        with _open_recorded(db) as engine:
             views = engine.algos.list(limit)
         if as_json:
             typer.echo(json.dumps({"parents": views}, indent=2))
@@ -120,7 +126,7 @@ def show_cmd(parent_id: str, db: DbOption = None, as_json: JsonOption = False) -
     """One parent: progress, deviation from its schedule, TCA and its children."""
 
     def run() -> None:
-        with _open(db) as engine:
+        with _open_recorded(db) as engine:
             view = engine.algos.view(parent_id)
         _show(view, as_json)
 
@@ -132,7 +138,7 @@ def cancel_cmd(parent_id: str, db: DbOption = None, as_json: JsonOption = False)
     """Cancel a parent: no new child, its working children canceled."""
 
     def run() -> None:
-        with _open(db) as engine:
+        with _open_recorded(db) as engine:
             report = engine.algos.cancel(parent_id)
         _show(report.extra["algo"], as_json)
 
@@ -150,7 +156,7 @@ def modify_cmd(
     """Change a parent's total quantity (not below what has filled) or limit."""
 
     def run() -> None:
-        with _open(db) as engine:
+        with _open_recorded(db) as engine:
             report = engine.algos.modify(parent_id, qty=qty, limit_price=limit_price)
         _show(report.extra["algo"], as_json)
 
