@@ -125,7 +125,11 @@ def tail(
             stop=_stop_on_signals(),
         )
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ConnectionError as exc:  # no server there: say so, as a retry later can help
+        typer.echo(f"{exc} (is nats-server running? --nats names it)", err=True)
+        raise typer.Exit(3) from None
 
 
 def relay(

@@ -65,23 +65,31 @@ class NatsConfig:
 
 
 async def connect(config: NatsConfig, *, attempts: int = 0) -> Client:
-    """Connect, trying again until it works (``attempts=0``: forever); reconnects forever."""
+    """Connect, trying again until it works (``attempts=0``: forever); reconnects forever.
+
+    Each attempt is bounded here: with reconnects unbounded, nats-py's first connect
+    keeps trying a server that is down and never returns (``events tail`` against no
+    server waited forever, deaf to SIGTERM)."""
     tried = 0
     while True:
         tried += 1
         try:
-            return await nats.connect(
-                servers=[config.url],
-                name=config.name,
-                connect_timeout=config.connect_timeout_s,
-                reconnect_time_wait=config.reconnect_wait_s,
-                max_reconnect_attempts=-1,
-                allow_reconnect=True,
-                error_cb=_log_error,
+            return await asyncio.wait_for(
+                nats.connect(
+                    servers=[config.url],
+                    name=config.name,
+                    connect_timeout=config.connect_timeout_s,
+                    reconnect_time_wait=config.reconnect_wait_s,
+                    max_reconnect_attempts=-1,
+                    allow_reconnect=True,
+                    error_cb=_log_error,
+                ),
+                timeout=config.connect_timeout_s + 1.0,
             )
-        except (NatsError, OSError) as exc:
+        except (NatsError, OSError, TimeoutError) as exc:
             if attempts and tried >= attempts:
-                raise ConnectionError(f"cannot reach NATS at {config.url}: {exc}") from exc
+                why = str(exc) or f"no answer in {config.connect_timeout_s + 1.0:g} s"
+                raise ConnectionError(f"cannot reach NATS at {config.url}: {why}") from exc
             log.warning("NATS not reachable; retrying", url=config.url, error=str(exc))
             await asyncio.sleep(config.reconnect_wait_s)
 
