@@ -127,7 +127,8 @@ class Book:
         if self.peak is None or equity > self.peak:
             self.peak = equity
         drawdown = self.peak - equity
-        self.max_drawdown = max(self.max_drawdown, drawdown)
+        if drawdown > self.max_drawdown:  # noqa: PLR1730 (once a tick: no call)
+            self.max_drawdown = drawdown
         self.performance.add(ts, equity, exposed)
         if self._seen % self.every == 0:
             self._point(ts, equity)

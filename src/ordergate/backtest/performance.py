@@ -62,33 +62,41 @@ class Performance:
     _day_end: datetime | None = None
 
     def add(self, ts: datetime, equity: Decimal, exposed: bool) -> None:
+        # runs once a timestamp: the maxima kept with comparisons, not calls (the same
+        # values: max keeps the first of equals)
         value = float(equity)
-        last = self.last_ts
-        if last is None:
+        periods = self.periods
+        if self.last_ts is None:
             self.first_ts = ts
             self.stamps.append(ts)
         else:
-            if self.previous:
-                self.returns.append(value / self.previous - 1.0)
-            if self.periods < GAP_SAMPLE:
+            previous = self.previous
+            if previous:
+                self.returns.append(value / previous - 1.0)
+            if periods < GAP_SAMPLE:
                 self.stamps.append(ts)
-        if self._day_end is None or ts >= self._day_end:
+        day_end = self._day_end
+        if day_end is None or ts >= day_end:
             self._new_day(ts)
         self.per_day[-1] += 1
         self.last_ts, self.previous = ts, value
-        self.periods += 1
+        self.periods = periods + 1
         if exposed:
             self.exposed += 1
         self.equity_sum += value
-        if value >= self.peak:
+        peak = self.peak
+        if value >= peak:
             if self.under and self.peak_ts is not None:  # back at the peak
-                self.longest = max(self.longest, ts - self.peak_ts)
+                span = ts - self.peak_ts
+                if span > self.longest:  # noqa: PLR1730 (see above)
+                    self.longest = span
             self.peak, self.peak_ts, self.under = value, ts, False
         else:
             self.under = True
-            if self.peak > 0:
-                drawdown = (self.peak - value) / self.peak
-                self.max_dd_pct = max(self.max_dd_pct, drawdown)
+            if peak > 0:
+                drawdown = (peak - value) / peak
+                if drawdown > self.max_dd_pct:  # noqa: PLR1730 (see above)
+                    self.max_dd_pct = drawdown
 
     def _new_day(self, ts: datetime) -> None:
         day = ts.date()
@@ -122,12 +130,14 @@ class Performance:
         sharpe = sortino = None
         if n >= 2:
             mean = math.fsum(returns) / n
-            var = math.fsum((r - mean) ** 2 for r in returns) / (n - 1)
+            var = math.fsum([(r - mean) ** 2 for r in returns]) / (n - 1)
             excess = mean - per_period
             scale = math.sqrt(per_year)
             if var > 0:
                 sharpe = excess / math.sqrt(var) * scale
-            down = math.fsum(min(r - per_period, 0.0) ** 2 for r in returns) / n
+            # min(d, 0.0) written out (the same value, a NaN included)
+            below = [(0.0 if (d := r - per_period) > 0.0 else d) ** 2 for r in returns]
+            down = math.fsum(below) / n
             if down > 0:
                 sortino = excess / math.sqrt(down) * scale
         total = (end - start) / start if start else None

@@ -193,12 +193,11 @@ class _OrderPass:
             if cost is None:
                 continue
             self.tca.add(cost)
-            bps = cost.slippage_bps
-            if bps is not None:
-                self.slippage.append(float(bps))
-            bps = cost.slippage_vs_first_bps
-            if bps is not None:
-                self.first_slippage.append(float(bps))
+            versus_arrival, versus_first = cost.bps()
+            if versus_arrival is not None:
+                self.slippage.append(float(versus_arrival))
+            if versus_first is not None:
+                self.first_slippage.append(float(versus_first))
 
 
 def build_result(

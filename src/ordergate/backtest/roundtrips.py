@@ -100,7 +100,7 @@ class RoundTrips:
         self._add(trip, sign, qty, px, fee)
 
     def _close(self, trip: RoundTrip) -> None:
-        pnl = trip.pnl
+        pnl = trip.sold_value - trip.bought_value - trip.fees  # RoundTrip.pnl
         self.count += 1
         if pnl > 0:
             self.wins += 1
@@ -121,7 +121,9 @@ class RoundTrips:
             trip.sold += qty
             trip.sold_value += qty * px
         trip.position += sign * qty
-        trip.qty = max(trip.qty, abs(trip.position))
+        size = abs(trip.position)
+        if size > trip.qty:  # noqa: PLR1730 (once a fill: no call)
+            trip.qty = size
         trip.fees += fee
         trip.fills += 1
 

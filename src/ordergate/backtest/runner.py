@@ -26,9 +26,10 @@ byte-identical results (:meth:`BacktestResult.to_json`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from itertools import tee, zip_longest
 from typing import TYPE_CHECKING, Any
 
 from ordergate.backtest.book import Book
@@ -69,6 +70,7 @@ __all__ = [
     "ProgressFn",
     "check_volume",
     "mark_fields",
+    "scan",
 ]
 
 
@@ -161,9 +163,12 @@ class BacktestRunner:
         cfg = self.config
         if not events:
             raise ValueError("a backtest needs at least one market event")
-        if any(type(e) is Bar and e.start is None for e in events):
+        participation = cfg.costs().fills().participation
+        # one pass over the data (a long series may be made as it is read)
+        no_start, missing = scan(events, participation is not None)
+        if no_start:
             events = with_bar_starts(events)
-        no_volume = check_volume(events, cfg.costs().fills().participation, cfg)
+        no_volume = check_volume(events, participation, cfg, missing=missing)
         clock, engine, broker = self.build(events[0].ts)
         engine.algos.profiles = EventProfiles(events)  # VWAP learns from the data file
         total = len(events)
@@ -219,14 +224,38 @@ def open_store(path: str) -> Store:
     return SqliteStore(path)
 
 
+def scan(events: Iterable[MarketEvent], volumes: bool = True) -> tuple[bool, int]:
+    """One pass over ``events``: whether a bar has no ``start`` (for
+    :func:`~ordergate.sim.data.with_bar_starts`), and (``volumes``) how many events
+    have no volume (:func:`~ordergate.sim.data.missing_volume`)."""
+    no_start = False
+    missing = 0
+    for event in events:
+        if type(event) is Mark:  # the common event, its test inline
+            if volumes and event.volume is None:
+                missing += 1
+            continue
+        if type(event) is Bar and event.start is None:
+            no_start = True
+        if volumes and missing_volume(event):
+            missing += 1
+    return no_start, missing
+
+
 def check_volume(
-    events: Sequence[MarketEvent], participation: Decimal | None, cfg: BacktestConfig
+    events: Sequence[MarketEvent],
+    participation: Decimal | None,
+    cfg: BacktestConfig,
+    *,
+    missing: int | None = None,
 ) -> int:
     """How many events cannot be capped by ``participation`` for want of a volume;
-    refuses the run when there are any, unless ``cfg.allow_missing_volume``."""
+    refuses the run when there are any, unless ``cfg.allow_missing_volume``.
+    ``missing``: that count when already made (:func:`scan`)."""
     if participation is None:
         return 0
-    missing = sum(1 for e in events if missing_volume(e))
+    if missing is None:
+        missing = scan(events)[1]
     if missing and not cfg.allow_missing_volume:
         raise ConfigError(
             f"{missing:,} of {len(events):,} market events have no volume (or no bid/ask "
@@ -277,11 +306,14 @@ class _Loop:
         algo_tick = self.engine.algos.tick  # parent orders take their next step
         on_event = self.broker.on_event
         total = len(events)
-        last_index = total - 1
         step = max(1, total // 200)
         next_progress = 0
         group: list[MarketEvent] = []
-        for index, event in enumerate(events):
+        # each event with the one after it (None after the last), each read once: a
+        # series may make its events on demand
+        mine, ahead = tee(events)
+        next(ahead, None)
+        for index, (event, following) in enumerate(zip_longest(mine, ahead)):
             ts = event.ts
             if not group:
                 set_clock(ts)
@@ -292,7 +324,7 @@ class _Loop:
                 last, bid, ask, volume = mark_fields(event)
             mark(event.symbol, last, bid, ask, volume)
             last_prices[event.symbol] = last
-            if index < last_index and events[index + 1].ts == ts:
+            if following is not None and following.ts == ts:
                 group.append(event)  # more at this time: decide once all are in
                 continue
             if group:
@@ -312,7 +344,7 @@ class _Loop:
             if on_progress is not None and index >= next_progress:
                 on_progress(index + 1, total)
                 next_progress = index + step
-        book.finish(events[-1].ts)
+        book.finish(ts)
         if on_progress is not None:
             on_progress(total, total)
         return {

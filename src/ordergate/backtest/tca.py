@@ -26,7 +26,7 @@ slippage for the report is the only float.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -81,6 +81,19 @@ class OrderCost:
         if not self.filled_qty:
             return None
         return _bps(self.slippage, self.arrival_price * self.filled_qty)
+
+    def bps(self) -> tuple[Decimal | None, Decimal | None]:
+        """(:attr:`slippage_bps`, :attr:`slippage_vs_first_bps`), the delay worked out
+        once: what a run asks of every order."""
+        filled = self.filled_qty
+        if not filled:
+            return None, None
+        arrival, first, slippage = self.arrival_price, self.first_price, self.slippage
+        versus_arrival = _bps(slippage, arrival * filled)
+        if first is None:
+            return versus_arrival, None
+        delay = (first - arrival) * filled * (1 if self.side == "BUY" else -1)
+        return versus_arrival, _bps(slippage - delay, first * filled)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -191,20 +204,24 @@ class CostSums:
     known_value: Decimal = ZERO
 
     def add(self, cost: OrderCost) -> None:
-        delay = cost.delay
-        if delay is not None and cost.first_price is not None:
+        # OrderCost's delay and shortfall, written out: this runs once an order
+        filled, arrival, first = cost.filled_qty, cost.arrival_price, cost.first_price
+        slippage, fees = cost.slippage, cost.fees
+        filled_value = arrival * filled
+        if first is not None:
+            delay = (first - arrival) * filled * (1 if cost.side == "BUY" else -1)
             self.known += 1
             self.delay += delay
-            self.versus_first += cost.slippage - delay
-            self.first_value += cost.first_price * cost.filled_qty
-            self.known_value += cost.arrival_price * cost.filled_qty
+            self.versus_first += slippage - delay
+            self.first_value += first * filled
+            self.known_value += filled_value
         self.orders += 1
-        self.filled += cost.filled_qty
-        self.slippage += cost.slippage
-        self.fees += cost.fees
-        self.shortfall += cost.shortfall
-        self.filled_value += cost.arrival_price * cost.filled_qty
-        self.order_value += cost.arrival_price * cost.qty
+        self.filled += filled
+        self.slippage += slippage
+        self.fees += fees
+        self.shortfall += slippage + fees + cost.opportunity
+        self.filled_value += filled_value
+        self.order_value += arrival * cost.qty
 
     def view(self) -> dict[str, Any]:
         """Totals of the group, bps weighted by value at arrival."""
@@ -248,8 +265,34 @@ class TcaTotals:
         self.by_strategy: dict[str, CostSums] = {}
         self.by_symbol: dict[str, CostSums] = {}
         self.rows: list[dict[str, Any]] | None = [] if per_order else None
+        #: while every cost so far had this strategy and symbol (a run's usual case),
+        #: its groups are ``overall`` itself, copied out when another one comes
+        self._only: tuple[str, str] | None = None
+        self._grouped = False
 
     def add(self, cost: OrderCost) -> None:
+        if not self._grouped:
+            only = self._only
+            if only is None:
+                self._only = (cost.strategy_id, cost.symbol)
+            elif cost.strategy_id != only[0] or cost.symbol != only[1]:
+                self._group()
+        if self._grouped:
+            self._add_grouped(cost)
+        else:
+            self.overall.add(cost)
+        if self.rows is not None:
+            self.rows.append(cost.to_dict())
+
+    def _group(self) -> None:
+        """The groups of the costs so far, each the same sums as ``overall``."""
+        if self._only is not None:
+            strategy, symbol = self._only
+            self.by_strategy[strategy] = replace(self.overall)
+            self.by_symbol[symbol] = replace(self.overall)
+        self._grouped = True
+
+    def _add_grouped(self, cost: OrderCost) -> None:
         self.overall.add(cost)
         group = self.by_strategy.get(cost.strategy_id)
         if group is None:
@@ -259,10 +302,10 @@ class TcaTotals:
         if group is None:
             group = self.by_symbol[cost.symbol] = CostSums()
         group.add(cost)
-        if self.rows is not None:
-            self.rows.append(cost.to_dict())
 
     def report(self) -> dict[str, Any]:
+        if not self._grouped:
+            self._group()
         report: dict[str, Any] = {
             "overall": self.overall.view(),
             "by_strategy": {k: v.view() for k, v in sorted(self.by_strategy.items())},

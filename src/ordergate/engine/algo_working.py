@@ -40,6 +40,9 @@ class WorkingParents:
         self._working: dict[str, ParentOrder] | None = None
         self._by_symbol: dict[str, set[str]] = {}
         self._flow: dict[str, _Flow] = {}
+        #: the symbols with a working parent: what a mark is tested against (a set,
+        #: read without the lock: the engine marks every tick, mostly with none)
+        self.symbols: set[str] = set()
 
     @property
     def loaded(self) -> bool:
@@ -78,16 +81,22 @@ class WorkingParents:
         with self._flow_lock:
             self._by_symbol.setdefault(parent.symbol, set()).add(parent.parent_id)
             self._flow.setdefault(parent.parent_id, _Flow())
+            self.symbols.add(parent.symbol)
 
     def untrack(self, parent: ParentOrder) -> None:
         if self._working is not None:
             self._working.pop(parent.parent_id, None)
         with self._flow_lock:
-            self._by_symbol.get(parent.symbol, set()).discard(parent.parent_id)
+            ids = self._by_symbol.get(parent.symbol)
+            if ids is not None:
+                ids.discard(parent.parent_id)
+                if not ids:
+                    del self._by_symbol[parent.symbol]
+                    self.symbols.discard(parent.symbol)
             self._flow.pop(parent.parent_id, None)
 
     def watches(self, symbol: str) -> bool:
-        return bool(self._by_symbol.get(symbol))
+        return symbol in self.symbols
 
     def on_mark(self, symbol: str, mark: Mark) -> None:
         """Count a mark's volume (what printed since the last) for every working parent

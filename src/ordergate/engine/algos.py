@@ -220,7 +220,7 @@ class AlgoDesk:
     def _on_mark(self, symbol: str) -> None:
         """Count the volume printed since each working parent's start (POV, the
         interval VWAP of its TCA). A mark's ``volume`` is what printed since the last."""
-        if not self._working.watches(symbol):
+        if symbol not in self._working.symbols:  # WorkingParents.watches, without a call
             return
         mark = self.core.current_mark(symbol)
         if mark is not None:
