@@ -4,9 +4,6 @@ in batches to SQLite and read back with the SQL stores' own reads.
 It is a scratch file, not a durable record (a backtest that dies is run again): the
 journal and fsync are off, a batch is one transaction, and the tables carry only the
 indexes the reads need (the intents' key, the orders' ids, the fills by order). The
-intents and orders are rowid tables with a unique index, not ``WITHOUT ROWID``: their
-rows (an intent's payload, an order's 32 columns) are large, and a clustered key
-moves them on every page split (inserting a batch cost about twice as much). The
 tables and columns are the SQL stores' (:mod:`~ordergate.store.reads` runs on it);
 ``outbox`` is a view of ``order_events``, whose ``seq`` is the outbox id.
 
@@ -28,9 +25,9 @@ SCHEMA = f"""
 CREATE TABLE intents (
     account_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, intent_id TEXT NOT NULL,
     payload_hash TEXT NOT NULL, payload TEXT NOT NULL, received_at TEXT NOT NULL,
-    order_id TEXT NOT NULL, UNIQUE (account_id, idempotency_key)
-);
-CREATE TABLE orders ({", ".join(ORDER_COLUMNS)}, UNIQUE (order_id));
+    order_id TEXT NOT NULL, PRIMARY KEY (account_id, idempotency_key)
+) WITHOUT ROWID;
+CREATE TABLE orders ({", ".join(ORDER_COLUMNS)}, PRIMARY KEY (order_id)) WITHOUT ROWID;
 CREATE INDEX orders_client ON orders (client_order_id);
 CREATE TABLE order_events (
     seq INTEGER PRIMARY KEY, order_id TEXT, topic TEXT NOT NULL, from_status TEXT,
