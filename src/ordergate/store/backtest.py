@@ -43,6 +43,7 @@ from ordergate.store.backtest_uow import BacktestUnitOfWork, Staged
 from ordergate.store.base import (
     BookedFill,
     DailyPnl,
+    EventRecord,
     OutboxMessage,
     StoredControl,
     StoredEvent,
@@ -125,7 +126,8 @@ class BacktestStore(SqlReads):
         self.controls: dict[str, StoredControl] = {}
         self.cursors: dict[str, int] = {}
         self._written = KeyFilter(filter_bits)
-        self._events: list[tuple[Any, ...]] = []
+        #: the events not yet written; the last of them has seq ``_seq`` (seqs are dense)
+        self._events: list[EventRecord] = []
         self._fills: list[tuple[Any, ...]] = []
         self._receipts: list[tuple[str, str]] = []
         self._seq = 0
@@ -274,12 +276,8 @@ class BacktestStore(SqlReads):
             else:
                 open_ids.pop(order_id, None)
         if s.events:
-            seq = self._seq
-            out = self._events
-            for e in s.events:
-                seq += 1
-                out.append((seq, e, e.ts))
-            self._seq = seq
+            self._events += s.events
+            self._seq += len(s.events)
         for row in s.fills:
             self.fill_keys.add((row[0].order_id, row[0].exec_id))
             self._fills.append(row)
@@ -299,8 +297,8 @@ class BacktestStore(SqlReads):
         events: list[tuple[Any, ...]] = []
         if self._parquet is None:
             events = [
-                (seq, e.order_id, e.topic, e.from_status, e.to_status, e.payload, ts_text(ts))
-                for seq, e, ts in self._events
+                (seq, e.order_id, e.topic, e.from_status, e.to_status, e.payload, ts_text(e.ts))
+                for seq, e in enumerate(self._events, self._first_pending_seq())
             ]
         else:
             self._parquet.append(self._event_columns())
@@ -348,16 +346,20 @@ class BacktestStore(SqlReads):
         self._fills.clear()
         self._receipts.clear()
 
-    def _event_columns(self) -> list[list[Any]]:
+    def _first_pending_seq(self) -> int:
+        return self._seq - len(self._events) + 1
+
+    def _event_columns(self) -> list[Any]:
         pending = self._events
+        first = self._first_pending_seq()
         return [
-            [seq for seq, _, _ in pending],
-            [e.order_id for _, e, _ in pending],
-            [e.topic for _, e, _ in pending],
-            [e.from_status for _, e, _ in pending],
-            [e.to_status for _, e, _ in pending],
-            [e.payload for _, e, _ in pending],
-            _stamps([ts for _, _, ts in pending]),
+            range(first, first + len(pending)),
+            [e.order_id for e in pending],
+            [e.topic for e in pending],
+            [e.from_status for e in pending],
+            [e.to_status for e in pending],
+            [e.payload for e in pending],
+            _stamps([e.ts for e in pending]),
         ]
 
     # ------------------------------------------------------------ reads outside a unit of work

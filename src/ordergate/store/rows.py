@@ -165,6 +165,14 @@ def order_update_values(order: Order) -> tuple[Any, ...]:
     )
 
 
+#: the members by stored value: calling an Enum costs about a microsecond, a dict lookup
+#: a twentieth of it (a backtest reads every order back for its report: four an order)
+_SIDES = {m.value: m for m in Side}
+_TYPES = {m.value: m for m in OrderType}
+_TIFS = {m.value: m for m in TimeInForce}
+_STATUSES = {m.value: m for m in OrderStatus}
+
+
 def order_from_row(row: Sequence[Any]) -> Order:
     (
         order_id,
@@ -207,13 +215,13 @@ def order_from_row(row: Sequence[Any]) -> Order:
         account_id=account_id,
         strategy_id=strategy_id,
         symbol=symbol,
-        side=Side(side),
+        side=_SIDES.get(side) or Side(side),
         qty=Decimal(qty),
-        order_type=OrderType(order_type),
+        order_type=_TYPES.get(order_type) or OrderType(order_type),
         limit_price=_dec(limit_price),
         stop_price=_dec(stop_price),
-        time_in_force=TimeInForce(tif),
-        status=OrderStatus(status),
+        time_in_force=_TIFS.get(tif) or TimeInForce(tif),
+        status=_STATUSES.get(status) or OrderStatus(status),
         broker_order_id=broker_order_id,
         filled_qty=Decimal(filled_qty),
         avg_fill_price=_dec(avg_fill_price),
@@ -313,7 +321,7 @@ def fill_from_row(row: Sequence[Any]) -> Fill:
         order_id=order_id,
         exec_id=exec_id,
         symbol=symbol,
-        side=Side(side),
+        side=_SIDES.get(side) or Side(side),
         last_qty=Decimal(last_qty),
         last_px=Decimal(last_px),
         commission=Decimal(commission),
