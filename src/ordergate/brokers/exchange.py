@@ -303,6 +303,14 @@ class ExchangeBroker:
             return None
         return int(health["last_seq"])
 
+    def _stream_down(self, why: str, error: str, backoff: float) -> float:
+        """The stream is down (logged once a streak): wait ``backoff``; the next one."""
+        if self._stream_up:
+            log.warning(why, error=error)
+        self._stream_up = False
+        self._stop.wait(backoff)
+        return min(1.0, backoff * 2)
+
     def _stream(self, cursor: int | None) -> None:
         """Long-poll the report stream after ``cursor`` until closed; reconnect with
         backoff, resuming after the last report seen (so nothing missed is lost)."""
@@ -320,11 +328,7 @@ class ExchangeBroker:
                     timeout=self._stream_wait + self.timeout,
                 )
             except (BrokerUnavailable, BrokerTimeout, BrokerRejected) as exc:
-                if self._stream_up:
-                    log.warning("report stream down; tracking polls", error=str(exc))
-                self._stream_up = False
-                self._stop.wait(backoff)
-                backoff = min(1.0, backoff * 2)
+                backoff = self._stream_down("report stream down; tracking polls", str(exc), backoff)
                 continue
             try:
                 orders = [order_from_json(report["order"]) for report in body["reports"]]
@@ -332,11 +336,8 @@ class ExchangeBroker:
             except (KeyError, TypeError, ValueError) as exc:
                 # not the exchange's answer (another server on the port, a proxy's page):
                 # the stream is down, not this thread
-                if self._stream_up:
-                    log.warning("report stream answered nonsense; tracking polls", error=repr(exc))
-                self._stream_up = False
-                self._stop.wait(backoff)
-                backoff = min(1.0, backoff * 2)
+                why = "report stream answered nonsense; tracking polls"
+                backoff = self._stream_down(why, repr(exc), backoff)
                 continue
             self._stream_up, backoff = True, 0.05
             for order in orders:
